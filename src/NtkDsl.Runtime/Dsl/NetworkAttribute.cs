@@ -1,0 +1,40 @@
+namespace NtkDsl;
+
+/// <summary>
+/// Declares a fully connected network on a <c>partial</c> class. The layer attributes that follow
+/// (<see cref="DenseAttribute"/> and the activation attributes) are applied in source order, like
+/// <c>stax.serial</c>. The source generator emits the forward pass, gradients, Jacobians and kernels.
+/// </summary>
+/// <example>
+/// <code>
+/// [Network(Inputs = 2, WeightStd = 1.5, BiasStd = 0.1)]
+/// [Dense(512), Relu]
+/// [Dense(1)]
+/// public partial class MyNet;
+/// </code>
+/// </example>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
+public sealed class NetworkAttribute : Attribute
+{
+    /// <summary>Number of input features d (required, positive).</summary>
+    public int Inputs { get; set; }
+
+    /// <summary>Default weight standard deviation sigma_w of every Dense layer (default 1).</summary>
+    public double WeightStd { get; set; } = 1.0;
+
+    /// <summary>Default bias standard deviation sigma_b of every Dense layer (default 0).</summary>
+    public double BiasStd { get; set; }
+
+    /// <summary>How weights are scaled; <see cref="NtkDsl.Parameterization.Ntk"/> by default.</summary>
+    public Parameterization Parameterization { get; set; } = Parameterization.Ntk;
+}
+
+/// <summary>The two parameterizations of neural-tangents.</summary>
+public enum Parameterization
+{
+    /// <summary>z = (sigma_w / sqrt(fan_in)) W a + sigma_b b with W, b ~ N(0, 1).</summary>
+    Ntk,
+
+    /// <summary>z = W a + b with W ~ N(0, sigma_w^2 / fan_in) and b ~ N(0, sigma_b^2).</summary>
+    Standard,
+}
