@@ -1,0 +1,78 @@
+using Microsoft.CodeAnalysis;
+
+namespace NtkDsl.Generator.Diagnostics;
+
+/// <summary>Every diagnostic the generator reports. Keep AnalyzerReleases.Unshipped.md and docs/diagnostics in step.</summary>
+internal static class DiagnosticDescriptors
+{
+    private const string Category = "NtkDsl";
+
+    public static readonly DiagnosticDescriptor NotPartial = Create("NTK0001", "Network class must be partial",
+        "The network class '{0}' must be declared partial so that generated members can be added to it");
+
+    public static readonly DiagnosticDescriptor InvalidInputs = Create("NTK0002", "Network needs a positive input size",
+        "The network '{0}' must set Inputs to a positive integer (got {1})");
+
+    public static readonly DiagnosticDescriptor NoLayers = Create("NTK0003", "Network has no layers",
+        "The network '{0}' declares no layers: add [Dense(width)] and activation attributes after [Network]");
+
+    public static readonly DiagnosticDescriptor InvalidWidth = Create("NTK0004", "Dense width must be positive",
+        "Dense layer {0} of '{1}' has width {2}; a width must be a positive integer");
+
+    public static readonly DiagnosticDescriptor InvalidStd = Create("NTK0005", "Standard deviation must be finite and non-negative",
+        "{0} of {1} is {2}; a standard deviation must be finite and non-negative");
+
+    public static readonly DiagnosticDescriptor MustEndInDense = Create("NTK0006", "Network must end in a Dense layer",
+        "The network '{0}' ends in the activation '{1}'; the last layer must be Dense (its width is the output size)");
+
+    public static readonly DiagnosticDescriptor LayersSplit = Create("NTK0007", "Layers are split over several partial declarations",
+        "The layers of '{0}' are declared on more than one partial declaration, so their order is ambiguous; declare all layer attributes on one declaration");
+
+    public static readonly DiagnosticDescriptor UnsupportedContainingType = Create("NTK0008", "Unsupported network type",
+        "The network '{0}' is {1}; networks must be non-generic classes that are not nested in generic types");
+
+    public static readonly DiagnosticDescriptor InvalidArgument = Create("NTK0009", "Invalid attribute argument",
+        "{0} of {1} is {2}; {3}");
+
+    public static readonly DiagnosticDescriptor ContainingTypeNotPartial = Create("NTK0010", "Containing type must be partial",
+        "The type '{0}' that contains the network '{1}' must be declared partial");
+
+    public static readonly DiagnosticDescriptor StaticClass = Create("NTK0011", "Network class must not be static",
+        "The network class '{0}' must not be static: it implements the INetwork interface");
+
+    public static readonly DiagnosticDescriptor TooManyParameters = Create("NTK0012", "Too many parameters",
+        "The network '{0}' has {1} parameters; at most 2147483647 are supported (one flat vector indexed by int)");
+
+    public static readonly DiagnosticDescriptor BiasStdWithoutBias = Create("NTK0013", "BiasStd has no effect without a bias",
+        "Dense layer {0} of '{1}' sets BiasStd but has Bias = false, so BiasStd is ignored", DiagnosticSeverity.Warning);
+
+    public static readonly DiagnosticDescriptor UnknownLayer = Create("NTK0014", "Unknown layer attribute",
+        "'{0}' derives from LayerAttribute but is not a layer the generator knows; use the layers of the NtkDsl namespace");
+
+    public static readonly DiagnosticDescriptor QuadratureFallback = Create("NTK0015", "Infinite-width kernel uses quadrature",
+        "The activation '{0}' (layer {1} of '{2}') has no closed-form infinite-width kernel; InfiniteWidth uses Gauss-Hermite quadrature for it",
+        DiagnosticSeverity.Info);
+
+    public static DiagnosticDescriptor? ById(string id) => id switch
+    {
+        "NTK0001" => NotPartial,
+        "NTK0002" => InvalidInputs,
+        "NTK0003" => NoLayers,
+        "NTK0004" => InvalidWidth,
+        "NTK0005" => InvalidStd,
+        "NTK0006" => MustEndInDense,
+        "NTK0007" => LayersSplit,
+        "NTK0008" => UnsupportedContainingType,
+        "NTK0009" => InvalidArgument,
+        "NTK0010" => ContainingTypeNotPartial,
+        "NTK0011" => StaticClass,
+        "NTK0012" => TooManyParameters,
+        "NTK0013" => BiasStdWithoutBias,
+        "NTK0014" => UnknownLayer,
+        "NTK0015" => QuadratureFallback,
+        _ => null,
+    };
+
+    private static DiagnosticDescriptor Create(string id, string title, string message, DiagnosticSeverity severity = DiagnosticSeverity.Error) =>
+        new(id, title, message, Category, severity, isEnabledByDefault: true);
+}

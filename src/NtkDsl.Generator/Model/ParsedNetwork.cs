@@ -1,0 +1,24 @@
+using NtkDsl.Generator.Helpers;
+
+namespace NtkDsl.Generator.Model;
+
+/// <summary>A [Network] class as parsed: the emission model plus the facts and locations validation needs.</summary>
+internal sealed record ParsedNetwork(
+    NetworkModel Model,
+    LocationInfo? NetworkLocation,
+    EquatableArray<LayerSite> LayerSites,
+    TypeFacts Type,
+    int ParameterizationValue,
+    EquatableArray<UnknownLayer> UnknownLayers);
+
+/// <summary>A LayerAttribute subclass the generator does not know, with its location.</summary>
+internal sealed record UnknownLayer(string Name, LocationInfo? Location);
+
+/// <summary>Where a layer attribute sits and which declaration of a partial class carries it.</summary>
+internal sealed record LayerSite(LocationInfo? Location, int DeclarationIndex);
+
+/// <summary>Facts about the declaring type that decide whether code can be generated for it.</summary>
+internal sealed record TypeFacts(bool IsPartial, bool IsStatic, bool IsGeneric, bool InGenericType, string? NonPartialContainer);
+
+/// <summary>A diagnostic as plain values; turned into a Diagnostic only when reported.</summary>
+internal sealed record DiagnosticInfo(string Id, LocationInfo? Location, EquatableArray<string> Arguments);

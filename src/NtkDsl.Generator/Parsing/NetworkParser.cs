@@ -1,0 +1,182 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using NtkDsl.Generator.Helpers;
+using NtkDsl.Generator.Model;
+
+namespace NtkDsl.Generator.Parsing;
+
+/// <summary>Reads a [Network] class into plain values. Never throws on bad user code; validation judges it.</summary>
+internal static class NetworkParser
+{
+    public const string NetworkAttributeName = "NtkDsl.NetworkAttribute";
+    private const string LayerAttributeName = "NtkDsl.LayerAttribute";
+
+    private static readonly Dictionary<string, LayerKind> KnownLayers = new()
+    {
+        ["NtkDsl.DenseAttribute"] = LayerKind.Dense,
+        ["NtkDsl.ReluAttribute"] = LayerKind.Relu,
+        ["NtkDsl.LeakyReluAttribute"] = LayerKind.LeakyRelu,
+        ["NtkDsl.AbsAttribute"] = LayerKind.Abs,
+        ["NtkDsl.ErfAttribute"] = LayerKind.Erf,
+        ["NtkDsl.TanhAttribute"] = LayerKind.Tanh,
+        ["NtkDsl.SigmoidAttribute"] = LayerKind.Sigmoid,
+        ["NtkDsl.GeluAttribute"] = LayerKind.Gelu,
+        ["NtkDsl.SoftplusAttribute"] = LayerKind.Softplus,
+        ["NtkDsl.SinAttribute"] = LayerKind.Sin,
+        ["NtkDsl.IdentityAttribute"] = LayerKind.Identity,
+    };
+
+    /// <summary>Null when the attributes themselves do not compile: the compiler already reports that.</summary>
+    public static ParsedNetwork? Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+    {
+        if (context.TargetSymbol is not INamedTypeSymbol type || context.TargetNode is not ClassDeclarationSyntax node)
+            return null;
+        var network = context.Attributes[0];
+        if (HasErrors(network)) return null;
+
+        int inputs = 0, parameterization = 0;
+        double weightStd = 1.0, biasStd = 0.0;
+        foreach (var argument in network.NamedArguments)
+        {
+            switch (argument.Key)
+            {
+                case "Inputs": inputs = AsInt(argument.Value); break;
+                case "WeightStd": weightStd = AsDouble(argument.Value); break;
+                case "BiasStd": biasStd = AsDouble(argument.Value); break;
+                case "Parameterization": parameterization = AsInt(argument.Value); break;
+            }
+        }
+
+        var declarations = type.DeclaringSyntaxReferences;
+        var layers = new List<LayerModel>();
+        var sites = new List<LayerSite>();
+        var unknown = new List<UnknownLayer>();
+        foreach (var attribute in type.GetAttributes())
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (attribute.AttributeClass is not { } attributeClass || !DerivesFromLayer(attributeClass)) continue;
+            if (HasErrors(attribute)) return null;
+
+            var syntax = attribute.ApplicationSyntaxReference;
+            if (!KnownLayers.TryGetValue(attributeClass.ToDisplayString(), out var kind))
+            {
+                unknown.Add(new UnknownLayer(attributeClass.Name, LocationInfo.From(syntax?.GetSyntax(cancellationToken))));
+                continue;
+            }
+
+            layers.Add(ReadLayer(kind, attribute));
+            int declarationIndex = syntax is null ? 0 : IndexOfDeclaration(declarations, syntax);
+            sites.Add(new LayerSite(LocationInfo.From(syntax?.GetSyntax(cancellationToken)), declarationIndex));
+        }
+
+        var containing = new List<ContainingType>();
+        string? nonPartialContainer = null;
+        bool inGeneric = false;
+        for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
+        {
+            containing.Insert(0, new ContainingType(Keyword(outer), outer.Name));
+            inGeneric |= outer.TypeParameters.Length > 0;
+            if (!outer.DeclaringSyntaxReferences.Any(r => r.GetSyntax(cancellationToken) is TypeDeclarationSyntax t && t.Modifiers.Any(SyntaxKind.PartialKeyword)))
+                nonPartialContainer ??= outer.Name;
+        }
+
+        var facts = new TypeFacts(
+            IsPartial: node.Modifiers.Any(SyntaxKind.PartialKeyword),
+            IsStatic: type.IsStatic,
+            IsGeneric: type.TypeParameters.Length > 0,
+            InGenericType: inGeneric,
+            NonPartialContainer: nonPartialContainer);
+
+        var ns = type.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString() : null;
+        var model = new NetworkModel(ns, type.Name, containing.ToEquatableArray(), inputs, weightStd, biasStd,
+            Standard: parameterization == 1, layers.ToEquatableArray());
+        return new ParsedNetwork(model, LocationInfo.From(network.ApplicationSyntaxReference?.GetSyntax(cancellationToken)),
+            sites.ToEquatableArray(), facts, parameterization, unknown.ToEquatableArray());
+    }
+
+    private static LayerModel ReadLayer(LayerKind kind, AttributeData attribute)
+    {
+        int width = 0;
+        double? weightStd = null, biasStd = null;
+        bool hasBias = true;
+        double a = 1, b = 1, c = 0;
+        if (attribute.ConstructorArguments.Length > 0)
+        {
+            if (kind == LayerKind.Dense) width = AsInt(attribute.ConstructorArguments[0]);
+            if (kind == LayerKind.LeakyRelu) a = AsDouble(attribute.ConstructorArguments[0]);
+        }
+
+        foreach (var argument in attribute.NamedArguments)
+        {
+            switch (argument.Key)
+            {
+                case "WeightStd": weightStd = AsDouble(argument.Value); break;
+                case "BiasStd": biasStd = AsDouble(argument.Value); break;
+                case "Bias": hasBias = argument.Value.Value is true; break;
+                case "A": a = AsDouble(argument.Value); break;
+                case "B": b = AsDouble(argument.Value); break;
+                case "C": c = AsDouble(argument.Value); break;
+            }
+        }
+
+        // Piecewise-linear activations share one form: A min(x, 0) + B max(x, 0).
+        return kind switch
+        {
+            LayerKind.Dense => new LayerModel(kind, width, weightStd, biasStd, hasBias, 1, 1, 0),
+            LayerKind.Relu => new LayerModel(kind, 0, null, null, false, 0, 1, 0),
+            LayerKind.LeakyRelu => new LayerModel(kind, 0, null, null, false, a, 1, 0),
+            LayerKind.Abs => new LayerModel(kind, 0, null, null, false, -1, 1, 0),
+            LayerKind.Erf or LayerKind.Sin => new LayerModel(kind, 0, null, null, false, a, b, c),
+            _ => new LayerModel(kind, 0, null, null, false, 1, 1, 0),
+        };
+    }
+
+    private static int IndexOfDeclaration(IReadOnlyList<SyntaxReference> declarations, SyntaxReference attribute)
+    {
+        for (int i = 0; i < declarations.Count; i++)
+            if (declarations[i].SyntaxTree == attribute.SyntaxTree && declarations[i].Span.Contains(attribute.Span))
+                return i;
+        return 0;
+    }
+
+    private static bool DerivesFromLayer(INamedTypeSymbol type)
+    {
+        for (var t = type.BaseType; t is not null; t = t.BaseType)
+            if (t.ToDisplayString() == LayerAttributeName) return true;
+        return false;
+    }
+
+    private static bool HasErrors(AttributeData attribute) =>
+        attribute.AttributeClass is null or { TypeKind: TypeKind.Error } ||
+        attribute.AttributeConstructor is null ||
+        attribute.ConstructorArguments.Any(a => a.Kind == TypedConstantKind.Error) ||
+        attribute.NamedArguments.Any(a => a.Value.Kind == TypedConstantKind.Error);
+
+    private static string Keyword(INamedTypeSymbol type) => type switch
+    {
+        { IsRecord: true, TypeKind: TypeKind.Struct } => "record struct",
+        { IsRecord: true } => "record",
+        { TypeKind: TypeKind.Struct } => "struct",
+        { TypeKind: TypeKind.Interface } => "interface",
+        _ => "class",
+    };
+
+    private static int AsInt(TypedConstant value) => value.Value switch
+    {
+        int i => i,
+        _ => 0,
+    };
+
+    private static double AsDouble(TypedConstant value) => value.Value switch
+    {
+        double d => d,
+        float f => f,
+        int i => i,
+        _ => double.NaN,
+    };
+}

@@ -1,0 +1,440 @@
+using NtkDsl.Backends;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NtkDsl.Torch;
+
+/// <summary>
+/// The TorchSharp implementation of <see cref="ITensorBackend{TTensor}"/>: generated network code runs on
+/// <see cref="Tensor"/>s of one element type (float32 or float64) on one device (CPU or CUDA).
+/// </summary>
+/// <remarks>
+/// <para>
+/// Every operation writes into its destination with in-place torch operations (<c>copy_</c>, <c>mul_</c>,
+/// <c>add_</c>, <c>addcmul_</c>, ...). TorchSharp 0.107 has no <c>out=</c> overload for matrix products, so a
+/// product is computed into a temporary that is copied into the destination; every temporary is created and
+/// disposed inside the operation's own <see cref="DisposeScope"/>, so an operation leaves no live tensor behind.
+/// </para>
+/// <para>
+/// Lifetimes: <see cref="Allocate"/> returns a tensor detached from every dispose scope (it is owned by the
+/// <see cref="Workspace{TTensor}"/> or caller that asked for it, which must dispose it). <see cref="View"/> and
+/// <see cref="RowSlice"/> return view handles that join the caller's current dispose scope, if any; run
+/// generated passes inside a scope (as <see cref="TorchNetwork{TNet}"/> does) so those handles are released.
+/// </para>
+/// <para>The default value of this struct is a float64 CPU backend.</para>
+/// </remarks>
+public readonly struct TorchBackend : ITensorBackend<Tensor>
+{
+    private const double TwoOverSqrtPi = 1.1283791670955126;
+    private const double InvSqrt2Pi = 0.3989422804014327;
+
+    private readonly Device? _device;
+    private readonly bool _float32;
+
+    /// <summary>A backend for tensors of <paramref name="dtype"/> (float32 or float64) on <paramref name="device"/> (CPU when null).</summary>
+    /// <exception cref="ArgumentException"><paramref name="dtype"/> is neither float32 nor float64.</exception>
+    public TorchBackend(ScalarType dtype, Device? device = null)
+    {
+        if (dtype is not (ScalarType.Float32 or ScalarType.Float64))
+            throw new ArgumentException($"The Torch backend supports float32 and float64 tensors, got {dtype}.", nameof(dtype));
+        _float32 = dtype == ScalarType.Float32;
+        _device = device;
+    }
+
+    /// <summary>A float64 backend on <paramref name="device"/> (CPU when null).</summary>
+    public static TorchBackend Float64(Device? device = null) => new(ScalarType.Float64, device);
+
+    /// <summary>A float32 backend on <paramref name="device"/> (CPU when null).</summary>
+    public static TorchBackend Float32(Device? device = null) => new(ScalarType.Float32, device);
+
+    /// <summary>The element type of every tensor this backend creates and expects.</summary>
+    public ScalarType DType => _float32 ? ScalarType.Float32 : ScalarType.Float64;
+
+    /// <summary>The device of every tensor this backend creates and expects.</summary>
+    public Device Device => _device ?? CPU;
+
+    /// <inheritdoc/>
+    public override string ToString() => $"TorchBackend({DType}, {Device})";
+
+    /// <inheritdoc/>
+    public int Rows(Tensor t) => checked((int)t.size(0));
+
+    /// <inheritdoc/>
+    public int Cols(Tensor t) => checked((int)t.size(1));
+
+    /// <inheritdoc/>
+    /// <remarks>The tensor is detached from every dispose scope: whoever asked for it (a workspace) disposes it.</remarks>
+    public Tensor Allocate(int rows, int cols)
+    {
+        TorchRuntime.EnsureLoaded();
+        return zeros(rows, cols, dtype: DType, device: Device).DetachFromDisposeScope();
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>The view joins the caller's current dispose scope, if any.</remarks>
+    public Tensor View(Tensor flat, int offset, int rows, int cols)
+    {
+        if (!flat.is_contiguous())
+            throw new ArgumentException("The flat parameter tensor must be contiguous so that views write through to it.", nameof(flat));
+        using var scope = NewDisposeScope();
+        var view = flat.view(-1).narrow(0, offset, (long)rows * cols).view(rows, cols);
+        return scope.MoveToOuter(view);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>The view joins the caller's current dispose scope, if any.</remarks>
+    public Tensor RowSlice(Tensor t, int start, int count) => t.narrow(0, start, count);
+
+    /// <inheritdoc/>
+    public void Clear(Tensor dst) => dst.zero_();
+
+    /// <inheritdoc/>
+    public void Copy(Tensor src, Tensor dst) => dst.copy_(src);
+
+    /// <inheritdoc/>
+    public void Scale(Tensor dst, double scale)
+    {
+        using var s = scale.ToScalar();
+        dst.mul_(s);
+    }
+
+    /// <inheritdoc/>
+    public void SetOutputSeeds(Tensor dst, int outputs, int output)
+    {
+        using var scope = NewDisposeScope();
+        dst.zero_();
+        if (output >= 0)
+        {
+            dst.narrow(1, output, 1).fill_(1);
+            return;
+        }
+
+        long samples = dst.size(0) / outputs;
+        // Row n * outputs + k has a 1 in column k: the diagonals of the [N, O, O] blocks.
+        var blocks = dst.is_contiguous() ? dst.view(samples, outputs, outputs) : null;
+        if (blocks is not null)
+        {
+            blocks.diagonal(0, 1, 2).fill_(1);
+        }
+        else
+        {
+            var eye = torch.eye(outputs, dtype: dst.dtype, device: dst.device);
+            dst.copy_(eye.repeat(samples, 1));
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Linear(Tensor x, Tensor w, Tensor b, bool hasBias, double wScale, double bScale, Tensor dst, bool accumulate)
+    {
+        using var scope = NewDisposeScope();
+        using var ws = wScale.ToScalar();
+        var product = x.mm(w.t());
+        if (accumulate)
+        {
+            dst.add_(product, ws);
+        }
+        else
+        {
+            product.mul_(ws);
+            dst.copy_(product);
+        }
+
+        if (hasBias)
+        {
+            using var bs = bScale.ToScalar();
+            dst.add_(b, bs); // b [1, out] broadcasts over rows
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Activate(Activation activation, Tensor z, Tensor dst)
+    {
+        using var scope = NewDisposeScope();
+        switch (activation.Kind)
+        {
+            case ActivationKind.Relu or ActivationKind.LeakyRelu or ActivationKind.Abs:
+            {
+                // A min(x, 0) + B max(x, 0), i.e. x > 0 ? B x : A x
+                var slope = Slopes(activation, z);
+                dst.copy_(z);
+                dst.mul_(slope);
+                break;
+            }
+
+            case ActivationKind.Erf:
+            {
+                using var a = activation.A.ToScalar();
+                using var b = activation.B.ToScalar();
+                using var c = activation.C.ToScalar();
+                dst.copy_(z);
+                dst.mul_(b);
+                dst.erf_();
+                dst.mul_(a);
+                dst.add_(c);
+                break;
+            }
+
+            case ActivationKind.Tanh:
+                dst.copy_(z);
+                dst.tanh_();
+                break;
+
+            case ActivationKind.Sigmoid:
+                dst.copy_(z);
+                dst.sigmoid_();
+                break;
+
+            case ActivationKind.Gelu:
+            {
+                // x Phi(x), with Phi = ndtr (accurate in both tails)
+                var cdf = special.ndtr(z);
+                dst.copy_(z);
+                dst.mul_(cdf);
+                break;
+            }
+
+            case ActivationKind.Softplus:
+            {
+                // max(x, 0) + log1p(exp(-|x|)): stable everywhere, no threshold cut-off
+                var tail = z.abs();
+                tail.neg_();
+                tail.exp_();
+                tail.log1p_();
+                using var zero = 0.0.ToScalar();
+                dst.copy_(z);
+                dst.clamp_min_(zero);
+                dst.add_(tail);
+                break;
+            }
+
+            case ActivationKind.Sin:
+            {
+                using var a = activation.A.ToScalar();
+                using var b = activation.B.ToScalar();
+                using var c = activation.C.ToScalar();
+                dst.copy_(z);
+                dst.mul_(b);
+                dst.add_(c);
+                dst.sin_();
+                dst.mul_(a);
+                break;
+            }
+
+            default:
+                dst.copy_(z);
+                break;
+        }
+    }
+
+    /// <inheritdoc/>
+    public void MultiplyByDerivative(Activation activation, Tensor z, Tensor dst, int repeat)
+    {
+        if (activation.Kind == ActivationKind.Identity) return;
+        using var scope = NewDisposeScope();
+        var derivative = Derivative(activation, z);
+        if (repeat == 1)
+        {
+            dst.mul_(derivative);
+        }
+        else if (dst.is_contiguous())
+        {
+            // dst [N * repeat, C] seen as [N, repeat, C], times phi'(z) [N, 1, C]
+            long samples = z.size(0), cols = z.size(1);
+            dst.view(samples, repeat, cols).mul_(derivative.unsqueeze(1));
+        }
+        else
+        {
+            dst.mul_(derivative.repeat_interleave(repeat, 0));
+        }
+    }
+
+    /// <inheritdoc/>
+    public void MatMul(Tensor a, Tensor b, double scale, Tensor dst)
+    {
+        using var scope = NewDisposeScope();
+        using var s = scale.ToScalar();
+        var product = a.mm(b);
+        product.mul_(s);
+        dst.copy_(product);
+    }
+
+    /// <inheritdoc/>
+    public void MatMulTransposeA(Tensor a, Tensor b, double scale, Tensor dst, bool accumulate)
+    {
+        using var scope = NewDisposeScope();
+        using var s = scale.ToScalar();
+        var product = a.t().mm(b);
+        if (accumulate)
+        {
+            dst.add_(product, s);
+        }
+        else
+        {
+            product.mul_(s);
+            dst.copy_(product);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void ColumnSums(Tensor a, double scale, Tensor dst, bool accumulate)
+    {
+        using var scope = NewDisposeScope();
+        using var s = scale.ToScalar();
+        var sums = a.sum(0, keepdim: true);
+        if (accumulate)
+        {
+            dst.add_(sums, s);
+        }
+        else
+        {
+            sums.mul_(s);
+            dst.copy_(sums);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Gram(Tensor a, Tensor b, Tensor dst)
+    {
+        using var scope = NewDisposeScope();
+        dst.copy_(a.mm(b.t()));
+    }
+
+    /// <inheritdoc/>
+    public void HadamardAccumulate(Tensor gramD, Tensor gramA, int repeat, double scale, double offset, Tensor dst)
+    {
+        using var scope = NewDisposeScope();
+        using var s = scale.ToScalar();
+        using var o = offset.ToScalar();
+        using var one = 1.0.ToScalar();
+        var factor = gramA.mul(s);
+        factor.add_(o);
+        if (repeat == 1)
+        {
+            dst.addcmul_(gramD, factor, one);
+        }
+        else if (dst.is_contiguous() && gramD.is_contiguous())
+        {
+            // [R1 * r, R2 * r] seen as [R1, r, R2, r]; the activation factor broadcasts as [R1, 1, R2, 1].
+            long r1 = gramA.size(0), r2 = gramA.size(1);
+            var dst4 = dst.view(r1, repeat, r2, repeat);
+            var d4 = gramD.view(r1, repeat, r2, repeat);
+            dst4.addcmul_(d4, factor.view(r1, 1, r2, 1), one);
+        }
+        else
+        {
+            var expanded = factor.repeat_interleave(repeat, 0).repeat_interleave(repeat, 1);
+            dst.addcmul_(gramD, expanded, one);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void OuterRows(Tensor c, Tensor a, int repeat, double scale, Tensor dst, int colOffset)
+    {
+        using var scope = NewDisposeScope();
+        using var s = scale.ToScalar();
+        long samples = a.size(0), width = a.size(1), units = c.size(1);
+        // [N, repeat, I, 1] * [N, 1, 1, A] -> [N * repeat, I * A]
+        var outer = c.reshape(samples, repeat, units, 1).mul(a.reshape(samples, 1, 1, width));
+        outer.mul_(s);
+        dst.narrow(1, colOffset, units * width).copy_(outer.reshape(samples * repeat, units * width));
+    }
+
+    /// <inheritdoc/>
+    public void CopyColumns(Tensor c, double scale, Tensor dst, int colOffset)
+    {
+        using var scope = NewDisposeScope();
+        using var s = scale.ToScalar();
+        var block = dst.narrow(1, colOffset, c.size(1));
+        block.copy_(c);
+        block.mul_(s);
+    }
+
+    // x > 0 ? B : A, elementwise (the derivative of A min(x, 0) + B max(x, 0), left slope at 0).
+    private static Tensor Slopes(Activation activation, Tensor z)
+    {
+        using var a = activation.A.ToScalar();
+        using var b = activation.B.ToScalar();
+        using var zero = 0.0.ToScalar();
+        var slope = full_like(z, a);
+        slope.masked_fill_(z.gt(zero), b);
+        return slope;
+    }
+
+    // phi'(z) as a new tensor (in the caller's scope).
+    private static Tensor Derivative(Activation activation, Tensor z)
+    {
+        switch (activation.Kind)
+        {
+            case ActivationKind.Relu or ActivationKind.LeakyRelu or ActivationKind.Abs:
+                return Slopes(activation, z);
+
+            case ActivationKind.Erf:
+            {
+                // A B 2/sqrt(pi) exp(-B^2 x^2)
+                using var minusB2 = (-activation.B * activation.B).ToScalar();
+                using var factor = (activation.A * activation.B * TwoOverSqrtPi).ToScalar();
+                var d = z.square();
+                d.mul_(minusB2);
+                d.exp_();
+                d.mul_(factor);
+                return d;
+            }
+
+            case ActivationKind.Tanh:
+            {
+                // 1 - tanh(x)^2
+                using var one = 1.0.ToScalar();
+                var t = z.tanh();
+                var d = t.mul(t);
+                d.neg_();
+                d.add_(one);
+                return d;
+            }
+
+            case ActivationKind.Sigmoid:
+            {
+                // s (1 - s)
+                using var one = 1.0.ToScalar();
+                var s = z.sigmoid();
+                var d = s.neg();
+                d.add_(one);
+                d.mul_(s);
+                return d;
+            }
+
+            case ActivationKind.Gelu:
+            {
+                // Phi(x) + x phi(x)
+                using var minusHalf = (-0.5).ToScalar();
+                using var invSqrt2Pi = InvSqrt2Pi.ToScalar();
+                var density = z.square();
+                density.mul_(minusHalf);
+                density.exp_();
+                density.mul_(invSqrt2Pi);
+                density.mul_(z);
+                var d = special.ndtr(z);
+                d.add_(density);
+                return d;
+            }
+
+            case ActivationKind.Softplus:
+                return z.sigmoid();
+
+            case ActivationKind.Sin:
+            {
+                // A B cos(B x + C)
+                using var b = activation.B.ToScalar();
+                using var c = activation.C.ToScalar();
+                using var ab = (activation.A * activation.B).ToScalar();
+                var d = z.mul(b);
+                d.add_(c);
+                d.cos_();
+                d.mul_(ab);
+                return d;
+            }
+
+            default:
+                return ones_like(z);
+        }
+    }
+}

@@ -1,0 +1,188 @@
+namespace NtkDsl;
+
+/// <summary>How a train-train kernel relates to targets of shape n x O.</summary>
+public enum KernelLayout
+{
+    /// <summary>
+    /// An n x n kernel shared by all O outputs (the kernel is Theta (x) I over outputs): neural-tangents'
+    /// trace_axes=(-1,), i.e. the per-output-unit or output-averaged ("trace") kernel. The common case.
+    /// </summary>
+    Shared,
+
+    /// <summary>
+    /// An (n O) x (n O) kernel with an O x O block per pair of samples, rows and columns ordered
+    /// sample-major (index i * O + o, the row-major flattening of n x O outputs): trace_axes=().
+    /// </summary>
+    Full,
+}
+
+/// <summary>
+/// A validated, symmetrized and regularized train-train kernel with lazily cached eigendecomposition
+/// and Cholesky factor. Internal glue shared by the dynamics and inference classes.
+/// </summary>
+internal sealed class TrainKernel
+{
+    private readonly IKernelLinearAlgebra _la;
+    private readonly string _name;
+    private readonly double _diagReg;
+    private readonly bool _absolute;
+    private readonly Lazy<SymmetricEigenDecomposition> _eigen;
+    private readonly Lazy<ICholeskyFactor> _cholesky;
+
+    private TrainKernel(Matrix<double> raw, Matrix<double> regularized, double shift, KernelLayout layout,
+        int samples, int outputs, string name, double diagReg, bool absolute, IKernelLinearAlgebra la)
+    {
+        Raw = raw;
+        Regularized = regularized;
+        Shift = shift;
+        Layout = layout;
+        Samples = samples;
+        Outputs = outputs;
+        _name = name;
+        _diagReg = diagReg;
+        _absolute = absolute;
+        _la = la;
+        _eigen = new Lazy<SymmetricEigenDecomposition>(ComputeEigen, LazyThreadSafetyMode.ExecutionAndPublication);
+        _cholesky = new Lazy<ICholeskyFactor>(ComputeCholesky, LazyThreadSafetyMode.ExecutionAndPublication);
+    }
+
+    /// <summary>The symmetrized kernel without regularization.</summary>
+    public Matrix<double> Raw { get; }
+
+    /// <summary>Raw + Shift * I.</summary>
+    public Matrix<double> Regularized { get; }
+
+    /// <summary>The absolute diagonal shift that diag_reg produced.</summary>
+    public double Shift { get; }
+
+    public KernelLayout Layout { get; }
+
+    public int Samples { get; }
+
+    public int Outputs { get; }
+
+    /// <summary>Kernel dimension m: n (shared) or n O (full).</summary>
+    public int Dim => Raw.Rows;
+
+    /// <summary>Right-hand-side columns c with m c = n O: O (shared) or 1 (full).</summary>
+    public int RhsCols => Layout == KernelLayout.Shared ? Outputs : 1;
+
+    /// <summary>n_y, the number of scalar targets (n O): the normalization of the 1/2-mean MSE loss.</summary>
+    public int TargetCount => Samples * Outputs;
+
+    public SymmetricEigenDecomposition Eigen => _eigen.Value;
+
+    public ICholeskyFactor Cholesky => _cholesky.Value;
+
+    public static KernelLayout DetectLayout(Matrix<double> k, string kName, int samples, int outputs)
+    {
+        if (k.Rows == k.Cols && k.Rows == samples) return KernelLayout.Shared;
+        if (k.Rows == k.Cols && outputs > 1 && k.Rows == samples * outputs) return KernelLayout.Full;
+        throw new ArgumentException(
+            $"{kName} must be {samples} x {samples} (one kernel shared by the {outputs} output(s))"
+            + (outputs > 1 ? $" or {samples * outputs} x {samples * outputs} (full kernel, an {outputs} x {outputs} block per sample pair)" : "")
+            + $" for yTrain of shape {samples} x {outputs}; got {DynamicsMath.Shape(k)}.", kName);
+    }
+
+    public static TrainKernel Create(Matrix<double> k, string kName, Matrix<double> yTrain, double diagReg,
+        bool diagRegAbsoluteScale, IKernelLinearAlgebra la, KernelLayout? requiredLayout = null)
+    {
+        ArgumentNullException.ThrowIfNull(k, kName);
+        ArgumentNullException.ThrowIfNull(yTrain, nameof(yTrain));
+        if (yTrain.Rows == 0 || yTrain.Cols == 0)
+            throw new ArgumentException($"yTrain must have at least one sample and one output; got {DynamicsMath.Shape(yTrain)}.", nameof(yTrain));
+        if (!double.IsFinite(diagReg) || diagReg < 0)
+            throw new ArgumentOutOfRangeException(nameof(diagReg), diagReg, $"diagReg must be finite and >= 0, got {DynamicsMath.Fmt(diagReg)}.");
+        var layout = DetectLayout(k, kName, yTrain.Rows, yTrain.Cols);
+        if (requiredLayout is { } req && req != layout)
+            throw new ArgumentException($"{kName} is a {layout} kernel ({DynamicsMath.Shape(k)}) but the other train-train kernel is {req}; pass both in the same layout.", kName);
+        DynamicsMath.RequireFinite(k, kName);
+        var raw = DynamicsMath.Symmetrized(k, kName);
+        int m = raw.Rows;
+        double trace = 0;
+        for (int i = 0; i < m; i++) trace += raw.Data[i * m + i];
+        // neural-tangents' relative scale: diag_reg * trace / dimension (mean diagonal).
+        double shift = diagRegAbsoluteScale ? diagReg : diagReg * trace / m;
+        var reg = new Matrix<double>(m, m, (double[])raw.Data.Clone());
+        for (int i = 0; i < m; i++) reg.Data[i * m + i] += shift;
+        return new TrainKernel(raw, reg, shift, layout, yTrain.Rows, yTrain.Cols, kName, diagReg, diagRegAbsoluteScale, la);
+    }
+
+    /// <summary>The kernel's view of an n x O matrix: m x c (same data).</summary>
+    public Matrix<double> AsRhs(Matrix<double> samplesByOutputs) => DynamicsMath.Reshape(samplesByOutputs, Dim, RhsCols);
+
+    /// <summary>
+    /// Checks a test-train kernel against this layout; returns the number of test samples.
+    /// Shared: n* x n. Full: (n* O) x (n O).
+    /// </summary>
+    public int TestSamples(Matrix<double> kTestTrain, string name)
+    {
+        ArgumentNullException.ThrowIfNull(kTestTrain, name);
+        bool ok = Layout == KernelLayout.Shared
+            ? kTestTrain.Cols == Samples
+            : kTestTrain.Cols == Dim && kTestTrain.Rows % Outputs == 0;
+        if (!ok)
+            throw new ArgumentException(Layout == KernelLayout.Shared
+                ? $"{name} must be n* x {Samples} (test samples by the {Samples} train samples, Theta(X*, X)); got {DynamicsMath.Shape(kTestTrain)}."
+                : $"{name} must be (n* {Outputs}) x {Dim} (full test-train kernel, {Outputs} x {Outputs} blocks); got {DynamicsMath.Shape(kTestTrain)}.", name);
+        DynamicsMath.RequireFinite(kTestTrain, name);
+        return Layout == KernelLayout.Shared ? kTestTrain.Rows : kTestTrain.Rows / Outputs;
+    }
+
+    private SymmetricEigenDecomposition ComputeEigen()
+    {
+        var e = _la.SymmetricEigen(Regularized);
+        var l = e.Values;
+        if (l.Length > 0)
+        {
+            double lMin = l[0], lMax = l[^1];
+            if (lMin < -DynamicsMath.NegativeEigenTolerance * Math.Max(lMax, 0) || (lMax <= 0 && lMin < 0))
+            {
+                double suggestion = Suggest(lMin, lMax, 10 * -lMin);
+                throw new KernelConditioningException(
+                    $"{_name} (+ diag_reg) is not positive semidefinite: smallest eigenvalue {DynamicsMath.Fmt(lMin)}, largest {DynamicsMath.Fmt(lMax)}. "
+                    + $"Check that it is the train-train kernel Theta(X, X); if it is (e.g. computed in float32), raise diagReg from {DynamicsMath.Fmt(_diagReg)} to about {DynamicsMath.Fmt(suggestion)}"
+                    + (_absolute ? " (absolute scale)." : " (relative to the mean diagonal)."), _name, suggestion);
+            }
+        }
+        return e;
+    }
+
+    private ICholeskyFactor ComputeCholesky()
+    {
+        int m = Dim;
+        var f = _la.TryCholesky(Regularized);
+        double maxDiag = 0;
+        for (int i = 0; i < m; i++) maxDiag = Math.Max(maxDiag, Math.Abs(Regularized.Data[i * m + i]));
+        // A pivot below m * eps * max diagonal means condition number ~1/(m eps): the solve would be noise.
+        double pivotFloor = m * 2.220446049250313e-16 * maxDiag;
+        bool ok = f is not null && maxDiag > 0;
+        if (ok)
+            foreach (var d in f!.PivotDiagonal)
+                if (!(d * d > pivotFloor)) { ok = false; break; }
+        if (ok) return f!;
+
+        // Failure path only: one eigendecomposition to say how much regularization would help.
+        var l = _la.SymmetricEigen(Regularized).Values;
+        double lMin = l.Length > 0 ? l[0] : 0, lMax = l.Length > 0 ? l[^1] : 0;
+        double target = 100 * m * 2.220446049250313e-16 * Math.Max(maxDiag, Math.Abs(lMax));
+        double suggestion = Suggest(lMin, lMax, target - lMin);
+        throw new KernelConditioningException(
+            $"{_name} + diag_reg * I is not numerically positive definite (Cholesky failed; smallest eigenvalue {DynamicsMath.Fmt(lMin)}, largest {DynamicsMath.Fmt(lMax)}), "
+            + $"so kernel regression (t = infinity) / GP inference cannot solve with it. Increase diagReg from {DynamicsMath.Fmt(_diagReg)} to about {DynamicsMath.Fmt(suggestion)}"
+            + (_absolute ? " (absolute scale)" : " (relative to the mean diagonal)")
+            + ", or use a finite time t (the eigendecomposition path handles singular kernels).", _name, suggestion);
+    }
+
+    /// <summary>Converts a needed extra absolute diagonal into the caller's diag_reg units, rounded up.</summary>
+    private double Suggest(double lMin, double lMax, double extraAbsolute)
+    {
+        int m = Dim;
+        double meanDiag = 0;
+        for (int i = 0; i < m; i++) meanDiag += Raw.Data[i * m + i];
+        meanDiag /= m;
+        extraAbsolute = Math.Max(extraAbsolute, 1e-12 * Math.Max(Math.Abs(lMax), Math.Abs(lMin)));
+        double add = _absolute || !(meanDiag > 0) ? extraAbsolute : extraAbsolute / meanDiag;
+        return DynamicsMath.RoundUpNice(_diagReg + add);
+    }
+}

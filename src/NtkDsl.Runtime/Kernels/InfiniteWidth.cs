@@ -1,0 +1,67 @@
+namespace NtkDsl;
+
+/// <summary>
+/// Infinite-width NNGP and NTK kernels of a fully connected network (neural-tangents' <c>stax</c>
+/// <c>kernel_fn</c>), computed by walking the layers with <see cref="KernelState"/>, the same primitives
+/// that generated code calls unrolled.
+/// </summary>
+public static class InfiniteWidth
+{
+    /// <summary>
+    /// NNGP and NTK between the rows of <paramref name="x1"/> and <paramref name="x2"/>, per output unit.
+    /// </summary>
+    /// <param name="network">The architecture (parameterization, layers with their fan-ins and stds).</param>
+    /// <param name="x1">N1 x d inputs.</param>
+    /// <param name="x2">N2 x d inputs; null (or <paramref name="x1"/> itself) for the exactly symmetric Theta(X1, X1).</param>
+    /// <param name="options">Quadrature and threading settings.</param>
+    /// <returns>N1 x N2 NNGP and NTK matrices.</returns>
+    public static InfiniteWidthKernels Kernels(NetworkDescription network, Matrix<double> x1, Matrix<double>? x2 = null,
+        InfiniteWidthOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(x1);
+        CheckInputWidth(network, x1, nameof(x1));
+        if (x2 is not null) CheckInputWidth(network, x2, nameof(x2));
+        var state = KernelState.FromInputs(x1, x2, options);
+        foreach (var layer in network.Layers)
+        {
+            switch (layer)
+            {
+                case DenseLayer dense: state.Dense(dense, network.Parameterization); break;
+                case ActivationLayer act: state.Activate(act.Activation); break;
+                default: throw new NotSupportedException($"Layer {layer} has no infinite-width kernel.");
+            }
+        }
+
+        return state.Result();
+    }
+
+    /// <summary>The diagonal k(x_i, x_i) of both kernels for the N rows of <paramref name="x"/>, in O(N L).</summary>
+    /// <param name="network">The architecture.</param>
+    /// <param name="x">N x d inputs.</param>
+    /// <param name="options">Quadrature settings.</param>
+    public static InfiniteWidthDiagonal Diagonal(NetworkDescription network, Matrix<double> x, InfiniteWidthOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(x);
+        CheckInputWidth(network, x, nameof(x));
+        var state = DiagonalKernelState.FromInputs(x, options);
+        foreach (var layer in network.Layers)
+        {
+            switch (layer)
+            {
+                case DenseLayer dense: state.Dense(dense, network.Parameterization); break;
+                case ActivationLayer act: state.Activate(act.Activation); break;
+                default: throw new NotSupportedException($"Layer {layer} has no infinite-width kernel.");
+            }
+        }
+
+        return state.Result();
+    }
+
+    private static void CheckInputWidth(NetworkDescription network, Matrix<double> x, string name)
+    {
+        if (x.Cols != network.Inputs)
+            throw new ArgumentException($"{name} must be N x {network.Inputs} for {network.Name}, got {x.Rows} x {x.Cols}.", name);
+    }
+}

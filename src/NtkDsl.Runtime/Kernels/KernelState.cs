@@ -1,0 +1,274 @@
+using System.Numerics;
+
+namespace NtkDsl;
+
+/// <summary>
+/// The infinite-width NNGP and NTK of the current representation of X1 against X2, advanced layer by
+/// layer in place: <see cref="FromInputs"/>, then <see cref="Dense"/> and <see cref="Activate(Activation)"/>
+/// in network order (generated code calls them unrolled), then <see cref="Result"/>.
+/// </summary>
+/// <remarks>
+/// <para>The state always holds the kernels of the current layer's outputs, per unit (mean over units):
+/// for the inputs <c>Sigma = x.x'/d</c>, <c>Theta = 0</c>; after a Dense layer the pre-activation kernels; after
+/// an activation <c>K</c> and <c>KDot * Theta</c>. The first Dense thus yields DESIGN section 3's
+/// <c>Sigma_1 = sw^2 x.x'/d + sb^2</c>, <c>Theta_1 = Sigma_1</c>.</para>
+/// <para>It also holds the variances Sigma(x, x) of X1 and X2, which the activation moments need.
+/// Memory is two N1 x N2 buffers, reused by every layer. When X2 is X1 (or null) only the upper triangle
+/// is computed and mirrored, so the result is exactly symmetric, and its diagonal is computed by the same
+/// operations as <see cref="DiagonalKernelState"/>, so the two agree bit for bit.</para>
+/// </remarks>
+public sealed class KernelState
+{
+    private readonly Matrix<double> _nngp;
+    private readonly Matrix<double> _ntk;
+    private readonly double[] _var1;
+    private readonly double[] _var2;
+    private readonly InfiniteWidthOptions _options;
+
+    private KernelState(Matrix<double> nngp, Matrix<double> ntk, double[] var1, double[] var2, int width, InfiniteWidthOptions options)
+    {
+        _nngp = nngp;
+        _ntk = ntk;
+        _var1 = var1;
+        _var2 = var2;
+        Width = width;
+        _options = options;
+    }
+
+    /// <summary>N1, the number of rows of X1.</summary>
+    public int Rows => _nngp.Rows;
+
+    /// <summary>N2, the number of rows of X2 (N1 when symmetric).</summary>
+    public int Cols => _nngp.Cols;
+
+    /// <summary>True when X2 is X1: only the upper triangle is computed, then mirrored.</summary>
+    public bool IsSymmetric => ReferenceEquals(_var1, _var2);
+
+    /// <summary>Number of features of the current representation (d for the inputs, then each layer's width).</summary>
+    public int Width { get; private set; }
+
+    /// <summary>True after a Dense layer: the current representation is Gaussian, so an activation may follow.</summary>
+    public bool IsGaussian { get; private set; }
+
+    /// <summary>Sigma(x, x) for each row of X1 at the current layer.</summary>
+    public ReadOnlySpan<double> Variance1 => _var1;
+
+    /// <summary>Sigma(x, x) for each row of X2 at the current layer (the same storage as <see cref="Variance1"/> when symmetric).</summary>
+    public ReadOnlySpan<double> Variance2 => _var2;
+
+    /// <summary>
+    /// Starts the recursion from the inputs: Sigma = x.x'/d (neural-tangents' input kernel, mean over
+    /// features), Theta = 0 (no parameters yet).
+    /// </summary>
+    /// <param name="x1">N1 x d inputs, finite.</param>
+    /// <param name="x2">N2 x d inputs; null or the same instance as <paramref name="x1"/> for the symmetric kernel.</param>
+    /// <param name="options">Quadrature and threading settings; null for <see cref="InfiniteWidthOptions.Default"/>.</param>
+    public static KernelState FromInputs(Matrix<double> x1, Matrix<double>? x2 = null, InfiniteWidthOptions? options = null)
+    {
+        options ??= InfiniteWidthOptions.Default;
+        options.Validate();
+        CheckInputs(x1, nameof(x1));
+        bool symmetric = x2 is null || ReferenceEquals(x1, x2);
+        x2 ??= x1;
+        if (!symmetric)
+        {
+            CheckInputs(x2, nameof(x2));
+            if (x2.Cols != x1.Cols)
+                throw new ArgumentException($"x2 must have {x1.Cols} columns like x1 (N x d), got {x2.Rows} x {x2.Cols}.", nameof(x2));
+        }
+
+        int n1 = x1.Rows, n2 = x2.Rows, d = x1.Cols;
+        double invD = 1.0 / d;
+        var var1 = new double[n1];
+        for (int i = 0; i < n1; i++) var1[i] = Dot(x1.Row(i), x1.Row(i)) * invD;
+        var var2 = var1;
+        if (!symmetric)
+        {
+            var2 = new double[n2];
+            for (int j = 0; j < n2; j++) var2[j] = Dot(x2.Row(j), x2.Row(j)) * invD;
+        }
+
+        var nngp = new Matrix<double>(n1, n2);
+        var ntk = new Matrix<double>(n1, n2);
+        var state = new KernelState(nngp, ntk, var1, var2, d, options);
+        var a = x1.Data;
+        var b = x2.Data;
+        options.ForRows(n1, (long)n1 * n2 * Math.Max(d / 8, 1), i =>
+        {
+            var xi = a.AsSpan(i * d, d);
+            var row = nngp.Data.AsSpan(i * n2, n2);
+            if (symmetric) row[i] = var1[i]; // same bits as the variance, so the diagonal is exact
+            for (int j = symmetric ? i + 1 : 0; j < n2; j++) row[j] = Dot(xi, b.AsSpan(j * d, d)) * invD;
+        });
+        return state;
+    }
+
+    /// <summary>
+    /// A Dense layer (neural-tangents' <c>stax.Dense</c> kernel_fn), with sb = 0 when the layer has no bias:
+    /// <list type="bullet">
+    /// <item>both: Sigma' = sw^2 Sigma + sb^2;</item>
+    /// <item>NTK parameterization: Theta' = sw^2 Theta + Sigma';</item>
+    /// <item>standard parameterization: Theta' = sw^2 Theta + n Sigma + [bias], n = fan-in (gradients w.r.t.
+    /// the raw W ~ N(0, sw^2/n) and b ~ N(0, sb^2): the bias contributes 1 whenever it exists, even if sb = 0).</item>
+    /// </list>
+    /// </summary>
+    /// <param name="layer">The layer; its <see cref="DenseLayer.Inputs"/> must equal <see cref="Width"/>.</param>
+    /// <param name="parameterization">The network's parameterization.</param>
+    public void Dense(DenseLayer layer, Parameterization parameterization)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        if (layer.Inputs != Width)
+            throw new ArgumentException($"The Dense layer expects {layer.Inputs} inputs but the previous layer has width {Width}.", nameof(layer));
+        var c = DenseCoefficients.Of(layer, parameterization);
+
+        for (int i = 0; i < _var1.Length; i++) _var1[i] = c.Sigma(_var1[i]);
+        if (!IsSymmetric)
+            for (int j = 0; j < _var2.Length; j++) _var2[j] = c.Sigma(_var2[j]);
+
+        int cols = Cols;
+        bool symmetric = IsSymmetric;
+        var nngp = _nngp.Data;
+        var ntk = _ntk.Data;
+        _options.ForRows(Rows, (long)Rows * cols / 4, i =>
+        {
+            for (int j = symmetric ? i : 0, idx = i * cols + j; j < cols; j++, idx++)
+            {
+                double k = nngp[idx];
+                double sigma = c.Sigma(k);
+                ntk[idx] = c.Theta(ntk[idx], k, sigma);
+                nngp[idx] = sigma;
+            }
+        });
+        Width = layer.Width;
+        IsGaussian = true;
+    }
+
+    /// <summary>An activation layer, with the quadrature degree of the options.</summary>
+    public void Activate(Activation activation) => Activate(activation, _options.QuadratureDegree);
+
+    /// <summary>
+    /// An activation layer: Sigma' = K(Sigma), Theta' = KDot(Sigma) * Theta, with the moments of
+    /// <see cref="ActivationMoments"/> (closed form when available, else Gauss-Hermite quadrature with
+    /// <paramref name="quadratureDegree"/> nodes per dimension).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The current representation is not Gaussian (no Dense layer before it); Identity is always allowed.</exception>
+    public void Activate(Activation activation, int quadratureDegree)
+    {
+        if (activation.Kind == ActivationKind.Identity) return; // K = Sigma, KDot = 1
+        if (!IsGaussian)
+            throw new InvalidOperationException(
+                $"{activation} needs Gaussian pre-activations: put a Dense layer before it (the inputs or another activation's outputs are not Gaussian).");
+        bool quadrature = _options.ForceQuadrature || !ActivationMoments.HasClosedForm(activation);
+        var rule = quadrature ? GaussHermite.ForDegree(quadratureDegree) : null;
+
+        // Moments read the variances before this layer; update them only after the matrices.
+        var var1 = _var1;
+        var var2 = _var2;
+        int cols = Cols;
+        bool symmetric = IsSymmetric;
+        var nngp = _nngp.Data;
+        var ntk = _ntk.Data;
+        long work = (long)Rows * cols * (rule is null ? 4 : (long)rule.Degree * rule.Degree);
+        _options.ForRows(Rows, work, i =>
+        {
+            double q11 = var1[i];
+            int j = 0;
+            if (symmetric)
+            {
+                var m = Diagonal(activation, q11, rule);
+                int ii = i * cols + i;
+                nngp[ii] = m.K;
+                ntk[ii] *= m.KDot;
+                j = i + 1;
+            }
+
+            for (int idx = i * cols + j; j < cols; j++, idx++)
+            {
+                var m = rule is null
+                    ? ActivationMoments.ClosedForm(activation, q11, nngp[idx], var2[j])
+                    : ActivationMoments.Quadrature(activation, q11, nngp[idx], var2[j], rule);
+                nngp[idx] = m.K;
+                ntk[idx] *= m.KDot;
+            }
+        });
+
+        for (int i = 0; i < var1.Length; i++) var1[i] = Diagonal(activation, var1[i], rule).K;
+        if (!symmetric)
+            for (int j = 0; j < var2.Length; j++) var2[j] = Diagonal(activation, var2[j], rule).K;
+        IsGaussian = false;
+    }
+
+    /// <summary>
+    /// The kernels of the current layer. These are the state's own buffers (no copy): a later
+    /// <see cref="Dense"/> or <see cref="Activate(Activation)"/> overwrites them.
+    /// </summary>
+    public InfiniteWidthKernels Result()
+    {
+        if (IsSymmetric)
+        {
+            Mirror(_nngp);
+            Mirror(_ntk);
+        }
+
+        return new InfiniteWidthKernels(_nngp, _ntk);
+    }
+
+    internal static KernelMoments Diagonal(Activation activation, double q, GaussHermite? rule) =>
+        rule is null ? ActivationMoments.ClosedFormDiagonal(activation, q) : ActivationMoments.QuadratureDiagonal(activation, q, rule);
+
+    internal static void CheckInputs(Matrix<double> x, string name)
+    {
+        ArgumentNullException.ThrowIfNull(x, name);
+        if (x.Cols == 0) throw new ArgumentException($"{name} must be N x d with d >= 1, got {x.Rows} x {x.Cols}.", name);
+        var data = x.Data;
+        for (int k = 0; k < data.Length; k++)
+            if (!double.IsFinite(data[k]))
+                throw new ArgumentException($"{name}[{k / x.Cols}, {k % x.Cols}] is {data[k]}; inputs must be finite.", name);
+    }
+
+    // One fixed summation order, so dot(a, a) here and in DiagonalKernelState give the same bits.
+    internal static double Dot(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
+    {
+        int n = a.Length, i = 0;
+        double sum = 0;
+        if (Vector.IsHardwareAccelerated && n >= 2 * Vector<double>.Count)
+        {
+            var acc = Vector<double>.Zero;
+            for (; i <= n - Vector<double>.Count; i += Vector<double>.Count)
+                acc += new Vector<double>(a[i..]) * new Vector<double>(b[i..]);
+            sum = Vector.Sum(acc);
+        }
+
+        for (; i < n; i++) sum += a[i] * b[i];
+        return sum;
+    }
+
+    private static void Mirror(Matrix<double> m)
+    {
+        int n = m.Rows;
+        var data = m.Data;
+        for (int i = 1; i < n; i++)
+            for (int j = 0; j < i; j++)
+                data[i * n + j] = data[j * n + i];
+    }
+
+    /// <summary>Coefficients of one Dense layer's kernel map, shared by the full and diagonal states.</summary>
+    internal readonly record struct DenseCoefficients(double W2, double B2, bool Ntk, double FanIn, double BiasGradient)
+    {
+        public static DenseCoefficients Of(DenseLayer layer, Parameterization parameterization)
+        {
+            double sw = layer.WeightStd, sb = layer.HasBias ? layer.BiasStd : 0;
+            return parameterization switch
+            {
+                Parameterization.Ntk => new(sw * sw, sb * sb, true, 0, 0),
+                Parameterization.Standard => new(sw * sw, sb * sb, false, layer.Inputs, layer.HasBias ? 1 : 0),
+                _ => throw new ArgumentOutOfRangeException(nameof(parameterization), parameterization, "Unknown parameterization."),
+            };
+        }
+
+        public double Sigma(double k) => W2 * k + B2;
+
+        // NTK: d z / d(W, b) gives sw^2 Sigma + sb^2 = Sigma'; standard: n Sigma (raw W) + 1 (raw b).
+        public double Theta(double theta, double k, double sigma) => Ntk ? W2 * theta + sigma : W2 * theta + FanIn * k + BiasGradient;
+    }
+}
