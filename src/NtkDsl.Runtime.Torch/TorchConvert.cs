@@ -147,7 +147,8 @@ public static class TorchConvert
     {
         if (destination.Length == 0) return;
         using var scope = NewDisposeScope();
-        var host = tensor.detach().cpu().contiguous();
+        // A fresh contiguous CPU copy, so that the bytes start at the first element even for views.
+        var host = tensor.detach().cpu().contiguous().clone();
         MemoryMarshal.Cast<byte, T>(host.bytes).CopyTo(destination);
     }
 }

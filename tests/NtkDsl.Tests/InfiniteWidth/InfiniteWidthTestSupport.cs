@@ -1,4 +1,5 @@
 using MathNet.Numerics.LinearAlgebra;
+using Xunit;
 
 namespace NtkDsl.Tests.InfiniteWidth;
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Xunit;
 using Xunit.Abstractions;
 
 namespace NtkDsl.Tests.InfiniteWidth;

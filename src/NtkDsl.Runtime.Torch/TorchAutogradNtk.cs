@@ -1,0 +1,155 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NtkDsl.Torch;
+
+/// <summary>
+/// The empirical NTK the way a C# user without NtkDsl would compute it: build the MLP from torch operations,
+/// take one <c>torch.autograd.grad</c> per sample and output to form the Jacobian J [N * O, P], and multiply
+/// J1 J2^T. It materializes the whole Jacobian (O(N P) memory, O(N^2 P) work), which is exactly what the
+/// generated structured NTK avoids; it is here as an independent baseline for tests and benchmarks.
+/// </summary>
+/// <remarks>
+/// Parameters follow the public layout (per Dense layer W [out, in] row-major, then b [out]). NTK
+/// parameterization: z = (w_std / sqrt(fan_in)) W a + b_std b; standard: z = W a + b. theta may be [P] or
+/// [1, P]; all tensors must share one floating-point element type and device. Results join the caller's
+/// dispose scope, if any; every intermediate tensor is disposed before returning.
+/// </remarks>
+public static class TorchAutogradNtk
+{
+    /// <summary>f(x; theta) [N, O] for x [N, d].</summary>
+    public static Tensor Forward(NetworkDescription network, Tensor theta, Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        var flat = CheckInputs(network, theta, x, nameof(x));
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        return scope.MoveToOuter(Apply(network, flat.reshape(-1), x));
+    }
+
+    /// <summary>The Jacobian [N * O, P]: row n * O + k is d f_k(x[n]) / d theta, from one backward pass per (n, k).</summary>
+    public static Tensor Jacobian(NetworkDescription network, Tensor theta, Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        var flat = CheckInputs(network, theta, x, nameof(x));
+        using var scope = NewDisposeScope();
+        using var grad = enable_grad();
+        var leaf = flat.detach().reshape(-1).clone().requires_grad_(true);
+        var f = Apply(network, leaf, x);
+        long n = f.size(0), outputs = f.size(1), total = n * outputs;
+        var jacobian = zeros(total, leaf.size(0), dtype: leaf.dtype, device: leaf.device);
+        for (long i = 0; i < n; i++)
+        {
+            for (long k = 0; k < outputs; k++)
+            {
+                var g = autograd.grad([f[i, k]], [leaf], retain_graph: i * outputs + k < total - 1)[0];
+                jacobian[i * outputs + k].copy_(g);
+            }
+        }
+
+        return scope.MoveToOuter(jacobian);
+    }
+
+    /// <summary>
+    /// The empirical NTK Theta(x1, x2) = J(x1) J(x2)^T (x2 = x1 when null), shaped by <paramref name="mode"/>:
+    /// <see cref="NtkMode.Full"/> [N1 * O, N2 * O] with entry (n1 * O + k, n2 * O + k'); <see cref="NtkMode.Trace"/>
+    /// [N1, N2], the mean over outputs of Theta_kk; <see cref="NtkMode.Diagonal"/> [O * N1, N2], block k = Theta_kk.
+    /// </summary>
+    public static Tensor Ntk(NetworkDescription network, Tensor theta, Tensor x1, Tensor? x2 = null, NtkMode mode = NtkMode.Full)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        CheckInputs(network, theta, x1, nameof(x1));
+        if (x2 is not null) CheckInputs(network, theta, x2, nameof(x2));
+        using var scope = NewDisposeScope();
+        var j1 = Jacobian(network, theta, x1);
+        var j2 = x2 is null || ReferenceEquals(x1, x2) ? j1 : Jacobian(network, theta, x2);
+        return scope.MoveToOuter(FromJacobians(j1, j2, network.Outputs, mode));
+    }
+
+    /// <summary>
+    /// The NTK from two Jacobians j1 [N1 * O, P] and j2 [N2 * O, P] (rows sample-major, as <see cref="Jacobian"/>
+    /// returns them), in the layout of <paramref name="mode"/> (see <see cref="Ntk"/>).
+    /// </summary>
+    public static Tensor FromJacobians(Tensor j1, Tensor j2, int outputs, NtkMode mode)
+    {
+        ArgumentNullException.ThrowIfNull(j1);
+        ArgumentNullException.ThrowIfNull(j2);
+        ArgumentOutOfRangeException.ThrowIfLessThan(outputs, 1);
+        if (j1.dim() != 2 || j1.size(0) % outputs != 0)
+            throw new ArgumentException($"Expected shape [N1 * {outputs}, P], got {TorchConvert.Shape(j1)}.", nameof(j1));
+        if (j2.dim() != 2 || j2.size(0) % outputs != 0 || j2.size(1) != j1.size(1))
+            throw new ArgumentException($"Expected shape [N2 * {outputs}, {j1.size(1)}], got {TorchConvert.Shape(j2)}.", nameof(j2));
+        using var scope = NewDisposeScope();
+        var full = j1.mm(j2.t());
+        if (mode == NtkMode.Full) return scope.MoveToOuter(full);
+
+        long n1 = j1.size(0) / outputs, n2 = j2.size(0) / outputs;
+        var diagonal = full.view(n1, outputs, n2, outputs).diagonal(0, 1, 3); // [N1, N2, O]: Theta_kk
+        var result = mode switch
+        {
+            NtkMode.Trace => diagonal.mean([-1L]),
+            NtkMode.Diagonal => diagonal.permute(2, 0, 1).reshape(outputs * n1, n2),
+            _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "Unknown NTK mode."),
+        };
+        return scope.MoveToOuter(result.contiguous());
+    }
+
+    /// <summary>The forward pass as differentiable torch operations, for a flat 1-D theta.</summary>
+    private static Tensor Apply(NetworkDescription network, Tensor theta, Tensor x)
+    {
+        bool ntk = network.Parameterization == Parameterization.Ntk;
+        var a = x;
+        foreach (var layer in network.Layers)
+        {
+            switch (layer)
+            {
+                case DenseLayer d:
+                {
+                    var w = theta.narrow(0, d.WeightOffset, (long)d.Width * d.Inputs).view(d.Width, d.Inputs);
+                    var z = a.mm(w.t());
+                    if (ntk) z = z.mul((d.WeightStd / Math.Sqrt(d.Inputs)).ToScalar());
+                    if (d.HasBias)
+                    {
+                        var b = theta.narrow(0, d.BiasOffset, d.Width);
+                        z = z.add(ntk ? b.mul(d.BiasStd.ToScalar()) : b);
+                    }
+
+                    a = z;
+                    break;
+                }
+
+                case ActivationLayer { Activation: var act }:
+                    a = Activate(act, a);
+                    break;
+            }
+        }
+
+        return a;
+    }
+
+    private static Tensor Activate(Activation act, Tensor z) => act.Kind switch
+    {
+        ActivationKind.Relu or ActivationKind.LeakyRelu or ActivationKind.Abs =>
+            where(z.gt(0.0.ToScalar()), z.mul(act.B.ToScalar()), z.mul(act.A.ToScalar())),
+        ActivationKind.Erf => z.mul(act.B.ToScalar()).erf().mul(act.A.ToScalar()).add(act.C.ToScalar()),
+        ActivationKind.Tanh => z.tanh(),
+        ActivationKind.Sigmoid => z.sigmoid(),
+        ActivationKind.Gelu => nn.functional.gelu(z),
+        // log1p(exp(x)) is exact in double up to x = 30, where it equals x to 3e-15 relative.
+        ActivationKind.Softplus => nn.functional.softplus(z, 1, 30),
+        ActivationKind.Sin => z.mul(act.B.ToScalar()).add(act.C.ToScalar()).sin().mul(act.A.ToScalar()),
+        _ => z,
+    };
+
+    private static Tensor CheckInputs(NetworkDescription network, Tensor theta, Tensor x, string xName)
+    {
+        ArgumentNullException.ThrowIfNull(theta);
+        ArgumentNullException.ThrowIfNull(x, xName);
+        if (theta.dtype is not (ScalarType.Float32 or ScalarType.Float64))
+            throw new ArgumentException($"Expected element type Float32 or Float64, got {theta.dtype}.", nameof(theta));
+        if (theta.numel() != network.ParameterCount || theta.dim() > 2 || (theta.dim() == 2 && theta.size(0) != 1))
+            throw new ArgumentException($"Expected shape [{network.ParameterCount}] or [1, {network.ParameterCount}], got {TorchConvert.Shape(theta)}.", nameof(theta));
+        TorchConvert.Require(x, xName, -1, network.Inputs, theta.dtype, theta.device);
+        return theta;
+    }
+}

@@ -1,0 +1,161 @@
+using NtkDsl.Backends;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NtkDsl.Torch;
+
+/// <summary>
+/// Runs a generated network's passes on torch tensors (CPU or CUDA, float32 or float64) through
+/// <see cref="TorchBackend"/>. Inputs are validated (shape, element type, device, finiteness) and each call
+/// returns new result tensors that join the caller's dispose scope, if any; scratch buffers are kept in a
+/// workspace between calls and released by <see cref="Dispose"/>.
+/// </summary>
+/// <remarks>Not thread-safe (one workspace per instance): use one instance per thread.</remarks>
+/// <typeparam name="TNet">The declared network type.</typeparam>
+public sealed class TorchNetwork<TNet> : IDisposable where TNet : INetwork<TNet>
+{
+    private readonly Workspace<Tensor> _workspace = new();
+    private bool _disposed;
+
+    /// <summary>A host for <typeparamref name="TNet"/> on <paramref name="backend"/>.</summary>
+    public TorchNetwork(TorchBackend backend)
+    {
+        TorchRuntime.EnsureLoaded();
+        Backend = backend;
+    }
+
+    /// <summary>A host on a float64 CPU backend.</summary>
+    public TorchNetwork() : this(TorchBackend.Float64())
+    {
+    }
+
+    /// <summary>The backend (element type and device) every tensor must match.</summary>
+    public TorchBackend Backend { get; }
+
+    /// <summary>f(x; theta) [N, O] for theta [1, P] (or [P]) and x [N, d].</summary>
+    public Tensor Forward(Tensor theta, Tensor x)
+    {
+        var (n, _) = Check(theta, x, nameof(x));
+        var output = NewResult(n, TNet.OutputSize);
+        using (var scope = NewDisposeScope())
+            TNet.Forward(Backend, Flat(theta), x, output, _workspace);
+        return output;
+    }
+
+    /// <summary>
+    /// Reverse mode: the gradient [1, P] of sum_n &lt;cotangent[n], f(x[n]; theta)&gt; for cotangent [N, O],
+    /// with the outputs f(x; theta) [N, O].
+    /// </summary>
+    public (Tensor Output, Tensor Gradient) Vjp(Tensor theta, Tensor x, Tensor cotangent)
+    {
+        var (n, _) = Check(theta, x, nameof(x));
+        CheckTensor(cotangent, nameof(cotangent), n, TNet.OutputSize);
+        var output = NewResult(n, TNet.OutputSize);
+        var gradient = NewResult(1, TNet.ParameterCount);
+        using (var scope = NewDisposeScope())
+            TNet.Vjp(Backend, Flat(theta), x, cotangent, output, gradient, _workspace);
+        return (output, gradient);
+    }
+
+    /// <summary>
+    /// Forward mode: the outputs f(x; theta) [N, O] and J(x; theta) tangent [N, O], the derivative along
+    /// tangent [1, P] (or [P]).
+    /// </summary>
+    public (Tensor Output, Tensor TangentOutput) Jvp(Tensor theta, Tensor x, Tensor tangent)
+    {
+        var (n, _) = Check(theta, x, nameof(x));
+        CheckParameters(tangent, nameof(tangent));
+        var output = NewResult(n, TNet.OutputSize);
+        var tangentOutput = NewResult(n, TNet.OutputSize);
+        using (var scope = NewDisposeScope())
+            TNet.Jvp(Backend, Flat(theta), x, Flat(tangent), output, tangentOutput, _workspace);
+        return (output, tangentOutput);
+    }
+
+    /// <summary>The Jacobian [N * O, P]: row n * O + k is d f_k(x[n]) / d theta. For small networks and tests.</summary>
+    public Tensor Jacobian(Tensor theta, Tensor x)
+    {
+        var (n, _) = Check(theta, x, nameof(x));
+        var jacobian = NewResult(checked(n * TNet.OutputSize), TNet.ParameterCount);
+        using (var scope = NewDisposeScope())
+            TNet.Jacobian(Backend, Flat(theta), x, jacobian, _workspace);
+        return jacobian;
+    }
+
+    /// <summary>
+    /// The structured empirical NTK Theta(x1, x2) (x2 = x1 when null), without forming a Jacobian:
+    /// <see cref="NtkMode.Full"/> [N1 * O, N2 * O] with entry (n1 * O + k, n2 * O + k'); <see cref="NtkMode.Trace"/>
+    /// [N1, N2], the mean over outputs; <see cref="NtkMode.Diagonal"/> [O * N1, N2], block k = Theta_kk.
+    /// </summary>
+    public Tensor Ntk(Tensor theta, Tensor x1, Tensor? x2 = null, NtkMode mode = NtkMode.Full)
+    {
+        var (n1, _) = Check(theta, x1, nameof(x1));
+        bool same = x2 is null || ReferenceEquals(x1, x2);
+        int n2 = n1;
+        if (!same) (n2, _) = Check(theta, x2!, nameof(x2));
+        int o = TNet.OutputSize;
+        var result = mode switch
+        {
+            NtkMode.Full => NewResult(checked(n1 * o), checked(n2 * o)),
+            NtkMode.Trace => NewResult(n1, n2),
+            NtkMode.Diagonal => NewResult(checked(o * n1), n2),
+            _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "Unknown NTK mode."),
+        };
+        using (var scope = NewDisposeScope())
+            TNet.Ntk(Backend, Flat(theta), x1, same ? x1 : x2!, same, mode, result, _workspace);
+        return result;
+    }
+
+    /// <summary>Releases the scratch buffers.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _workspace.Clear();
+    }
+
+    private (int Rows, int Cols) Check(Tensor theta, Tensor x, string xName)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        CheckParameters(theta, nameof(theta));
+        CheckTensor(x, xName, -1, TNet.InputSize);
+        return (checked((int)x.size(0)), TNet.InputSize);
+    }
+
+    private void CheckParameters(Tensor vector, string name)
+    {
+        ArgumentNullException.ThrowIfNull(vector, name);
+        int p = TNet.ParameterCount;
+        if (vector.dim() == 1)
+        {
+            if (vector.size(0) != p)
+                throw new ArgumentException($"Expected shape [1, {p}] or [{p}], got {TorchConvert.Shape(vector)}.", name);
+            CheckCommon(vector, name);
+        }
+        else
+        {
+            CheckTensor(vector, name, 1, p);
+        }
+    }
+
+    private void CheckTensor(Tensor t, string name, long rows, long cols)
+    {
+        ArgumentNullException.ThrowIfNull(t, name);
+        TorchConvert.Require(t, name, rows, cols, Backend.DType, Backend.Device);
+        CheckCommon(t, name);
+    }
+
+    private void CheckCommon(Tensor t, string name)
+    {
+        if (t.dtype != Backend.DType)
+            throw new ArgumentException($"Expected element type {Backend.DType}, got {t.dtype}.", name);
+        if (!TorchConvert.SameDevice(t.device, Backend.Device))
+            throw new ArgumentException($"Expected a tensor on {Backend.Device}, got one on {t.device}.", name);
+        TorchConvert.RequireFinite(t, name);
+    }
+
+    // [1, P] contiguous view or copy of a parameter-shaped tensor (joins the call's scope).
+    private static Tensor Flat(Tensor vector) => vector.reshape(1, -1).contiguous();
+
+    private Tensor NewResult(int rows, int cols) => zeros(rows, cols, dtype: Backend.DType, device: Backend.Device);
+}

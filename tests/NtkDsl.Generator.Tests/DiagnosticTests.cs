@@ -1,0 +1,154 @@
+using Microsoft.CodeAnalysis;
+
+namespace NtkDsl.Generator.Tests;
+
+/// <summary>One test per diagnostic: its id, severity, and that it points at the offending attribute.</summary>
+public class DiagnosticTests
+{
+    private const string Usings = "using NtkDsl;\nnamespace Demo;\n";
+
+    // Asserts exactly one generator diagnostic with this id, located on source text starting with `at`.
+    private static Diagnostic Single(string source, string id, string at, DiagnosticSeverity severity = DiagnosticSeverity.Error)
+    {
+        var (result, output, _) = GeneratorHarness.Run(Usings + source);
+        Assert.Null(result.Exception);
+        var matching = result.Diagnostics.Where(d => d.Id == id).ToList();
+        var diagnostic = Assert.Single(matching);
+        Assert.Equal(severity, diagnostic.Severity);
+        // Generator locations are file/span pairs (no syntax tree is kept in the pipeline): resolve them by path.
+        var tree = output.SyntaxTrees.Single(t => t.FilePath == diagnostic.Location.GetLineSpan().Path);
+        var located = tree.GetText().ToString(diagnostic.Location.SourceSpan);
+        Assert.StartsWith(at, located);
+        if (severity == DiagnosticSeverity.Error) Assert.Empty(result.GeneratedSources);
+        return diagnostic;
+    }
+
+    [Fact]
+    public void Valid_network_produces_no_diagnostics_and_compiles()
+    {
+        var (result, _, diagnostics) = GeneratorHarness.Run(Usings + """
+            [Network(Inputs = 3, WeightStd = 1.5, BiasStd = 0.1)]
+            [Dense(256), Relu]
+            [Dense(256), Erf]
+            [Dense(2)]
+            public partial class MyNet;
+            """);
+        Assert.Empty(result.Diagnostics);
+        Assert.Empty(diagnostics);
+        Assert.Single(result.GeneratedSources);
+    }
+
+    [Fact]
+    public void NTK0001_class_not_partial() =>
+        Single("[Network(Inputs = 2)]\n[Dense(1)]\npublic class Net;", "NTK0001", "Network(");
+
+    [Fact]
+    public void NTK0002_missing_inputs() =>
+        Single("[Network]\n[Dense(1)]\npublic partial class Net;", "NTK0002", "Network");
+
+    [Fact]
+    public void NTK0002_negative_inputs() =>
+        Assert.Contains("-3", Single("[Network(Inputs = -3)]\n[Dense(1)]\npublic partial class Net;", "NTK0002", "Network(").GetMessage());
+
+    [Fact]
+    public void NTK0003_no_layers() =>
+        Single("[Network(Inputs = 2)]\npublic partial class Net;", "NTK0003", "Network(");
+
+    [Fact]
+    public void NTK0004_non_positive_width() =>
+        Single("[Network(Inputs = 2)]\n[Dense(8), Relu, Dense(-1)]\npublic partial class Net;", "NTK0004", "Dense(-1)");
+
+    [Theory]
+    [InlineData("[Network(Inputs = 2, WeightStd = -0.5)]\n[Dense(1)]", "Network(")]
+    [InlineData("[Network(Inputs = 2, BiasStd = double.NaN)]\n[Dense(1)]", "Network(")]
+    [InlineData("[Network(Inputs = 2)]\n[Dense(1, WeightStd = double.PositiveInfinity)]", "Dense(1")]
+    [InlineData("[Network(Inputs = 2)]\n[Dense(1, BiasStd = -1)]", "Dense(1")]
+    public void NTK0005_negative_or_non_finite_std(string attributes, string at) =>
+        Single(attributes + "\npublic partial class Net;", "NTK0005", at);
+
+    [Fact]
+    public void NTK0006_must_end_in_dense() =>
+        Single("[Network(Inputs = 2)]\n[Dense(4), Tanh]\npublic partial class Net;", "NTK0006", "Tanh");
+
+    [Fact]
+    public void NTK0007_layers_split_over_partial_declarations() =>
+        Single("[Network(Inputs = 2)]\n[Dense(4), Relu]\npublic partial class Net;\n[Dense(1)]\npublic partial class Net;", "NTK0007", "Dense(1)");
+
+    [Fact]
+    public void NTK0008_generic_network() =>
+        Single("[Network(Inputs = 2)]\n[Dense(1)]\npublic partial class Net<T>;", "NTK0008", "Network(");
+
+    [Fact]
+    public void NTK0008_nested_in_generic_type() =>
+        Single("public partial class Outer<T> {\n[Network(Inputs = 2)]\n[Dense(1)]\npublic partial class Net; }", "NTK0008", "Network(");
+
+    [Fact]
+    public void NTK0009_undefined_parameterization() =>
+        Single("[Network(Inputs = 2, Parameterization = (Parameterization)7)]\n[Dense(1)]\npublic partial class Net;", "NTK0009", "Network(");
+
+    [Fact]
+    public void NTK0009_non_finite_activation_coefficient() =>
+        Single("[Network(Inputs = 2)]\n[Dense(4), Erf(B = double.NaN)]\n[Dense(1)]\npublic partial class Net;", "NTK0009", "Erf(");
+
+    [Fact]
+    public void NTK0009_non_finite_leaky_relu_slope() =>
+        Single("[Network(Inputs = 2)]\n[Dense(4), LeakyRelu(double.NegativeInfinity)]\n[Dense(1)]\npublic partial class Net;", "NTK0009", "LeakyRelu(");
+
+    [Fact]
+    public void NTK0010_containing_type_not_partial() =>
+        Single("public class Outer {\n[Network(Inputs = 2)]\n[Dense(1)]\npublic partial class Net; }", "NTK0010", "Network(");
+
+    [Fact]
+    public void NTK0011_static_class() =>
+        Single("[Network(Inputs = 2)]\n[Dense(1)]\npublic static partial class Net { }", "NTK0011", "Network(");
+
+    [Fact]
+    public void NTK0012_too_many_parameters() =>
+        Single("[Network(Inputs = 100000)]\n[Dense(100000), Relu]\n[Dense(1)]\npublic partial class Net;", "NTK0012", "Network(");
+
+    [Fact]
+    public void NTK0013_bias_std_without_bias_is_a_warning_and_still_generates()
+    {
+        Single("[Network(Inputs = 2)]\n[Dense(1, Bias = false, BiasStd = 0.3)]\npublic partial class Net;", "NTK0013", "Dense(1", DiagnosticSeverity.Warning);
+        Assert.Single(GeneratorHarness.Run(Usings + "[Network(Inputs = 2)]\n[Dense(1, Bias = false, BiasStd = 0.3)]\npublic partial class Net;").Result.GeneratedSources);
+    }
+
+    [Fact]
+    public void NTK0014_unknown_layer_attribute() =>
+        Single("public sealed class PoolAttribute : LayerAttribute { }\n[Network(Inputs = 2)]\n[Dense(4), Pool]\n[Dense(1)]\npublic partial class Net;", "NTK0014", "Pool");
+
+    [Fact]
+    public void NTK0015_quadrature_fallback_is_info() =>
+        Single("[Network(Inputs = 2)]\n[Dense(4), Softplus]\n[Dense(1)]\npublic partial class Net;", "NTK0015", "Softplus", DiagnosticSeverity.Info);
+
+    [Fact]
+    public void Attributes_that_do_not_compile_leave_the_report_to_the_compiler()
+    {
+        var (result, _, diagnostics) = GeneratorHarness.Run(Usings + "[Network(Inputs = \"two\")]\n[Dense(1)]\npublic partial class Net;");
+        Assert.Null(result.Exception);
+        Assert.Empty(result.Diagnostics);
+        Assert.Contains(diagnostics, d => d.Severity == DiagnosticSeverity.Error && d.Id.StartsWith("CS", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Every_descriptor_is_tracked_in_analyzer_releases()
+    {
+        var unshipped = File.ReadAllText(Path.Combine(RepoRoot(), "src", "NtkDsl.Generator", "AnalyzerReleases.Unshipped.md"));
+        for (int i = 1; i <= 15; i++)
+        {
+            var id = $"NTK{i:0000}";
+            var descriptor = NtkDsl.Generator.Diagnostics.DiagnosticDescriptors.ById(id);
+            Assert.NotNull(descriptor);
+            Assert.Contains($"{id} | NtkDsl | {descriptor!.DefaultSeverity} |", unshipped);
+        }
+
+        Assert.Null(NtkDsl.Generator.Diagnostics.DiagnosticDescriptors.ById("NTK0016"));
+    }
+
+    internal static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "NtkDsl.sln"))) return dir.FullName;
+        throw new InvalidOperationException("NtkDsl.sln not found above " + AppContext.BaseDirectory);
+    }
+}

@@ -1,0 +1,118 @@
+namespace NtkDsl.Generator.Tests;
+
+/// <summary>Locks down the generated code of representative networks (review diffs of the .verified.cs files).</summary>
+public class SnapshotTests
+{
+    private static void Verify(string source, string test)
+    {
+        var (result, _, diagnostics) = GeneratorHarness.Run(source);
+        Assert.Null(result.Exception);
+        Assert.Empty(diagnostics.Where(d => d.Severity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error));
+        Assert.NotEmpty(result.GeneratedSources);
+        foreach (var generated in result.GeneratedSources)
+            SnapshotAssert.MatchesGenerated(generated.HintName, generated.SourceText.ToString(), nameof(SnapshotTests), test);
+    }
+
+    [Fact]
+    public void ReadmeNetwork() => Verify("""
+        using NtkDsl;
+        namespace Demo;
+
+        [Network(Inputs = 2, WeightStd = 1.5, BiasStd = 0.1)]
+        [Dense(512), Relu]
+        [Dense(512), Erf]
+        [Dense(1)]
+        public partial class TwoLayerNet;
+        """, nameof(ReadmeNetwork));
+
+    [Fact]
+    public void MultiOutputNetwork() => Verify("""
+        using NtkDsl;
+        namespace Demo.Models;
+
+        [Network(Inputs = 3, WeightStd = 1.5, BiasStd = 0.1)]
+        [Dense(256), Relu]
+        [Dense(256), Erf]
+        [Dense(2)]
+        public partial class MyNet;
+        """, nameof(MultiOutputNetwork));
+
+    [Fact]
+    public void StandardParameterizationWithoutBias() => Verify("""
+        using NtkDsl;
+        namespace Demo;
+
+        [Network(Inputs = 4, WeightStd = 2.0, BiasStd = 0.05, Parameterization = Parameterization.Standard)]
+        [Dense(16, Bias = false), LeakyRelu(0.2)]
+        [Dense(8, WeightStd = 1.0), Abs]
+        [Dense(3)]
+        internal partial class StandardNet;
+        """, nameof(StandardParameterizationWithoutBias));
+
+    [Fact]
+    public void NestedNetworkWithCoefficients() => Verify("""
+        using NtkDsl;
+        namespace Demo;
+
+        public static partial class Outer
+        {
+            public partial record Holder
+            {
+                [Network(Inputs = 1)]
+                [Dense(32, BiasStd = 0.5), Sin(A = 2.0, B = 0.5, C = 0.25)]
+                [Dense(32), Gelu]
+                [Dense(1, WeightStd = 0.7)]
+                internal partial class Inner;
+            }
+        }
+        """, nameof(NestedNetworkWithCoefficients));
+
+    [Fact]
+    public void QuadratureActivationsInGlobalNamespace() => Verify("""
+        using NtkDsl;
+
+        [Network(Inputs = 5, WeightStd = 1.3, BiasStd = 0.2)]
+        [Dense(10), Tanh]
+        [Dense(10), Sigmoid]
+        [Dense(10), Softplus, Identity]
+        [Dense(2)]
+        public partial class ManyActivations;
+        """, nameof(QuadratureActivationsInGlobalNamespace));
+
+    [Fact]
+    public void LinearModel() => Verify("""
+        using NtkDsl;
+        namespace Demo;
+
+        [Network(Inputs = 3, BiasStd = 1)]
+        [Dense(1)]
+        public partial class Linear;
+        """, nameof(LinearModel));
+
+    [Fact]
+    public void DiagnosticsOfBadDeclarations()
+    {
+        var diagnostics = GeneratorHarness.Diagnostics("""
+            using NtkDsl;
+            namespace Demo;
+
+            [Network(Inputs = 0)]
+            [Dense(0), Relu]
+            public partial class Bad1;
+
+            [Network(Inputs = 2, WeightStd = -1)]
+            [Dense(4), Relu]
+            public partial class Bad2;
+
+            [Network(Inputs = 2)]
+            public class Bad3;
+
+            [Network(Inputs = 2)]
+            [Dense(4, Bias = false, BiasStd = 1.0)]
+            public partial class Warn1;
+            """);
+        var text = string.Join("\n", diagnostics.Select(d =>
+            $"{d.Id} {d.Severity} ({d.Location.GetLineSpan().StartLinePosition.Line + 1},{d.Location.GetLineSpan().StartLinePosition.Character + 1}): {d.GetMessage(System.Globalization.CultureInfo.InvariantCulture)}")) + "\n";
+        SnapshotAssert.MatchesText(text, nameof(SnapshotTests), nameof(DiagnosticsOfBadDeclarations));
+    }
+}
