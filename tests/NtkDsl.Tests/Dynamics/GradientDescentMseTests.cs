@@ -250,7 +250,7 @@ public class GradientDescentMseTests
         double Residual(double eta)
         {
             var f = (double[,])f0.Clone();
-            for (int step = 0; step < 20000; step++)
+            for (int step = 0; step < 3000; step++)
                 f = H.Add(f, H.Mul(k, H.Add(f, y, -1)), -eta / ny);
             return H.RelErr(f, y);
         }
