@@ -86,14 +86,23 @@ public readonly struct TorchBackend : ITensorBackend<Tensor>
     public Tensor RowSlice(Tensor t, int start, int count) => t.narrow(0, start, count);
 
     /// <inheritdoc/>
-    public void Clear(Tensor dst) => dst.zero_();
+    public void Clear(Tensor dst)
+    {
+        using var scope = NewDisposeScope(); // zero_ returns a new handle
+        dst.zero_();
+    }
 
     /// <inheritdoc/>
-    public void Copy(Tensor src, Tensor dst) => dst.copy_(src);
+    public void Copy(Tensor src, Tensor dst)
+    {
+        using var scope = NewDisposeScope();
+        dst.copy_(src);
+    }
 
     /// <inheritdoc/>
     public void Scale(Tensor dst, double scale)
     {
+        using var scope = NewDisposeScope();
         using var s = scale.ToScalar();
         dst.mul_(s);
     }

@@ -74,19 +74,7 @@ public readonly struct CpuBackend<T>(int maxDegreeOfParallelism) : ITensorBacken
     {
         RequireShape(dst, x.Rows, w.Rows, nameof(dst));
         RequireShape(w, w.Rows, x.Cols, nameof(w));
-        T ws = T.CreateChecked(wScale), bs = T.CreateChecked(bScale);
-        var (xv, wv, bv, dv) = (x, w, b, dst);
-        For(x.Rows, (long)w.Rows * x.Cols, r =>
-        {
-            var xr = xv.Row(r);
-            var dr = dv.Row(r);
-            for (int o = 0; o < wv.Rows; o++)
-            {
-                T value = ws * TensorPrimitives.Dot<T>(xr, wv.Row(o));
-                if (hasBias) value += bs * bv.Array[bv.Offset + o];
-                dr[o] = accumulate ? dr[o] + value : value;
-            }
-        });
+        For(x.Rows, (long)w.Rows * x.Cols, new LinearRows(x, w, b, hasBias, T.CreateChecked(wScale), T.CreateChecked(bScale), dst, accumulate));
     }
 
     /// <inheritdoc/>
@@ -140,16 +128,7 @@ public readonly struct CpuBackend<T>(int maxDegreeOfParallelism) : ITensorBacken
     {
         RequireShape(b, a.Cols, b.Cols, nameof(b));
         RequireShape(dst, a.Rows, b.Cols, nameof(dst));
-        T s = T.CreateChecked(scale);
-        var (av, bv, dv) = (a, b, dst);
-        For(a.Rows, (long)a.Cols * b.Cols, r =>
-        {
-            var dr = dv.Row(r);
-            dr.Clear();
-            var ar = av.Row(r);
-            for (int k = 0; k < ar.Length; k++)
-                if (ar[k] != T.Zero) TensorPrimitives.MultiplyAdd(bv.Row(k), s * ar[k], dr, dr);
-        });
+        For(a.Rows, (long)a.Cols * b.Cols, new MatMulRows(a, b, T.CreateChecked(scale), dst));
     }
 
     /// <inheritdoc/>
@@ -157,18 +136,7 @@ public readonly struct CpuBackend<T>(int maxDegreeOfParallelism) : ITensorBacken
     {
         RequireShape(b, a.Rows, b.Cols, nameof(b));
         RequireShape(dst, a.Cols, b.Cols, nameof(dst));
-        T s = T.CreateChecked(scale);
-        var (av, bv, dv) = (a, b, dst);
-        For(a.Cols, (long)a.Rows * b.Cols, r =>
-        {
-            var dr = dv.Row(r);
-            if (!accumulate) dr.Clear();
-            for (int k = 0; k < av.Rows; k++)
-            {
-                T akr = av.Array[av.Offset + k * av.Cols + r];
-                if (akr != T.Zero) TensorPrimitives.MultiplyAdd(bv.Row(k), s * akr, dr, dr);
-            }
-        });
+        For(a.Cols, (long)a.Rows * b.Cols, new MatMulTransposeARows(a, b, T.CreateChecked(scale), dst, accumulate));
     }
 
     /// <inheritdoc/>
@@ -186,13 +154,7 @@ public readonly struct CpuBackend<T>(int maxDegreeOfParallelism) : ITensorBacken
     {
         RequireShape(b, b.Rows, a.Cols, nameof(b));
         RequireShape(dst, a.Rows, b.Rows, nameof(dst));
-        var (av, bv, dv) = (a, b, dst);
-        For(a.Rows, (long)b.Rows * a.Cols, r =>
-        {
-            var ar = av.Row(r);
-            var dr = dv.Row(r);
-            for (int c = 0; c < bv.Rows; c++) dr[c] = TensorPrimitives.Dot<T>(ar, bv.Row(c));
-        });
+        For(a.Rows, (long)b.Rows * a.Cols, new GramRows(a, b, dst));
     }
 
     /// <inheritdoc/>
@@ -243,16 +205,73 @@ public readonly struct CpuBackend<T>(int maxDegreeOfParallelism) : ITensorBacken
             throw new ArgumentException($"Expected shape [{rows}, {cols}], got [{t.Rows}, {t.Cols}].", name);
     }
 
-    // Runs body(row) for every row, in parallel when rows * workPerRow is large enough.
-    private void For(int rows, long workPerRow, Action<int> body)
+    // Runs kernel.Run(row) for every row, in parallel when rows * workPerRow is large enough. Kernels are
+    // structs so that the serial path allocates nothing.
+    private void For<TKernel>(int rows, long workPerRow, TKernel kernel) where TKernel : struct, IRowKernel
     {
         int threads = Threads;
         if (threads <= 1 || rows < 2 || rows * workPerRow < ParallelThreshold)
         {
-            for (int r = 0; r < rows; r++) body(r);
+            for (int r = 0; r < rows; r++) kernel.Run(r);
             return;
         }
 
-        Parallel.For(0, rows, new ParallelOptions { MaxDegreeOfParallelism = threads }, body);
+        Parallel.For(0, rows, new ParallelOptions { MaxDegreeOfParallelism = threads }, kernel.Run);
+    }
+
+    private interface IRowKernel
+    {
+        void Run(int row);
+    }
+
+    private readonly struct LinearRows(CpuTensor<T> x, CpuTensor<T> w, CpuTensor<T> b, bool hasBias, T ws, T bs, CpuTensor<T> dst, bool accumulate) : IRowKernel
+    {
+        public void Run(int r)
+        {
+            var xr = x.Row(r);
+            var dr = dst.Row(r);
+            for (int o = 0; o < w.Rows; o++)
+            {
+                T value = ws * TensorPrimitives.Dot<T>(xr, w.Row(o));
+                if (hasBias) value += bs * b.Array[b.Offset + o];
+                dr[o] = accumulate ? dr[o] + value : value;
+            }
+        }
+    }
+
+    private readonly struct MatMulRows(CpuTensor<T> a, CpuTensor<T> b, T scale, CpuTensor<T> dst) : IRowKernel
+    {
+        public void Run(int r)
+        {
+            var dr = dst.Row(r);
+            dr.Clear();
+            var ar = a.Row(r);
+            for (int k = 0; k < ar.Length; k++)
+                if (ar[k] != T.Zero) TensorPrimitives.MultiplyAdd(b.Row(k), scale * ar[k], dr, dr);
+        }
+    }
+
+    private readonly struct MatMulTransposeARows(CpuTensor<T> a, CpuTensor<T> b, T scale, CpuTensor<T> dst, bool accumulate) : IRowKernel
+    {
+        public void Run(int r)
+        {
+            var dr = dst.Row(r);
+            if (!accumulate) dr.Clear();
+            for (int k = 0; k < a.Rows; k++)
+            {
+                T akr = a.Array[a.Offset + k * a.Cols + r];
+                if (akr != T.Zero) TensorPrimitives.MultiplyAdd(b.Row(k), scale * akr, dr, dr);
+            }
+        }
+    }
+
+    private readonly struct GramRows(CpuTensor<T> a, CpuTensor<T> b, CpuTensor<T> dst) : IRowKernel
+    {
+        public void Run(int r)
+        {
+            var ar = a.Row(r);
+            var dr = dst.Row(r);
+            for (int c = 0; c < b.Rows; c++) dr[c] = TensorPrimitives.Dot<T>(ar, b.Row(c));
+        }
     }
 }

@@ -64,6 +64,7 @@ public static class ActivationMoments
     /// <summary>Closed-form moments; throws <see cref="NotSupportedException"/> when <see cref="HasClosedForm"/> is false.</summary>
     public static KernelMoments ClosedForm(Activation activation, double q11, double q12, double q22)
     {
+        q12 = ClampCovariance(q11, q12, q22);
         switch (activation.Kind)
         {
             case ActivationKind.Relu or ActivationKind.LeakyRelu or ActivationKind.Abs:
@@ -93,7 +94,7 @@ public static class ActivationMoments
                 // nt stax.Gelu: delta^2 = (q11 + 1)(q22 + 1) - q12^2 >= 1 + q11 + q22.
                 double prod = q11 * q22;
                 double prodPlus1 = (q11 + 1) * (q22 + 1);
-                double delta2 = 1 + q11 + q22 + Math.Max(prod - q12 * q12, 0);
+                double delta2 = 1 + (q11 + q22) + Math.Max(prod - q12 * q12, 0); // (q11 + q22) first: symmetric bit for bit
                 double delta = Math.Sqrt(delta2);
                 double angle = Math.Atan2(q12, delta);
                 double k = ((q12 * q12 + prod * delta2) / (prodPlus1 * delta) + q12 * angle) * InvTwoPi + 0.25 * q12;
@@ -125,8 +126,11 @@ public static class ActivationMoments
     {
         if (activation.IsPiecewiseLinear)
         {
-            // theta = 0 on the diagonal: no angle to compute, and exact at q = 0 too.
-            double m = 0.5 * (activation.A * activation.A + activation.B * activation.B);
+            // theta = 0 on the diagonal. At q = 0 (u = 0 surely) phi'(0) is a convention: take the mean slope,
+            // as the off-diagonal form does (nt's theta = pi/2 fill) and as quadrature does at a node on the kink.
+            double a = activation.A, b = activation.B;
+            if (q == 0) return new KernelMoments(0, 0.25 * (a + b) * (a + b));
+            double m = 0.5 * (a * a + b * b);
             return new KernelMoments(m * q, m);
         }
 
@@ -140,6 +144,10 @@ public static class ActivationMoments
     public static KernelMoments Quadrature(Activation activation, double q11, double q12, double q22, GaussHermite rule)
     {
         ArgumentNullException.ThrowIfNull(rule);
+        // Both moments are symmetric in (u, v): order them canonically so that swapping X1 and X2
+        // transposes the kernel exactly, despite the Cholesky factor treating u and v differently.
+        if (q11 < q22) (q11, q22) = (q22, q11);
+        q12 = ClampCovariance(q11, q12, q22);
         var z = rule.Nodes;
         var w = rule.Weights;
         double l11 = Math.Sqrt(Math.Max(q11, 0));
@@ -181,6 +189,15 @@ public static class ActivationMoments
         }
 
         return new KernelMoments(k, kdot);
+    }
+
+    // |q12| <= sqrt(q11 q22) (correlation in [-1, 1]). Rounding can push the covariance of nearly parallel
+    // inputs past the bound; in chaotic regimes (e.g. sin with large sw) the excess then grows layer by layer
+    // until exp overflows, so every moment clamps first.
+    private static double ClampCovariance(double q11, double q12, double q22)
+    {
+        double bound = Math.Sqrt(Math.Max(q11, 0) * Math.Max(q22, 0));
+        return Math.Clamp(q12, -bound, bound);
     }
 
     // phi and phi' together (one tanh/exp instead of three). A node exactly on a kink (the middle node of

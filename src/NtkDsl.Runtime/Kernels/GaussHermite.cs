@@ -7,8 +7,8 @@ namespace NtkDsl;
 /// <c>E[f(z)] ~ sum_i Weights[i] f(Nodes[i])</c>, z ~ N(0, 1), exact for polynomials of degree up to 2n - 1.
 /// </summary>
 /// <remarks>
-/// Nodes are computed in code by Newton's method on the orthonormal Hermite recurrence (stable well past
-/// n = 200, unlike the monomial form) and cached per degree; the rule is shared and must not be mutated.
+/// Nodes are computed in code (Golub-Welsch, then Newton on the orthonormal Hermite recurrence) and
+/// cached per degree; the rule is shared and read-only.
 /// </remarks>
 public sealed class GaussHermite
 {
@@ -23,6 +23,12 @@ public sealed class GaussHermite
         _weights = weights;
     }
 
+    /// <summary>
+    /// Largest supported degree: beyond it the outermost weights underflow to zero anyway and the
+    /// polynomial recurrence overflows.
+    /// </summary>
+    public const int MaxDegree = 400;
+
     /// <summary>Number of nodes n.</summary>
     public int Degree => _nodes.Length;
 
@@ -33,11 +39,11 @@ public sealed class GaussHermite
     public ReadOnlySpan<double> Weights => _weights;
 
     /// <summary>The n-point rule for the standard normal distribution (cached).</summary>
-    /// <param name="degree">Number of nodes, 1 to 1000.</param>
+    /// <param name="degree">Number of nodes, 1 to <see cref="MaxDegree"/>.</param>
     public static GaussHermite ForDegree(int degree)
     {
-        if (degree is < 1 or > 1000)
-            throw new ArgumentOutOfRangeException(nameof(degree), degree, "The quadrature degree must be between 1 and 1000.");
+        if (degree is < 1 or > MaxDegree)
+            throw new ArgumentOutOfRangeException(nameof(degree), degree, $"The quadrature degree must be between 1 and {MaxDegree}.");
         return Cache.GetOrAdd(degree, static n => Compute(n));
     }
 
@@ -50,55 +56,30 @@ public sealed class GaussHermite
         return sum;
     }
 
-    // Newton iteration on the orthonormal physicists' Hermite polynomials (weight exp(-x^2)) with the
-    // classical asymptotic initial guesses (Numerical Recipes, gauher); then x -> sqrt(2) x and
-    // w -> w / sqrt(pi) turn it into a rule for N(0, 1).
+    // Golub-Welsch (eigenvalues of the Jacobi matrix of the probabilists' Hermite recurrence, off-diagonal
+    // sqrt(k)) gives every node to ~1e-14; Newton steps on the orthonormal physicists' recurrence (weight
+    // exp(-x^2), x = z / sqrt(2)) polish it, and the weight follows from the derivative there,
+    // w = 2 / p_n'(x)^2 (Numerical Recipes' gauher). Asymptotic initial guesses alone fail beyond n ~ 150.
     private static GaussHermite Compute(int n)
     {
-        const double PiToMinusQuarter = 0.7511255444649425;
+        var jacobi = MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.Dense(n, n);
+        for (int k = 1; k < n; k++) jacobi[k, k - 1] = jacobi[k - 1, k] = Math.Sqrt(k);
+        var eigen = jacobi.Evd(MathNet.Numerics.LinearAlgebra.Symmetricity.Symmetric).EigenValues.Select(c => c.Real).ToArray();
+        Array.Sort(eigen);
+
         var x = new double[n];
         var w = new double[n];
         int m = (n + 1) / 2;
-        double z = 0;
         for (int i = 0; i < m; i++)
         {
-            z = i switch
+            double z = eigen[n - 1 - i] / Math.Sqrt(2.0); // largest first, physicists' scale
+            double pp = OrthonormalHermiteDerivative(n, z, out double p);
+            for (int iteration = 0; iteration < 8; iteration++)
             {
-                0 => Math.Sqrt(2.0 * n + 1) - 1.85575 * Math.Pow(2.0 * n + 1, -1.0 / 6),
-                1 => z - 1.14 * Math.Pow(n, 0.426) / z,
-                2 => 1.86 * z - 0.86 * x[0],
-                3 => 1.91 * z - 0.91 * x[1],
-                _ => 2.0 * z - x[i - 2],
-            };
-
-            double pp = 0;
-            for (int iteration = 0; iteration < 100; iteration++)
-            {
-                double p1 = PiToMinusQuarter, p2 = 0;
-                for (int j = 1; j <= n; j++)
-                {
-                    double p3 = p2;
-                    p2 = p1;
-                    p1 = z * Math.Sqrt(2.0 / j) * p2 - Math.Sqrt((j - 1.0) / j) * p3;
-                }
-
-                pp = Math.Sqrt(2.0 * n) * p2;
-                double previous = z;
-                z = previous - p1 / pp;
-                if (Math.Abs(z - previous) <= 1e-15 * Math.Max(1, Math.Abs(z))) break;
-            }
-
-            // One more evaluation at the converged node so the weight matches it.
-            {
-                double p1 = PiToMinusQuarter, p2 = 0;
-                for (int j = 1; j <= n; j++)
-                {
-                    double p3 = p2;
-                    p2 = p1;
-                    p1 = z * Math.Sqrt(2.0 / j) * p2 - Math.Sqrt((j - 1.0) / j) * p3;
-                }
-
-                pp = Math.Sqrt(2.0 * n) * p2;
+                double step = p / pp;
+                z -= step;
+                pp = OrthonormalHermiteDerivative(n, z, out p);
+                if (Math.Abs(step) <= 1e-16 * Math.Max(1, Math.Abs(z))) break;
             }
 
             x[i] = z;
@@ -106,7 +87,7 @@ public sealed class GaussHermite
             w[i] = w[n - 1 - i] = 2.0 / (pp * pp);
         }
 
-        // The middle node of an odd rule is 0 exactly (Newton leaves ~1e-17); keep the rule symmetric.
+        // The middle node of an odd rule is 0 exactly; keep the rule exactly symmetric.
         if (n % 2 == 1) x[m - 1] = 0;
 
         double total = 0;
@@ -114,9 +95,25 @@ public sealed class GaussHermite
         for (int i = 0; i < n; i++)
         {
             x[i] *= Math.Sqrt(2.0);
-            w[i] /= total; // total is sqrt(pi) up to rounding; normalizing makes E[1] = 1 exactly-ish
+            w[i] /= total; // total is sqrt(pi) up to rounding; normalizing makes E[1] = 1 to the last bit or two
         }
 
         return new GaussHermite(x, w);
+    }
+
+    // p_n(x) of the orthonormal physicists' Hermite polynomials (in p) and sqrt(2n) p_{n-1}(x) = p_n'(x).
+    private static double OrthonormalHermiteDerivative(int n, double x, out double p)
+    {
+        const double PiToMinusQuarter = 0.7511255444649425;
+        double p1 = PiToMinusQuarter, p2 = 0;
+        for (int j = 1; j <= n; j++)
+        {
+            double p3 = p2;
+            p2 = p1;
+            p1 = x * Math.Sqrt(2.0 / j) * p2 - Math.Sqrt((j - 1.0) / j) * p3;
+        }
+
+        p = p1;
+        return Math.Sqrt(2.0 * n) * p2;
     }
 }

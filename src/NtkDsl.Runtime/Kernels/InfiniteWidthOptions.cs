@@ -26,8 +26,8 @@ public sealed record InfiniteWidthOptions
 
     internal void Validate()
     {
-        if (QuadratureDegree is < 1 or > 1000)
-            throw new ArgumentOutOfRangeException(nameof(QuadratureDegree), QuadratureDegree, "The quadrature degree must be between 1 and 1000.");
+        if (QuadratureDegree is < 1 or > GaussHermite.MaxDegree)
+            throw new ArgumentOutOfRangeException(nameof(QuadratureDegree), QuadratureDegree, $"The quadrature degree must be between 1 and {GaussHermite.MaxDegree}.");
         if (MaxDegreeOfParallelism is 0 or < -1)
             throw new ArgumentOutOfRangeException(nameof(MaxDegreeOfParallelism), MaxDegreeOfParallelism, "Use -1 (no limit) or a positive thread count.");
         ArgumentOutOfRangeException.ThrowIfNegative(ParallelThreshold);

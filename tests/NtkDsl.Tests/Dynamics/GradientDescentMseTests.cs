@@ -207,6 +207,15 @@ public class GradientDescentMseTests
         Assert.Equal(new double[3], p.Train.Data);
         // df*/dt = -(eta / n_y) K* (f - y) = (0.6 / 3) * (1*1 + 2*(-1)) = -0.2 per step.
         Assert.Equal(-1.0, p.Test!.Data[0], 14);
+
+        // Eigenvalues 2, 0 and a round-off negative -1e-17 (clamped to 0, limit -s used, not 0 or NaN).
+        // s = eta t / n_y = 0.6 * 5 / 3 = 1; f* = 0.5 expm1(-2)/2 (0 - 1) + 1 (-1)(0 + 1) + 1 (-1)(0 - 2).
+        var diag = new double[,] { { 2, 0, 0 }, { 0, 0, 0 }, { 0, 0, -1e-17 } };
+        var p2 = new GradientDescentMse(H.M(diag), H.M(y), 0.6).Predict(5, null, null, H.M(new double[,] { { 0.5, 1, 1 } }));
+        Assert.Equal(0.5 * Math.Expm1(-2) / 2 * -1 - 1 + 2, p2.Test!.Data[0], 14);
+        Assert.Equal(-Math.Expm1(-2), p2.Train.Data[0], 14);
+        Assert.Equal(0.0, p2.Train.Data[1]);
+        Assert.Equal(0.0, p2.Train.Data[2]);
     }
 
     [Fact]
