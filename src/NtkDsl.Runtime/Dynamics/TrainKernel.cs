@@ -80,7 +80,7 @@ internal sealed class TrainKernel
         if (k.Rows == k.Cols && outputs > 1 && k.Rows == samples * outputs) return KernelLayout.Full;
         throw new ArgumentException(
             $"{kName} must be {samples} x {samples} (one kernel shared by the {outputs} output(s))"
-            + (outputs > 1 ? $" or {samples * outputs} x {samples * outputs} (full kernel, an {outputs} x {outputs} block per sample pair)" : "")
+            + (outputs > 1 ? $" or {samples * outputs} x {samples * outputs} (full kernel, one {outputs} x {outputs} block per sample pair)" : "")
             + $" for yTrain of shape {samples} x {outputs}; got {DynamicsMath.Shape(k)}.", kName);
     }
 
@@ -138,7 +138,7 @@ internal sealed class TrainKernel
             double lMin = l[0], lMax = l[^1];
             if (lMin < -DynamicsMath.NegativeEigenTolerance * Math.Max(lMax, 0) || (lMax <= 0 && lMin < 0))
             {
-                double suggestion = Suggest(lMin, lMax, 10 * -lMin);
+                double suggestion = Suggest(lMin, lMax, -lMin + SafeFloor(lMax));
                 throw new KernelConditioningException(
                     $"{_name} (+ diag_reg) is not positive semidefinite: smallest eigenvalue {DynamicsMath.Fmt(lMin)}, largest {DynamicsMath.Fmt(lMax)}. "
                     + $"Check that it is the train-train kernel Theta(X, X); if it is (e.g. computed in float32), raise diagReg from {DynamicsMath.Fmt(_diagReg)} to about {DynamicsMath.Fmt(suggestion)}"
@@ -165,14 +165,19 @@ internal sealed class TrainKernel
         // Failure path only: one eigendecomposition to say how much regularization would help.
         var l = _la.SymmetricEigen(Regularized).Values;
         double lMin = l.Length > 0 ? l[0] : 0, lMax = l.Length > 0 ? l[^1] : 0;
-        double target = 100 * m * 2.220446049250313e-16 * Math.Max(maxDiag, Math.Abs(lMax));
-        double suggestion = Suggest(lMin, lMax, target - lMin);
+        double suggestion = Suggest(lMin, lMax, SafeFloor(Math.Max(maxDiag, lMax)) - lMin);
         throw new KernelConditioningException(
             $"{_name} + diag_reg * I is not numerically positive definite (Cholesky failed; smallest eigenvalue {DynamicsMath.Fmt(lMin)}, largest {DynamicsMath.Fmt(lMax)}), "
             + $"so kernel regression (t = infinity) / GP inference cannot solve with it. Increase diagReg from {DynamicsMath.Fmt(_diagReg)} to about {DynamicsMath.Fmt(suggestion)}"
             + (_absolute ? " (absolute scale)" : " (relative to the mean diagonal)")
             + ", or use a finite time t (the eigendecomposition path handles singular kernels).", _name, suggestion);
     }
+
+    /// <summary>
+    /// The smallest eigenvalue we suggest reaching: 1e-8 of the largest (condition number 1e8), which keeps about
+    /// eight significant digits in the solve instead of merely making the factorization succeed.
+    /// </summary>
+    private static double SafeFloor(double lMax) => 1e-8 * Math.Abs(lMax);
 
     /// <summary>Converts a needed extra absolute diagonal into the caller's diag_reg units, rounded up.</summary>
     private double Suggest(double lMin, double lMax, double extraAbsolute)

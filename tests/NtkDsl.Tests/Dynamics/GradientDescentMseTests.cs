@@ -212,8 +212,8 @@ public class GradientDescentMseTests
         // s = eta t / n_y = 0.6 * 5 / 3 = 1; f* = 0.5 expm1(-2)/2 (0 - 1) + 1 (-1)(0 + 1) + 1 (-1)(0 - 2).
         var diag = new double[,] { { 2, 0, 0 }, { 0, 0, 0 }, { 0, 0, -1e-17 } };
         var p2 = new GradientDescentMse(H.M(diag), H.M(y), 0.6).Predict(5, null, null, H.M(new double[,] { { 0.5, 1, 1 } }));
-        Assert.Equal(0.5 * Math.Expm1(-2) / 2 * -1 - 1 + 2, p2.Test!.Data[0], 14);
-        Assert.Equal(-Math.Expm1(-2), p2.Train.Data[0], 14);
+        Assert.Equal(0.5 * (Math.Exp(-2) - 1) / 2 * -1 - 1 + 2, p2.Test!.Data[0], 14);
+        Assert.Equal(-(Math.Exp(-2) - 1), p2.Train.Data[0], 14);
         Assert.Equal(0.0, p2.Train.Data[1]);
         Assert.Equal(0.0, p2.Train.Data[2]);
     }

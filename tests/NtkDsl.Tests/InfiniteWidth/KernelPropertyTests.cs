@@ -47,14 +47,13 @@ public sealed class KernelPropertyTests(ITestOutputHelper output)
         var x2 = InfiniteWidthTestSupport.RandomInputs(4, 5, 2);
         var a = NtkDsl.InfiniteWidth.Kernels(net, x1, x2);
         var b = NtkDsl.InfiniteWidth.Kernels(net, x2, x1);
-        // Closed forms are symmetric in (q11, q22) up to commutativity; quadrature picks u and v in order,
-        // so there the two sides differ by the quadrature error.
-        double tol = ActivationMoments.HasClosedForm(activation) ? 1e-13 : 1e-6;
+        // Every moment is evaluated symmetrically in (q11, q22) (quadrature orders u and v canonically),
+        // so swapping the arguments transposes the kernels bit for bit.
         for (int i = 0; i < 7; i++)
             for (int j = 0; j < 4; j++)
             {
-                Assert.Equal(a.Nngp[i, j], b.Nngp[j, i], tol * Math.Abs(a.Nngp[i, j]) + 1e-300);
-                Assert.Equal(a.Ntk[i, j], b.Ntk[j, i], tol * Math.Abs(a.Ntk[i, j]) + 1e-300);
+                Assert.Equal(a.Nngp[i, j], b.Nngp[j, i]);
+                Assert.Equal(a.Ntk[i, j], b.Ntk[j, i]);
             }
     }
 
@@ -255,14 +254,15 @@ public sealed class KernelPropertyTests(ITestOutputHelper output)
     public void ForceQuadratureAgreesWithClosedFormsThroughANetwork()
     {
         var x = InfiniteWidthTestSupport.RandomInputs(6, 5, 13);
-        foreach (var a in new[] { Activation.Erf(), Activation.Plain(ActivationKind.Gelu), Activation.Sin(1.2, 0.8, 0.5) })
+        // Pre-activation variances reach ~3 here, where degree 25 is not enough for erf (see ActivationMomentTests); use 50.
+        foreach (var a in InfiniteWidthTestSupport.AllActivations().Where(ActivationMoments.HasClosedForm))
         {
             var net = Net(a, hidden: 3);
             var exact = NtkDsl.InfiniteWidth.Kernels(net, x);
-            var numeric = NtkDsl.InfiniteWidth.Kernels(net, x, null, new InfiniteWidthOptions { ForceQuadrature = true });
+            var numeric = NtkDsl.InfiniteWidth.Kernels(net, x, null, new InfiniteWidthOptions { ForceQuadrature = true, QuadratureDegree = 50 });
             double eNngp = InfiniteWidthTestSupport.RelativeFrobenius(numeric.Nngp.Data, exact.Nngp.Data);
             double eNtk = InfiniteWidthTestSupport.RelativeFrobenius(numeric.Ntk.Data, exact.Ntk.Data);
-            output.WriteLine($"{a}: quadrature (degree 25) vs closed form, relative Frobenius NNGP {eNngp:E2}, NTK {eNtk:E2}");
+            output.WriteLine($"{a}: quadrature (degree 50) vs closed form, relative Frobenius NNGP {eNngp:E2}, NTK {eNtk:E2}");
             Assert.True(eNngp < 2e-3 && eNtk < 2e-3, $"{a}: {eNngp:E2}, {eNtk:E2}");
         }
     }

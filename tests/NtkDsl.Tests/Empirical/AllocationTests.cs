@@ -1,0 +1,35 @@
+using NtkDsl.Cpu;
+using NtkDsl.Tests.Networks;
+using NtkDsl.Tests.Support;
+
+namespace NtkDsl.Tests.Empirical;
+
+/// <summary>Steady-state calls with caller-owned outputs allocate nothing (below the parallel threshold).</summary>
+public class AllocationTests
+{
+    [Fact]
+    public void Forward_vjp_jvp_and_ntk_into_caller_buffers_do_not_allocate()
+    {
+        var theta = ErfNet.InitializeParameters<double>(0);
+        var x = TestMath.RandomMatrix(8, ErfNet.InputSize, 1);
+        var output = new Matrix<double>(8, ErfNet.OutputSize);
+        var tangentOutput = new Matrix<double>(8, ErfNet.OutputSize);
+        var cotangent = TestMath.RandomMatrix(8, ErfNet.OutputSize, 2);
+        var gradient = new double[ErfNet.ParameterCount];
+        var tangent = TestMath.RandomVector(ErfNet.ParameterCount, 3);
+        var kernel = new Matrix<double>(8 * ErfNet.OutputSize, 8 * ErfNet.OutputSize);
+
+        void Run()
+        {
+            CpuNetwork<ErfNet, double>.Forward(theta, x, output);
+            CpuNetwork<ErfNet, double>.Vjp(theta, x, cotangent, gradient, output);
+            CpuNetwork<ErfNet, double>.Jvp(theta, x, tangent, output, tangentOutput);
+            CpuNetwork<ErfNet, double>.Ntk(theta, x, null, NtkMode.Full, kernel);
+        }
+
+        Run(); // warm-up: the workspace allocates its buffers once
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10; i++) Run();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+}
