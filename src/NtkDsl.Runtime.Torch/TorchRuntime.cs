@@ -57,7 +57,8 @@ public static class TorchRuntime
         text.AppendLine($"OS: {RuntimeInformation.OSDescription} ({RuntimeInformation.OSArchitecture}); .NET {Environment.Version}.");
         text.AppendLine($"Application folder: {AppContext.BaseDirectory}");
 
-        var native = FindInAppFolder("libLibTorchSharp.so", "LibTorchSharp.dll", "libLibTorchSharp.dylib");
+        var native = FindInAppFolder(OperatingSystem.IsWindows() ? "LibTorchSharp.dll"
+            : OperatingSystem.IsMacOS() ? "libLibTorchSharp.dylib" : "libLibTorchSharp.so");
         if (native.Count == 0)
         {
             text.AppendLine("libLibTorchSharp: not found in the application folder (is the TorchSharp package referenced?).");
@@ -87,7 +88,8 @@ public static class TorchRuntime
             text.AppendLine();
         }
 
-        var libtorch = FindInAppFolder("libtorch_cpu.so", "libtorch_cuda.so", "torch_cpu.dll", "libtorch_cpu.dylib");
+        var libtorch = OperatingSystem.IsWindows() ? FindInAppFolder("torch_cpu.dll", "torch_cuda.dll")
+            : OperatingSystem.IsMacOS() ? FindInAppFolder("libtorch_cpu.dylib") : FindInAppFolder("libtorch_cpu.so", "libtorch_cuda.so");
         text.AppendLine(libtorch.Count == 0
             ? "libtorch: not found in the application folder. Reference a native package, e.g. libtorch-cpu-linux-x64 2.10.0 (CPU, Linux x64)."
             : $"libtorch: {string.Join(", ", libtorch)}");
@@ -107,7 +109,9 @@ public static class TorchRuntime
     {
         var text = new StringBuilder();
         text.AppendLine("TorchSharp could not load its native libraries (libLibTorchSharp and libtorch).");
-        text.AppendLine($"TorchSharp said: {e.GetBaseException().Message}");
+        string said = e.GetBaseException().Message;
+        int end = said.IndexOf('\n');
+        text.AppendLine($"TorchSharp said: {(end > 0 ? said[..end].Trim() : said)} (its full trace is in InnerException)");
         text.AppendLine("(TorchSharp reports any load failure as a missing native package, which is often not the cause.)");
         text.AppendLine();
         text.AppendLine("What NtkDsl.Torch checked:");

@@ -90,6 +90,13 @@ internal static class TestSupport
             }
         }
 
+        // No solution file found (e.g. a build outside the repository): any ancestor with ../shared/reference.
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "reference"));
+            if (File.Exists(Path.Combine(candidate, "empirical-ntk.json"))) return candidate;
+        }
+
         throw new DirectoryNotFoundException(
             "Could not find the shared reference folder: set NTKDSL_REFERENCE_DIR or keep ../shared/reference beside the folder holding NtkDsl.sln.");
     }

@@ -163,7 +163,7 @@ public sealed class GradientDescentMseEnsemble
                     cov = new Matrix<double>(mt, mt);
                     for (int i = 0; i < mt; i++)
                         for (int j = 0; j < mt; j++)
-                            cov.Data[i * mt + j] = nngpTestTest.Data[i * mt + j] + 0.9 * middle.Data[i * mt + j]
+                            cov.Data[i * mt + j] = nngpTestTest.Data[i * mt + j] + middle.Data[i * mt + j]
                                 - term2.Data[i * mt + j] - term2.Data[j * mt + i];
                 }
                 DynamicsMath.SymmetrizeInPlace(cov);

@@ -144,7 +144,7 @@ public class OdeDynamicsTests
     {
         // Continuous limit: eta -> 0 with (1 - mu) / sqrt(eta) = 0.5 fixed, t = tau / sqrt(eta) steps, tau = 4.
         // The discrete scheme is a first-order (in sqrt(eta)) discretization, so the error must shrink ~10x when
-        // sqrt(eta) does; at sqrt(eta) = 1e-4 it is ~1e-4, tolerance 2e-3 relative.
+        // sqrt(eta) does. Measured: 2.5e-3, 2.5e-4, 2.5e-5 at sqrt(eta) = 1e-2, 1e-3, 1e-4; tolerance 1e-4 at 1e-4.
         var rng = new Random(33);
         int n = 5, o = 2, p = 9;
         var j = H.Gaussian(rng, n, p, 1.0 / Math.Sqrt(p));
@@ -165,9 +165,9 @@ public class OdeDynamicsTests
             return H.RelErr(s.Train, fd);
         }
         double coarse = Err(1e-3, out _), fine = Err(1e-4, out double vErr);
-        Assert.True(fine < 2e-3, $"fine {fine:E2}");
+        Assert.True(fine < 1e-4, $"fine {fine:E2}");
         Assert.True(fine < coarse / 5, $"fine {fine:E2} coarse {coarse:E2}");
-        Assert.True(vErr < 5e-3, $"velocity {vErr:E2}");
+        Assert.True(vErr < 1e-4, $"velocity {vErr:E2}");
     }
 
     [Fact]

@@ -96,7 +96,7 @@ public sealed class ActivationMomentTests(ITestOutputHelper output)
     {
         var activation = InfiniteWidthTestSupport.ByName(name);
         var rule = GaussHermite.ForDegree(200);
-        foreach (double q in new[] { 0.0, 1e-8, 0.3, 1.0, 7.5 })
+        foreach (double q in new[] { 0.0, 1e-8, 0.3, 1.0, 2.5 })
         {
             var diag = ActivationMoments.ClosedFormDiagonal(activation, q);
             var full = ActivationMoments.ClosedForm(activation, q, q, q);

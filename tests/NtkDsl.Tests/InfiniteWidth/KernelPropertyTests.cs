@@ -296,13 +296,13 @@ public sealed class KernelPropertyTests(ITestOutputHelper output)
     public void LargeKernelTiming()
     {
         // Not asserted (tests never assert wall-clock time); reported so regressions are visible in the log.
-        var x = InfiniteWidthTestSupport.RandomInputs(1000, 10, 21);
+        var x = InfiniteWidthTestSupport.RandomInputs(1000, 5, 21);
         var net = Net(Activation.Relu, hidden: 3);
         var sw = Stopwatch.StartNew();
         var k = NtkDsl.InfiniteWidth.Kernels(net, x);
         output.WriteLine($"ReLU depth 3, N = 1000 symmetric: {sw.Elapsed.TotalMilliseconds:F0} ms");
         sw.Restart();
-        var tanh = NtkDsl.InfiniteWidth.Kernels(Net(Activation.Plain(ActivationKind.Tanh), hidden: 1), InfiniteWidthTestSupport.RandomInputs(200, 10, 22));
+        var tanh = NtkDsl.InfiniteWidth.Kernels(Net(Activation.Plain(ActivationKind.Tanh), hidden: 1), InfiniteWidthTestSupport.RandomInputs(200, 5, 22));
         output.WriteLine($"Tanh (quadrature degree 25) 1 hidden layer, N = 200 symmetric: {sw.Elapsed.TotalMilliseconds:F0} ms");
         Assert.True(double.IsFinite(k.Ntk[999, 0]) && double.IsFinite(tanh.Ntk[199, 0]));
     }
