@@ -1,4 +1,5 @@
 using NtkDsl;
+using Xunit;
 
 namespace NtkDsl.Tests.Dynamics;
 
