@@ -122,6 +122,15 @@ public class DiagnosticTests
         Single("[Network(Inputs = 2)]\n[Dense(4), Softplus]\n[Dense(1)]\npublic partial class Net;", "NTK0015", "Softplus", DiagnosticSeverity.Info);
 
     [Fact]
+    public void NTK0016_no_infinite_width_kernel_when_an_activation_is_not_after_a_dense_layer()
+    {
+        Single("[Network(Inputs = 2)]\n[Dense(4), Relu, Tanh]\n[Dense(1)]\npublic partial class Net;", "NTK0016", "Tanh", DiagnosticSeverity.Info);
+        var generated = GeneratorHarness.Run(Usings + "[Network(Inputs = 2)]\n[Dense(4), Relu, Tanh]\n[Dense(1)]\npublic partial class Net;").Result.GeneratedSources.Single();
+        Assert.DoesNotContain("InfiniteWidth(", generated.SourceText.ToString());
+        Assert.Contains("Ntk<T>(", generated.SourceText.ToString());
+    }
+
+    [Fact]
     public void Attributes_that_do_not_compile_leave_the_report_to_the_compiler()
     {
         var (result, _, diagnostics) = GeneratorHarness.Run(Usings + "[Network(Inputs = \"two\")]\n[Dense(1)]\npublic partial class Net;");
@@ -134,7 +143,7 @@ public class DiagnosticTests
     public void Every_descriptor_is_tracked_in_analyzer_releases()
     {
         var unshipped = File.ReadAllText(Path.Combine(RepoRoot(), "src", "NtkDsl.Generator", "AnalyzerReleases.Unshipped.md"));
-        for (int i = 1; i <= 15; i++)
+        for (int i = 1; i <= 16; i++)
         {
             var id = $"NTK{i:0000}";
             var descriptor = NtkDsl.Generator.Diagnostics.DiagnosticDescriptors.ById(id);
@@ -142,7 +151,7 @@ public class DiagnosticTests
             Assert.Contains($"{id} | NtkDsl | {descriptor!.DefaultSeverity} |", unshipped);
         }
 
-        Assert.Null(NtkDsl.Generator.Diagnostics.DiagnosticDescriptors.ById("NTK0016"));
+        Assert.Null(NtkDsl.Generator.Diagnostics.DiagnosticDescriptors.ById("NTK0017"));
     }
 
     internal static string RepoRoot()

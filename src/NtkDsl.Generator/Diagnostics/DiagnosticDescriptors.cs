@@ -53,6 +53,10 @@ internal static class DiagnosticDescriptors
         "The activation '{0}' (layer {1} of '{2}') has no closed-form infinite-width kernel; InfiniteWidth uses Gauss-Hermite quadrature for it",
         DiagnosticSeverity.Info);
 
+    public static readonly DiagnosticDescriptor NoInfiniteWidth = Create("NTK0016", "No infinite-width kernel for this architecture",
+        "InfiniteWidth is not generated for '{0}': the activation '{1}' (layer {2}) does not directly follow a Dense layer, so its input is not Gaussian in the infinite-width limit",
+        DiagnosticSeverity.Info);
+
     public static DiagnosticDescriptor? ById(string id) => id switch
     {
         "NTK0001" => NotPartial,
@@ -70,6 +74,7 @@ internal static class DiagnosticDescriptors
         "NTK0013" => BiasStdWithoutBias,
         "NTK0014" => UnknownLayer,
         "NTK0015" => QuadratureFallback,
+        "NTK0016" => NoInfiniteWidth,
         _ => null,
     };
 

@@ -59,6 +59,7 @@ internal sealed class NetworkEmitter
         WriteJacobian();
         WriteNtk();
         WriteRunForward();
+        if (Validation.NetworkValidator.FirstNonGaussianActivation(_model) < 0) WriteInfiniteWidth();
         _w.Close();
 
         foreach (var _ in _model.ContainingTypes) _w.Close();
@@ -353,6 +354,38 @@ internal sealed class NetworkEmitter
         }
 
         _w.Close();
+    }
+
+    private void WriteInfiniteWidth()
+    {
+        string parameterization = $"{Ns}.Parameterization.{(_model.Standard ? "Standard" : "Ntk")}";
+        _w.Line();
+        foreach (var layer in _layers.Where(l => l.IsDense))
+            _w.Line($"private static readonly {Ns}.DenseLayer DenseLayer{layer.Index} = ({Ns}.DenseLayer)Description.Layers[{Int(layer.Index)}];");
+        foreach (var (kind, name, args, create) in new[]
+                 {
+                     ("Kernels", "InfiniteWidth", $"{Ns}.Matrix<double> x1, {Ns}.Matrix<double>? x2 = null", "KernelState.FromInputs(x1, x2, options)"),
+                     ("Diagonal", "InfiniteWidthDiagonal", $"{Ns}.Matrix<double> x", "DiagonalKernelState.FromInputs(x, options)"),
+                 })
+        {
+            _w.Line();
+            _w.Line(kind == "Kernels"
+                ? "/// <summary>The infinite-width NNGP and NTK of this architecture (per output unit, outputs are i.i.d. in the limit), [N1, N2] in float64; x2 = null means x1.</summary>"
+                : "/// <summary>The infinite-width NNGP and NTK on the diagonal, k(x, x) for each row of x, in O(N L).</summary>");
+            _w.Open($"public static {Ns}.InfiniteWidth{kind} {name}({args}, {Ns}.InfiniteWidthOptions? options = null)");
+            foreach (var input in kind == "Kernels" ? new[] { "x1" } : new[] { "x" })
+                _w.Line($"{Backends}.Shapes.RequireInput({input}, nameof({input}), InputSize);");
+            if (kind == "Kernels") _w.Line($"if (x2 is not null) {Backends}.Shapes.RequireInput(x2, nameof(x2), InputSize);");
+            _w.Line($"var state = {Ns}.{create};");
+            foreach (var layer in _layers)
+            {
+                if (layer.IsDense) _w.Line($"state.Dense(DenseLayer{layer.Index}, {parameterization});");
+                else if (layer.Layer.Kind != LayerKind.Identity) _w.Line($"state.Activate(Activation{layer.Index});");
+            }
+
+            _w.Line("return state.Result();");
+            _w.Close();
+        }
     }
 
     // Declares a1..a{M-1} (the inputs of layers 1..M-1) from the forward pass stored at slotBase.

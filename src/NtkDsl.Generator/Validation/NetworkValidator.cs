@@ -75,6 +75,10 @@ internal static class NetworkValidator
 
         if (parameters > int.MaxValue) Report("NTK0012", at, name, parameters.ToString(CultureInfo.InvariantCulture));
 
+        var nonGaussian = FirstNonGaussianActivation(model);
+        if (nonGaussian >= 0)
+            Report("NTK0016", network.LayerSites[nonGaussian].Location, name, model.Layers[nonGaussian].Kind.ToString(), (nonGaussian + 1).ToString(CultureInfo.InvariantCulture));
+
         var last = model.Layers[model.Layers.Count - 1];
         if (!last.IsDense) Report("NTK0006", network.LayerSites[model.Layers.Count - 1].Location, name, last.Kind.ToString());
 
@@ -95,6 +99,25 @@ internal static class NetworkValidator
             if (double.IsNaN(value) || double.IsInfinity(value))
                 Report("NTK0009", location, property, owner, Format(value), "it must be a finite number");
         }
+    }
+
+    /// <summary>
+    /// Index of the first activation (other than Identity) whose input is not a Dense layer's output, or -1.
+    /// The infinite-width recursion needs Gaussian pre-activations, as in neural-tangents.
+    /// </summary>
+    public static int FirstNonGaussianActivation(NetworkModel model)
+    {
+        bool gaussian = false;
+        for (int i = 0; i < model.Layers.Count; i++)
+        {
+            var kind = model.Layers[i].Kind;
+            if (kind == LayerKind.Dense) gaussian = true;
+            else if (kind == LayerKind.Identity) continue;
+            else if (!gaussian) return i;
+            else gaussian = false;
+        }
+
+        return -1;
     }
 
     /// <summary>True when no diagnostic is an error (warnings and infos still allow emitting code).</summary>

@@ -13,4 +13,23 @@ public static class Shapes
         if (rows == 0)
             throw new ArgumentException($"'{name}' is empty (0 rows); pass at least one sample.", name);
     }
+
+    /// <summary>Throws unless <paramref name="x"/> is a non-empty [N, <paramref name="inputs"/>] batch of finite values.</summary>
+    public static void RequireInput<T>(Matrix<T>? x, string name, int inputs) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(x, name);
+        if (x.Cols != inputs || x.Rows == 0)
+            throw new ArgumentException($"'{name}' must have shape [N >= 1, {inputs}], but has shape [{x.Rows}, {x.Cols}].", name);
+        RequireFinite<T>(x.Data, name);
+    }
+
+    /// <summary>Throws on the first NaN or infinity, naming its index.</summary>
+    public static void RequireFinite<T>(ReadOnlySpan<T> values, string name) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (!T.IsFinite(values[i]))
+                throw new ArgumentException($"'{name}' contains {values[i]} at index {i}; inputs must be finite (no NaN or infinity).", name);
+        }
+    }
 }

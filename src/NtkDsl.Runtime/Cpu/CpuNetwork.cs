@@ -124,13 +124,7 @@ public static class CpuNetwork<TNet, T>
         return x.Rows;
     }
 
-    private static void CheckInput(Matrix<T> x, string name)
-    {
-        ArgumentNullException.ThrowIfNull(x, name);
-        if (x.Cols != TNet.InputSize || x.Rows == 0)
-            throw new ArgumentException($"'{name}' must have shape [N >= 1, {TNet.InputSize}], but has shape [{x.Rows}, {x.Cols}].", name);
-        CheckFinite(x.Data, name);
-    }
+    private static void CheckInput(Matrix<T> x, string name) => Shapes.RequireInput(x, name, TNet.InputSize);
 
     private static void CheckParameters(T[] parameters, string name)
     {
@@ -152,14 +146,7 @@ public static class CpuNetwork<TNet, T>
             throw new ArgumentException($"'{name}' must have shape [{rows}, {cols}], but has shape [{m.Rows}, {m.Cols}].", name);
     }
 
-    private static void CheckFinite(ReadOnlySpan<T> values, string name)
-    {
-        for (int i = 0; i < values.Length; i++)
-        {
-            if (!T.IsFinite(values[i]))
-                throw new ArgumentException($"'{name}' contains {values[i]} at index {i}; inputs must be finite (no NaN or infinity).", name);
-        }
-    }
+    private static void CheckFinite(ReadOnlySpan<T> values, string name) => Shapes.RequireFinite(values, name);
 }
 
 /// <summary>Process-wide settings of the CPU backend used by the generated host entry points.</summary>

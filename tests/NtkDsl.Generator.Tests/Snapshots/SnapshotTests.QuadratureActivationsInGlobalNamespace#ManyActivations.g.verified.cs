@@ -353,4 +353,40 @@ partial class ManyActivations : global::NtkDsl.Backends.INetwork<ManyActivations
         // Layer 8: Dense 10 -> 2
         backend.Linear(a7, backend.View(theta, 280, 2, 10), backend.View(theta, 300, 1, 2), true, 0.41109609582188933, 0.2, output, false);
     }
+
+    private static readonly global::NtkDsl.DenseLayer DenseLayer0 = (global::NtkDsl.DenseLayer)Description.Layers[0];
+    private static readonly global::NtkDsl.DenseLayer DenseLayer2 = (global::NtkDsl.DenseLayer)Description.Layers[2];
+    private static readonly global::NtkDsl.DenseLayer DenseLayer4 = (global::NtkDsl.DenseLayer)Description.Layers[4];
+    private static readonly global::NtkDsl.DenseLayer DenseLayer7 = (global::NtkDsl.DenseLayer)Description.Layers[7];
+
+    /// <summary>The infinite-width NNGP and NTK of this architecture (per output unit, outputs are i.i.d. in the limit), [N1, N2] in float64; x2 = null means x1.</summary>
+    public static global::NtkDsl.InfiniteWidthKernels InfiniteWidth(global::NtkDsl.Matrix<double> x1, global::NtkDsl.Matrix<double>? x2 = null, global::NtkDsl.InfiniteWidthOptions? options = null)
+    {
+        global::NtkDsl.Backends.Shapes.RequireInput(x1, nameof(x1), InputSize);
+        if (x2 is not null) global::NtkDsl.Backends.Shapes.RequireInput(x2, nameof(x2), InputSize);
+        var state = global::NtkDsl.KernelState.FromInputs(x1, x2, options);
+        state.Dense(DenseLayer0, global::NtkDsl.Parameterization.Ntk);
+        state.Activate(Activation1);
+        state.Dense(DenseLayer2, global::NtkDsl.Parameterization.Ntk);
+        state.Activate(Activation3);
+        state.Dense(DenseLayer4, global::NtkDsl.Parameterization.Ntk);
+        state.Activate(Activation5);
+        state.Dense(DenseLayer7, global::NtkDsl.Parameterization.Ntk);
+        return state.Result();
+    }
+
+    /// <summary>The infinite-width NNGP and NTK on the diagonal, k(x, x) for each row of x, in O(N L).</summary>
+    public static global::NtkDsl.InfiniteWidthDiagonal InfiniteWidthDiagonal(global::NtkDsl.Matrix<double> x, global::NtkDsl.InfiniteWidthOptions? options = null)
+    {
+        global::NtkDsl.Backends.Shapes.RequireInput(x, nameof(x), InputSize);
+        var state = global::NtkDsl.DiagonalKernelState.FromInputs(x, options);
+        state.Dense(DenseLayer0, global::NtkDsl.Parameterization.Ntk);
+        state.Activate(Activation1);
+        state.Dense(DenseLayer2, global::NtkDsl.Parameterization.Ntk);
+        state.Activate(Activation3);
+        state.Dense(DenseLayer4, global::NtkDsl.Parameterization.Ntk);
+        state.Activate(Activation5);
+        state.Dense(DenseLayer7, global::NtkDsl.Parameterization.Ntk);
+        return state.Result();
+    }
 }

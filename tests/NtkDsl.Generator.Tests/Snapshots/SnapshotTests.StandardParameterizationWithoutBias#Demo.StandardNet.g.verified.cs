@@ -272,5 +272,36 @@ namespace Demo
             // Layer 5: Dense 8 -> 3
             backend.Linear(a4, backend.View(theta, 200, 3, 8), backend.View(theta, 224, 1, 3), true, 1.0, 1.0, output, false);
         }
+
+        private static readonly global::NtkDsl.DenseLayer DenseLayer0 = (global::NtkDsl.DenseLayer)Description.Layers[0];
+        private static readonly global::NtkDsl.DenseLayer DenseLayer2 = (global::NtkDsl.DenseLayer)Description.Layers[2];
+        private static readonly global::NtkDsl.DenseLayer DenseLayer4 = (global::NtkDsl.DenseLayer)Description.Layers[4];
+
+        /// <summary>The infinite-width NNGP and NTK of this architecture (per output unit, outputs are i.i.d. in the limit), [N1, N2] in float64; x2 = null means x1.</summary>
+        public static global::NtkDsl.InfiniteWidthKernels InfiniteWidth(global::NtkDsl.Matrix<double> x1, global::NtkDsl.Matrix<double>? x2 = null, global::NtkDsl.InfiniteWidthOptions? options = null)
+        {
+            global::NtkDsl.Backends.Shapes.RequireInput(x1, nameof(x1), InputSize);
+            if (x2 is not null) global::NtkDsl.Backends.Shapes.RequireInput(x2, nameof(x2), InputSize);
+            var state = global::NtkDsl.KernelState.FromInputs(x1, x2, options);
+            state.Dense(DenseLayer0, global::NtkDsl.Parameterization.Standard);
+            state.Activate(Activation1);
+            state.Dense(DenseLayer2, global::NtkDsl.Parameterization.Standard);
+            state.Activate(Activation3);
+            state.Dense(DenseLayer4, global::NtkDsl.Parameterization.Standard);
+            return state.Result();
+        }
+
+        /// <summary>The infinite-width NNGP and NTK on the diagonal, k(x, x) for each row of x, in O(N L).</summary>
+        public static global::NtkDsl.InfiniteWidthDiagonal InfiniteWidthDiagonal(global::NtkDsl.Matrix<double> x, global::NtkDsl.InfiniteWidthOptions? options = null)
+        {
+            global::NtkDsl.Backends.Shapes.RequireInput(x, nameof(x), InputSize);
+            var state = global::NtkDsl.DiagonalKernelState.FromInputs(x, options);
+            state.Dense(DenseLayer0, global::NtkDsl.Parameterization.Standard);
+            state.Activate(Activation1);
+            state.Dense(DenseLayer2, global::NtkDsl.Parameterization.Standard);
+            state.Activate(Activation3);
+            state.Dense(DenseLayer4, global::NtkDsl.Parameterization.Standard);
+            return state.Result();
+        }
     }
 }

@@ -3,41 +3,9 @@ using Xunit;
 
 namespace NtkDsl.Tests.InfiniteWidth;
 
-/// <summary>Shared helpers: reference-file lookup, random inputs, norms, eigenvalues.</summary>
+/// <summary>Shared helpers: random inputs, norms, eigenvalues.</summary>
 internal static class InfiniteWidthTestSupport
 {
-    /// <summary>
-    /// ../shared/reference next to the repository root (the directory holding NtkDsl.sln/.slnx, found by walking
-    /// up from the test binaries), or NTKDSL_REFERENCE_DIR when set.
-    /// </summary>
-    public static string ReferenceDirectory()
-    {
-        var fromEnv = Environment.GetEnvironmentVariable("NTKDSL_REFERENCE_DIR");
-        if (!string.IsNullOrEmpty(fromEnv))
-        {
-            if (!Directory.Exists(fromEnv)) throw new DirectoryNotFoundException($"NTKDSL_REFERENCE_DIR={fromEnv} does not exist.");
-            return fromEnv;
-        }
-
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            bool isRepoRoot = File.Exists(Path.Combine(dir.FullName, "NtkDsl.sln")) || File.Exists(Path.Combine(dir.FullName, "NtkDsl.slnx"));
-            if (isRepoRoot)
-            {
-                var candidate = Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "reference"));
-                if (Directory.Exists(candidate)) return candidate;
-            }
-
-            // Fallbacks for unusual layouts: shared/ inside or beside an ancestor.
-            foreach (var candidate in new[] { Path.Combine(dir.FullName, "shared", "reference"), Path.Combine(dir.FullName, "..", "shared", "reference") })
-                if (File.Exists(Path.Combine(candidate, "analytic-kernels.json")))
-                    return Path.GetFullPath(candidate);
-        }
-
-        throw new DirectoryNotFoundException(
-            $"No shared/reference directory found above {AppContext.BaseDirectory}; set NTKDSL_REFERENCE_DIR.");
-    }
-
     /// <summary>Standard normal N x d matrix.</summary>
     public static Matrix<double> RandomInputs(int n, int d, int seed, double scale = 1)
     {

@@ -17,7 +17,7 @@ public sealed class ReferenceKernelTests(ITestOutputHelper output)
 
     private static List<Case> LoadCases()
     {
-        var path = Path.Combine(InfiniteWidthTestSupport.ReferenceDirectory(), "analytic-kernels.json");
+        var path = Path.Combine(NtkDsl.Tests.Support.ReferenceData.Directory, "analytic-kernels.json");
         using var doc = JsonDocument.Parse(File.ReadAllText(path));
         var cases = new List<Case>();
         foreach (var c in doc.RootElement.EnumerateArray())

@@ -99,3 +99,18 @@ public partial class ReferenceReluErf;
 [Dense(10, WeightStd = 1.2, BiasStd = 0.3), Tanh]
 [Dense(1, WeightStd = 1.0, BiasStd = 0.2)]
 public partial class ReferenceTanhStandard;
+
+/// <summary>The 'jacot-fig1-relu-depth4' case of shared/reference/analytic-kernels.json.</summary>
+[Network(Inputs = 2, WeightStd = 1.0, BiasStd = 0.1)]
+[Dense(500), Relu]
+[Dense(500), Relu]
+[Dense(500), Relu]
+[Dense(1)]
+public partial class JacotRelu;
+
+/// <summary>The 'erf-two-hidden' case of shared/reference/analytic-kernels.json.</summary>
+[Network(Inputs = 3, WeightStd = 1.5, BiasStd = 0.05)]
+[Dense(64), Erf]
+[Dense(64), Erf]
+[Dense(1)]
+public partial class ErfTwoHidden;
