@@ -80,8 +80,8 @@ public sealed class ConversionTests
     public void TorchNetwork_rejects_bad_shapes_types_and_non_finite_values()
     {
         using var scope = NewDisposeScope();
-        int p = ReluErfArch.Description.ParameterCount;
-        using var host = new TorchNetwork<LoopNetwork<ReluErfArch>>();
+        int p = ReluErf.Description.ParameterCount;
+        using var host = new TorchNetwork<ReluErf>();
         var theta = zeros(1, p, dtype: ScalarType.Float64);
         var x = zeros(4, 3, dtype: ScalarType.Float64);
 

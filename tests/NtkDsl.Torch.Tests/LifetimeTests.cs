@@ -62,8 +62,8 @@ public sealed class LifetimeTests
     [Fact]
     public void TorchNetwork_calls_leave_only_their_results()
     {
-        var net = ReluErfArch.Description;
-        using var host = new TorchNetwork<LoopNetwork<ReluErfArch>>();
+        var net = ReluErf.Description;
+        using var host = new TorchNetwork<ReluErf>();
         using var theta = ToTensor(Random(1, net.ParameterCount, 1), ScalarType.Float64);
         using var x1 = ToTensor(Random(4, 3, 2), ScalarType.Float64);
         using var x2 = ToTensor(Random(3, 3, 3), ScalarType.Float64);
@@ -98,7 +98,7 @@ public sealed class LifetimeTests
     [Fact]
     public void Autograd_baseline_leaves_only_its_result()
     {
-        var net = ReluErfArch.Description;
+        var net = ReluErf.Description;
         using var theta = ToTensor(Random(1, net.ParameterCount, 1), ScalarType.Float64);
         using var x1 = ToTensor(Random(3, 3, 2), ScalarType.Float64);
         TorchAutogradNtk.Ntk(net, theta, x1, null, NtkMode.Trace).Dispose();

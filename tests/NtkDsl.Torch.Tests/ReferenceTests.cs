@@ -58,10 +58,10 @@ public sealed class ReferenceTests
     }
 
     [Fact]
-    public void Backend_passes_match_reference_relu_erf() => BackendMatchesReference<LoopNetwork<ReluErfArch>>(0);
+    public void Backend_passes_match_reference_relu_erf() => BackendMatchesReference<ReluErf>(0);
 
     [Fact]
-    public void Backend_passes_match_reference_tanh_standard() => BackendMatchesReference<LoopNetwork<TanhStandardArch>>(1);
+    public void Backend_passes_match_reference_tanh_standard() => BackendMatchesReference<TanhStandard>(1);
 
     private static void BackendMatchesReference<TNet>(int index) where TNet : NtkDsl.Backends.INetwork<TNet>
     {
@@ -84,11 +84,11 @@ public sealed class ReferenceTests
     public void Backend_passes_match_autograd_for_every_activation(NtkMode mode)
     {
         using var scope = NewDisposeScope();
-        var net = AllKindsArch.Description;
+        var net = AllKinds.Description;
         var theta = ToTensor(Random(1, net.ParameterCount, 7), ScalarType.Float64);
         var x1 = ToTensor(Random(4, 3, 8, 2.0), ScalarType.Float64);
         var x2 = ToTensor(Random(5, 3, 9, 2.0), ScalarType.Float64);
-        using var host = new TorchNetwork<LoopNetwork<AllKindsArch>>();
+        using var host = new TorchNetwork<AllKinds>();
 
         var j = TorchAutogradNtk.Jacobian(net, theta, x1);
         Assert.True(RelativeError(ToHost(j), ToHost(host.Jacobian(theta, x1))) < Relative);
@@ -113,7 +113,7 @@ public sealed class ReferenceTests
     {
         using var scope = NewDisposeScope();
         var (c, _, theta, x1, x2) = Load(0);
-        using var host = new TorchNetwork<LoopNetwork<ReluErfArch>>(TorchBackend.Float32());
+        using var host = new TorchNetwork<ReluErf>(TorchBackend.Float32());
         var ntk = host.Ntk(theta.to(ScalarType.Float32), x1.to(ScalarType.Float32), x2.to(ScalarType.Float32), NtkMode.Full);
         Assert.True(RelativeError(FullKernel(c.GetProperty("ntk_full")), ToHost(ntk)) < 1e-5);
     }
