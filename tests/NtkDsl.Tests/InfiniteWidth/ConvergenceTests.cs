@@ -20,17 +20,6 @@ public class ConvergenceTests(Xunit.Abstractions.ITestOutputHelper output)
         return (analytic(X).Ntk, estimate);
     }
 
-    private static double RelativeFrobenius(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
-    {
-        double diff = 0, norm = 0;
-        for (int i = 0; i < a.Length; i++)
-        {
-            diff += (a[i] - b[i]) * (a[i] - b[i]);
-            norm += b[i] * b[i];
-        }
-        return Math.Sqrt(diff / norm);
-    }
-
     public static TheoryData<string> Activations() => ["Relu", "LeakyRelu", "Abs", "Erf", "Tanh", "Sigmoid", "Gelu", "Softplus", "Sin", "Identity"];
 
     [Theory]
@@ -53,7 +42,7 @@ public class ConvergenceTests(Xunit.Abstractions.ITestOutputHelper output)
             _ => MonteCarlo<Wide1024Identity>(64, x => Wide1024Identity.InfiniteWidth(x)),
         };
         Assert.Equal(64, estimate.Count);
-        double error = RelativeFrobenius(estimate.MeanSpan, analytic.Data);
+        double error = InfiniteWidthTestSupport.RelativeFrobenius(estimate.MeanSpan, analytic.Data);
         output.WriteLine($"{activation}: relative Frobenius error of the 64-sample mean {error:P2}");
         Assert.True(error < 0.05, $"{activation}: relative Frobenius error {error:P2}");
     }
@@ -84,7 +73,7 @@ public class ConvergenceTests(Xunit.Abstractions.ITestOutputHelper output)
         for (int s = 0; s < seeds; s++)
         {
             var ntk = CpuNetwork<TNet, double>.Ntk(CpuNetwork<TNet, double>.InitializeParameters(100 + s), X);
-            sum += RelativeFrobenius(ntk.Data, analytic.Data);
+            sum += InfiniteWidthTestSupport.RelativeFrobenius(ntk.Data, analytic.Data);
         }
         return sum / seeds;
     }
