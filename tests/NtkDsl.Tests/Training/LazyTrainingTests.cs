@@ -59,13 +59,7 @@ public sealed class LazyTrainingTests(ITestOutputHelper output)
             double eta = 0.3 * GradientDescentMse.MaxLearningRate(CpuNetwork<TNet, double>.Ntk(theta0, x));
             var drift = new DriftTracker<TNet, double>(theta0, probe, every: Steps);
 
-            var theta = (double[])theta0.Clone();
-            new Trainer<double>(new NetworkModel<TNet, double>(), TrainingLosses.MeanSquaredError, new Sgd<double>(eta))
-                .Train(theta, x, y, new TrainingOptions<double> { Epochs = Steps, OnStep = drift.ObserveNetwork });
-            var lin = new LinearizedModel<TNet, double>(theta0);
-            var thetaLin = lin.CopyInitialParameters();
-            new Trainer<double>(lin, TrainingLosses.MeanSquaredError, new Sgd<double>(eta))
-                .Train(thetaLin, x, y, new TrainingOptions<double> { Epochs = Steps, OnStep = drift.ObserveLinearized });
+            TrainNetworkAndLinearization<TNet>(theta0, x, y, eta, Steps, drift.ObserveNetwork, drift.ObserveLinearized);
 
             var s = Assert.Single(drift.Samples);
             Assert.Equal(Steps, s.Step);

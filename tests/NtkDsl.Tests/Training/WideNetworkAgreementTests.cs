@@ -75,13 +75,7 @@ public sealed class WideNetworkAgreementTests(ITestOutputHelper output)
         double eta = lrFraction * GradientDescentMse.MaxLearningRate(k);
         var predicted = new GradientDescentMse(k, y, eta).Predict(steps, f0, f0Test, kt);
 
-        var theta = (double[])theta0.Clone();
-        new Trainer<double>(new NetworkModel<TNet, double>(), TrainingLosses.MeanSquaredError, new Sgd<double>(eta))
-            .Train(theta, x, y, new TrainingOptions<double> { Epochs = steps });
-        var lin = new LinearizedModel<TNet, double>(theta0);
-        var thetaLin = lin.CopyInitialParameters();
-        new Trainer<double>(lin, TrainingLosses.MeanSquaredError, new Sgd<double>(eta))
-            .Train(thetaLin, x, y, new TrainingOptions<double> { Epochs = steps });
+        var (theta, lin, thetaLin) = TrainNetworkAndLinearization<TNet>(theta0, x, y, eta, steps);
 
         var net = Concat(CpuNetwork<TNet, double>.Forward(theta, x), CpuNetwork<TNet, double>.Forward(theta, xTest));
         var linear = Concat(lin.Forward(thetaLin, x), lin.Forward(thetaLin, xTest));
