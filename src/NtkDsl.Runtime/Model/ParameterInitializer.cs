@@ -40,7 +40,9 @@ public static class ParameterInitializer
 /// <summary>Standard normal samples from a seeded SplitMix64 stream (Box-Muller), identical on every platform and runtime.</summary>
 public sealed class GaussianSource(int seed)
 {
-    private ulong _state = (ulong)seed * 0x9E3779B97F4A7C15UL + 0x632BE59BD9B4E019UL;
+    // The start state is the seed hashed, not the seed scaled: SplitMix64 advances its state by a fixed
+    // increment, so seeds whose states differ by that increment would give the same stream shifted by one.
+    private ulong _state = Mix((ulong)(uint)seed + 0x632BE59BD9B4E019UL);
     private double? _spare;
 
     /// <summary>The next N(0, 1) sample.</summary>
@@ -61,9 +63,10 @@ public sealed class GaussianSource(int seed)
     /// <summary>A uniform sample in (0, 1].</summary>
     public double NextUniform() => ((NextBits() >> 11) + 1) * (1.0 / (1UL << 53));
 
-    private ulong NextBits()
+    private ulong NextBits() => Mix(_state += 0x9E3779B97F4A7C15UL);
+
+    private static ulong Mix(ulong z)
     {
-        ulong z = _state += 0x9E3779B97F4A7C15UL;
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
         return z ^ (z >> 31);
