@@ -26,8 +26,10 @@ public sealed class NetworkGenerator : IIncrementalGenerator
         public const string Diagnostics = nameof(Diagnostics);
     }
 
+    // The package version without SourceLink's "+commit" build metadata, so generated code does not change with every commit.
     private static readonly string Version =
-        typeof(NetworkGenerator).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
+        (typeof(NetworkGenerator).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0")
+        .Split('+')[0];
 
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {

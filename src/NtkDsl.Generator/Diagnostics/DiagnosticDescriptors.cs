@@ -1,3 +1,5 @@
+using System.Linq;
+using System.Reflection;
 using Microsoft.CodeAnalysis;
 
 namespace NtkDsl.Generator.Diagnostics;
@@ -6,6 +8,15 @@ namespace NtkDsl.Generator.Diagnostics;
 internal static class DiagnosticDescriptors
 {
     private const string Category = "NtkDsl";
+
+    /// <summary>
+    /// Where docs/diagnostics/NTK####.md live, ending in '/'. Comes from the MSBuild property
+    /// NtkDslDiagnosticsHelpBaseUrl (Directory.Build.props) through an AssemblyMetadata attribute.
+    /// </summary>
+    public static readonly string HelpBaseUrl = ReadHelpBaseUrl();
+
+    /// <summary>The help link of a diagnostic id: {HelpBaseUrl}NTK####.md.</summary>
+    public static string HelpLink(string id) => HelpBaseUrl + id + ".md";
 
     public static readonly DiagnosticDescriptor NotPartial = Create("NTK0001", "Network class must be partial",
         "The network class '{0}' must be declared partial so that generated members can be added to it");
@@ -79,5 +90,13 @@ internal static class DiagnosticDescriptors
     };
 
     private static DiagnosticDescriptor Create(string id, string title, string message, DiagnosticSeverity severity = DiagnosticSeverity.Error) =>
-        new(id, title, message, Category, severity, isEnabledByDefault: true);
+        new(id, title, message, Category, severity, isEnabledByDefault: true, helpLinkUri: HelpLink(id));
+
+    private static string ReadHelpBaseUrl()
+    {
+        var url = typeof(DiagnosticDescriptors).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .FirstOrDefault(a => a.Key == "NtkDslDiagnosticsHelpBaseUrl")?.Value;
+        if (string.IsNullOrEmpty(url)) return "docs/diagnostics/";
+        return url!.EndsWith("/", System.StringComparison.Ordinal) ? url : url + "/";
+    }
 }
