@@ -95,5 +95,7 @@ internal sealed class Report
         File.WriteAllText(path, html.ToString());
     }
 
-    public static string F(double v, string format = "G4") => v.ToString(format, CultureInfo.InvariantCulture);
+    /// <summary>Invariant formatting; "e" means three significant digits in scientific notation (1.23e-04).</summary>
+    public static string F(double v, string format = "G4") =>
+        format == "e" ? v.ToString("0.00e+00", CultureInfo.InvariantCulture) : v.ToString(format, CultureInfo.InvariantCulture);
 }

@@ -153,47 +153,51 @@ internal sealed class Tour(IAnsiConsole console, TourOptions options)
             $"(learning rate {F(lr)} = half the largest stable one for the limiting kernel) on {TrainAngles.Length} points of f*(gamma) = sin 2 gamma + 0.4 cos 3 gamma.");
 
         var table = new SummaryTable("a. Theta(x0, x(gamma)) against the infinite-width limit",
-            "width", "inits", "parameters", "RMS dev. at init", "RMS dev. trained", "||dTheta||/||Theta|| by training", "train loss before -> after");
+            "width n", "inits", "dev. t=0", "dev. t=T", "kernel change", "loss t=0", "loss t=T");
         foreach (var r in new[] { small, wide })
         {
-            table.Add(r.Width.ToString(), r.RowsInit.Count.ToString(),
-                (r.Width == 500 ? Jacot500.ParameterCount : options.Quick ? Jacot2000.ParameterCount : Jacot10000.ParameterCount).ToString("N0"),
-                F(r.DeviationInit.Average(), "P2"), F(r.DeviationTrained.Average(), "P2"), F(r.KernelChange.Average(), "P2"),
-                $"{F(r.Loss0.Average(), "F3")} -> {F(r.Loss1.Average(), "F3")}");
+            table.Add(r.Width.ToString(), r.RowsInit.Count.ToString(), F(r.DeviationInit.Average(), "P1"), F(r.DeviationTrained.Average(), "P1"),
+                F(r.KernelChange.Average(), "P1"), F(r.Loss0.Average(), "F3"), F(r.Loss1.Average(), "F3"));
         }
 
         Show(table);
-        string note = $"RMS dev. = sqrt(mean over gamma of (Theta - Theta_inf)^2) / Theta_inf(x0, x0), averaged over initializations; Theta_inf(x0, x0) = {F(limitRow[i0])}. " +
-            $"Fluctuations shrink like n^-1/2: the expected ratio of deviations for widths 500 and {wideWidth} is {F(Math.Sqrt(wideWidth / 500.0), "F2")}, measured {F(small.DeviationInit.Average() / wide.DeviationInit.Average(), "F2")}.";
+        string note = $"dev. = sqrt(mean over gamma of (Theta(x0, x) - Theta_inf(x0, x))^2) / Theta_inf(x0, x0), mean over initializations (Theta_inf(x0, x0) = {F(limitRow[i0])}); " +
+            $"kernel change = ||Theta_T - Theta_0||_F / ||Theta_0||_F on the grid; loss = training loss before and after the T = {options.JacotSteps} steps; " +
+            $"{Jacot500.ParameterCount:N0} parameters at width 500, {(options.Quick ? Jacot2000.ParameterCount : Jacot10000.ParameterCount):N0} at width {wideWidth}. " +
+            $"Fluctuations of order n^-1/2 would make the width-500 deviation {F(Math.Sqrt(wideWidth / 500.0), "F2")} times the width-{wideWidth} one; measured {F(small.DeviationInit.Average() / wide.DeviationInit.Average(), "F2")} (few initializations, so a rough check).";
         console.MarkupLine(Markup.Escape(note));
         _report.Paragraph(note);
 
         // Kernel curves.
         var plt = Plots.New("Theta(x0, x(gamma)): depth-4 ReLU net, beta = 0.1 (Jacot et al. Fig. 1)", "gamma (radians)", "Theta(x0, x(gamma))");
-        void Curves(JacotRun r, Color color, string label)
+        // Solid patterns only: Skia's SVG canvas cannot draw dashes.
+        void Curves(JacotRun r, Color init, Color trained, string label)
         {
             for (int s = 0; s < r.RowsInit.Count; s++)
             {
                 var a = plt.Add.ScatterLine(gammas, r.RowsInit[s]);
-                a.Color = color.WithAlpha(0.55);
-                a.LineWidth = 1.2f;
-                if (s == 0) a.LegendText = $"n = {label}, t = 0";
+                a.Color = init;
+                a.LineWidth = 1.3f;
+                if (s == 0) a.LegendText = $"n = {label}, at initialization";
+            }
+
+            for (int s = 0; s < r.RowsTrained.Count; s++)
+            {
                 var b = plt.Add.ScatterLine(gammas, r.RowsTrained[s]);
-                b.Color = color.WithAlpha(0.9);
-                b.LineWidth = 1.2f;
-                b.LinePattern = LinePattern.Dashed;
+                b.Color = trained;
+                b.LineWidth = 1.3f;
                 if (s == 0) b.LegendText = $"n = {label}, after {options.JacotSteps} GD steps";
             }
         }
 
-        Curves(small, Plots.Palette[0], "500");
-        Curves(wide, Plots.Palette[1], wideWidth.ToString());
+        Curves(small, Color.FromHex("#9ecae1"), Color.FromHex("#2171b5"), "500");
+        Curves(wide, Color.FromHex("#fcae91"), Color.FromHex("#cb181d"), wideWidth.ToString());
         var lim = plt.Add.ScatterLine(gammas, limitRow);
         lim.Color = Colors.Black;
         lim.LineWidth = 2.5f;
         lim.LegendText = "n = infinity (analytic)";
         plt.ShowLegend(Alignment.UpperRight);
-        _report.Figure(_plots.Save(plt, "a-kernel-curves"), "Empirical NTK rows at initialization (solid) and after training (dashed) for several initializations, against the analytic limit (black).");
+        _report.Figure(_plots.Save(plt, "a-kernel-curves"), "Empirical NTK rows at initialization (light) and after training (dark) for several initializations, against the analytic limit (black).");
 
         // Heatmap of the limiting kernel on the grid.
         var hmPlot = Plots.New("Infinite-width NTK Theta_inf(x(gamma), x(gamma')) on the unit circle", "gamma (radians)", "gamma' (radians)");
@@ -333,7 +337,7 @@ internal sealed class Tour(IAnsiConsole console, TourOptions options)
             "drift is measured on the training points plus 12 test points.");
         var table = new SummaryTable("b. Drift after training, mean over initializations",
             "width n", "inits", "||Theta_T - Theta_0|| / ||Theta_0||", "||f_T - f_lin,T|| / ||f_T - f_0||", "||theta_T - theta_0|| / ||theta_0||");
-        foreach (var p in points) table.Add(p.Width.ToString(), p.Seeds.ToString(), F(p.KernelChange, "E2"), F(p.OutputGap, "E2"), F(p.ParameterChange, "E2"));
+        foreach (var p in points) table.Add(p.Width.ToString(), p.Seeds.ToString(), F(p.KernelChange, "e"), F(p.OutputGap, "e"), F(p.ParameterChange, "e"));
         table.Add("fitted slope (log-log)", "", F(kSlope, "F2"), F(gSlope, "F2"), F(pSlope, "F2"));
         Show(table);
         string note = $"Least-squares slopes of log drift against log width: kernel {F(kSlope, "F2")}, distance to the linearized model {F(gSlope, "F2")}, parameters {F(pSlope, "F2")} " +
@@ -352,8 +356,8 @@ internal sealed class Tour(IAnsiConsole console, TourOptions options)
             s.MarkerShape = shape;
             s.LegendText = label;
             var fit = plt.Add.ScatterLine(new[] { lw[0], lw[^1] }, new[] { intercept + slope * lw[0], intercept + slope * lw[^1] });
-            fit.Color = color;
-            fit.LinePattern = LinePattern.Dashed;
+            fit.Color = color.WithAlpha(0.7);
+            fit.LineWidth = 1.5f;
             fit.LegendText = $"fit: slope {slope:F2}";
         }
 
@@ -403,13 +407,13 @@ internal sealed class Tour(IAnsiConsole console, TourOptions options)
         var limitTT = Block(limit, 0, nTrain, 0, nTrain);
         var limitST = Block(limit, nTrain, nTest, 0, nTrain);
 
-        // One learning rate for both widths: a quarter of the smallest of their (and the limit's) largest stable rates.
+        // One learning rate for both widths: 0.15 times the smallest of their (and the limit's) largest stable rates.
         var wideTheta0 = options.Quick ? CpuNetwork<Relu512, double>.InitializeParameters(Seeds.Of(options.Seed, wideWidth, 7))
                                        : CpuNetwork<Relu1024, double>.InitializeParameters(Seeds.Of(options.Seed, wideWidth, 7));
         var narrowTheta0 = CpuNetwork<Relu16, double>.InitializeParameters(Seeds.Of(options.Seed, narrowWidth, 7));
         var wideK = options.Quick ? CpuNetwork<Relu512, double>.Ntk(wideTheta0, xTrain) : CpuNetwork<Relu1024, double>.Ntk(wideTheta0, xTrain);
         var narrowK = CpuNetwork<Relu16, double>.Ntk(narrowTheta0, xTrain);
-        double lr = 0.25 * new[] { wideK, narrowK, limitTT }.Min(k => GradientDescentMse.MaxLearningRate(k));
+        double lr = 0.15 * new[] { wideK, narrowK, limitTT }.Min(k => GradientDescentMse.MaxLearningRate(k));
 
         Trajectory wide = null!, narrow = null!;
         WithProgress($"c, d: width {wideWidth} and width {narrowWidth}, {steps} steps each (network and linearization)", 4 * steps, tick =>
@@ -446,10 +450,10 @@ internal sealed class Tour(IAnsiConsole console, TourOptions options)
             "of the empirical NTK at initialization Theta_0 and of the analytic limit Theta_inf, from the same f0. t = infinity is kernel regression.");
         var table = new SummaryTable($"c. Width {wideWidth} after {steps} steps: network against closed-form predictions",
             "quantity", "value");
-        table.Add("max |f_net - f_closed(Theta_0)|, train / test", $"{F(MaxAbs(netT, empT, 0, nTrain), "E2")} / {F(MaxAbs(netT, empT, nTrain, nTest), "E2")}");
-        table.Add("max |f_net - f_closed(Theta_inf)|, train / test", $"{F(MaxAbs(netT, infT, 0, nTrain), "E2")} / {F(MaxAbs(netT, infT, nTrain, nTest), "E2")}");
+        table.Add("max |f_net - f_closed(Theta_0)|, train / test", $"{F(MaxAbs(netT, empT, 0, nTrain), "e")} / {F(MaxAbs(netT, empT, nTrain, nTest), "e")}");
+        table.Add("max |f_net - f_closed(Theta_inf)|, train / test", $"{F(MaxAbs(netT, infT, 0, nTrain), "e")} / {F(MaxAbs(netT, infT, nTrain, nTest), "e")}");
         table.Add("RMS target on the training points", F(yScale, "F3"));
-        table.Add("train loss: network / linearized network / closed form Theta_0", $"{F(wide.Loss, "E2")} / {F(wide.LinearLoss, "E2")} / {F(TrainLoss(empT), "E2")}");
+        table.Add("train loss: network / linearized network / closed form Theta_0", $"{F(wide.Loss, "e")} / {F(wide.LinearLoss, "e")} / {F(TrainLoss(empT), "e")}");
         table.Add("test RMSE vs f*: network at T / closed form Theta_0 at T", $"{F(TestRmse(netT, nTrain), "F4")} / {F(TestRmse(empT, nTrain), "F4")}");
         table.Add("test RMSE vs f*: t = infinity, Theta_0 from f0 / Theta_inf from f0 / Theta_inf mean (f0 = 0)",
             $"{F(TestRmse(Closed(emp, last + 1), nTrain), "F4")} / {F(TestRmse(Closed(inf, last + 1), nTrain), "F4")} / {F(TestRmse(regression.Test!.Data, 0), "F4")}");
@@ -467,11 +471,11 @@ internal sealed class Tour(IAnsiConsole console, TourOptions options)
             var line = plt.Add.ScatterLine(stepAxis, Enumerable.Range(0, stepAxis.Length).Select(k => Closed(emp, k)[index]).ToArray());
             line.Color = color;
             line.LineWidth = 2;
-            line.LegendText = label;
+            line.LegendText = label + (j == 0 ? ", closed form from Theta_0" : "");
             var dashed = plt.Add.ScatterLine(stepAxis, Enumerable.Range(0, stepAxis.Length).Select(k => Closed(inf, k)[index]).ToArray());
-            dashed.Color = color.WithAlpha(0.7);
-            dashed.LinePattern = LinePattern.Dotted;
-            if (j == 0) dashed.LegendText = "closed form, Theta_inf (dotted)";
+            dashed.Color = color.WithAlpha(0.45);
+            dashed.LineWidth = 1;
+            if (j == 0) dashed.LegendText = "closed form from Theta_inf (thin)";
             var marks = plt.Add.ScatterPoints(stepAxis, wide.Outputs.Select(o => o[index]).ToArray());
             marks.Color = color;
             marks.MarkerSize = 5;
@@ -479,24 +483,28 @@ internal sealed class Tour(IAnsiConsole console, TourOptions options)
             if (j == 0) marks.LegendText = "network, gradient descent (circles)";
         }
 
-        plt.ShowLegend(Alignment.LowerRight);
-        _report.Figure(_plots.Save(plt, "c-trajectories"), "Solid lines: closed form from the empirical NTK at initialization; dotted: from the infinite-width NTK; circles: the trained network.");
+        plt.ShowLegend(Edge.Right);
+        _report.Figure(_plots.Save(plt, "c-trajectories", 1100, 560), "Thick lines: closed form from the empirical NTK at initialization; thin: from the infinite-width NTK; circles: the trained network.");
 
         var fn = Plots.New($"Width {wideWidth}: function on the circle after training", "gamma (radians)", "f(x(gamma))");
-        void Curve(IEnumerable<double> ys, Color color, string label, LinePattern pattern, float width = 2)
+        void Curve(IEnumerable<double> ys, Color color, string label, float width = 2, bool marks = false)
         {
             var s = fn.Add.ScatterLine(testAngles, ys.ToArray());
             s.Color = color;
             s.LineWidth = width;
-            s.LinePattern = pattern;
             s.LegendText = label;
+            if (marks)
+            {
+                s.MarkerShape = MarkerShape.OpenCircle;
+                s.MarkerSize = 5;
+            }
         }
 
-        Curve(testAngles.Select(Data.Target), Colors.Gray, "target f*", LinePattern.Solid, 3);
-        Curve(wide.F0.Data.Skip(nTrain), Plots.Palette[3], "network at t = 0", LinePattern.Dotted);
-        Curve(netT.Skip(nTrain), Plots.Palette[0], $"network at t = {steps}", LinePattern.Solid);
-        Curve(empT.Skip(nTrain), Plots.Palette[1], $"closed form Theta_0 at t = {steps}", LinePattern.Dashed);
-        Curve(regression.Test!.Data, Plots.Palette[2], "kernel regression Theta_inf, t = infinity", LinePattern.Dashed);
+        Curve(testAngles.Select(Data.Target), Colors.Gray.WithAlpha(0.8), "target f*", 4);
+        Curve(wide.F0.Data.Skip(nTrain), Plots.Palette[3], "network at t = 0", 1.5f);
+        Curve(netT.Skip(nTrain), Plots.Palette[0], $"network at t = {steps}", 2);
+        Curve(empT.Skip(nTrain), Plots.Palette[1], $"closed form Theta_0 at t = {steps}", 1.2f, marks: true);
+        Curve(regression.Test!.Data, Plots.Palette[2], "kernel regression Theta_inf (mean), t = infinity", 2);
         var pts = fn.Add.ScatterPoints(trainAngles, yTrain.Data);
         pts.Color = Colors.Black;
         pts.MarkerSize = 9;
@@ -517,13 +525,13 @@ internal sealed class Tour(IAnsiConsole console, TourOptions options)
         d.Add("||Theta_T - Theta_0|| / ||Theta_0||", F(nd.KernelChange, "P2"), F(wd.KernelChange, "P2"));
         d.Add("||f_T - f_lin,T|| / ||f_T - f_0|| (probe)", F(nd.OutputGap / nd.OutputChange, "P2"), F(wd.OutputGap / wd.OutputChange, "P2"));
         d.Add("||theta_T - theta_0|| / ||theta_0||", F(nd.ParameterChange, "P2"), F(wd.ParameterChange, "P2"));
-        d.Add("train loss: network / linearized", $"{F(narrow.Loss, "E2")} / {F(narrow.LinearLoss, "E2")}", $"{F(wide.Loss, "E2")} / {F(wide.LinearLoss, "E2")}");
+        d.Add("train loss: network / linearized", $"{F(narrow.Loss, "e")} / {F(narrow.LinearLoss, "e")}", $"{F(wide.Loss, "e")} / {F(wide.LinearLoss, "e")}");
         d.Add("test RMSE vs f*: network / linearized", $"{F(TestRmse(narrow.Outputs[^1], nTrain), "F4")} / {F(TestRmse(narrow.LinearOutputs, nTrain), "F4")}",
             $"{F(TestRmse(wide.Outputs[^1], nTrain), "F4")} / {F(TestRmse(wide.LinearOutputs, nTrain), "F4")}");
         Show(d);
 
         var tp = Plots.New($"NTK drift during training: width {narrowWidth} vs width {wideWidth}", "gradient-descent step t", "relative change (log scale)");
-        void DriftSeries(Trajectory t, Color color, MarkerShape shape)
+        void DriftSeries(Trajectory t, Color color, MarkerShape shape, MarkerShape open)
         {
             var samples = t.Drift.Where(s => s.Step > 0).ToList();
             var xs = samples.Select(s => (double)s.Step).ToArray();
@@ -532,17 +540,17 @@ internal sealed class Tour(IAnsiConsole console, TourOptions options)
             k.MarkerShape = shape;
             k.LegendText = $"n = {t.Width}: ||Theta_t - Theta_0|| / ||Theta_0||";
             var g = tp.Add.Scatter(xs, Plots.Log10(samples.Select(s => Math.Max(s.OutputGap / s.OutputChange, 1e-12))));
-            g.Color = color;
-            g.MarkerShape = shape;
-            g.LinePattern = LinePattern.Dashed;
+            g.Color = color.WithAlpha(0.6);
+            g.MarkerShape = open;
+            g.LineWidth = 1;
             g.LegendText = $"n = {t.Width}: ||f_t - f_lin,t|| / ||f_t - f_0||";
         }
 
-        DriftSeries(narrow, Plots.Palette[1], MarkerShape.FilledSquare);
-        DriftSeries(wide, Plots.Palette[0], MarkerShape.FilledCircle);
+        DriftSeries(narrow, Plots.Palette[1], MarkerShape.FilledSquare, MarkerShape.OpenSquare);
+        DriftSeries(wide, Plots.Palette[0], MarkerShape.FilledCircle, MarkerShape.OpenCircle);
         Plots.LogAxis(tp.Axes.Left);
         tp.ShowLegend(Alignment.LowerRight);
-        _report.Figure(_plots.Save(tp, "d-narrow-vs-wide"), "Relative change of the empirical NTK (solid) and distance to the linearized model (dashed) during training, on the training and test points.");
+        _report.Figure(_plots.Save(tp, "d-narrow-vs-wide"), "Relative change of the empirical NTK (filled markers) and distance to the linearized model (open markers) during training, on the training and test points.");
         _report.EndSection();
     }
 
@@ -564,7 +572,7 @@ internal sealed class Tour(IAnsiConsole console, TourOptions options)
             OnStep = s =>
             {
                 tracker.ObserveNetwork(s);
-                if (s.Step % every == 0 || s.IsLast)
+                if (s.Step <= 10 || s.Step % every == 0 || s.IsLast)
                 {
                     CpuNetwork<TNet, double>.Forward(s.Parameters, probe, scratch);
                     recorded.Add(s.Step);
