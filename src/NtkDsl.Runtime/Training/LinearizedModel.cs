@@ -72,10 +72,8 @@ public sealed class LinearizedModel<TNet, T> : IDifferentiableModel<T>
     /// <param name="output">Destination [N, O].</param>
     public void Forward(T[] parameters, Matrix<T> x, Matrix<T> output)
     {
-        ArgumentNullException.ThrowIfNull(parameters);
         ArgumentNullException.ThrowIfNull(x);
-        if (parameters.Length != _theta0.Length)
-            throw new ArgumentException($"'{nameof(parameters)}' must have length ParameterCount = {_theta0.Length} ({TNet.Description.Name}), but has length {parameters.Length}.", nameof(parameters));
+        CheckLength(parameters);
         for (int i = 0; i < _delta.Length; i++) _delta[i] = parameters[i] - _theta0[i];
         var tangentOutput = ModelScratch.Rows(ref _tangentOutput, x.Rows, TNet.OutputSize);
         CpuNetwork<TNet, T>.Jvp(_theta0, x, _delta, output, tangentOutput);   // validates shapes and finiteness
@@ -94,11 +92,16 @@ public sealed class LinearizedModel<TNet, T> : IDifferentiableModel<T>
     /// <param name="gradient">Destination, length P.</param>
     public void Vjp(T[] parameters, Matrix<T> x, Matrix<T> cotangent, T[] gradient)
     {
-        ArgumentNullException.ThrowIfNull(parameters);
         ArgumentNullException.ThrowIfNull(x);
-        if (parameters.Length != _theta0.Length)
-            throw new ArgumentException($"'{nameof(parameters)}' must have length ParameterCount = {_theta0.Length} ({TNet.Description.Name}), but has length {parameters.Length}.", nameof(parameters));
+        CheckLength(parameters);
         var scratch = ModelScratch.Rows(ref _scratch, x.Rows, TNet.OutputSize);
         CpuNetwork<TNet, T>.Vjp(_theta0, x, cotangent, gradient, scratch);
+    }
+
+    private void CheckLength(T[] parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        if (parameters.Length != _theta0.Length)
+            throw new ArgumentException($"'{nameof(parameters)}' must have length ParameterCount = {_theta0.Length} ({TNet.Description.Name}), but has length {parameters.Length}.", nameof(parameters));
     }
 }

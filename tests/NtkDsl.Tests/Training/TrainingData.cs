@@ -1,3 +1,5 @@
+using NtkDsl.Backends;
+
 namespace NtkDsl.Tests.Training;
 
 /// <summary>Small seeded data sets for the training tests.</summary>
@@ -59,5 +61,24 @@ internal static class TrainingData
         var c = new Matrix<double>(a.Rows, a.Cols);
         for (int i = 0; i < c.Data.Length; i++) c.Data[i] = a.Data[i] + sb * b.Data[i];
         return c;
+    }
+
+    /// <summary>
+    /// Full-batch GD on the 1/2-mean MSE, the same number of steps at the same learning rate, for the network from theta0
+    /// and for its linearization around theta0. Returns the trained parameters of both and the linearized model.
+    /// </summary>
+    public static (double[] Theta, LinearizedModel<TNet, double> Linear, double[] ThetaLin) TrainNetworkAndLinearization<TNet>(
+        double[] theta0, Matrix<double> x, Matrix<double> y, double eta, int steps,
+        Action<TrainingStep<double>>? onNetworkStep = null, Action<TrainingStep<double>>? onLinearizedStep = null)
+        where TNet : INetwork<TNet>
+    {
+        var theta = (double[])theta0.Clone();
+        new Trainer<double>(new NetworkModel<TNet, double>(), TrainingLosses.MeanSquaredError, new Sgd<double>(eta))
+            .Train(theta, x, y, new TrainingOptions<double> { Epochs = steps, OnStep = onNetworkStep });
+        var lin = new LinearizedModel<TNet, double>(theta0);
+        var thetaLin = lin.CopyInitialParameters();
+        new Trainer<double>(lin, TrainingLosses.MeanSquaredError, new Sgd<double>(eta))
+            .Train(thetaLin, x, y, new TrainingOptions<double> { Epochs = steps, OnStep = onLinearizedStep });
+        return (theta, lin, thetaLin);
     }
 }
