@@ -103,12 +103,12 @@ public sealed class KernelSettings : CommonSettings
 {
     /// <summary>Input file.</summary>
     [CommandArgument(0, "<INPUTS>")]
-    [Description("Inputs X1 [N1, d]: .npy (float32/float64, 1-D or 2-D) or .csv (numbers, optional header line).")]
+    [Description("Inputs X1, N1 rows of d numbers: .npy (float32/float64, 1-D or 2-D) or .csv (numbers, optional header line).")]
     public string Inputs { get; init; } = "";
 
     /// <summary>--x2.</summary>
     [CommandOption("--x2 <FILE>")]
-    [Description("Second inputs X2 [N2, d] (.npy or .csv); default X1.")]
+    [Description("Second inputs X2, N2 rows of d numbers (.npy or .csv); default X1.")]
     public string? Inputs2 { get; init; }
 
     /// <summary>--network.</summary>

@@ -160,6 +160,13 @@ public sealed class KernelCommandTests : IDisposable
     }
 
     [Fact]
+    public void Help_texts_render()
+    {
+        Assert.Equal(0, TourProgram.Run(["--help"]));
+        Assert.Equal(0, TourProgram.Run(["kernel", "--help"]));
+    }
+
+    [Fact]
     public void Bad_inputs_give_a_nonzero_exit_code()
     {
         string bad = Path.Combine(_dir, "bad.npy");
