@@ -341,7 +341,7 @@ internal sealed class Tour(IAnsiConsole console, TourOptions options)
         table.Add("fitted slope (log-log)", "", F(kSlope, "F2"), F(gSlope, "F2"), F(pSlope, "F2"));
         Show(table);
         string note = $"Least-squares slopes of log drift against log width: kernel {F(kSlope, "F2")}, distance to the linearized model {F(gSlope, "F2")}, parameters {F(pSlope, "F2")} " +
-            "(theory for NTK parameterization: -0.5 for all three).";
+            "(theory for the NTK parameterization: the first two are O(n^-1/2) (Jacot et al. 2018, Lee et al. 2019); ||theta_T - theta_0|| stays O(1) while ||theta_0|| grows like n, so the last is O(n^-1)).";
         console.MarkupLine(Markup.Escape(note));
         _report.Paragraph(note);
 
