@@ -12,10 +12,10 @@ namespace NtkDsl.Samples;
 /// <summary>What a tour run does: sizes differ between the default run and --quick.</summary>
 internal sealed record TourOptions(string OutDir, bool Quick, int Seed)
 {
-    public int GridPoints => Quick ? 25 : 49;
+    public int GridPoints => Quick ? 25 : 41;
     public int Inits500 => Quick ? 3 : 8;
     public int InitsWide => Quick ? 1 : 2;
-    public int JacotSteps => Quick ? 4 : 6;
+    public int JacotSteps => 4;
     public int DriftSteps => Quick ? 20 : 40;
     public int DynamicsSteps => Quick ? 60 : 150;
 }
