@@ -9,41 +9,71 @@ namespace NtkDsl;
 /// </summary>
 public static class ParameterInitializer
 {
+    // Parameters are drawn in fixed chunks, each from its own stream (seed, chunk index), so the values do
+    // not depend on how many threads draw them. Wide networks have 10^8 parameters: drawing them in
+    // parallel matters.
+    private const int ChunkLength = 1 << 16;
+
     /// <summary>Fills <paramref name="destination"/> (length = parameter count) from <paramref name="seed"/>.</summary>
     public static void Initialize<T>(NetworkDescription network, Span<T> destination, int seed) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ArgumentNullException.ThrowIfNull(network);
-        if (destination.Length != network.ParameterCount)
-            throw new ArgumentException($"Expected {network.ParameterCount} parameters, got a span of {destination.Length}.", nameof(destination));
-        var normal = new GaussianSource(seed);
-        bool standard = network.Parameterization == Parameterization.Standard;
-        foreach (var layer in network.DenseLayers)
-        {
-            double wStd = standard ? layer.WeightStd / Math.Sqrt(layer.Inputs) : 1.0;
-            double bStd = standard ? layer.BiasStd : 1.0;
-            for (int i = 0; i < layer.Width * layer.Inputs; i++) destination[layer.WeightOffset + i] = T.CreateChecked(wStd * normal.Next());
-            if (!layer.HasBias) continue;
-            for (int i = 0; i < layer.Width; i++) destination[layer.BiasOffset + i] = T.CreateChecked(bStd * normal.Next());
-        }
+        var segments = Segments(network, destination.Length, nameof(destination));
+        for (int chunk = 0; chunk * (long)ChunkLength < destination.Length; chunk++) FillChunk(segments, destination, seed, chunk);
     }
 
-    /// <summary>A new parameter vector drawn from <paramref name="seed"/>.</summary>
+    /// <summary>A new parameter vector drawn from <paramref name="seed"/> (in parallel; the same values as the span overload).</summary>
     public static T[] Initialize<T>(NetworkDescription network, int seed) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(network);
         var parameters = new T[network.ParameterCount];
-        Initialize<T>(network, parameters, seed);
+        var segments = Segments(network, parameters.Length, nameof(network));
+        int chunks = (int)((parameters.Length + (long)ChunkLength - 1) / ChunkLength);
+        Parallel.For(0, chunks, chunk => FillChunk(segments, parameters, seed, chunk));
         return parameters;
+    }
+
+    // Consecutive runs of the flat vector with one standard deviation each, in layout order.
+    private static (int Offset, int Length, double Std)[] Segments(NetworkDescription network, int length, string name)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        if (length != network.ParameterCount)
+            throw new ArgumentException($"Expected {network.ParameterCount} parameters, got a span of {length}.", name);
+        bool standard = network.Parameterization == Parameterization.Standard;
+        var segments = new List<(int, int, double)>();
+        foreach (var layer in network.DenseLayers)
+        {
+            segments.Add((layer.WeightOffset, layer.Width * layer.Inputs, standard ? layer.WeightStd / Math.Sqrt(layer.Inputs) : 1.0));
+            if (layer.HasBias) segments.Add((layer.BiasOffset, layer.Width, standard ? layer.BiasStd : 1.0));
+        }
+        return [.. segments];
+    }
+
+    private static void FillChunk<T>((int Offset, int Length, double Std)[] segments, Span<T> destination, int seed, int chunk)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var normal = new GaussianSource(seed, chunk);
+        int start = chunk * ChunkLength, end = (int)Math.Min(destination.Length, (long)start + ChunkLength);
+        foreach (var (offset, length, std) in segments)
+        {
+            int from = Math.Max(start, offset), to = Math.Min(end, offset + length);
+            for (int i = from; i < to; i++) destination[i] = T.CreateChecked(std * normal.Next());
+        }
     }
 }
 
 /// <summary>Standard normal samples from a seeded SplitMix64 stream (Box-Muller), identical on every platform and runtime.</summary>
-public sealed class GaussianSource(int seed)
+public sealed class GaussianSource
 {
-    // The start state is the seed hashed, not the seed scaled: SplitMix64 advances its state by a fixed
-    // increment, so seeds whose states differ by that increment would give the same stream shifted by one.
-    private ulong _state = Mix((ulong)(uint)seed + 0x632BE59BD9B4E019UL);
+    private ulong _state;
     private double? _spare;
+
+    /// <summary>The stream of <paramref name="seed"/>; <paramref name="stream"/> selects one of its independent substreams.</summary>
+    public GaussianSource(int seed, long stream = 0)
+    {
+        // Start states are hashes, not scaled seeds: SplitMix64 advances its state by a fixed increment, so
+        // start states differing by that increment would give the same stream shifted by one draw.
+        _state = Mix(Mix((ulong)(uint)seed + 0x632BE59BD9B4E019UL) ^ ((ulong)stream * 0xD1B54A32D192ED03UL));
+    }
 
     /// <summary>The next N(0, 1) sample.</summary>
     public double Next()

@@ -164,6 +164,22 @@ public class EmpiricalKernelTests
         }
     }
 
+    [Fact]
+    public void Parallel_and_serial_initialization_draw_the_same_values_and_chunks_are_independent()
+    {
+        // MyNet has 67k parameters: more than one 65,536-value chunk, each from its own substream.
+        var parallel = ParameterInitializer.Initialize<double>(Tests.Networks.MyNet.Description, 11);
+        var serial = new double[parallel.Length];
+        ParameterInitializer.Initialize<double>(Tests.Networks.MyNet.Description, serial, 11);
+        Assert.Equal(parallel, serial);
+        // Neighbouring chunks are not shifted copies of each other (what a scaled seed would give).
+        var a = parallel.AsSpan(0, 1000).ToArray();
+        var b = parallel.AsSpan(65_536, 1000).ToArray();
+        double correlation = a.Zip(b, (u, v) => u * v).Sum() / 1000;
+        Assert.InRange(correlation, -0.15, 0.15);
+        Assert.DoesNotContain(a[10], b);
+    }
+
     private static class Networks_MyNet
     {
         public static double[] Initialize(int seed) => Tests.Networks.MyNet.InitializeParameters<double>(seed);
