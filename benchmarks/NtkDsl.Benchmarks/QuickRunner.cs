@@ -200,7 +200,7 @@ public static class QuickRunner
 
         var hidden = dense.Length > 1 ? dense[1] : dense[0];
         json["gemm_shape"] = $"[{n}, {hidden.Inputs}] x [{hidden.Inputs}, {n}] {Dtype<T>()}";
-        json["gemm_gflops"] = Round(Timing.TorchGemmGflops(n, hidden.Inputs, n, dtype));
+        Gemm(json, n, hidden.Inputs, n, dtype);
         Targets(json, name);
         Log(ctx, json);
         return json;
@@ -221,7 +221,7 @@ public static class QuickRunner
         var measurements = MeasureAll(work.Implementations, ctx, () => new ForwardWorkload<T>(4), expensive: false, slow: new HashSet<string>());
         Fill(json, measurements, flops, [], Differences(work, work.Implementations.Keys));
         json["gemm_shape"] = $"[{batch}, 1024] x [1024, 1024] {Dtype<T>()}";
-        json["gemm_gflops"] = Round(Timing.TorchGemmGflops(batch, 1024, 1024, TorchConvert.DTypeOf<T>()));
+        Gemm(json, batch, 1024, 1024, TorchConvert.DTypeOf<T>());
         Targets(json, name);
         Log(ctx, json);
         return json;
@@ -241,7 +241,7 @@ public static class QuickRunner
         var measurements = MeasureAll(work.Implementations, ctx, () => new InfiniteWorkload(16, ctx.Options.Threads), expensive: n >= 2048, slow: new HashSet<string>());
         Fill(json, measurements, flops, skipped, Differences(work, work.Implementations.Keys));
         json["gemm_shape"] = "[1024, 1024] x [1024, 1024] float64 (hardware proxy; the recursion is elementwise, not GEMM-bound)";
-        json["gemm_gflops"] = Round(Timing.TorchGemmGflops(1024, 1024, 1024, ScalarType.Float64));
+        Gemm(json, 1024, 1024, 1024, ScalarType.Float64);
         json["flops_note"] = $"nominal: 2 N^2 d + {CostModel.InfinitePerEntryPerLayer} N^2 per ReLU layer (a transcendental counts as 1)";
         Log(ctx, json);
         return json;
@@ -261,7 +261,7 @@ public static class QuickRunner
         var measurements = MeasureAll(work.Implementations, ctx, () => new DynamicsWorkload(12, 4, 3, 1), expensive: n >= 1000, slow: new HashSet<string>());
         Fill(json, measurements, flops, [], Differences(work, work.Implementations.Keys));
         json["gemm_shape"] = $"[{n}, {n}] x [{n}, {n}] float64";
-        json["gemm_gflops"] = Round(Timing.TorchGemmGflops(n, n, n, ScalarType.Float64));
+        Gemm(json, n, n, n, ScalarType.Float64);
         json["flops_note"] = "nominal: 9 n^3 for the symmetric EVD plus the products (see CostModel.DynamicsFlops)";
         Log(ctx, json);
         return json;
@@ -270,8 +270,9 @@ public static class QuickRunner
     // ---- measuring -------------------------------------------------------------------------------------------
 
     // Warms every implementation up on a tiny instance (35 calls, so that tiered JIT promotes the hot methods),
-    // then measures each at full size: one full-size warm-up call (none for the slow autograd baseline), then up to
-    // 5 calls within a time budget; the median is reported.
+    // then measures each at full size: one full-size warm-up call, then as many calls (1 to 5) as fit in a
+    // 2.5 s budget (4 s for expensive cases) judging by the warm-up; the slow autograd baseline runs once, without
+    // a full-size warm-up. The median is reported.
     private static Dictionary<string, Measurement> MeasureAll(IReadOnlyDictionary<string, Action> impls, Context ctx,
         Func<Workload> tinyFactory, bool expensive, IReadOnlySet<string> slow)
     {
@@ -291,8 +292,8 @@ public static class QuickRunner
             if (ctx.Options.Print) AnsiConsole.MarkupLine($"  [grey]{Markup.Escape(key)}...[/]");
             bool isSlow = slow.Contains(key);
             int warmup = tiny || isSlow ? 0 : 1;
-            int reps = tiny ? 1 : isSlow ? 2 : expensive ? 3 : 5;
-            double budget = isSlow ? 10 : expensive ? 6 : 3;
+            int reps = tiny || isSlow ? 1 : 5;
+            double budget = expensive ? 4 : 2.5;
             result[key] = Timing.Run(action, warmup, reps, budget);
         }
 
@@ -381,6 +382,13 @@ public static class QuickRunner
         json["time_ratios"] = ratios;
     }
 
+    private static void Gemm(JsonObject json, int m, int k, int n, ScalarType dtype)
+    {
+        var (median, best) = Timing.TorchGemmGflops(m, k, n, dtype);
+        json["gemm_gflops"] = Round(median);
+        json["gemm_gflops_best"] = Round(best);
+    }
+
     private static void Targets(JsonObject json, string name)
     {
         double? S(string k) => json["seconds"]?[k]?.GetValue<double>();
@@ -437,7 +445,7 @@ public static class QuickRunner
         ArgumentNullException.ThrowIfNull(options);
         if (Console.IsOutputRedirected || AnsiConsole.Profile.Width < 150) AnsiConsole.Profile.Width = 150; // keep rows on one line in logs
         var table = new Table().Border(TableBorder.Markdown);
-        foreach (var column in new[] { "case", "dtype", "N", "implementation", "median s", "x ntkdsl_cpu", "GFLOP/s", "% torch GEMM", "peak MB", "max rel diff" })
+        foreach (var column in new[] { "case", "dtype", "N", "implementation", "median s", "x ntkdsl_cpu", "GFLOP/s", "% torch GEMM", "peak MB", "peak delta MB", "max rel diff" })
             table.AddColumn(new TableColumn(column));
         foreach (var node in results)
         {
@@ -458,6 +466,7 @@ public static class QuickRunner
                     g is { } g2 && gemm > 0 && GemmBound(r["case"]!.ToString())
                         ? (100 * g2 / gemm).ToString("F0", CultureInfo.InvariantCulture) + "%" : "-",
                     peak is { } p ? p.ToString("F0", CultureInfo.InvariantCulture) : "-",
+                    r["peak_delta_mb"]?[impl]?.GetValue<double>() is { } pd ? pd.ToString("F0", CultureInfo.InvariantCulture) : "-",
                     diff is { } d ? d.ToString("0.0e+0", CultureInfo.InvariantCulture) : impl == "ntkdsl_cpu" ? "(reference)" : "-");
             }
         }
@@ -466,7 +475,7 @@ public static class QuickRunner
         foreach (var node in results)
         {
             var r = node!.AsObject();
-            AnsiConsole.MarkupLine($"[grey]{Markup.Escape($"{r["case"]} {r["dtype"]}: torch GEMM {r["gemm_gflops"]} GFLOP/s at {r["gemm_shape"]}")}[/]");
+            AnsiConsole.MarkupLine($"[grey]{Markup.Escape($"{r["case"]} {r["dtype"]}: torch GEMM {r["gemm_gflops"]} GFLOP/s median, {r["gemm_gflops_best"]} best, at {r["gemm_shape"]}")}[/]");
             if (r["skipped"] is JsonObject skipped)
                 foreach (var (impl, why) in skipped)
                     AnsiConsole.MarkupLine($"[grey]{Markup.Escape($"  {impl} skipped: {why}")}[/]");

@@ -197,16 +197,24 @@ public static class TorchReference
                 }
 
                 if (!pendingRelu) throw new NotSupportedException("A ReLU between Dense layers only.");
-                // Arc-cosine moments of the pre-activation covariance sigma.
-                var diag = sigma.diagonal().sqrt();
-                var norms = diag.unsqueeze(1).mul(diag.unsqueeze(0));
-                var cos = sigma.div(norms).clamp_(-1.0, 1.0);
-                var angle = cos.acos();
-                var piMinus = angle.neg().add_(Math.PI);
-                var k = angle.sin().add_(piMinus.mul(cos)).mul_(norms).div_(2 * Math.PI);
-                var kdot = piMinus.div_(2 * Math.PI);
-                sigma = k.mul_(sw2).add_(sb2);
-                ntk = kdot.mul_(ntk!).mul_(sw2).add_(sigma);
+                // Arc-cosine moments of the pre-activation covariance sigma, with in-place ops and a scope per
+                // layer so that only ~4 N x N temporaries are alive at a time. sin(theta) = sin(pi - theta).
+                Tensor nextSigma, nextNtk;
+                using (var step = NewDisposeScope())
+                {
+                    var diag = sigma.diagonal().sqrt();
+                    var norms = diag.unsqueeze(1).mul(diag.unsqueeze(0));
+                    var cos = sigma.div(norms).clamp_(-1.0, 1.0);
+                    var piMinus = cos.acos().neg_().add_(Math.PI);                        // pi - theta
+                    var k = piMinus.sin().addcmul_(piMinus, cos, 1.0).mul_(norms);         // 2 pi K
+                    nextSigma = step.MoveToOuter(k.mul_(sw2 / (2 * Math.PI)).add_(sb2));
+                    nextNtk = step.MoveToOuter(piMinus.mul_(ntk!).mul_(sw2 / (2 * Math.PI)).add_(nextSigma)); // sw^2 Kdot Theta + Sigma'
+                }
+
+                sigma.Dispose();
+                ntk!.Dispose();
+                sigma = nextSigma;
+                ntk = nextNtk;
                 pendingRelu = false;
             }
             else if (layer is ActivationLayer { Activation.Kind: ActivationKind.Relu })
