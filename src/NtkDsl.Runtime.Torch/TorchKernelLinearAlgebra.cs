@@ -43,8 +43,8 @@ public sealed class TorchKernelLinearAlgebra : IKernelLinearAlgebra
         int n = symmetric.Rows;
         if (n == 0) return new SymmetricEigenDecomposition([], new Matrix<double>(0, 0));
         using var scope = NewDisposeScope();
-        var (values, vectors) = linalg.eigh(symmetric.ToTensor(Device));
-        return new SymmetricEigenDecomposition(values.ToArray<double>(), vectors.ToMatrix<double>());
+        var (values, vectors) = linalg.eigh(ToTensor(symmetric, Device));
+        return new SymmetricEigenDecomposition(values.ToArray<double>(), ToMatrix(vectors));
     }
 
     /// <inheritdoc/>
@@ -55,9 +55,9 @@ public sealed class TorchKernelLinearAlgebra : IKernelLinearAlgebra
         int n = symmetric.Rows;
         if (n == 0) return new Factor(new Matrix<double>(0, 0), [], Device);
         using var scope = NewDisposeScope();
-        var (factor, info) = linalg.cholesky_ex(symmetric.ToTensor(Device));
+        var (factor, info) = linalg.cholesky_ex(ToTensor(symmetric, Device));
         if (info.item<int>() != 0) return null;
-        var l = factor.ToMatrix<double>();
+        var l = ToMatrix(factor);
         var diagonal = new double[n];
         for (int i = 0; i < n; i++)
         {
@@ -79,11 +79,31 @@ public sealed class TorchKernelLinearAlgebra : IKernelLinearAlgebra
             throw new ArgumentException($"Inner dimensions differ: op(a) is {ar} x {ac}, op(b) is {br} x {bc}.", nameof(b));
         if (ar == 0 || bc == 0 || ac == 0) return new Matrix<double>(ar, bc);
         using var scope = NewDisposeScope();
-        var ta = a.ToTensor(Device);
-        var tb = b.ToTensor(Device);
+        var ta = ToTensor(a, Device);
+        var tb = ToTensor(b, Device);
         if (transposeA) ta = ta.t();
         if (transposeB) tb = tb.t();
-        return ta.mm(tb).contiguous().ToMatrix<double>();
+        return ToMatrix(ta.mm(tb));
+    }
+
+    // Direct copies between Matrix<double> and tensor storage (TensorAccessor), with no intermediate managed buffer:
+    // the dynamics call Multiply once per time with n x n operands, so per-call garbage would add up.
+    private static Tensor ToTensor(Matrix<double> m, Device device)
+    {
+        var t = empty(m.Rows, m.Cols, dtype: ScalarType.Float64);
+        if (m.Data.Length > 0)
+            using (var accessor = t.data<double>()) accessor.CopyFrom((ReadOnlySpan<double>)m.Data, 0, 0);
+        return device.type == DeviceType.CPU ? t : t.to(device);
+    }
+
+    private static Matrix<double> ToMatrix(Tensor t)
+    {
+        var m = new Matrix<double>(checked((int)t.size(0)), checked((int)t.size(1)));
+        if (m.Data.Length == 0) return m;
+        using var scope = NewDisposeScope();
+        var host = t.cpu().contiguous();
+        using (var accessor = host.data<double>()) accessor.CopyTo((Span<double>)m.Data, 0, 0);
+        return m;
     }
 
     private static void RequireSquare(Matrix<double> m, string name)
@@ -107,8 +127,7 @@ public sealed class TorchKernelLinearAlgebra : IKernelLinearAlgebra
                 throw new ArgumentException($"Expected {Size} rows, got {rightHandSide.Rows} x {rightHandSide.Cols}.", nameof(rightHandSide));
             if (rightHandSide.Cols == 0 || Size == 0) return new Matrix<double>(Size, rightHandSide.Cols);
             using var scope = NewDisposeScope();
-            var x = cholesky_solve(rightHandSide.ToTensor(device), lower.ToTensor(device), upper: false);
-            return x.contiguous().ToMatrix<double>();
+            return ToMatrix(cholesky_solve(ToTensor(rightHandSide, device), ToTensor(lower, device), upper: false));
         }
     }
 }
