@@ -1,20 +1,20 @@
 using System.Numerics;
 using System.Numerics.Tensors;
 using NtkDsl.Backends;
+using NtkDsl.Cpu.Gemm;
 
 namespace NtkDsl.Cpu;
 
 /// <summary>
-/// The CPU backend: straightforward row loops vectorized with <see cref="TensorPrimitives"/>, parallel
-/// over rows when a call has enough work to pay for it. Below that threshold it allocates nothing.
+/// The CPU backend. Matrix products (Linear, MatMul, MatMulTransposeA, Gram) run on a packed,
+/// cache-blocked GEMM with a Vector256 FMA micro-kernel (a portable Vector&lt;T&gt; kernel where AVX2/FMA
+/// are missing), spread over a small persistent worker pool; Gram of a tensor with itself computes only
+/// the upper triangle (SYRK). Elementwise operations are vectorized. Nothing allocates in steady state.
 /// </summary>
 /// <param name="maxDegreeOfParallelism">Threads to use for large operations (0 or less: all cores).</param>
 public readonly struct CpuBackend<T>(int maxDegreeOfParallelism) : ITensorBackend<CpuTensor<T>>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
-    // Multiply-adds below which a call runs on the calling thread (a Parallel.For costs ~10-20 us).
-    private const long ParallelThreshold = 1 << 18;
-
     /// <summary>A backend that uses every core.</summary>
     public CpuBackend() : this(0)
     {
@@ -74,7 +74,12 @@ public readonly struct CpuBackend<T>(int maxDegreeOfParallelism) : ITensorBacken
     {
         RequireShape(dst, x.Rows, w.Rows, nameof(dst));
         RequireShape(w, w.Rows, x.Cols, nameof(w));
-        For(x.Rows, (long)w.Rows * x.Cols, new LinearRows(x, w, b, hasBias, T.CreateChecked(wScale), T.CreateChecked(bScale), dst, accumulate));
+        if (hasBias && b.Rows * b.Cols < w.Rows)
+            throw new ArgumentException($"Expected a bias of {w.Rows} elements, got [{b.Rows}, {b.Cols}].", nameof(b));
+
+        // x W^T: op(B)(k, j) = W[j, k]; the bias is added in the micro-kernel's store (no second pass).
+        Gemm(x, x.Cols, 1, w, 1, w.Cols, x.Rows, w.Rows, x.Cols, dst, wScale, accumulate,
+            hasBias ? b.Array : null, b.Offset, bScale, upperOnly: false);
     }
 
     /// <inheritdoc/>
@@ -86,7 +91,18 @@ public readonly struct CpuBackend<T>(int maxDegreeOfParallelism) : ITensorBacken
         if (activation.IsPiecewiseLinear)
         {
             T a = T.CreateChecked(activation.A), b = T.CreateChecked(activation.B);
-            for (int i = 0; i < zs.Length; i++) ds[i] = zs[i] > T.Zero ? b * zs[i] : a * zs[i];
+            int i = 0;
+            if (Vector.IsHardwareAccelerated && zs.Length >= Vector<T>.Count)
+            {
+                Vector<T> va = new(a), vb = new(b);
+                for (; i <= zs.Length - Vector<T>.Count; i += Vector<T>.Count)
+                {
+                    var zv = new Vector<T>(zs[i..]);
+                    (Vector.ConditionalSelect(Vector.GreaterThan(zv, Vector<T>.Zero), vb, va) * zv).CopyTo(ds[i..]);
+                }
+            }
+
+            for (; i < zs.Length; i++) ds[i] = zs[i] > T.Zero ? b * zs[i] : a * zs[i];
             return;
         }
 
@@ -104,21 +120,43 @@ public readonly struct CpuBackend<T>(int maxDegreeOfParallelism) : ITensorBacken
     {
         RequireShape(dst, z.Rows * repeat, z.Cols, nameof(dst));
         if (activation.Kind == ActivationKind.Identity) return;
+        if (activation.IsPiecewiseLinear)
+        {
+            // Relu family: phi' is a select between two constants, vectorized over each row.
+            T a = T.CreateChecked(activation.A), b = T.CreateChecked(activation.B);
+            Vector<T> va = new(a), vb = new(b);
+            for (int n = 0; n < z.Rows; n++)
+            {
+                var zr = z.Row(n);
+                for (int k = 0; k < repeat; k++)
+                {
+                    var dr = dst.Row(n * repeat + k);
+                    int i = 0;
+                    if (Vector.IsHardwareAccelerated)
+                    {
+                        for (; i <= dr.Length - Vector<T>.Count; i += Vector<T>.Count)
+                        {
+                            var mask = Vector.GreaterThan(new Vector<T>(zr[i..]), Vector<T>.Zero);
+                            (new Vector<T>(dr[i..]) * Vector.ConditionalSelect(mask, vb, va)).CopyTo(dr[i..]);
+                        }
+                    }
+
+                    for (; i < dr.Length; i++) dr[i] *= zr[i] > T.Zero ? b : a;
+                }
+            }
+
+            return;
+        }
+
+        // Smooth activations: evaluate phi' once per element of z and apply it to all repeat rows.
         for (int n = 0; n < z.Rows; n++)
         {
             var zr = z.Row(n);
-            for (int k = 0; k < repeat; k++)
+            int baseIndex = dst.Offset + n * repeat * dst.Cols;
+            for (int i = 0; i < zr.Length; i++)
             {
-                var dr = dst.Row(n * repeat + k);
-                if (activation.IsPiecewiseLinear)
-                {
-                    T a = T.CreateChecked(activation.A), b = T.CreateChecked(activation.B);
-                    for (int i = 0; i < dr.Length; i++) dr[i] *= zr[i] > T.Zero ? b : a;
-                }
-                else
-                {
-                    for (int i = 0; i < dr.Length; i++) dr[i] *= T.CreateChecked(activation.Derivative(double.CreateChecked(zr[i])));
-                }
+                T d = T.CreateChecked(activation.Derivative(double.CreateChecked(zr[i])));
+                for (int k = 0; k < repeat; k++) dst.Array[baseIndex + k * dst.Cols + i] *= d;
             }
         }
     }
@@ -128,7 +166,7 @@ public readonly struct CpuBackend<T>(int maxDegreeOfParallelism) : ITensorBacken
     {
         RequireShape(b, a.Cols, b.Cols, nameof(b));
         RequireShape(dst, a.Rows, b.Cols, nameof(dst));
-        For(a.Rows, (long)a.Cols * b.Cols, new MatMulRows(a, b, T.CreateChecked(scale), dst));
+        Gemm(a, a.Cols, 1, b, b.Cols, 1, a.Rows, b.Cols, a.Cols, dst, scale, false, null, 0, 0, upperOnly: false);
     }
 
     /// <inheritdoc/>
@@ -136,7 +174,8 @@ public readonly struct CpuBackend<T>(int maxDegreeOfParallelism) : ITensorBacken
     {
         RequireShape(b, a.Rows, b.Cols, nameof(b));
         RequireShape(dst, a.Cols, b.Cols, nameof(dst));
-        For(a.Cols, (long)a.Rows * b.Cols, new MatMulTransposeARows(a, b, T.CreateChecked(scale), dst, accumulate));
+        // a^T: op(A)(i, k) = a[k, i], packed from contiguous rows of a.
+        Gemm(a, 1, a.Cols, b, b.Cols, 1, a.Cols, b.Cols, a.Rows, dst, scale, accumulate, null, 0, 0, upperOnly: false);
     }
 
     /// <inheritdoc/>
@@ -154,7 +193,10 @@ public readonly struct CpuBackend<T>(int maxDegreeOfParallelism) : ITensorBacken
     {
         RequireShape(b, b.Rows, a.Cols, nameof(b));
         RequireShape(dst, a.Rows, b.Rows, nameof(dst));
-        For(a.Rows, (long)b.Rows * a.Cols, new GramRows(a, b, dst));
+        // Same operand (the generated NTK passes one tensor when x1 == x2): SYRK, upper triangle then mirror,
+        // which halves the work and makes the result exactly symmetric.
+        bool symmetric = ReferenceEquals(a.Array, b.Array) && a.Offset == b.Offset && a.Rows == b.Rows;
+        Gemm(a, a.Cols, 1, b, 1, b.Cols, a.Rows, b.Rows, a.Cols, dst, 1.0, false, null, 0, 0, upperOnly: symmetric);
     }
 
     /// <inheritdoc/>
@@ -163,12 +205,35 @@ public readonly struct CpuBackend<T>(int maxDegreeOfParallelism) : ITensorBacken
         RequireShape(gramD, gramA.Rows * repeat, gramA.Cols * repeat, nameof(gramD));
         RequireShape(dst, gramD.Rows, gramD.Cols, nameof(dst));
         T s = T.CreateChecked(scale), o = T.CreateChecked(offset);
+        Vector<T> vs = new(s), vo = new(o);
         for (int i = 0; i < dst.Rows; i++)
         {
             var dr = dst.Row(i);
             var gd = gramD.Row(i);
             var ga = gramA.Row(i / repeat);
-            for (int j = 0; j < dr.Length; j++) dr[j] += gd[j] * (s * ga[j / repeat] + o);
+            if (repeat == 1)
+            {
+                int j = 0;
+                if (Vector.IsHardwareAccelerated)
+                {
+                    for (; j <= dr.Length - Vector<T>.Count; j += Vector<T>.Count)
+                    {
+                        var factor = new Vector<T>(ga[j..]) * vs + vo;
+                        (new Vector<T>(dr[j..]) + new Vector<T>(gd[j..]) * factor).CopyTo(dr[j..]);
+                    }
+                }
+
+                for (; j < dr.Length; j++) dr[j] += gd[j] * (s * ga[j] + o);
+            }
+            else
+            {
+                for (int jb = 0; jb < ga.Length; jb++)
+                {
+                    T factor = s * ga[jb] + o;
+                    int j0 = jb * repeat;
+                    for (int r = 0; r < repeat; r++) dr[j0 + r] += gd[j0 + r] * factor;
+                }
+            }
         }
     }
 
@@ -205,73 +270,38 @@ public readonly struct CpuBackend<T>(int maxDegreeOfParallelism) : ITensorBacken
             throw new ArgumentException($"Expected shape [{rows}, {cols}], got [{t.Rows}, {t.Cols}].", name);
     }
 
-    // Runs kernel.Run(row) for every row, in parallel when rows * workPerRow is large enough. Kernels are
-    // structs so that the serial path allocates nothing.
-    private void For<TKernel>(int rows, long workPerRow, TKernel kernel) where TKernel : struct, IRowKernel
+    // dst (=, or +=) alpha * op(A) op(B) (+ biasScale * bias) through the packed GEMM, with op(A)(i, k) =
+    // a[i * rsA + k * csA] and op(B)(k, j) = b[k * rsB + j * csB].
+    private unsafe void Gemm(CpuTensor<T> a, nint rsA, nint csA, CpuTensor<T> b, nint rsB, nint csB, int m, int n, int k,
+        CpuTensor<T> dst, double alpha, bool accumulate, T[]? bias, int biasOffset, double biasScale, bool upperOnly)
     {
-        int threads = Threads;
-        if (threads <= 1 || rows < 2 || rows * workPerRow < ParallelThreshold)
+        if (m == 0 || n == 0) return;
+        fixed (T* pa = a.Array)
+        fixed (T* pb = b.Array)
+        fixed (T* pc = dst.Array)
+        fixed (T* pbias = bias)
         {
-            for (int r = 0; r < rows; r++) kernel.Run(r);
-            return;
-        }
-
-        Parallel.For(0, rows, new ParallelOptions { MaxDegreeOfParallelism = threads }, kernel.Run);
-    }
-
-    private interface IRowKernel
-    {
-        void Run(int row);
-    }
-
-    private readonly struct LinearRows(CpuTensor<T> x, CpuTensor<T> w, CpuTensor<T> b, bool hasBias, T ws, T bs, CpuTensor<T> dst, bool accumulate) : IRowKernel
-    {
-        public void Run(int r)
-        {
-            var xr = x.Row(r);
-            var dr = dst.Row(r);
-            for (int o = 0; o < w.Rows; o++)
+            var problem = new GemmProblem<T>
             {
-                T value = ws * TensorPrimitives.Dot<T>(xr, w.Row(o));
-                if (hasBias) value += bs * b.Array[b.Offset + o];
-                dr[o] = accumulate ? dr[o] + value : value;
-            }
-        }
-    }
-
-    private readonly struct MatMulRows(CpuTensor<T> a, CpuTensor<T> b, T scale, CpuTensor<T> dst) : IRowKernel
-    {
-        public void Run(int r)
-        {
-            var dr = dst.Row(r);
-            dr.Clear();
-            var ar = a.Row(r);
-            for (int k = 0; k < ar.Length; k++)
-                if (ar[k] != T.Zero) TensorPrimitives.MultiplyAdd(b.Row(k), scale * ar[k], dr, dr);
-        }
-    }
-
-    private readonly struct MatMulTransposeARows(CpuTensor<T> a, CpuTensor<T> b, T scale, CpuTensor<T> dst, bool accumulate) : IRowKernel
-    {
-        public void Run(int r)
-        {
-            var dr = dst.Row(r);
-            if (!accumulate) dr.Clear();
-            for (int k = 0; k < a.Rows; k++)
-            {
-                T akr = a.Array[a.Offset + k * a.Cols + r];
-                if (akr != T.Zero) TensorPrimitives.MultiplyAdd(b.Row(k), scale * akr, dr, dr);
-            }
-        }
-    }
-
-    private readonly struct GramRows(CpuTensor<T> a, CpuTensor<T> b, CpuTensor<T> dst) : IRowKernel
-    {
-        public void Run(int r)
-        {
-            var ar = a.Row(r);
-            var dr = dst.Row(r);
-            for (int c = 0; c < b.Rows; c++) dr[c] = TensorPrimitives.Dot<T>(ar, b.Row(c));
+                M = m,
+                N = n,
+                K = k,
+                A = pa + a.Offset,
+                RsA = rsA,
+                CsA = csA,
+                B = pb + b.Offset,
+                RsB = rsB,
+                CsB = csB,
+                C = pc + dst.Offset,
+                Ldc = dst.Cols,
+                Alpha = T.CreateChecked(alpha),
+                Accumulate = accumulate,
+                Bias = bias is null ? null : pbias + biasOffset,
+                BiasScale = T.CreateChecked(biasScale),
+                UpperOnly = upperOnly && m == n,
+            };
+            PackedGemm<T>.Run(problem, Threads);
+            if (problem.UpperOnly) PackedGemm<T>.MirrorUpper(problem.C, problem.Ldc, m);
         }
     }
 }

@@ -1,0 +1,382 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace NtkDsl.Cpu.Gemm;
+
+/// <summary>
+/// One GEMM call: C[M, N] (=, or += when <see cref="Accumulate"/>) Alpha * op(A) op(B) + BiasScale * bias[j],
+/// with op(A)(i, k) = A[i * RsA + k * CsA] and op(B)(k, j) = B[k * RsB + j * CsB]: the strides express
+/// every transpose variant, and packing absorbs them. Pointers must stay pinned for the call.
+/// </summary>
+internal unsafe struct GemmProblem<T> where T : unmanaged
+{
+    public int M, N, K;
+    public T* A;
+    public nint RsA, CsA;
+    public T* B;
+    public nint RsB, CsB;
+    public T* C;
+    public nint Ldc;
+    public T Alpha;
+    public bool Accumulate;
+    public T* Bias;
+    public T BiasScale;
+
+    /// <summary>Compute only tiles touching the upper triangle (j &gt;= i); the caller mirrors (SYRK).</summary>
+    public bool UpperOnly;
+}
+
+/// <summary>
+/// A packed, cache-blocked GEMM (the BLIS loop structure): op(B) is packed in KC x NR micro-panels
+/// (L1-resident), op(A) in MR x KC micro-panels of an MC x KC block (L2-resident), and an MR x NR
+/// register tile is accumulated with Vector256 FMA (6 x 8 for double, 6 x 16 for float: 12
+/// accumulators + 2 B vectors + 1 broadcast = 15 of the 16 ymm registers). Work items are MC x NC tiles
+/// of C with the whole K loop inside, handed out dynamically by <see cref="WorkerPool"/>; each thread
+/// packs into its own pinned buffers, so steady-state calls allocate nothing.
+/// </summary>
+internal static unsafe class PackedGemm<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public const int MR = 6;
+    public static readonly int NR = 2 * Vector256<T>.Count;
+
+    // Per-element sizes keep the packed blocks at the same byte sizes for both types:
+    // B micro-panel KC * NR * sizeof(T) = 16 KiB (L1 is 48 KiB), A block MC * KC = 192/96 KiB and
+    // B block KC * NC = 512 KiB, together within the 1 MiB L2.
+    public const int KC = 256;
+    public const int MC = 96;
+    public static readonly int NC = typeof(T) == typeof(double) ? 256 : 512;
+
+    /// <summary>Multiply-adds below which a call stays on the calling thread (waking a worker costs a few us).</summary>
+    public const long ParallelThreshold = 1 << 18;
+
+    /// <summary>Test hook: run the portable Vector&lt;T&gt; micro-kernel even where AVX2 + FMA exist.</summary>
+    internal static bool ForcePortableKernel { get; set; }
+
+    [ThreadStatic] private static T[]? t_packA;
+    [ThreadStatic] private static T[]? t_packB;
+
+    private static bool UseAvx2 => Avx2.IsSupported && Fma.IsSupported && !ForcePortableKernel
+        && (typeof(T) == typeof(double) || typeof(T) == typeof(float));
+
+    public static void Run(in GemmProblem<T> p, int threads)
+    {
+        if (p.M <= 0 || p.N <= 0) return;
+        if (p.K <= 0)
+        {
+            EpilogueOnly(p);
+            return;
+        }
+
+        int mBlocks = (p.M + MC - 1) / MC, nBlocks = (p.N + NC - 1) / NC;
+        var job = new TileJob(p, nBlocks);
+        long work = (long)p.M * p.N * p.K;
+        WorkerPool.Run(job, mBlocks * nBlocks, work < ParallelThreshold ? 1 : threads);
+    }
+
+    private readonly struct TileJob(GemmProblem<T> p, int nBlocks) : IWorkItems
+    {
+        public void Run(int item) => Tile(p, item / nBlocks * MC, item % nBlocks * NC);
+    }
+
+    private static void Tile(in GemmProblem<T> p, int ic, int jc)
+    {
+        int mc = Math.Min(MC, p.M - ic), nc = Math.Min(NC, p.N - jc);
+        if (p.UpperOnly && jc + nc <= ic) return; // every column of the tile is left of every row: strictly lower
+        T* packA = Buffer(ref t_packA, MC * KC);
+        T* packB = Buffer(ref t_packB, KC * NC);
+        int nr = NR;
+        for (int pc = 0; pc < p.K; pc += KC)
+        {
+            int kc = Math.Min(KC, p.K - pc);
+            bool first = pc == 0;
+            bool load = !first || p.Accumulate;
+            T* bias = first ? p.Bias : null;
+            PackB(p.B + pc * p.RsB + jc * p.CsB, p.RsB, p.CsB, kc, nc, packB);
+            PackA(p.A + ic * p.RsA + pc * p.CsA, p.RsA, p.CsA, mc, kc, packA);
+            for (int jr = 0; jr < nc; jr += nr)
+            {
+                int nrr = Math.Min(nr, nc - jr);
+                for (int ir = 0; ir < mc; ir += MR)
+                {
+                    if (p.UpperOnly && jc + jr + nrr <= ic + ir) continue;
+                    int mrr = Math.Min(MR, mc - ir);
+                    T* c = p.C + (ic + ir) * p.Ldc + jc + jr;
+                    T* b = bias == null ? null : bias + jc + jr;
+                    if (UseAvx2) KernelAvx2(kc, packA + ir * kc, packB + jr * kc, c, p.Ldc, p.Alpha, load, b, p.BiasScale, mrr, nrr);
+                    else KernelPortable(kc, packA + ir * kc, packB + jr * kc, c, p.Ldc, p.Alpha, load, b, p.BiasScale, mrr, nrr);
+                }
+            }
+        }
+    }
+
+    // A pinned, 64-byte aligned per-thread buffer, allocated once per thread.
+    private static T* Buffer(ref T[]? array, int length)
+    {
+        int pad = 64 / sizeof(T);
+        array ??= GC.AllocateUninitializedArray<T>(length + pad, pinned: true);
+        nint address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
+        return (T*)((address + 63) & ~(nint)63);
+    }
+
+    // packed[panel][k][r] = op(A)(panel * MR + r, k), zero-padded to a multiple of MR rows.
+    private static void PackA(T* a, nint rs, nint cs, int mc, int kc, T* dst)
+    {
+        for (int ir = 0; ir < mc; ir += MR)
+        {
+            int mr = Math.Min(MR, mc - ir);
+            T* panel = dst + ir * kc;
+            T* src = a + ir * rs;
+            if (rs == 1)
+            {
+                // op(A) = a^T: each k reads mr contiguous elements.
+                for (int k = 0; k < kc; k++)
+                {
+                    T* s = src + k * cs;
+                    T* d = panel + k * MR;
+                    int r = 0;
+                    for (; r < mr; r++) d[r] = s[r];
+                    for (; r < MR; r++) d[r] = T.Zero;
+                }
+            }
+            else
+            {
+                for (int r = 0; r < mr; r++)
+                {
+                    T* s = src + r * rs;
+                    T* d = panel + r;
+                    for (int k = 0; k < kc; k++) d[k * MR] = s[k * cs];
+                }
+
+                for (int r = mr; r < MR; r++)
+                    for (int k = 0; k < kc; k++) panel[k * MR + r] = T.Zero;
+            }
+        }
+    }
+
+    // packed[panel][k][c] = op(B)(k, panel * NR + c), zero-padded to a multiple of NR columns.
+    private static void PackB(T* b, nint rs, nint cs, int kc, int nc, T* dst)
+    {
+        int nr = NR;
+        for (int jr = 0; jr < nc; jr += nr)
+        {
+            int w = Math.Min(nr, nc - jr);
+            T* panel = dst + jr * kc;
+            T* src = b + jr * cs;
+            if (cs == 1)
+            {
+                // op(B) = b: each k copies w contiguous elements.
+                for (int k = 0; k < kc; k++)
+                {
+                    T* s = src + k * rs;
+                    T* d = panel + k * nr;
+                    if (w == nr)
+                    {
+                        Vector256.Store(Vector256.Load(s), d);
+                        Vector256.Store(Vector256.Load(s + nr / 2), d + nr / 2);
+                    }
+                    else
+                    {
+                        int c = 0;
+                        for (; c < w; c++) d[c] = s[c];
+                        for (; c < nr; c++) d[c] = T.Zero;
+                    }
+                }
+            }
+            else
+            {
+                // op(B) = b^T (Gram, Linear): each column of op(B) is a contiguous row of b.
+                for (int c = 0; c < w; c++)
+                {
+                    T* s = src + c * cs;
+                    T* d = panel + c;
+                    for (int k = 0; k < kc; k++) d[k * nr] = s[k * rs];
+                }
+
+                for (int c = w; c < nr; c++)
+                    for (int k = 0; k < kc; k++) panel[k * nr + c] = T.Zero;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<T> Fmadd(Vector256<T> a, Vector256<T> b, Vector256<T> c)
+    {
+        if (typeof(T) == typeof(double)) return Fma.MultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
+        return Fma.MultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
+    }
+
+    private static void KernelAvx2(int kc, T* a, T* b, T* c, nint ldc, T alpha, bool load, T* bias, T biasScale, int mr, int nr)
+    {
+        int h = Vector256<T>.Count;
+        Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector256<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int k = 0; k < kc; k++)
+        {
+            var b0 = Vector256.Load(b);
+            var b1 = Vector256.Load(b + h);
+            var av = Vector256.Create(a[0]);
+            c00 = Fmadd(av, b0, c00);
+            c01 = Fmadd(av, b1, c01);
+            av = Vector256.Create(a[1]);
+            c10 = Fmadd(av, b0, c10);
+            c11 = Fmadd(av, b1, c11);
+            av = Vector256.Create(a[2]);
+            c20 = Fmadd(av, b0, c20);
+            c21 = Fmadd(av, b1, c21);
+            av = Vector256.Create(a[3]);
+            c30 = Fmadd(av, b0, c30);
+            c31 = Fmadd(av, b1, c31);
+            av = Vector256.Create(a[4]);
+            c40 = Fmadd(av, b0, c40);
+            c41 = Fmadd(av, b1, c41);
+            av = Vector256.Create(a[5]);
+            c50 = Fmadd(av, b0, c50);
+            c51 = Fmadd(av, b1, c51);
+            a += MR;
+            b += 2 * h;
+        }
+
+        if (mr == MR && nr == 2 * h)
+        {
+            var va = Vector256.Create(alpha);
+            Vector256<T> bl = default, bh = default;
+            bool hasBias = bias != null;
+            if (hasBias)
+            {
+                var bs = Vector256.Create(biasScale);
+                bl = Vector256.Load(bias) * bs;
+                bh = Vector256.Load(bias + h) * bs;
+            }
+
+            StoreRow(c, c00, c01, va, load, hasBias, bl, bh);
+            StoreRow(c + ldc, c10, c11, va, load, hasBias, bl, bh);
+            StoreRow(c + 2 * ldc, c20, c21, va, load, hasBias, bl, bh);
+            StoreRow(c + 3 * ldc, c30, c31, va, load, hasBias, bl, bh);
+            StoreRow(c + 4 * ldc, c40, c41, va, load, hasBias, bl, bh);
+            StoreRow(c + 5 * ldc, c50, c51, va, load, hasBias, bl, bh);
+            return;
+        }
+
+        // Edge tile: spill the register tile and store only its valid part.
+        T* tmp = stackalloc T[MR * 16]; // NR <= 16
+        int w = 2 * h;
+        Vector256.Store(c00, tmp); Vector256.Store(c01, tmp + h);
+        Vector256.Store(c10, tmp + w); Vector256.Store(c11, tmp + w + h);
+        Vector256.Store(c20, tmp + 2 * w); Vector256.Store(c21, tmp + 2 * w + h);
+        Vector256.Store(c30, tmp + 3 * w); Vector256.Store(c31, tmp + 3 * w + h);
+        Vector256.Store(c40, tmp + 4 * w); Vector256.Store(c41, tmp + 4 * w + h);
+        Vector256.Store(c50, tmp + 5 * w); Vector256.Store(c51, tmp + 5 * w + h);
+        StorePartial(tmp, w, c, ldc, alpha, load, bias, biasScale, mr, nr);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow(T* c, Vector256<T> lo, Vector256<T> hi, Vector256<T> alpha, bool load, bool hasBias, Vector256<T> bl, Vector256<T> bh)
+    {
+        int h = Vector256<T>.Count;
+        if (hasBias)
+        {
+            lo = Fmadd(lo, alpha, bl);
+            hi = Fmadd(hi, alpha, bh);
+            if (load)
+            {
+                lo += Vector256.Load(c);
+                hi += Vector256.Load(c + h);
+            }
+        }
+        else if (load)
+        {
+            lo = Fmadd(lo, alpha, Vector256.Load(c));
+            hi = Fmadd(hi, alpha, Vector256.Load(c + h));
+        }
+        else
+        {
+            lo *= alpha;
+            hi *= alpha;
+        }
+
+        Vector256.Store(lo, c);
+        Vector256.Store(hi, c + h);
+    }
+
+    private static void StorePartial(T* tmp, int w, T* c, nint ldc, T alpha, bool load, T* bias, T biasScale, int mr, int nr)
+    {
+        for (int i = 0; i < mr; i++)
+        {
+            T* row = c + i * ldc;
+            for (int j = 0; j < nr; j++)
+            {
+                T v = alpha * tmp[i * w + j];
+                if (bias != null) v += biasScale * bias[j];
+                row[j] = load ? row[j] + v : v;
+            }
+        }
+    }
+
+    // Portable micro-kernel (no AVX2/FMA, e.g. Arm64): same packed layout, Vector<T> arithmetic when
+    // NR is a multiple of Vector<T>.Count, scalar otherwise.
+    private static void KernelPortable(int kc, T* a, T* b, T* c, nint ldc, T alpha, bool load, T* bias, T biasScale, int mr, int nr)
+    {
+        int w = NR;
+        T* acc = stackalloc T[MR * 16]; // NR <= 16
+        new Span<T>(acc, MR * w).Clear();
+        int vc = Vector<T>.Count;
+        if (Vector.IsHardwareAccelerated && w % vc == 0)
+        {
+            for (int k = 0; k < kc; k++)
+            {
+                T* bk = b + k * w;
+                for (int i = 0; i < MR; i++)
+                {
+                    var av = new Vector<T>(a[k * MR + i]);
+                    T* row = acc + i * w;
+                    for (int j = 0; j < w; j += vc)
+                        Unsafe.WriteUnaligned(row + j, Unsafe.ReadUnaligned<Vector<T>>(row + j) + av * Unsafe.ReadUnaligned<Vector<T>>(bk + j));
+                }
+            }
+        }
+        else
+        {
+            for (int k = 0; k < kc; k++)
+                for (int i = 0; i < MR; i++)
+                {
+                    T ai = a[k * MR + i];
+                    for (int j = 0; j < w; j++) acc[i * w + j] += ai * b[k * w + j];
+                }
+        }
+
+        StorePartial(acc, w, c, ldc, alpha, load, bias, biasScale, mr, nr);
+    }
+
+    private static void EpilogueOnly(in GemmProblem<T> p)
+    {
+        for (int i = 0; i < p.M; i++)
+        {
+            T* row = p.C + i * p.Ldc;
+            for (int j = 0; j < p.N; j++)
+            {
+                T v = p.Bias != null ? p.BiasScale * p.Bias[j] : T.Zero;
+                row[j] = p.Accumulate ? row[j] + v : v;
+            }
+        }
+    }
+
+    /// <summary>c[i, j] = c[j, i] for j &lt; i: completes a SYRK whose upper triangle was computed (exactly symmetric).</summary>
+    public static void MirrorUpper(T* c, nint ldc, int n)
+    {
+        const int Block = 32; // transpose in blocks so both sides stay in cache
+        for (int ib = 0; ib < n; ib += Block)
+            for (int jb = 0; jb <= ib; jb += Block)
+            {
+                int iEnd = Math.Min(ib + Block, n), jEnd = Math.Min(jb + Block, n);
+                for (int i = ib; i < iEnd; i++)
+                {
+                    T* row = c + i * ldc;
+                    int jMax = Math.Min(jEnd, i);
+                    for (int j = jb; j < jMax; j++) row[j] = c[j * ldc + i];
+                }
+            }
+    }
+}
