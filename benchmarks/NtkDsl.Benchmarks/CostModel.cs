@@ -44,6 +44,20 @@ public static class CostModel
         return total;
     }
 
+    /// <summary>
+    /// What the CPU backend executes for x1 = x2: the same as <see cref="StructuredNtkFlops"/> but with every Gram
+    /// (activations and cotangents) computed as a SYRK, i.e. half of its GEMM count.
+    /// </summary>
+    public static double StructuredNtkFlopsWithSyrk(NetworkDescription net, int n, NtkMode mode)
+    {
+        var dense = net.DenseLayers.ToArray();
+        double o = net.Outputs, nn = n, grams = 0;
+        bool full = mode == NtkMode.Full;
+        foreach (var d in dense)
+            grams += 2 * nn * nn * d.Inputs + (full ? 2 * (nn * o) * (nn * o) * d.Width : 2 * o * nn * nn * d.Width);
+        return StructuredNtkFlops(net, n, mode) - grams / 2;
+    }
+
     /// <summary>The algorithmic autograd J J^T count: N O backward passes of ~4 P plus 2 (N O)^2 P.</summary>
     public static double AutogradNtkFlops(NetworkDescription net, int n)
     {

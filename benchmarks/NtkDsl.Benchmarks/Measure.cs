@@ -4,10 +4,10 @@ using static TorchSharp.torch;
 namespace NtkDsl.Benchmarks;
 
 /// <summary>One implementation's timings and memory in one case.</summary>
-/// <param name="Seconds">Wall-clock seconds of each measured call (warm-up excluded).</param>
+/// <param name="Seconds">Wall-clock seconds of each timed call (the warm-up call excluded, except for single-call implementations).</param>
 /// <param name="PeakMb">Peak resident set of the whole process while this implementation ran (MB), see <see cref="Memory"/>.</param>
 /// <param name="PeakDeltaMb">That peak minus the resident set just before it started (MB).</param>
-/// <param name="AllocatedMbPerCall">Managed bytes allocated per measured call (MB), from GC.GetTotalAllocatedBytes.</param>
+/// <param name="AllocatedMbPerCall">Managed bytes allocated per timed call (MB), from GC.GetTotalAllocatedBytes (all threads).</param>
 public sealed record Measurement(double[] Seconds, double PeakMb, double PeakDeltaMb, double AllocatedMbPerCall)
 {
     /// <summary>Median of <see cref="Seconds"/>.</summary>
@@ -111,36 +111,6 @@ public static class Memory
 public static class Timing
 {
     /// <summary>
-    /// Runs <paramref name="action"/> <paramref name="warmup"/> times unmeasured, then measured calls: as many as fit
-    /// in <paramref name="budgetSeconds"/> judging by the warm-up call (at least 1, at most <paramref name="maxReps"/>).
-    /// </summary>
-    public static Measurement Run(Action action, int warmup, int maxReps, double budgetSeconds)
-    {
-        double before = Memory.Begin();
-        double lastWarmup = 0;
-        for (int i = 0; i < warmup; i++)
-        {
-            long start = Stopwatch.GetTimestamp();
-            action();
-            lastWarmup = Stopwatch.GetElapsedTime(start).TotalSeconds;
-        }
-
-        int reps = warmup > 0 && lastWarmup > 0 ? (int)Math.Clamp(Math.Floor(budgetSeconds / lastWarmup), 1, maxReps) : maxReps;
-        var times = new double[reps];
-        long allocated = GC.GetTotalAllocatedBytes(precise: true);
-        for (int i = 0; i < reps; i++)
-        {
-            long start = Stopwatch.GetTimestamp();
-            action();
-            times[i] = Stopwatch.GetElapsedTime(start).TotalSeconds;
-        }
-
-        double allocatedMb = (GC.GetTotalAllocatedBytes(precise: true) - allocated) / 1e6 / reps;
-        double peak = Memory.Peak();
-        return new Measurement(times, peak, peak - before, allocatedMb);
-    }
-
-    /// <summary>
     /// libtorch's matrix-multiply throughput (GFLOP/s) for [m, k] x [k, n] in <paramref name="dtype"/> on the
     /// current torch thread count, after two warm-up products: the median and the best of at least 7 products
     /// (more for small sizes, ~0.3 s in all). The machine is shared, so the best is the cleaner hardware figure
@@ -166,6 +136,67 @@ public static class Timing
                 times.Add(t);
                 spent += t;
             }
+        }
+
+        times.Sort();
+        double flops = 2.0 * m * k * n / 1e9;
+        return (flops / times[times.Count / 2], flops / times[0]);
+    }
+
+    /// <summary>
+    /// NtkDsl's CPU <see cref="NtkDsl.Cpu.CpuBackend{T}.Linear"/> (x W^T + b, W [n, k] row-major as a Dense layer
+    /// stores it) for x [m, k], measured like <see cref="TorchGemmGflops"/>: median and best GFLOP/s (2 m k n).
+    /// </summary>
+    public static (double Median, double Best) NtkDslLinearGflops<T>(int m, int k, int n, int threads)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var backend = new NtkDsl.Cpu.CpuBackend<T>(threads);
+        var x = NtkDsl.Cpu.CpuTensor<T>.Of(Workload.RandomInputs<T>(m, k, 1));
+        var w = NtkDsl.Cpu.CpuTensor<T>.Of(Workload.RandomInputs<T>(n, k, 2));
+        var b = NtkDsl.Cpu.CpuTensor<T>.Of(Workload.RandomInputs<T>(1, n, 3));
+        var c = NtkDsl.Cpu.CpuTensor<T>.Of(new Matrix<T>(m, n));
+        return Throughput(() => backend.Linear(x, w, b, true, 0.5, 0.1, c, false), 2.0 * m * k * n);
+    }
+
+    private static (double Median, double Best) Throughput(Action action, double flops)
+    {
+        for (int i = 0; i < 2; i++) action();
+        var times = new List<double>();
+        double spent = 0;
+        while (times.Count < 7 || (spent < 0.3 && times.Count < 200))
+        {
+            long start = Stopwatch.GetTimestamp();
+            action();
+            double t = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            times.Add(t);
+            spent += t;
+        }
+
+        times.Sort();
+        return (flops / 1e9 / times[times.Count / 2], flops / 1e9 / times[0]);
+    }
+
+    /// <summary>
+    /// NtkDsl's own CPU matrix multiply (<see cref="NtkDsl.Cpu.CpuBackend{T}.MatMul"/>) for [m, k] x [k, n] on
+    /// <paramref name="threads"/> threads, measured like <see cref="TorchGemmGflops"/>: median and best GFLOP/s.
+    /// </summary>
+    public static (double Median, double Best) NtkDslGemmGflops<T>(int m, int k, int n, int threads)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var backend = new NtkDsl.Cpu.CpuBackend<T>(threads);
+        var a = NtkDsl.Cpu.CpuTensor<T>.Of(Workload.RandomInputs<T>(m, k, 1));
+        var b = NtkDsl.Cpu.CpuTensor<T>.Of(Workload.RandomInputs<T>(k, n, 2));
+        var c = NtkDsl.Cpu.CpuTensor<T>.Of(new Matrix<T>(m, n));
+        for (int i = 0; i < 2; i++) backend.MatMul(a, b, 1.0, c);
+        var times = new List<double>();
+        double spent = 0;
+        while (times.Count < 7 || (spent < 0.3 && times.Count < 200))
+        {
+            long start = Stopwatch.GetTimestamp();
+            backend.MatMul(a, b, 1.0, c);
+            double t = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            times.Add(t);
+            spent += t;
         }
 
         times.Sort();
