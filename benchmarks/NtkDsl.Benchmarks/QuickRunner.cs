@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using NtkDsl.Backends;
@@ -71,19 +70,16 @@ public static class QuickRunner
         return options;
     }
 
+    private static int _interopConfigured;
+
     /// <summary>Sets libtorch's and NtkDsl's thread counts; returns what libtorch reports.</summary>
     public static int ConfigureThreads(int threads)
     {
         TorchRuntime.EnsureLoaded();
         torch.set_num_threads(threads);
-        try
-        {
-            torch.set_num_interop_threads(threads);
-        }
-        catch (Exception e) when (e is InvalidOperationException or ExternalException)
-        {
-            // libtorch allows setting the inter-op pool once, before it starts: fine if it already did.
-        }
+        // libtorch accepts the inter-op pool size once per process, before any parallel work; a second call aborts
+        // the process (a native c10::Error, not catchable), so only the first configuration sets it.
+        if (Interlocked.Exchange(ref _interopConfigured, 1) == 0) torch.set_num_interop_threads(threads);
 
         CpuSettings.MaxDegreeOfParallelism = threads;
         return torch.get_num_threads();
