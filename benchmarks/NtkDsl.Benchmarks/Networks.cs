@@ -1,0 +1,49 @@
+namespace NtkDsl.Benchmarks;
+
+// The benchmarked architectures (issue 7, part 3). NTK parameterization, weight std sqrt(2) (the
+// ReLU-preserving choice), bias std 0.1. "depth" in the JSON counts hidden layers.
+
+/// <summary>ntk-mlp-small: d = 64, two hidden ReLU layers of width 512, one output.</summary>
+[Network(Inputs = 64, WeightStd = 1.4142135623730951, BiasStd = 0.1)]
+[Dense(512), Relu]
+[Dense(512), Relu]
+[Dense(1)]
+public partial class SmallMlp;
+
+/// <summary>ntk-mlp-large: d = 256, three hidden ReLU layers of width 1024, one output.</summary>
+[Network(Inputs = 256, WeightStd = 1.4142135623730951, BiasStd = 0.1)]
+[Dense(1024), Relu]
+[Dense(1024), Relu]
+[Dense(1024), Relu]
+[Dense(1)]
+public partial class LargeMlp;
+
+/// <summary>ntk-mlp-multi: d = 64, two hidden ReLU layers of width 512, ten outputs (full O x O blocks).</summary>
+[Network(Inputs = 64, WeightStd = 1.4142135623730951, BiasStd = 0.1)]
+[Dense(512), Relu]
+[Dense(512), Relu]
+[Dense(10)]
+public partial class MultiMlp;
+
+/// <summary>forward: four 1024 x 1024 Dense layers with ReLU between them (batch 1024).</summary>
+[Network(Inputs = 1024, WeightStd = 1.4142135623730951, BiasStd = 0.1)]
+[Dense(1024), Relu]
+[Dense(1024), Relu]
+[Dense(1024), Relu]
+[Dense(1024)]
+public partial class ForwardMlp;
+
+/// <summary>infinite: ten hidden ReLU layers (the width is irrelevant at infinite width), d = 64.</summary>
+[Network(Inputs = 64, WeightStd = 1.4142135623730951, BiasStd = 0.1)]
+[Dense(512), Relu]
+[Dense(512), Relu]
+[Dense(512), Relu]
+[Dense(512), Relu]
+[Dense(512), Relu]
+[Dense(512), Relu]
+[Dense(512), Relu]
+[Dense(512), Relu]
+[Dense(512), Relu]
+[Dense(512), Relu]
+[Dense(1)]
+public partial class DeepReluMlp;

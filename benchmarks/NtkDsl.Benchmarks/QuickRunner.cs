@@ -1,0 +1,567 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using NtkDsl.Backends;
+using NtkDsl.Cpu;
+using NtkDsl.Torch;
+using Spectre.Console;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NtkDsl.Benchmarks;
+
+/// <summary>Options of the quick mode (see <see cref="QuickRunner.Parse"/> for the command line).</summary>
+public sealed record QuickOptions
+{
+    /// <summary>Tiny sizes and a single call per implementation: checks that the harness works, in seconds.</summary>
+    public bool Tiny { get; init; }
+
+    /// <summary>Where to write the JSON array (null: nowhere).</summary>
+    public string? JsonPath { get; init; }
+
+    /// <summary>Threads for libtorch and for NtkDsl (CpuSettings and InfiniteWidthOptions).</summary>
+    public int Threads { get; init; } = 2;
+
+    /// <summary>Case names to run (null: all).</summary>
+    public IReadOnlySet<string>? Only { get; init; }
+
+    /// <summary>Run the autograd baseline where feasible (it takes ~15-30 s at full size).</summary>
+    public bool Autograd { get; init; } = true;
+
+    /// <summary>Print the table (and progress) to the console.</summary>
+    public bool Print { get; init; } = true;
+}
+
+/// <summary>
+/// The quick mode: every case's competitors side by side in this one process, medians, achieved GFLOP/s from
+/// <see cref="CostModel"/>, libtorch GEMM throughput at a comparable size, peak memory, cross-checked results.
+/// </summary>
+public static class QuickRunner
+{
+    /// <summary>Every case name, in run order.</summary>
+    public static readonly string[] CaseNames =
+        ["ntk-mlp-small", "ntk-mlp-large", "ntk-mlp-multi", "forward", "infinite", "dynamics"];
+
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
+
+    /// <summary>Command line: <c>quick [--json FILE] [--tiny] [--threads N] [--only a,b] [--no-autograd]</c>.</summary>
+    public static QuickOptions Parse(IReadOnlyList<string> args)
+    {
+        var options = new QuickOptions();
+        for (int i = 0; i < args.Count; i++)
+        {
+            string Next() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
+            options = args[i] switch
+            {
+                "--json" => options with { JsonPath = Next() },
+                "--tiny" => options with { Tiny = true },
+                "--threads" => options with { Threads = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--only" => options with { Only = Next().Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet() },
+                "--no-autograd" => options with { Autograd = false },
+                "--quiet" => options with { Print = false },
+                _ => throw new ArgumentException($"Unknown option '{args[i]}'. Usage: quick [--json FILE] [--tiny] [--threads N] [--only {string.Join(',', CaseNames)}] [--no-autograd] [--quiet]"),
+            };
+        }
+
+        if (options.Threads < 1) throw new ArgumentException("--threads must be >= 1.");
+        if (options.Only is not null && options.Only.Except(CaseNames).FirstOrDefault() is { } unknown)
+            throw new ArgumentException($"Unknown case '{unknown}'; cases: {string.Join(", ", CaseNames)}.");
+        return options;
+    }
+
+    private static int _interopConfigured;
+
+    /// <summary>Sets libtorch's and NtkDsl's thread counts; returns what libtorch reports.</summary>
+    public static int ConfigureThreads(int threads)
+    {
+        TorchRuntime.EnsureLoaded();
+        torch.set_num_threads(threads);
+        // libtorch accepts the inter-op pool size once per process, before any parallel work; a second call aborts
+        // the process (a native c10::Error, not catchable), so only the first configuration sets it.
+        if (Interlocked.Exchange(ref _interopConfigured, 1) == 0) torch.set_num_interop_threads(threads);
+
+        CpuSettings.MaxDegreeOfParallelism = threads;
+        return torch.get_num_threads();
+    }
+
+    /// <summary>Runs the cases, writes the JSON, prints the table; returns the JSON array.</summary>
+    public static JsonArray Run(QuickOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        int torchThreads = ConfigureThreads(options.Threads);
+        var started = DateTime.UtcNow;
+        var context = new Context(options, torchThreads, LoadAverage());
+        var results = new JsonArray();
+        foreach (var name in CaseNames)
+        {
+            if (options.Only is not null && !options.Only.Contains(name)) continue;
+            foreach (var result in RunCase(name, context))
+            {
+                results.Add(result);
+                if (options.JsonPath is not null) Write(options.JsonPath, results); // partial results survive a crash
+            }
+        }
+
+        if (options.JsonPath is not null) Write(options.JsonPath, results);
+        if (options.Print) PrintTable(results, options, DateTime.UtcNow - started);
+        return results;
+    }
+
+    private sealed record Context(QuickOptions Options, int TorchThreads, string LoadAverage)
+    {
+        public double AutogradRate { get; set; } // executed GFLOP/s of the autograd baseline, once measured
+    }
+
+    private static IEnumerable<JsonObject> RunCase(string name, Context ctx)
+    {
+        bool tiny = ctx.Options.Tiny;
+        switch (name)
+        {
+            case "ntk-mlp-small":
+                yield return Ntk<SmallMlp, double>(name, tiny ? 16 : 512, NtkMode.Trace, ctx, autogradFeasible: true);
+                break;
+            case "ntk-mlp-large":
+                yield return Ntk<LargeMlp, float>(name, tiny ? 16 : 2048, NtkMode.Trace, ctx, autogradFeasible: tiny);
+                yield return Ntk<LargeMlp, double>(name, tiny ? 16 : 2048, NtkMode.Trace, ctx, autogradFeasible: tiny);
+                break;
+            case "ntk-mlp-multi":
+                yield return Ntk<MultiMlp, double>(name, tiny ? 8 : 256, NtkMode.Full, ctx, autogradFeasible: tiny);
+                break;
+            case "forward":
+                yield return Forward<float>(name, tiny ? 16 : 1024, ctx);
+                yield return Forward<double>(name, tiny ? 16 : 1024, ctx);
+                break;
+            case "infinite":
+                yield return Infinite(name, tiny ? 64 : 4096, ctx);
+                break;
+            case "dynamics":
+                yield return Dynamics(name, tiny ? 40 : 1000, tiny ? 10 : 500, tiny ? 5 : 100, ctx);
+                break;
+        }
+    }
+
+    // ---- cases -------------------------------------------------------------------------------------------
+
+    private static JsonObject Ntk<TNet, T>(string name, int n, NtkMode mode, Context ctx, bool autogradFeasible)
+        where TNet : INetwork<TNet>
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var net = TNet.Description;
+        var dense = net.DenseLayers.ToArray();
+        int width = dense[0].Width, bytes = typeof(T) == typeof(float) ? 4 : 8, o = net.Outputs;
+        var dtype = TorchConvert.DTypeOf<T>();
+        var json = Header(name, n, width, dense.Length - 1, o, Dtype<T>(), ctx);
+        json["mode"] = mode.ToString();
+        json["input_dim"] = net.Inputs;
+        json["parameters"] = net.ParameterCount;
+        bool runAutograd = autogradFeasible && ctx.Options.Autograd;
+
+        var flops = new Dictionary<string, double>
+        {
+            ["ntkdsl_cpu"] = CostModel.StructuredNtkFlops(net, n, mode),
+            ["ntkdsl_torch"] = CostModel.StructuredNtkFlops(net, n, mode),
+            ["torch_layerwise"] = CostModel.StructuredNtkFlops(net, n, mode),
+            ["torch_autograd"] = CostModel.AutogradNtkFlops(net, n),
+        };
+        double structuredMb = CostModel.StructuredNtkMegabytes(net, n, mode, bytes);
+        double autogradMb = CostModel.AutogradMegabytes(net, n, bytes);
+        json["model_mb"] = new JsonObject
+        {
+            ["ntkdsl_cpu"] = Round(structuredMb), ["ntkdsl_torch"] = Round(structuredMb),
+            ["torch_layerwise"] = Round(structuredMb), ["torch_autograd"] = Round(autogradMb),
+        };
+        json["flops_executed"] = new JsonObject
+        {
+            ["ntkdsl_cpu"] = CostModel.StructuredNtkFlopsWithSyrk(net, n, mode),
+            ["torch_autograd"] = CostModel.AutogradNtkFlopsExecuted(net, n),
+        };
+
+        var skipped = new Dictionary<string, string>();
+        if (!runAutograd)
+        {
+            double executed = CostModel.AutogradNtkFlopsExecuted(net, n);
+            string estimate = ctx.AutogradRate > 0
+                ? $"~{executed / (ctx.AutogradRate * 1e9):F0} s at the {ctx.AutogradRate:F1} GFLOP/s the baseline achieved on ntk-mlp-small"
+                : $"{executed / 1e12:F1} TFLOP executed";
+            skipped["torch_autograd"] = !ctx.Options.Autograd
+                ? "disabled (--no-autograd)"
+                : $"infeasible here: J alone is N O x P = {(double)n * o:F0} x {net.ParameterCount} = {autogradMb / 1e3:F1} GB ({Dtype<T>()}) and would take {estimate}";
+        }
+
+        using var work = new NtkWorkload<TNet, T>(n, mode);
+        var impls = work.Implementations.Where(kv => !skipped.ContainsKey(kv.Key)).ToDictionary();
+        var measurements = MeasureAll(impls, ctx, () => new NtkWorkload<TNet, T>(4, mode), expensive: n >= 1024,
+            slow: new HashSet<string> { "torch_autograd" });
+        var diffs = Differences(work, impls.Keys);
+        Fill(json, measurements, flops, skipped, diffs);
+
+        if (measurements.TryGetValue("torch_autograd", out var ag) && n >= 256)
+            ctx.AutogradRate = CostModel.AutogradNtkFlopsExecuted(net, n) / ag.Median / 1e9;
+
+        var hidden = dense.Length > 1 ? dense[1] : dense[0];
+        json["gemm_shape"] = $"[{n}, {hidden.Inputs}] x [{hidden.Inputs}, {n}] {Dtype<T>()}";
+        Gemm(json, n, hidden.Inputs, n, dtype);
+        NtkDslGemm<T>(json, n, hidden.Inputs, n, ctx);
+        if (measurements.TryGetValue("ntkdsl_cpu", out var cpu))
+            json["gflops_executed"] = new JsonObject { ["ntkdsl_cpu"] = Round(CostModel.StructuredNtkFlopsWithSyrk(net, n, mode) / cpu.Median / 1e9) };
+        Targets(json, name);
+        Log(ctx, json);
+        return json;
+    }
+
+    private static JsonObject Forward<T>(string name, int batch, Context ctx) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var net = ForwardMlp.Description;
+        var json = Header(name, batch, 1024, net.DenseLayers.Count(), net.Outputs, Dtype<T>(), ctx);
+        json["input_dim"] = net.Inputs;
+        json["parameters"] = net.ParameterCount;
+        double f = CostModel.ForwardFlops(net, batch);
+        int bytes = typeof(T) == typeof(float) ? 4 : 8;
+        double mb = bytes * (net.ParameterCount + 3.0 * batch * 1024) / 1e6; // weights + input + two activations
+        using var work = new ForwardWorkload<T>(batch);
+        var flops = work.Implementations.Keys.ToDictionary(k => k, _ => f);
+        json["model_mb"] = new JsonObject(work.Implementations.Keys.Select(k => KeyValuePair.Create(k, (JsonNode?)Round(mb))));
+        var measurements = MeasureAll(work.Implementations, ctx, () => new ForwardWorkload<T>(4), expensive: false, slow: new HashSet<string>());
+        Fill(json, measurements, flops, [], Differences(work, work.Implementations.Keys));
+        json["gemm_shape"] = $"[{batch}, 1024] x [1024, 1024] {Dtype<T>()}";
+        Gemm(json, batch, 1024, 1024, TorchConvert.DTypeOf<T>());
+        NtkDslGemm<T>(json, batch, 1024, 1024, ctx);
+        var (linear, linearBest) = Timing.NtkDslLinearGflops<T>(batch, 1024, 1024, ctx.Options.Threads);
+        json["ntkdsl_linear_gflops"] = Round(linear);
+        json["ntkdsl_linear_gflops_best"] = Round(linearBest);
+        Targets(json, name);
+        Log(ctx, json);
+        return json;
+    }
+
+    private static JsonObject Infinite(string name, int n, Context ctx)
+    {
+        var net = DeepReluMlp.Description;
+        var json = Header(name, n, null, net.Layers.OfType<ActivationLayer>().Count(), 1, "float64", ctx);
+        json["input_dim"] = net.Inputs;
+        using var work = new InfiniteWorkload(n, ctx.Options.Threads);
+        double f = CostModel.InfiniteFlops(net, n);
+        var flops = work.Implementations.Keys.ToDictionary(k => k, _ => f);
+        // NtkDsl keeps NNGP and NTK (and q11/q22 vectors); the torch recursion ~6 N x N temporaries per step.
+        json["model_mb"] = new JsonObject { ["ntkdsl_cpu"] = Round(3 * 8.0 * n * n / 1e6), ["torch_layerwise"] = Round(8 * 8.0 * n * n / 1e6) };
+        var skipped = new Dictionary<string, string> { ["ntkdsl_torch"] = "not implemented: the generated InfiniteWidth member runs on the CPU (KernelState) only" };
+        var measurements = MeasureAll(work.Implementations, ctx, () => new InfiniteWorkload(16, ctx.Options.Threads), expensive: n >= 2048, slow: new HashSet<string>());
+        Fill(json, measurements, flops, skipped, Differences(work, work.Implementations.Keys));
+        json["gemm_shape"] = "[1024, 1024] x [1024, 1024] float64 (hardware proxy; the recursion is elementwise, not GEMM-bound)";
+        Gemm(json, 1024, 1024, 1024, ScalarType.Float64);
+        json["flops_note"] = $"nominal: 2 N^2 d + {CostModel.InfinitePerEntryPerLayer} N^2 per ReLU layer (a transcendental counts as 1)";
+        Log(ctx, json);
+        return json;
+    }
+
+    private static JsonObject Dynamics(string name, int n, int m, int times, Context ctx)
+    {
+        var json = Header(name, n, null, null, 1, "float64", ctx);
+        json["test_points"] = m;
+        json["times"] = times;
+        json["implementations"] = "ntkdsl_cpu = GradientDescentMse with MathNetLinearAlgebra (default); ntkdsl_torch = GradientDescentMse with TorchKernelLinearAlgebra; torch_layerwise = the same formulas in plain torch ops; each includes the eigendecomposition";
+        using var work = new DynamicsWorkload(n, m, times, ctx.Options.Threads);
+        double f = CostModel.DynamicsFlops(n, m, 1, times);
+        var flops = work.Implementations.Keys.ToDictionary(k => k, _ => f);
+        double mb = 8.0 * (3.0 * n * n + 2.0 * m * n) / 1e6; // K, V, a copy; Theta* and Theta* V
+        json["model_mb"] = new JsonObject(work.Implementations.Keys.Select(k => KeyValuePair.Create(k, (JsonNode?)Round(mb))));
+        var measurements = MeasureAll(work.Implementations, ctx, () => new DynamicsWorkload(12, 4, 3, 1), expensive: n >= 1000, slow: new HashSet<string>());
+        Fill(json, measurements, flops, [], Differences(work, work.Implementations.Keys));
+        json["gemm_shape"] = $"[{n}, {n}] x [{n}, {n}] float64";
+        Gemm(json, n, n, n, ScalarType.Float64);
+        json["flops_note"] = "nominal: 9 n^3 for the symmetric EVD plus the products (see CostModel.DynamicsFlops)";
+        Log(ctx, json);
+        return json;
+    }
+
+    // ---- measuring -------------------------------------------------------------------------------------------
+
+    // Warms every implementation up on a tiny instance (35 calls, so that tiered JIT promotes the hot methods).
+    // Then one full-size call per implementation with the memory high-water mark reset before it (peak_mb; this
+    // call is also the warm-up), and then the timed calls, interleaved round-robin across implementations so that
+    // load from other processes on this shared machine falls on all competitors alike: each implementation gets as
+    // many calls (1 to 25) as fit in a 2.5 s budget (4 s for expensive cases) judging by its warm-up call. The slow
+    // autograd baseline gets a single call, which serves as memory pass and measurement at once.
+    private const int MaxReps = 25;
+
+    private static Dictionary<string, Measurement> MeasureAll(IReadOnlyDictionary<string, Action> impls, Context ctx,
+        Func<Workload> tinyFactory, bool expensive, IReadOnlySet<string> slow)
+    {
+        bool tiny = ctx.Options.Tiny;
+        if (!tiny)
+        {
+            using var small = tinyFactory();
+            foreach (var (key, action) in small.Implementations)
+                if (impls.ContainsKey(key))
+                    for (int i = 0; i < 35; i++) action();
+            Thread.Sleep(200); // let the background tier-1 compilations finish
+        }
+
+        double budget = expensive ? 4 : 2.5;
+        var memory = new Dictionary<string, (double Peak, double Delta, double First)>();
+        var reps = new Dictionary<string, int>();
+        var times = impls.Keys.ToDictionary(k => k, _ => new List<double>());
+        var allocated = impls.Keys.ToDictionary(k => k, _ => 0L);
+        foreach (var (key, action) in impls)
+        {
+            if (ctx.Options.Print) AnsiConsole.MarkupLine($"  [grey]{Markup.Escape(key)}...[/]");
+            double before = Memory.Begin();
+            long alloc = GC.GetTotalAllocatedBytes(precise: true);
+            long start = Stopwatch.GetTimestamp();
+            action();
+            double first = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            double peak = Memory.Peak();
+            memory[key] = (peak, peak - before, first);
+            bool single = tiny || slow.Contains(key);
+            if (single)
+            {
+                times[key].Add(first);
+                allocated[key] = GC.GetTotalAllocatedBytes(precise: true) - alloc;
+            }
+
+            reps[key] = single ? 0 : (int)Math.Clamp(Math.Floor(budget / Math.Max(first, 1e-6)), 1, MaxReps);
+        }
+
+        for (int round = 0; round < MaxReps; round++)
+        {
+            foreach (var (key, action) in impls)
+            {
+                if (round >= reps[key]) continue;
+                long alloc = GC.GetTotalAllocatedBytes(precise: true);
+                long start = Stopwatch.GetTimestamp();
+                action();
+                times[key].Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
+                allocated[key] += GC.GetTotalAllocatedBytes(precise: true) - alloc;
+            }
+        }
+
+        return impls.Keys.ToDictionary(k => k, k => new Measurement(times[k].ToArray(), memory[k].Peak, memory[k].Delta,
+            allocated[k] / 1e6 / times[k].Count));
+    }
+
+    private static Dictionary<string, double> Differences(Workload work, IEnumerable<string> impls)
+    {
+        var reference = work.Result("ntkdsl_cpu");
+        double scale = reference.Max(Math.Abs);
+        var diffs = new Dictionary<string, double>();
+        foreach (var key in impls)
+        {
+            if (key == "ntkdsl_cpu") continue;
+            var other = work.Result(key);
+            if (other.Length != reference.Length) throw new InvalidOperationException($"{key} returned {other.Length} values, ntkdsl_cpu {reference.Length}.");
+            double max = 0;
+            for (int i = 0; i < other.Length; i++) max = Math.Max(max, Math.Abs(other[i] - reference[i]));
+            diffs[key] = max / (scale > 0 ? scale : 1);
+        }
+
+        return diffs;
+    }
+
+    // ---- JSON ----------------------------------------------------------------------------------------------
+
+    private static JsonObject Header(string name, int n, int? width, int? depth, int outputs, string dtype, Context ctx) => new()
+    {
+        ["case"] = name,
+        ["n"] = n,
+        ["width"] = width,
+        ["depth"] = depth,
+        ["outputs"] = outputs,
+        ["dtype"] = dtype,
+        ["threads"] = new JsonObject { ["ntkdsl"] = ctx.Options.Threads, ["torch"] = ctx.TorchThreads },
+        ["tiny"] = ctx.Options.Tiny,
+        ["load_average_at_start"] = ctx.LoadAverage,
+    };
+
+    private static void Fill(JsonObject json, Dictionary<string, Measurement> m, Dictionary<string, double> flops,
+        Dictionary<string, string> skipped, Dictionary<string, double> diffs)
+    {
+        var seconds = new JsonObject();
+        var gflops = new JsonObject();
+        var peak = new JsonObject();
+        var delta = new JsonObject();
+        var alloc = new JsonObject();
+        var runs = new JsonObject();
+        var flopCounts = new JsonObject();
+        foreach (var (key, meas) in m)
+        {
+            seconds[key] = Round(meas.Median, 6);
+            runs[key] = new JsonArray(meas.Seconds.Select(s => (JsonNode?)Round(s, 6)).ToArray());
+            if (flops.TryGetValue(key, out var f))
+            {
+                gflops[key] = Round(f / meas.Median / 1e9);
+                flopCounts[key] = f;
+            }
+
+            peak[key] = Round(meas.PeakMb, 1);
+            delta[key] = Round(meas.PeakDeltaMb, 1);
+            alloc[key] = Round(meas.AllocatedMbPerCall, 3);
+        }
+
+        foreach (var key in skipped.Keys)
+        {
+            seconds[key] = null;
+            gflops[key] = null;
+            if (flops.TryGetValue(key, out var f)) flopCounts[key] = f;
+        }
+
+        json["seconds"] = seconds;
+        json["gflops"] = gflops;
+        json["flops"] = flopCounts;
+        json["peak_mb"] = peak;
+        json["peak_mb_measure"] = Memory.Description;
+        json["peak_delta_mb"] = delta;
+        json["managed_alloc_mb_per_call"] = alloc;
+        json["runs"] = runs;
+        json["max_rel_diff_vs_ntkdsl_cpu"] = new JsonObject(diffs.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value)));
+        if (skipped.Count > 0) json["skipped"] = new JsonObject(skipped.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value)));
+        var ratios = new JsonObject();
+        if (m.TryGetValue("ntkdsl_cpu", out var cpu))
+            foreach (var (key, meas) in m)
+                if (key != "ntkdsl_cpu") ratios[$"{key}/ntkdsl_cpu"] = Round(meas.Median / cpu.Median, 3);
+        json["time_ratios"] = ratios;
+    }
+
+    private static void Gemm(JsonObject json, int m, int k, int n, ScalarType dtype)
+    {
+        var (median, best) = Timing.TorchGemmGflops(m, k, n, dtype);
+        json["gemm_gflops"] = Round(median);
+        json["gemm_gflops_best"] = Round(best);
+    }
+
+    // NtkDsl's own CPU GEMM at the same shape: separates kernel throughput from everything around it.
+    private static void NtkDslGemm<T>(JsonObject json, int m, int k, int n, Context ctx) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var (median, best) = Timing.NtkDslGemmGflops<T>(m, k, n, ctx.Options.Threads);
+        json["ntkdsl_gemm_gflops"] = Round(median);
+        json["ntkdsl_gemm_gflops_best"] = Round(best);
+    }
+
+    private static void Targets(JsonObject json, string name)
+    {
+        double? S(string k) => json["seconds"]?[k]?.GetValue<double>();
+        var targets = new JsonArray();
+        void Add(string what, double? value, double threshold, bool atLeast)
+        {
+            targets.Add(new JsonObject
+            {
+                ["target"] = what,
+                ["value"] = Round(value, 3),
+                ["met"] = value is { } x ? (atLeast ? x >= threshold : x <= threshold) : null,
+            });
+        }
+
+        switch (name)
+        {
+            case "ntk-mlp-small":
+                Add("torch_autograd / ntkdsl_cpu time >= 200", S("torch_autograd") / S("ntkdsl_cpu"), 200, atLeast: true);
+                Add("ntkdsl_torch / ntkdsl_cpu time >= 1 (CPU no slower than Torch backend)", S("ntkdsl_torch") / S("ntkdsl_cpu"), 1, atLeast: true);
+                break;
+            case "ntk-mlp-large":
+                double gemm = json["gemm_gflops"]!.GetValue<double>();
+                Add("ntkdsl_cpu gflops / gemm_gflops >= 0.6", json["gflops"]?["ntkdsl_cpu"]?.GetValue<double>() / gemm, 0.6, atLeast: true);
+                Add("ntkdsl_cpu gflops_executed (Grams counted as SYRK) / gemm_gflops >= 0.6", json["gflops_executed"]?["ntkdsl_cpu"]?.GetValue<double>() / gemm, 0.6, atLeast: true);
+                Add("ntkdsl_cpu peak_mb < 1500", json["peak_mb"]?["ntkdsl_cpu"]?.GetValue<double>(), 1500, atLeast: false);
+                break;
+            case "forward":
+                Add("ntkdsl_cpu / torch_sequential time <= 1.25", S("ntkdsl_cpu") / S("torch_sequential"), 1.25, atLeast: false);
+                break;
+        }
+
+        if (targets.Count > 0) json["targets"] = targets;
+    }
+
+    private static void Write(string path, JsonArray results)
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
+        File.WriteAllText(path, results.ToJsonString(JsonOptions) + Environment.NewLine);
+    }
+
+    // ---- printing ------------------------------------------------------------------------------------------
+
+    private static void Log(Context ctx, JsonObject json)
+    {
+        if (!ctx.Options.Print) return;
+        var seconds = json["seconds"]!.AsObject().Select(kv => $"{kv.Key} {(kv.Value is null ? "-" : Fmt(kv.Value.GetValue<double>()))}");
+        AnsiConsole.MarkupLine($"[bold]{Markup.Escape($"{json["case"]} {json["dtype"]} N={json["n"]}")}[/]: {Markup.Escape(string.Join(", ", seconds))}");
+    }
+
+    /// <summary>Prints one row per case and implementation, then the targets.</summary>
+    public static void PrintTable(JsonArray results, QuickOptions options, TimeSpan elapsed)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        ArgumentNullException.ThrowIfNull(options);
+        if (Console.IsOutputRedirected || AnsiConsole.Profile.Width < 150) AnsiConsole.Profile.Width = 150; // keep rows on one line in logs
+        var table = new Table().Border(TableBorder.Markdown);
+        foreach (var column in new[] { "case", "dtype", "N", "implementation", "median s", "x ntkdsl_cpu", "GFLOP/s", "% torch GEMM", "peak MB", "peak delta MB", "max rel diff" })
+            table.AddColumn(new TableColumn(column));
+        foreach (var node in results)
+        {
+            var r = node!.AsObject();
+            double gemm = r["gemm_gflops"]?.GetValue<double>() ?? double.NaN;
+            double? cpu = r["seconds"]?["ntkdsl_cpu"]?.GetValue<double>();
+            foreach (var (impl, value) in r["seconds"]!.AsObject())
+            {
+                double? s = value?.GetValue<double>();
+                double? g = r["gflops"]?[impl]?.GetValue<double>();
+                double? peak = r["peak_mb"]?[impl]?.GetValue<double>();
+                double? diff = r["max_rel_diff_vs_ntkdsl_cpu"]?[impl]?.GetValue<double>();
+                table.AddRow(
+                    Markup.Escape(r["case"]!.ToString()), r["dtype"]!.ToString(), r["n"]!.ToString(), Markup.Escape(impl),
+                    s is { } sv ? Fmt(sv) : "skipped",
+                    s is { } s2 && cpu is { } c ? (s2 / c).ToString("F2", CultureInfo.InvariantCulture) : "-",
+                    g is { } gv ? gv.ToString("F1", CultureInfo.InvariantCulture) : "-",
+                    g is { } g2 && gemm > 0 && GemmBound(r["case"]!.ToString())
+                        ? (100 * g2 / gemm).ToString("F0", CultureInfo.InvariantCulture) + "%" : "-",
+                    peak is { } p ? p.ToString("F0", CultureInfo.InvariantCulture) : "-",
+                    r["peak_delta_mb"]?[impl]?.GetValue<double>() is { } pd ? pd.ToString("F0", CultureInfo.InvariantCulture) : "-",
+                    diff is { } d ? d.ToString("0.0e+0", CultureInfo.InvariantCulture) : impl == "ntkdsl_cpu" ? "(reference)" : "-");
+            }
+        }
+
+        AnsiConsole.Write(table);
+        foreach (var node in results)
+        {
+            var r = node!.AsObject();
+            AnsiConsole.MarkupLine($"[grey]{Markup.Escape($"{r["case"]} {r["dtype"]}: torch GEMM {r["gemm_gflops"]} GFLOP/s median, {r["gemm_gflops_best"]} best, at {r["gemm_shape"]}{(r["ntkdsl_gemm_gflops"] is null ? "" : $"; NtkDsl CPU MatMul {r["ntkdsl_gemm_gflops"]} median, {r["ntkdsl_gemm_gflops_best"]} best")}{(r["ntkdsl_linear_gflops"] is null ? "" : $"; NtkDsl CPU Linear (x W^T + b) {r["ntkdsl_linear_gflops"]} median, {r["ntkdsl_linear_gflops_best"]} best")}")}[/]");
+            if (r["skipped"] is JsonObject skipped)
+                foreach (var (impl, why) in skipped)
+                    AnsiConsole.MarkupLine($"[grey]{Markup.Escape($"  {impl} skipped: {why}")}[/]");
+            if (r["targets"] is JsonArray targets)
+                foreach (var t in targets)
+                {
+                    var met = t!["met"]?.GetValue<bool>();
+                    string verdict = met switch { true => "[green]met[/]", false => "[red]NOT met[/]", null => "[yellow]not measured[/]" };
+                    AnsiConsole.MarkupLine($"  target {Markup.Escape($"{r["case"]} {r["dtype"]}: {t["target"]} -> {t["value"]?.ToString() ?? "-"}")} {verdict}");
+                }
+        }
+
+        AnsiConsole.MarkupLine($"[grey]{Markup.Escape($"threads: NtkDsl {options.Threads}, torch {torch.get_num_threads()}; peak MB = {Memory.Description}; total {elapsed.TotalSeconds:F0} s")}[/]");
+    }
+
+    private static bool GemmBound(string name) => name.StartsWith("ntk", StringComparison.Ordinal) || name == "forward";
+
+    private static string Fmt(double seconds) => seconds >= 1
+        ? seconds.ToString("F2", CultureInfo.InvariantCulture) + " s"
+        : (seconds * 1e3).ToString("F1", CultureInfo.InvariantCulture) + " ms";
+
+    private static string Dtype<T>() => typeof(T) == typeof(float) ? "float32" : "float64";
+
+    // Rounded for readability; null for NaN / infinity (JSON has no such numbers).
+    private static JsonNode? Round(double v, int digits = 2) => double.IsFinite(v) ? JsonValue.Create(Math.Round(v, digits)) : null;
+
+    private static JsonNode? Round(double? v, int digits = 2) => v is { } x ? Round(x, digits) : null;
+
+    private static string LoadAverage()
+    {
+        try
+        {
+            return File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+        }
+        catch (IOException)
+        {
+            return "n/a";
+        }
+    }
+}
