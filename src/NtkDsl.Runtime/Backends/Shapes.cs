@@ -26,6 +26,22 @@ public static class Shapes
     /// <summary>Throws on the first NaN or infinity, naming its index.</summary>
     public static void RequireFinite<T>(ReadOnlySpan<T> values, string name) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
+        // Fast path: v - v is 0 for every finite v and NaN otherwise, so the vector sum stays 0 unless
+        // something is not finite. Only then search for the index to report.
+        ref T start = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(values);
+        System.Numerics.Vector<T> sum0 = default, sum1 = default;
+        int count = System.Numerics.Vector<T>.Count, i0 = 0;
+        for (; i0 <= values.Length - 2 * count; i0 += 2 * count)
+        {
+            var v0 = System.Numerics.Vector.LoadUnsafe(ref start, (nuint)i0);
+            var v1 = System.Numerics.Vector.LoadUnsafe(ref start, (nuint)(i0 + count));
+            sum0 += v0 - v0;
+            sum1 += v1 - v1;
+        }
+        bool finite = System.Numerics.Vector.EqualsAll(sum0 + sum1, System.Numerics.Vector<T>.Zero);
+        for (int i = i0; i < values.Length; i++) finite &= T.IsFinite(values[i]);
+        if (finite) return;
+
         for (int i = 0; i < values.Length; i++)
         {
             if (!T.IsFinite(values[i]))

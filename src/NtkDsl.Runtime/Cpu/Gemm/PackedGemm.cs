@@ -71,20 +71,30 @@ internal static unsafe class PackedGemm<T> where T : unmanaged, IFloatingPointIe
         }
 
         int mBlocks = (p.M + MC - 1) / MC, nBlocks = (p.N + NC - 1) / NC;
-        var job = new TileJob(p, nBlocks);
         long work = (long)p.M * p.N * p.K;
-        WorkerPool.Run(job, mBlocks * nBlocks, work < ParallelThreshold ? 1 : threads);
+        int workers = work < ParallelThreshold ? 1 : Math.Max(1, threads);
+        // Work items are (column block, run of row blocks): a packed B block is reused by every row block of
+        // the run instead of being packed again for each one. Two runs per worker keep the load balanced.
+        int groups = Math.Min(mBlocks, Math.Max(1, (2 * workers + nBlocks - 1) / nBlocks));
+        var job = new TileJob(p, nBlocks, mBlocks, groups);
+        WorkerPool.Run(job, groups * nBlocks, workers);
     }
 
-    private readonly struct TileJob(GemmProblem<T> p, int nBlocks) : IWorkItems
+    private readonly struct TileJob(GemmProblem<T> p, int nBlocks, int mBlocks, int groups) : IWorkItems
     {
-        public void Run(int item) => Tile(p, item / nBlocks * MC, item % nBlocks * NC);
+        public void Run(int item)
+        {
+            int group = item / nBlocks, jc = item % nBlocks * NC;
+            int first = (int)((long)mBlocks * group / groups), last = (int)((long)mBlocks * (group + 1) / groups);
+            Tiles(p, first * MC, Math.Min(p.M, last * MC), jc);
+        }
     }
 
-    private static void Tile(in GemmProblem<T> p, int ic, int jc)
+    // C[icStart..icEnd, jc..jc+NC) for every depth block: B is packed once per depth block, A per row block.
+    private static void Tiles(in GemmProblem<T> p, int icStart, int icEnd, int jc)
     {
-        int mc = Math.Min(MC, p.M - ic), nc = Math.Min(NC, p.N - jc);
-        if (p.UpperOnly && jc + nc <= ic) return; // every column of the tile is left of every row: strictly lower
+        int nc = Math.Min(NC, p.N - jc);
+        if (p.UpperOnly && jc + nc <= icStart) return; // every column is left of every row: strictly lower
         T* packA = Buffer(ref t_packA, MC * KC);
         T* packB = Buffer(ref t_packB, KC * NC);
         int nr = NR;
@@ -95,18 +105,23 @@ internal static unsafe class PackedGemm<T> where T : unmanaged, IFloatingPointIe
             bool load = !first || p.Accumulate;
             T* bias = first ? p.Bias : null;
             PackB(p.B + pc * p.RsB + jc * p.CsB, p.RsB, p.CsB, kc, nc, packB);
-            PackA(p.A + ic * p.RsA + pc * p.CsA, p.RsA, p.CsA, mc, kc, packA);
-            for (int jr = 0; jr < nc; jr += nr)
+            for (int ic = icStart; ic < icEnd; ic += MC)
             {
-                int nrr = Math.Min(nr, nc - jr);
-                for (int ir = 0; ir < mc; ir += MR)
+                int mc = Math.Min(MC, icEnd - ic);
+                if (p.UpperOnly && jc + nc <= ic) break; // this and every later row block is strictly lower
+                PackA(p.A + ic * p.RsA + pc * p.CsA, p.RsA, p.CsA, mc, kc, packA);
+                for (int jr = 0; jr < nc; jr += nr)
                 {
-                    if (p.UpperOnly && jc + jr + nrr <= ic + ir) continue;
-                    int mrr = Math.Min(MR, mc - ir);
-                    T* c = p.C + (ic + ir) * p.Ldc + jc + jr;
-                    T* b = bias == null ? null : bias + jc + jr;
-                    if (UseAvx2) KernelAvx2(kc, packA + ir * kc, packB + jr * kc, c, p.Ldc, p.Alpha, load, b, p.BiasScale, mrr, nrr);
-                    else KernelPortable(kc, packA + ir * kc, packB + jr * kc, c, p.Ldc, p.Alpha, load, b, p.BiasScale, mrr, nrr);
+                    int nrr = Math.Min(nr, nc - jr);
+                    for (int ir = 0; ir < mc; ir += MR)
+                    {
+                        if (p.UpperOnly && jc + jr + nrr <= ic + ir) continue;
+                        int mrr = Math.Min(MR, mc - ir);
+                        T* c = p.C + (ic + ir) * p.Ldc + jc + jr;
+                        T* b = bias == null ? null : bias + jc + jr;
+                        if (UseAvx2) KernelAvx2(kc, packA + ir * kc, packB + jr * kc, c, p.Ldc, p.Alpha, load, b, p.BiasScale, mrr, nrr);
+                        else KernelPortable(kc, packA + ir * kc, packB + jr * kc, c, p.Ldc, p.Alpha, load, b, p.BiasScale, mrr, nrr);
+                    }
                 }
             }
         }
@@ -187,16 +202,28 @@ internal static unsafe class PackedGemm<T> where T : unmanaged, IFloatingPointIe
             }
             else
             {
-                // op(B) = b^T (Gram, Linear): each column of op(B) is a contiguous row of b.
-                for (int c = 0; c < w; c++)
+                // op(B) = b^T (Gram, Linear): each column of op(B) is a contiguous row of b. Write the panel
+                // in order (k outer) and read the w rows as parallel streams: sequential stores are what
+                // keeps this transposing copy from costing a fifth of the product.
+                if (w == nr && rs == 1)
                 {
-                    T* s = src + c * cs;
-                    T* d = panel + c;
-                    for (int k = 0; k < kc; k++) d[k * nr] = s[k * rs];
+                    for (int k = 0; k < kc; k++)
+                    {
+                        T* d = panel + k * nr;
+                        T* s = src + k;
+                        for (int c = 0; c < nr; c++) d[c] = s[c * cs];
+                    }
                 }
-
-                for (int c = w; c < nr; c++)
-                    for (int k = 0; k < kc; k++) panel[k * nr + c] = T.Zero;
+                else
+                {
+                    for (int k = 0; k < kc; k++)
+                    {
+                        T* d = panel + k * nr;
+                        int c = 0;
+                        for (; c < w; c++) d[c] = src[c * cs + k * rs];
+                        for (; c < nr; c++) d[c] = T.Zero;
+                    }
+                }
             }
         }
     }
