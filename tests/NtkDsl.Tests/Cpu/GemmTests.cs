@@ -17,6 +17,7 @@ public class GemmTests
     {
         { 1, 1, 1 }, { 1, 7, 1 }, { 7, 1, 33 }, { 7, 7, 7 }, { 33, 33, 33 }, { 6, 8, 256 },
         { 33, 257, 7 }, { 257, 33, 257 }, { 97, 259, 300 }, { 13, 515, 33 }, { 200, 3, 513 },
+        { 700, 530, 600 }, // many row blocks per run, several depth blocks, parallel
     };
 
     [Theory]
