@@ -9,7 +9,12 @@
 #     NtkDsl* only, nuget.org for the rest), referencing NtkDsl by version only; builds it, runs it, and
 #     checks its output (sizes, parameter count, the NTK equal to explicit J J^T);
 #  4. builds a project with wrong declarations and checks that the build fails with NTK0004 and NTK0001;
-#  5. publishes the consumer with NativeAOT and checks that the native program prints the same results
+#  5. packs src/NtkDsl.Runtime.Torch (NtkDsl.Torch) into the same feed with the same version, checks its layout
+#     and dependencies, then builds and runs a second console project outside the repository that references
+#     NtkDsl.Torch (by version only, NOT NtkDsl: runtime and generator must come transitively) and
+#     libtorch-cpu-linux-x64, and checks the generated NTK on TorchNetwork<TNet> against the CPU result
+#     (skip with NTKDSL_CONSUMER_TORCH=0);
+#  6. publishes the first consumer with NativeAOT and checks that the native program prints the same results
 #     (skip with NTKDSL_CONSUMER_AOT=0).
 #
 # Prints "ok - <check>" / "not ok - <check>" per check and exits non-zero if any failed. When
@@ -28,8 +33,10 @@ version=""
 cleanup() {
   # The unique version is useless after this run: drop it from the global packages folder.
   if [ -n "$version" ] && [ -n "$packages" ]; then
-    rm -rf "${packages%/}/ntkdsl/$version"
-    rmdir "${packages%/}/ntkdsl" 2>/dev/null
+    for id in ntkdsl ntkdsl.torch; do
+      rm -rf "${packages%/}/$id/$version"
+      rmdir "${packages%/}/$id" 2>/dev/null
+    done
   fi
   if [ "${NTKDSL_CONSUMER_KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
 }
@@ -140,7 +147,60 @@ check "Dense(0) reports error NTK0004" grep -q "error NTK0004: Dense layer 1 of 
 check "the error carries its help link (docs/diagnostics/NTK0004.md)" grep -q "error NTK0004: .*(https\?://.*/docs/diagnostics/NTK0004\.md)" "$work/bad.log"
 check "a non-partial network reports error NTK0001" grep -q "error NTK0001: The network class 'NotPartial' must be declared partial" "$work/bad.log"
 
-# 5. NativeAOT.
+# 5. NtkDsl.Torch: pack into the same feed with the same version, then a second consumer that uses it.
+if [ "${NTKDSL_CONSUMER_TORCH:-1}" != 0 ]; then
+  step "pack NtkDsl.Torch"
+  if dotnet pack "$repo/src/NtkDsl.Runtime.Torch/NtkDsl.Runtime.Torch.csproj" -c Release --version-suffix "$suffix" \
+       --artifacts-path "$work/artifacts" -o "$work/feed" >"$work/pack-torch.log" 2>&1 &&
+     [ -f "$work/feed/NtkDsl.Torch.$version.nupkg" ]; then
+    check "dotnet pack NtkDsl.Torch (same version $version)" true
+    torch_nupkg="$work/feed/NtkDsl.Torch.$version.nupkg"
+    unzip -Z1 "$torch_nupkg" >"$work/torch-entries.txt"
+    unzip -p "$torch_nupkg" NtkDsl.Torch.nuspec >"$work/NtkDsl.Torch.nuspec"
+    thas() { grep -qxF "$1" "$work/torch-entries.txt"; }
+    # The <dependency id="NtkDsl" .../> element (one line in NuGet's nuspec).
+    ntkdsl_dependency=$(grep -o '<dependency id="NtkDsl" [^>]*>' "$work/NtkDsl.Torch.nuspec")
+    check "NtkDsl.Torch package has lib/net10.0/NtkDsl.Torch.dll and its XML docs" \
+      eval 'thas lib/net10.0/NtkDsl.Torch.dll && thas lib/net10.0/NtkDsl.Torch.xml'
+    check "NtkDsl.Torch package has NtkDsl.Torch.targets under build/ and buildTransitive/" \
+      eval 'thas build/NtkDsl.Torch.targets && thas buildTransitive/NtkDsl.Torch.targets'
+    check "NtkDsl.Torch package carries neither NtkDsl.dll nor the generator (they come from NtkDsl)" \
+      eval '! grep -q "NtkDsl\.dll\|NtkDsl\.Generator\|^analyzers/" "$work/torch-entries.txt"'
+    check "NtkDsl.Torch nuspec: depends on NtkDsl $version with the generator not excluded" \
+      eval '[ -n "$ntkdsl_dependency" ] && echo "$ntkdsl_dependency" | grep -q "version=\"$version\"" &&
+            ! echo "$ntkdsl_dependency" | grep -qi "exclude=\"[^\"]*\(analyzers\|build\)"'
+    check "NtkDsl.Torch nuspec: depends on TorchSharp 0.107.0 and on no libtorch package" \
+      eval 'grep -q "<dependency id=\"TorchSharp\" version=\"0.107.0\"" "$work/NtkDsl.Torch.nuspec" &&
+            ! grep -qi "dependency id=\"libtorch" "$work/NtkDsl.Torch.nuspec"'
+
+    step "build and run a torch consumer outside the repository"
+    mkdir -p "$work/torch"
+    cp "$here/torch"/*.cs "$work/torch/"
+    sed "s/@VERSION@/$version/" "$here/TorchConsumer.csproj.template" >"$work/torch/TorchConsumer.csproj"
+    if dotnet build "$work/torch" -c Release >"$work/build-torch.log" 2>&1; then
+      check "torch consumer (NtkDsl.Torch + libtorch-cpu-linux-x64 only) builds" true
+      check "torch consumer has no direct NtkDsl reference but gets NtkDsl $version transitively" \
+        eval '! grep -q "Include=\"NtkDsl\"" "$work/torch/TorchConsumer.csproj" &&
+              grep -q "\"NtkDsl/$version\"" "$work/torch/obj/project.assets.json"'
+      check "the generator runs through NtkDsl.Torch (TorchConsumer.SmallNet.g.cs generated)" \
+        eval '[ -n "$(find "$work/torch/obj" -path "*generated/NtkDsl.Generator/NtkDsl.Generator.NetworkGenerator/TorchConsumer.SmallNet.g.cs")" ]'
+      dotnet "$work/torch/bin/Release/net10.0/TorchConsumer.dll" >"$work/run-torch.txt" 2>&1
+      cat "$work/run-torch.txt"
+      tout() { grep -qxF "$1" "$work/run-torch.txt"; }
+      check "torch loads in the torch consumer (via NtkDsl.Torch.targets where libstdc++ is older than GCC 13)" \
+        eval 'tout parameters=159 && tout torch-loaded=yes'
+      check "TorchNetwork<SmallNet> float64 forward, NTK Full and NTK Trace(x1, x2) equal the CPU results to 1e-10" \
+        eval 'tout forward-matches-cpu=yes && tout ntk-full-shape=9x9 && tout ntk-full-matches-cpu=yes &&
+              tout ntk-trace-x1x2-shape=3x2 && tout ntk-trace-x1x2-matches-cpu=yes'
+    else
+      check "torch consumer (NtkDsl.Torch + libtorch-cpu-linux-x64 only) builds" false; show "$work/build-torch.log"
+    fi
+  else
+    check "dotnet pack NtkDsl.Torch (same version $version)" false; show "$work/pack-torch.log"
+  fi
+fi
+
+# 6. NativeAOT.
 if [ "${NTKDSL_CONSUMER_AOT:-1}" != 0 ]; then
   step "publish the consumer with NativeAOT"
   rid=linux-x64; [ "$(uname -m)" = aarch64 ] && rid=linux-arm64
