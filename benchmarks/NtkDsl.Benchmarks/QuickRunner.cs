@@ -425,8 +425,10 @@ public static class QuickRunner
     private static void Gemm(JsonObject json, int m, int k, int n, ScalarType dtype)
     {
         var (median, best) = Timing.TorchGemmGflops(m, k, n, dtype);
-        json["gemm_gflops"] = Round(median);
-        json["gemm_gflops_best"] = Round(best);
+        // Six decimals: a tiny (--tiny) product on a busy machine can run below 0.005 GFLOP/s, which two
+        // decimals would report as 0.
+        json["gemm_gflops"] = Round(median, 6);
+        json["gemm_gflops_best"] = Round(best, 6);
     }
 
     // NtkDsl's own CPU GEMM at the same shape: separates kernel throughput from everything around it.
