@@ -73,33 +73,8 @@ internal static class TestSupport
         return Math.Sqrt(num) / Math.Max(Math.Sqrt(den), double.Epsilon);
     }
 
-    /// <summary>
-    /// The shared reference folder: NTKDSL_REFERENCE_DIR, else ../shared/reference beside the folder holding
-    /// NtkDsl.sln (or .slnx), walking up from the test binaries.
-    /// </summary>
-    public static string ReferenceDir()
-    {
-        var env = Environment.GetEnvironmentVariable("NTKDSL_REFERENCE_DIR");
-        if (!string.IsNullOrEmpty(env)) return env;
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "NtkDsl.sln")) || File.Exists(Path.Combine(dir.FullName, "NtkDsl.slnx")))
-            {
-                var candidate = Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "reference"));
-                if (Directory.Exists(candidate)) return candidate;
-            }
-        }
-
-        // No solution file found (e.g. a build outside the repository): any ancestor with ../shared/reference.
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "reference"));
-            if (File.Exists(Path.Combine(candidate, "empirical-ntk.json"))) return candidate;
-        }
-
-        throw new DirectoryNotFoundException(
-            "Could not find the shared reference folder: set NTKDSL_REFERENCE_DIR or keep ../shared/reference beside the folder holding NtkDsl.sln.");
-    }
+    /// <summary>The shared reference folder (one locator for all test projects: <see cref="NtkDsl.Tests.Support.ReferenceData"/>).</summary>
+    public static string ReferenceDir() => NtkDsl.Tests.Support.ReferenceData.Directory;
 
     public static JsonElement[] EmpiricalCases()
     {

@@ -3,8 +3,9 @@ using System.Text.Json;
 namespace NtkDsl.Tests.Support;
 
 /// <summary>
-/// Locates ../shared/reference (values computed independently of this code): NTKDSL_REFERENCE_DIR if set,
-/// else the shared/reference folder beside the repository root (the folder holding NtkDsl.sln).
+/// Locates ../shared/reference (values computed independently of this code) for every test project:
+/// NTKDSL_REFERENCE_DIR if set, else the shared/reference folder beside the repository root (the folder
+/// holding NtkDsl.sln).
 /// </summary>
 public static class ReferenceData
 {
