@@ -132,7 +132,7 @@ public class EmpiricalKernelTests
     [Fact]
     public void The_issue_network_at_width_256_matches_explicit_J_Jt()
     {
-        var theta = Networks_MyNet.Initialize(seed: 16);
+        var theta = Tests.Networks.MyNet.InitializeParameters<double>(seed: 16);
         var x1 = TestMath.RandomMatrix(4, 3, seed: 17);
         var x2 = TestMath.RandomMatrix(3, 3, seed: 18);
         var expected = TestMath.TimesTranspose(Tests.Networks.MyNet.Jacobian(theta, x1), Tests.Networks.MyNet.Jacobian(theta, x2));
@@ -178,11 +178,6 @@ public class EmpiricalKernelTests
         double correlation = a.Zip(b, (u, v) => u * v).Sum() / 1000;
         Assert.InRange(correlation, -0.15, 0.15);
         Assert.DoesNotContain(a[10], b);
-    }
-
-    private static class Networks_MyNet
-    {
-        public static double[] Initialize(int seed) => Tests.Networks.MyNet.InitializeParameters<double>(seed);
     }
 
     /// <summary>A forward pass written from the description with plain loops and its own activation formulas.</summary>
