@@ -50,44 +50,6 @@ public sealed class RuntimeTests
         Assert.Equal(best.type, TorchDevices.BestBackend().Device.type);
     }
 
-    [Fact]
-    public void Linear_algebra_matches_definitions()
-    {
-        var rng = Random(6, 6, 3);
-        var k = new Matrix<double>(6, 6);
-        for (int i = 0; i < 6; i++)
-            for (int j = 0; j < 6; j++)
-            {
-                for (int l = 0; l < 6; l++) k[i, j] += rng[i, l] * rng[j, l];
-                if (i == j) k[i, j] += 0.5;
-            }
-
-        var la = new TorchLinearAlgebra();
-        var (values, vectors) = la.SymmetricEigen(k);
-        for (int i = 0; i < 5; i++) Assert.True(values[i] <= values[i + 1]);
-        var rebuilt = new double[6, 6];
-        for (int i = 0; i < 6; i++)
-            for (int j = 0; j < 6; j++)
-                for (int l = 0; l < 6; l++)
-                    rebuilt[i, j] += vectors[i, l] * values[l] * vectors[j, l];
-        AssertClose(k.ToArray(), rebuilt, 1e-12);
-
-        var factor = la.CholeskyFactor(k);
-        var product = new double[6, 6];
-        for (int i = 0; i < 6; i++)
-            for (int j = 0; j < 6; j++)
-            {
-                if (j > i) Assert.Equal(0.0, factor[i, j]);
-                for (int l = 0; l < 6; l++) product[i, j] += factor[i, l] * factor[j, l];
-            }
-
-        AssertClose(k.ToArray(), product, 1e-12);
-
-        var singular = Matrix<double>.FromArray(new double[,] { { 1, 1 }, { 1, 1 } });
-        Assert.Contains("diag_reg", Assert.Throws<InvalidOperationException>(() => la.CholeskyFactor(singular)).Message);
-        Assert.Equal("k", Assert.Throws<ArgumentException>(() => la.SymmetricEigen(new Matrix<double>(2, 3))).ParamName);
-    }
-
     private enum NeedState { Absent, Required, Weak }
 
     // An independent reader: readelf (binutils) when present, else skip by reporting Required.
