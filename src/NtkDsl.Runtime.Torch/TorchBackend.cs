@@ -133,6 +133,13 @@ public readonly struct TorchBackend : ITensorBackend<Tensor>
     }
 
     /// <inheritdoc/>
+    public void LinearActivate(Tensor x, Tensor w, Tensor b, bool hasBias, double wScale, double bScale, Activation activation, Tensor z, Tensor a)
+    {
+        Linear(x, w, b, hasBias, wScale, bScale, z, accumulate: false);
+        Activate(activation, z, a);
+    }
+
+    /// <inheritdoc/>
     public void Linear(Tensor x, Tensor w, Tensor b, bool hasBias, double wScale, double bScale, Tensor dst, bool accumulate)
     {
         using var scope = NewDisposeScope();

@@ -10,6 +10,24 @@ public sealed class TorchBackendTests
     private static TorchBackend Backend(ScalarType dtype) => new(dtype);
 
     [Theory]
+    [InlineData(ScalarType.Float64)]
+    [InlineData(ScalarType.Float32)]
+    public void LinearActivate_writes_the_product_and_its_activation(ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        var x = ToTensor(Random(5, 7, 1), dtype);
+        var w = ToTensor(Random(3, 7, 2), dtype);
+        var b = ToTensor(Random(1, 3, 3), dtype);
+        var (z, a, zExpected, aExpected) = (empty(5, 3, dtype), empty(5, 3, dtype), empty(5, 3, dtype), empty(5, 3, dtype));
+        var activation = Activation.Erf(1.2, 0.7, 0.1);
+        Backend(dtype).LinearActivate(x, w, b, true, 0.7, 1.3, activation, z, a);
+        Backend(dtype).Linear(x, w, b, true, 0.7, 1.3, zExpected, false);
+        Backend(dtype).Activate(activation, zExpected, aExpected);
+        AssertClose(ToHost(zExpected), ToHost(z), 0);
+        AssertClose(ToHost(aExpected), ToHost(a), 0);
+    }
+
+    [Theory]
     [InlineData(ScalarType.Float64, false, true)]
     [InlineData(ScalarType.Float64, true, true)]
     [InlineData(ScalarType.Float64, false, false)]

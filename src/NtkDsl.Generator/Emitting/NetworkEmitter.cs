@@ -345,6 +345,17 @@ internal sealed class NetworkEmitter
             var layer = _layers[i];
             string input = Input("a", "x", i);
             string target = i == M - 1 ? "output" : $"a{i + 1}";
+            if (layer.IsDense && i + 1 < M - 1 && !_layers[i + 1].IsDense)
+            {
+                // A Dense layer and the activation after it in one call (the backend may fuse them).
+                _w.Line($"// Layers {i + 1} and {i + 2}: {Label(layer)}, {Label(_layers[i + 1])}");
+                _w.Line($"var {target} = workspace.Get(backend, slotBase + {Int(i)}, n, {Int(layer.Width)});");
+                _w.Line($"var a{i + 2} = workspace.Get(backend, slotBase + {Int(i + 1)}, n, {Int(layer.Width)});");
+                _w.Line($"backend.LinearActivate({input}, {Weight(layer)}, {BiasView(layer, "theta")}, {Bool(layer.Layer.HasBias)}, {Double(layer.WeightScale)}, {Double(layer.BiasScale)}, Activation{i + 1}, {target}, a{i + 2});");
+                i++;
+                continue;
+            }
+
             _w.Line($"// Layer {i + 1}: {Label(layer)}");
             if (i != M - 1) _w.Line($"var {target} = workspace.Get(backend, slotBase + {Int(i)}, n, {Int(layer.Width)});");
             if (layer.IsDense)

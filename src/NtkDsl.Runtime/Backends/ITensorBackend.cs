@@ -51,6 +51,12 @@ public interface ITensorBackend<TTensor>
     /// </summary>
     void Linear(TTensor x, TTensor w, TTensor b, bool hasBias, double wScale, double bScale, TTensor dst, bool accumulate);
 
+    /// <summary>
+    /// z = <see cref="Linear"/>(x, W, b) and a = phi(z) in one call, so that a backend can fuse the activation
+    /// into the product's epilogue. z is kept: the backward passes need phi'(z).
+    /// </summary>
+    void LinearActivate(TTensor x, TTensor w, TTensor b, bool hasBias, double wScale, double bScale, Activation activation, TTensor z, TTensor a);
+
     /// <summary>dst = phi(z) elementwise (same shape).</summary>
     void Activate(Activation activation, TTensor z, TTensor dst);
 

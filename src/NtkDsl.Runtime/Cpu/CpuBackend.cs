@@ -86,33 +86,23 @@ public readonly struct CpuBackend<T>(int maxDegreeOfParallelism) : ITensorBacken
     public void Activate(Activation activation, CpuTensor<T> z, CpuTensor<T> dst)
     {
         RequireShape(dst, z.Rows, z.Cols, nameof(dst));
-        var zs = z.Span;
-        var ds = dst.Span;
-        if (activation.IsPiecewiseLinear)
-        {
-            T a = T.CreateChecked(activation.A), b = T.CreateChecked(activation.B);
-            int i = 0;
-            if (Vector.IsHardwareAccelerated && zs.Length >= Vector<T>.Count)
-            {
-                Vector<T> va = new(a), vb = new(b);
-                for (; i <= zs.Length - Vector<T>.Count; i += Vector<T>.Count)
-                {
-                    var zv = new Vector<T>(zs[i..]);
-                    (Vector.ConditionalSelect(Vector.GreaterThan(zv, Vector<T>.Zero), vb, va) * zv).CopyTo(ds[i..]);
-                }
-            }
+        Elementwise<T>.Activate(activation, z.Span, dst.Span);
+    }
 
-            for (; i < zs.Length; i++) ds[i] = zs[i] > T.Zero ? b * zs[i] : a * zs[i];
-            return;
-        }
+    /// <inheritdoc/>
+    public void LinearActivate(CpuTensor<T> x, CpuTensor<T> w, CpuTensor<T> b, bool hasBias, double wScale, double bScale,
+        Activation activation, CpuTensor<T> z, CpuTensor<T> a)
+    {
+        RequireShape(z, x.Rows, w.Rows, nameof(z));
+        RequireShape(a, x.Rows, w.Rows, nameof(a));
+        RequireShape(w, w.Rows, x.Cols, nameof(w));
+        if (hasBias && b.Rows * b.Cols < w.Rows)
+            throw new ArgumentException($"Expected a bias of {w.Rows} elements, got [{b.Rows}, {b.Cols}].", nameof(b));
 
-        if (activation.Kind == ActivationKind.Identity)
-        {
-            zs.CopyTo(ds);
-            return;
-        }
-
-        for (int i = 0; i < zs.Length; i++) ds[i] = T.CreateChecked(activation.Evaluate(double.CreateChecked(zs[i])));
+        // As Linear, with phi applied by the same work item right after its block of z is final (in cache,
+        // and in parallel) instead of in a second single-threaded pass.
+        Gemm(x, x.Cols, 1, w, 1, w.Cols, x.Rows, w.Rows, x.Cols, z, wScale, false,
+            hasBias ? b.Array : null, b.Offset, bScale, upperOnly: false, activation, a);
     }
 
     /// <inheritdoc/>
@@ -273,13 +263,15 @@ public readonly struct CpuBackend<T>(int maxDegreeOfParallelism) : ITensorBacken
     // dst (=, or +=) alpha * op(A) op(B) (+ biasScale * bias) through the packed GEMM, with op(A)(i, k) =
     // a[i * rsA + k * csA] and op(B)(k, j) = b[k * rsB + j * csB].
     private unsafe void Gemm(CpuTensor<T> a, nint rsA, nint csA, CpuTensor<T> b, nint rsB, nint csB, int m, int n, int k,
-        CpuTensor<T> dst, double alpha, bool accumulate, T[]? bias, int biasOffset, double biasScale, bool upperOnly)
+        CpuTensor<T> dst, double alpha, bool accumulate, T[]? bias, int biasOffset, double biasScale, bool upperOnly,
+        Activation? activation = null, CpuTensor<T> activated = default)
     {
         if (m == 0 || n == 0) return;
         fixed (T* pa = a.Array)
         fixed (T* pb = b.Array)
         fixed (T* pc = dst.Array)
         fixed (T* pbias = bias)
+        fixed (T* pact = activated.Array)
         {
             var problem = new GemmProblem<T>
             {
@@ -299,6 +291,8 @@ public readonly struct CpuBackend<T>(int maxDegreeOfParallelism) : ITensorBacken
                 Bias = bias is null ? null : pbias + biasOffset,
                 BiasScale = T.CreateChecked(biasScale),
                 UpperOnly = upperOnly && m == n,
+                Activation = activation ?? default,
+                Activated = activation is null ? null : pact + activated.Offset,
             };
             PackedGemm<T>.Run(problem, Threads);
             if (problem.UpperOnly) PackedGemm<T>.MirrorUpper(problem.C, problem.Ldc, m);

@@ -259,18 +259,14 @@ namespace Demo.Models
             where TBackend : global::NtkDsl.Backends.ITensorBackend<TTensor>
         {
             int n = backend.Rows(x);
-            // Layer 1: Dense 3 -> 256
+            // Layers 1 and 2: Dense 3 -> 256, Relu
             var a1 = workspace.Get(backend, slotBase + 0, n, 256);
-            backend.Linear(x, backend.View(theta, 0, 256, 3), backend.View(theta, 768, 1, 256), true, 0.8660254037844387, 0.1, a1, false);
-            // Layer 2: Relu
             var a2 = workspace.Get(backend, slotBase + 1, n, 256);
-            backend.Activate(Activation1, a1, a2);
-            // Layer 3: Dense 256 -> 256
+            backend.LinearActivate(x, backend.View(theta, 0, 256, 3), backend.View(theta, 768, 1, 256), true, 0.8660254037844387, 0.1, Activation1, a1, a2);
+            // Layers 3 and 4: Dense 256 -> 256, Erf
             var a3 = workspace.Get(backend, slotBase + 2, n, 256);
-            backend.Linear(a2, backend.View(theta, 1024, 256, 256), backend.View(theta, 66560, 1, 256), true, 0.09375, 0.1, a3, false);
-            // Layer 4: Erf
             var a4 = workspace.Get(backend, slotBase + 3, n, 256);
-            backend.Activate(Activation3, a3, a4);
+            backend.LinearActivate(a2, backend.View(theta, 1024, 256, 256), backend.View(theta, 66560, 1, 256), true, 0.09375, 0.1, Activation3, a3, a4);
             // Layer 5: Dense 256 -> 2
             backend.Linear(a4, backend.View(theta, 66816, 2, 256), backend.View(theta, 67328, 1, 2), true, 0.09375, 0.1, output, false);
         }

@@ -263,18 +263,14 @@ namespace Demo
                     where TBackend : global::NtkDsl.Backends.ITensorBackend<TTensor>
                 {
                     int n = backend.Rows(x);
-                    // Layer 1: Dense 1 -> 32
+                    // Layers 1 and 2: Dense 1 -> 32, Sin
                     var a1 = workspace.Get(backend, slotBase + 0, n, 32);
-                    backend.Linear(x, backend.View(theta, 0, 32, 1), backend.View(theta, 32, 1, 32), true, 1.0, 0.5, a1, false);
-                    // Layer 2: Sin
                     var a2 = workspace.Get(backend, slotBase + 1, n, 32);
-                    backend.Activate(Activation1, a1, a2);
-                    // Layer 3: Dense 32 -> 32
+                    backend.LinearActivate(x, backend.View(theta, 0, 32, 1), backend.View(theta, 32, 1, 32), true, 1.0, 0.5, Activation1, a1, a2);
+                    // Layers 3 and 4: Dense 32 -> 32, Gelu
                     var a3 = workspace.Get(backend, slotBase + 2, n, 32);
-                    backend.Linear(a2, backend.View(theta, 64, 32, 32), backend.View(theta, 1088, 1, 32), true, 0.17677669529663687, 0.0, a3, false);
-                    // Layer 4: Gelu
                     var a4 = workspace.Get(backend, slotBase + 3, n, 32);
-                    backend.Activate(Activation3, a3, a4);
+                    backend.LinearActivate(a2, backend.View(theta, 64, 32, 32), backend.View(theta, 1088, 1, 32), true, 0.17677669529663687, 0.0, Activation3, a3, a4);
                     // Layer 5: Dense 32 -> 1
                     backend.Linear(a4, backend.View(theta, 1120, 1, 32), backend.View(theta, 1152, 1, 1), true, 0.1237436867076458, 0.0, output, false);
                 }

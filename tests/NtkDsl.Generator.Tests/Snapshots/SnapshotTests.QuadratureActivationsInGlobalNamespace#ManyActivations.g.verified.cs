@@ -329,24 +329,18 @@ partial class ManyActivations : global::NtkDsl.Backends.INetwork<ManyActivations
         where TBackend : global::NtkDsl.Backends.ITensorBackend<TTensor>
     {
         int n = backend.Rows(x);
-        // Layer 1: Dense 5 -> 10
+        // Layers 1 and 2: Dense 5 -> 10, Tanh
         var a1 = workspace.Get(backend, slotBase + 0, n, 10);
-        backend.Linear(x, backend.View(theta, 0, 10, 5), backend.View(theta, 50, 1, 10), true, 0.5813776741499453, 0.2, a1, false);
-        // Layer 2: Tanh
         var a2 = workspace.Get(backend, slotBase + 1, n, 10);
-        backend.Activate(Activation1, a1, a2);
-        // Layer 3: Dense 10 -> 10
+        backend.LinearActivate(x, backend.View(theta, 0, 10, 5), backend.View(theta, 50, 1, 10), true, 0.5813776741499453, 0.2, Activation1, a1, a2);
+        // Layers 3 and 4: Dense 10 -> 10, Sigmoid
         var a3 = workspace.Get(backend, slotBase + 2, n, 10);
-        backend.Linear(a2, backend.View(theta, 60, 10, 10), backend.View(theta, 160, 1, 10), true, 0.41109609582188933, 0.2, a3, false);
-        // Layer 4: Sigmoid
         var a4 = workspace.Get(backend, slotBase + 3, n, 10);
-        backend.Activate(Activation3, a3, a4);
-        // Layer 5: Dense 10 -> 10
+        backend.LinearActivate(a2, backend.View(theta, 60, 10, 10), backend.View(theta, 160, 1, 10), true, 0.41109609582188933, 0.2, Activation3, a3, a4);
+        // Layers 5 and 6: Dense 10 -> 10, Softplus
         var a5 = workspace.Get(backend, slotBase + 4, n, 10);
-        backend.Linear(a4, backend.View(theta, 170, 10, 10), backend.View(theta, 270, 1, 10), true, 0.41109609582188933, 0.2, a5, false);
-        // Layer 6: Softplus
         var a6 = workspace.Get(backend, slotBase + 5, n, 10);
-        backend.Activate(Activation5, a5, a6);
+        backend.LinearActivate(a4, backend.View(theta, 170, 10, 10), backend.View(theta, 270, 1, 10), true, 0.41109609582188933, 0.2, Activation5, a5, a6);
         // Layer 7: Identity
         var a7 = workspace.Get(backend, slotBase + 6, n, 10);
         backend.Activate(Activation6, a6, a7);

@@ -259,18 +259,14 @@ namespace Demo
             where TBackend : global::NtkDsl.Backends.ITensorBackend<TTensor>
         {
             int n = backend.Rows(x);
-            // Layer 1: Dense 2 -> 512
+            // Layers 1 and 2: Dense 2 -> 512, Relu
             var a1 = workspace.Get(backend, slotBase + 0, n, 512);
-            backend.Linear(x, backend.View(theta, 0, 512, 2), backend.View(theta, 1024, 1, 512), true, 1.0606601717798212, 0.1, a1, false);
-            // Layer 2: Relu
             var a2 = workspace.Get(backend, slotBase + 1, n, 512);
-            backend.Activate(Activation1, a1, a2);
-            // Layer 3: Dense 512 -> 512
+            backend.LinearActivate(x, backend.View(theta, 0, 512, 2), backend.View(theta, 1024, 1, 512), true, 1.0606601717798212, 0.1, Activation1, a1, a2);
+            // Layers 3 and 4: Dense 512 -> 512, Erf
             var a3 = workspace.Get(backend, slotBase + 2, n, 512);
-            backend.Linear(a2, backend.View(theta, 1536, 512, 512), backend.View(theta, 263680, 1, 512), true, 0.06629126073623882, 0.1, a3, false);
-            // Layer 4: Erf
             var a4 = workspace.Get(backend, slotBase + 3, n, 512);
-            backend.Activate(Activation3, a3, a4);
+            backend.LinearActivate(a2, backend.View(theta, 1536, 512, 512), backend.View(theta, 263680, 1, 512), true, 0.06629126073623882, 0.1, Activation3, a3, a4);
             // Layer 5: Dense 512 -> 1
             backend.Linear(a4, backend.View(theta, 264192, 1, 512), backend.View(theta, 264704, 1, 1), true, 0.06629126073623882, 0.1, output, false);
         }

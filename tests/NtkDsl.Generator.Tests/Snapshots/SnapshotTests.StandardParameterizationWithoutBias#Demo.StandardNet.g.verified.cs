@@ -257,18 +257,14 @@ namespace Demo
             where TBackend : global::NtkDsl.Backends.ITensorBackend<TTensor>
         {
             int n = backend.Rows(x);
-            // Layer 1: Dense 4 -> 16, no bias
+            // Layers 1 and 2: Dense 4 -> 16, no bias, LeakyRelu
             var a1 = workspace.Get(backend, slotBase + 0, n, 16);
-            backend.Linear(x, backend.View(theta, 0, 16, 4), theta, false, 1.0, 0.0, a1, false);
-            // Layer 2: LeakyRelu
             var a2 = workspace.Get(backend, slotBase + 1, n, 16);
-            backend.Activate(Activation1, a1, a2);
-            // Layer 3: Dense 16 -> 8
+            backend.LinearActivate(x, backend.View(theta, 0, 16, 4), theta, false, 1.0, 0.0, Activation1, a1, a2);
+            // Layers 3 and 4: Dense 16 -> 8, Abs
             var a3 = workspace.Get(backend, slotBase + 2, n, 8);
-            backend.Linear(a2, backend.View(theta, 64, 8, 16), backend.View(theta, 192, 1, 8), true, 1.0, 1.0, a3, false);
-            // Layer 4: Abs
             var a4 = workspace.Get(backend, slotBase + 3, n, 8);
-            backend.Activate(Activation3, a3, a4);
+            backend.LinearActivate(a2, backend.View(theta, 64, 8, 16), backend.View(theta, 192, 1, 8), true, 1.0, 1.0, Activation3, a3, a4);
             // Layer 5: Dense 8 -> 3
             backend.Linear(a4, backend.View(theta, 200, 3, 8), backend.View(theta, 224, 1, 3), true, 1.0, 1.0, output, false);
         }

@@ -13,6 +13,26 @@ public class ElementwiseAndAllocationTests
 
     [Theory]
     [MemberData(nameof(Activations))]
+    public void LinearActivate_equals_Linear_then_Activate_on_every_thread_count(Activation activation)
+    {
+        // Large enough for the parallel GEMM path (several work items, each applying phi to its own block).
+        var x = NtkDsl.Tests.Support.TestMath.RandomMatrix(301, 257, 1);
+        var w = NtkDsl.Tests.Support.TestMath.RandomMatrix(263, 257, 2);
+        var b = NtkDsl.Tests.Support.TestMath.RandomMatrix(1, 263, 3);
+        foreach (int threads in new[] { 1, 2 })
+        {
+            var backend = new CpuBackend<double>(threads);
+            var (z, a, zExpected, aExpected) = (new Matrix<double>(301, 263), new Matrix<double>(301, 263), new Matrix<double>(301, 263), new Matrix<double>(301, 263));
+            backend.LinearActivate(CpuTensor<double>.Of(x), CpuTensor<double>.Of(w), CpuTensor<double>.Of(b), true, 0.3, 0.5, activation, CpuTensor<double>.Of(z), CpuTensor<double>.Of(a));
+            backend.Linear(CpuTensor<double>.Of(x), CpuTensor<double>.Of(w), CpuTensor<double>.Of(b), true, 0.3, 0.5, CpuTensor<double>.Of(zExpected), false);
+            backend.Activate(activation, CpuTensor<double>.Of(zExpected), CpuTensor<double>.Of(aExpected));
+            Assert.Equal(zExpected.Data, z.Data);
+            Assert.Equal(aExpected.Data, a.Data);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Activations))]
     public void Activate_and_derivative_match_scalar(Activation activation)
     {
         var be = new CpuBackend<double>(1);

@@ -27,6 +27,12 @@ internal unsafe struct GemmProblem<T> where T : unmanaged
 
     /// <summary>Compute only tiles touching the upper triangle (j &gt;= i); the caller mirrors (SYRK).</summary>
     public bool UpperOnly;
+
+    /// <summary>When not null: also write Activated[i * Ldc + j] = phi(C[i, j]) once C is final (fused epilogue).</summary>
+    public T* Activated;
+
+    /// <summary>phi for <see cref="Activated"/>.</summary>
+    public Activation Activation;
 }
 
 /// <summary>
@@ -67,6 +73,7 @@ internal static unsafe class PackedGemm<T> where T : unmanaged, IFloatingPointIe
         if (p.K <= 0)
         {
             EpilogueOnly(p);
+            if (p.Activated != null) ActivateBlock(p, 0, p.M, 0, p.N);
             return;
         }
 
@@ -124,6 +131,18 @@ internal static unsafe class PackedGemm<T> where T : unmanaged, IFloatingPointIe
                     }
                 }
             }
+        }
+
+        if (p.Activated != null) ActivateBlock(p, icStart, icEnd, jc, nc);
+    }
+
+    // The fused epilogue: phi over a finished block of C, while it is still in cache.
+    private static void ActivateBlock(in GemmProblem<T> p, int rowStart, int rowEnd, int jc, int nc)
+    {
+        for (int r = rowStart; r < rowEnd; r++)
+        {
+            var z = new ReadOnlySpan<T>(p.C + r * p.Ldc + jc, nc);
+            Elementwise<T>.Activate(p.Activation, z, new Span<T>(p.Activated + r * p.Ldc + jc, nc));
         }
     }
 
