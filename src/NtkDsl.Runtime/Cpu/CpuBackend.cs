@@ -110,45 +110,7 @@ public readonly struct CpuBackend<T>(int maxDegreeOfParallelism) : ITensorBacken
     {
         RequireShape(dst, z.Rows * repeat, z.Cols, nameof(dst));
         if (activation.Kind == ActivationKind.Identity) return;
-        if (activation.IsPiecewiseLinear)
-        {
-            // Relu family: phi' is a select between two constants, vectorized over each row.
-            T a = T.CreateChecked(activation.A), b = T.CreateChecked(activation.B);
-            Vector<T> va = new(a), vb = new(b);
-            for (int n = 0; n < z.Rows; n++)
-            {
-                var zr = z.Row(n);
-                for (int k = 0; k < repeat; k++)
-                {
-                    var dr = dst.Row(n * repeat + k);
-                    int i = 0;
-                    if (Vector.IsHardwareAccelerated)
-                    {
-                        for (; i <= dr.Length - Vector<T>.Count; i += Vector<T>.Count)
-                        {
-                            var mask = Vector.GreaterThan(new Vector<T>(zr[i..]), Vector<T>.Zero);
-                            (new Vector<T>(dr[i..]) * Vector.ConditionalSelect(mask, vb, va)).CopyTo(dr[i..]);
-                        }
-                    }
-
-                    for (; i < dr.Length; i++) dr[i] *= zr[i] > T.Zero ? b : a;
-                }
-            }
-
-            return;
-        }
-
-        // Smooth activations: evaluate phi' once per element of z and apply it to all repeat rows.
-        for (int n = 0; n < z.Rows; n++)
-        {
-            var zr = z.Row(n);
-            int baseIndex = dst.Offset + n * repeat * dst.Cols;
-            for (int i = 0; i < zr.Length; i++)
-            {
-                T d = T.CreateChecked(activation.Derivative(double.CreateChecked(zr[i])));
-                for (int k = 0; k < repeat; k++) dst.Array[baseIndex + k * dst.Cols + i] *= d;
-            }
-        }
+        RunRows(new DerivativeRows(activation, z, dst, repeat), z.Rows, (long)z.Cols * repeat);
     }
 
     /// <inheritdoc/>
@@ -194,37 +156,8 @@ public readonly struct CpuBackend<T>(int maxDegreeOfParallelism) : ITensorBacken
     {
         RequireShape(gramD, gramA.Rows * repeat, gramA.Cols * repeat, nameof(gramD));
         RequireShape(dst, gramD.Rows, gramD.Cols, nameof(dst));
-        T s = T.CreateChecked(scale), o = T.CreateChecked(offset);
-        Vector<T> vs = new(s), vo = new(o);
-        for (int i = 0; i < dst.Rows; i++)
-        {
-            var dr = dst.Row(i);
-            var gd = gramD.Row(i);
-            var ga = gramA.Row(i / repeat);
-            if (repeat == 1)
-            {
-                int j = 0;
-                if (Vector.IsHardwareAccelerated)
-                {
-                    for (; j <= dr.Length - Vector<T>.Count; j += Vector<T>.Count)
-                    {
-                        var factor = new Vector<T>(ga[j..]) * vs + vo;
-                        (new Vector<T>(dr[j..]) + new Vector<T>(gd[j..]) * factor).CopyTo(dr[j..]);
-                    }
-                }
-
-                for (; j < dr.Length; j++) dr[j] += gd[j] * (s * ga[j] + o);
-            }
-            else
-            {
-                for (int jb = 0; jb < ga.Length; jb++)
-                {
-                    T factor = s * ga[jb] + o;
-                    int j0 = jb * repeat;
-                    for (int r = 0; r < repeat; r++) dr[j0 + r] += gd[j0 + r] * factor;
-                }
-            }
-        }
+        var job = new HadamardRows(gramD, gramA, repeat, T.CreateChecked(scale), T.CreateChecked(offset), dst);
+        RunRows(job, dst.Rows, dst.Cols);
     }
 
     /// <inheritdoc/>
@@ -262,6 +195,110 @@ public readonly struct CpuBackend<T>(int maxDegreeOfParallelism) : ITensorBacken
 
     // dst (=, or +=) alpha * op(A) op(B) (+ biasScale * bias) through the packed GEMM, with op(A)(i, k) =
     // a[i * rsA + k * csA] and op(B)(k, j) = b[k * rsB + j * csB].
+    // Elementwise passes over O(N^2) or O(N n) elements: split into row blocks across the worker pool when
+    // large enough, so they do not stay single-threaded next to the parallel GEMMs.
+    private void RunRows<TJob>(TJob job, int rows, long workPerRow) where TJob : struct, IRowBlocks
+    {
+        const long parallelElements = 1 << 16;
+        int threads = rows * workPerRow < parallelElements ? 1 : Threads;
+        int blocks = threads == 1 ? 1 : Math.Min(rows, 4 * threads);
+        WorkerPool.Run(new RowBlocksJob<TJob>(job, rows, blocks), blocks, threads);
+    }
+
+    private interface IRowBlocks
+    {
+        void Run(int rowStart, int rowEnd);
+    }
+
+    private readonly struct RowBlocksJob<TJob>(TJob job, int rows, int blocks) : IWorkItems where TJob : struct, IRowBlocks
+    {
+        public void Run(int item) => job.Run((int)((long)rows * item / blocks), (int)((long)rows * (item + 1) / blocks));
+    }
+
+    private readonly struct HadamardRows(CpuTensor<T> gramD, CpuTensor<T> gramA, int repeat, T s, T o, CpuTensor<T> dst) : IRowBlocks
+    {
+        public void Run(int rowStart, int rowEnd)
+        {
+            Vector<T> vs = new(s), vo = new(o);
+            for (int i = rowStart; i < rowEnd; i++)
+            {
+                var dr = dst.Row(i);
+                var gd = gramD.Row(i);
+                var ga = gramA.Row(i / repeat);
+                if (repeat == 1)
+                {
+                    int j = 0;
+                    if (Vector.IsHardwareAccelerated)
+                    {
+                        for (; j <= dr.Length - Vector<T>.Count; j += Vector<T>.Count)
+                        {
+                            var factor = new Vector<T>(ga[j..]) * vs + vo;
+                            (new Vector<T>(dr[j..]) + new Vector<T>(gd[j..]) * factor).CopyTo(dr[j..]);
+                        }
+                    }
+
+                    for (; j < dr.Length; j++) dr[j] += gd[j] * (s * ga[j] + o);
+                }
+                else
+                {
+                    for (int jb = 0; jb < ga.Length; jb++)
+                    {
+                        T factor = s * ga[jb] + o;
+                        int j0 = jb * repeat;
+                        for (int r = 0; r < repeat; r++) dr[j0 + r] += gd[j0 + r] * factor;
+                    }
+                }
+            }
+        }
+    }
+
+    // dst rows [n * repeat, (n + 1) * repeat) *= phi'(z[n]) for the samples n of the block.
+    private readonly struct DerivativeRows(Activation activation, CpuTensor<T> z, CpuTensor<T> dst, int repeat) : IRowBlocks
+    {
+        public void Run(int rowStart, int rowEnd)
+        {
+            if (activation.IsPiecewiseLinear)
+            {
+                // Relu family: phi' is a select between two constants, vectorized over each row.
+                T a = T.CreateChecked(activation.A), b = T.CreateChecked(activation.B);
+                Vector<T> va = new(a), vb = new(b);
+                for (int n = rowStart; n < rowEnd; n++)
+                {
+                    var zr = z.Row(n);
+                    for (int k = 0; k < repeat; k++)
+                    {
+                        var dr = dst.Row(n * repeat + k);
+                        int i = 0;
+                        if (Vector.IsHardwareAccelerated)
+                        {
+                            for (; i <= dr.Length - Vector<T>.Count; i += Vector<T>.Count)
+                            {
+                                var mask = Vector.GreaterThan(new Vector<T>(zr[i..]), Vector<T>.Zero);
+                                (new Vector<T>(dr[i..]) * Vector.ConditionalSelect(mask, vb, va)).CopyTo(dr[i..]);
+                            }
+                        }
+
+                        for (; i < dr.Length; i++) dr[i] *= zr[i] > T.Zero ? b : a;
+                    }
+                }
+
+                return;
+            }
+
+            // Smooth activations: evaluate phi' once per element of z and apply it to all repeat rows.
+            for (int n = rowStart; n < rowEnd; n++)
+            {
+                var zr = z.Row(n);
+                int baseIndex = dst.Offset + n * repeat * dst.Cols;
+                for (int i = 0; i < zr.Length; i++)
+                {
+                    T d = T.CreateChecked(activation.Derivative(double.CreateChecked(zr[i])));
+                    for (int k = 0; k < repeat; k++) dst.Array[baseIndex + k * dst.Cols + i] *= d;
+                }
+            }
+        }
+    }
+
     private unsafe void Gemm(CpuTensor<T> a, nint rsA, nint csA, CpuTensor<T> b, nint rsB, nint csB, int m, int n, int k,
         CpuTensor<T> dst, double alpha, bool accumulate, T[]? bias, int biasOffset, double biasScale, bool upperOnly,
         Activation? activation = null, CpuTensor<T> activated = default)
