@@ -17,13 +17,12 @@ public sealed class ReferenceKernelTests(ITestOutputHelper output)
 
     private static List<Case> LoadCases()
     {
-        var path = Path.Combine(NtkDsl.Tests.Support.ReferenceData.Directory, "analytic-kernels.json");
-        using var doc = JsonDocument.Parse(File.ReadAllText(path));
+        var root = NtkDsl.Tests.Support.ReferenceData.Load("analytic-kernels.json");
         var cases = new List<Case>();
-        foreach (var c in doc.RootElement.EnumerateArray())
+        foreach (var c in root.EnumerateArray())
         {
-            var x1 = ReadMatrix(c.GetProperty("x1"));
-            var x2 = ReadMatrix(c.GetProperty("x2"));
+            var x1 = NtkDsl.Tests.Support.ReferenceData.Matrix(c.GetProperty("x1"));
+            var x2 = NtkDsl.Tests.Support.ReferenceData.Matrix(c.GetProperty("x2"));
             var parameterization = c.GetProperty("parameterization").GetString() switch
             {
                 "ntk" => Parameterization.Ntk,
@@ -44,14 +43,11 @@ public sealed class ReferenceKernelTests(ITestOutputHelper output)
 
             var name = c.GetProperty("name").GetString()!;
             var net = NetworkDescription.Create(name, x1.Cols, parameterization, 1.0, 0.0, layers);
-            cases.Add(new Case(name, net, x1, x2, ReadMatrix(c.GetProperty("nngp")), ReadMatrix(c.GetProperty("ntk"))));
+            cases.Add(new Case(name, net, x1, x2, NtkDsl.Tests.Support.ReferenceData.Matrix(c.GetProperty("nngp")), NtkDsl.Tests.Support.ReferenceData.Matrix(c.GetProperty("ntk"))));
         }
 
         return cases;
     }
-
-    private static Matrix<double> ReadMatrix(JsonElement e) =>
-        Matrix<double>.FromRows(e.EnumerateArray().Select(row => row.EnumerateArray().Select(v => v.GetDouble()).ToArray()).ToList());
 
     [Fact]
     public void ReferenceFileHasTheExpectedCases()
