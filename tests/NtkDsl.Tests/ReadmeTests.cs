@@ -1,9 +1,12 @@
 using NtkDsl.Tests.Support;
+using Xunit.Abstractions;
+using WideNet = NtkDsl.Tests.Networks.ErfWide1024;
+using static NtkDsl.Tests.Training.TrainingData;
 
 namespace NtkDsl.Tests;
 
 /// <summary>The README's code, as written there (on a small ReLU/erf network), so the README stays true.</summary>
-public partial class ReadmeTests
+public partial class ReadmeTests(ITestOutputHelper output)
 {
     [Network(Inputs = 2, WeightStd = 1.5, BiasStd = 0.1)]
     [Dense(64), Relu]
@@ -53,5 +56,30 @@ public partial class ReadmeTests
                                     TwoLayerNet.Ntk(theta0, xTest, xTrain));
         Assert.Equal((8, 1), (at10.Train.Rows, at10.Train.Cols));
         Assert.Equal((3, 1), (at10.Test!.Rows, at10.Test.Cols));
+    }
+
+    // The training section's snippet, at width 1024 here (the README's width 4096 takes longer).
+    [Fact]
+    public void Training_section_runs_and_agrees_with_the_ntk_prediction()
+    {
+        var xTrain = Gaussian(16, 4, seed: 81);
+        var xTest = Gaussian(8, 4, seed: 82);
+        var yTrain = SmoothTarget(xTrain);
+
+        // --- README snippet (verbatim from here) ---
+        var theta0 = WideNet.InitializeParameters<double>(seed: 0);
+        var ntk = WideNet.Ntk(theta0, xTrain);                                  // empirical NTK at initialization
+        double lr = 0.1 * GradientDescentMse.MaxLearningRate(ntk);
+        var theta = (double[])theta0.Clone();                                   // trained in place
+        var trainer = new Trainer<double>(new NetworkModel<WideNet, double>(), TrainingLosses.MeanSquaredError, new Sgd<double>(lr));
+        trainer.Train(theta, xTrain, yTrain, new TrainingOptions<double> { Epochs = 200 });   // 200 full-batch GD steps
+        var predicted = new GradientDescentMse(ntk, yTrain, lr).PredictTest(200, WideNet.Forward(theta0, xTrain),
+            WideNet.Forward(theta0, xTest), WideNet.Ntk(theta0, xTest, xTrain));  // closed-form NTK dynamics after 200 steps
+        var trained = WideNet.Forward(theta, xTest);
+        // --- end of snippet ---
+
+        double err = MaxAbsDiff(trained, predicted), moved = MaxAbsDiff(trained, WideNet.Forward(theta0, xTest));
+        output.WriteLine($"width 1024: max |trained - predicted| = {err:E2} on test outputs that moved by up to {moved:F3}");
+        Assert.True(err < 2e-2 && moved > 0.1, $"error {err:E2}, moved {moved:F3}");
     }
 }
