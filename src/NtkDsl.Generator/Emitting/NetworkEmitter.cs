@@ -24,6 +24,8 @@ internal sealed class NetworkEmitter
     private readonly string _self;
     private readonly IndentedWriter _w = new();
     private int _nextSlot;
+    private readonly Dictionary<string, (string Rows, int SlotBase, string? SameAs)> _fetchers = new();
+    private readonly HashSet<string> _declared = new();
 
     private NetworkEmitter(NetworkModel model)
     {
@@ -153,11 +155,10 @@ internal sealed class NetworkEmitter
         for (int i = M - 1; i >= 0; i--)
         {
             var layer = _layers[i];
-            string input = Input("a", "x", i);
             _w.Line($"// Layer {i + 1}: {Label(layer)}");
             if (layer.IsDense)
             {
-                _w.Line($"backend.MatMulTransposeA({c}, {input}, {Double(layer.WeightScale)}, backend.View(gradient, {Int(layer.WeightOffset)}, {Int(layer.Width)}, {Int(layer.FanIn)}), false);");
+                _w.Line($"backend.MatMulTransposeA({c}, {Input("a", "x", i)}, {Double(layer.WeightScale)}, backend.View(gradient, {Int(layer.WeightOffset)}, {Int(layer.Width)}, {Int(layer.FanIn)}), false);");
                 if (layer.Layer.HasBias)
                     _w.Line($"backend.ColumnSums({c}, {Double(layer.BiasScale)}, backend.View(gradient, {Int(layer.BiasOffset)}, 1, {Int(layer.Width)}), false);");
                 if (!layer.HasDenseBefore) break;
@@ -169,7 +170,7 @@ internal sealed class NetworkEmitter
             else
             {
                 if (!layer.HasDenseBefore) break;
-                _w.Line($"backend.MultiplyByDerivative(Activation{i}, {input}, {c}, 1);");
+                _w.Line($"backend.MultiplyByDerivative(Activation{i}, {Input("a", "x", i)}, {c}, 1);");
             }
         }
 
@@ -191,13 +192,12 @@ internal sealed class NetworkEmitter
         for (int i = 0; i < M; i++)
         {
             var layer = _layers[i];
-            string input = Input("a", "x", i);
             _w.Line($"// Layer {i + 1}: {Label(layer)}");
             string target = i == M - 1 ? "tangentOutput" : $"t{i + 1}";
             if (layer.IsDense)
             {
                 if (i != M - 1) _w.Line($"var {target} = workspace.Get(backend, {_nextSlot++}, n, {Int(layer.Width)});");
-                _w.Line($"backend.Linear({input}, backend.View(tangent, {Int(layer.WeightOffset)}, {Int(layer.Width)}, {Int(layer.FanIn)}), {BiasView(layer, "tangent")}, {Bool(layer.Layer.HasBias)}, {Double(layer.WeightScale)}, {Double(layer.BiasScale)}, {target}, false);");
+                _w.Line($"backend.Linear({Input("a", "x", i)}, backend.View(tangent, {Int(layer.WeightOffset)}, {Int(layer.Width)}, {Int(layer.FanIn)}), {BiasView(layer, "tangent")}, {Bool(layer.Layer.HasBias)}, {Double(layer.WeightScale)}, {Double(layer.BiasScale)}, {target}, false);");
                 if (dt is not null)
                     _w.Line($"backend.Linear({dt}, {Weight(layer)}, theta, false, {Double(layer.WeightScale)}, 0, {target}, true);");
                 dt = target;
@@ -206,7 +206,7 @@ internal sealed class NetworkEmitter
             {
                 _w.Line($"var {target} = workspace.Get(backend, {_nextSlot++}, n, {Int(layer.Width)});");
                 _w.Line($"backend.Copy({dt}, {target});");
-                _w.Line($"backend.MultiplyByDerivative(Activation{i}, {input}, {target}, 1);");
+                _w.Line($"backend.MultiplyByDerivative(Activation{i}, {Input("a", "x", i)}, {target}, 1);");
                 dt = target;
             }
         }
@@ -230,11 +230,10 @@ internal sealed class NetworkEmitter
         for (int i = M - 1; i >= 0; i--)
         {
             var layer = _layers[i];
-            string input = Input("a", "x", i);
             _w.Line($"// Layer {i + 1}: {Label(layer)}");
             if (layer.IsDense)
             {
-                _w.Line($"backend.OuterRows({c}, {input}, OutputSize, {Double(layer.WeightScale)}, jacobian, {Int(layer.WeightOffset)});");
+                _w.Line($"backend.OuterRows({c}, {Input("a", "x", i)}, OutputSize, {Double(layer.WeightScale)}, jacobian, {Int(layer.WeightOffset)});");
                 if (layer.Layer.HasBias)
                     _w.Line($"backend.CopyColumns({c}, {Double(layer.BiasScale)}, jacobian, {Int(layer.BiasOffset)});");
                 if (!layer.HasDenseBefore) break;
@@ -246,7 +245,7 @@ internal sealed class NetworkEmitter
             else
             {
                 if (!layer.HasDenseBefore) break;
-                _w.Line($"backend.MultiplyByDerivative(Activation{i}, {input}, {c}, OutputSize);");
+                _w.Line($"backend.MultiplyByDerivative(Activation{i}, {Input("a", "x", i)}, {c}, OutputSize);");
             }
         }
 
@@ -337,6 +336,7 @@ internal sealed class NetworkEmitter
 
     private void WriteRunForward()
     {
+        _fetchers.Clear();
         _w.Line("// The forward pass; layer inputs stay in workspace slots [slotBase, slotBase + layers - 1) for the backward passes.");
         _w.Open($"private static void RunForward<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor output, {Backends}.Workspace<TTensor> workspace, int slotBase)", BackendConstraint);
         _w.Line("int n = backend.Rows(x);");
@@ -399,17 +399,28 @@ internal sealed class NetworkEmitter
         }
     }
 
-    // Declares a1..a{M-1} (the inputs of layers 1..M-1) from the forward pass stored at slotBase.
+    // Registers where the forward pass of a batch is stored (prefix a or b, slots from slotBase); Input then
+    // declares each tensor at its first use, so a method fetches only the buffers it reads.
     private void FetchActivations(string prefix, string rows, int slotBase, string? sameAs = null)
     {
-        for (int i = 1; i < M; i++)
-        {
-            string get = $"workspace.Get(backend, {Int(slotBase + i - 1)}, {rows}, {Int(_layers[i - 1].Width)})";
-            _w.Line(sameAs is null ? $"var {prefix}{i} = {get};" : $"var {prefix}{i} = sameInputs ? {sameAs}{i} : {get};");
-        }
+        if (prefix == "a") _declared.Clear();
+        _fetchers[prefix] = (rows, slotBase, sameAs);
     }
 
-    private static string Input(string prefix, string input, int layerIndex) => layerIndex == 0 ? input : $"{prefix}{layerIndex}";
+    // The input of layer i (the batch itself for i = 0), declared from the workspace on first use.
+    private string Input(string prefix, string input, int layerIndex)
+    {
+        if (layerIndex == 0) return input;
+        string name = $"{prefix}{layerIndex}";
+        if (_fetchers.TryGetValue(prefix, out var f) && _declared.Add(name))
+        {
+            string get = $"workspace.Get(backend, {Int(f.SlotBase + layerIndex - 1)}, {f.Rows}, {Int(_layers[layerIndex - 1].Width)})";
+            if (f.SameAs is { } other) _w.Line($"var {name} = sameInputs ? {Input(other, "", layerIndex)} : {get};");
+            else _w.Line($"var {name} = {get};");
+        }
+
+        return name;
+    }
 
     private static string Weight(ResolvedLayer layer) =>
         $"backend.View(theta, {Int(layer.WeightOffset)}, {Int(layer.Width)}, {Int(layer.FanIn)})";

@@ -80,35 +80,35 @@ partial class ManyActivations : global::NtkDsl.Backends.INetwork<ManyActivations
         global::NtkDsl.Backends.Shapes.Require(backend, output, nameof(output), n, OutputSize);
         global::NtkDsl.Backends.Shapes.Require(backend, gradient, nameof(gradient), 1, ParameterCount);
         RunForward(backend, theta, x, output, workspace, 0);
-        var a1 = workspace.Get(backend, 0, n, 10);
-        var a2 = workspace.Get(backend, 1, n, 10);
-        var a3 = workspace.Get(backend, 2, n, 10);
-        var a4 = workspace.Get(backend, 3, n, 10);
-        var a5 = workspace.Get(backend, 4, n, 10);
-        var a6 = workspace.Get(backend, 5, n, 10);
-        var a7 = workspace.Get(backend, 6, n, 10);
         // Layer 8: Dense 10 -> 2
+        var a7 = workspace.Get(backend, 6, n, 10);
         backend.MatMulTransposeA(cotangent, a7, 0.41109609582188933, backend.View(gradient, 280, 2, 10), false);
         backend.ColumnSums(cotangent, 0.2, backend.View(gradient, 300, 1, 2), false);
         var c7 = workspace.Get(backend, 16, n, 10);
         backend.MatMul(cotangent, backend.View(theta, 280, 2, 10), 0.41109609582188933, c7);
         // Layer 7: Identity
+        var a6 = workspace.Get(backend, 5, n, 10);
         backend.MultiplyByDerivative(Activation6, a6, c7, 1);
         // Layer 6: Softplus
+        var a5 = workspace.Get(backend, 4, n, 10);
         backend.MultiplyByDerivative(Activation5, a5, c7, 1);
         // Layer 5: Dense 10 -> 10
+        var a4 = workspace.Get(backend, 3, n, 10);
         backend.MatMulTransposeA(c7, a4, 0.41109609582188933, backend.View(gradient, 170, 10, 10), false);
         backend.ColumnSums(c7, 0.2, backend.View(gradient, 270, 1, 10), false);
         var c4 = workspace.Get(backend, 17, n, 10);
         backend.MatMul(c7, backend.View(theta, 170, 10, 10), 0.41109609582188933, c4);
         // Layer 4: Sigmoid
+        var a3 = workspace.Get(backend, 2, n, 10);
         backend.MultiplyByDerivative(Activation3, a3, c4, 1);
         // Layer 3: Dense 10 -> 10
+        var a2 = workspace.Get(backend, 1, n, 10);
         backend.MatMulTransposeA(c4, a2, 0.41109609582188933, backend.View(gradient, 60, 10, 10), false);
         backend.ColumnSums(c4, 0.2, backend.View(gradient, 160, 1, 10), false);
         var c2 = workspace.Get(backend, 18, n, 10);
         backend.MatMul(c4, backend.View(theta, 60, 10, 10), 0.41109609582188933, c2);
         // Layer 2: Tanh
+        var a1 = workspace.Get(backend, 0, n, 10);
         backend.MultiplyByDerivative(Activation1, a1, c2, 1);
         // Layer 1: Dense 5 -> 10
         backend.MatMulTransposeA(c2, x, 0.5813776741499453, backend.View(gradient, 0, 10, 5), false);
@@ -124,41 +124,41 @@ partial class ManyActivations : global::NtkDsl.Backends.INetwork<ManyActivations
         global::NtkDsl.Backends.Shapes.Require(backend, output, nameof(output), n, OutputSize);
         global::NtkDsl.Backends.Shapes.Require(backend, tangentOutput, nameof(tangentOutput), n, OutputSize);
         RunForward(backend, theta, x, output, workspace, 0);
-        var a1 = workspace.Get(backend, 0, n, 10);
-        var a2 = workspace.Get(backend, 1, n, 10);
-        var a3 = workspace.Get(backend, 2, n, 10);
-        var a4 = workspace.Get(backend, 3, n, 10);
-        var a5 = workspace.Get(backend, 4, n, 10);
-        var a6 = workspace.Get(backend, 5, n, 10);
-        var a7 = workspace.Get(backend, 6, n, 10);
         // Layer 1: Dense 5 -> 10
         var t1 = workspace.Get(backend, 19, n, 10);
         backend.Linear(x, backend.View(tangent, 0, 10, 5), backend.View(tangent, 50, 1, 10), true, 0.5813776741499453, 0.2, t1, false);
         // Layer 2: Tanh
         var t2 = workspace.Get(backend, 20, n, 10);
         backend.Copy(t1, t2);
+        var a1 = workspace.Get(backend, 0, n, 10);
         backend.MultiplyByDerivative(Activation1, a1, t2, 1);
         // Layer 3: Dense 10 -> 10
         var t3 = workspace.Get(backend, 21, n, 10);
+        var a2 = workspace.Get(backend, 1, n, 10);
         backend.Linear(a2, backend.View(tangent, 60, 10, 10), backend.View(tangent, 160, 1, 10), true, 0.41109609582188933, 0.2, t3, false);
         backend.Linear(t2, backend.View(theta, 60, 10, 10), theta, false, 0.41109609582188933, 0, t3, true);
         // Layer 4: Sigmoid
         var t4 = workspace.Get(backend, 22, n, 10);
         backend.Copy(t3, t4);
+        var a3 = workspace.Get(backend, 2, n, 10);
         backend.MultiplyByDerivative(Activation3, a3, t4, 1);
         // Layer 5: Dense 10 -> 10
         var t5 = workspace.Get(backend, 23, n, 10);
+        var a4 = workspace.Get(backend, 3, n, 10);
         backend.Linear(a4, backend.View(tangent, 170, 10, 10), backend.View(tangent, 270, 1, 10), true, 0.41109609582188933, 0.2, t5, false);
         backend.Linear(t4, backend.View(theta, 170, 10, 10), theta, false, 0.41109609582188933, 0, t5, true);
         // Layer 6: Softplus
         var t6 = workspace.Get(backend, 24, n, 10);
         backend.Copy(t5, t6);
+        var a5 = workspace.Get(backend, 4, n, 10);
         backend.MultiplyByDerivative(Activation5, a5, t6, 1);
         // Layer 7: Identity
         var t7 = workspace.Get(backend, 25, n, 10);
         backend.Copy(t6, t7);
+        var a6 = workspace.Get(backend, 5, n, 10);
         backend.MultiplyByDerivative(Activation6, a6, t7, 1);
         // Layer 8: Dense 10 -> 2
+        var a7 = workspace.Get(backend, 6, n, 10);
         backend.Linear(a7, backend.View(tangent, 280, 2, 10), backend.View(tangent, 300, 1, 2), true, 0.41109609582188933, 0.2, tangentOutput, false);
         backend.Linear(t7, backend.View(theta, 280, 2, 10), theta, false, 0.41109609582188933, 0, tangentOutput, true);
     }
@@ -171,37 +171,37 @@ partial class ManyActivations : global::NtkDsl.Backends.INetwork<ManyActivations
         global::NtkDsl.Backends.Shapes.Require(backend, jacobian, nameof(jacobian), n * OutputSize, ParameterCount);
         var output = workspace.Get(backend, 26, n, OutputSize);
         RunForward(backend, theta, x, output, workspace, 0);
-        var a1 = workspace.Get(backend, 0, n, 10);
-        var a2 = workspace.Get(backend, 1, n, 10);
-        var a3 = workspace.Get(backend, 2, n, 10);
-        var a4 = workspace.Get(backend, 3, n, 10);
-        var a5 = workspace.Get(backend, 4, n, 10);
-        var a6 = workspace.Get(backend, 5, n, 10);
-        var a7 = workspace.Get(backend, 6, n, 10);
         var c = workspace.Get(backend, 27, n * OutputSize, OutputSize);
         backend.SetOutputSeeds(c, OutputSize, -1);
         // Layer 8: Dense 10 -> 2
+        var a7 = workspace.Get(backend, 6, n, 10);
         backend.OuterRows(c, a7, OutputSize, 0.41109609582188933, jacobian, 280);
         backend.CopyColumns(c, 0.2, jacobian, 300);
         var c7 = workspace.Get(backend, 28, n * OutputSize, 10);
         backend.MatMul(c, backend.View(theta, 280, 2, 10), 0.41109609582188933, c7);
         // Layer 7: Identity
+        var a6 = workspace.Get(backend, 5, n, 10);
         backend.MultiplyByDerivative(Activation6, a6, c7, OutputSize);
         // Layer 6: Softplus
+        var a5 = workspace.Get(backend, 4, n, 10);
         backend.MultiplyByDerivative(Activation5, a5, c7, OutputSize);
         // Layer 5: Dense 10 -> 10
+        var a4 = workspace.Get(backend, 3, n, 10);
         backend.OuterRows(c7, a4, OutputSize, 0.41109609582188933, jacobian, 170);
         backend.CopyColumns(c7, 0.2, jacobian, 270);
         var c4 = workspace.Get(backend, 29, n * OutputSize, 10);
         backend.MatMul(c7, backend.View(theta, 170, 10, 10), 0.41109609582188933, c4);
         // Layer 4: Sigmoid
+        var a3 = workspace.Get(backend, 2, n, 10);
         backend.MultiplyByDerivative(Activation3, a3, c4, OutputSize);
         // Layer 3: Dense 10 -> 10
+        var a2 = workspace.Get(backend, 1, n, 10);
         backend.OuterRows(c4, a2, OutputSize, 0.41109609582188933, jacobian, 60);
         backend.CopyColumns(c4, 0.2, jacobian, 160);
         var c2 = workspace.Get(backend, 30, n * OutputSize, 10);
         backend.MatMul(c4, backend.View(theta, 60, 10, 10), 0.41109609582188933, c2);
         // Layer 2: Tanh
+        var a1 = workspace.Get(backend, 0, n, 10);
         backend.MultiplyByDerivative(Activation1, a1, c2, OutputSize);
         // Layer 1: Dense 5 -> 10
         backend.OuterRows(c2, x, OutputSize, 0.5813776741499453, jacobian, 0);
@@ -219,28 +219,20 @@ partial class ManyActivations : global::NtkDsl.Backends.INetwork<ManyActivations
         else global::NtkDsl.Backends.Shapes.Require(backend, result, nameof(result), n1, n2);
         RunForward(backend, theta, x1, workspace.Get(backend, 31, n1, OutputSize), workspace, 0);
         if (!sameInputs) RunForward(backend, theta, x2, workspace.Get(backend, 32, n2, OutputSize), workspace, 8);
-        var a1 = workspace.Get(backend, 0, n1, 10);
-        var a2 = workspace.Get(backend, 1, n1, 10);
-        var a3 = workspace.Get(backend, 2, n1, 10);
-        var a4 = workspace.Get(backend, 3, n1, 10);
-        var a5 = workspace.Get(backend, 4, n1, 10);
-        var a6 = workspace.Get(backend, 5, n1, 10);
-        var a7 = workspace.Get(backend, 6, n1, 10);
-        var b1 = sameInputs ? a1 : workspace.Get(backend, 8, n2, 10);
-        var b2 = sameInputs ? a2 : workspace.Get(backend, 9, n2, 10);
-        var b3 = sameInputs ? a3 : workspace.Get(backend, 10, n2, 10);
-        var b4 = sameInputs ? a4 : workspace.Get(backend, 11, n2, 10);
-        var b5 = sameInputs ? a5 : workspace.Get(backend, 12, n2, 10);
-        var b6 = sameInputs ? a6 : workspace.Get(backend, 13, n2, 10);
-        var b7 = sameInputs ? a7 : workspace.Get(backend, 14, n2, 10);
         // Activation Gram of each Dense layer's input: the weight part of its NTK term.
         var g0 = workspace.Get(backend, 33, n1, n2);
         backend.Gram(x1, x2, g0);
         var g2 = workspace.Get(backend, 34, n1, n2);
+        var a2 = workspace.Get(backend, 1, n1, 10);
+        var b2 = sameInputs ? a2 : workspace.Get(backend, 9, n2, 10);
         backend.Gram(a2, b2, g2);
         var g4 = workspace.Get(backend, 35, n1, n2);
+        var a4 = workspace.Get(backend, 3, n1, 10);
+        var b4 = sameInputs ? a4 : workspace.Get(backend, 11, n2, 10);
         backend.Gram(a4, b4, g4);
         var g7 = workspace.Get(backend, 36, n1, n2);
+        var a7 = workspace.Get(backend, 6, n1, 10);
+        var b7 = sameInputs ? a7 : workspace.Get(backend, 14, n2, 10);
         backend.Gram(a7, b7, g7);
         backend.Clear(result);
         if (mode == global::NtkDsl.NtkMode.Full)
@@ -263,20 +255,6 @@ partial class ManyActivations : global::NtkDsl.Backends.INetwork<ManyActivations
     private static void NtkPass<TBackend, TTensor>(TBackend backend, TTensor theta, global::NtkDsl.Backends.Workspace<TTensor> workspace, int n1, int n2, bool sameInputs, int repeat, int output, TTensor result)
         where TBackend : global::NtkDsl.Backends.ITensorBackend<TTensor>
     {
-        var a1 = workspace.Get(backend, 0, n1, 10);
-        var a2 = workspace.Get(backend, 1, n1, 10);
-        var a3 = workspace.Get(backend, 2, n1, 10);
-        var a4 = workspace.Get(backend, 3, n1, 10);
-        var a5 = workspace.Get(backend, 4, n1, 10);
-        var a6 = workspace.Get(backend, 5, n1, 10);
-        var a7 = workspace.Get(backend, 6, n1, 10);
-        var b1 = sameInputs ? a1 : workspace.Get(backend, 8, n2, 10);
-        var b2 = sameInputs ? a2 : workspace.Get(backend, 9, n2, 10);
-        var b3 = sameInputs ? a3 : workspace.Get(backend, 10, n2, 10);
-        var b4 = sameInputs ? a4 : workspace.Get(backend, 11, n2, 10);
-        var b5 = sameInputs ? a5 : workspace.Get(backend, 12, n2, 10);
-        var b6 = sameInputs ? a6 : workspace.Get(backend, 13, n2, 10);
-        var b7 = sameInputs ? a7 : workspace.Get(backend, 14, n2, 10);
         var g0 = workspace.Get(backend, 33, n1, n2);
         var g2 = workspace.Get(backend, 34, n1, n2);
         var g4 = workspace.Get(backend, 35, n1, n2);
@@ -294,10 +272,14 @@ partial class ManyActivations : global::NtkDsl.Backends.INetwork<ManyActivations
         var c2_7 = sameInputs ? c1_7 : workspace.Get(backend, 41, n2 * repeat, 10);
         if (!sameInputs) backend.MatMul(c2, backend.View(theta, 280, 2, 10), 0.41109609582188933, c2_7);
         // Layer 7: Identity
+        var a6 = workspace.Get(backend, 5, n1, 10);
         backend.MultiplyByDerivative(Activation6, a6, c1_7, repeat);
+        var b6 = sameInputs ? a6 : workspace.Get(backend, 13, n2, 10);
         if (!sameInputs) backend.MultiplyByDerivative(Activation6, b6, c2_7, repeat);
         // Layer 6: Softplus
+        var a5 = workspace.Get(backend, 4, n1, 10);
         backend.MultiplyByDerivative(Activation5, a5, c1_7, repeat);
+        var b5 = sameInputs ? a5 : workspace.Get(backend, 12, n2, 10);
         if (!sameInputs) backend.MultiplyByDerivative(Activation5, b5, c2_7, repeat);
         // Layer 5: Dense 10 -> 10
         backend.Gram(c1_7, c2_7, gd);
@@ -307,7 +289,9 @@ partial class ManyActivations : global::NtkDsl.Backends.INetwork<ManyActivations
         var c2_4 = sameInputs ? c1_4 : workspace.Get(backend, 43, n2 * repeat, 10);
         if (!sameInputs) backend.MatMul(c2_7, backend.View(theta, 170, 10, 10), 0.41109609582188933, c2_4);
         // Layer 4: Sigmoid
+        var a3 = workspace.Get(backend, 2, n1, 10);
         backend.MultiplyByDerivative(Activation3, a3, c1_4, repeat);
+        var b3 = sameInputs ? a3 : workspace.Get(backend, 10, n2, 10);
         if (!sameInputs) backend.MultiplyByDerivative(Activation3, b3, c2_4, repeat);
         // Layer 3: Dense 10 -> 10
         backend.Gram(c1_4, c2_4, gd);
@@ -317,7 +301,9 @@ partial class ManyActivations : global::NtkDsl.Backends.INetwork<ManyActivations
         var c2_2 = sameInputs ? c1_2 : workspace.Get(backend, 45, n2 * repeat, 10);
         if (!sameInputs) backend.MatMul(c2_4, backend.View(theta, 60, 10, 10), 0.41109609582188933, c2_2);
         // Layer 2: Tanh
+        var a1 = workspace.Get(backend, 0, n1, 10);
         backend.MultiplyByDerivative(Activation1, a1, c1_2, repeat);
+        var b1 = sameInputs ? a1 : workspace.Get(backend, 8, n2, 10);
         if (!sameInputs) backend.MultiplyByDerivative(Activation1, b1, c2_2, repeat);
         // Layer 1: Dense 5 -> 10
         backend.Gram(c1_2, c2_2, gd);

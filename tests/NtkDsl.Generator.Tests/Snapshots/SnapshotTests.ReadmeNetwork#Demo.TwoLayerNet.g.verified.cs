@@ -77,23 +77,23 @@ namespace Demo
             global::NtkDsl.Backends.Shapes.Require(backend, output, nameof(output), n, OutputSize);
             global::NtkDsl.Backends.Shapes.Require(backend, gradient, nameof(gradient), 1, ParameterCount);
             RunForward(backend, theta, x, output, workspace, 0);
-            var a1 = workspace.Get(backend, 0, n, 512);
-            var a2 = workspace.Get(backend, 1, n, 512);
-            var a3 = workspace.Get(backend, 2, n, 512);
-            var a4 = workspace.Get(backend, 3, n, 512);
             // Layer 5: Dense 512 -> 1
+            var a4 = workspace.Get(backend, 3, n, 512);
             backend.MatMulTransposeA(cotangent, a4, 0.06629126073623882, backend.View(gradient, 264192, 1, 512), false);
             backend.ColumnSums(cotangent, 0.1, backend.View(gradient, 264704, 1, 1), false);
             var c4 = workspace.Get(backend, 10, n, 512);
             backend.MatMul(cotangent, backend.View(theta, 264192, 1, 512), 0.06629126073623882, c4);
             // Layer 4: Erf
+            var a3 = workspace.Get(backend, 2, n, 512);
             backend.MultiplyByDerivative(Activation3, a3, c4, 1);
             // Layer 3: Dense 512 -> 512
+            var a2 = workspace.Get(backend, 1, n, 512);
             backend.MatMulTransposeA(c4, a2, 0.06629126073623882, backend.View(gradient, 1536, 512, 512), false);
             backend.ColumnSums(c4, 0.1, backend.View(gradient, 263680, 1, 512), false);
             var c2 = workspace.Get(backend, 11, n, 512);
             backend.MatMul(c4, backend.View(theta, 1536, 512, 512), 0.06629126073623882, c2);
             // Layer 2: Relu
+            var a1 = workspace.Get(backend, 0, n, 512);
             backend.MultiplyByDerivative(Activation1, a1, c2, 1);
             // Layer 1: Dense 2 -> 512
             backend.MatMulTransposeA(c2, x, 1.0606601717798212, backend.View(gradient, 0, 512, 2), false);
@@ -109,26 +109,26 @@ namespace Demo
             global::NtkDsl.Backends.Shapes.Require(backend, output, nameof(output), n, OutputSize);
             global::NtkDsl.Backends.Shapes.Require(backend, tangentOutput, nameof(tangentOutput), n, OutputSize);
             RunForward(backend, theta, x, output, workspace, 0);
-            var a1 = workspace.Get(backend, 0, n, 512);
-            var a2 = workspace.Get(backend, 1, n, 512);
-            var a3 = workspace.Get(backend, 2, n, 512);
-            var a4 = workspace.Get(backend, 3, n, 512);
             // Layer 1: Dense 2 -> 512
             var t1 = workspace.Get(backend, 12, n, 512);
             backend.Linear(x, backend.View(tangent, 0, 512, 2), backend.View(tangent, 1024, 1, 512), true, 1.0606601717798212, 0.1, t1, false);
             // Layer 2: Relu
             var t2 = workspace.Get(backend, 13, n, 512);
             backend.Copy(t1, t2);
+            var a1 = workspace.Get(backend, 0, n, 512);
             backend.MultiplyByDerivative(Activation1, a1, t2, 1);
             // Layer 3: Dense 512 -> 512
             var t3 = workspace.Get(backend, 14, n, 512);
+            var a2 = workspace.Get(backend, 1, n, 512);
             backend.Linear(a2, backend.View(tangent, 1536, 512, 512), backend.View(tangent, 263680, 1, 512), true, 0.06629126073623882, 0.1, t3, false);
             backend.Linear(t2, backend.View(theta, 1536, 512, 512), theta, false, 0.06629126073623882, 0, t3, true);
             // Layer 4: Erf
             var t4 = workspace.Get(backend, 15, n, 512);
             backend.Copy(t3, t4);
+            var a3 = workspace.Get(backend, 2, n, 512);
             backend.MultiplyByDerivative(Activation3, a3, t4, 1);
             // Layer 5: Dense 512 -> 1
+            var a4 = workspace.Get(backend, 3, n, 512);
             backend.Linear(a4, backend.View(tangent, 264192, 1, 512), backend.View(tangent, 264704, 1, 1), true, 0.06629126073623882, 0.1, tangentOutput, false);
             backend.Linear(t4, backend.View(theta, 264192, 1, 512), theta, false, 0.06629126073623882, 0, tangentOutput, true);
         }
@@ -141,25 +141,25 @@ namespace Demo
             global::NtkDsl.Backends.Shapes.Require(backend, jacobian, nameof(jacobian), n * OutputSize, ParameterCount);
             var output = workspace.Get(backend, 16, n, OutputSize);
             RunForward(backend, theta, x, output, workspace, 0);
-            var a1 = workspace.Get(backend, 0, n, 512);
-            var a2 = workspace.Get(backend, 1, n, 512);
-            var a3 = workspace.Get(backend, 2, n, 512);
-            var a4 = workspace.Get(backend, 3, n, 512);
             var c = workspace.Get(backend, 17, n * OutputSize, OutputSize);
             backend.SetOutputSeeds(c, OutputSize, -1);
             // Layer 5: Dense 512 -> 1
+            var a4 = workspace.Get(backend, 3, n, 512);
             backend.OuterRows(c, a4, OutputSize, 0.06629126073623882, jacobian, 264192);
             backend.CopyColumns(c, 0.1, jacobian, 264704);
             var c4 = workspace.Get(backend, 18, n * OutputSize, 512);
             backend.MatMul(c, backend.View(theta, 264192, 1, 512), 0.06629126073623882, c4);
             // Layer 4: Erf
+            var a3 = workspace.Get(backend, 2, n, 512);
             backend.MultiplyByDerivative(Activation3, a3, c4, OutputSize);
             // Layer 3: Dense 512 -> 512
+            var a2 = workspace.Get(backend, 1, n, 512);
             backend.OuterRows(c4, a2, OutputSize, 0.06629126073623882, jacobian, 1536);
             backend.CopyColumns(c4, 0.1, jacobian, 263680);
             var c2 = workspace.Get(backend, 19, n * OutputSize, 512);
             backend.MatMul(c4, backend.View(theta, 1536, 512, 512), 0.06629126073623882, c2);
             // Layer 2: Relu
+            var a1 = workspace.Get(backend, 0, n, 512);
             backend.MultiplyByDerivative(Activation1, a1, c2, OutputSize);
             // Layer 1: Dense 2 -> 512
             backend.OuterRows(c2, x, OutputSize, 1.0606601717798212, jacobian, 0);
@@ -177,20 +177,16 @@ namespace Demo
             else global::NtkDsl.Backends.Shapes.Require(backend, result, nameof(result), n1, n2);
             RunForward(backend, theta, x1, workspace.Get(backend, 20, n1, OutputSize), workspace, 0);
             if (!sameInputs) RunForward(backend, theta, x2, workspace.Get(backend, 21, n2, OutputSize), workspace, 5);
-            var a1 = workspace.Get(backend, 0, n1, 512);
-            var a2 = workspace.Get(backend, 1, n1, 512);
-            var a3 = workspace.Get(backend, 2, n1, 512);
-            var a4 = workspace.Get(backend, 3, n1, 512);
-            var b1 = sameInputs ? a1 : workspace.Get(backend, 5, n2, 512);
-            var b2 = sameInputs ? a2 : workspace.Get(backend, 6, n2, 512);
-            var b3 = sameInputs ? a3 : workspace.Get(backend, 7, n2, 512);
-            var b4 = sameInputs ? a4 : workspace.Get(backend, 8, n2, 512);
             // Activation Gram of each Dense layer's input: the weight part of its NTK term.
             var g0 = workspace.Get(backend, 22, n1, n2);
             backend.Gram(x1, x2, g0);
             var g2 = workspace.Get(backend, 23, n1, n2);
+            var a2 = workspace.Get(backend, 1, n1, 512);
+            var b2 = sameInputs ? a2 : workspace.Get(backend, 6, n2, 512);
             backend.Gram(a2, b2, g2);
             var g4 = workspace.Get(backend, 24, n1, n2);
+            var a4 = workspace.Get(backend, 3, n1, 512);
+            var b4 = sameInputs ? a4 : workspace.Get(backend, 8, n2, 512);
             backend.Gram(a4, b4, g4);
             backend.Clear(result);
             if (mode == global::NtkDsl.NtkMode.Full)
@@ -213,14 +209,6 @@ namespace Demo
         private static void NtkPass<TBackend, TTensor>(TBackend backend, TTensor theta, global::NtkDsl.Backends.Workspace<TTensor> workspace, int n1, int n2, bool sameInputs, int repeat, int output, TTensor result)
             where TBackend : global::NtkDsl.Backends.ITensorBackend<TTensor>
         {
-            var a1 = workspace.Get(backend, 0, n1, 512);
-            var a2 = workspace.Get(backend, 1, n1, 512);
-            var a3 = workspace.Get(backend, 2, n1, 512);
-            var a4 = workspace.Get(backend, 3, n1, 512);
-            var b1 = sameInputs ? a1 : workspace.Get(backend, 5, n2, 512);
-            var b2 = sameInputs ? a2 : workspace.Get(backend, 6, n2, 512);
-            var b3 = sameInputs ? a3 : workspace.Get(backend, 7, n2, 512);
-            var b4 = sameInputs ? a4 : workspace.Get(backend, 8, n2, 512);
             var g0 = workspace.Get(backend, 22, n1, n2);
             var g2 = workspace.Get(backend, 23, n1, n2);
             var g4 = workspace.Get(backend, 24, n1, n2);
@@ -237,7 +225,9 @@ namespace Demo
             var c2_4 = sameInputs ? c1_4 : workspace.Get(backend, 29, n2 * repeat, 512);
             if (!sameInputs) backend.MatMul(c2, backend.View(theta, 264192, 1, 512), 0.06629126073623882, c2_4);
             // Layer 4: Erf
+            var a3 = workspace.Get(backend, 2, n1, 512);
             backend.MultiplyByDerivative(Activation3, a3, c1_4, repeat);
+            var b3 = sameInputs ? a3 : workspace.Get(backend, 7, n2, 512);
             if (!sameInputs) backend.MultiplyByDerivative(Activation3, b3, c2_4, repeat);
             // Layer 3: Dense 512 -> 512
             backend.Gram(c1_4, c2_4, gd);
@@ -247,7 +237,9 @@ namespace Demo
             var c2_2 = sameInputs ? c1_2 : workspace.Get(backend, 31, n2 * repeat, 512);
             if (!sameInputs) backend.MatMul(c2_4, backend.View(theta, 1536, 512, 512), 0.06629126073623882, c2_2);
             // Layer 2: Relu
+            var a1 = workspace.Get(backend, 0, n1, 512);
             backend.MultiplyByDerivative(Activation1, a1, c1_2, repeat);
+            var b1 = sameInputs ? a1 : workspace.Get(backend, 5, n2, 512);
             if (!sameInputs) backend.MultiplyByDerivative(Activation1, b1, c2_2, repeat);
             // Layer 1: Dense 2 -> 512
             backend.Gram(c1_2, c2_2, gd);
