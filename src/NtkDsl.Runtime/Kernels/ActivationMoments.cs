@@ -176,6 +176,47 @@ public static class ActivationMoments
         return new KernelMoments(k, kdot);
     }
 
+    /// <summary>
+    /// Moments of an activation given by code (<see cref="IScalarActivation"/>: user-defined activations), by
+    /// numerical integration over (u, v) ~ N(0, [[q11, q12], [q12, q22]]).
+    /// </summary>
+    public static KernelMoments Numerical<TActivation>(TActivation activation, double q11, double q12, double q22,
+        InfiniteWidthOptions? options = null)
+        where TActivation : IScalarActivation
+    {
+        var rule = GaussHermite.ForDegree((options ?? InfiniteWidthOptions.Default).QuadratureDegree);
+        if (q11 < q22) (q11, q22) = (q22, q11);
+        q12 = ClampCovariance(q11, q12, q22);
+        var z = rule.Nodes;
+        var w = rule.Weights;
+        double l11 = Math.Sqrt(Math.Max(q11, 0));
+        double l21 = l11 > 0 ? q12 / l11 : 0;
+        double l22 = l11 > 0 ? Math.Sqrt(Math.Max(q11 * q22 - q12 * q12, 0) / q11) : Math.Sqrt(Math.Max(q22, 0));
+        double k = 0, kdot = 0;
+        for (int i = 0; i < z.Length; i++)
+        {
+            activation.Evaluate(l11 * z[i], out double fu, out double du);
+            double shift = l21 * z[i];
+            double sf = 0, sd = 0;
+            for (int j = 0; j < z.Length; j++)
+            {
+                activation.Evaluate(shift + l22 * z[j], out double fv, out double dv);
+                sf += w[j] * fv;
+                sd += w[j] * dv;
+            }
+
+            k += w[i] * fu * sf;
+            kdot += w[i] * du * sd;
+        }
+
+        return new KernelMoments(k, kdot);
+    }
+
+    /// <summary>Diagonal moments E[phi(u)^2], E[phi'(u)^2] of an activation given by code, u ~ N(0, q).</summary>
+    public static KernelMoments NumericalDiagonal<TActivation>(TActivation activation, double q, InfiniteWidthOptions? options = null)
+        where TActivation : IScalarActivation =>
+        Numerical(activation, q, q, q, options);
+
     /// <summary>Diagonal moments E[phi(u)^2], E[phi'(u)^2] by 1-D Gauss-Hermite quadrature.</summary>
     public static KernelMoments QuadratureDiagonal(Activation activation, double q, GaussHermite rule)
     {
