@@ -27,7 +27,8 @@ public class ConvergenceTests(Xunit.Abstractions.ITestOutputHelper output)
     public void Monte_Carlo_mean_at_width_1024_is_within_5_percent_of_the_analytic_ntk(string activation)
     {
         // 64 initializations: fluctuations of a width-1024 NTK are a few percent, their mean ~8x smaller;
-        // the O(1/width) bias is ~0.1%. 5% (the issue's bound; neural-tangents uses 2-5%) is then a safe margin.
+        // the O(1/width) bias is ~0.1%. Measured 2026-12-01: 0.31-0.75% at the test's seed 5 over the ten activations,
+        // at most 2.5% (Gelu, seed 7) over seeds 6-8. Bound 5% (neural-tangents uses 2-5%): 2x the worst of those 40 draws.
         var (analytic, estimate) = activation switch
         {
             "Relu" => MonteCarlo<Wide1024Relu>(64, x => Wide1024Relu.InfiniteWidth(x)),
@@ -61,10 +62,13 @@ public class ConvergenceTests(Xunit.Abstractions.ITestOutputHelper output)
         // Single networks: the mean distance of one empirical NTK from the analytic kernel, over 12 seeds.
         double slope = LogLogSlope(widths, spreads);
         output.WriteLine($"spread by width: {string.Join(", ", widths.Zip(spreads, (w, e) => $"{w}: {e:P2}"))}; slope {slope:F3}");
-        Assert.InRange(slope, -0.75, -0.35);
+        // Measured 2026-12-01: slope -0.46 at the test's seeds 100-111, -0.42 to -0.54 over four more sets of 12 seeds
+        // (200-211 ... 500-511); width-2048 spread 5.0-6.2%, ratio width 64 / 2048 4.8-6.1 (sqrt(32) = 5.7).
+        // Bounds: slope within 0.15 of -1/2 (about twice the spread over seed sets), spread below 8%, ratio above 4.
+        Assert.InRange(slope, -0.65, -0.35);
         // And one wide network alone is close to the limit: fluctuations are ~c/sqrt(width) with c ~ 2.5 for
-        // this two-hidden-layer ReLU net, so ~6% at width 2048 against ~35% at width 64.
-        Assert.True(spreads[^1] < 0.1, $"width 2048: {spreads[^1]:P2}");
+        // this two-hidden-layer ReLU net, so ~6% at width 2048 against ~30% at width 64.
+        Assert.True(spreads[^1] < 0.08, $"width 2048: {spreads[^1]:P2}");
         Assert.True(spreads[^1] < spreads[0] / 4, "spread must fall by more than 4x from width 64 to 2048");
     }
 

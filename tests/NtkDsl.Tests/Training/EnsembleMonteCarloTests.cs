@@ -16,7 +16,9 @@ public class EnsembleMonteCarloTests(Xunit.Abstractions.ITestOutputHelper output
     {
         // One hidden layer: the prior covariance of f0 is the NNGP at any width, so what remains is the NTK's
         // O(1/width) fluctuation (~0.1% here) and Monte Carlo error: the covariance of 3 test outputs from
-        // 8000 draws has relative error ~sqrt(2/8000) = 1.6% per entry. Tolerance: 5% (the issue's).
+        // 8000 draws has relative error ~sqrt(2/8000) = 1.6% per entry. Measured 2026-12-01 with the test's seeds (10000+):
+        // mean 0.65% / 0.07% and covariance 2.3% / 2.0% at t = 5 / infinity; over three more seed blocks (20000+, 30000+,
+        // 40000+) mean at most 1.8%, covariance at most 2.5%. Bounds: mean 4%, covariance 5% (2x the worst block).
         var xTrain = TestMath.RandomMatrix(6, ErfWide1024.InputSize, 31);
         var xTest = TestMath.RandomMatrix(3, ErfWide1024.InputSize, 32);
         var yTrain = TestMath.RandomMatrix(6, 1, 33);
@@ -53,7 +55,7 @@ public class EnsembleMonteCarloTests(Xunit.Abstractions.ITestOutputHelper output
         double meanError = Relative(mean, ensemble.Mean.Data);
         double covarianceError = Relative(covariance, ensemble.Covariance!.Data);
         output.WriteLine($"t = {time}: mean error {meanError:P2}, covariance error {covarianceError:P2}");
-        Assert.True(meanError < 0.05, $"mean: {meanError:P2}");
+        Assert.True(meanError < 0.04, $"mean: {meanError:P2}");
         Assert.True(covarianceError < 0.05, $"covariance: {covarianceError:P2}");
     }
 

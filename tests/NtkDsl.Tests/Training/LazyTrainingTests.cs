@@ -9,14 +9,17 @@ namespace NtkDsl.Tests.Training;
 /// <summary>
 /// Lazy training: as width grows, the empirical NTK moves less during training and the network stays closer to its
 /// linearization trained identically. Lee et al. 2019 bound both by O(1/sqrt(width)); Dyer and Gur-Ari 2019 show the
-/// actual rate is O(1/width) (measured slopes here are about -0.9 to -1), while the relative parameter change is
+/// actual rate is O(1/width) (measured slopes here are about -0.8 to -0.96), while the relative parameter change is
 /// O(1/sqrt(width)) (measured about -0.5).
 /// </summary>
 /// <remarks>
 /// Widths 64..2048 of [Dense(W), Erf][Dense(1)] (W_std 1.2, b_std 0.05), 16 train points, 8 more probe points;
 /// full-batch GD on the 1/2-mean MSE at 0.3 max_learning_rate for 100 steps (outputs move by ||f - f0|| ~ 3-5 on the probe);
 /// every measure averaged over 3 initialization seeds, then the log-log slope against width fitted by least squares.
-/// Assertion: slope &lt; -0.35 for the NTK change and for ||f - f_lin|| (parameter change reported).
+/// Measured 2026-12-01 (slopes NTK change / parameter change / ||f - f_lin||): seeds 1-3 (the test's) -0.84 / -0.47 / -0.80;
+/// four more seed triples (4-6 ... 13-15) -0.89 to -0.96 / -0.50 to -0.52 / -0.77 to -0.91.
+/// Assertions: slope &lt; -0.65 for the NTK change and for ||f - f_lin|| (steeper than the O(1/sqrt(width)) bound's -1/2 by
+/// more than twice the spread over seeds, ~0.06), parameter change slope in [-0.65, -0.35] (theory -1/2).
 /// </remarks>
 public sealed class LazyTrainingTests(ITestOutputHelper output)
 {
@@ -42,9 +45,9 @@ public sealed class LazyTrainingTests(ITestOutputHelper output)
         double paramSlope = Slope(rows.Select(r => (r.Width, r.Parameters)));
         double gapSlope = Slope(rows.Select(r => (r.Width, r.Gap)));
         output.WriteLine($"log-log slopes vs width: NTK change {kernelSlope:F3}, parameter change {paramSlope:F3}, ||f - f_lin|| {gapSlope:F3}");
-        Assert.True(kernelSlope < -0.35, $"NTK change slope {kernelSlope:F3}");
-        Assert.True(gapSlope < -0.35, $"||f - f_lin|| slope {gapSlope:F3}");
-        Assert.True(paramSlope < -0.35, $"parameter change slope {paramSlope:F3}");
+        Assert.True(kernelSlope < -0.65, $"NTK change slope {kernelSlope:F3}");
+        Assert.True(gapSlope < -0.65, $"||f - f_lin|| slope {gapSlope:F3}");
+        Assert.InRange(paramSlope, -0.65, -0.35);
     }
 
     private static (int Width, double Kernel, double Parameters, double Gap, double Change) Measure<TNet>() where TNet : INetwork<TNet>

@@ -19,6 +19,11 @@ namespace NtkDsl.Tests.Training;
 /// "Within tol" = max |f_net - f_pred| &lt;= tol (absolute) and max |f_net - f_pred| / max |f_pred| &lt;= tol (relative).
 /// The network's error has two parts, reported separately: discretization (the linearized model trained
 /// identically vs the continuous closed form) and finite width (network vs linearized model).
+/// Measured 2026-12-01 over initialization seeds 1-6 (the tests use seed 1): 5 steps max abs error 1.8e-3 to 7.3e-3
+/// (seed 1: 2.3e-3; mostly discretization), relative 1.6e-3 to 4.7e-3; 200 steps max abs 1.0e-3 to 3.1e-3 (seed 1: 1.8e-3),
+/// relative 0.9e-3 to 3.5e-3; width 64 farther by 24x to 98x vs the closed form and 24x to 115x vs its linearization (seed 1:
+/// 24x and 27x). Bounds: 1e-2 at 5 steps (1.4x the worst seed), 7e-3 at 200 steps (2x the worst seed), ratios above 10
+/// (2.4x under the smallest; above sqrt(64) = 8, so the ratio also shows the faster-than-O(1/sqrt(n)) rate).
 /// </remarks>
 public sealed class WideNetworkAgreementTests(ITestOutputHelper output)
 {
@@ -35,18 +40,18 @@ public sealed class WideNetworkAgreementTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Width_4096_two_hundred_steps_matches_within_2e_2_and_width_64_is_measurably_farther()
+    public void Width_4096_two_hundred_steps_matches_within_7e_3_and_width_64_is_ten_times_farther()
     {
         var wide = Run<ErfWide4096>(seed: 1, steps: 200, lrFraction: 0.1);
         var narrow = Run<ErfWide64>(seed: 1, steps: 200, lrFraction: 0.1);
         Report("4096, 200 steps at 0.1 max_lr", wide);
         Report("  64, 200 steps at 0.1 max_lr", narrow);
-        AssertWithin(wide, 2e-2);
+        AssertWithin(wide, 7e-3);
         double ratio = narrow.MaxError / wide.MaxError;
         double widthRatio = narrow.WidthError / wide.WidthError;
         output.WriteLine($"error ratio 64 / 4096: vs closed form {ratio:F1}, vs linearized {widthRatio:F1} (theory: between sqrt(64) = 8, the O(1/sqrt(n)) bound, and 64, the O(1/n) rate of Dyer and Gur-Ari 2019)");
-        Assert.True(ratio > 3, $"width 64 should be measurably farther from the closed form: ratio {ratio:F2}");
-        Assert.True(widthRatio > 3, $"width 64 should be measurably farther from its linearization: ratio {widthRatio:F2}");
+        Assert.True(ratio > 10, $"width 64 should be ten times farther from the closed form: ratio {ratio:F2}");
+        Assert.True(widthRatio > 10, $"width 64 should be ten times farther from its linearization: ratio {widthRatio:F2}");
     }
 
     private static void AssertWithin(Result r, double tol)
