@@ -26,6 +26,7 @@ internal sealed class Tour(IAnsiConsole console, TourOptions options)
     private readonly Report _report = new();
     private readonly Plots _plots = new(options.OutDir);
     private readonly List<(string Section, double Seconds)> _timings = [];
+    private readonly SortedDictionary<string, double> _results = new(StringComparer.Ordinal);   // headline numbers, written to results.json
     private static readonly double[] TrainAngles = [-2.7, -2.0, -1.2, -0.5, 0.3, 1.0, 1.8, 2.5];
 
     public int Run()
@@ -49,6 +50,9 @@ internal sealed class Tour(IAnsiConsole console, TourOptions options)
         _report.Paragraph("Files: " + string.Join(", ", _plots.Files.Select(Path.GetFileName)) + ".");
         _report.EndSection();
 
+        File.WriteAllText(Path.Combine(options.OutDir, "results.json"), System.Text.Json.JsonSerializer.Serialize(
+            new { quick = options.Quick, seed = options.Seed, results = _results },
+            new System.Text.Json.JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
         string reportPath = Path.Combine(options.OutDir, "report.html");
         _report.Write(reportPath, "NtkDsl tour: the neural tangent kernel, computed",
             $"{(options.Quick ? "Quick" : "Default")} run, seed {options.Seed}, {KernelBackend.Describe()}, {DateTime.Now:yyyy-MM-dd HH:mm}. Every number below was computed in this run.");
@@ -108,6 +112,7 @@ internal sealed class Tour(IAnsiConsole console, TourOptions options)
         };
         for (int i = 0; i < ntk.Rows; i++) lines.Add("  " + string.Join("  ", ntk.Row(i).ToArray().Select(v => v.ToString("F6").PadLeft(10))));
         lines.Add($"Max relative difference from explicit J J^T: {maxRelative:E2}");
+        _results["first_look.ntk_vs_jjt_max_relative"] = maxRelative;
         foreach (var l in lines) console.WriteLine(l);
 
         _report.Section("first-look", "0. A declared network and its NTK",
@@ -161,6 +166,12 @@ internal sealed class Tour(IAnsiConsole console, TourOptions options)
         }
 
         Show(table);
+        foreach (var (r, name) in new[] { (small, "narrow"), (wide, "wide") })
+        {
+            _results[$"jacot.{name}.width"] = r.Width;
+            _results[$"jacot.{name}.deviation_init"] = r.DeviationInit.Average();
+            _results[$"jacot.{name}.kernel_change"] = r.KernelChange.Average();
+        }
         string note = $"dev. = sqrt(mean over gamma of (Theta(x0, x) - Theta_inf(x0, x))^2) / Theta_inf(x0, x0), mean over initializations (Theta_inf(x0, x0) = {F(limitRow[i0])}); " +
             $"kernel change = ||Theta_T - Theta_0||_F / ||Theta_0||_F on the grid; loss = training loss before and after the T = {options.JacotSteps} steps; " +
             $"{Jacot500.ParameterCount:N0} parameters at width 500, {(options.Quick ? Jacot2000.ParameterCount : Jacot10000.ParameterCount):N0} at width {wideWidth}. " +
@@ -339,6 +350,7 @@ internal sealed class Tour(IAnsiConsole console, TourOptions options)
             "width n", "inits", "||Theta_T - Theta_0|| / ||Theta_0||", "||f_T - f_lin,T|| / ||f_T - f_0||", "||theta_T - theta_0|| / ||theta_0||");
         foreach (var p in points) table.Add(p.Width.ToString(), p.Seeds.ToString(), F(p.KernelChange, "e"), F(p.OutputGap, "e"), F(p.ParameterChange, "e"));
         table.Add("fitted slope (log-log)", "", F(kSlope, "F2"), F(gSlope, "F2"), F(pSlope, "F2"));
+        (_results["lazy.kernel_slope"], _results["lazy.gap_slope"], _results["lazy.parameter_slope"]) = (kSlope, gSlope, pSlope);
         Show(table);
         string note = $"Least-squares slopes of log drift against log width: kernel {F(kSlope, "F2")}, distance to the linearized model {F(gSlope, "F2")}, parameters {F(pSlope, "F2")} " +
             "(theory for the NTK parameterization: the first two are O(n^-1/2) (Jacot et al. 2018, Lee et al. 2019); ||theta_T - theta_0|| stays O(1) while ||theta_0|| grows like n, so the last is O(n^-1)).";
@@ -458,6 +470,9 @@ internal sealed class Tour(IAnsiConsole console, TourOptions options)
         table.Add("test RMSE vs f*: t = infinity, Theta_0 from f0 / Theta_inf from f0 / Theta_inf mean (f0 = 0)",
             $"{F(TestRmse(Closed(emp, last + 1), nTrain), "F4")} / {F(TestRmse(Closed(inf, last + 1), nTrain), "F4")} / {F(TestRmse(regression.Test!.Data, 0), "F4")}");
         Show(table);
+        _results["dynamics.target_rms"] = yScale;
+        _results["dynamics.net_vs_closed_empirical_max_abs"] = MaxAbs(netT, empT, 0, nTrain + nTest);
+        _results["dynamics.net_vs_closed_infinite_max_abs"] = MaxAbs(netT, infT, 0, nTrain + nTest);
 
         // Trajectories of a few train and test points.
         var plt = Plots.New($"Width {wideWidth}: outputs during gradient descent vs closed-form NTK prediction", "gradient-descent step t", "f(x, t)");
@@ -529,6 +544,7 @@ internal sealed class Tour(IAnsiConsole console, TourOptions options)
         d.Add("test RMSE vs f*: network / linearized", $"{F(TestRmse(narrow.Outputs[^1], nTrain), "F4")} / {F(TestRmse(narrow.LinearOutputs, nTrain), "F4")}",
             $"{F(TestRmse(wide.Outputs[^1], nTrain), "F4")} / {F(TestRmse(wide.LinearOutputs, nTrain), "F4")}");
         Show(d);
+        (_results["tradeoff.narrow.kernel_change"], _results["tradeoff.wide.kernel_change"]) = (nd.KernelChange, wd.KernelChange);
 
         var tp = Plots.New($"NTK drift during training: width {narrowWidth} vs width {wideWidth}", "gradient-descent step t", "relative change (log scale)");
         void DriftSeries(Trajectory t, Color color, MarkerShape shape, MarkerShape open)
