@@ -43,8 +43,10 @@ public class InitializationTests
         }
     }
 
-    // The sample correlation of n independent pairs has standard deviation 1/sqrt(n): the bound is 5/sqrt(n). Each test
-    // checks ~100 correlations, so a false alarm has probability ~1e-4 for random seeds; these seeds are fixed anyway.
+    // Dependence between two streams: the largest |sample correlation| of the draws, and of their squares (a shift by one
+    // uniform of the Box-Muller input leaves the draws uncorrelated but not their squares), over shifts of up to MaxLag
+    // draws. For independent streams each correlation has standard deviation 1/sqrt(n): the bound is 5/sqrt(n). A test
+    // checks at most 126 correlations, so a false alarm has probability below 1e-4 for random seeds (these are fixed).
     private const double Sigmas = 5;
     private const int MaxLag = 4;
 
@@ -71,20 +73,30 @@ public class InitializationTests
     }
 
     [Fact]
-    public void The_correlation_check_detects_a_stream_shifted_by_one_pair_of_draws()
+    public void The_check_detects_streams_shifted_by_one_uniform_or_one_pair_of_draws()
     {
-        // The seeding bug fixed earlier made seed s + 1 the stream of seed s shifted by one SplitMix64 step; the check
-        // must see such a shift (here by two normal draws, one Box-Muller pair), or the tests above prove nothing.
-        var theta = JacotRelu.InitializeParameters<double>(3);
-        Assert.True(MaxLagCorrelation(theta, theta[2..]) > 0.99);
+        // The seeding bug fixed earlier made seed s + 1 the stream of seed s shifted by one SplitMix64 step (one uniform);
+        // the check must see that shift, and a shift by one Box-Muller pair, or the tests above prove nothing.
+        const int n = 1 << 19;
+        var source = new GaussianSource(3);
+        var a = Enumerable.Range(0, n).Select(_ => source.Next()).ToArray();
+        var shifted = new GaussianSource(3);
+        shifted.NextUniform();
+        var b = Enumerable.Range(0, n).Select(_ => shifted.Next()).ToArray();
+        double bound = Sigmas / Math.Sqrt(n - MaxLag);
+        Assert.True(Dependence(a, b) > 2 * bound, $"one-uniform shift: {Dependence(a, b):E2}, bound {bound:E2}");
+        Assert.True(Dependence(a, a[2..]) > 0.99);
     }
 
     private static void AssertUncorrelated(double[] a, double[] b, string what)
     {
         double bound = Sigmas / Math.Sqrt(a.Length - MaxLag);
-        double worst = MaxLagCorrelation(a, b);
+        double worst = Dependence(a, b);
         Assert.True(worst < bound, $"{what}: |correlation| {worst:E2} at some shift in [-{MaxLag}, {MaxLag}] draws, bound {bound:E2}");
     }
+
+    private static double Dependence(double[] a, double[] b) =>
+        Math.Max(MaxLagCorrelation(a, b), MaxLagCorrelation([.. a.Select(v => v * v)], [.. b.Select(v => v * v)]));
 
     // max over shifts L in [-MaxLag, MaxLag] of |corr(a[i], b[i + L])|.
     private static double MaxLagCorrelation(double[] a, double[] b)
