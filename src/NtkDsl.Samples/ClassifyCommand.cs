@@ -295,9 +295,9 @@ internal sealed class ClassifyRun(IAnsiConsole console, ClassifyOptions options)
             });
         var predicted = Labels.ArgMax(trained.TestOutputs);
         var metrics = ClassificationMetrics.Compute(predicted, testLabels, FashionMnist.ClassCount);
-        var row = Row(n, testLabels.Length, "network", trained.Steps * trained.LearningRate, metrics, null, [], sw.Elapsed.TotalSeconds, PeakMemory.Read());
+        var row = Row(n, testLabels.Length, "network", trained.GradientFlowTime, metrics, null, [], sw.Elapsed.TotalSeconds, PeakMemory.Read());
         PrintRow(row);
-        console.MarkupLine($"  [grey]SGD: batch {NetworkTraining.BatchSize}, momentum {NetworkTraining.Momentum}, learning rate {F(trained.LearningRate)} (half the MSE limit of a batch's NTK), {trained.Steps} steps, final loss {F(trained.FinalLoss)}[/]");
+        console.MarkupLine($"  [grey]SGD: batch {NetworkTraining.BatchSize}, momentum {NetworkTraining.Momentum}, learning rate {F(trained.LearningRate)} (half the MSE limit of a batch's NTK), {trained.Steps} steps (gradient-flow time {F(trained.GradientFlowTime)}: pass it to --times for the NTK at the same time), final loss {F(trained.FinalLoss)}[/]");
         return row;
     }
 

@@ -23,6 +23,12 @@ internal sealed record NetworkTraining(Matrix<double> TestOutputs, int Steps, do
 {
     public const int BatchSize = 128;
     public const double Momentum = 0.9;
+
+    /// <summary>
+    /// The time of the matching gradient flow in <see cref="GradientDescentMse"/>'s units (learning rate 1):
+    /// steps x eta / (1 - momentum), heavy-ball momentum scaling the effective step by 1 / (1 - mu).
+    /// </summary>
+    public double GradientFlowTime => Steps * LearningRate / (1 - Momentum);
 }
 
 /// <summary>A declared network for the classify command: its kernels and its training, generic code behind plain delegates.</summary>
