@@ -48,7 +48,7 @@ public sealed class ClassifySettings : CommandSettings
 
     /// <summary>--diag-reg.</summary>
     [CommandOption("--diag-reg <VALUE>")]
-    [Description("diag_reg relative to the mean kernel diagonal, or 'auto': the best of 1e-6, 1e-4, 1e-3, 1e-2, 1e-1 on a held-out 20% of the training set.")]
+    [Description("diag_reg relative to the mean kernel diagonal, or 'auto': the best of 1e-6, 1e-4, 1e-3, 1e-2, 1e-1, 1 on a held-out 20% of the training set.")]
     [DefaultValue("auto")]
     public string DiagReg { get; init; } = "auto";
 
@@ -122,7 +122,7 @@ public sealed class ClassifySettings : CommandSettings
         if (!ClassifyNetworks.All.ContainsKey(Network))
             throw new ArgumentException($"Unknown network '{Network}'. Choose one of: {string.Join(", ", ClassifyNetworks.All.Keys)}.");
         double[] regs = DiagReg.Equals("auto", StringComparison.OrdinalIgnoreCase)
-            ? [1e-6, 1e-4, 1e-3, 1e-2, 1e-1]
+            ? [.. new KernelClassifierOptions().DiagRegCandidates]
             : [ParseList(DiagReg, "--diag-reg", s => double.Parse(s, CultureInfo.InvariantCulture)).Single()];
         if (regs.Any(r => !(r >= 0) || !double.IsFinite(r))) throw new ArgumentException($"--diag-reg must be 'auto' or a finite value >= 0, got '{DiagReg}'.");
         if (!LinearAlgebra.Equals("torch", StringComparison.OrdinalIgnoreCase) && !LinearAlgebra.Equals("mathnet", StringComparison.OrdinalIgnoreCase))

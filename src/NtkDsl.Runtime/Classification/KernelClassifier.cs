@@ -8,7 +8,7 @@ public sealed record KernelClassifierOptions
     /// With one value, it is used as given; with several, the one with the best accuracy on a held-out part of the
     /// training set wins (ties: the larger).
     /// </summary>
-    public IReadOnlyList<double> DiagRegCandidates { get; init; } = [1e-6, 1e-4, 1e-3, 1e-2, 1e-1];
+    public IReadOnlyList<double> DiagRegCandidates { get; init; } = [1e-6, 1e-4, 1e-3, 1e-2, 1e-1, 1];
 
     /// <summary>Fraction of the training set held out (stratified) to choose diag_reg, in (0, 1).</summary>
     public double HoldoutFraction { get; init; } = 0.2;
