@@ -237,9 +237,11 @@ internal sealed class ClassifyRun(IAnsiConsole console, ClassifyOptions options)
     private List<ClassifyRow> RunKernels((string Label, ClassifierKernel Kernel, string[] Wanted) family, int n, Matrix<double> xTrain, Matrix<double> xTest,
         int[] trainLabels, int[] testLabels, IKernelLinearAlgebra la)
     {
+        ReleaseMemory();
         PeakMemory.Reset();
         var sw = Stopwatch.StartNew();
-        IReadOnlyList<Matrix<double>> kTrain = [], kTest = [];
+        Matrix<double>?[] kTrain = [], kTest = [];
+        double kernelSeconds = 0;
         var classified = new List<(string Name, KernelClassification Result, double Seconds)>();
         console.Progress()
             .AutoClear(false)
@@ -247,16 +249,22 @@ internal sealed class ClassifyRun(IAnsiConsole console, ClassifyOptions options)
             .Start(ctx =>
             {
                 var trainTask = ctx.AddTask(Markup.Escape($"{family.Label}: K(train, train) tiles"));
-                kTrain = KernelTiles.Compute(family.Kernel, xTrain, null, options.MemoryBudgetBytes, (done, total) => Report(trainTask, done, total));
+                kTrain = [.. KernelTiles.Compute(family.Kernel, xTrain, null, options.MemoryBudgetBytes, (done, total) => Report(trainTask, done, total))];
                 var testTask = ctx.AddTask(Markup.Escape($"{family.Label}: K(test, train) tiles"));
-                kTest = KernelTiles.Compute(family.Kernel, xTest, xTrain, options.MemoryBudgetBytes, (done, total) => Report(testTask, done, total));
-                double kernelSeconds = sw.Elapsed.TotalSeconds;
-                foreach (var name in family.Wanted)
+                kTest = [.. KernelTiles.Compute(family.Kernel, xTest, xTrain, options.MemoryBudgetBytes, (done, total) => Report(testTask, done, total))];
+                kernelSeconds = sw.Elapsed.TotalSeconds;
+                for (int index = 0; index < kTrain.Length; index++)
                 {
-                    int index = family.Kernel.Names.ToList().IndexOf(name);
+                    string name = family.Kernel.Names[index];
+                    if (!family.Wanted.Contains(name))
+                    {
+                        kTrain[index] = kTest[index] = null;
+                        continue;
+                    }
+
                     var solve = Stopwatch.StartNew();
                     var task = ctx.AddTask(Markup.Escape($"{name}: diag_reg on the held-out split, then the fit"));
-                    var result = KernelClassifier.Classify(kTrain[index], kTest[index], trainLabels, testLabels, FashionMnist.ClassCount,
+                    var result = KernelClassifier.Classify(kTrain[index]!, kTest[index]!, trainLabels, testLabels, FashionMnist.ClassCount,
                         new KernelClassifierOptions
                         {
                             DiagRegCandidates = options.DiagRegs,
@@ -268,9 +276,12 @@ internal sealed class ClassifyRun(IAnsiConsole console, ClassifyOptions options)
                     task.Value = task.MaxValue;
                     // The kernel matrices are shared by the family: each member gets its share of their time.
                     classified.Add((name, result, kernelSeconds / family.Wanted.Length + solve.Elapsed.TotalSeconds));
+                    kTrain[index] = kTest[index] = null;   // only the kernels still to be solved stay alive
+                    ReleaseMemory();
                 }
             });
 
+        console.MarkupLine($"  [grey]{Markup.Escape(family.Label)}: kernels {kernelSeconds:F1} s (tiles of at most {KernelTiles.TileSize(family.Kernel, options.MemoryBudgetBytes)} samples), solves {sw.Elapsed.TotalSeconds - kernelSeconds:F1} s[/]");
         long peak = PeakMemory.Read();
         var rows = new List<ClassifyRow>();
         foreach (var (name, result, seconds) in classified)
@@ -282,6 +293,7 @@ internal sealed class ClassifyRun(IAnsiConsole console, ClassifyOptions options)
 
     private ClassifyRow RunNetwork(ClassifyNetwork net, int n, Matrix<double> xTrain, Matrix<double> xTest, int[] trainLabels, int[] testLabels)
     {
+        ReleaseMemory();
         PeakMemory.Reset();
         var sw = Stopwatch.StartNew();
         NetworkTraining trained = default!;
@@ -299,6 +311,13 @@ internal sealed class ClassifyRun(IAnsiConsole console, ClassifyOptions options)
         PrintRow(row);
         console.MarkupLine($"  [grey]SGD: batch {NetworkTraining.BatchSize}, momentum {NetworkTraining.Momentum}, learning rate {F(trained.LearningRate)} (half the MSE limit of a batch's NTK), {trained.Steps} steps (gradient-flow time {F(trained.GradientFlowTime)}: pass it to --times for the NTK at the same time), final loss {F(trained.FinalLoss)}[/]");
         return row;
+    }
+
+    /// <summary>A full compacting collection, so that the peak memory of a row reflects what it holds, not garbage of the previous one.</summary>
+    private static void ReleaseMemory()
+    {
+        System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
     }
 
     private static void Report(ProgressTask task, int done, int total)
