@@ -243,10 +243,7 @@ internal sealed class ClassifyRun(IAnsiConsole console, ClassifyOptions options)
         Matrix<double>?[] kTrain = [], kTest = [];
         double kernelSeconds = 0;
         var classified = new List<(string Name, KernelClassification Result, double Seconds)>();
-        console.Progress()
-            .AutoClear(false)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
-            .Start(ctx =>
+        NewProgress().Start(ctx =>
             {
                 var trainTask = ctx.AddTask(Markup.Escape($"{family.Label}: K(train, train) tiles"));
                 kTrain = [.. KernelTiles.Compute(family.Kernel, xTrain, null, options.MemoryBudgetBytes, (done, total) => Report(trainTask, done, total))];
@@ -297,10 +294,7 @@ internal sealed class ClassifyRun(IAnsiConsole console, ClassifyOptions options)
         PeakMemory.Reset();
         var sw = Stopwatch.StartNew();
         NetworkTraining trained = default!;
-        console.Progress()
-            .AutoClear(false)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
-            .Start(ctx =>
+        NewProgress().Start(ctx =>
             {
                 var task = ctx.AddTask(Markup.Escape($"network: SGD, {options.Epochs} epochs"), maxValue: options.Epochs);
                 trained = net.Train(options.Seed, xTrain, Labels.OneHot(trainLabels, FashionMnist.ClassCount), xTest, options.Epochs, () => task.Increment(1));
@@ -312,6 +306,10 @@ internal sealed class ClassifyRun(IAnsiConsole console, ClassifyOptions options)
         console.MarkupLine($"  [grey]SGD: batch {NetworkTraining.BatchSize}, momentum {NetworkTraining.Momentum}, learning rate {F(trained.LearningRate)} (half the MSE limit of a batch's NTK), {trained.Steps} steps (gradient-flow time {F(trained.GradientFlowTime)}: pass it to --times for the NTK at the same time), final loss {F(trained.FinalLoss)}[/]");
         return row;
     }
+
+    private Progress NewProgress() => console.Progress()
+        .AutoClear(false)
+        .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn());
 
     /// <summary>A full compacting collection, so that the peak memory of a row reflects what it holds, not garbage of the previous one.</summary>
     private static void ReleaseMemory()

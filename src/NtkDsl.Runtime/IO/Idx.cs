@@ -97,10 +97,11 @@ public static class Idx
         Span<byte> head = stackalloc byte[2];
         bool gzip = ReadUpTo(stream, head) == 2 && head[0] == 0x1f && head[1] == 0x8b;
         stream.Position = start;
-        Stream source = gzip ? new GZipStream(stream, CompressionMode.Decompress, leaveOpen: true) : new BufferedStream(stream, 1 << 16);
+        if (!gzip) return Parse(stream, name);
+        using var gz = new GZipStream(stream, CompressionMode.Decompress, leaveOpen: true);
         try
         {
-            return Parse(source, name);
+            return Parse(gz, name);
         }
         catch (InvalidDataException e)
         {
