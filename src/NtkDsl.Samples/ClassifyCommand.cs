@@ -54,7 +54,7 @@ public sealed class ClassifySettings : CommandSettings
 
     /// <summary>--times.</summary>
     [CommandOption("--times <LIST>")]
-    [Description("Gradient-descent times for the kernels, comma separated; 'inf' = kernel regression (Cholesky), finite times need an eigendecomposition (slow for large N).")]
+    [Description("Gradient-descent times for the kernels, comma separated: 'inf' = kernel regression (Cholesky); numbers and 'net' (the SGD network's gradient-flow time, to compare it with its kernels at the same time) need an eigendecomposition (slow for large N).")]
     [DefaultValue("inf")]
     public string Times { get; init; } = "inf";
 
@@ -113,9 +113,16 @@ public sealed class ClassifySettings : CommandSettings
     {
         var sizes = ParseList(TrainSizes, "--train-sizes", s => int.Parse(s, CultureInfo.InvariantCulture));
         if (sizes.Any(s => s < 10)) throw new ArgumentException($"--train-sizes must be >= 10 each, got '{TrainSizes}'.");
-        var times = ParseList(Times, "--times", s => s.Equals("inf", StringComparison.OrdinalIgnoreCase) ? double.PositiveInfinity : double.Parse(s, CultureInfo.InvariantCulture));
-        if (times.Any(t => !(t >= 0))) throw new ArgumentException($"--times must be >= 0 or 'inf', got '{Times}'.");
+        // 'net' is NaN here: the network's time, known once it is trained.
+        var times = ParseList(Times, "--times", s => s.ToLowerInvariant() switch
+        {
+            "inf" => double.PositiveInfinity,
+            "net" => double.NaN,
+            _ => double.Parse(s, CultureInfo.InvariantCulture),
+        });
+        if (times.Any(t => !(t >= 0) && !double.IsNaN(t))) throw new ArgumentException($"--times must be >= 0, 'inf' or 'net', got '{Times}'.");
         var methods = ParseList(Kernels, "--kernels", s => s.ToLowerInvariant());
+        if (times.Any(double.IsNaN) && !methods.Contains("network")) throw new ArgumentException("--times net needs the network in --kernels.");
         foreach (var m in methods)
             if (!ClassifyOptions.AllMethods.Contains(m))
                 throw new ArgumentException($"Unknown method '{m}' in --kernels; choose from {string.Join(", ", ClassifyOptions.AllMethods)}.");
@@ -215,9 +222,12 @@ internal sealed class ClassifyRun(IAnsiConsole console, ClassifyOptions options)
             var xTrain = scaler.Transform(subset.Images);
             var xTest = scaler.Transform(test.Images);
             console.Write(new Rule($"training size {n}").LeftJustified());
+            // The network first, so that 'net' in --times can be its gradient-flow time.
+            var network = options.Methods.Contains("network") ? RunNetwork(net, n, xTrain, xTest, subset.Labels, test.Labels) : null;
+            double[] times = [.. options.Times.Select(t => double.IsNaN(t) ? network!.Time : t).Distinct()];
             foreach (var family in Families(net, xTrain))
-                rows.AddRange(RunKernels(family, n, xTrain, xTest, subset.Labels, test.Labels, la));
-            if (options.Methods.Contains("network")) rows.Add(RunNetwork(net, n, xTrain, xTest, subset.Labels, test.Labels));
+                rows.AddRange(RunKernels(family, n, xTrain, xTest, subset.Labels, test.Labels, la, times));
+            if (network is not null) rows.Add(network);
         }
 
         return new ClassifyResults(options, Path.GetFullPath(options.DataFolder), net.Description.ToString(), rows,
@@ -235,7 +245,7 @@ internal sealed class ClassifyRun(IAnsiConsole console, ClassifyOptions options)
     }
 
     private List<ClassifyRow> RunKernels((string Label, ClassifierKernel Kernel, string[] Wanted) family, int n, Matrix<double> xTrain, Matrix<double> xTest,
-        int[] trainLabels, int[] testLabels, IKernelLinearAlgebra la)
+        int[] trainLabels, int[] testLabels, IKernelLinearAlgebra la, double[] times)
     {
         ReleaseMemory();
         PeakMemory.Reset();
@@ -265,7 +275,7 @@ internal sealed class ClassifyRun(IAnsiConsole console, ClassifyOptions options)
                         new KernelClassifierOptions
                         {
                             DiagRegCandidates = options.DiagRegs,
-                            Times = options.Times,
+                            Times = times,
                             Seed = options.Seed,
                             LinearAlgebra = la,
                             OnCandidate = (done, total) => Report(task, done, total + 1),
@@ -303,7 +313,7 @@ internal sealed class ClassifyRun(IAnsiConsole console, ClassifyOptions options)
         var metrics = ClassificationMetrics.Compute(predicted, testLabels, FashionMnist.ClassCount);
         var row = Row(n, testLabels.Length, "network", trained.GradientFlowTime, metrics, null, [], sw.Elapsed.TotalSeconds, PeakMemory.Read());
         PrintRow(row);
-        console.MarkupLine($"  [grey]SGD: batch {NetworkTraining.BatchSize}, momentum {NetworkTraining.Momentum}, learning rate {F(trained.LearningRate)} (half the MSE limit of a batch's NTK), {trained.Steps} steps (gradient-flow time {F(trained.GradientFlowTime)}: pass it to --times for the NTK at the same time), final loss {F(trained.FinalLoss)}[/]");
+        console.MarkupLine($"  [grey]SGD: batch {NetworkTraining.BatchSize}, momentum {NetworkTraining.Momentum}, learning rate {F(trained.LearningRate)} (half the MSE limit of a batch's NTK), {trained.Steps} steps (gradient-flow time {F(trained.GradientFlowTime)}: --times net gives the kernels at that time), final loss {F(trained.FinalLoss)}[/]");
         return row;
     }
 

@@ -74,11 +74,15 @@ internal static class ClassifyPlots
     {
         var plt = Plots.New("Fashion-MNIST test accuracy", "training set size", "test accuracy");
         int color = 0;
-        foreach (var group in results.Rows.GroupBy(r => (r.Method, Time: r.Method == "network" ? 0 : r.Time)))
+        // Kernels at the network's time ('--times net') differ in t between sizes but form one series.
+        var networkTime = results.Rows.Where(r => r.Method == "network").ToDictionary(r => r.TrainSize, r => r.Time);
+        string TimeLabel(ClassifyRow r) => r.Method == "network" ? "SGD"
+            : networkTime.TryGetValue(r.TrainSize, out double t) && t == r.Time ? "t = network's" : $"t = {ClassifyRun.TimeText(r.Time)}";
+        foreach (var group in results.Rows.GroupBy(r => (r.Method, Time: TimeLabel(r))))
         {
             var points = group.OrderBy(r => r.TrainSize).ToArray();
             var line = plt.Add.Scatter(Plots.Log10(points.Select(p => (double)p.TrainSize)), points.Select(p => p.Accuracy).ToArray());
-            line.LegendText = group.Key.Method == "network" ? "network (SGD)" : $"{group.Key.Method}, t = {ClassifyRun.TimeText(group.Key.Time)}";
+            line.LegendText = $"{group.Key.Method}, {group.Key.Time}";
             line.Color = Plots.Palette[color++ % Plots.Palette.Length];
             line.LineWidth = 2;
             line.MarkerSize = 7;

@@ -30,7 +30,7 @@ public sealed class ClassifyCommandTests : IDisposable
 
     private string[] Args(string outDir) =>
         ["classify", "--data", "subset", "--train-sizes", "100,200", "--test-size", "100", "--epochs", "2", "--linalg", "mathnet",
-         "--kernels", "nngp,ntk,empirical-ntk,rbf,linear,network", "--times", "50,inf", "--seed", "1", "--out", outDir];
+         "--kernels", "nngp,ntk,empirical-ntk,rbf,linear,network", "--times", "net,inf", "--seed", "1", "--out", outDir];
 
     [Fact]
     public void Classify_on_the_subset_writes_json_plots_and_html_and_repeats_exactly()
@@ -43,6 +43,17 @@ public sealed class ClassifyCommandTests : IDisposable
         var rows = JsonDocument.Parse(File.ReadAllText(Path.Combine(a, "classify.json"))).RootElement.GetProperty("rows");
         // 2 sizes x (5 kernels x 2 times + the network)
         Assert.Equal(22, rows.GetArrayLength());
+        // 'net': the kernels at the network's gradient-flow time, next to it.
+        foreach (int size in new[] { 100, 200 })
+        {
+            var ofSize = rows.EnumerateArray().Where(r => r.GetProperty("train_size").GetInt32() == size).ToList();
+            double netTime = ofSize.Single(r => r.GetProperty("method").GetString() == "network").GetProperty("time").GetDouble();
+            Assert.True(netTime > 0);
+            Assert.Equal(5, ofSize.Count(r => r.GetProperty("method").GetString() != "network"
+                && r.GetProperty("time").ValueKind == JsonValueKind.Number && r.GetProperty("time").GetDouble() == netTime));
+            Assert.Equal(5, ofSize.Count(r => r.GetProperty("time").ValueKind == JsonValueKind.String && r.GetProperty("time").GetString() == "Infinity"));
+        }
+
         foreach (var row in rows.EnumerateArray())
         {
             double accuracy = row.GetProperty("accuracy").GetDouble();
@@ -84,6 +95,7 @@ public sealed class ClassifyCommandTests : IDisposable
         Assert.NotEqual(0, Run("classify", "--train-sizes", "1000,abc").Exit);
         Assert.NotEqual(0, Run("classify", "--diag-reg", "-1").Exit);
         Assert.NotEqual(0, Run("classify", "--network", "resnet").Exit);
+        Assert.NotEqual(0, Run("classify", "--times", "net", "--kernels", "ntk").Exit);
         Assert.Equal(0, Run("classify", "--help").Exit);
     }
 }
