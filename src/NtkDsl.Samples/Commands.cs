@@ -25,6 +25,7 @@ public static class TourProgram
                 .WithDescription("Compute the empirical or infinite-width kernel of a sample network on inputs read from .npy or .csv, and write it as .npy.")
                 .WithExample("kernel", "inputs.csv", "--network", "jacot-500", "--output", "theta.npy")
                 .WithExample("kernel", "x.npy", "--x2", "x_test.npy", "--infinite", "--output", "theta_inf.npy");
+            c.AddCommand<ClassifyCommand>("classify").WithDescription("Classify Fashion-MNIST with the NNGP/NTK of a declared network, RBF and linear kernels, and the network trained by SGD.");
             c.PropagateExceptions();
         });
         try

@@ -1,0 +1,101 @@
+using System.Text.Json;
+using Spectre.Console;
+
+namespace NtkDsl.Samples.Tests;
+
+[Collection("tour")]
+public sealed class ClassifyCommandTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "ntk-classify-test-" + Guid.NewGuid().ToString("N"));
+
+    public ClassifyCommandTests() => Directory.CreateDirectory(_dir);
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    /// <summary>Runs the samples app with the console captured; returns the exit code and the text written.</summary>
+    private static (int Exit, string Output) Run(params string[] args)
+    {
+        var previous = AnsiConsole.Console;
+        var writer = new StringWriter();
+        AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(writer), Ansi = AnsiSupport.No, Interactive = InteractionSupport.No });
+        try
+        {
+            return (TourProgram.Run(args), writer.ToString());
+        }
+        finally
+        {
+            AnsiConsole.Console = previous;
+        }
+    }
+
+    private string[] Args(string outDir) =>
+        ["classify", "--data", "subset", "--train-sizes", "100,200", "--test-size", "100", "--epochs", "2", "--linalg", "mathnet",
+         "--kernels", "nngp,ntk,empirical-ntk,rbf,linear,network", "--times", "net,inf", "--seed", "1", "--out", outDir];
+
+    [Fact]
+    public void Classify_on_the_subset_writes_json_plots_and_html_and_repeats_exactly()
+    {
+        string a = Path.Combine(_dir, "a"), b = Path.Combine(_dir, "b");
+        var first = Run(Args(a));
+        Assert.True(first.Exit == 0, first.Output);
+        Assert.Equal(0, Run(Args(b)).Exit);
+
+        var rows = JsonDocument.Parse(File.ReadAllText(Path.Combine(a, "classify.json"))).RootElement.GetProperty("rows");
+        // 2 sizes x (5 kernels x 2 times + the network)
+        Assert.Equal(22, rows.GetArrayLength());
+        // 'net': the kernels at the network's gradient-flow time, next to it.
+        foreach (int size in new[] { 100, 200 })
+        {
+            var ofSize = rows.EnumerateArray().Where(r => r.GetProperty("train_size").GetInt32() == size).ToList();
+            double netTime = ofSize.Single(r => r.GetProperty("method").GetString() == "network").GetProperty("time").GetDouble();
+            Assert.True(netTime > 0);
+            Assert.Equal(5, ofSize.Count(r => r.GetProperty("method").GetString() != "network"
+                && r.GetProperty("time").ValueKind == JsonValueKind.Number && r.GetProperty("time").GetDouble() == netTime));
+            Assert.Equal(5, ofSize.Count(r => r.GetProperty("time").ValueKind == JsonValueKind.String && r.GetProperty("time").GetString() == "Infinity"));
+        }
+
+        foreach (var row in rows.EnumerateArray())
+        {
+            double accuracy = row.GetProperty("accuracy").GetDouble();
+            Assert.InRange(accuracy, 0.0, 1.0);
+            Assert.Equal(100, row.GetProperty("confusion").EnumerateArray().Sum(r => r.EnumerateArray().Sum(v => v.GetInt32())));
+            Assert.True(row.GetProperty("peak_bytes").GetInt64() > 0);
+        }
+
+        static double[] Accuracies(string dir) => JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "classify.json"))).RootElement
+            .GetProperty("rows").EnumerateArray().Select(r => r.GetProperty("accuracy").GetDouble()).ToArray();
+        Assert.Equal(Accuracies(a), Accuracies(b));
+
+        foreach (var name in new[] { "classify-accuracy", "classify-confusion" })
+        {
+            Assert.True(new FileInfo(Path.Combine(a, name + ".png")).Length > 10_000);
+            Assert.Contains("</svg>", File.ReadAllText(Path.Combine(a, name + ".svg")), StringComparison.Ordinal);
+        }
+
+        string html = File.ReadAllText(Path.Combine(a, "classify.html"));
+        Assert.Contains("<caption>Fashion-MNIST test accuracy", html, StringComparison.Ordinal);
+        Assert.Contains("<caption>Per-class accuracy", html, StringComparison.Ordinal);
+        Assert.Contains("Per-class accuracy", first.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Bad_inputs_are_errors_that_say_what_is_wrong()
+    {
+        var tooMany = Run("classify", "--data", "subset", "--train-sizes", "2001", "--out", _dir);
+        Assert.Equal(2, tooMany.Exit);
+        Assert.Contains("Training size 2001 is larger than the 2000 training images", tooMany.Output, StringComparison.Ordinal);
+
+        string missing = Path.Combine(_dir, "nowhere");
+        var noData = Run("classify", "--data", missing, "--out", _dir);
+        Assert.Equal(2, noData.Exit);
+        Assert.Contains("nowhere", noData.Output, StringComparison.Ordinal);
+        Assert.Contains("dataset-fashion-mnist", noData.Output, StringComparison.Ordinal);
+
+        Assert.NotEqual(0, Run("classify", "--kernels", "nngp,svm").Exit);
+        Assert.NotEqual(0, Run("classify", "--train-sizes", "1000,abc").Exit);
+        Assert.NotEqual(0, Run("classify", "--diag-reg", "-1").Exit);
+        Assert.NotEqual(0, Run("classify", "--network", "resnet").Exit);
+        Assert.NotEqual(0, Run("classify", "--times", "net", "--kernels", "ntk").Exit);
+        Assert.Equal(0, Run("classify", "--help").Exit);
+    }
+}
