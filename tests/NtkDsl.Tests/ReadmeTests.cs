@@ -26,26 +26,36 @@ public partial class ReadmeTests(ITestOutputHelper output)
     private static readonly Matrix<double> yTrain = TestMath.RandomMatrix(8, 1, 3);
 
     /// <summary>
-    /// Each ```csharp block of README.md, compiled on its own with the generator against NtkDsl, NtkDsl.Torch and .NET 10
+    /// Each ```csharp block of README.md (and of the packages' README), compiled on its own with the generator against NtkDsl, NtkDsl.Torch and .NET 10
     /// (no errors allowed). A block may use what the README's text gives it: the types other blocks declare (the
     /// network of the first block), the first block's <c>using NtkDsl;</c>, and what <see cref="SnippetContext"/>
     /// declares (inputs xTrain, xTest, yTrain: Matrix&lt;double&gt;; WideNet, described in a comment).
     /// </summary>
-    [Fact]
-    public void Every_csharp_block_of_the_readme_compiles_as_shown()
+    [Theory]
+    [InlineData("README.md", 5)]
+    [InlineData("src/PackageReadme.md", 1)]         // the packages' README.md
+    public void Every_csharp_block_of_the_readme_compiles_as_shown(string readme, int atLeast)
     {
-        var blocks = CSharpBlocks(File.ReadAllText(Path.Combine(RepositoryRoot(), "README.md")));
-        Assert.True(blocks.Count >= 5, $"only {blocks.Count} C# blocks found in README.md");
+        var blocks = CSharpBlocks(File.ReadAllText(Path.Combine(RepositoryRoot(), readme)));
+        Assert.True(blocks.Count >= atLeast, $"only {blocks.Count} C# blocks found in {readme}");
         var declarations = blocks.SelectMany(b => TypeDeclarations(b.Code)).DistinctBy(d => d.Name).ToList();
         var failures = new List<string>();
         foreach (var (line, code) in blocks)
         {
             var errors = CompileSnippet(code, declarations);
-            output.WriteLine($"README.md:{line}: {(errors.Count == 0 ? "compiles" : errors.Count + " errors")}");
-            if (errors.Count > 0) failures.Add($"README.md:{line}:\n{code}\n" + string.Join("\n", errors));
+            output.WriteLine($"{readme}:{line}: {(errors.Count == 0 ? "compiles" : errors.Count + " errors")}");
+            if (errors.Count > 0) failures.Add($"{readme}:{line}:\n{code}\n" + string.Join("\n", errors));
         }
 
         Assert.True(failures.Count == 0, string.Join("\n\n", failures));
+    }
+
+    [Fact]
+    public void The_package_readme_has_only_absolute_links()
+    {
+        // A package page (nuget.org) cannot resolve links relative to the repository.
+        var links = Regex.Matches(File.ReadAllText(Path.Combine(RepositoryRoot(), "src", "PackageReadme.md")), @"\]\(([^)]*)\)");
+        Assert.All(links, l => Assert.Matches("^(https?://|#)", l.Groups[1].Value));
     }
 
     [Fact]
