@@ -17,24 +17,34 @@ public static class TourProgram
     /// <returns>The process exit code.</returns>
     public static int Run(string[] args)
     {
+        AnsiConsole.Console = SampleConsole.Create(Console.Out);
+        var errors = SampleConsole.Create(Console.Error);
         var app = new CommandApp<TourCommand>();
         app.Configure(c =>
         {
+            c.ConfigureConsole(AnsiConsole.Console);
             c.SetApplicationName("NtkDsl.Samples");
             c.AddCommand<KernelCommand>("kernel")
                 .WithDescription("Compute the empirical or infinite-width kernel of a sample network on inputs read from .npy or .csv, and write it as .npy.")
                 .WithExample("kernel", "inputs.csv", "--network", "jacot-500", "--output", "theta.npy")
                 .WithExample("kernel", "x.npy", "--x2", "x_test.npy", "--infinite", "--output", "theta_inf.npy");
             c.AddCommand<ClassifyCommand>("classify").WithDescription("Classify Fashion-MNIST with the NNGP/NTK of a declared network, RBF and linear kernels, and the network trained by SGD.");
+            c.UseStrictParsing();
             c.PropagateExceptions();
         });
         try
         {
             return app.Run(args);
         }
-        catch (Exception e) when (e is CommandParseException or CommandRuntimeException or FileNotFoundException or FormatException or ArgumentException or NpyFormatException)
+        catch (CommandParseException e)
         {
-            AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
+            // Strict parsing: an unknown or misspelled option is an error, never silently ignored.
+            errors.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message + OptionSuggestions.For(args))} See --help.");
+            return 2;
+        }
+        catch (Exception e) when (e is CommandRuntimeException or FileNotFoundException or FormatException or ArgumentException or NpyFormatException)
+        {
+            errors.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
             return 2;
         }
     }

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using ScottPlot;
 
 namespace NtkDsl.Samples;
@@ -43,15 +44,28 @@ internal sealed class Plots(string outDir)
 
     public static double[] Log10(IEnumerable<double> v) => v.Select(Math.Log10).ToArray();
 
-    /// <summary>Saves name.png and name.svg; returns the SVG path.</summary>
+    /// <summary>Saves name.png and name.svg (with a viewBox, so that it scales); returns the SVG path.</summary>
     public string Save(Plot plt, string name, int width = Width, int height = Height)
     {
         string png = Path.Combine(outDir, name + ".png");
         string svg = Path.Combine(outDir, name + ".svg");
         plt.SavePng(png, width, height);
         plt.SaveSvg(svg, width, height);
+        File.WriteAllText(svg, WithViewBox(File.ReadAllText(svg), width, height));
         Files.Add(png);
         Files.Add(svg);
         return svg;
+    }
+
+    /// <summary>
+    /// Adds viewBox="0 0 width height" to the root svg element (ScottPlot writes only width and height): without it,
+    /// CSS that narrows the element (max-width: 100% in report.html) crops the drawing instead of scaling it.
+    /// </summary>
+    internal static string WithViewBox(string svg, int width, int height)
+    {
+        var root = Regex.Match(svg, "<svg\\b[^>]*>");
+        if (!root.Success) throw new InvalidOperationException("No <svg> element in the plot written by ScottPlot.");
+        if (root.Value.Contains("viewBox=", StringComparison.Ordinal)) return svg;
+        return svg.Insert(root.Index + "<svg".Length, $" viewBox=\"0 0 {width} {height}\"");
     }
 }

@@ -33,7 +33,7 @@ internal sealed class Tour(IAnsiConsole console, TourOptions options)
     {
         var total = Stopwatch.StartNew();
         Directory.CreateDirectory(options.OutDir);
-        console.Write(new Rule("[bold]NtkDsl tour: the neural tangent kernel, computed[/]").LeftJustified());
+        console.Heading("NtkDsl tour: the neural tangent kernel, computed");
         console.MarkupLine($"Mode [bold]{(options.Quick ? "quick" : "default")}[/], seed {options.Seed}, {Markup.Escape(KernelBackend.Describe())}, output [link]{Markup.Escape(Path.GetFullPath(options.OutDir))}[/]");
 
         Timed("0  first look", FirstLook);
@@ -68,8 +68,19 @@ internal sealed class Tour(IAnsiConsole console, TourOptions options)
         _timings.Add((name, sw.Elapsed.TotalSeconds));
     }
 
+    /// <summary>
+    /// Runs <paramref name="body"/> (which calls its argument once per unit of work) under a live progress bar on an
+    /// interactive console; elsewhere (redirected output) prints the description once instead.
+    /// </summary>
     private void WithProgress(string description, int total, Action<Action> body)
     {
+        if (!console.Profile.Capabilities.Interactive)
+        {
+            console.WriteLine(description + " ...");
+            body(() => { });
+            return;
+        }
+
         console.Progress()
             .AutoClear(false)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
@@ -91,7 +102,7 @@ internal sealed class Tour(IAnsiConsole console, TourOptions options)
 
     private void FirstLook()
     {
-        console.Write(new Rule("0  A declared network and its NTK").LeftJustified());
+        console.Heading("0  A declared network and its NTK");
         var theta = TwoLayerNet.InitializeParameters<double>(seed: options.Seed);
         var x = Matrix<double>.FromArray(new double[,] { { 1, 0 }, { 0.6, 0.8 }, { -1, 0.5 }, { 0.1, -0.9 } });
         var ntk = TwoLayerNet.Ntk(theta, x);
@@ -129,7 +140,7 @@ internal sealed class Tour(IAnsiConsole console, TourOptions options)
 
     private void JacotFigure()
     {
-        console.Write(new Rule("a  Jacot et al. (2018) Fig. 1: the NTK concentrates as the width grows").LeftJustified());
+        console.Heading("a  Jacot et al. (2018) Fig. 1: the NTK concentrates as the width grows");
         var gammas = Data.Angles(options.GridPoints);
         int i0 = options.GridPoints / 2;                  // gamma = 0, x0 = (1, 0)
         var grid = Data.Circle(gammas);
@@ -302,7 +313,7 @@ internal sealed class Tour(IAnsiConsole console, TourOptions options)
 
     private void LazyTraining()
     {
-        console.Write(new Rule("b  Lazy training: how far the network moves, against its width").LeftJustified());
+        console.Heading("b  Lazy training: how far the network moves, against its width");
         var xTrain = Data.Circle(TrainAngles);
         var yTrain = Data.Targets(TrainAngles);
         var probe = Data.Stack(xTrain, Data.Circle(Data.Angles(12, -3.0, 3.0)));
@@ -405,7 +416,7 @@ internal sealed class Tour(IAnsiConsole console, TourOptions options)
 
     private void DynamicsAndTradeOff()
     {
-        console.Write(new Rule("c  Dynamics: a wide network under gradient descent against the closed-form NTK prediction").LeftJustified());
+        console.Heading("c  Dynamics: a wide network under gradient descent against the closed-form NTK prediction");
         var trainAngles = TrainAngles;
         var testAngles = Data.Angles(options.Quick ? 31 : 61);
         int nTrain = trainAngles.Length, nTest = testAngles.Length;
@@ -530,7 +541,7 @@ internal sealed class Tour(IAnsiConsole console, TourOptions options)
         _report.EndSection();
 
         // ---------------------------------------------------------------- d
-        console.Write(new Rule("d  The trade-off: a narrow network leaves the kernel regime, a wide one stays").LeftJustified());
+        console.Heading("d  The trade-off: a narrow network leaves the kernel regime, a wide one stays");
         _report.Section("tradeoff", "d. Narrow vs wide: leaving the kernel regime",
             $"The same task, learning rate and number of steps for widths {narrowWidth} and {wideWidth}. The wide network's NTK barely moves and it tracks its linearization; " +
             "the narrow one's kernel changes during training (it learns features), so the NTK closed form no longer describes it.");

@@ -124,7 +124,7 @@ public class DiagnosticTests
     [Fact]
     public void NTK0016_no_infinite_width_kernel_when_an_activation_is_not_after_a_dense_layer()
     {
-        Single("[Network(Inputs = 2)]\n[Dense(4), Relu, Tanh]\n[Dense(1)]\npublic partial class Net;", "NTK0016", "Tanh", DiagnosticSeverity.Info);
+        Single("[Network(Inputs = 2)]\n[Dense(4), Relu, Tanh]\n[Dense(1)]\npublic partial class Net;", "NTK0016", "Tanh", DiagnosticSeverity.Warning);
         var generated = GeneratorHarness.Run(Usings + "[Network(Inputs = 2)]\n[Dense(4), Relu, Tanh]\n[Dense(1)]\npublic partial class Net;").Result.GeneratedSources.Single();
         Assert.DoesNotContain("InfiniteWidth(", generated.SourceText.ToString());
         Assert.Contains("Ntk<T>(", generated.SourceText.ToString());

@@ -4,18 +4,33 @@ using NtkDsl.IO;
 
 namespace NtkDsl.Samples.Tests;
 
-/// <summary>Runs the tour in --quick mode once (in-process) and checks everything it wrote.</summary>
+/// <summary>Runs the tour in --quick mode once (in-process, its console output captured) for every test of the "tour" collection.</summary>
 public sealed class QuickTourFixture : IDisposable
 {
     public QuickTourFixture()
     {
         OutDir = Path.Combine(Path.GetTempPath(), "ntk-tour-test-" + Guid.NewGuid().ToString("N"));
-        ExitCode = TourProgram.Run(["--quick", "--out", OutDir, "--seed", "3"]);
+        var previous = Console.Out;
+        using var output = new StringWriter();
+        Console.SetOut(output);
+        try
+        {
+            ExitCode = TourProgram.Run(["--quick", "--out", OutDir, "--seed", "3"]);
+        }
+        finally
+        {
+            Console.SetOut(previous);
+        }
+
+        Output = output.ToString();
     }
 
     public string OutDir { get; }
 
     public int ExitCode { get; }
+
+    /// <summary>What the tour wrote to standard output (not a terminal).</summary>
+    public string Output { get; }
 
     public void Dispose()
     {
@@ -24,7 +39,7 @@ public sealed class QuickTourFixture : IDisposable
 }
 
 [Collection("tour")]
-public sealed class TourTests(QuickTourFixture tour) : IClassFixture<QuickTourFixture>
+public sealed class TourTests(QuickTourFixture tour)
 {
     private static readonly string[] Plots = ["a-kernel-curves", "a-kernel-heatmap", "a-eigenvalue-spectrum", "b-drift-vs-width", "c-trajectories", "c-function", "d-narrow-vs-wide"];
 

@@ -6,7 +6,7 @@ namespace NtkDsl.Torch.Tests;
 
 /// <summary>
 /// The autograd baseline and the backend (through a hand-written network on <see cref="TorchNetwork{TNet}"/>)
-/// against ../shared/reference/empirical-ntk.json (PyTorch functorch, float64), to 1e-10 relative.
+/// against tests/reference/empirical-ntk.json (PyTorch functorch, float64), to 1e-10 relative.
 /// </summary>
 public sealed class ReferenceTests
 {

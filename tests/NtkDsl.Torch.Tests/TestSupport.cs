@@ -73,7 +73,7 @@ internal static class TestSupport
         return Math.Sqrt(num) / Math.Max(Math.Sqrt(den), double.Epsilon);
     }
 
-    /// <summary>The shared reference folder (one locator for all test projects: <see cref="NtkDsl.Tests.Support.ReferenceData"/>).</summary>
+    /// <summary>The reference folder (one locator for all test projects: <see cref="NtkDsl.Tests.Support.ReferenceData"/>).</summary>
     public static string ReferenceDir() => NtkDsl.Tests.Support.ReferenceData.Directory;
 
     public static JsonElement[] EmpiricalCases()

@@ -3,28 +3,13 @@ using System.Text.Json;
 namespace NtkDsl.Tests.Support;
 
 /// <summary>
-/// Locates ../shared/reference (values computed independently of this code) for every test project:
-/// NTKDSL_REFERENCE_DIR if set, else the shared/reference folder beside the repository root (the folder
-/// holding NtkDsl.sln).
+/// Reads the reference values of tests/reference (computed independently of this code; see its README.md),
+/// which every test project that uses them copies to reference/ beside its assembly.
 /// </summary>
 public static class ReferenceData
 {
-    public static string Directory
-    {
-        get
-        {
-            var fromEnvironment = Environment.GetEnvironmentVariable("NTKDSL_REFERENCE_DIR");
-            if (!string.IsNullOrEmpty(fromEnvironment)) return fromEnvironment;
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            {
-                if (!File.Exists(Path.Combine(dir.FullName, "NtkDsl.sln"))) continue;
-                var candidate = Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "reference"));
-                if (System.IO.Directory.Exists(candidate)) return candidate;
-                throw new DirectoryNotFoundException($"Reference data not found at {candidate}; set NTKDSL_REFERENCE_DIR.");
-            }
-            throw new DirectoryNotFoundException("NtkDsl.sln not found above " + AppContext.BaseDirectory);
-        }
-    }
+    /// <summary>The folder holding the reference files in the test output.</summary>
+    public static string Directory { get; } = Path.Combine(AppContext.BaseDirectory, "reference");
 
     public static JsonElement Load(string fileName) =>
         JsonDocument.Parse(File.ReadAllText(Path.Combine(Directory, fileName))).RootElement;

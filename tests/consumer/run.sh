@@ -83,7 +83,12 @@ check "package has lib/net10.0/NtkDsl.dll and its XML docs" eval 'has lib/net10.
 check "package has the generator under analyzers/dotnet/cs" has analyzers/dotnet/cs/NtkDsl.Generator.dll
 check "package has the generator nowhere else (not a lib reference)" \
   eval '[ "$(grep -c "NtkDsl.Generator" "$work/entries.txt")" -eq 1 ]'
-check "package has README.md and LICENSE" eval 'has README.md && has LICENSE'
+check "package has README.md, LICENSE, CHANGELOG.md and the diagnostics' pages" \
+  eval 'has README.md && has LICENSE && has CHANGELOG.md && has docs/diagnostics/NTK0004.md'
+unzip -p "$nupkg" README.md >"$work/README.md"
+check "packaged README has no relative links (they would not resolve on a package page)" \
+  eval '! grep -Eo "\]\([^)]*\)" "$work/README.md" | grep -Ev "^\]\((https?://|#)"'
+check "nuspec and README show no placeholder address" eval '! grep -qi "REPLACE-WITH" "$work/NtkDsl.nuspec" "$work/README.md"'
 check "nuspec: MIT licence expression, readme, repository, version" \
   eval 'grep -q "<license type=\"expression\">MIT</license>" "$work/NtkDsl.nuspec" &&
         grep -q "<readme>README.md</readme>" "$work/NtkDsl.nuspec" &&
@@ -144,7 +149,7 @@ else
   check "wrong declarations fail the build" true
 fi
 check "Dense(0) reports error NTK0004" grep -q "error NTK0004: Dense layer 1 of 'ZeroWidth' has width 0" "$work/bad.log"
-check "the error carries its help link (docs/diagnostics/NTK0004.md)" grep -q "error NTK0004: .*(https\?://.*/docs/diagnostics/NTK0004\.md)" "$work/bad.log"
+check "the error carries its help link (docs/diagnostics/NTK0004.md, a page in the package)" grep -q "error NTK0004: .*docs/diagnostics/NTK0004\.md" "$work/bad.log"
 check "a non-partial network reports error NTK0001" grep -q "error NTK0001: The network class 'NotPartial' must be declared partial" "$work/bad.log"
 
 # 5. NtkDsl.Torch: pack into the same feed with the same version, then a second consumer that uses it.

@@ -66,7 +66,7 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor NoInfiniteWidth = Create("NTK0016", "No infinite-width kernel for this architecture",
         "InfiniteWidth is not generated for '{0}': the activation '{1}' (layer {2}) does not directly follow a Dense layer, so its input is not Gaussian in the infinite-width limit",
-        DiagnosticSeverity.Info);
+        DiagnosticSeverity.Warning);
 
     public static DiagnosticDescriptor? ById(string id) => id switch
     {

@@ -48,15 +48,9 @@ public sealed class NpyArray
     {
         ArgumentNullException.ThrowIfNull(shape);
         ArgumentNullException.ThrowIfNull(data);
-        long count = 1;
-        foreach (int d in shape)
-        {
-            ArgumentOutOfRangeException.ThrowIfNegative(d, nameof(shape));
-            count *= d;
-        }
-
-        if (count != data.Length)
-            throw new ArgumentException($"'{nameof(data)}' must have {count} values for shape ({string.Join(", ", shape)}), but has {data.Length}.", nameof(data));
+        foreach (int d in shape) ArgumentOutOfRangeException.ThrowIfNegative(d, nameof(shape));
+        if (Npy.ElementCount(shape) != data.Length)
+            throw new ArgumentException($"'{nameof(data)}' must have {Npy.DescribeCount(shape)} values for shape ({string.Join(", ", shape)}), but has {data.Length}.", nameof(data));
         Shape = (int[])shape.Clone();
         DataType = dataType;
         Data = data;
@@ -164,12 +158,16 @@ public static class Npy
             throw new NpyFormatException($"The .npy header must end with a newline; it is {Quote(header)}.");
         var (dataType, bigEndian, shape) = ParseHeader(header);
 
-        long count = 1;
-        foreach (int d in shape) count = checked(count * d);
         int size = dataType == NpyDataType.Float32 ? 4 : 8;
-        if (count > Array.MaxLength)
-            throw new NpyFormatException($"The array of shape ({string.Join(", ", shape)}) has {count} elements, more than a .NET array can hold.");
-        var data = new double[count];
+        string described = $"shape ({string.Join(", ", shape)}) of {Describe(dataType)}";
+        if (ElementCount(shape) is not long count)
+            throw new NpyFormatException(string.Create(CultureInfo.InvariantCulture,
+                $"The array of {described} has more than {Array.MaxLength:N0} elements, more than a .NET array can hold."));
+        // Memory is reserved only for data the file holds: a seekable stream must have every byte before anything is
+        // allocated, and any other stream grows its buffer as data arrives (a header cannot make us reserve gigabytes).
+        if (stream.CanSeek && stream.Length - stream.Position < count * size)
+            throw Truncated(described, count * size, stream.Length - stream.Position);
+        var data = new double[stream.CanSeek ? count : Math.Min(count, InitialCapacity)];
         var buffer = new byte[Math.Min(count * size, 1 << 20)];
         long done = 0;
         while (done < count)
@@ -178,7 +176,8 @@ public static class Npy
             var span = buffer.AsSpan(0, chunk * size);
             int read = stream.ReadAtLeast(span, span.Length, throwOnEndOfStream: false);
             if (read < span.Length)
-                throw new NpyFormatException($"The .npy data is truncated: shape ({string.Join(", ", shape)}) of {Describe(dataType)} needs {count * size} bytes, found {done * size + read}.");
+                throw Truncated(described, count * size, done * size + read);
+            if (done + chunk > data.Length) Array.Resize(ref data, (int)Math.Min(count, Math.Max(2L * data.Length, done + chunk)));
             for (int i = 0; i < chunk; i++)
             {
                 var bytes = span.Slice(i * size, size);
@@ -196,6 +195,30 @@ public static class Npy
 
         return new NpyArray(shape, dataType, data);
     }
+
+    // Elements reserved up front when the stream's length is unknown (1 MiB of doubles).
+    private const int InitialCapacity = 1 << 17;
+
+    private static NpyFormatException Truncated(string described, long needed, long found) =>
+        new($"The .npy data is truncated: {described} needs {needed} bytes, found {found}.");
+
+    /// <summary>The product of the dimensions, or null when it exceeds <see cref="Array.MaxLength"/> (never overflows).</summary>
+    internal static long? ElementCount(ReadOnlySpan<int> shape)
+    {
+        long count = 1;
+        foreach (int d in shape)
+        {
+            if (d == 0) return 0;
+            if (d < 0 || count > Array.MaxLength / d) count = long.MaxValue;
+            else count *= d;
+        }
+
+        return count <= Array.MaxLength ? count : null;
+    }
+
+    /// <summary>The product of the dimensions for a message: the number, or "more than 2,147,483,591".</summary>
+    internal static string DescribeCount(ReadOnlySpan<int> shape) =>
+        ElementCount(shape) is long n ? n.ToString(CultureInfo.InvariantCulture) : string.Create(CultureInfo.InvariantCulture, $"more than {Array.MaxLength:N0}");
 
     /// <summary>Reads a .npy file as a matrix (see <see cref="NpyArray.ToMatrix{T}"/> for 0-d and 1-D arrays).</summary>
     /// <typeparam name="T">float or double (float64 files read as float are rounded).</typeparam>
@@ -238,15 +261,13 @@ public static class Npy
         bool isFloat = typeof(T) == typeof(float);
         if (!isFloat && typeof(T) != typeof(double))
             throw new NotSupportedException($"Npy writes float and double arrays, not {typeof(T).Name}.");
-        long count = 1;
         foreach (int d in shape)
         {
             if (d < 0) throw new ArgumentOutOfRangeException(nameof(shape), d, "Dimensions must be >= 0.");
-            count = checked(count * d);
         }
 
-        if (count != data.Length)
-            throw new ArgumentException($"'{nameof(data)}' must have {count} values for shape ({string.Join(", ", shape.ToArray())}), but has {data.Length}.", nameof(data));
+        if (ElementCount(shape) is not long count || count != data.Length)
+            throw new ArgumentException($"'{nameof(data)}' must have {DescribeCount(shape)} values for shape ({string.Join(", ", shape.ToArray())}), but has {data.Length}.", nameof(data));
 
         string dims = shape.Length == 1 ? $"{shape[0]}," : string.Join(", ", shape.ToArray().Select(d => d.ToString(CultureInfo.InvariantCulture)));
         string dict = $"{{'descr': '{(isFloat ? "<f4" : "<f8")}', 'fortran_order': False, 'shape': ({dims}), }}";

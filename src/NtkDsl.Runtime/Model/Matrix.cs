@@ -10,13 +10,18 @@ namespace NtkDsl;
 public sealed class Matrix<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>A zero matrix.</summary>
+    /// <exception cref="ArgumentException">
+    /// rows x cols is more than <see cref="Array.MaxLength"/> elements (one .NET array holds the data).
+    /// </exception>
     public Matrix(int rows, int cols)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
         ArgumentOutOfRangeException.ThrowIfNegative(cols);
+        ShapeLimits.RequireMatrix(rows, cols, $"Matrix<{typeof(T).Name}>(rows, cols)", nameof(rows),
+            "Split it into blocks; for a kernel: " + ShapeLimits.KernelRemedy);
         Rows = rows;
         Cols = cols;
-        Data = new T[checked(rows * cols)];
+        Data = new T[rows * cols];
     }
 
     /// <summary>Wraps existing row-major data (not copied).</summary>

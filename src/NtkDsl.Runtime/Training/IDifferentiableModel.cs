@@ -46,7 +46,7 @@ public interface IDifferentiableModel<T> where T : unmanaged, IFloatingPointIeee
 /// </summary>
 /// <typeparam name="TNet">The declared network.</typeparam>
 /// <typeparam name="T">float or double.</typeparam>
-public sealed class NetworkModel<TNet, T> : IDifferentiableModel<T>
+public sealed class NetworkModel<TNet, T> : IDifferentiableModel<T>, IKernelModel<T>
     where TNet : INetwork<TNet>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -71,6 +71,15 @@ public sealed class NetworkModel<TNet, T> : IDifferentiableModel<T>
         var scratch = ModelScratch.Rows(ref _scratch, x.Rows, TNet.OutputSize);
         CpuNetwork<TNet, T>.Vjp(parameters, x, cotangent, gradient, scratch);
     }
+
+    Matrix<double> IKernelModel<T>.FullNtk(T[] parameters, Matrix<T> x) => CpuNetwork<TNet, T>.Ntk(parameters, x, null, NtkMode.Full).Convert<double>();
+}
+
+/// <summary>A model whose NTK the trainer can compute (to report the largest stable learning rate when training diverges).</summary>
+internal interface IKernelModel<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>The empirical NTK of x with itself at the parameters, every output pair: [N O, N O].</summary>
+    Matrix<double> FullNtk(T[] parameters, Matrix<T> x);
 }
 
 internal static class ModelScratch

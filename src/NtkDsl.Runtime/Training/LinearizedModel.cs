@@ -15,7 +15,7 @@ namespace NtkDsl;
 /// <remarks>Keeps scratch buffers: an instance must not be used by several threads at once.</remarks>
 /// <typeparam name="TNet">The declared network.</typeparam>
 /// <typeparam name="T">float or double.</typeparam>
-public sealed class LinearizedModel<TNet, T> : IDifferentiableModel<T>
+public sealed class LinearizedModel<TNet, T> : IDifferentiableModel<T>, IKernelModel<T>
     where TNet : INetwork<TNet>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -97,6 +97,9 @@ public sealed class LinearizedModel<TNet, T> : IDifferentiableModel<T>
         var scratch = ModelScratch.Rows(ref _scratch, x.Rows, TNet.OutputSize);
         CpuNetwork<TNet, T>.Vjp(_theta0, x, cotangent, gradient, scratch);
     }
+
+    /// <summary>The linearized model's NTK is the network's at theta0, whatever the parameters.</summary>
+    Matrix<double> IKernelModel<T>.FullNtk(T[] parameters, Matrix<T> x) => CpuNetwork<TNet, T>.Ntk(_theta0, x, null, NtkMode.Full).Convert<double>();
 
     private void CheckLength(T[] parameters)
     {

@@ -112,7 +112,12 @@ public sealed class TrainingHistory
 /// <typeparam name="T">float or double.</typeparam>
 public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
+    /// <summary>Largest N O for which a divergence report computes the NTK's largest eigenvalue (an eigendecomposition of [N O, N O]).</summary>
+    private const int MaxKernelSizeForReport = 2048;
+
     private readonly T[] _gradient;
+    private readonly T[] _previous;
+    private readonly T[] _start;
     private Matrix<T>? _outputs;
     private Matrix<T>? _lossGradient;
     private Matrix<T>? _xBatch;
@@ -131,6 +136,8 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         Loss = loss;
         Optimizer = optimizer;
         _gradient = new T[model.ParameterCount];
+        _previous = new T[model.ParameterCount];
+        _start = new T[model.ParameterCount];
     }
 
     /// <summary>The model being trained.</summary>
@@ -171,13 +178,17 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>
     /// Trains <paramref name="parameters"/> in place on (x, y). Cancellation is checked before every step; on
     /// cancellation an <see cref="OperationCanceledException"/> is thrown and the parameters hold the result of the
-    /// last completed step (callbacks have seen it).
+    /// last completed step (callbacks have seen it). When the loss, the gradient or the updated parameters stop being
+    /// finite (a learning rate that is too large), training stops with a <see cref="TrainingDivergedException"/> that
+    /// names the learning rate and, where it can be computed, the largest stable one; the parameters are then those
+    /// of the last step with a finite loss.
     /// </summary>
     /// <param name="parameters">Initial parameters, length P; updated in place.</param>
     /// <param name="x">Inputs [N, d], finite.</param>
     /// <param name="y">Targets [N, O], finite.</param>
     /// <param name="options">Epochs, batching, seed, callbacks; null means one full-batch step.</param>
     /// <param name="cancellationToken">Stops training between steps.</param>
+    /// <exception cref="TrainingDivergedException">The loss, gradient or parameters became NaN or infinite.</exception>
     public TrainingHistory Train(T[] parameters, Matrix<T> x, Matrix<T> y, TrainingOptions<T>? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new TrainingOptions<T>();
@@ -200,6 +211,8 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         var rng = new SplitMix64(options.Seed);
         var losses = new List<double>(options.Epochs);
         int step = 0;
+        double lastLoss = double.NaN;
+        parameters.CopyTo(_start, 0);
 
         for (int epoch = 1; epoch <= options.Epochs; epoch++)
         {
@@ -215,8 +228,25 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
                     xb = Gather(ref _xBatch, x, order, start, count);
                     yb = Gather(ref _yBatch, y, order, start, count);
                 }
-                double loss = LossAndGradient(parameters, xb, yb, _gradient);
+                // Loss at the parameters after `step` updates; the update is kept only if everything stays finite.
+                double loss = LossWithCotangent(parameters, xb, yb);
+                if (!double.IsFinite(loss))
+                {
+                    if (step > 0) _previous.CopyTo(parameters, 0);         // back to the last parameters with a finite loss
+                    throw Diverged(step + 1, epoch, $"the loss is {Show(loss)}", x, step > 0 ? step - 1 : 0, lastLoss);
+                }
+                Model.Vjp(parameters, xb, _lossGradient!, _gradient);
+                if (FirstNonFinite(_gradient) is int gi)
+                    throw Diverged(step + 1, epoch, $"the gradient is {Show(double.CreateTruncating(_gradient[gi]))} at parameter {gi}", x, step, loss);
+                parameters.CopyTo(_previous, 0);
                 Optimizer.Step(parameters, _gradient);
+                if (FirstNonFinite(parameters) is int pi)
+                {
+                    string value = Show(double.CreateTruncating(parameters[pi]));
+                    _previous.CopyTo(parameters, 0);
+                    throw Diverged(step + 1, epoch, $"the update makes parameter {pi} {value}", x, step, loss);
+                }
+                lastLoss = loss;
                 step++;
                 weighted += loss * xb.Rows;
                 options.OnStep?.Invoke(new TrainingStep<T>(step, totalSteps, epoch, loss, parameters));
@@ -231,12 +261,57 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     private double LossAndGradient(T[] parameters, Matrix<T> x, Matrix<T> y, T[] gradient)
     {
+        double loss = LossWithCotangent(parameters, x, y);
+        Model.Vjp(parameters, x, _lossGradient!, gradient);
+        return loss;
+    }
+
+    /// <summary>The loss at the parameters, with dLoss/df left in <see cref="_lossGradient"/>.</summary>
+    private double LossWithCotangent(T[] parameters, Matrix<T> x, Matrix<T> y)
+    {
         var f = ModelScratch.Rows(ref _outputs, x.Rows, Model.OutputSize);
         var g = ModelScratch.Rows(ref _lossGradient, x.Rows, Model.OutputSize);
         Model.Forward(parameters, x, f);
-        double loss = Loss.Evaluate(f, y, g);
-        Model.Vjp(parameters, x, g, gradient);
-        return loss;
+        return Loss.Evaluate(f, y, g);
+    }
+
+    private static int? FirstNonFinite(T[] values)
+    {
+        for (int i = 0; i < values.Length; i++)
+            if (!T.IsFinite(values[i])) return i;
+        return null;
+    }
+
+    private static string Show(double v) => v.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The divergence error, with the largest stable learning rate where it can be computed (NTK of all of x at the run's start).</summary>
+    private TrainingDivergedException Diverged(int step, int epoch, string what, Matrix<T> x, int parametersStep, double lastFiniteLoss)
+    {
+        var sgd = Optimizer as Sgd<T>;
+        double? max = null;
+        string note;
+        long size = (long)x.Rows * Model.OutputSize;
+        if (!ReferenceEquals(Loss, TrainingLosses.MeanSquaredError))
+            note = $"the {Loss.Name} loss has no closed-form limit";
+        else if (Model is not IKernelModel<T> kernelModel)
+            note = "GradientDescentMse.MaxLearningRate of the model's NTK gives the limit";
+        else if (size > MaxKernelSizeForReport)
+            note = $"N O = {size} is too large to compute the limit here; GradientDescentMse.MaxLearningRate of the NTK gives it";
+        else
+        {
+            var ntk = kernelModel.FullNtk(_start, x);
+            if (ntk.Data.All(double.IsFinite))
+            {
+                max = GradientDescentMse.MaxLearningRate(ntk, momentum: sgd?.Momentum ?? 0);
+                note = "";
+            }
+            else
+            {
+                note = "the NTK at the start of the run is not finite";
+            }
+        }
+
+        return new TrainingDivergedException(step, epoch, what, lastFiniteLoss, parametersStep, sgd?.LearningRate, max, note);
     }
 
     private static Matrix<T> Gather(ref Matrix<T>? cache, Matrix<T> source, int[] order, int start, int count)

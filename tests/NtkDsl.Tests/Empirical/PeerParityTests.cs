@@ -5,7 +5,7 @@ using NtkDsl.Tests.Support;
 namespace NtkDsl.Tests.Empirical;
 
 /// <summary>
-/// Parity with PyTorch autograd (functorch vmap(jacrev), float64) on shared/reference/empirical-ntk.json:
+/// Parity with PyTorch autograd (functorch vmap(jacrev), float64) on tests/reference/empirical-ntk.json:
 /// same architectures, same parameters, so forward outputs, Jacobians and NTKs must agree to rounding.
 /// </summary>
 public class PeerParityTests

@@ -172,4 +172,78 @@ public sealed class NpyTests
             File.Delete(path);
         }
     }
+
+    private const string F8Header = "{{'descr': '<f8', 'fortran_order': False, 'shape': {0}, }}";
+
+    [Theory]
+    [InlineData("(2147483647, 2147483647, 2147483647)")]   // overflows even a 64-bit product
+    [InlineData("(100000, 100000)")]                       // 1e10 elements
+    [InlineData("(2147483647,)")]                          // just above Array.MaxLength
+    public void An_enormous_declared_shape_is_a_format_error(string shape)
+    {
+        var e = Assert.Throws<NpyFormatException>(() => Read(HandMade(string.Format(F8Header, shape), F8(1))));
+        Assert.Contains("more than 2,147,483,591 elements", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_zero_dimension_makes_an_empty_array_whatever_the_others()
+    {
+        var a = Read(HandMade(string.Format(F8Header, "(2147483647, 0)"), []));
+        Assert.Empty(a.Data);
+        Assert.Equal([2147483647, 0], a.Shape);
+    }
+
+    [Fact]
+    public void A_file_shorter_than_its_shape_is_rejected_before_any_large_allocation()
+    {
+        // 50,000 x 40,000 float64 is 16 GB; the file holds 8 bytes of data.
+        var bytes = HandMade(string.Format(F8Header, "(50000, 40000)"), F8(1));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<NpyFormatException>(() => Read(bytes));
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Contains("truncated", e.Message, StringComparison.Ordinal);
+        Assert.Contains("needs 16000000000 bytes, found 8", e.Message, StringComparison.Ordinal);
+        Assert.True(allocated < 1 << 20, $"allocated {allocated} bytes");
+
+        // A stream of unknown length: memory grows with the data that arrives, not with the declared shape.
+        before = GC.GetAllocatedBytesForCurrentThread();
+        e = Assert.Throws<NpyFormatException>(() => Npy.Read(new NonSeekable(bytes)));
+        allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Contains("truncated", e.Message, StringComparison.Ordinal);
+        Assert.True(allocated < 4 << 20, $"allocated {allocated} bytes");
+    }
+
+    [Fact]
+    public void A_stream_of_unknown_length_reads_arrays_larger_than_its_first_buffer()
+    {
+        var values = Enumerable.Range(0, 300_001).Select(i => Math.Sin(i) * 1e3).ToArray();   // > 2 x 131,072 initial elements
+        var a = Npy.Read(new NonSeekable(HandMade(string.Format(F8Header, "(300001,)"), F8(values))));
+        Assert.Equal(values, a.Data);
+    }
+
+    /// <summary>A read-only stream that cannot seek or tell its length (like a pipe or a network stream).</summary>
+    private sealed class NonSeekable(byte[] bytes) : Stream
+    {
+        private readonly MemoryStream _inner = new(bytes);
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, count);
+
+        public override void Flush() { }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
 }

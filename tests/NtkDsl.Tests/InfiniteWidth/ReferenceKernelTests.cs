@@ -5,7 +5,7 @@ using Xunit.Abstractions;
 namespace NtkDsl.Tests.InfiniteWidth;
 
 /// <summary>
-/// Agreement with shared/reference/analytic-kernels.json (float64 closed forms computed outside NtkDsl,
+/// Agreement with tests/reference/analytic-kernels.json (float64 closed forms computed outside NtkDsl,
 /// themselves checked against PyTorch Monte Carlo). Tolerance 1e-12 relative: both sides evaluate the same
 /// closed forms in float64, so only rounding (~1e-15 per layer) separates them.
 /// </summary>

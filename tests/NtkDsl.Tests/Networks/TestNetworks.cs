@@ -87,20 +87,20 @@ public partial class LinearNet;
 [Dense(2)]
 public partial class MyNet;
 
-/// <summary>The 'relu-erf-two-outputs' case of shared/reference/empirical-ntk.json.</summary>
+/// <summary>The 'relu-erf-two-outputs' case of tests/reference/empirical-ntk.json.</summary>
 [Network(Inputs = 3, WeightStd = 1.5, BiasStd = 0.1)]
 [Dense(16), Relu]
 [Dense(12), Erf]
 [Dense(2)]
 public partial class ReferenceReluErf;
 
-/// <summary>The 'tanh-standard-parameterization' case of shared/reference/empirical-ntk.json.</summary>
+/// <summary>The 'tanh-standard-parameterization' case of tests/reference/empirical-ntk.json.</summary>
 [Network(Inputs = 4, Parameterization = Parameterization.Standard)]
 [Dense(10, WeightStd = 1.2, BiasStd = 0.3), Tanh]
 [Dense(1, WeightStd = 1.0, BiasStd = 0.2)]
 public partial class ReferenceTanhStandard;
 
-/// <summary>The 'jacot-fig1-relu-depth4' case of shared/reference/analytic-kernels.json.</summary>
+/// <summary>The 'jacot-fig1-relu-depth4' case of tests/reference/analytic-kernels.json.</summary>
 [Network(Inputs = 2, WeightStd = 1.0, BiasStd = 0.1)]
 [Dense(500), Relu]
 [Dense(500), Relu]
@@ -108,7 +108,7 @@ public partial class ReferenceTanhStandard;
 [Dense(1)]
 public partial class JacotRelu;
 
-/// <summary>The 'erf-two-hidden' case of shared/reference/analytic-kernels.json.</summary>
+/// <summary>The 'erf-two-hidden' case of tests/reference/analytic-kernels.json.</summary>
 [Network(Inputs = 3, WeightStd = 1.5, BiasStd = 0.05)]
 [Dense(64), Erf]
 [Dense(64), Erf]
