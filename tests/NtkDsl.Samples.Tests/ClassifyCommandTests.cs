@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Spectre.Console;
 
 namespace NtkDsl.Samples.Tests;
 
@@ -12,20 +11,11 @@ public sealed class ClassifyCommandTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    /// <summary>Runs the samples app with the console captured; returns the exit code and the text written.</summary>
+    /// <summary>Runs the samples app; returns the exit code and everything it wrote (standard output, then standard error).</summary>
     private static (int Exit, string Output) Run(params string[] args)
     {
-        var previous = AnsiConsole.Console;
-        var writer = new StringWriter();
-        AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(writer), Ansi = AnsiSupport.No, Interactive = InteractionSupport.No });
-        try
-        {
-            return (TourProgram.Run(args), writer.ToString());
-        }
-        finally
-        {
-            AnsiConsole.Console = previous;
-        }
+        var (exit, output, error) = SamplesApp.Run(args);
+        return (exit, output + error);
     }
 
     private string[] Args(string outDir) =>

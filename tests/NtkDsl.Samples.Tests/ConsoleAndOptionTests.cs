@@ -8,22 +8,7 @@ public sealed class TourCollection : ICollectionFixture<QuickTourFixture>;
 [Collection("tour")]
 public sealed class ConsoleAndOptionTests(QuickTourFixture tour)
 {
-    private static (int ExitCode, string Out, string Error) Run(params string[] args)
-    {
-        TextWriter previousOut = Console.Out, previousError = Console.Error;
-        using StringWriter output = new(), error = new();
-        Console.SetOut(output);
-        Console.SetError(error);
-        try
-        {
-            return (TourProgram.Run(args), output.ToString(), error.ToString());
-        }
-        finally
-        {
-            Console.SetOut(previousOut);
-            Console.SetError(previousError);
-        }
-    }
+    private static (int ExitCode, string Out, string Error) Run(params string[] args) => SamplesApp.Run(args);
 
     [Fact]
     public void A_misspelled_option_is_an_error_that_names_the_closest_option()
