@@ -5,6 +5,7 @@ using System.Threading;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
+using NtkDsl.Generator.Emitting;
 using NtkDsl.Generator.Helpers;
 using NtkDsl.Generator.Model;
 
@@ -31,13 +32,22 @@ internal static class NetworkParser
         ["NtkDsl.IdentityAttribute"] = LayerKind.Identity,
     };
 
-    /// <summary>Null when the attributes themselves do not compile: the compiler already reports that.</summary>
+    /// <summary>Classes and record classes carry [Network] (the attribute targets classes only).</summary>
+    public static bool IsCandidate(SyntaxNode node) => node is ClassDeclarationSyntax or RecordDeclarationSyntax;
+
+    /// <summary>
+    /// Null when the attributes themselves do not compile (the compiler already reports that), and for every
+    /// [Network] but the first when several partial declarations carry one (CS0579), so a type is emitted once.
+    /// </summary>
     public static ParsedNetwork? Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
     {
-        if (context.TargetSymbol is not INamedTypeSymbol type || context.TargetNode is not ClassDeclarationSyntax node)
+        if (context.TargetSymbol is not INamedTypeSymbol type || context.TargetNode is not TypeDeclarationSyntax node)
             return null;
         var network = context.Attributes[0];
         if (HasErrors(network)) return null;
+        var first = type.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == NetworkAttributeName);
+        if (first?.ApplicationSyntaxReference is not { } firstReference || firstReference.SyntaxTree != node.SyntaxTree ||
+            !node.Span.Contains(firstReference.Span)) return null;
 
         int inputs = 0, parameterization = 0;
         double weightStd = 1.0, biasStd = 0.0;
@@ -75,14 +85,22 @@ internal static class NetworkParser
         }
 
         var containing = new List<ContainingType>();
-        string? nonPartialContainer = null;
+        var reserved = new SortedSet<string>(StringComparer.Ordinal);
+        string? nonPartialContainer = null, fileLocal = type.IsFileLocal ? type.Name : null;
         bool inGeneric = false;
         for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
         {
-            containing.Insert(0, new ContainingType(Keyword(outer), outer.Name));
+            containing.Insert(0, new ContainingType(Keyword(outer), Identifiers.Escape(outer.Name)));
             inGeneric |= outer.TypeParameters.Length > 0;
+            if (outer.IsFileLocal) fileLocal ??= outer.Name;
+            if (GeneratedNames.ContextualKeywords.Contains(outer.Name)) reserved.Add(outer.Name);
             if (!outer.DeclaringSyntaxReferences.Any(r => r.GetSyntax(cancellationToken) is TypeDeclarationSyntax t && t.Modifiers.Any(SyntaxKind.PartialKeyword)))
                 nonPartialContainer ??= outer.Name;
+        }
+
+        foreach (var member in type.MemberNames.Concat(type.GetTypeMembers().Select(t => t.Name)))
+        {
+            if (GeneratedNames.Members.Contains(member) || GeneratedNames.ContextualKeywords.Contains(member)) reserved.Add(member);
         }
 
         var facts = new TypeFacts(
@@ -90,13 +108,24 @@ internal static class NetworkParser
             IsStatic: type.IsStatic,
             IsGeneric: type.TypeParameters.Length > 0,
             InGenericType: inGeneric,
-            NonPartialContainer: nonPartialContainer);
+            NonPartialContainer: nonPartialContainer,
+            FileLocalType: fileLocal,
+            ReservedNamesUsed: reserved.ToEquatableArray());
 
-        var ns = type.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString() : null;
-        var model = new NetworkModel(ns, type.Name, containing.ToEquatableArray(), inputs, weightStd, biasStd,
+        var model = new NetworkModel(Namespace(type), type.Name, Keyword(type), containing.ToEquatableArray(), inputs, weightStd, biasStd,
             Standard: parameterization == 1, layers.ToEquatableArray());
-        return new ParsedNetwork(model, LocationInfo.From(network.ApplicationSyntaxReference?.GetSyntax(cancellationToken)),
+        return new ParsedNetwork(model, Identifiers.HintName(model.FullName),
+            LocationInfo.From(network.ApplicationSyntaxReference?.GetSyntax(cancellationToken)),
             sites.ToEquatableArray(), facts, parameterization, unknown.ToEquatableArray());
+    }
+
+    // The namespace as source text, each part escaped (namespace @event -> "@event").
+    private static string? Namespace(INamedTypeSymbol type)
+    {
+        var parts = new List<string>();
+        for (var ns = type.ContainingNamespace; ns is { IsGlobalNamespace: false }; ns = ns.ContainingNamespace)
+            parts.Insert(0, Identifiers.Escape(ns.Name));
+        return parts.Count == 0 ? null : string.Join(".", parts);
     }
 
     private static LayerModel ReadLayer(LayerKind kind, AttributeData attribute)

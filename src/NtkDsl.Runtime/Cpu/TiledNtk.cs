@@ -52,7 +52,7 @@ public static class TiledNtk
     {
         ArgumentNullException.ThrowIfNull(x1);
         ArgumentNullException.ThrowIfNull(destination);
-        var (rows, cols) = ResultShape<TNet>(x1.Rows, (x2 ?? x1).Rows, mode);
+        var (rows, cols) = NtkModes.ResultShape(mode, x1.Rows, (x2 ?? x1).Rows, TNet.OutputSize);
         if (destination.Rows != rows || destination.Cols != cols)
             throw new ArgumentException($"'{nameof(destination)}' must have shape [{rows}, {cols}], but has shape [{destination.Rows}, {destination.Cols}].", nameof(destination));
         Run<TNet, T>(parameters, x1, x2, mode, options ?? new(), destination, null);
@@ -81,44 +81,16 @@ public static class TiledNtk
         where TNet : INetwork<TNet>
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var description = TNet.Description;
-        long o = TNet.OutputSize, d = TNet.InputSize, t1 = tileRows, t2 = tileCols;
-        long widths = 0, dense = 0, width = d;
-        foreach (var layer in description.Layers)
-        {
-            if (layer is DenseLayer dl)
-            {
-                width = dl.Width;
-                dense++;
-            }
-
-            widths += width; // every layer (Dense or activation) writes an [n, width] buffer
-        }
-
-        long repeat = mode == NtkMode.Full ? o : 1;
-        long result = mode == NtkMode.Full ? t1 * o * t2 * o : mode == NtkMode.Diagonal ? o * t1 * t2 : t1 * t2;
+        long t1 = tileRows, t2 = tileCols;
+        var (rows, cols) = NtkModes.ResultShape(mode, 1, 1, TNet.OutputSize);
+        long result = rows * t1 * cols * t2;
         long elements =
-            (t1 + t2) * (widths + o) // forward activations and outputs of both blocks
-            + (t1 + t2) * repeat * (widths + o) // cotangents of both blocks
-            + dense * t1 * t2 // activation Grams
-            + t1 * repeat * t2 * repeat // cotangent Gram
+            TNet.NtkWorkspaceElements(t1, t2, sameInputs: false, mode) // the generated buffer plan of one Ntk call
             + 2 * result // the tile and one exact-size copy for callbacks
-            + (t1 + t2) * d; // padded input blocks
+            + (t1 + t2) * TNet.InputSize; // padded input blocks
         int threads = Math.Max(1, CpuSettings.MaxDegreeOfParallelism > 0 ? CpuSettings.MaxDegreeOfParallelism : Environment.ProcessorCount);
         long pack = threads * (long)(PackedGemm<T>.MC * PackedGemm<T>.KC + PackedGemm<T>.KC * PackedGemm<T>.NC + 128);
         return (elements + pack) * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
-    }
-
-    private static (int Rows, int Cols) ResultShape<TNet>(int n1, int n2, NtkMode mode) where TNet : INetwork<TNet>
-    {
-        int o = TNet.OutputSize;
-        return mode switch
-        {
-            NtkMode.Full => (n1 * o, n2 * o),
-            NtkMode.Diagonal => (o * n1, n2),
-            NtkMode.Trace => (n1, n2),
-            _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "Unknown NtkMode."),
-        };
     }
 
     private static void Run<TNet, T>(T[] parameters, Matrix<T> x1, Matrix<T>? x2, NtkMode mode, TiledNtkOptions options,
@@ -133,7 +105,7 @@ public static class TiledNtk
         CheckInput<TNet, T>(x1, nameof(x1));
         bool same = x2 is null || ReferenceEquals(x1, x2);
         if (!same) CheckInput<TNet, T>(x2!, nameof(x2));
-        _ = ResultShape<TNet>(1, 1, mode);
+        _ = NtkModes.ResultShape(mode, 1, 1, TNet.OutputSize);
         var xs = same ? x1 : x2!;
         int n1 = x1.Rows, n2 = xs.Rows, d = TNet.InputSize, o = TNet.OutputSize;
 
@@ -148,7 +120,7 @@ public static class TiledNtk
         var backend = new CpuBackend<T>(CpuSettings.MaxDegreeOfParallelism);
         var workspace = new Workspace<CpuTensor<T>>();
         var theta = CpuTensor<T>.Of(parameters);
-        var (tileRows, tileCols) = ResultShape<TNet>(tr, tc, mode);
+        var (tileRows, tileCols) = NtkModes.ResultShape(mode, tr, tc, TNet.OutputSize);
         var tile = new Matrix<T>(tileRows, tileCols);
         T[]? pad1 = null, pad2 = null;
         Matrix<T>? exact = null;
@@ -175,7 +147,7 @@ public static class TiledNtk
                     var values = tile;
                     if (rc != tr || cc != tc)
                     {
-                        var (er, ec) = ResultShape<TNet>(rc, cc, mode);
+                        var (er, ec) = NtkModes.ResultShape(mode, rc, cc, TNet.OutputSize);
                         if (exact is null || exact.Rows != er || exact.Cols != ec) exact = new Matrix<T>(er, ec);
                         Place(tile, mode, o, tr, rc, cc, exact, rc, 0, 0, transpose: false);
                         values = exact;

@@ -88,5 +88,10 @@ public sealed class DiagonalKernelState
     }
 
     /// <summary>The diagonals at the current layer (the state's own arrays, overwritten by later layers).</summary>
-    public InfiniteWidthDiagonal Result() => new(_nngp, _ntk);
+    public InfiniteWidthDiagonal Result()
+    {
+        Backends.Shapes.RequireFiniteResult<double>(_nngp, "nngp", "the inputs or WeightStd/BiasStd");
+        Backends.Shapes.RequireFiniteResult<double>(_ntk, "ntk", "the inputs or WeightStd/BiasStd");
+        return new(_nngp, _ntk);
+    }
 }

@@ -210,6 +210,8 @@ public sealed class KernelState
             Mirror(_ntk);
         }
 
+        Backends.Shapes.RequireFiniteResult<double>(_nngp.Data, "nngp", "the inputs or WeightStd/BiasStd");
+        Backends.Shapes.RequireFiniteResult<double>(_ntk.Data, "ntk", "the inputs or WeightStd/BiasStd");
         return new InfiniteWidthKernels(_nngp, _ntk);
     }
 

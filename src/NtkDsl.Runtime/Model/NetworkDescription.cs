@@ -15,6 +15,22 @@ public sealed record DenseLayer(int Inputs, int Width, double WeightStd, double 
 {
     /// <summary>Number of parameters of this layer.</summary>
     public int ParameterCount => Width * Inputs + (HasBias ? Width : 0);
+
+    /// <summary>The factor of W a in the forward pass: w_std / sqrt(fan_in) under NTK parameterization, 1 under standard.</summary>
+    public double WeightScale(Parameterization parameterization) =>
+        Layers.DenseScaling.WeightScale(WeightStd, Inputs, parameterization == Parameterization.Standard);
+
+    /// <summary>The factor of b in the forward pass: b_std under NTK parameterization, 1 under standard, 0 without a bias.</summary>
+    public double BiasScale(Parameterization parameterization) =>
+        Layers.DenseScaling.BiasScale(BiasStd, HasBias, parameterization == Parameterization.Standard);
+
+    /// <summary>The standard deviation W is initialized with: 1 under NTK parameterization, w_std / sqrt(fan_in) under standard.</summary>
+    public double WeightInitStd(Parameterization parameterization) =>
+        Layers.DenseScaling.WeightInitStd(WeightStd, Inputs, parameterization == Parameterization.Standard);
+
+    /// <summary>The standard deviation b is initialized with: 1 under NTK parameterization, b_std under standard.</summary>
+    public double BiasInitStd(Parameterization parameterization) =>
+        Layers.DenseScaling.BiasInitStd(BiasStd, parameterization == Parameterization.Standard);
 }
 
 /// <summary>An elementwise activation layer.</summary>

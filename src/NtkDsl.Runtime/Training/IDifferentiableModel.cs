@@ -69,7 +69,7 @@ public sealed class NetworkModel<TNet, T> : IDifferentiableModel<T>
     {
         ArgumentNullException.ThrowIfNull(x);
         var scratch = ModelScratch.Rows(ref _scratch, x.Rows, TNet.OutputSize);
-        CpuNetwork<TNet, T>.Vjp(parameters, x, cotangent, gradient, scratch);
+        CpuNetwork<TNet, T>.Vjp(parameters, x, cotangent, scratch, gradient);
     }
 }
 
