@@ -117,6 +117,9 @@ public static class TorchAutogradNtk
                 case ActivationLayer { Activation: var act }:
                     a = Activate(act, a);
                     break;
+
+                case ElementwiseLayer e:
+                    throw new NotSupportedException($"Elementwise({e.Name}) is code, not torch operations, so autograd cannot differentiate it; use the generated Jacobian or Ntk.");
             }
         }
 

@@ -11,7 +11,7 @@ namespace NtkDsl.Generator.Tests;
 /// </summary>
 public class DiagnosticDocsTests
 {
-    public static TheoryData<string> Ids => [.. Enumerable.Range(1, 15).Concat([17, 18]).Select(i => $"NTK{i:0000}")];
+    public static TheoryData<string> Ids => [.. Enumerable.Range(1, 15).Concat([17, 18, 19]).Select(i => $"NTK{i:0000}")];
 
     private static string DocsFolder => Path.Combine(DiagnosticTests.RepoRoot(), "docs", "diagnostics");
 

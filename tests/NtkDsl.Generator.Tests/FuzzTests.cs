@@ -61,7 +61,24 @@ public class FuzzTests
         { "NTK0008", [$"using NtkDsl;\n[Network(Inputs = 2)]\n{Layers}public partial class Net<TX>;\n"] },
         { "NTK0011", [$"using NtkDsl;\n[Network(Inputs = 2)]\n{Layers}public static partial class Net {{ }}\n"] },
         { "NTK0001", [$"using NtkDsl;\n[Network(Inputs = 2)]\n{Layers}public class Net;\n"] },
+        // User-defined activations: every way the named methods can be unusable, and the usable forms.
+        { "NTK0019", [Elementwise("\"Phi\"", "\"Missing\"", "static double Phi(double x) => x;")] },
+        { "NTK0019", [Elementwise("\"\"", "\"Phi\"", "static double Phi(double x) => x;")] },
+        { "NTK0019", [Elementwise("\"Phi\"", "\"Phi\"", "double Phi(double x) => x;")] },
+        { "NTK0019", [Elementwise("\"Phi\"", "\"Phi\"", "static double Phi<TX>(double x) => x;")] },
+        { "NTK0019", [Elementwise("\"Phi\"", "\"Phi\"", "static float Phi(float x) => x;")] },
+        { "NTK0019", [Elementwise("\"Phi\"", "\"Phi\"", "static double Phi(double x, double y) => x;")] },
+        { "NTK0019", [Elementwise("\"Phi\"", "\"Phi\"", "static double Phi(ref double x) => x;")] },
+        { "NTK0019", [Elementwise("\"Phi\"", "\"Phi\"", "static double Phi => 1;")] },
+        { "NTK0019", [Elementwise("\"Phi\"", "\"Phi\"", "static double Phi;")] },
+        { "", [Elementwise("nameof(Phi)", "nameof(PhiPrime)", "static double Phi(double x) => x * x; static double PhiPrime(double x) => 2 * x;")] },
+        { "", [Elementwise("nameof(Phi)", "nameof(Phi)", "private static double Phi(double x) => x; static double Phi(float x) => x;")] },
+        { "", [Elementwise("nameof(@int)", "nameof(@int)", "static double @int(double x) => x;")] },
+        { "", [Elementwise("nameof(Phi)", "nameof(Phi)", "internal static double Phi(in double x) => x;").Replace("in double", "double")] },
     };
+
+    private static string Elementwise(string function, string derivative, string members) =>
+        $"using NtkDsl;\n[Network(Inputs = 2)]\n[Dense(4), Elementwise({function}, {derivative})]\n[Dense(1)]\npublic partial class Net\n{{\n    {members}\n}}\n";
 
     [Theory]
     [MemberData(nameof(HandWritten))]
@@ -144,7 +161,8 @@ public class FuzzTests
     private static readonly string[] Members =
         ["public int Forward;", "private static void RunForward() { }", "private int Activation1;", "private static int NtkPass => 0;",
          "public class T { }", "public class unmanaged { }", "internal int InputSize;", "public void Ntk(int x) { }", "private int backend, workspace, n1;",
-         "public static double InfiniteWidth;", "private int Layer1Weights;", "public string ToStringX() => \"\";"];
+         "public static double InfiniteWidth;", "private int Layer1Weights;", "public string ToStringX() => \"\";",
+         "private static double Phi(double x) => x;", "public double Phi(double x) => x;"];
 
     private static readonly string[] Headers =
         ["Inputs = 2", "Inputs = 1", "Inputs = 0", "Inputs = -3", "Inputs = int.MaxValue", "Inputs = 3, WeightStd = 1e200", "Inputs = 3, BiasStd = 1e155",
@@ -154,7 +172,8 @@ public class FuzzTests
     private static readonly string[] LayerPool =
         ["[Dense(3)]", "[Dense(1)]", "[Dense(0)]", "[Dense(-1)]", "[Dense(int.MaxValue)]", "[Dense(70000)]", "[Dense(2, Bias = false)]",
          "[Dense(2, WeightStd = 1e300)]", "[Dense(2, BiasStd = -1)]", "[Dense(2, Bias = false, BiasStd = 1)]", "[Relu]", "[Erf]", "[Tanh]",
-         "[LeakyRelu(0.1)]", "[LeakyRelu(double.PositiveInfinity)]", "[Sin(A = 1e308)]", "[Identity]", "[Gelu]", "[Abs]"];
+         "[LeakyRelu(0.1)]", "[LeakyRelu(double.PositiveInfinity)]", "[Sin(A = 1e308)]", "[Identity]", "[Gelu]", "[Abs]",
+         "[Elementwise(\"Phi\", \"Phi\")]", "[Elementwise(\"Phi\", \"Nope\")]", "[Elementwise(null, null)]"];
 
     private static string Pick(Random r, string[] items) => items[r.Next(items.Length)];
 

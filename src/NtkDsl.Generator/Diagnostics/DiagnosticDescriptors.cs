@@ -74,6 +74,9 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor FileLocalNetwork = Create("NTK0018", "File-local network type",
         "The network '{0}' {1}; generated members are written to their own file, and a file-local type cannot be extended from another file: remove the 'file' modifier");
 
+    public static readonly DiagnosticDescriptor InvalidElementwise = Create("NTK0019", "Invalid elementwise activation",
+        "Elementwise layer {0} of '{1}': {2}");
+
     public static DiagnosticDescriptor? ById(string id) => id switch
     {
         "NTK0001" => NotPartial,
@@ -94,6 +97,7 @@ internal static class DiagnosticDescriptors
         "NTK0016" => NoInfiniteWidth,
         "NTK0017" => NameCollision,
         "NTK0018" => FileLocalNetwork,
+        "NTK0019" => InvalidElementwise,
         _ => null,
     };
 

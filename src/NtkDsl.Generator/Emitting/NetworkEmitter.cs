@@ -282,7 +282,7 @@ internal sealed class NetworkEmitter
             var node = _ir.Nodes[i];
             var rule = LayerRules.For(node);
             string target = Target(node);
-            if (rule is DenseRule dense && i + 1 < M - 1 && _ir.Nodes[i + 1].Parameters is null)
+            if (rule is DenseRule dense && i + 1 < M - 1 && LayerRules.For(_ir.Nodes[i + 1]) is ActivationRule { FusesIntoDense: true })
             {
                 var activation = _ir.Nodes[i + 1];
                 e.W.Line($"// Layers {node.Number} and {activation.Number}: {rule.Label(node)} ({Flops(node)}), {LayerRules.For(activation).Label(activation)}");

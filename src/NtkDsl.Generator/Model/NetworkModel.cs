@@ -17,10 +17,16 @@ internal enum LayerKind
     Softplus,
     Sin,
     Identity,
+    Elementwise,
 }
 
-/// <summary>One declared layer. Std overrides are null when the attribute does not set them.</summary>
-internal sealed record LayerModel(LayerKind Kind, int Width, double? WeightStd, double? BiasStd, bool HasBias, double A, double B, double C)
+/// <summary>
+/// One declared layer. Std overrides are null when the attribute does not set them. An Elementwise layer names the
+/// user's methods for phi and phi' (<see cref="Function"/>, <see cref="Derivative"/>, escaped) and carries what is
+/// wrong with them in <see cref="Problem"/> (null when both are usable).
+/// </summary>
+internal sealed record LayerModel(LayerKind Kind, int Width, double? WeightStd, double? BiasStd, bool HasBias, double A, double B, double C,
+    string? Function = null, string? Derivative = null, string? Problem = null)
 {
     public bool IsDense => Kind == LayerKind.Dense;
 }

@@ -30,6 +30,7 @@ internal static class NetworkParser
         ["NtkDsl.SoftplusAttribute"] = LayerKind.Softplus,
         ["NtkDsl.SinAttribute"] = LayerKind.Sin,
         ["NtkDsl.IdentityAttribute"] = LayerKind.Identity,
+        ["NtkDsl.ElementwiseAttribute"] = LayerKind.Elementwise,
     };
 
     /// <summary>Classes and record classes carry [Network] (the attribute targets classes only).</summary>
@@ -79,7 +80,7 @@ internal static class NetworkParser
                 continue;
             }
 
-            layers.Add(ReadLayer(kind, attribute));
+            layers.Add(kind == LayerKind.Elementwise ? ReadElementwise(type, attribute) : ReadLayer(kind, attribute));
             int declarationIndex = syntax is null ? 0 : IndexOfDeclaration(declarations, syntax);
             sites.Add(new LayerSite(LocationInfo.From(syntax?.GetSyntax(cancellationToken)), declarationIndex));
         }
@@ -126,6 +127,33 @@ internal static class NetworkParser
         for (var ns = type.ContainingNamespace; ns is { IsGlobalNamespace: false }; ns = ns.ContainingNamespace)
             parts.Insert(0, Identifiers.Escape(ns.Name));
         return parts.Count == 0 ? null : string.Join(".", parts);
+    }
+
+    // [Elementwise(function, derivative)]: both must name static, non-generic methods double -> double of the network.
+    private static LayerModel ReadElementwise(INamedTypeSymbol type, AttributeData attribute)
+    {
+        string? function = attribute.ConstructorArguments.Length > 0 ? attribute.ConstructorArguments[0].Value as string : null;
+        string? derivative = attribute.ConstructorArguments.Length > 1 ? attribute.ConstructorArguments[1].Value as string : null;
+        string? problem = CheckMethod(type, function, "function phi") ?? CheckMethod(type, derivative, "derivative phi'");
+        return new LayerModel(LayerKind.Elementwise, 0, null, null, false, 1, 1, 0,
+            function is null ? null : Identifiers.Escape(function), derivative is null ? null : Identifiers.Escape(derivative), problem);
+    }
+
+    private static string? CheckMethod(INamedTypeSymbol type, string? name, string role)
+    {
+        string signature = $"static double {name}(double x)";
+        if (string.IsNullOrEmpty(name)) return $"the name of the {role} is empty; name a method '{signature.Replace(" (", "(")}' of '{type.Name}'";
+        var methods = type.GetMembers(name!).OfType<IMethodSymbol>().Where(m => m.MethodKind == MethodKind.Ordinary).ToList();
+        if (methods.Count == 0) return $"'{type.Name}' has no method named '{name}' for the {role}; declare '{signature}' in it";
+        if (methods.Any(IsUsable)) return null;
+        var method = methods[0];
+        if (!method.IsStatic) return $"the {role} '{name}' must be static ('{signature}')";
+        if (method.IsGenericMethod) return $"the {role} '{name}' must not be generic ('{signature}')";
+        return $"the {role} '{name}' must have the signature '{signature}'";
+
+        static bool IsUsable(IMethodSymbol m) =>
+            m.IsStatic && !m.IsGenericMethod && !m.ReturnsByRef && !m.ReturnsByRefReadonly && m.ReturnType.SpecialType == SpecialType.System_Double &&
+            m.Parameters.Length == 1 && m.Parameters[0].RefKind == RefKind.None && m.Parameters[0].Type.SpecialType == SpecialType.System_Double;
     }
 
     private static LayerModel ReadLayer(LayerKind kind, AttributeData attribute)

@@ -68,6 +68,9 @@ internal static class NetworkValidator
                     CheckFinite("B", layer.B, where, site);
                     CheckFinite("C", layer.C, where, site);
                     break;
+                case LayerKind.Elementwise:
+                    if (layer.Problem is { } problem) Report("NTK0019", site, (i + 1).ToString(CultureInfo.InvariantCulture), name, problem);
+                    break;
                 case LayerKind.Tanh:
                 case LayerKind.Sigmoid:
                 case LayerKind.Softplus:

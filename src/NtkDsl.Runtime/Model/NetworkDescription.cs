@@ -37,6 +37,11 @@ public sealed record DenseLayer(int Inputs, int Width, double WeightStd, double 
 /// <param name="Activation">The function.</param>
 public sealed record ActivationLayer(Activation Activation) : Layer;
 
+/// <summary>A user-defined elementwise activation (<see cref="ElementwiseAttribute"/>).</summary>
+/// <param name="Name">The declared name, "Function/Derivative" (the methods phi and phi').</param>
+/// <param name="Function">phi and phi' as code.</param>
+public sealed record ElementwiseLayer(string Name, IScalarActivation Function) : Layer;
+
 /// <summary>
 /// The architecture of a declared network, as the generator resolved it: every Dense layer knows its
 /// fan-in, standard deviations and where its parameters live in the flat parameter vector.
@@ -73,6 +78,12 @@ public sealed record NetworkDescription(string Name, int Inputs, Parameterizatio
                 continue;
             }
 
+            if (spec.Function is { } function)
+            {
+                resolved.Add(new ElementwiseLayer(spec.FunctionName ?? function.GetType().Name, function));
+                continue;
+            }
+
             var dense = new DenseLayer(fanIn, spec.Width, spec.WeightStd ?? weightStd, spec.BiasStd ?? biasStd, spec.HasBias,
                 offset, offset + spec.Width * fanIn);
             resolved.Add(dense);
@@ -89,6 +100,7 @@ public sealed record NetworkDescription(string Name, int Inputs, Parameterizatio
         {
             DenseLayer d => $"Dense({d.Width})",
             ActivationLayer a => a.Activation.ToString(),
+            ElementwiseLayer e => $"Elementwise({e.Name})",
             _ => "?",
         }));
 }
@@ -102,4 +114,14 @@ public readonly record struct LayerSpec(int Width, double? WeightStd, double? Bi
 
     /// <summary>An activation layer.</summary>
     public static LayerSpec Act(Activation activation) => new(0, null, null, false, activation);
+
+    /// <summary>A user-defined elementwise activation given by code, named <paramref name="name"/> in descriptions.</summary>
+    public static LayerSpec Elementwise(string name, IScalarActivation function) =>
+        new(0, null, null, false, null) { Function = function, FunctionName = name };
+
+    /// <summary>The function of an elementwise layer (null otherwise).</summary>
+    public IScalarActivation? Function { get; init; }
+
+    /// <summary>The name of an elementwise layer (null otherwise).</summary>
+    public string? FunctionName { get; init; }
 }

@@ -8,13 +8,16 @@ namespace NtkDsl.Generator.Emitting.Rules;
 /// An elementwise activation a = phi(z): no parameters; its tangent and cotangent steps multiply by phi'(z);
 /// its infinite-width map is KernelState.Activate (closed forms or quadrature, chosen by the runtime).
 /// </summary>
-internal sealed class ActivationRule : ILayerRule
+internal class ActivationRule : ILayerRule
 {
-    public string Label(LayerNode node) => node.Kind.ToString();
+    public virtual string Label(LayerNode node) => node.Kind.ToString();
 
-    public string DescriptionSpec(LayerNode node) => $"{Ns}.LayerSpec.Act({Field(node)})";
+    /// <summary>Whether a backend may fuse it into the Dense layer before it (LinearActivate takes built-in activations).</summary>
+    public virtual bool FusesIntoDense => true;
 
-    public void WriteConstants(EmitContext e, LayerNode node)
+    public virtual string DescriptionSpec(LayerNode node) => $"{Ns}.LayerSpec.Act({Field(node)})";
+
+    public virtual void WriteConstants(EmitContext e, LayerNode node)
     {
         var l = node.Declaration;
         e.W.Line($"// Layer {node.Number}: {Label(node)} on [{node.InShape.Size}].");

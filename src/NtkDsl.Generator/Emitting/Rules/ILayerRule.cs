@@ -48,6 +48,12 @@ internal static class LayerRules
 {
     private static readonly ILayerRule Dense = new DenseRule();
     private static readonly ILayerRule Activation = new ActivationRule();
+    private static readonly ILayerRule Elementwise = new ElementwiseRule();
 
-    public static ILayerRule For(LayerNode node) => node.Kind == LayerKind.Dense ? Dense : Activation;
+    public static ILayerRule For(LayerNode node) => node.Kind switch
+    {
+        LayerKind.Dense => Dense,
+        LayerKind.Elementwise => Elementwise,
+        _ => Activation,
+    };
 }
