@@ -133,6 +133,17 @@ internal sealed class NetworkEmitter
     private string Signature(string name, string parameters) =>
         $"static void {_interface}.{name}<TBackend, TTensor>(TBackend backend, {parameters}, {Workspace} workspace)";
 
+    // A pass over one batch x: its signature (theta, x, then the given tensors), n, and every shape check.
+    private void OpenPass(EmitContext e, string name, params (string Tensor, string Rows, string Cols)[] tensors)
+    {
+        e.BeginMethod();
+        e.W.Open(Signature(name, "TTensor theta, TTensor x, " + string.Join(", ", tensors.Select(t => "TTensor " + t.Tensor))));
+        e.W.Line("int n = backend.Rows(x);");
+        Require(e, "theta", "1", "ParameterCount");
+        Require(e, "x", "n", "InputSize");
+        foreach (var (tensor, rows, cols) in tensors) Require(e, tensor, rows, cols);
+    }
+
     private static void Require(EmitContext e, string tensor, string rows, string cols) =>
         e.W.Line($"{Backends}.Shapes.Require(backend, {tensor}, \"{tensor}\", {rows}, {cols});");
 
@@ -149,26 +160,14 @@ internal sealed class NetworkEmitter
     private void WriteForward(EmitContext e)
     {
         AllocateForwardSlots(e.Plan);
-        e.BeginMethod();
-        e.W.Open(Signature("Forward", "TTensor theta, TTensor x, TTensor output"));
-        e.W.Line("int n = backend.Rows(x);");
-        Require(e, "theta", "1", "ParameterCount");
-        Require(e, "x", "n", "InputSize");
-        Require(e, "output", "n", "OutputSize");
+        OpenPass(e, "Forward", ("output", "n", "OutputSize"));
         e.W.Line($"{Helper("RunForward")}(backend, theta, x, output, workspace, {Helper("FirstBatch")});");
         e.W.Close().Line();
     }
 
     private void WriteVjp(EmitContext e)
     {
-        e.BeginMethod();
-        e.W.Open(Signature("Vjp", "TTensor theta, TTensor x, TTensor cotangent, TTensor output, TTensor gradient"));
-        e.W.Line("int n = backend.Rows(x);");
-        Require(e, "theta", "1", "ParameterCount");
-        Require(e, "x", "n", "InputSize");
-        Require(e, "cotangent", "n", "OutputSize");
-        Require(e, "output", "n", "OutputSize");
-        Require(e, "gradient", "1", "ParameterCount");
+        OpenPass(e, "Vjp", ("cotangent", "n", "OutputSize"), ("output", "n", "OutputSize"), ("gradient", "1", "ParameterCount"));
         e.W.Line($"{Helper("RunForward")}(backend, theta, x, output, workspace, {Helper("FirstBatch")});");
         CotangentWalk.Emit(e, SinkKind.Gradient, new CotangentStream("Vjp", "c", "cotangent", First("x", "n"), "n", "1", "VjpC", inNtk: false));
         e.W.Close().Line();
@@ -176,14 +175,7 @@ internal sealed class NetworkEmitter
 
     private void WriteJvp(EmitContext e)
     {
-        e.BeginMethod();
-        e.W.Open(Signature("Jvp", "TTensor theta, TTensor x, TTensor tangent, TTensor output, TTensor tangentOutput"));
-        e.W.Line("int n = backend.Rows(x);");
-        Require(e, "theta", "1", "ParameterCount");
-        Require(e, "x", "n", "InputSize");
-        Require(e, "tangent", "1", "ParameterCount");
-        Require(e, "output", "n", "OutputSize");
-        Require(e, "tangentOutput", "n", "OutputSize");
+        OpenPass(e, "Jvp", ("tangent", "1", "ParameterCount"), ("output", "n", "OutputSize"), ("tangentOutput", "n", "OutputSize"));
         e.W.Line($"{Helper("RunForward")}(backend, theta, x, output, workspace, {Helper("FirstBatch")});");
         var batch = First("x", "n");
         string? tangent = null; // null: zero (no parameters before this layer)
@@ -200,12 +192,7 @@ internal sealed class NetworkEmitter
 
     private void WriteJacobian(EmitContext e)
     {
-        e.BeginMethod();
-        e.W.Open(Signature("Jacobian", "TTensor theta, TTensor x, TTensor jacobian"));
-        e.W.Line("int n = backend.Rows(x);");
-        Require(e, "theta", "1", "ParameterCount");
-        Require(e, "x", "n", "InputSize");
-        Require(e, "jacobian", "n * OutputSize", "ParameterCount");
+        OpenPass(e, "Jacobian", ("jacobian", "n * OutputSize", "ParameterCount"));
         string output = e.Plan.Add("JacobianOutput", "Jacobian: f(x)", "n", "OutputSize");
         e.W.Line($"TTensor output = workspace.Get(backend, {output}, n, OutputSize);");
         e.W.Line($"{Helper("RunForward")}(backend, theta, x, output, workspace, {Helper("FirstBatch")});");
