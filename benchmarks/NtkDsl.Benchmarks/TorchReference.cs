@@ -26,7 +26,6 @@ public static class TorchReference
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var flat = theta.reshape(-1);
-        bool ntk = net.Parameterization == Parameterization.Ntk;
         var dense = net.DenseLayers.ToArray();
         var inputs = new Tensor[dense.Length];   // input activations of each Dense layer
         var slopes = new Tensor?[dense.Length];  // phi'(z) of the activation after Dense l (null: none)
@@ -41,10 +40,10 @@ public static class TorchReference
             {
                 l++;
                 inputs[l] = a;
-                wScale[l] = ntk ? d.WeightStd / Math.Sqrt(d.Inputs) : 1.0;
+                wScale[l] = d.WeightScale(net.Parameterization);
                 // The effective weights c W (P multiplies, once), used forward and backward.
                 weights[l] = flat.narrow(0, d.WeightOffset, (long)d.Width * d.Inputs).view(d.Width, d.Inputs).mul(wScale[l]);
-                double bScale = ntk ? d.BiasStd : 1.0;
+                double bScale = d.BiasScale(net.Parameterization);
                 bTerm[l] = d.HasBias ? bScale * bScale : 0.0;
                 a = d.HasBias
                     ? addmm(flat.narrow(0, d.BiasOffset, d.Width).mul(bScale), a, weights[l].t(), 1f, 1f)
@@ -112,13 +111,12 @@ public static class TorchReference
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var flat = theta.reshape(-1);
-        bool ntk = net.Parameterization == Parameterization.Ntk;
         var a = x;
         foreach (var layer in net.Layers)
         {
             if (layer is DenseLayer d)
             {
-                double ws = ntk ? d.WeightStd / Math.Sqrt(d.Inputs) : 1.0, bs = ntk ? d.BiasStd : 1.0;
+                double ws = d.WeightScale(net.Parameterization), bs = d.BiasScale(net.Parameterization);
                 var w = flat.narrow(0, d.WeightOffset, (long)d.Width * d.Inputs).view(d.Width, d.Inputs).mul(ws);
                 a = d.HasBias ? addmm(flat.narrow(0, d.BiasOffset, d.Width).mul(bs), a, w.t(), 1f, 1f) : a.mm(w.t());
             }
@@ -140,7 +138,6 @@ public static class TorchReference
     {
         using var noGrad = no_grad();
         var flat = theta.reshape(-1);
-        bool ntk = net.Parameterization == Parameterization.Ntk;
         var modules = new List<(string, nn.Module<Tensor, Tensor>)>();
         int i = 0;
         foreach (var layer in net.Layers)
@@ -148,7 +145,7 @@ public static class TorchReference
             if (layer is DenseLayer d)
             {
                 var linear = nn.Linear(d.Inputs, d.Width, hasBias: d.HasBias, dtype: theta.dtype);
-                double ws = ntk ? d.WeightStd / Math.Sqrt(d.Inputs) : 1.0, bs = ntk ? d.BiasStd : 1.0;
+                double ws = d.WeightScale(net.Parameterization), bs = d.BiasScale(net.Parameterization);
                 using (var scope = NewDisposeScope())
                 {
                     linear.weight!.copy_(flat.narrow(0, d.WeightOffset, (long)d.Width * d.Inputs).view(d.Width, d.Inputs).mul(ws));

@@ -61,6 +61,7 @@ public sealed class NtkWorkload<TNet, T> : Workload
     private readonly Tensor _thetaTensor;
     private readonly Tensor _xTensor;
     private readonly TorchNetwork<TNet> _torch;
+    private readonly CpuSession<TNet, T> _cpu = new();
     private readonly NtkMode _mode;
 
     /// <summary>N = <paramref name="n"/> inputs, parameters from the initialization distribution.</summary>
@@ -86,8 +87,8 @@ public sealed class NtkWorkload<TNet, T> : Workload
     /// <inheritdoc/>
     public override IReadOnlyDictionary<string, Action> Implementations { get; }
 
-    /// <summary>Generated code on the CPU backend, into a preallocated result.</summary>
-    public void NtkDslCpu() => CpuNetwork<TNet, T>.Ntk(_theta, _x, null, _mode, _result);
+    /// <summary>Generated code on the CPU backend, into a preallocated result (a session that keeps its workspace, as the Torch host does).</summary>
+    public void NtkDslCpu() => _cpu.Ntk(_theta, _x, null, _mode, _result);
 
     /// <summary>Generated code on the Torch backend.</summary>
     public Tensor NtkDslTorch() => _torch.Ntk(_thetaTensor, _xTensor, null, _mode);
@@ -119,6 +120,7 @@ public sealed class NtkWorkload<TNet, T> : Workload
         _thetaTensor.Dispose();
         _xTensor.Dispose();
         _torch.Dispose();
+        _cpu.Dispose();
     }
 }
 

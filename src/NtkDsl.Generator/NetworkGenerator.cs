@@ -1,6 +1,5 @@
 using System.Reflection;
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CSharp.Syntax;
 using NtkDsl.Generator.Diagnostics;
 using NtkDsl.Generator.Emitting;
 using NtkDsl.Generator.Model;
@@ -35,7 +34,7 @@ public sealed class NetworkGenerator : IIncrementalGenerator
     {
         var validated = context.SyntaxProvider
             .ForAttributeWithMetadataName(NetworkParser.NetworkAttributeName,
-                static (node, _) => node is ClassDeclarationSyntax,
+                static (node, _) => NetworkParser.IsCandidate(node),
                 NetworkParser.Parse)
             .WithTrackingName(Steps.Parse)
             .Where(static parsed => parsed is not null)
@@ -44,10 +43,10 @@ public sealed class NetworkGenerator : IIncrementalGenerator
 
         var models = validated
             .Where(static v => NetworkValidator.AllowsEmission(v.Diagnostics))
-            .Select(static (v, _) => v.Network.Model)
+            .Select(static (v, _) => (v.Network.Model, v.Network.HintName))
             .WithTrackingName(Steps.Emit);
-        context.RegisterSourceOutput(models, static (spc, model) =>
-            spc.AddSource(NetworkEmitter.HintName(model), NetworkEmitter.Emit(model, Version)));
+        context.RegisterSourceOutput(models, static (spc, network) =>
+            spc.AddSource(network.HintName, NetworkEmitter.Emit(network.Model, Version)));
 
         var diagnostics = validated.Select(static (v, _) => v.Diagnostics).WithTrackingName(Steps.Diagnostics);
         context.RegisterSourceOutput(diagnostics, static (spc, found) =>

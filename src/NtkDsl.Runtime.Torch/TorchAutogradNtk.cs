@@ -55,7 +55,7 @@ public static class TorchAutogradNtk
     /// <see cref="NtkMode.Full"/> [N1 * O, N2 * O] with entry (n1 * O + k, n2 * O + k'); <see cref="NtkMode.Trace"/>
     /// [N1, N2], the mean over outputs of Theta_kk; <see cref="NtkMode.Diagonal"/> [O * N1, N2], block k = Theta_kk.
     /// </summary>
-    public static Tensor Ntk(NetworkDescription network, Tensor theta, Tensor x1, Tensor? x2 = null, NtkMode mode = NtkMode.Full)
+    public static Tensor Ntk(NetworkDescription network, Tensor theta, Tensor x1, Tensor? x2 = null, NtkMode mode = NtkMode.Trace)
     {
         ArgumentNullException.ThrowIfNull(network);
         CheckInputs(network, theta, x1, nameof(x1));
@@ -80,10 +80,11 @@ public static class TorchAutogradNtk
         if (j2.dim() != 2 || j2.size(0) % outputs != 0 || j2.size(1) != j1.size(1))
             throw new ArgumentException($"Expected shape [N2 * {outputs}, {j1.size(1)}], got {TorchConvert.Shape(j2)}.", nameof(j2));
         using var scope = NewDisposeScope();
+        long n1 = j1.size(0) / outputs, n2 = j2.size(0) / outputs;
+        _ = NtkModes.ResultShape(mode, (int)n1, (int)n2, outputs); // rejects undefined modes before any work
         var full = j1.mm(j2.t());
         if (mode == NtkMode.Full) return scope.MoveToOuter(full);
 
-        long n1 = j1.size(0) / outputs, n2 = j2.size(0) / outputs;
         var diagonal = full.view(n1, outputs, n2, outputs).diagonal(0, 1, 3); // [N1, N2, O]: Theta_kk
         var result = mode switch
         {
@@ -97,7 +98,7 @@ public static class TorchAutogradNtk
     /// <summary>The forward pass as differentiable torch operations, for a flat 1-D theta.</summary>
     private static Tensor Apply(NetworkDescription network, Tensor theta, Tensor x)
     {
-        bool ntk = network.Parameterization == Parameterization.Ntk;
+        var p = network.Parameterization;
         var a = x;
         foreach (var layer in network.Layers)
         {
@@ -106,13 +107,8 @@ public static class TorchAutogradNtk
                 case DenseLayer d:
                 {
                     var w = theta.narrow(0, d.WeightOffset, (long)d.Width * d.Inputs).view(d.Width, d.Inputs);
-                    var z = a.mm(w.t());
-                    if (ntk) z = z.mul((d.WeightStd / Math.Sqrt(d.Inputs)).ToScalar());
-                    if (d.HasBias)
-                    {
-                        var b = theta.narrow(0, d.BiasOffset, d.Width);
-                        z = z.add(ntk ? b.mul(d.BiasStd.ToScalar()) : b);
-                    }
+                    var z = a.mm(w.t()).mul(d.WeightScale(p).ToScalar());
+                    if (d.HasBias) z = z.add(theta.narrow(0, d.BiasOffset, d.Width).mul(d.BiasScale(p).ToScalar()));
 
                     a = z;
                     break;
@@ -121,6 +117,9 @@ public static class TorchAutogradNtk
                 case ActivationLayer { Activation: var act }:
                     a = Activate(act, a);
                     break;
+
+                case ElementwiseLayer e:
+                    throw new NotSupportedException($"Elementwise({e.Name}) is code, not torch operations, so autograd cannot differentiate it; use the generated Jacobian or Ntk.");
             }
         }
 

@@ -247,7 +247,28 @@ public readonly struct TorchBackend : ITensorBackend<Tensor>
     {
         if (activation.Kind == ActivationKind.Identity) return;
         using var scope = NewDisposeScope();
-        var derivative = Derivative(activation, z);
+        MultiplyRows(Derivative(activation, z), z, dst, repeat);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>Code runs on the host: z goes to the CPU as float64 and the result comes back (the default for a function torch cannot express).</remarks>
+    public void Activate<TFunction>(TFunction function, Tensor z, Tensor dst) where TFunction : IScalarActivation
+    {
+        using var scope = NewDisposeScope();
+        dst.copy_(OnHost(function, z, derivative: false));
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>phi' is evaluated on the host, as in <see cref="Activate{TFunction}"/>.</remarks>
+    public void MultiplyByDerivative<TFunction>(TFunction function, Tensor z, Tensor dst, int repeat) where TFunction : IScalarActivation
+    {
+        using var scope = NewDisposeScope();
+        MultiplyRows(OnHost(function, z, derivative: true), z, dst, repeat);
+    }
+
+    // dst [N * repeat, C] *= derivative [N, C] broadcast over each sample's repeat rows.
+    private static void MultiplyRows(Tensor derivative, Tensor z, Tensor dst, int repeat)
+    {
         if (repeat == 1)
         {
             dst.mul_(derivative);
@@ -262,6 +283,18 @@ public readonly struct TorchBackend : ITensorBackend<Tensor>
         {
             dst.mul_(derivative.repeat_interleave(repeat, 0));
         }
+    }
+
+    private static Tensor OnHost<TFunction>(TFunction function, Tensor z, bool derivative) where TFunction : IScalarActivation
+    {
+        var values = z.to(ScalarType.Float64).cpu().contiguous().data<double>().ToArray();
+        for (int i = 0; i < values.Length; i++)
+        {
+            function.Evaluate(values[i], out double value, out double slope);
+            values[i] = derivative ? slope : value;
+        }
+
+        return tensor(values, z.shape, dtype: ScalarType.Float64).to(z.dtype, z.device);
     }
 
     /// <inheritdoc/>

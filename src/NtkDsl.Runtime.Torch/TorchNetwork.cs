@@ -32,77 +32,72 @@ public sealed class TorchNetwork<TNet> : IDisposable where TNet : INetwork<TNet>
     /// <summary>The backend (element type and device) every tensor must match.</summary>
     public TorchBackend Backend { get; }
 
-    /// <summary>f(x; theta) [N, O] for theta [1, P] (or [P]) and x [N, d].</summary>
-    public Tensor Forward(Tensor theta, Tensor x)
+    /// <summary>f(x; parameters) [N, O] for parameters [1, P] (or [P]) and x [N, d].</summary>
+    public Tensor Forward(Tensor parameters, Tensor x)
     {
-        var (n, _) = Check(theta, x, nameof(x));
+        var (n, _) = Check(parameters, x, nameof(x));
         var output = NewResult(n, TNet.OutputSize);
         using (var scope = NewDisposeScope())
-            TNet.Forward(Backend, Flat(theta), x, output, _workspace);
+            TNet.Forward(Backend, Flat(parameters), x, output, _workspace);
         return output;
     }
 
     /// <summary>
-    /// Reverse mode: the gradient [1, P] of sum_n &lt;cotangent[n], f(x[n]; theta)&gt; for cotangent [N, O],
-    /// with the outputs f(x; theta) [N, O].
+    /// Reverse mode: the gradient [1, P] of sum_n &lt;cotangent[n], f(x[n]; parameters)&gt; for cotangent [N, O],
+    /// with the outputs f(x; parameters) [N, O].
     /// </summary>
-    public (Tensor Output, Tensor Gradient) Vjp(Tensor theta, Tensor x, Tensor cotangent)
+    public (Tensor Output, Tensor Gradient) Vjp(Tensor parameters, Tensor x, Tensor cotangent)
     {
-        var (n, _) = Check(theta, x, nameof(x));
+        var (n, _) = Check(parameters, x, nameof(x));
         CheckTensor(cotangent, nameof(cotangent), n, TNet.OutputSize);
         var output = NewResult(n, TNet.OutputSize);
         var gradient = NewResult(1, TNet.ParameterCount);
         using (var scope = NewDisposeScope())
-            TNet.Vjp(Backend, Flat(theta), x, cotangent, output, gradient, _workspace);
+            TNet.Vjp(Backend, Flat(parameters), x, cotangent, output, gradient, _workspace);
         return (output, gradient);
     }
 
     /// <summary>
-    /// Forward mode: the outputs f(x; theta) [N, O] and J(x; theta) tangent [N, O], the derivative along
+    /// Forward mode: the outputs f(x; parameters) [N, O] and J(x; parameters) tangent [N, O], the derivative along
     /// tangent [1, P] (or [P]).
     /// </summary>
-    public (Tensor Output, Tensor TangentOutput) Jvp(Tensor theta, Tensor x, Tensor tangent)
+    public (Tensor Output, Tensor TangentOutput) Jvp(Tensor parameters, Tensor x, Tensor tangent)
     {
-        var (n, _) = Check(theta, x, nameof(x));
+        var (n, _) = Check(parameters, x, nameof(x));
         CheckParameters(tangent, nameof(tangent));
         var output = NewResult(n, TNet.OutputSize);
         var tangentOutput = NewResult(n, TNet.OutputSize);
         using (var scope = NewDisposeScope())
-            TNet.Jvp(Backend, Flat(theta), x, Flat(tangent), output, tangentOutput, _workspace);
+            TNet.Jvp(Backend, Flat(parameters), x, Flat(tangent), output, tangentOutput, _workspace);
         return (output, tangentOutput);
     }
 
-    /// <summary>The Jacobian [N * O, P]: row n * O + k is d f_k(x[n]) / d theta. For small networks and tests.</summary>
-    public Tensor Jacobian(Tensor theta, Tensor x)
+    /// <summary>The Jacobian [N * O, P]: row n * O + k is d f_k(x[n]) / d parameters. For small networks and tests.</summary>
+    public Tensor Jacobian(Tensor parameters, Tensor x)
     {
-        var (n, _) = Check(theta, x, nameof(x));
+        var (n, _) = Check(parameters, x, nameof(x));
         var jacobian = NewResult(checked(n * TNet.OutputSize), TNet.ParameterCount);
         using (var scope = NewDisposeScope())
-            TNet.Jacobian(Backend, Flat(theta), x, jacobian, _workspace);
+            TNet.Jacobian(Backend, Flat(parameters), x, jacobian, _workspace);
         return jacobian;
     }
 
     /// <summary>
     /// The structured empirical NTK Theta(x1, x2) (x2 = x1 when null), without forming a Jacobian:
     /// <see cref="NtkMode.Full"/> [N1 * O, N2 * O] with entry (n1 * O + k, n2 * O + k'); <see cref="NtkMode.Trace"/>
-    /// [N1, N2], the mean over outputs; <see cref="NtkMode.Diagonal"/> [O * N1, N2], block k = Theta_kk.
+    /// [N1, N2], the mean over outputs (the default, as on the CPU); <see cref="NtkMode.Diagonal"/> [O * N1, N2], block k = Theta_kk.
     /// </summary>
-    public Tensor Ntk(Tensor theta, Tensor x1, Tensor? x2 = null, NtkMode mode = NtkMode.Full)
+    public Tensor Ntk(Tensor parameters, Tensor x1, Tensor? x2 = null, NtkMode mode = NtkMode.Trace)
     {
-        var (n1, _) = Check(theta, x1, nameof(x1));
+        var (n1, _) = Check(parameters, x1, nameof(x1));
         bool same = x2 is null || ReferenceEquals(x1, x2);
         int n2 = n1;
-        if (!same) (n2, _) = Check(theta, x2!, nameof(x2));
+        if (!same) (n2, _) = Check(parameters, x2!, nameof(x2));
         int o = TNet.OutputSize;
-        var result = mode switch
-        {
-            NtkMode.Full => NewResult(checked(n1 * o), checked(n2 * o)),
-            NtkMode.Trace => NewResult(n1, n2),
-            NtkMode.Diagonal => NewResult(checked(o * n1), n2),
-            _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "Unknown NTK mode."),
-        };
+        var (rows, cols) = NtkModes.ResultShape(mode, n1, n2, o);
+        var result = NewResult(rows, cols);
         using (var scope = NewDisposeScope())
-            TNet.Ntk(Backend, Flat(theta), x1, same ? x1 : x2!, same, mode, result, _workspace);
+            TNet.Ntk(Backend, Flat(parameters), x1, same ? x1 : x2!, same, mode, result, _workspace);
         return result;
     }
 
@@ -114,10 +109,10 @@ public sealed class TorchNetwork<TNet> : IDisposable where TNet : INetwork<TNet>
         _workspace.Clear();
     }
 
-    private (int Rows, int Cols) Check(Tensor theta, Tensor x, string xName)
+    private (int Rows, int Cols) Check(Tensor parameters, Tensor x, string xName)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        CheckParameters(theta, nameof(theta));
+        CheckParameters(parameters, nameof(parameters));
         CheckTensor(x, xName, -1, TNet.InputSize);
         return (checked((int)x.size(0)), TNet.InputSize);
     }

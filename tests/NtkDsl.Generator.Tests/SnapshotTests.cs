@@ -90,6 +90,21 @@ public class SnapshotTests
         """, nameof(LinearModel));
 
     [Fact]
+    public void UserDefinedActivation() => Verify("""
+        using NtkDsl;
+        namespace Demo;
+
+        [Network(Inputs = 2, WeightStd = 1.4, BiasStd = 0.1)]
+        [Dense(8), Elementwise(nameof(Swish), nameof(SwishDerivative))]
+        [Dense(1)]
+        public partial class SwishNet
+        {
+            private static double Swish(double x) => x / (1 + System.Math.Exp(-x));
+            private static double SwishDerivative(double x) { double s = 1 / (1 + System.Math.Exp(-x)); return s + x * s * (1 - s); }
+        }
+        """, nameof(UserDefinedActivation));
+
+    [Fact]
     public void DiagnosticsOfBadDeclarations()
     {
         var diagnostics = GeneratorHarness.Diagnostics("""

@@ -91,7 +91,7 @@ public sealed class ConversionTests
         Assert.Contains("[4, 5]", e1.Message);
 
         var e2 = Assert.Throws<ArgumentException>(() => host.Forward(zeros(1, p + 1, dtype: ScalarType.Float64), x));
-        Assert.Equal("theta", e2.ParamName);
+        Assert.Equal("parameters", e2.ParamName);
         Assert.Contains($"[1, {p}]", e2.Message);
 
         var e3 = Assert.Throws<ArgumentException>(() => host.Forward(theta, zeros(4, 3, dtype: ScalarType.Float32)));
@@ -108,6 +108,6 @@ public sealed class ConversionTests
         Assert.Contains("[4, 2]", e5.Message);
 
         theta[0, 5] = tensor(double.PositiveInfinity);
-        Assert.Equal("theta", Assert.Throws<ArgumentException>(() => host.Forward(theta, x)).ParamName);
+        Assert.Equal("parameters", Assert.Throws<ArgumentException>(() => host.Forward(theta, x)).ParamName);
     }
 }

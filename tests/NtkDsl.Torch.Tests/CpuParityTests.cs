@@ -55,4 +55,10 @@ public sealed class CpuParityTests
 
     [Fact]
     public void Two_outputs_float64() => Parity<ReluErf>(ScalarType.Float64, 1e-10);
+
+    [Fact]
+    public void User_defined_activation_float64() => Parity<UserSwish>(ScalarType.Float64, 1e-10);
+
+    [Fact]
+    public void User_defined_activation_float32() => Parity<UserSwish>(ScalarType.Float32, 1e-4);
 }

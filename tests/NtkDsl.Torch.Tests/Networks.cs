@@ -27,3 +27,18 @@ public partial class TanhStandard;
 [Dense(4), Identity]
 [Dense(3)]
 public partial class AllKinds;
+
+/// <summary>A user-defined activation ([Elementwise]): the Torch backend evaluates it on the host.</summary>
+[Network(Inputs = 3, WeightStd = 1.3, BiasStd = 0.2)]
+[Dense(6), Elementwise(nameof(Swish), nameof(SwishDerivative))]
+[Dense(2)]
+public partial class UserSwish
+{
+    private static double Swish(double x) => x / (1 + Math.Exp(-x));
+
+    private static double SwishDerivative(double x)
+    {
+        double s = 1 / (1 + Math.Exp(-x));
+        return s + x * s * (1 - s);
+    }
+}

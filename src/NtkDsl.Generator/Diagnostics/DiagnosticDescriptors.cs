@@ -68,6 +68,15 @@ internal static class DiagnosticDescriptors
         "InfiniteWidth is not generated for '{0}': the activation '{1}' (layer {2}) does not directly follow a Dense layer, so its input is not Gaussian in the infinite-width limit",
         DiagnosticSeverity.Warning);
 
+    public static readonly DiagnosticDescriptor NameCollision = Create("NTK0017", "Name collides with generated code",
+        "The network '{0}' cannot be generated because {1}, a name the generated code needs; {2}");
+
+    public static readonly DiagnosticDescriptor FileLocalNetwork = Create("NTK0018", "File-local network type",
+        "The network '{0}' {1}; generated members are written to their own file, and a file-local type cannot be extended from another file: remove the 'file' modifier");
+
+    public static readonly DiagnosticDescriptor InvalidElementwise = Create("NTK0019", "Invalid elementwise activation",
+        "Elementwise layer {0} of '{1}': {2}");
+
     public static DiagnosticDescriptor? ById(string id) => id switch
     {
         "NTK0001" => NotPartial,
@@ -86,6 +95,9 @@ internal static class DiagnosticDescriptors
         "NTK0014" => UnknownLayer,
         "NTK0015" => QuadratureFallback,
         "NTK0016" => NoInfiniteWidth,
+        "NTK0017" => NameCollision,
+        "NTK0018" => FileLocalNetwork,
+        "NTK0019" => InvalidElementwise,
         _ => null,
     };
 

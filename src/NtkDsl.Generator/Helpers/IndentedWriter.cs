@@ -8,6 +8,8 @@ internal sealed class IndentedWriter
     private readonly StringBuilder _builder = new();
     private int _indent;
 
+    public IndentedWriter(int indent = 0) => _indent = indent;
+
     public IndentedWriter Line(string text = "")
     {
         if (text.Length > 0) _builder.Append(' ', _indent * 4).Append(text);
@@ -35,6 +37,13 @@ internal sealed class IndentedWriter
     {
         _indent--;
         return Line("}" + suffix);
+    }
+
+    /// <summary>Appends text written by another writer verbatim.</summary>
+    public IndentedWriter Raw(string text)
+    {
+        _builder.Append(text);
+        return this;
     }
 
     public override string ToString() => _builder.ToString();

@@ -17,21 +17,31 @@ internal enum LayerKind
     Softplus,
     Sin,
     Identity,
+    Elementwise,
 }
 
-/// <summary>One declared layer. Std overrides are null when the attribute does not set them.</summary>
-internal sealed record LayerModel(LayerKind Kind, int Width, double? WeightStd, double? BiasStd, bool HasBias, double A, double B, double C)
+/// <summary>
+/// One declared layer. Std overrides are null when the attribute does not set them. An Elementwise layer names the
+/// user's methods for phi and phi' (<see cref="Function"/>, <see cref="Derivative"/>, escaped) and carries what is
+/// wrong with them in <see cref="Problem"/> (null when both are usable).
+/// </summary>
+internal sealed record LayerModel(LayerKind Kind, int Width, double? WeightStd, double? BiasStd, bool HasBias, double A, double B, double C,
+    string? Function = null, string? Derivative = null, string? Problem = null)
 {
     public bool IsDense => Kind == LayerKind.Dense;
 }
 
-/// <summary>A type that encloses the network, outermost first ("class", "struct", "record", ...).</summary>
+/// <summary>A type that encloses the network, outermost first: its keyword ("class", "struct", "record", ...) and C# name (escaped).</summary>
 internal sealed record ContainingType(string Keyword, string Name);
 
-/// <summary>Everything the emitter needs, and nothing else: equal models produce equal source.</summary>
+/// <summary>
+/// Everything the emitter needs, and nothing else: equal models produce equal source. Names are C# source
+/// text (keywords escaped with '@'); <see cref="TypeName"/> is the plain name for messages and descriptions.
+/// </summary>
 internal sealed record NetworkModel(
     string? Namespace,
     string TypeName,
+    string TypeKeyword,
     EquatableArray<ContainingType> ContainingTypes,
     int Inputs,
     double WeightStd,
@@ -39,5 +49,10 @@ internal sealed record NetworkModel(
     bool Standard,
     EquatableArray<LayerModel> Layers)
 {
-    public string FullName => string.Join(".", new[] { Namespace }.Concat(ContainingTypes.Select(t => t.Name)).Concat(new[] { TypeName }).Where(s => !string.IsNullOrEmpty(s)));
+    /// <summary>The network's name as C# source (escaped when it is a keyword, e.g. <c>@class</c>).</summary>
+    public string TypeIdentifier => Identifiers.Escape(TypeName);
+
+    /// <summary>Namespace, containing types and name, dot-separated (containing types joined by '+', as in metadata).</summary>
+    public string FullName =>
+        string.Join(".", new[] { Namespace, string.Join("+", ContainingTypes.Select(t => t.Name).Concat(new[] { TypeIdentifier })) }.Where(s => !string.IsNullOrEmpty(s)));
 }

@@ -5,6 +5,7 @@ namespace NtkDsl.Generator.Model;
 /// <summary>A [Network] class as parsed: the emission model plus the facts and locations validation needs.</summary>
 internal sealed record ParsedNetwork(
     NetworkModel Model,
+    string HintName,
     LocationInfo? NetworkLocation,
     EquatableArray<LayerSite> LayerSites,
     TypeFacts Type,
@@ -17,8 +18,19 @@ internal sealed record UnknownLayer(string Name, LocationInfo? Location);
 /// <summary>Where a layer attribute sits and which declaration of a partial class carries it.</summary>
 internal sealed record LayerSite(LocationInfo? Location, int DeclarationIndex);
 
-/// <summary>Facts about the declaring type that decide whether code can be generated for it.</summary>
-internal sealed record TypeFacts(bool IsPartial, bool IsStatic, bool IsGeneric, bool InGenericType, string? NonPartialContainer);
+/// <summary>
+/// Facts about the declaring type that decide whether code can be generated for it. <see cref="FileLocalType"/>
+/// names the type that is file-local (the network or a container), <see cref="ReservedNamesUsed"/> lists the names
+/// the user declared (members of the network, names of its containers) that generated code needs for itself.
+/// </summary>
+internal sealed record TypeFacts(
+    bool IsPartial,
+    bool IsStatic,
+    bool IsGeneric,
+    bool InGenericType,
+    string? NonPartialContainer,
+    string? FileLocalType,
+    EquatableArray<string> ReservedNamesUsed);
 
 /// <summary>A diagnostic as plain values; turned into a Diagnostic only when reported.</summary>
 internal sealed record DiagnosticInfo(string Id, LocationInfo? Location, EquatableArray<string> Arguments);

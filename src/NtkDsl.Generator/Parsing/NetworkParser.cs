@@ -5,6 +5,7 @@ using System.Threading;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
+using NtkDsl.Generator.Emitting;
 using NtkDsl.Generator.Helpers;
 using NtkDsl.Generator.Model;
 
@@ -29,15 +30,25 @@ internal static class NetworkParser
         ["NtkDsl.SoftplusAttribute"] = LayerKind.Softplus,
         ["NtkDsl.SinAttribute"] = LayerKind.Sin,
         ["NtkDsl.IdentityAttribute"] = LayerKind.Identity,
+        ["NtkDsl.ElementwiseAttribute"] = LayerKind.Elementwise,
     };
 
-    /// <summary>Null when the attributes themselves do not compile: the compiler already reports that.</summary>
+    /// <summary>Classes and record classes carry [Network] (the attribute targets classes only).</summary>
+    public static bool IsCandidate(SyntaxNode node) => node is ClassDeclarationSyntax or RecordDeclarationSyntax;
+
+    /// <summary>
+    /// Null when the attributes themselves do not compile (the compiler already reports that), and for every
+    /// [Network] but the first when several partial declarations carry one (CS0579), so a type is emitted once.
+    /// </summary>
     public static ParsedNetwork? Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
     {
-        if (context.TargetSymbol is not INamedTypeSymbol type || context.TargetNode is not ClassDeclarationSyntax node)
+        if (context.TargetSymbol is not INamedTypeSymbol type || context.TargetNode is not TypeDeclarationSyntax node)
             return null;
         var network = context.Attributes[0];
         if (HasErrors(network)) return null;
+        var first = type.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == NetworkAttributeName);
+        if (first?.ApplicationSyntaxReference is not { } firstReference || firstReference.SyntaxTree != node.SyntaxTree ||
+            !node.Span.Contains(firstReference.Span)) return null;
 
         int inputs = 0, parameterization = 0;
         double weightStd = 1.0, biasStd = 0.0;
@@ -69,20 +80,28 @@ internal static class NetworkParser
                 continue;
             }
 
-            layers.Add(ReadLayer(kind, attribute));
+            layers.Add(kind == LayerKind.Elementwise ? ReadElementwise(type, attribute) : ReadLayer(kind, attribute));
             int declarationIndex = syntax is null ? 0 : IndexOfDeclaration(declarations, syntax);
             sites.Add(new LayerSite(LocationInfo.From(syntax?.GetSyntax(cancellationToken)), declarationIndex));
         }
 
         var containing = new List<ContainingType>();
-        string? nonPartialContainer = null;
+        var reserved = new SortedSet<string>(StringComparer.Ordinal);
+        string? nonPartialContainer = null, fileLocal = type.IsFileLocal ? type.Name : null;
         bool inGeneric = false;
         for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
         {
-            containing.Insert(0, new ContainingType(Keyword(outer), outer.Name));
+            containing.Insert(0, new ContainingType(Keyword(outer), Identifiers.Escape(outer.Name)));
             inGeneric |= outer.TypeParameters.Length > 0;
+            if (outer.IsFileLocal) fileLocal ??= outer.Name;
+            if (GeneratedNames.ContextualKeywords.Contains(outer.Name)) reserved.Add(outer.Name);
             if (!outer.DeclaringSyntaxReferences.Any(r => r.GetSyntax(cancellationToken) is TypeDeclarationSyntax t && t.Modifiers.Any(SyntaxKind.PartialKeyword)))
                 nonPartialContainer ??= outer.Name;
+        }
+
+        foreach (var member in type.MemberNames.Concat(type.GetTypeMembers().Select(t => t.Name)))
+        {
+            if (GeneratedNames.Members.Contains(member) || GeneratedNames.ContextualKeywords.Contains(member)) reserved.Add(member);
         }
 
         var facts = new TypeFacts(
@@ -90,13 +109,51 @@ internal static class NetworkParser
             IsStatic: type.IsStatic,
             IsGeneric: type.TypeParameters.Length > 0,
             InGenericType: inGeneric,
-            NonPartialContainer: nonPartialContainer);
+            NonPartialContainer: nonPartialContainer,
+            FileLocalType: fileLocal,
+            ReservedNamesUsed: reserved.ToEquatableArray());
 
-        var ns = type.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString() : null;
-        var model = new NetworkModel(ns, type.Name, containing.ToEquatableArray(), inputs, weightStd, biasStd,
+        var model = new NetworkModel(Namespace(type), type.Name, Keyword(type), containing.ToEquatableArray(), inputs, weightStd, biasStd,
             Standard: parameterization == 1, layers.ToEquatableArray());
-        return new ParsedNetwork(model, LocationInfo.From(network.ApplicationSyntaxReference?.GetSyntax(cancellationToken)),
+        return new ParsedNetwork(model, Identifiers.HintName(model.FullName),
+            LocationInfo.From(network.ApplicationSyntaxReference?.GetSyntax(cancellationToken)),
             sites.ToEquatableArray(), facts, parameterization, unknown.ToEquatableArray());
+    }
+
+    // The namespace as source text, each part escaped (namespace @event -> "@event").
+    private static string? Namespace(INamedTypeSymbol type)
+    {
+        var parts = new List<string>();
+        for (var ns = type.ContainingNamespace; ns is { IsGlobalNamespace: false }; ns = ns.ContainingNamespace)
+            parts.Insert(0, Identifiers.Escape(ns.Name));
+        return parts.Count == 0 ? null : string.Join(".", parts);
+    }
+
+    // [Elementwise(function, derivative)]: both must name static, non-generic methods double -> double of the network.
+    private static LayerModel ReadElementwise(INamedTypeSymbol type, AttributeData attribute)
+    {
+        string? function = attribute.ConstructorArguments.Length > 0 ? attribute.ConstructorArguments[0].Value as string : null;
+        string? derivative = attribute.ConstructorArguments.Length > 1 ? attribute.ConstructorArguments[1].Value as string : null;
+        string? problem = CheckMethod(type, function, "function phi") ?? CheckMethod(type, derivative, "derivative phi'");
+        return new LayerModel(LayerKind.Elementwise, 0, null, null, false, 1, 1, 0,
+            function is null ? null : Identifiers.Escape(function), derivative is null ? null : Identifiers.Escape(derivative), problem);
+    }
+
+    private static string? CheckMethod(INamedTypeSymbol type, string? name, string role)
+    {
+        string signature = $"static double {name}(double x)";
+        if (string.IsNullOrEmpty(name)) return $"the name of the {role} is empty; name a method '{signature.Replace(" (", "(")}' of '{type.Name}'";
+        var methods = type.GetMembers(name!).OfType<IMethodSymbol>().Where(m => m.MethodKind == MethodKind.Ordinary).ToList();
+        if (methods.Count == 0) return $"'{type.Name}' has no method named '{name}' for the {role}; declare '{signature}' in it";
+        if (methods.Any(IsUsable)) return null;
+        var method = methods[0];
+        if (!method.IsStatic) return $"the {role} '{name}' must be static ('{signature}')";
+        if (method.IsGenericMethod) return $"the {role} '{name}' must not be generic ('{signature}')";
+        return $"the {role} '{name}' must have the signature '{signature}'";
+
+        static bool IsUsable(IMethodSymbol m) =>
+            m.IsStatic && !m.IsGenericMethod && !m.ReturnsByRef && !m.ReturnsByRefReadonly && m.ReturnType.SpecialType == SpecialType.System_Double &&
+            m.Parameters.Length == 1 && m.Parameters[0].RefKind == RefKind.None && m.Parameters[0].Type.SpecialType == SpecialType.System_Double;
     }
 
     private static LayerModel ReadLayer(LayerKind kind, AttributeData attribute)

@@ -3,6 +3,8 @@ using System.Globalization;
 using System.Linq;
 using Microsoft.CodeAnalysis;
 using NtkDsl.Generator.Diagnostics;
+using NtkDsl.Generator.Emitting;
+using NtkDsl.Generator.Ir;
 using NtkDsl.Generator.Helpers;
 using NtkDsl.Generator.Model;
 
@@ -21,6 +23,11 @@ internal static class NetworkValidator
             found.Add(new DiagnosticInfo(id, location ?? at, args.ToEquatableArray()));
 
         if (!network.Type.IsPartial) Report("NTK0001", at, name);
+        if (model.TypeKeyword.Contains("struct")) Report("NTK0008", at, name, "a struct");
+        if (network.Type.FileLocalType is { } fileLocal) Report("NTK0018", at, name, fileLocal == name ? "is file-local" : $"is nested in the file-local type '{fileLocal}'");
+        if (GeneratedNames.IsReservedTypeName(name)) Report("NTK0017", at, name, $"the network is named '{name}'", "rename the network");
+        foreach (var used in network.Type.ReservedNamesUsed)
+            Report("NTK0017", at, name, GeneratedNames.ContextualKeywords.Contains(used) ? $"a type named '{used}' contains or is declared in it" : $"it declares a member named '{used}'", "rename that member");
         if (network.Type.IsStatic) Report("NTK0011", at, name);
         if (network.Type.IsGeneric) Report("NTK0008", at, name, "generic");
         else if (network.Type.InGenericType) Report("NTK0008", at, name, "nested in a generic type");
@@ -39,8 +46,6 @@ internal static class NetworkValidator
             return found.ToEquatableArray();
         }
 
-        long parameters = 0;
-        long fanIn = model.Inputs;
         for (int i = 0; i < model.Layers.Count; i++)
         {
             var layer = model.Layers[i];
@@ -53,8 +58,6 @@ internal static class NetworkValidator
                     if (layer.WeightStd is { } ws) CheckStd("WeightStd", ws, where, site);
                     if (layer.BiasStd is { } bs) CheckStd("BiasStd", bs, where, site);
                     if (layer.BiasStd is not null && !layer.HasBias) Report("NTK0013", site, (i + 1).ToString(CultureInfo.InvariantCulture), name);
-                    parameters += fanIn * layer.Width + (layer.HasBias ? layer.Width : 0);
-                    fanIn = layer.Width;
                     break;
                 case LayerKind.LeakyRelu:
                     CheckFinite("Slope", layer.A, where, site);
@@ -65,6 +68,9 @@ internal static class NetworkValidator
                     CheckFinite("B", layer.B, where, site);
                     CheckFinite("C", layer.C, where, site);
                     break;
+                case LayerKind.Elementwise:
+                    if (layer.Problem is { } problem) Report("NTK0019", site, (i + 1).ToString(CultureInfo.InvariantCulture), name, problem);
+                    break;
                 case LayerKind.Tanh:
                 case LayerKind.Sigmoid:
                 case LayerKind.Softplus:
@@ -72,8 +78,6 @@ internal static class NetworkValidator
                     break;
             }
         }
-
-        if (parameters > int.MaxValue) Report("NTK0012", at, name, parameters.ToString(CultureInfo.InvariantCulture));
 
         var nonGaussian = FirstNonGaussianActivation(model);
         if (nonGaussian >= 0)
@@ -85,6 +89,26 @@ internal static class NetworkValidator
         var firstDeclaration = network.LayerSites[0].DeclarationIndex;
         var split = network.LayerSites.FirstOrDefault(s => s.DeclarationIndex != firstDeclaration);
         if (split is not null) Report("NTK0007", split.Location, name);
+
+        if (!found.Any(d => IsError(d.Id)))
+        {
+            // What lowering derives must fit the emitted code: an int parameter vector and finite double literals.
+            var ir = Lowering.Lower(model);
+            if (ir.ParameterCount > int.MaxValue)
+                Report("NTK0012", at, name, ir.ParameterCount >= long.MaxValue / 4 ? "more than 9.2e18" : ir.ParameterCount.ToString(CultureInfo.InvariantCulture));
+            foreach (var node in ir.WithParameters)
+            {
+                var p = node.Parameters!;
+                var site = network.LayerSites[node.Index].Location;
+                string where = $"layer {node.Number} ({node.Kind}) of '{name}'";
+                if (!IsFinite(p.WeightScale) || !IsFinite(p.NtkWeight))
+                    Report("NTK0009", node.Declaration.WeightStd is null ? at : site, "WeightStd", node.Declaration.WeightStd is null ? $"[Network] on '{name}' (used by {where})" : where,
+                        Format(p.WeightStd), "its square overflows a double; use a value below 1e154");
+                if (!IsFinite(p.BiasScale) || !IsFinite(p.NtkBias))
+                    Report("NTK0009", node.Declaration.BiasStd is null ? at : site, "BiasStd", node.Declaration.BiasStd is null ? $"[Network] on '{name}' (used by {where})" : where,
+                        Format(p.BiasStd), "its square overflows a double; use a value below 1e154");
+            }
+        }
 
         return found.ToEquatableArray();
 
@@ -119,6 +143,10 @@ internal static class NetworkValidator
 
         return -1;
     }
+
+    private static bool IsFinite(double value) => !double.IsNaN(value) && !double.IsInfinity(value);
+
+    private static bool IsError(string id) => DiagnosticDescriptors.ById(id)?.DefaultSeverity == DiagnosticSeverity.Error;
 
     /// <summary>True when no diagnostic is an error (warnings and infos still allow emitting code).</summary>
     public static bool AllowsEmission(EquatableArray<DiagnosticInfo> diagnostics) =>

@@ -66,6 +66,12 @@ public interface ITensorBackend<TTensor>
     /// </summary>
     void MultiplyByDerivative(Activation activation, TTensor z, TTensor dst, int repeat);
 
+    /// <summary>dst = phi(z) elementwise for an activation given by code (user-defined; a struct, so calls are direct).</summary>
+    void Activate<TFunction>(TFunction function, TTensor z, TTensor dst) where TFunction : IScalarActivation;
+
+    /// <summary>dst[r, :] *= phi'(z[r / repeat, :]) for an activation given by code (see the <see cref="Activation"/> overload).</summary>
+    void MultiplyByDerivative<TFunction>(TFunction function, TTensor z, TTensor dst, int repeat) where TFunction : IScalarActivation;
+
     /// <summary>dst = scale * a b, with a [R, K], b [K, C], dst [R, C].</summary>
     void MatMul(TTensor a, TTensor b, double scale, TTensor dst);
 

@@ -14,6 +14,14 @@ public static class Shapes
             throw new ArgumentException($"'{name}' is empty (0 rows); pass at least one sample.", name);
     }
 
+    /// <summary>Throws unless <paramref name="mode"/> is defined and <paramref name="result"/> has its shape (see <see cref="NtkModes.ResultShape"/>).</summary>
+    public static void RequireNtkResult<TBackend, TTensor>(TBackend backend, TTensor result, string name, NtkMode mode, int n1, int n2, int outputs)
+        where TBackend : ITensorBackend<TTensor>
+    {
+        var (rows, cols) = NtkModes.ResultShape(mode, n1, n2, outputs);
+        Require(backend, result, name, rows, cols);
+    }
+
     /// <summary>Throws unless <paramref name="x"/> is a non-empty [N, <paramref name="inputs"/>] batch of finite values.</summary>
     public static void RequireInput<T>(Matrix<T>? x, string name, int inputs) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
@@ -23,11 +31,42 @@ public static class Shapes
         RequireFinite<T>(x.Data, name);
     }
 
+    /// <summary>
+    /// Throws an <see cref="OverflowException"/> when a result computed from finite inputs is not finite: the
+    /// values overflowed the element type somewhere along the way. Names the result and the inputs to scale.
+    /// </summary>
+    public static void RequireFiniteResult<T>(ReadOnlySpan<T> values, string result, string inputs) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        if (IsFinite(values)) return;
+        int i = 0;
+        while (T.IsFinite(values[i])) i++;
+        throw new OverflowException(
+            $"'{result}' contains {values[i]} at index {i} although every input is finite: the computation overflowed {typeof(T).Name} " +
+            $"(an intermediate value exceeded its range). Scale {inputs} down, or use float64 if this is float32.");
+    }
+
+    /// <summary>Throws when <paramref name="destination"/> shares memory with <paramref name="source"/>: the pass would read what it overwrites.</summary>
+    public static void RequireDistinct<T>(ReadOnlySpan<T> destination, string destinationName, ReadOnlySpan<T> source, string sourceName)
+    {
+        if (destination.Overlaps(source))
+            throw new ArgumentException($"'{destinationName}' overlaps '{sourceName}': a destination must not share memory with an input (the result would be silently wrong). Pass a separate buffer.", destinationName);
+    }
+
     /// <summary>Throws on the first NaN or infinity, naming its index.</summary>
     public static void RequireFinite<T>(ReadOnlySpan<T> values, string name) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
-        // Fast path: v - v is 0 for every finite v and NaN otherwise, so the vector sum stays 0 unless
-        // something is not finite. Only then search for the index to report.
+        if (IsFinite(values)) return;
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (!T.IsFinite(values[i]))
+                throw new ArgumentException($"'{name}' contains {values[i]} at index {i}; inputs must be finite (no NaN or infinity).", name);
+        }
+    }
+
+    private static bool IsFinite<T>(ReadOnlySpan<T> values) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        // v - v is 0 for every finite v and NaN otherwise, so the vector sum stays 0 unless something is not
+        // finite. Callers search for the index to report only then.
         ref T start = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(values);
         System.Numerics.Vector<T> sum0 = default, sum1 = default;
         int count = System.Numerics.Vector<T>.Count, i0 = 0;
@@ -40,12 +79,6 @@ public static class Shapes
         }
         bool finite = System.Numerics.Vector.EqualsAll(sum0 + sum1, System.Numerics.Vector<T>.Zero);
         for (int i = i0; i < values.Length; i++) finite &= T.IsFinite(values[i]);
-        if (finite) return;
-
-        for (int i = 0; i < values.Length; i++)
-        {
-            if (!T.IsFinite(values[i]))
-                throw new ArgumentException($"'{name}' contains {values[i]} at index {i}; inputs must be finite (no NaN or infinity).", name);
-        }
+        return finite;
     }
 }

@@ -12,6 +12,9 @@ public sealed class Workspace<TTensor>
     private (int Rows, int Cols)[] _shapes = [];
     private bool[] _allocated = [];
 
+    /// <summary>Elements held by all buffers together (what <see cref="Clear"/> releases).</summary>
+    public long HeldElements { get; private set; }
+
     /// <summary>The [rows, cols] buffer of <paramref name="slot"/>; contents are unspecified (callers overwrite them).</summary>
     public TTensor Get<TBackend>(TBackend backend, int slot, int rows, int cols) where TBackend : ITensorBackend<TTensor>
     {
@@ -24,8 +27,14 @@ public sealed class Workspace<TTensor>
 
         if (!_allocated[slot] || _shapes[slot] != (rows, cols))
         {
-            if (_allocated[slot]) (_buffers[slot] as IDisposable)?.Dispose();
+            if (_allocated[slot])
+            {
+                (_buffers[slot] as IDisposable)?.Dispose();
+                HeldElements -= (long)_shapes[slot].Rows * _shapes[slot].Cols;
+            }
+
             _buffers[slot] = backend.Allocate(rows, cols);
+            HeldElements += (long)rows * cols;
             _shapes[slot] = (rows, cols);
             _allocated[slot] = true;
         }
@@ -41,5 +50,6 @@ public sealed class Workspace<TTensor>
         _buffers = [];
         _shapes = [];
         _allocated = [];
+        HeldElements = 0;
     }
 }

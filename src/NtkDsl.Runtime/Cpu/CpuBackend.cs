@@ -114,6 +114,34 @@ public readonly struct CpuBackend<T>(int maxDegreeOfParallelism) : ITensorBacken
     }
 
     /// <inheritdoc/>
+    public void Activate<TFunction>(TFunction function, CpuTensor<T> z, CpuTensor<T> dst) where TFunction : IScalarActivation
+    {
+        RequireShape(dst, z.Rows, z.Cols, nameof(dst));
+        Span<T> zs = z.Span, ds = dst.Span;
+        for (int i = 0; i < zs.Length; i++)
+        {
+            function.Evaluate(double.CreateTruncating(zs[i]), out double value, out _);
+            ds[i] = T.CreateTruncating(value);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void MultiplyByDerivative<TFunction>(TFunction function, CpuTensor<T> z, CpuTensor<T> dst, int repeat) where TFunction : IScalarActivation
+    {
+        RequireShape(dst, z.Rows * repeat, z.Cols, nameof(dst));
+        for (int n = 0; n < z.Rows; n++)
+        {
+            var zr = z.Row(n);
+            for (int c = 0; c < zr.Length; c++)
+            {
+                function.Evaluate(double.CreateTruncating(zr[c]), out _, out double derivative);
+                T d = T.CreateTruncating(derivative);
+                for (int k = 0; k < repeat; k++) dst.Row(n * repeat + k)[c] *= d;
+            }
+        }
+    }
+
+    /// <inheritdoc/>
     public void MatMul(CpuTensor<T> a, CpuTensor<T> b, double scale, CpuTensor<T> dst)
     {
         RequireShape(b, a.Cols, b.Cols, nameof(b));

@@ -1,6 +1,7 @@
 using System.Numerics;
 using NtkDsl.Backends;
 using NtkDsl.Cpu.Gemm;
+using NtkDsl.Tiling;
 
 namespace NtkDsl.Cpu;
 
@@ -22,17 +23,6 @@ public sealed record TiledNtkOptions
 }
 
 /// <summary>
-/// Which block of the kernel a tile holds, in samples: Theta(x1[RowStart .. RowStart + RowCount),
-/// x2[ColumnStart .. ColumnStart + ColumnCount)). The tile's values are laid out as
-/// <see cref="NtkMode"/> lays out a whole kernel for those samples.
-/// </summary>
-/// <param name="RowStart">First sample of x1 in the tile.</param>
-/// <param name="RowCount">Number of x1 samples.</param>
-/// <param name="ColumnStart">First sample of x2 in the tile.</param>
-/// <param name="ColumnCount">Number of x2 samples.</param>
-public readonly record struct NtkTile(int RowStart, int RowCount, int ColumnStart, int ColumnCount);
-
-/// <summary>
 /// The empirical NTK of a generated network for large N, computed in tiles: Theta(x1_block, x2_block) is
 /// exactly a block of Theta(x1, x2), so the generated structured Ntk runs on row blocks of x1 and x2 and
 /// memory stays O(tile n L + tile^2) instead of O(N n L + N^2) (and never O(N P): no Jacobian is formed).
@@ -52,10 +42,10 @@ public static class TiledNtk
     {
         ArgumentNullException.ThrowIfNull(x1);
         ArgumentNullException.ThrowIfNull(destination);
-        var (rows, cols) = ResultShape<TNet>(x1.Rows, (x2 ?? x1).Rows, mode);
+        var (rows, cols) = NtkModes.ResultShape(mode, x1.Rows, (x2 ?? x1).Rows, TNet.OutputSize);
         if (destination.Rows != rows || destination.Cols != cols)
             throw new ArgumentException($"'{nameof(destination)}' must have shape [{rows}, {cols}], but has shape [{destination.Rows}, {destination.Cols}].", nameof(destination));
-        Run<TNet, T>(parameters, x1, x2, mode, options ?? new(), destination, null);
+        Run<TNet, T>(parameters, x1, x2, mode, options ?? new(), new MatrixTileSink<T>(destination, mode, TNet.OutputSize, x1.Rows));
     }
 
     /// <summary>
@@ -69,7 +59,35 @@ public static class TiledNtk
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(onTile);
-        Run<TNet, T>(parameters, x1, x2, mode, options ?? new(), null, onTile);
+        Run<TNet, T>(parameters, x1, x2, mode, options ?? new(), new CallbackTileSink<T>(onTile));
+    }
+
+    /// <summary>
+    /// Computes Theta(x1, x2) tile by tile on the CPU and hands the tiles to <paramref name="sink"/> (a
+    /// <see cref="MatrixTileSink{T}"/>, <see cref="NpyTileSink{T}"/>, <see cref="CallbackTileSink{T}"/> or your own).
+    /// A sink that mirrors gets only the tiles on and above the diagonal of a symmetric kernel.
+    /// </summary>
+    /// <exception cref="ArgumentException">Bad shapes, non-finite inputs, or a budget too small for a 1-sample tile.</exception>
+    public static void Compute<TNet, T>(T[] parameters, Matrix<T> x1, Matrix<T>? x2, NtkMode mode, INtkTileSink<T> sink, TiledNtkOptions? options = null)
+        where TNet : INetwork<TNet>
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(sink);
+        Run<TNet, T>(parameters, x1, x2, mode, options ?? new(), sink);
+    }
+
+    /// <summary>
+    /// The tiling <see cref="Compute{TNet, T}(T[], Matrix{T}, Matrix{T}?, NtkMode, INtkTileSink{T}, TiledNtkOptions?)"/> uses: the
+    /// largest square tiles whose <see cref="EstimateTileBytes"/> fits the budget (or <see cref="TiledNtkOptions.TileRows"/>).
+    /// A pure function of the sizes, so the same plan can run on any executor.
+    /// </summary>
+    public static NtkTilePlan Plan<TNet, T>(int n1, int n2, bool symmetric, NtkMode mode, TiledNtkOptions? options = null, bool mirrorLower = true)
+        where TNet : INetwork<TNet>
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        _ = NtkModes.ResultShape(mode, 1, 1, TNet.OutputSize);
+        int tile = ChooseTile<TNet, T>(n1, n2, mode, options ?? new(), symmetric);
+        return NtkTilePlan.Create(n1, n2, tile, symmetric, mirrorLower);
     }
 
     /// <summary>
@@ -81,109 +99,40 @@ public static class TiledNtk
         where TNet : INetwork<TNet>
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var description = TNet.Description;
-        long o = TNet.OutputSize, d = TNet.InputSize, t1 = tileRows, t2 = tileCols;
-        long widths = 0, dense = 0, width = d;
-        foreach (var layer in description.Layers)
-        {
-            if (layer is DenseLayer dl)
-            {
-                width = dl.Width;
-                dense++;
-            }
-
-            widths += width; // every layer (Dense or activation) writes an [n, width] buffer
-        }
-
-        long repeat = mode == NtkMode.Full ? o : 1;
-        long result = mode == NtkMode.Full ? t1 * o * t2 * o : mode == NtkMode.Diagonal ? o * t1 * t2 : t1 * t2;
+        long t1 = tileRows, t2 = tileCols;
+        var (rows, cols) = NtkModes.ResultShape(mode, 1, 1, TNet.OutputSize);
+        long result = rows * t1 * cols * t2;
         long elements =
-            (t1 + t2) * (widths + o) // forward activations and outputs of both blocks
-            + (t1 + t2) * repeat * (widths + o) // cotangents of both blocks
-            + dense * t1 * t2 // activation Grams
-            + t1 * repeat * t2 * repeat // cotangent Gram
+            TNet.NtkWorkspaceElements(t1, t2, sameInputs: false, mode) // the generated buffer plan of one Ntk call
             + 2 * result // the tile and one exact-size copy for callbacks
-            + (t1 + t2) * d; // padded input blocks
+            + (t1 + t2) * TNet.InputSize; // padded input blocks
         int threads = Math.Max(1, CpuSettings.MaxDegreeOfParallelism > 0 ? CpuSettings.MaxDegreeOfParallelism : Environment.ProcessorCount);
         long pack = threads * (long)(PackedGemm<T>.MC * PackedGemm<T>.KC + PackedGemm<T>.KC * PackedGemm<T>.NC + 128);
         return (elements + pack) * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
     }
 
-    private static (int Rows, int Cols) ResultShape<TNet>(int n1, int n2, NtkMode mode) where TNet : INetwork<TNet>
-    {
-        int o = TNet.OutputSize;
-        return mode switch
-        {
-            NtkMode.Full => (n1 * o, n2 * o),
-            NtkMode.Diagonal => (o * n1, n2),
-            NtkMode.Trace => (n1, n2),
-            _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "Unknown NtkMode."),
-        };
-    }
-
-    private static void Run<TNet, T>(T[] parameters, Matrix<T> x1, Matrix<T>? x2, NtkMode mode, TiledNtkOptions options,
-        Matrix<T>? destination, Action<NtkTile, Matrix<T>>? onTile)
+    private static void Run<TNet, T>(T[] parameters, Matrix<T> x1, Matrix<T>? x2, NtkMode mode, TiledNtkOptions options, INtkTileSink<T> sink)
         where TNet : INetwork<TNet>
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(parameters);
         if (parameters.Length != TNet.ParameterCount)
             throw new ArgumentException($"'{nameof(parameters)}' must have length ParameterCount = {TNet.ParameterCount}, but has length {parameters.Length}.", nameof(parameters));
-        CheckFinite(parameters, nameof(parameters));
-        CheckInput<TNet, T>(x1, nameof(x1));
+        Shapes.RequireFinite<T>(parameters, nameof(parameters));
+        Shapes.RequireInput(x1, nameof(x1), TNet.InputSize);
         bool same = x2 is null || ReferenceEquals(x1, x2);
-        if (!same) CheckInput<TNet, T>(x2!, nameof(x2));
-        _ = ResultShape<TNet>(1, 1, mode);
+        if (!same) Shapes.RequireInput(x2, nameof(x2), TNet.InputSize);
         var xs = same ? x1 : x2!;
-        int n1 = x1.Rows, n2 = xs.Rows, d = TNet.InputSize, o = TNet.OutputSize;
 
-        int t = ChooseTile<TNet, T>(n1, n2, mode, options, same);
-        // Balance the blocks so the last one is nearly full: all tiles then share one shape, the workspace is
-        // allocated once, and a short last block is zero-padded (padding rows only add discarded entries).
-        int blocks1 = (n1 + Math.Min(t, n1) - 1) / Math.Min(t, n1);
-        int tr = (n1 + blocks1 - 1) / blocks1;
-        int blocks2 = same ? blocks1 : (n2 + Math.Min(t, n2) - 1) / Math.Min(t, n2);
-        int tc = same ? tr : (n2 + blocks2 - 1) / blocks2;
-
-        var backend = new CpuBackend<T>(CpuSettings.MaxDegreeOfParallelism);
-        var workspace = new Workspace<CpuTensor<T>>();
-        var theta = CpuTensor<T>.Of(parameters);
-        var (tileRows, tileCols) = ResultShape<TNet>(tr, tc, mode);
-        var tile = new Matrix<T>(tileRows, tileCols);
-        T[]? pad1 = null, pad2 = null;
-        Matrix<T>? exact = null;
-
-        for (int ib = 0; ib < blocks1; ib++)
+        var plan = Plan<TNet, T>(x1.Rows, xs.Rows, same, mode, options, sink.MirrorsLower);
+        using var executor = new CpuNtkTileExecutor<TNet, T>(parameters, x1, xs, mode, plan);
+        Matrix<T>? values = null;
+        foreach (var tile in plan.Tiles)
         {
-            int r0 = ib * tr, rc = Math.Min(tr, n1 - r0);
-            var xa = Block(x1, r0, rc, tr, d, ref pad1);
-            for (int jb = 0; jb < blocks2; jb++)
-            {
-                if (same && destination is not null && jb < ib) continue; // mirrored from (jb, ib)
-                int c0 = jb * tc, cc = Math.Min(tc, n2 - c0);
-                bool diagonalBlock = same && ib == jb;
-                var xb = diagonalBlock ? xa : Block(xs, c0, cc, tc, d, ref pad2);
-                TNet.Ntk(backend, theta, xa, xb, diagonalBlock, mode, CpuTensor<T>.Of(tile), workspace);
-
-                if (destination is not null)
-                {
-                    Place(tile, mode, o, tr, rc, cc, destination, n1, r0, c0, transpose: false);
-                    if (same && jb > ib) Place(tile, mode, o, tr, rc, cc, destination, n1, c0, r0, transpose: true);
-                }
-                else
-                {
-                    var values = tile;
-                    if (rc != tr || cc != tc)
-                    {
-                        var (er, ec) = ResultShape<TNet>(rc, cc, mode);
-                        if (exact is null || exact.Rows != er || exact.Cols != ec) exact = new Matrix<T>(er, ec);
-                        Place(tile, mode, o, tr, rc, cc, exact, rc, 0, 0, transpose: false);
-                        values = exact;
-                    }
-
-                    onTile!(new NtkTile(r0, rc, c0, cc), values);
-                }
-            }
+            var (rows, cols) = NtkModes.ResultShape(mode, tile.RowCount, tile.ColumnCount, TNet.OutputSize);
+            if (values is null || values.Rows != rows || values.Cols != cols) values = new Matrix<T>(rows, cols);
+            executor.Compute(tile, values);
+            sink.Write(tile, values, plan.Symmetric);
         }
     }
 
@@ -212,72 +161,5 @@ public static class TiledNtk
         }
 
         return lo;
-    }
-
-    // Rows [start, start + count) of x as a [size, d] tensor: a view when full, else a zero-padded copy.
-    private static CpuTensor<T> Block<T>(Matrix<T> x, int start, int count, int size, int d, ref T[]? pad)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        if (count == size) return new CpuTensor<T>(x.Data, start * d, size, d);
-        pad ??= new T[size * d];
-        Array.Copy(x.Data, start * d, pad, 0, count * d);
-        Array.Clear(pad, count * d, (size - count) * d);
-        return new CpuTensor<T>(pad, 0, size, d);
-    }
-
-    // Copies the valid rc x cc samples of a tile (computed on tr rows) into dst at sample (r0, c0); dstSamples
-    // is dst's number of row samples (the block height in Diagonal mode). transpose writes the mirrored block.
-    private static void Place<T>(Matrix<T> tile, NtkMode mode, int o, int tr, int rc, int cc, Matrix<T> dst, int dstSamples, int r0, int c0, bool transpose)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        switch (mode)
-        {
-            case NtkMode.Full:
-                Copy(tile, 0, rc * o, cc * o, dst, r0 * o, c0 * o, transpose);
-                break;
-            case NtkMode.Diagonal:
-                for (int k = 0; k < o; k++) Copy(tile, k * tr, rc, cc, dst, k * dstSamples + r0, c0, transpose);
-                break;
-            default:
-                Copy(tile, 0, rc, cc, dst, r0, c0, transpose);
-                break;
-        }
-    }
-
-    private static void Copy<T>(Matrix<T> src, int srcRow, int rows, int cols, Matrix<T> dst, int dstRow, int dstCol, bool transpose)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        if (!transpose)
-        {
-            for (int i = 0; i < rows; i++)
-                Array.Copy(src.Data, (srcRow + i) * src.Cols, dst.Data, (dstRow + i) * dst.Cols + dstCol, cols);
-            return;
-        }
-
-        // dst[dstRow + q, dstCol + p] = src[srcRow + p, q]
-        for (int p = 0; p < rows; p++)
-        {
-            int s = (srcRow + p) * src.Cols;
-            for (int q = 0; q < cols; q++) dst.Data[(dstRow + q) * dst.Cols + dstCol + p] = src.Data[s + q];
-        }
-    }
-
-    private static void CheckInput<TNet, T>(Matrix<T> x, string name)
-        where TNet : INetwork<TNet>
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        ArgumentNullException.ThrowIfNull(x, name);
-        if (x.Cols != TNet.InputSize || x.Rows == 0)
-            throw new ArgumentException($"'{name}' must have shape [N >= 1, {TNet.InputSize}], but has shape [{x.Rows}, {x.Cols}].", name);
-        CheckFinite(x.Data, name);
-    }
-
-    private static void CheckFinite<T>(ReadOnlySpan<T> values, string name) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        for (int i = 0; i < values.Length; i++)
-        {
-            if (!T.IsFinite(values[i]))
-                throw new ArgumentException($"'{name}' contains {values[i]} at index {i}; inputs must be finite (no NaN or infinity).", name);
-        }
     }
 }

@@ -102,3 +102,32 @@ public sealed class SinAttribute : LayerAttribute
 public sealed class IdentityAttribute : LayerAttribute
 {
 }
+
+/// <summary>
+/// A user-defined elementwise activation (neural-tangents' <c>Elementwise</c>): <paramref name="function"/> and
+/// <paramref name="derivative"/> name static methods of the network class with the signature
+/// <c>static double Name(double x)</c>, for phi and phi'. The generated code calls them directly; the
+/// infinite-width kernel integrates them numerically (<see cref="ActivationMoments.Numerical{TActivation}"/>).
+/// Checked at compile time (NTK0019): both methods exist, are static, non-generic and map double to double.
+/// </summary>
+/// <example><code>
+/// [Network(Inputs = 2)]
+/// [Dense(64), Elementwise(nameof(Swish), nameof(SwishDerivative))]
+/// [Dense(1)]
+/// public partial class MyNet
+/// {
+///     static double Swish(double x) => x / (1 + Math.Exp(-x));
+///     static double SwishDerivative(double x) { double s = 1 / (1 + Math.Exp(-x)); return s + x * s * (1 - s); }
+/// }
+/// </code></example>
+/// <param name="function">Name of the static method computing phi(x).</param>
+/// <param name="derivative">Name of the static method computing phi'(x).</param>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class ElementwiseAttribute(string function, string derivative) : LayerAttribute
+{
+    /// <summary>Name of the method computing phi(x).</summary>
+    public string Function { get; } = function;
+
+    /// <summary>Name of the method computing phi'(x).</summary>
+    public string Derivative { get; } = derivative;
+}

@@ -248,14 +248,12 @@ public static class Npy
     }
 
     /// <summary>
-    /// Writes values of any shape (C order) as a .npy array: version 1.0, or 2.0 if the header does not fit in
-    /// 65535 bytes; the header is padded so the data starts at a multiple of 64 bytes, as NumPy does.
+    /// Writes only the header of a .npy array of <paramref name="shape"/> (what <see cref="Write{T}(Stream, ReadOnlySpan{T}, ReadOnlySpan{int})"/>
+    /// writes before the data) and returns the number of values that must follow, little-endian in C order. For
+    /// writers that fill the data region out of order (tiles of a kernel).
     /// </summary>
-    /// <typeparam name="T">float (written as <c>&lt;f4</c>) or double (<c>&lt;f8</c>).</typeparam>
-    /// <param name="stream">A writable stream.</param>
-    /// <param name="data">Values in C order.</param>
-    /// <param name="shape">Dimensions (empty for a scalar), each &gt;= 0, whose product is the length of <paramref name="data"/>.</param>
-    public static void Write<T>(Stream stream, ReadOnlySpan<T> data, ReadOnlySpan<int> shape) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <typeparam name="T">float (<c>&lt;f4</c>) or double (<c>&lt;f8</c>).</typeparam>
+    public static long WriteHeader<T>(Stream stream, ReadOnlySpan<int> shape) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(stream);
         bool isFloat = typeof(T) == typeof(float);
@@ -284,7 +282,37 @@ public static class Npy
         else BinaryPrimitives.WriteUInt32LittleEndian(head.AsSpan(8), (uint)header.Length);
         Encoding.ASCII.GetBytes(header, head.AsSpan(prefix));
         stream.Write(head);
+        return count;
+    }
 
+    private static long ElementCount(ReadOnlySpan<int> shape)
+    {
+        long count = 1;
+        foreach (int d in shape)
+        {
+            if (d < 0) throw new ArgumentOutOfRangeException(nameof(shape), d, "Dimensions must be >= 0.");
+            count = checked(count * d);
+        }
+
+        return count;
+    }
+
+    /// <summary>
+    /// Writes values of any shape (C order) as a .npy array: version 1.0, or 2.0 if the header does not fit in
+    /// 65535 bytes; the header is padded so the data starts at a multiple of 64 bytes, as NumPy does.
+    /// </summary>
+    /// <typeparam name="T">float (written as <c>&lt;f4</c>) or double (<c>&lt;f8</c>).</typeparam>
+    /// <param name="stream">A writable stream.</param>
+    /// <param name="data">Values in C order.</param>
+    /// <param name="shape">Dimensions (empty for a scalar), each &gt;= 0, whose product is the length of <paramref name="data"/>.</param>
+    public static void Write<T>(Stream stream, ReadOnlySpan<T> data, ReadOnlySpan<int> shape) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        long count = ElementCount(shape);
+        if (count != data.Length)
+            throw new ArgumentException($"'{nameof(data)}' must have {count} values for shape ({string.Join(", ", shape.ToArray())}), but has {data.Length}.", nameof(data));
+        WriteHeader<T>(stream, shape);
+        bool isFloat = typeof(T) == typeof(float);
         int size = isFloat ? 4 : 8;
         var buffer = new byte[Math.Min(Math.Max(count, 1) * size, 1 << 20)];
         int perChunk = buffer.Length / size;

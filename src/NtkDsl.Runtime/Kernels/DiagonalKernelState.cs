@@ -87,6 +87,27 @@ public sealed class DiagonalKernelState
         IsGaussian = false;
     }
 
+    /// <summary>A user-defined activation given by code: the same map with moments by numerical integration.</summary>
+    /// <exception cref="InvalidOperationException">No Dense layer precedes it.</exception>
+    public void Activate<TFunction>(TFunction function) where TFunction : IScalarActivation
+    {
+        if (!IsGaussian)
+            throw new InvalidOperationException("An elementwise activation needs Gaussian pre-activations: put a Dense layer before it.");
+        for (int i = 0; i < _nngp.Length; i++)
+        {
+            var m = ActivationMoments.NumericalDiagonal(function, _nngp[i], _options);
+            _nngp[i] = m.K;
+            _ntk[i] *= m.KDot;
+        }
+
+        IsGaussian = false;
+    }
+
     /// <summary>The diagonals at the current layer (the state's own arrays, overwritten by later layers).</summary>
-    public InfiniteWidthDiagonal Result() => new(_nngp, _ntk);
+    public InfiniteWidthDiagonal Result()
+    {
+        Backends.Shapes.RequireFiniteResult<double>(_nngp, "nngp", "the inputs or WeightStd/BiasStd");
+        Backends.Shapes.RequireFiniteResult<double>(_ntk, "ntk", "the inputs or WeightStd/BiasStd");
+        return new(_nngp, _ntk);
+    }
 }

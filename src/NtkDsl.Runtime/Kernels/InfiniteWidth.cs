@@ -29,6 +29,7 @@ public static class InfiniteWidth
             {
                 case DenseLayer dense: state.Dense(dense, network.Parameterization); break;
                 case ActivationLayer act: state.Activate(act.Activation); break;
+                case ElementwiseLayer e: state.Activate(e.Function); break;
                 default: throw new NotSupportedException($"Layer {layer} has no infinite-width kernel.");
             }
         }
@@ -52,6 +53,7 @@ public static class InfiniteWidth
             {
                 case DenseLayer dense: state.Dense(dense, network.Parameterization); break;
                 case ActivationLayer act: state.Activate(act.Activation); break;
+                case ElementwiseLayer e: state.Activate(e.Function); break;
                 default: throw new NotSupportedException($"Layer {layer} has no infinite-width kernel.");
             }
         }

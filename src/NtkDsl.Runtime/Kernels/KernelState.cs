@@ -199,6 +199,39 @@ public sealed class KernelState
     }
 
     /// <summary>
+    /// A user-defined activation given by code (a generated struct, so the JIT specializes the calls): the same
+    /// map as <see cref="Activate(Activation)"/>, with moments from <see cref="ActivationMoments.Numerical{TActivation}"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No Dense layer precedes it.</exception>
+    public void Activate<TFunction>(TFunction function) where TFunction : IScalarActivation
+    {
+        if (!IsGaussian)
+            throw new InvalidOperationException("An elementwise activation needs Gaussian pre-activations: put a Dense layer before it.");
+        var var1 = _var1;
+        var var2 = _var2;
+        int cols = Cols;
+        bool symmetric = IsSymmetric;
+        var nngp = _nngp.Data;
+        var ntk = _ntk.Data;
+        var options = _options;
+        int degree = options.QuadratureDegree;
+        _options.ForRows(Rows, (long)Rows * cols * degree * degree, i =>
+        {
+            for (int j = symmetric ? i : 0, idx = i * cols + j; j < cols; j++, idx++)
+            {
+                var m = ActivationMoments.Numerical(function, var1[i], nngp[idx], var2[j], options);
+                nngp[idx] = m.K;
+                ntk[idx] *= m.KDot;
+            }
+        });
+
+        for (int i = 0; i < var1.Length; i++) var1[i] = ActivationMoments.NumericalDiagonal(function, var1[i], options).K;
+        if (!symmetric)
+            for (int j = 0; j < var2.Length; j++) var2[j] = ActivationMoments.NumericalDiagonal(function, var2[j], options).K;
+        IsGaussian = false;
+    }
+
+    /// <summary>
     /// The kernels of the current layer. These are the state's own buffers (no copy): a later
     /// <see cref="Dense"/> or <see cref="Activate(Activation)"/> overwrites them.
     /// </summary>
@@ -210,6 +243,8 @@ public sealed class KernelState
             Mirror(_ntk);
         }
 
+        Backends.Shapes.RequireFiniteResult<double>(_nngp.Data, "nngp", "the inputs or WeightStd/BiasStd");
+        Backends.Shapes.RequireFiniteResult<double>(_ntk.Data, "ntk", "the inputs or WeightStd/BiasStd");
         return new InfiniteWidthKernels(_nngp, _ntk);
     }
 

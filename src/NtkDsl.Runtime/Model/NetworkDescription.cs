@@ -15,11 +15,32 @@ public sealed record DenseLayer(int Inputs, int Width, double WeightStd, double 
 {
     /// <summary>Number of parameters of this layer.</summary>
     public int ParameterCount => Width * Inputs + (HasBias ? Width : 0);
+
+    /// <summary>The factor of W a in the forward pass: w_std / sqrt(fan_in) under NTK parameterization, 1 under standard.</summary>
+    public double WeightScale(Parameterization parameterization) =>
+        Layers.DenseScaling.WeightScale(WeightStd, Inputs, parameterization == Parameterization.Standard);
+
+    /// <summary>The factor of b in the forward pass: b_std under NTK parameterization, 1 under standard, 0 without a bias.</summary>
+    public double BiasScale(Parameterization parameterization) =>
+        Layers.DenseScaling.BiasScale(BiasStd, HasBias, parameterization == Parameterization.Standard);
+
+    /// <summary>The standard deviation W is initialized with: 1 under NTK parameterization, w_std / sqrt(fan_in) under standard.</summary>
+    public double WeightInitStd(Parameterization parameterization) =>
+        Layers.DenseScaling.WeightInitStd(WeightStd, Inputs, parameterization == Parameterization.Standard);
+
+    /// <summary>The standard deviation b is initialized with: 1 under NTK parameterization, b_std under standard.</summary>
+    public double BiasInitStd(Parameterization parameterization) =>
+        Layers.DenseScaling.BiasInitStd(BiasStd, parameterization == Parameterization.Standard);
 }
 
 /// <summary>An elementwise activation layer.</summary>
 /// <param name="Activation">The function.</param>
 public sealed record ActivationLayer(Activation Activation) : Layer;
+
+/// <summary>A user-defined elementwise activation (<see cref="ElementwiseAttribute"/>).</summary>
+/// <param name="Name">The declared name, "Function/Derivative" (the methods phi and phi').</param>
+/// <param name="Function">phi and phi' as code.</param>
+public sealed record ElementwiseLayer(string Name, IScalarActivation Function) : Layer;
 
 /// <summary>
 /// The architecture of a declared network, as the generator resolved it: every Dense layer knows its
@@ -57,6 +78,12 @@ public sealed record NetworkDescription(string Name, int Inputs, Parameterizatio
                 continue;
             }
 
+            if (spec.Function is { } function)
+            {
+                resolved.Add(new ElementwiseLayer(spec.FunctionName ?? function.GetType().Name, function));
+                continue;
+            }
+
             var dense = new DenseLayer(fanIn, spec.Width, spec.WeightStd ?? weightStd, spec.BiasStd ?? biasStd, spec.HasBias,
                 offset, offset + spec.Width * fanIn);
             resolved.Add(dense);
@@ -73,6 +100,7 @@ public sealed record NetworkDescription(string Name, int Inputs, Parameterizatio
         {
             DenseLayer d => $"Dense({d.Width})",
             ActivationLayer a => a.Activation.ToString(),
+            ElementwiseLayer e => $"Elementwise({e.Name})",
             _ => "?",
         }));
 }
@@ -86,4 +114,14 @@ public readonly record struct LayerSpec(int Width, double? WeightStd, double? Bi
 
     /// <summary>An activation layer.</summary>
     public static LayerSpec Act(Activation activation) => new(0, null, null, false, activation);
+
+    /// <summary>A user-defined elementwise activation given by code, named <paramref name="name"/> in descriptions.</summary>
+    public static LayerSpec Elementwise(string name, IScalarActivation function) =>
+        new(0, null, null, false, null) { Function = function, FunctionName = name };
+
+    /// <summary>The function of an elementwise layer (null otherwise).</summary>
+    public IScalarActivation? Function { get; init; }
+
+    /// <summary>The name of an elementwise layer (null otherwise).</summary>
+    public string? FunctionName { get; init; }
 }

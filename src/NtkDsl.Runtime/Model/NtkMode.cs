@@ -12,3 +12,28 @@ public enum NtkMode
     /// <summary>Per output, no cross-output terms: [O * N1, N2], block k is Theta_kk.</summary>
     Diagonal,
 }
+
+/// <summary>The one rule from an <see cref="NtkMode"/> to the shape of the kernel it produces.</summary>
+public static class NtkModes
+{
+    /// <summary>
+    /// The result shape for <paramref name="n1"/> x <paramref name="n2"/> samples of a network with
+    /// <paramref name="outputs"/> outputs: Full [N1 O, N2 O], Diagonal [O N1, N2], Trace [N1, N2].
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="mode"/> is not a defined <see cref="NtkMode"/>.</exception>
+    /// <exception cref="ArgumentException">A dimension exceeds int.MaxValue (compute such kernels in tiles).</exception>
+    public static (int Rows, int Cols) ResultShape(NtkMode mode, int n1, int n2, int outputs)
+    {
+        long o = outputs;
+        var (rows, cols) = mode switch
+        {
+            NtkMode.Full => (n1 * o, n2 * o),
+            NtkMode.Diagonal => (o * n1, (long)n2),
+            NtkMode.Trace => ((long)n1, (long)n2),
+            _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, $"Unknown NtkMode {(int)mode}; use NtkMode.Trace, NtkMode.Full or NtkMode.Diagonal."),
+        };
+        if (rows > int.MaxValue || cols > int.MaxValue)
+            throw new ArgumentException($"The {mode} NTK of {n1} x {n2} samples with {outputs} outputs is [{rows}, {cols}], beyond the int.MaxValue rows or columns of one matrix; compute it in tiles (TiledNtk).", nameof(n1));
+        return ((int)rows, (int)cols);
+    }
+}

@@ -38,12 +38,12 @@ public static class ParameterInitializer
         ArgumentNullException.ThrowIfNull(network);
         if (length != network.ParameterCount)
             throw new ArgumentException($"Expected {network.ParameterCount} parameters, got a span of {length}.", name);
-        bool standard = network.Parameterization == Parameterization.Standard;
+        var p = network.Parameterization;
         var segments = new List<(int, int, double)>();
         foreach (var layer in network.DenseLayers)
         {
-            segments.Add((layer.WeightOffset, layer.Width * layer.Inputs, standard ? layer.WeightStd / Math.Sqrt(layer.Inputs) : 1.0));
-            if (layer.HasBias) segments.Add((layer.BiasOffset, layer.Width, standard ? layer.BiasStd : 1.0));
+            segments.Add((layer.WeightOffset, layer.Width * layer.Inputs, layer.WeightInitStd(p)));
+            if (layer.HasBias) segments.Add((layer.BiasOffset, layer.Width, layer.BiasInitStd(p)));
         }
         return [.. segments];
     }

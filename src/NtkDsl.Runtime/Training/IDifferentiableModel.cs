@@ -69,7 +69,7 @@ public sealed class NetworkModel<TNet, T> : IDifferentiableModel<T>, IKernelMode
     {
         ArgumentNullException.ThrowIfNull(x);
         var scratch = ModelScratch.Rows(ref _scratch, x.Rows, TNet.OutputSize);
-        CpuNetwork<TNet, T>.Vjp(parameters, x, cotangent, gradient, scratch);
+        CpuNetwork<TNet, T>.Vjp(parameters, x, cotangent, scratch, gradient);
     }
 
     Matrix<double> IKernelModel<T>.FullNtk(T[] parameters, Matrix<T> x) => CpuNetwork<TNet, T>.Ntk(parameters, x, null, NtkMode.Full).Convert<double>();

@@ -95,7 +95,7 @@ public sealed class LinearizedModel<TNet, T> : IDifferentiableModel<T>, IKernelM
         ArgumentNullException.ThrowIfNull(x);
         CheckLength(parameters);
         var scratch = ModelScratch.Rows(ref _scratch, x.Rows, TNet.OutputSize);
-        CpuNetwork<TNet, T>.Vjp(_theta0, x, cotangent, gradient, scratch);
+        CpuNetwork<TNet, T>.Vjp(_theta0, x, cotangent, scratch, gradient);
     }
 
     /// <summary>The linearized model's NTK is the network's at theta0, whatever the parameters.</summary>

@@ -34,7 +34,6 @@ namespace Demo
 
         static global::NtkDsl.NetworkDescription global::NtkDsl.Backends.INetwork<Linear>.Description => Description;
 
-
         /// <summary>Parameters drawn from the initialization distribution with a fixed seed (N(0, 1) under NTK parameterization).</summary>
         public static T[] InitializeParameters<T>(int seed) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T> => global::NtkDsl.Cpu.CpuNetwork<Linear, T>.InitializeParameters(seed);
 
@@ -53,131 +52,162 @@ namespace Demo
         /// <summary>The empirical NTK Theta(x1, x2) (x2 defaults to x1), assembled layer by layer without a Jacobian. See <see cref="global::NtkDsl.NtkMode"/> for the result shapes.</summary>
         public static global::NtkDsl.Matrix<T> Ntk<T>(T[] parameters, global::NtkDsl.Matrix<T> x1, global::NtkDsl.Matrix<T>? x2 = null, global::NtkDsl.NtkMode mode = global::NtkDsl.NtkMode.Trace) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T> => global::NtkDsl.Cpu.CpuNetwork<Linear, T>.Ntk(parameters, x1, x2, mode);
 
+        /// <summary>Elements of the workspace buffers one Ntk call holds for n1 x n2 samples (the buffer plan's NTK slots; tiling budgets with it).</summary>
+        public static long NtkWorkspaceElements(long n1, long n2, bool sameInputs, global::NtkDsl.NtkMode mode)
+        {
+            long repeat = mode == global::NtkDsl.NtkMode.Full ? OutputSize : 1;
+            long elements = n1 * OutputSize + n1 * n2 + (n1 * repeat) * OutputSize + (n1 * repeat) * n2 * repeat;
+            if (!sameInputs) elements += n2 * OutputSize + (n2 * repeat) * OutputSize;
+            return elements;
+        }
+
         static void global::NtkDsl.Backends.INetwork<Linear>.Forward<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor output, global::NtkDsl.Backends.Workspace<TTensor> workspace)
         {
             int n = backend.Rows(x);
-            global::NtkDsl.Backends.Shapes.Require(backend, theta, nameof(theta), 1, ParameterCount);
-            global::NtkDsl.Backends.Shapes.Require(backend, x, nameof(x), n, InputSize);
-            global::NtkDsl.Backends.Shapes.Require(backend, output, nameof(output), n, OutputSize);
-            RunForward(backend, theta, x, output, workspace, 0);
+            global::NtkDsl.Backends.Shapes.Require(backend, theta, "theta", 1, ParameterCount);
+            global::NtkDsl.Backends.Shapes.Require(backend, x, "x", n, InputSize);
+            global::NtkDsl.Backends.Shapes.Require(backend, output, "output", n, OutputSize);
+            NtkGenerated.RunForward(backend, theta, x, output, workspace, NtkGenerated.FirstBatch);
         }
 
         static void global::NtkDsl.Backends.INetwork<Linear>.Vjp<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor cotangent, TTensor output, TTensor gradient, global::NtkDsl.Backends.Workspace<TTensor> workspace)
         {
             int n = backend.Rows(x);
-            global::NtkDsl.Backends.Shapes.Require(backend, theta, nameof(theta), 1, ParameterCount);
-            global::NtkDsl.Backends.Shapes.Require(backend, x, nameof(x), n, InputSize);
-            global::NtkDsl.Backends.Shapes.Require(backend, cotangent, nameof(cotangent), n, OutputSize);
-            global::NtkDsl.Backends.Shapes.Require(backend, output, nameof(output), n, OutputSize);
-            global::NtkDsl.Backends.Shapes.Require(backend, gradient, nameof(gradient), 1, ParameterCount);
-            RunForward(backend, theta, x, output, workspace, 0);
+            global::NtkDsl.Backends.Shapes.Require(backend, theta, "theta", 1, ParameterCount);
+            global::NtkDsl.Backends.Shapes.Require(backend, x, "x", n, InputSize);
+            global::NtkDsl.Backends.Shapes.Require(backend, cotangent, "cotangent", n, OutputSize);
+            global::NtkDsl.Backends.Shapes.Require(backend, output, "output", n, OutputSize);
+            global::NtkDsl.Backends.Shapes.Require(backend, gradient, "gradient", 1, ParameterCount);
+            NtkGenerated.RunForward(backend, theta, x, output, workspace, NtkGenerated.FirstBatch);
             // Layer 1: Dense 3 -> 1
-            backend.MatMulTransposeA(cotangent, x, 0.5773502691896258, backend.View(gradient, 0, 1, 3), false);
-            backend.ColumnSums(cotangent, 1.0, backend.View(gradient, 3, 1, 1), false);
+            backend.MatMulTransposeA(cotangent, x, NtkGenerated.Layer1WeightScale, backend.View(gradient, NtkGenerated.Layer1Weights, 1, 3), false);
+            backend.ColumnSums(cotangent, NtkGenerated.Layer1BiasScale, backend.View(gradient, NtkGenerated.Layer1Bias, 1, 1), false);
         }
 
         static void global::NtkDsl.Backends.INetwork<Linear>.Jvp<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor tangent, TTensor output, TTensor tangentOutput, global::NtkDsl.Backends.Workspace<TTensor> workspace)
         {
             int n = backend.Rows(x);
-            global::NtkDsl.Backends.Shapes.Require(backend, theta, nameof(theta), 1, ParameterCount);
-            global::NtkDsl.Backends.Shapes.Require(backend, x, nameof(x), n, InputSize);
-            global::NtkDsl.Backends.Shapes.Require(backend, tangent, nameof(tangent), 1, ParameterCount);
-            global::NtkDsl.Backends.Shapes.Require(backend, output, nameof(output), n, OutputSize);
-            global::NtkDsl.Backends.Shapes.Require(backend, tangentOutput, nameof(tangentOutput), n, OutputSize);
-            RunForward(backend, theta, x, output, workspace, 0);
+            global::NtkDsl.Backends.Shapes.Require(backend, theta, "theta", 1, ParameterCount);
+            global::NtkDsl.Backends.Shapes.Require(backend, x, "x", n, InputSize);
+            global::NtkDsl.Backends.Shapes.Require(backend, tangent, "tangent", 1, ParameterCount);
+            global::NtkDsl.Backends.Shapes.Require(backend, output, "output", n, OutputSize);
+            global::NtkDsl.Backends.Shapes.Require(backend, tangentOutput, "tangentOutput", n, OutputSize);
+            NtkGenerated.RunForward(backend, theta, x, output, workspace, NtkGenerated.FirstBatch);
             // Layer 1: Dense 3 -> 1
-            backend.Linear(x, backend.View(tangent, 0, 1, 3), backend.View(tangent, 3, 1, 1), true, 0.5773502691896258, 1.0, tangentOutput, false);
+            backend.Linear(x, backend.View(tangent, NtkGenerated.Layer1Weights, 1, 3), backend.View(tangent, NtkGenerated.Layer1Bias, 1, 1), true, NtkGenerated.Layer1WeightScale, NtkGenerated.Layer1BiasScale, tangentOutput, false);
         }
 
         static void global::NtkDsl.Backends.INetwork<Linear>.Jacobian<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor jacobian, global::NtkDsl.Backends.Workspace<TTensor> workspace)
         {
             int n = backend.Rows(x);
-            global::NtkDsl.Backends.Shapes.Require(backend, theta, nameof(theta), 1, ParameterCount);
-            global::NtkDsl.Backends.Shapes.Require(backend, x, nameof(x), n, InputSize);
-            global::NtkDsl.Backends.Shapes.Require(backend, jacobian, nameof(jacobian), n * OutputSize, ParameterCount);
-            var output = workspace.Get(backend, 2, n, OutputSize);
-            RunForward(backend, theta, x, output, workspace, 0);
-            var c = workspace.Get(backend, 3, n * OutputSize, OutputSize);
-            backend.SetOutputSeeds(c, OutputSize, -1);
+            global::NtkDsl.Backends.Shapes.Require(backend, theta, "theta", 1, ParameterCount);
+            global::NtkDsl.Backends.Shapes.Require(backend, x, "x", n, InputSize);
+            global::NtkDsl.Backends.Shapes.Require(backend, jacobian, "jacobian", n * OutputSize, ParameterCount);
+            TTensor output = workspace.Get(backend, NtkGenerated.JacobianOutput, n, OutputSize);
+            NtkGenerated.RunForward(backend, theta, x, output, workspace, NtkGenerated.FirstBatch);
+            TTensor c1 = workspace.Get(backend, NtkGenerated.JacobianSeeds, n * OutputSize, OutputSize);
+            backend.SetOutputSeeds(c1, OutputSize, -1);
             // Layer 1: Dense 3 -> 1
-            backend.OuterRows(c, x, OutputSize, 0.5773502691896258, jacobian, 0);
-            backend.CopyColumns(c, 1.0, jacobian, 3);
+            backend.OuterRows(c1, x, OutputSize, NtkGenerated.Layer1WeightScale, jacobian, NtkGenerated.Layer1Weights);
+            backend.CopyColumns(c1, NtkGenerated.Layer1BiasScale, jacobian, NtkGenerated.Layer1Bias);
         }
 
         static void global::NtkDsl.Backends.INetwork<Linear>.Ntk<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x1, TTensor x2, bool sameInputs, global::NtkDsl.NtkMode mode, TTensor result, global::NtkDsl.Backends.Workspace<TTensor> workspace)
         {
             int n1 = backend.Rows(x1), n2 = backend.Rows(x2);
-            global::NtkDsl.Backends.Shapes.Require(backend, theta, nameof(theta), 1, ParameterCount);
-            global::NtkDsl.Backends.Shapes.Require(backend, x1, nameof(x1), n1, InputSize);
-            global::NtkDsl.Backends.Shapes.Require(backend, x2, nameof(x2), n2, InputSize);
-            if (mode == global::NtkDsl.NtkMode.Full) global::NtkDsl.Backends.Shapes.Require(backend, result, nameof(result), n1 * OutputSize, n2 * OutputSize);
-            else if (mode == global::NtkDsl.NtkMode.Diagonal) global::NtkDsl.Backends.Shapes.Require(backend, result, nameof(result), OutputSize * n1, n2);
-            else global::NtkDsl.Backends.Shapes.Require(backend, result, nameof(result), n1, n2);
-            RunForward(backend, theta, x1, workspace.Get(backend, 4, n1, OutputSize), workspace, 0);
-            if (!sameInputs) RunForward(backend, theta, x2, workspace.Get(backend, 5, n2, OutputSize), workspace, 1);
-            // Activation Gram of each Dense layer's input: the weight part of its NTK term.
-            var g0 = workspace.Get(backend, 6, n1, n2);
-            backend.Gram(x1, x2, g0);
+            global::NtkDsl.Backends.Shapes.Require(backend, theta, "theta", 1, ParameterCount);
+            global::NtkDsl.Backends.Shapes.Require(backend, x1, "x1", n1, InputSize);
+            global::NtkDsl.Backends.Shapes.Require(backend, x2, "x2", n2, InputSize);
+            global::NtkDsl.Backends.Shapes.RequireNtkResult(backend, result, "result", mode, n1, n2, OutputSize);
+            NtkGenerated.RunForward(backend, theta, x1, workspace.Get(backend, NtkGenerated.NtkOutput1, n1, OutputSize), workspace, NtkGenerated.FirstBatch);
+            if (!sameInputs) NtkGenerated.RunForward(backend, theta, x2, workspace.Get(backend, NtkGenerated.NtkOutput2, n2, OutputSize), workspace, NtkGenerated.SecondBatch);
+            // What needs only the forward passes: each Dense layer's input Gram, the weight part of its NTK term.
+            TTensor g1 = workspace.Get(backend, NtkGenerated.NtkInputGram1, n1, n2);
+            backend.Gram(x1, x2, g1);
             backend.Clear(result);
             if (mode == global::NtkDsl.NtkMode.Full)
             {
-                NtkPass(backend, theta, workspace, n1, n2, sameInputs, OutputSize, -1, result);
+                NtkGenerated.NtkPass(backend, theta, workspace, n1, n2, sameInputs, OutputSize, -1, result);
             }
             else
             {
                 for (int k = 0; k < OutputSize; k++)
                 {
-                    var block = mode == global::NtkDsl.NtkMode.Diagonal ? backend.RowSlice(result, k * n1, n1) : result;
-                    NtkPass(backend, theta, workspace, n1, n2, sameInputs, 1, k, block);
+                    TTensor block = mode == global::NtkDsl.NtkMode.Diagonal ? backend.RowSlice(result, k * n1, n1) : result;
+                    NtkGenerated.NtkPass(backend, theta, workspace, n1, n2, sameInputs, 1, k, block);
                 }
                 if (mode == global::NtkDsl.NtkMode.Trace) backend.Scale(result, 1.0 / OutputSize);
             }
         }
 
-        // Backpropagates output seeds for x1 and x2 together and adds each Dense layer's term
-        // <D, D'> (scale <a, a'> + offset) to result. repeat = OutputSize stacks every output (full mode).
-        private static void NtkPass<TBackend, TTensor>(TBackend backend, TTensor theta, global::NtkDsl.Backends.Workspace<TTensor> workspace, int n1, int n2, bool sameInputs, int repeat, int output, TTensor result)
-            where TBackend : global::NtkDsl.Backends.ITensorBackend<TTensor>
-        {
-            var g0 = workspace.Get(backend, 6, n1, n2);
-            var c1 = workspace.Get(backend, 7, n1 * repeat, OutputSize);
-            backend.SetOutputSeeds(c1, OutputSize, output);
-            var c2 = sameInputs ? c1 : workspace.Get(backend, 8, n2 * repeat, OutputSize);
-            if (!sameInputs) backend.SetOutputSeeds(c2, OutputSize, output);
-            var gd = workspace.Get(backend, 9, n1 * repeat, n2 * repeat);
-            // Layer 1: Dense 3 -> 1
-            backend.Gram(c1, c2, gd);
-            backend.HadamardAccumulate(gd, g0, repeat, 0.3333333333333333, 1.0, result);
-        }
-
-        // The forward pass; layer inputs stay in workspace slots [slotBase, slotBase + layers - 1) for the backward passes.
-        private static void RunForward<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor output, global::NtkDsl.Backends.Workspace<TTensor> workspace, int slotBase)
-            where TBackend : global::NtkDsl.Backends.ITensorBackend<TTensor>
-        {
-            int n = backend.Rows(x);
-            // Layer 1: Dense 3 -> 1
-            backend.Linear(x, backend.View(theta, 0, 1, 3), backend.View(theta, 3, 1, 1), true, 0.5773502691896258, 1.0, output, false);
-        }
-
-        private static readonly global::NtkDsl.DenseLayer DenseLayer0 = (global::NtkDsl.DenseLayer)Description.Layers[0];
-
         /// <summary>The infinite-width NNGP and NTK of this architecture (per output unit, outputs are i.i.d. in the limit), [N1, N2] in float64; x2 = null means x1.</summary>
         public static global::NtkDsl.InfiniteWidthKernels InfiniteWidth(global::NtkDsl.Matrix<double> x1, global::NtkDsl.Matrix<double>? x2 = null, global::NtkDsl.InfiniteWidthOptions? options = null)
         {
-            global::NtkDsl.Backends.Shapes.RequireInput(x1, nameof(x1), InputSize);
-            if (x2 is not null) global::NtkDsl.Backends.Shapes.RequireInput(x2, nameof(x2), InputSize);
-            var state = global::NtkDsl.KernelState.FromInputs(x1, x2, options);
-            state.Dense(DenseLayer0, global::NtkDsl.Parameterization.Ntk);
+            global::NtkDsl.Backends.Shapes.RequireInput(x1, "x1", InputSize);
+            if (x2 is not null) global::NtkDsl.Backends.Shapes.RequireInput(x2, "x2", InputSize);
+            global::NtkDsl.KernelState state = global::NtkDsl.KernelState.FromInputs(x1, x2, options);
+            state.Dense(NtkGenerated.Layer1, global::NtkDsl.Parameterization.Ntk);
             return state.Result();
         }
 
         /// <summary>The infinite-width NNGP and NTK on the diagonal, k(x, x) for each row of x, in O(N L).</summary>
         public static global::NtkDsl.InfiniteWidthDiagonal InfiniteWidthDiagonal(global::NtkDsl.Matrix<double> x, global::NtkDsl.InfiniteWidthOptions? options = null)
         {
-            global::NtkDsl.Backends.Shapes.RequireInput(x, nameof(x), InputSize);
-            var state = global::NtkDsl.DiagonalKernelState.FromInputs(x, options);
-            state.Dense(DenseLayer0, global::NtkDsl.Parameterization.Ntk);
+            global::NtkDsl.Backends.Shapes.RequireInput(x, "x", InputSize);
+            global::NtkDsl.DiagonalKernelState state = global::NtkDsl.DiagonalKernelState.FromInputs(x, options);
+            state.Dense(NtkGenerated.Layer1, global::NtkDsl.Parameterization.Ntk);
             return state.Result();
+        }
+
+        /// <summary>Private generated helpers: layer constants, workspace slots and the passes the members above share.</summary>
+        private static class NtkGenerated
+        {
+            // Layer 1: Dense 3 -> 1; W [1, 3] at 0, b [1] at 3 (4 parameters).
+            public const int Layer1Weights = 0;
+            public const int Layer1Bias = 3;
+            public const double Layer1WeightScale = 0.5773502691896258;
+            public const double Layer1BiasScale = 1.0;
+            public const double Layer1NtkWeight = 0.3333333333333333;
+            public const double Layer1NtkBias = 1.0;
+            public static global::NtkDsl.DenseLayer Layer1 => (global::NtkDsl.DenseLayer)Description.Layers[0];
+
+            // The forward pass of a batch keeps a_1 .. a_0 in consecutive slots from FirstBatch (x, x1) or SecondBatch (x2).
+            public const int FirstBatch = 0;
+            public const int SecondBatch = 0;
+            // Workspace slots: one buffer each, [rows, cols] as noted, reallocated only when a batch size changes.
+            public const int JacobianOutput = 0; // Jacobian: f(x): [n, OutputSize]
+            public const int JacobianSeeds = 1; // Jacobian: one identity block per sample, the cotangent of a1: [n * OutputSize, OutputSize]
+            public const int NtkOutput1 = 2; // Ntk: f(x1): [n1, OutputSize]
+            public const int NtkOutput2 = 3; // Ntk: f(x2): [n2, OutputSize]
+            public const int NtkInputGram1 = 4; // Ntk: <a, a'> of the input of layer 1: [n1, n2]
+            public const int NtkSeeds1 = 5; // Ntk: output seeds of x1, the cotangent of a1: [n1 * repeat, OutputSize]
+            public const int NtkSeeds2 = 6; // Ntk: output seeds of x2: [n2 * repeat, OutputSize]
+            public const int NtkCotangentGram = 7; // Ntk: <D, D'> of the layer being visited: [n1 * repeat, n2 * repeat]
+
+            // The forward pass of one batch; a_k (k < layers) stays in workspace slot outputs + k - 1 for the backward passes.
+            public static void RunForward<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor output, global::NtkDsl.Backends.Workspace<TTensor> workspace, int outputs)
+                where TBackend : global::NtkDsl.Backends.ITensorBackend<TTensor>
+            {
+                int n = backend.Rows(x);
+                // Layer 1: Dense 3 -> 1 (6 FLOPs per sample)
+                backend.Linear(x, backend.View(theta, NtkGenerated.Layer1Weights, 1, 3), backend.View(theta, NtkGenerated.Layer1Bias, 1, 1), true, NtkGenerated.Layer1WeightScale, NtkGenerated.Layer1BiasScale, output, false);
+            }
+
+            // Backpropagates output seeds for x1 and x2 together and adds each layer's NTK term to result.
+            // repeat = OutputSize stacks every output (full mode); otherwise output selects one.
+            public static void NtkPass<TBackend, TTensor>(TBackend backend, TTensor theta, global::NtkDsl.Backends.Workspace<TTensor> workspace, int n1, int n2, bool sameInputs, int repeat, int output, TTensor result)
+                where TBackend : global::NtkDsl.Backends.ITensorBackend<TTensor>
+            {
+                TTensor c1 = workspace.Get(backend, NtkGenerated.NtkSeeds1, n1 * repeat, OutputSize);
+                backend.SetOutputSeeds(c1, OutputSize, output);
+                TTensor d1 = sameInputs ? c1 : workspace.Get(backend, NtkGenerated.NtkSeeds2, n2 * repeat, OutputSize);
+                if (!sameInputs) backend.SetOutputSeeds(d1, OutputSize, output);
+                TTensor gd = workspace.Get(backend, NtkGenerated.NtkCotangentGram, n1 * repeat, n2 * repeat);
+                // Layer 1: Dense 3 -> 1
+                TTensor g1 = workspace.Get(backend, NtkGenerated.NtkInputGram1, n1, n2);
+                backend.Gram(c1, d1, gd);
+                backend.HadamardAccumulate(gd, g1, repeat, NtkGenerated.Layer1NtkWeight, NtkGenerated.Layer1NtkBias, result);
+            }
         }
     }
 }

@@ -23,12 +23,12 @@ partial class ManyActivations : global::NtkDsl.Backends.INetwork<ManyActivations
         1.3,
         0.2,
         global::NtkDsl.LayerSpec.Dense(10, null, null, true),
-        global::NtkDsl.LayerSpec.Act(new global::NtkDsl.Activation(global::NtkDsl.ActivationKind.Tanh, 1.0, 1.0, 0.0)),
+        global::NtkDsl.LayerSpec.Act(NtkGenerated.Layer2),
         global::NtkDsl.LayerSpec.Dense(10, null, null, true),
-        global::NtkDsl.LayerSpec.Act(new global::NtkDsl.Activation(global::NtkDsl.ActivationKind.Sigmoid, 1.0, 1.0, 0.0)),
+        global::NtkDsl.LayerSpec.Act(NtkGenerated.Layer4),
         global::NtkDsl.LayerSpec.Dense(10, null, null, true),
-        global::NtkDsl.LayerSpec.Act(new global::NtkDsl.Activation(global::NtkDsl.ActivationKind.Softplus, 1.0, 1.0, 0.0)),
-        global::NtkDsl.LayerSpec.Act(new global::NtkDsl.Activation(global::NtkDsl.ActivationKind.Identity, 1.0, 1.0, 0.0)),
+        global::NtkDsl.LayerSpec.Act(NtkGenerated.Layer6),
+        global::NtkDsl.LayerSpec.Act(NtkGenerated.Layer7),
         global::NtkDsl.LayerSpec.Dense(2, null, null, true));
 
     static int global::NtkDsl.Backends.INetwork<ManyActivations>.InputSize => InputSize;
@@ -38,11 +38,6 @@ partial class ManyActivations : global::NtkDsl.Backends.INetwork<ManyActivations
     static int global::NtkDsl.Backends.INetwork<ManyActivations>.ParameterCount => ParameterCount;
 
     static global::NtkDsl.NetworkDescription global::NtkDsl.Backends.INetwork<ManyActivations>.Description => Description;
-
-    private static readonly global::NtkDsl.Activation Activation1 = new global::NtkDsl.Activation(global::NtkDsl.ActivationKind.Tanh, 1.0, 1.0, 0.0);
-    private static readonly global::NtkDsl.Activation Activation3 = new global::NtkDsl.Activation(global::NtkDsl.ActivationKind.Sigmoid, 1.0, 1.0, 0.0);
-    private static readonly global::NtkDsl.Activation Activation5 = new global::NtkDsl.Activation(global::NtkDsl.ActivationKind.Softplus, 1.0, 1.0, 0.0);
-    private static readonly global::NtkDsl.Activation Activation6 = new global::NtkDsl.Activation(global::NtkDsl.ActivationKind.Identity, 1.0, 1.0, 0.0);
 
     /// <summary>Parameters drawn from the initialization distribution with a fixed seed (N(0, 1) under NTK parameterization).</summary>
     public static T[] InitializeParameters<T>(int seed) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T> => global::NtkDsl.Cpu.CpuNetwork<ManyActivations, T>.InitializeParameters(seed);
@@ -62,311 +57,407 @@ partial class ManyActivations : global::NtkDsl.Backends.INetwork<ManyActivations
     /// <summary>The empirical NTK Theta(x1, x2) (x2 defaults to x1), assembled layer by layer without a Jacobian. See <see cref="global::NtkDsl.NtkMode"/> for the result shapes.</summary>
     public static global::NtkDsl.Matrix<T> Ntk<T>(T[] parameters, global::NtkDsl.Matrix<T> x1, global::NtkDsl.Matrix<T>? x2 = null, global::NtkDsl.NtkMode mode = global::NtkDsl.NtkMode.Trace) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T> => global::NtkDsl.Cpu.CpuNetwork<ManyActivations, T>.Ntk(parameters, x1, x2, mode);
 
+    /// <summary>Elements of the workspace buffers one Ntk call holds for n1 x n2 samples (the buffer plan's NTK slots; tiling budgets with it).</summary>
+    public static long NtkWorkspaceElements(long n1, long n2, bool sameInputs, global::NtkDsl.NtkMode mode)
+    {
+        long repeat = mode == global::NtkDsl.NtkMode.Full ? OutputSize : 1;
+        long elements = n1 * 10 + n1 * 10 + n1 * 10 + n1 * 10 + n1 * 10 + n1 * 10 + n1 * 10 + n1 * OutputSize + n1 * n2 + n1 * n2 + n1 * n2 + n1 * n2 + (n1 * repeat) * OutputSize + (n1 * repeat) * n2 * repeat + (n1 * repeat) * 10 + (n1 * repeat) * 10 + (n1 * repeat) * 10;
+        if (!sameInputs) elements += n2 * 10 + n2 * 10 + n2 * 10 + n2 * 10 + n2 * 10 + n2 * 10 + n2 * 10 + n2 * OutputSize + (n2 * repeat) * OutputSize + (n2 * repeat) * 10 + (n2 * repeat) * 10 + (n2 * repeat) * 10;
+        return elements;
+    }
+
     static void global::NtkDsl.Backends.INetwork<ManyActivations>.Forward<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor output, global::NtkDsl.Backends.Workspace<TTensor> workspace)
     {
         int n = backend.Rows(x);
-        global::NtkDsl.Backends.Shapes.Require(backend, theta, nameof(theta), 1, ParameterCount);
-        global::NtkDsl.Backends.Shapes.Require(backend, x, nameof(x), n, InputSize);
-        global::NtkDsl.Backends.Shapes.Require(backend, output, nameof(output), n, OutputSize);
-        RunForward(backend, theta, x, output, workspace, 0);
+        global::NtkDsl.Backends.Shapes.Require(backend, theta, "theta", 1, ParameterCount);
+        global::NtkDsl.Backends.Shapes.Require(backend, x, "x", n, InputSize);
+        global::NtkDsl.Backends.Shapes.Require(backend, output, "output", n, OutputSize);
+        NtkGenerated.RunForward(backend, theta, x, output, workspace, NtkGenerated.FirstBatch);
     }
 
     static void global::NtkDsl.Backends.INetwork<ManyActivations>.Vjp<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor cotangent, TTensor output, TTensor gradient, global::NtkDsl.Backends.Workspace<TTensor> workspace)
     {
         int n = backend.Rows(x);
-        global::NtkDsl.Backends.Shapes.Require(backend, theta, nameof(theta), 1, ParameterCount);
-        global::NtkDsl.Backends.Shapes.Require(backend, x, nameof(x), n, InputSize);
-        global::NtkDsl.Backends.Shapes.Require(backend, cotangent, nameof(cotangent), n, OutputSize);
-        global::NtkDsl.Backends.Shapes.Require(backend, output, nameof(output), n, OutputSize);
-        global::NtkDsl.Backends.Shapes.Require(backend, gradient, nameof(gradient), 1, ParameterCount);
-        RunForward(backend, theta, x, output, workspace, 0);
+        global::NtkDsl.Backends.Shapes.Require(backend, theta, "theta", 1, ParameterCount);
+        global::NtkDsl.Backends.Shapes.Require(backend, x, "x", n, InputSize);
+        global::NtkDsl.Backends.Shapes.Require(backend, cotangent, "cotangent", n, OutputSize);
+        global::NtkDsl.Backends.Shapes.Require(backend, output, "output", n, OutputSize);
+        global::NtkDsl.Backends.Shapes.Require(backend, gradient, "gradient", 1, ParameterCount);
+        NtkGenerated.RunForward(backend, theta, x, output, workspace, NtkGenerated.FirstBatch);
         // Layer 8: Dense 10 -> 2
-        var a7 = workspace.Get(backend, 6, n, 10);
-        backend.MatMulTransposeA(cotangent, a7, 0.41109609582188933, backend.View(gradient, 280, 2, 10), false);
-        backend.ColumnSums(cotangent, 0.2, backend.View(gradient, 300, 1, 2), false);
-        var c7 = workspace.Get(backend, 16, n, 10);
-        backend.MatMul(cotangent, backend.View(theta, 280, 2, 10), 0.41109609582188933, c7);
+        TTensor a7 = workspace.Get(backend, NtkGenerated.A7, n, 10);
+        backend.MatMulTransposeA(cotangent, a7, NtkGenerated.Layer8WeightScale, backend.View(gradient, NtkGenerated.Layer8Weights, 2, 10), false);
+        backend.ColumnSums(cotangent, NtkGenerated.Layer8BiasScale, backend.View(gradient, NtkGenerated.Layer8Bias, 1, 2), false);
+        TTensor c7 = workspace.Get(backend, NtkGenerated.VjpC7, n, 10);
+        backend.MatMul(cotangent, backend.View(theta, NtkGenerated.Layer8Weights, 2, 10), NtkGenerated.Layer8WeightScale, c7);
         // Layer 7: Identity
-        var a6 = workspace.Get(backend, 5, n, 10);
-        backend.MultiplyByDerivative(Activation6, a6, c7, 1);
+        TTensor a6 = workspace.Get(backend, NtkGenerated.A6, n, 10);
+        backend.MultiplyByDerivative(NtkGenerated.Layer7, a6, c7, 1);
         // Layer 6: Softplus
-        var a5 = workspace.Get(backend, 4, n, 10);
-        backend.MultiplyByDerivative(Activation5, a5, c7, 1);
+        TTensor a5 = workspace.Get(backend, NtkGenerated.A5, n, 10);
+        backend.MultiplyByDerivative(NtkGenerated.Layer6, a5, c7, 1);
         // Layer 5: Dense 10 -> 10
-        var a4 = workspace.Get(backend, 3, n, 10);
-        backend.MatMulTransposeA(c7, a4, 0.41109609582188933, backend.View(gradient, 170, 10, 10), false);
-        backend.ColumnSums(c7, 0.2, backend.View(gradient, 270, 1, 10), false);
-        var c4 = workspace.Get(backend, 17, n, 10);
-        backend.MatMul(c7, backend.View(theta, 170, 10, 10), 0.41109609582188933, c4);
+        TTensor a4 = workspace.Get(backend, NtkGenerated.A4, n, 10);
+        backend.MatMulTransposeA(c7, a4, NtkGenerated.Layer5WeightScale, backend.View(gradient, NtkGenerated.Layer5Weights, 10, 10), false);
+        backend.ColumnSums(c7, NtkGenerated.Layer5BiasScale, backend.View(gradient, NtkGenerated.Layer5Bias, 1, 10), false);
+        TTensor c4 = workspace.Get(backend, NtkGenerated.VjpC4, n, 10);
+        backend.MatMul(c7, backend.View(theta, NtkGenerated.Layer5Weights, 10, 10), NtkGenerated.Layer5WeightScale, c4);
         // Layer 4: Sigmoid
-        var a3 = workspace.Get(backend, 2, n, 10);
-        backend.MultiplyByDerivative(Activation3, a3, c4, 1);
+        TTensor a3 = workspace.Get(backend, NtkGenerated.A3, n, 10);
+        backend.MultiplyByDerivative(NtkGenerated.Layer4, a3, c4, 1);
         // Layer 3: Dense 10 -> 10
-        var a2 = workspace.Get(backend, 1, n, 10);
-        backend.MatMulTransposeA(c4, a2, 0.41109609582188933, backend.View(gradient, 60, 10, 10), false);
-        backend.ColumnSums(c4, 0.2, backend.View(gradient, 160, 1, 10), false);
-        var c2 = workspace.Get(backend, 18, n, 10);
-        backend.MatMul(c4, backend.View(theta, 60, 10, 10), 0.41109609582188933, c2);
+        TTensor a2 = workspace.Get(backend, NtkGenerated.A2, n, 10);
+        backend.MatMulTransposeA(c4, a2, NtkGenerated.Layer3WeightScale, backend.View(gradient, NtkGenerated.Layer3Weights, 10, 10), false);
+        backend.ColumnSums(c4, NtkGenerated.Layer3BiasScale, backend.View(gradient, NtkGenerated.Layer3Bias, 1, 10), false);
+        TTensor c2 = workspace.Get(backend, NtkGenerated.VjpC2, n, 10);
+        backend.MatMul(c4, backend.View(theta, NtkGenerated.Layer3Weights, 10, 10), NtkGenerated.Layer3WeightScale, c2);
         // Layer 2: Tanh
-        var a1 = workspace.Get(backend, 0, n, 10);
-        backend.MultiplyByDerivative(Activation1, a1, c2, 1);
+        TTensor a1 = workspace.Get(backend, NtkGenerated.A1, n, 10);
+        backend.MultiplyByDerivative(NtkGenerated.Layer2, a1, c2, 1);
         // Layer 1: Dense 5 -> 10
-        backend.MatMulTransposeA(c2, x, 0.5813776741499453, backend.View(gradient, 0, 10, 5), false);
-        backend.ColumnSums(c2, 0.2, backend.View(gradient, 50, 1, 10), false);
+        backend.MatMulTransposeA(c2, x, NtkGenerated.Layer1WeightScale, backend.View(gradient, NtkGenerated.Layer1Weights, 10, 5), false);
+        backend.ColumnSums(c2, NtkGenerated.Layer1BiasScale, backend.View(gradient, NtkGenerated.Layer1Bias, 1, 10), false);
     }
 
     static void global::NtkDsl.Backends.INetwork<ManyActivations>.Jvp<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor tangent, TTensor output, TTensor tangentOutput, global::NtkDsl.Backends.Workspace<TTensor> workspace)
     {
         int n = backend.Rows(x);
-        global::NtkDsl.Backends.Shapes.Require(backend, theta, nameof(theta), 1, ParameterCount);
-        global::NtkDsl.Backends.Shapes.Require(backend, x, nameof(x), n, InputSize);
-        global::NtkDsl.Backends.Shapes.Require(backend, tangent, nameof(tangent), 1, ParameterCount);
-        global::NtkDsl.Backends.Shapes.Require(backend, output, nameof(output), n, OutputSize);
-        global::NtkDsl.Backends.Shapes.Require(backend, tangentOutput, nameof(tangentOutput), n, OutputSize);
-        RunForward(backend, theta, x, output, workspace, 0);
+        global::NtkDsl.Backends.Shapes.Require(backend, theta, "theta", 1, ParameterCount);
+        global::NtkDsl.Backends.Shapes.Require(backend, x, "x", n, InputSize);
+        global::NtkDsl.Backends.Shapes.Require(backend, tangent, "tangent", 1, ParameterCount);
+        global::NtkDsl.Backends.Shapes.Require(backend, output, "output", n, OutputSize);
+        global::NtkDsl.Backends.Shapes.Require(backend, tangentOutput, "tangentOutput", n, OutputSize);
+        NtkGenerated.RunForward(backend, theta, x, output, workspace, NtkGenerated.FirstBatch);
         // Layer 1: Dense 5 -> 10
-        var t1 = workspace.Get(backend, 19, n, 10);
-        backend.Linear(x, backend.View(tangent, 0, 10, 5), backend.View(tangent, 50, 1, 10), true, 0.5813776741499453, 0.2, t1, false);
+        TTensor t1 = workspace.Get(backend, NtkGenerated.JvpT1, n, 10);
+        backend.Linear(x, backend.View(tangent, NtkGenerated.Layer1Weights, 10, 5), backend.View(tangent, NtkGenerated.Layer1Bias, 1, 10), true, NtkGenerated.Layer1WeightScale, NtkGenerated.Layer1BiasScale, t1, false);
         // Layer 2: Tanh
-        var t2 = workspace.Get(backend, 20, n, 10);
+        TTensor t2 = workspace.Get(backend, NtkGenerated.JvpT2, n, 10);
         backend.Copy(t1, t2);
-        var a1 = workspace.Get(backend, 0, n, 10);
-        backend.MultiplyByDerivative(Activation1, a1, t2, 1);
+        TTensor a1 = workspace.Get(backend, NtkGenerated.A1, n, 10);
+        backend.MultiplyByDerivative(NtkGenerated.Layer2, a1, t2, 1);
         // Layer 3: Dense 10 -> 10
-        var t3 = workspace.Get(backend, 21, n, 10);
-        var a2 = workspace.Get(backend, 1, n, 10);
-        backend.Linear(a2, backend.View(tangent, 60, 10, 10), backend.View(tangent, 160, 1, 10), true, 0.41109609582188933, 0.2, t3, false);
-        backend.Linear(t2, backend.View(theta, 60, 10, 10), theta, false, 0.41109609582188933, 0, t3, true);
+        TTensor a2 = workspace.Get(backend, NtkGenerated.A2, n, 10);
+        TTensor t3 = workspace.Get(backend, NtkGenerated.JvpT3, n, 10);
+        backend.Linear(a2, backend.View(tangent, NtkGenerated.Layer3Weights, 10, 10), backend.View(tangent, NtkGenerated.Layer3Bias, 1, 10), true, NtkGenerated.Layer3WeightScale, NtkGenerated.Layer3BiasScale, t3, false);
+        backend.Linear(t2, backend.View(theta, NtkGenerated.Layer3Weights, 10, 10), theta, false, NtkGenerated.Layer3WeightScale, 0, t3, true);
         // Layer 4: Sigmoid
-        var t4 = workspace.Get(backend, 22, n, 10);
+        TTensor t4 = workspace.Get(backend, NtkGenerated.JvpT4, n, 10);
         backend.Copy(t3, t4);
-        var a3 = workspace.Get(backend, 2, n, 10);
-        backend.MultiplyByDerivative(Activation3, a3, t4, 1);
+        TTensor a3 = workspace.Get(backend, NtkGenerated.A3, n, 10);
+        backend.MultiplyByDerivative(NtkGenerated.Layer4, a3, t4, 1);
         // Layer 5: Dense 10 -> 10
-        var t5 = workspace.Get(backend, 23, n, 10);
-        var a4 = workspace.Get(backend, 3, n, 10);
-        backend.Linear(a4, backend.View(tangent, 170, 10, 10), backend.View(tangent, 270, 1, 10), true, 0.41109609582188933, 0.2, t5, false);
-        backend.Linear(t4, backend.View(theta, 170, 10, 10), theta, false, 0.41109609582188933, 0, t5, true);
+        TTensor a4 = workspace.Get(backend, NtkGenerated.A4, n, 10);
+        TTensor t5 = workspace.Get(backend, NtkGenerated.JvpT5, n, 10);
+        backend.Linear(a4, backend.View(tangent, NtkGenerated.Layer5Weights, 10, 10), backend.View(tangent, NtkGenerated.Layer5Bias, 1, 10), true, NtkGenerated.Layer5WeightScale, NtkGenerated.Layer5BiasScale, t5, false);
+        backend.Linear(t4, backend.View(theta, NtkGenerated.Layer5Weights, 10, 10), theta, false, NtkGenerated.Layer5WeightScale, 0, t5, true);
         // Layer 6: Softplus
-        var t6 = workspace.Get(backend, 24, n, 10);
+        TTensor t6 = workspace.Get(backend, NtkGenerated.JvpT6, n, 10);
         backend.Copy(t5, t6);
-        var a5 = workspace.Get(backend, 4, n, 10);
-        backend.MultiplyByDerivative(Activation5, a5, t6, 1);
+        TTensor a5 = workspace.Get(backend, NtkGenerated.A5, n, 10);
+        backend.MultiplyByDerivative(NtkGenerated.Layer6, a5, t6, 1);
         // Layer 7: Identity
-        var t7 = workspace.Get(backend, 25, n, 10);
+        TTensor t7 = workspace.Get(backend, NtkGenerated.JvpT7, n, 10);
         backend.Copy(t6, t7);
-        var a6 = workspace.Get(backend, 5, n, 10);
-        backend.MultiplyByDerivative(Activation6, a6, t7, 1);
+        TTensor a6 = workspace.Get(backend, NtkGenerated.A6, n, 10);
+        backend.MultiplyByDerivative(NtkGenerated.Layer7, a6, t7, 1);
         // Layer 8: Dense 10 -> 2
-        var a7 = workspace.Get(backend, 6, n, 10);
-        backend.Linear(a7, backend.View(tangent, 280, 2, 10), backend.View(tangent, 300, 1, 2), true, 0.41109609582188933, 0.2, tangentOutput, false);
-        backend.Linear(t7, backend.View(theta, 280, 2, 10), theta, false, 0.41109609582188933, 0, tangentOutput, true);
+        TTensor a7 = workspace.Get(backend, NtkGenerated.A7, n, 10);
+        backend.Linear(a7, backend.View(tangent, NtkGenerated.Layer8Weights, 2, 10), backend.View(tangent, NtkGenerated.Layer8Bias, 1, 2), true, NtkGenerated.Layer8WeightScale, NtkGenerated.Layer8BiasScale, tangentOutput, false);
+        backend.Linear(t7, backend.View(theta, NtkGenerated.Layer8Weights, 2, 10), theta, false, NtkGenerated.Layer8WeightScale, 0, tangentOutput, true);
     }
 
     static void global::NtkDsl.Backends.INetwork<ManyActivations>.Jacobian<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor jacobian, global::NtkDsl.Backends.Workspace<TTensor> workspace)
     {
         int n = backend.Rows(x);
-        global::NtkDsl.Backends.Shapes.Require(backend, theta, nameof(theta), 1, ParameterCount);
-        global::NtkDsl.Backends.Shapes.Require(backend, x, nameof(x), n, InputSize);
-        global::NtkDsl.Backends.Shapes.Require(backend, jacobian, nameof(jacobian), n * OutputSize, ParameterCount);
-        var output = workspace.Get(backend, 26, n, OutputSize);
-        RunForward(backend, theta, x, output, workspace, 0);
-        var c = workspace.Get(backend, 27, n * OutputSize, OutputSize);
-        backend.SetOutputSeeds(c, OutputSize, -1);
+        global::NtkDsl.Backends.Shapes.Require(backend, theta, "theta", 1, ParameterCount);
+        global::NtkDsl.Backends.Shapes.Require(backend, x, "x", n, InputSize);
+        global::NtkDsl.Backends.Shapes.Require(backend, jacobian, "jacobian", n * OutputSize, ParameterCount);
+        TTensor output = workspace.Get(backend, NtkGenerated.JacobianOutput, n, OutputSize);
+        NtkGenerated.RunForward(backend, theta, x, output, workspace, NtkGenerated.FirstBatch);
+        TTensor c8 = workspace.Get(backend, NtkGenerated.JacobianSeeds, n * OutputSize, OutputSize);
+        backend.SetOutputSeeds(c8, OutputSize, -1);
         // Layer 8: Dense 10 -> 2
-        var a7 = workspace.Get(backend, 6, n, 10);
-        backend.OuterRows(c, a7, OutputSize, 0.41109609582188933, jacobian, 280);
-        backend.CopyColumns(c, 0.2, jacobian, 300);
-        var c7 = workspace.Get(backend, 28, n * OutputSize, 10);
-        backend.MatMul(c, backend.View(theta, 280, 2, 10), 0.41109609582188933, c7);
+        TTensor a7 = workspace.Get(backend, NtkGenerated.A7, n, 10);
+        backend.OuterRows(c8, a7, OutputSize, NtkGenerated.Layer8WeightScale, jacobian, NtkGenerated.Layer8Weights);
+        backend.CopyColumns(c8, NtkGenerated.Layer8BiasScale, jacobian, NtkGenerated.Layer8Bias);
+        TTensor c7 = workspace.Get(backend, NtkGenerated.JacobianC7, n * OutputSize, 10);
+        backend.MatMul(c8, backend.View(theta, NtkGenerated.Layer8Weights, 2, 10), NtkGenerated.Layer8WeightScale, c7);
         // Layer 7: Identity
-        var a6 = workspace.Get(backend, 5, n, 10);
-        backend.MultiplyByDerivative(Activation6, a6, c7, OutputSize);
+        TTensor a6 = workspace.Get(backend, NtkGenerated.A6, n, 10);
+        backend.MultiplyByDerivative(NtkGenerated.Layer7, a6, c7, OutputSize);
         // Layer 6: Softplus
-        var a5 = workspace.Get(backend, 4, n, 10);
-        backend.MultiplyByDerivative(Activation5, a5, c7, OutputSize);
+        TTensor a5 = workspace.Get(backend, NtkGenerated.A5, n, 10);
+        backend.MultiplyByDerivative(NtkGenerated.Layer6, a5, c7, OutputSize);
         // Layer 5: Dense 10 -> 10
-        var a4 = workspace.Get(backend, 3, n, 10);
-        backend.OuterRows(c7, a4, OutputSize, 0.41109609582188933, jacobian, 170);
-        backend.CopyColumns(c7, 0.2, jacobian, 270);
-        var c4 = workspace.Get(backend, 29, n * OutputSize, 10);
-        backend.MatMul(c7, backend.View(theta, 170, 10, 10), 0.41109609582188933, c4);
+        TTensor a4 = workspace.Get(backend, NtkGenerated.A4, n, 10);
+        backend.OuterRows(c7, a4, OutputSize, NtkGenerated.Layer5WeightScale, jacobian, NtkGenerated.Layer5Weights);
+        backend.CopyColumns(c7, NtkGenerated.Layer5BiasScale, jacobian, NtkGenerated.Layer5Bias);
+        TTensor c4 = workspace.Get(backend, NtkGenerated.JacobianC4, n * OutputSize, 10);
+        backend.MatMul(c7, backend.View(theta, NtkGenerated.Layer5Weights, 10, 10), NtkGenerated.Layer5WeightScale, c4);
         // Layer 4: Sigmoid
-        var a3 = workspace.Get(backend, 2, n, 10);
-        backend.MultiplyByDerivative(Activation3, a3, c4, OutputSize);
+        TTensor a3 = workspace.Get(backend, NtkGenerated.A3, n, 10);
+        backend.MultiplyByDerivative(NtkGenerated.Layer4, a3, c4, OutputSize);
         // Layer 3: Dense 10 -> 10
-        var a2 = workspace.Get(backend, 1, n, 10);
-        backend.OuterRows(c4, a2, OutputSize, 0.41109609582188933, jacobian, 60);
-        backend.CopyColumns(c4, 0.2, jacobian, 160);
-        var c2 = workspace.Get(backend, 30, n * OutputSize, 10);
-        backend.MatMul(c4, backend.View(theta, 60, 10, 10), 0.41109609582188933, c2);
+        TTensor a2 = workspace.Get(backend, NtkGenerated.A2, n, 10);
+        backend.OuterRows(c4, a2, OutputSize, NtkGenerated.Layer3WeightScale, jacobian, NtkGenerated.Layer3Weights);
+        backend.CopyColumns(c4, NtkGenerated.Layer3BiasScale, jacobian, NtkGenerated.Layer3Bias);
+        TTensor c2 = workspace.Get(backend, NtkGenerated.JacobianC2, n * OutputSize, 10);
+        backend.MatMul(c4, backend.View(theta, NtkGenerated.Layer3Weights, 10, 10), NtkGenerated.Layer3WeightScale, c2);
         // Layer 2: Tanh
-        var a1 = workspace.Get(backend, 0, n, 10);
-        backend.MultiplyByDerivative(Activation1, a1, c2, OutputSize);
+        TTensor a1 = workspace.Get(backend, NtkGenerated.A1, n, 10);
+        backend.MultiplyByDerivative(NtkGenerated.Layer2, a1, c2, OutputSize);
         // Layer 1: Dense 5 -> 10
-        backend.OuterRows(c2, x, OutputSize, 0.5813776741499453, jacobian, 0);
-        backend.CopyColumns(c2, 0.2, jacobian, 50);
+        backend.OuterRows(c2, x, OutputSize, NtkGenerated.Layer1WeightScale, jacobian, NtkGenerated.Layer1Weights);
+        backend.CopyColumns(c2, NtkGenerated.Layer1BiasScale, jacobian, NtkGenerated.Layer1Bias);
     }
 
     static void global::NtkDsl.Backends.INetwork<ManyActivations>.Ntk<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x1, TTensor x2, bool sameInputs, global::NtkDsl.NtkMode mode, TTensor result, global::NtkDsl.Backends.Workspace<TTensor> workspace)
     {
         int n1 = backend.Rows(x1), n2 = backend.Rows(x2);
-        global::NtkDsl.Backends.Shapes.Require(backend, theta, nameof(theta), 1, ParameterCount);
-        global::NtkDsl.Backends.Shapes.Require(backend, x1, nameof(x1), n1, InputSize);
-        global::NtkDsl.Backends.Shapes.Require(backend, x2, nameof(x2), n2, InputSize);
-        if (mode == global::NtkDsl.NtkMode.Full) global::NtkDsl.Backends.Shapes.Require(backend, result, nameof(result), n1 * OutputSize, n2 * OutputSize);
-        else if (mode == global::NtkDsl.NtkMode.Diagonal) global::NtkDsl.Backends.Shapes.Require(backend, result, nameof(result), OutputSize * n1, n2);
-        else global::NtkDsl.Backends.Shapes.Require(backend, result, nameof(result), n1, n2);
-        RunForward(backend, theta, x1, workspace.Get(backend, 31, n1, OutputSize), workspace, 0);
-        if (!sameInputs) RunForward(backend, theta, x2, workspace.Get(backend, 32, n2, OutputSize), workspace, 8);
-        // Activation Gram of each Dense layer's input: the weight part of its NTK term.
-        var g0 = workspace.Get(backend, 33, n1, n2);
-        backend.Gram(x1, x2, g0);
-        var g2 = workspace.Get(backend, 34, n1, n2);
-        var a2 = workspace.Get(backend, 1, n1, 10);
-        var b2 = sameInputs ? a2 : workspace.Get(backend, 9, n2, 10);
-        backend.Gram(a2, b2, g2);
-        var g4 = workspace.Get(backend, 35, n1, n2);
-        var a4 = workspace.Get(backend, 3, n1, 10);
-        var b4 = sameInputs ? a4 : workspace.Get(backend, 11, n2, 10);
-        backend.Gram(a4, b4, g4);
-        var g7 = workspace.Get(backend, 36, n1, n2);
-        var a7 = workspace.Get(backend, 6, n1, 10);
-        var b7 = sameInputs ? a7 : workspace.Get(backend, 14, n2, 10);
-        backend.Gram(a7, b7, g7);
+        global::NtkDsl.Backends.Shapes.Require(backend, theta, "theta", 1, ParameterCount);
+        global::NtkDsl.Backends.Shapes.Require(backend, x1, "x1", n1, InputSize);
+        global::NtkDsl.Backends.Shapes.Require(backend, x2, "x2", n2, InputSize);
+        global::NtkDsl.Backends.Shapes.RequireNtkResult(backend, result, "result", mode, n1, n2, OutputSize);
+        NtkGenerated.RunForward(backend, theta, x1, workspace.Get(backend, NtkGenerated.NtkOutput1, n1, OutputSize), workspace, NtkGenerated.FirstBatch);
+        if (!sameInputs) NtkGenerated.RunForward(backend, theta, x2, workspace.Get(backend, NtkGenerated.NtkOutput2, n2, OutputSize), workspace, NtkGenerated.SecondBatch);
+        // What needs only the forward passes: each Dense layer's input Gram, the weight part of its NTK term.
+        TTensor g1 = workspace.Get(backend, NtkGenerated.NtkInputGram1, n1, n2);
+        backend.Gram(x1, x2, g1);
+        TTensor a2 = workspace.Get(backend, NtkGenerated.A2, n1, 10);
+        TTensor b2 = sameInputs ? a2 : workspace.Get(backend, NtkGenerated.B2, n2, 10);
+        TTensor g3 = workspace.Get(backend, NtkGenerated.NtkInputGram3, n1, n2);
+        backend.Gram(a2, b2, g3);
+        TTensor a4 = workspace.Get(backend, NtkGenerated.A4, n1, 10);
+        TTensor b4 = sameInputs ? a4 : workspace.Get(backend, NtkGenerated.B4, n2, 10);
+        TTensor g5 = workspace.Get(backend, NtkGenerated.NtkInputGram5, n1, n2);
+        backend.Gram(a4, b4, g5);
+        TTensor a7 = workspace.Get(backend, NtkGenerated.A7, n1, 10);
+        TTensor b7 = sameInputs ? a7 : workspace.Get(backend, NtkGenerated.B7, n2, 10);
+        TTensor g8 = workspace.Get(backend, NtkGenerated.NtkInputGram8, n1, n2);
+        backend.Gram(a7, b7, g8);
         backend.Clear(result);
         if (mode == global::NtkDsl.NtkMode.Full)
         {
-            NtkPass(backend, theta, workspace, n1, n2, sameInputs, OutputSize, -1, result);
+            NtkGenerated.NtkPass(backend, theta, workspace, n1, n2, sameInputs, OutputSize, -1, result);
         }
         else
         {
             for (int k = 0; k < OutputSize; k++)
             {
-                var block = mode == global::NtkDsl.NtkMode.Diagonal ? backend.RowSlice(result, k * n1, n1) : result;
-                NtkPass(backend, theta, workspace, n1, n2, sameInputs, 1, k, block);
+                TTensor block = mode == global::NtkDsl.NtkMode.Diagonal ? backend.RowSlice(result, k * n1, n1) : result;
+                NtkGenerated.NtkPass(backend, theta, workspace, n1, n2, sameInputs, 1, k, block);
             }
             if (mode == global::NtkDsl.NtkMode.Trace) backend.Scale(result, 1.0 / OutputSize);
         }
     }
 
-    // Backpropagates output seeds for x1 and x2 together and adds each Dense layer's term
-    // <D, D'> (scale <a, a'> + offset) to result. repeat = OutputSize stacks every output (full mode).
-    private static void NtkPass<TBackend, TTensor>(TBackend backend, TTensor theta, global::NtkDsl.Backends.Workspace<TTensor> workspace, int n1, int n2, bool sameInputs, int repeat, int output, TTensor result)
-        where TBackend : global::NtkDsl.Backends.ITensorBackend<TTensor>
-    {
-        var g0 = workspace.Get(backend, 33, n1, n2);
-        var g2 = workspace.Get(backend, 34, n1, n2);
-        var g4 = workspace.Get(backend, 35, n1, n2);
-        var g7 = workspace.Get(backend, 36, n1, n2);
-        var c1 = workspace.Get(backend, 37, n1 * repeat, OutputSize);
-        backend.SetOutputSeeds(c1, OutputSize, output);
-        var c2 = sameInputs ? c1 : workspace.Get(backend, 38, n2 * repeat, OutputSize);
-        if (!sameInputs) backend.SetOutputSeeds(c2, OutputSize, output);
-        var gd = workspace.Get(backend, 39, n1 * repeat, n2 * repeat);
-        // Layer 8: Dense 10 -> 2
-        backend.Gram(c1, c2, gd);
-        backend.HadamardAccumulate(gd, g7, repeat, 0.169, 0.04000000000000001, result);
-        var c1_7 = workspace.Get(backend, 40, n1 * repeat, 10);
-        backend.MatMul(c1, backend.View(theta, 280, 2, 10), 0.41109609582188933, c1_7);
-        var c2_7 = sameInputs ? c1_7 : workspace.Get(backend, 41, n2 * repeat, 10);
-        if (!sameInputs) backend.MatMul(c2, backend.View(theta, 280, 2, 10), 0.41109609582188933, c2_7);
-        // Layer 7: Identity
-        var a6 = workspace.Get(backend, 5, n1, 10);
-        backend.MultiplyByDerivative(Activation6, a6, c1_7, repeat);
-        var b6 = sameInputs ? a6 : workspace.Get(backend, 13, n2, 10);
-        if (!sameInputs) backend.MultiplyByDerivative(Activation6, b6, c2_7, repeat);
-        // Layer 6: Softplus
-        var a5 = workspace.Get(backend, 4, n1, 10);
-        backend.MultiplyByDerivative(Activation5, a5, c1_7, repeat);
-        var b5 = sameInputs ? a5 : workspace.Get(backend, 12, n2, 10);
-        if (!sameInputs) backend.MultiplyByDerivative(Activation5, b5, c2_7, repeat);
-        // Layer 5: Dense 10 -> 10
-        backend.Gram(c1_7, c2_7, gd);
-        backend.HadamardAccumulate(gd, g4, repeat, 0.169, 0.04000000000000001, result);
-        var c1_4 = workspace.Get(backend, 42, n1 * repeat, 10);
-        backend.MatMul(c1_7, backend.View(theta, 170, 10, 10), 0.41109609582188933, c1_4);
-        var c2_4 = sameInputs ? c1_4 : workspace.Get(backend, 43, n2 * repeat, 10);
-        if (!sameInputs) backend.MatMul(c2_7, backend.View(theta, 170, 10, 10), 0.41109609582188933, c2_4);
-        // Layer 4: Sigmoid
-        var a3 = workspace.Get(backend, 2, n1, 10);
-        backend.MultiplyByDerivative(Activation3, a3, c1_4, repeat);
-        var b3 = sameInputs ? a3 : workspace.Get(backend, 10, n2, 10);
-        if (!sameInputs) backend.MultiplyByDerivative(Activation3, b3, c2_4, repeat);
-        // Layer 3: Dense 10 -> 10
-        backend.Gram(c1_4, c2_4, gd);
-        backend.HadamardAccumulate(gd, g2, repeat, 0.169, 0.04000000000000001, result);
-        var c1_2 = workspace.Get(backend, 44, n1 * repeat, 10);
-        backend.MatMul(c1_4, backend.View(theta, 60, 10, 10), 0.41109609582188933, c1_2);
-        var c2_2 = sameInputs ? c1_2 : workspace.Get(backend, 45, n2 * repeat, 10);
-        if (!sameInputs) backend.MatMul(c2_4, backend.View(theta, 60, 10, 10), 0.41109609582188933, c2_2);
-        // Layer 2: Tanh
-        var a1 = workspace.Get(backend, 0, n1, 10);
-        backend.MultiplyByDerivative(Activation1, a1, c1_2, repeat);
-        var b1 = sameInputs ? a1 : workspace.Get(backend, 8, n2, 10);
-        if (!sameInputs) backend.MultiplyByDerivative(Activation1, b1, c2_2, repeat);
-        // Layer 1: Dense 5 -> 10
-        backend.Gram(c1_2, c2_2, gd);
-        backend.HadamardAccumulate(gd, g0, repeat, 0.338, 0.04000000000000001, result);
-    }
-
-    // The forward pass; layer inputs stay in workspace slots [slotBase, slotBase + layers - 1) for the backward passes.
-    private static void RunForward<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor output, global::NtkDsl.Backends.Workspace<TTensor> workspace, int slotBase)
-        where TBackend : global::NtkDsl.Backends.ITensorBackend<TTensor>
-    {
-        int n = backend.Rows(x);
-        // Layers 1 and 2: Dense 5 -> 10, Tanh
-        var a1 = workspace.Get(backend, slotBase + 0, n, 10);
-        var a2 = workspace.Get(backend, slotBase + 1, n, 10);
-        backend.LinearActivate(x, backend.View(theta, 0, 10, 5), backend.View(theta, 50, 1, 10), true, 0.5813776741499453, 0.2, Activation1, a1, a2);
-        // Layers 3 and 4: Dense 10 -> 10, Sigmoid
-        var a3 = workspace.Get(backend, slotBase + 2, n, 10);
-        var a4 = workspace.Get(backend, slotBase + 3, n, 10);
-        backend.LinearActivate(a2, backend.View(theta, 60, 10, 10), backend.View(theta, 160, 1, 10), true, 0.41109609582188933, 0.2, Activation3, a3, a4);
-        // Layers 5 and 6: Dense 10 -> 10, Softplus
-        var a5 = workspace.Get(backend, slotBase + 4, n, 10);
-        var a6 = workspace.Get(backend, slotBase + 5, n, 10);
-        backend.LinearActivate(a4, backend.View(theta, 170, 10, 10), backend.View(theta, 270, 1, 10), true, 0.41109609582188933, 0.2, Activation5, a5, a6);
-        // Layer 7: Identity
-        var a7 = workspace.Get(backend, slotBase + 6, n, 10);
-        backend.Activate(Activation6, a6, a7);
-        // Layer 8: Dense 10 -> 2
-        backend.Linear(a7, backend.View(theta, 280, 2, 10), backend.View(theta, 300, 1, 2), true, 0.41109609582188933, 0.2, output, false);
-    }
-
-    private static readonly global::NtkDsl.DenseLayer DenseLayer0 = (global::NtkDsl.DenseLayer)Description.Layers[0];
-    private static readonly global::NtkDsl.DenseLayer DenseLayer2 = (global::NtkDsl.DenseLayer)Description.Layers[2];
-    private static readonly global::NtkDsl.DenseLayer DenseLayer4 = (global::NtkDsl.DenseLayer)Description.Layers[4];
-    private static readonly global::NtkDsl.DenseLayer DenseLayer7 = (global::NtkDsl.DenseLayer)Description.Layers[7];
-
     /// <summary>The infinite-width NNGP and NTK of this architecture (per output unit, outputs are i.i.d. in the limit), [N1, N2] in float64; x2 = null means x1.</summary>
     public static global::NtkDsl.InfiniteWidthKernels InfiniteWidth(global::NtkDsl.Matrix<double> x1, global::NtkDsl.Matrix<double>? x2 = null, global::NtkDsl.InfiniteWidthOptions? options = null)
     {
-        global::NtkDsl.Backends.Shapes.RequireInput(x1, nameof(x1), InputSize);
-        if (x2 is not null) global::NtkDsl.Backends.Shapes.RequireInput(x2, nameof(x2), InputSize);
-        var state = global::NtkDsl.KernelState.FromInputs(x1, x2, options);
-        state.Dense(DenseLayer0, global::NtkDsl.Parameterization.Ntk);
-        state.Activate(Activation1);
-        state.Dense(DenseLayer2, global::NtkDsl.Parameterization.Ntk);
-        state.Activate(Activation3);
-        state.Dense(DenseLayer4, global::NtkDsl.Parameterization.Ntk);
-        state.Activate(Activation5);
-        state.Dense(DenseLayer7, global::NtkDsl.Parameterization.Ntk);
+        global::NtkDsl.Backends.Shapes.RequireInput(x1, "x1", InputSize);
+        if (x2 is not null) global::NtkDsl.Backends.Shapes.RequireInput(x2, "x2", InputSize);
+        global::NtkDsl.KernelState state = global::NtkDsl.KernelState.FromInputs(x1, x2, options);
+        state.Dense(NtkGenerated.Layer1, global::NtkDsl.Parameterization.Ntk);
+        state.Activate(NtkGenerated.Layer2);
+        state.Dense(NtkGenerated.Layer3, global::NtkDsl.Parameterization.Ntk);
+        state.Activate(NtkGenerated.Layer4);
+        state.Dense(NtkGenerated.Layer5, global::NtkDsl.Parameterization.Ntk);
+        state.Activate(NtkGenerated.Layer6);
+        state.Dense(NtkGenerated.Layer8, global::NtkDsl.Parameterization.Ntk);
         return state.Result();
     }
 
     /// <summary>The infinite-width NNGP and NTK on the diagonal, k(x, x) for each row of x, in O(N L).</summary>
     public static global::NtkDsl.InfiniteWidthDiagonal InfiniteWidthDiagonal(global::NtkDsl.Matrix<double> x, global::NtkDsl.InfiniteWidthOptions? options = null)
     {
-        global::NtkDsl.Backends.Shapes.RequireInput(x, nameof(x), InputSize);
-        var state = global::NtkDsl.DiagonalKernelState.FromInputs(x, options);
-        state.Dense(DenseLayer0, global::NtkDsl.Parameterization.Ntk);
-        state.Activate(Activation1);
-        state.Dense(DenseLayer2, global::NtkDsl.Parameterization.Ntk);
-        state.Activate(Activation3);
-        state.Dense(DenseLayer4, global::NtkDsl.Parameterization.Ntk);
-        state.Activate(Activation5);
-        state.Dense(DenseLayer7, global::NtkDsl.Parameterization.Ntk);
+        global::NtkDsl.Backends.Shapes.RequireInput(x, "x", InputSize);
+        global::NtkDsl.DiagonalKernelState state = global::NtkDsl.DiagonalKernelState.FromInputs(x, options);
+        state.Dense(NtkGenerated.Layer1, global::NtkDsl.Parameterization.Ntk);
+        state.Activate(NtkGenerated.Layer2);
+        state.Dense(NtkGenerated.Layer3, global::NtkDsl.Parameterization.Ntk);
+        state.Activate(NtkGenerated.Layer4);
+        state.Dense(NtkGenerated.Layer5, global::NtkDsl.Parameterization.Ntk);
+        state.Activate(NtkGenerated.Layer6);
+        state.Dense(NtkGenerated.Layer8, global::NtkDsl.Parameterization.Ntk);
         return state.Result();
+    }
+
+    /// <summary>Private generated helpers: layer constants, workspace slots and the passes the members above share.</summary>
+    private static class NtkGenerated
+    {
+        // Layer 1: Dense 5 -> 10; W [10, 5] at 0, b [10] at 50 (60 parameters).
+        public const int Layer1Weights = 0;
+        public const int Layer1Bias = 50;
+        public const double Layer1WeightScale = 0.5813776741499453;
+        public const double Layer1BiasScale = 0.2;
+        public const double Layer1NtkWeight = 0.338;
+        public const double Layer1NtkBias = 0.04000000000000001;
+        public static global::NtkDsl.DenseLayer Layer1 => (global::NtkDsl.DenseLayer)Description.Layers[0];
+        // Layer 2: Tanh on [10].
+        public static readonly global::NtkDsl.Activation Layer2 = new global::NtkDsl.Activation(global::NtkDsl.ActivationKind.Tanh, 1.0, 1.0, 0.0);
+        // Layer 3: Dense 10 -> 10; W [10, 10] at 60, b [10] at 160 (110 parameters).
+        public const int Layer3Weights = 60;
+        public const int Layer3Bias = 160;
+        public const double Layer3WeightScale = 0.41109609582188933;
+        public const double Layer3BiasScale = 0.2;
+        public const double Layer3NtkWeight = 0.169;
+        public const double Layer3NtkBias = 0.04000000000000001;
+        public static global::NtkDsl.DenseLayer Layer3 => (global::NtkDsl.DenseLayer)Description.Layers[2];
+        // Layer 4: Sigmoid on [10].
+        public static readonly global::NtkDsl.Activation Layer4 = new global::NtkDsl.Activation(global::NtkDsl.ActivationKind.Sigmoid, 1.0, 1.0, 0.0);
+        // Layer 5: Dense 10 -> 10; W [10, 10] at 170, b [10] at 270 (110 parameters).
+        public const int Layer5Weights = 170;
+        public const int Layer5Bias = 270;
+        public const double Layer5WeightScale = 0.41109609582188933;
+        public const double Layer5BiasScale = 0.2;
+        public const double Layer5NtkWeight = 0.169;
+        public const double Layer5NtkBias = 0.04000000000000001;
+        public static global::NtkDsl.DenseLayer Layer5 => (global::NtkDsl.DenseLayer)Description.Layers[4];
+        // Layer 6: Softplus on [10].
+        public static readonly global::NtkDsl.Activation Layer6 = new global::NtkDsl.Activation(global::NtkDsl.ActivationKind.Softplus, 1.0, 1.0, 0.0);
+        // Layer 7: Identity on [10].
+        public static readonly global::NtkDsl.Activation Layer7 = new global::NtkDsl.Activation(global::NtkDsl.ActivationKind.Identity, 1.0, 1.0, 0.0);
+        // Layer 8: Dense 10 -> 2; W [2, 10] at 280, b [2] at 300 (22 parameters).
+        public const int Layer8Weights = 280;
+        public const int Layer8Bias = 300;
+        public const double Layer8WeightScale = 0.41109609582188933;
+        public const double Layer8BiasScale = 0.2;
+        public const double Layer8NtkWeight = 0.169;
+        public const double Layer8NtkBias = 0.04000000000000001;
+        public static global::NtkDsl.DenseLayer Layer8 => (global::NtkDsl.DenseLayer)Description.Layers[7];
+
+        // The forward pass of a batch keeps a_1 .. a_7 in consecutive slots from FirstBatch (x, x1) or SecondBatch (x2).
+        public const int FirstBatch = 0;
+        public const int SecondBatch = 7;
+        // Workspace slots: one buffer each, [rows, cols] as noted, reallocated only when a batch size changes.
+        public const int A1 = 0; // a1 of the first batch (x, or x1 of Ntk): [n1, 10]
+        public const int A2 = 1; // a2 of the first batch (x, or x1 of Ntk): [n1, 10]
+        public const int A3 = 2; // a3 of the first batch (x, or x1 of Ntk): [n1, 10]
+        public const int A4 = 3; // a4 of the first batch (x, or x1 of Ntk): [n1, 10]
+        public const int A5 = 4; // a5 of the first batch (x, or x1 of Ntk): [n1, 10]
+        public const int A6 = 5; // a6 of the first batch (x, or x1 of Ntk): [n1, 10]
+        public const int A7 = 6; // a7 of the first batch (x, or x1 of Ntk): [n1, 10]
+        public const int B1 = 7; // a1 of x2 in Ntk: [n2, 10]
+        public const int B2 = 8; // a2 of x2 in Ntk: [n2, 10]
+        public const int B3 = 9; // a3 of x2 in Ntk: [n2, 10]
+        public const int B4 = 10; // a4 of x2 in Ntk: [n2, 10]
+        public const int B5 = 11; // a5 of x2 in Ntk: [n2, 10]
+        public const int B6 = 12; // a6 of x2 in Ntk: [n2, 10]
+        public const int B7 = 13; // a7 of x2 in Ntk: [n2, 10]
+        public const int VjpC7 = 14; // Vjp: cotangent of a7: [n, 10]
+        public const int VjpC4 = 15; // Vjp: cotangent of a4: [n, 10]
+        public const int VjpC2 = 16; // Vjp: cotangent of a2: [n, 10]
+        public const int JvpT1 = 17; // Jvp: tangent of a1: [n, 10]
+        public const int JvpT2 = 18; // Jvp: tangent of a2: [n, 10]
+        public const int JvpT3 = 19; // Jvp: tangent of a3: [n, 10]
+        public const int JvpT4 = 20; // Jvp: tangent of a4: [n, 10]
+        public const int JvpT5 = 21; // Jvp: tangent of a5: [n, 10]
+        public const int JvpT6 = 22; // Jvp: tangent of a6: [n, 10]
+        public const int JvpT7 = 23; // Jvp: tangent of a7: [n, 10]
+        public const int JacobianOutput = 24; // Jacobian: f(x): [n, OutputSize]
+        public const int JacobianSeeds = 25; // Jacobian: one identity block per sample, the cotangent of a8: [n * OutputSize, OutputSize]
+        public const int JacobianC7 = 26; // Jacobian: cotangent of a7: [n * OutputSize, 10]
+        public const int JacobianC4 = 27; // Jacobian: cotangent of a4: [n * OutputSize, 10]
+        public const int JacobianC2 = 28; // Jacobian: cotangent of a2: [n * OutputSize, 10]
+        public const int NtkOutput1 = 29; // Ntk: f(x1): [n1, OutputSize]
+        public const int NtkOutput2 = 30; // Ntk: f(x2): [n2, OutputSize]
+        public const int NtkInputGram1 = 31; // Ntk: <a, a'> of the input of layer 1: [n1, n2]
+        public const int NtkInputGram3 = 32; // Ntk: <a, a'> of the input of layer 3: [n1, n2]
+        public const int NtkInputGram5 = 33; // Ntk: <a, a'> of the input of layer 5: [n1, n2]
+        public const int NtkInputGram8 = 34; // Ntk: <a, a'> of the input of layer 8: [n1, n2]
+        public const int NtkSeeds1 = 35; // Ntk: output seeds of x1, the cotangent of a8: [n1 * repeat, OutputSize]
+        public const int NtkSeeds2 = 36; // Ntk: output seeds of x2: [n2 * repeat, OutputSize]
+        public const int NtkCotangentGram = 37; // Ntk: <D, D'> of the layer being visited: [n1 * repeat, n2 * repeat]
+        public const int NtkC7 = 38; // Ntk x1: cotangent of a7: [n1 * repeat, 10]
+        public const int NtkD7 = 39; // Ntk x2: cotangent of a7: [n2 * repeat, 10]
+        public const int NtkC4 = 40; // Ntk x1: cotangent of a4: [n1 * repeat, 10]
+        public const int NtkD4 = 41; // Ntk x2: cotangent of a4: [n2 * repeat, 10]
+        public const int NtkC2 = 42; // Ntk x1: cotangent of a2: [n1 * repeat, 10]
+        public const int NtkD2 = 43; // Ntk x2: cotangent of a2: [n2 * repeat, 10]
+
+        // The forward pass of one batch; a_k (k < layers) stays in workspace slot outputs + k - 1 for the backward passes.
+        public static void RunForward<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor output, global::NtkDsl.Backends.Workspace<TTensor> workspace, int outputs)
+            where TBackend : global::NtkDsl.Backends.ITensorBackend<TTensor>
+        {
+            int n = backend.Rows(x);
+            // Layers 1 and 2: Dense 5 -> 10 (100 FLOPs per sample), Tanh
+            TTensor a1 = workspace.Get(backend, outputs + 0, n, 10);
+            TTensor a2 = workspace.Get(backend, outputs + 1, n, 10);
+            backend.LinearActivate(x, backend.View(theta, NtkGenerated.Layer1Weights, 10, 5), backend.View(theta, NtkGenerated.Layer1Bias, 1, 10), true, NtkGenerated.Layer1WeightScale, NtkGenerated.Layer1BiasScale, NtkGenerated.Layer2, a1, a2);
+            // Layers 3 and 4: Dense 10 -> 10 (200 FLOPs per sample), Sigmoid
+            TTensor a3 = workspace.Get(backend, outputs + 2, n, 10);
+            TTensor a4 = workspace.Get(backend, outputs + 3, n, 10);
+            backend.LinearActivate(a2, backend.View(theta, NtkGenerated.Layer3Weights, 10, 10), backend.View(theta, NtkGenerated.Layer3Bias, 1, 10), true, NtkGenerated.Layer3WeightScale, NtkGenerated.Layer3BiasScale, NtkGenerated.Layer4, a3, a4);
+            // Layers 5 and 6: Dense 10 -> 10 (200 FLOPs per sample), Softplus
+            TTensor a5 = workspace.Get(backend, outputs + 4, n, 10);
+            TTensor a6 = workspace.Get(backend, outputs + 5, n, 10);
+            backend.LinearActivate(a4, backend.View(theta, NtkGenerated.Layer5Weights, 10, 10), backend.View(theta, NtkGenerated.Layer5Bias, 1, 10), true, NtkGenerated.Layer5WeightScale, NtkGenerated.Layer5BiasScale, NtkGenerated.Layer6, a5, a6);
+            // Layer 7: Identity
+            TTensor a7 = workspace.Get(backend, outputs + 6, n, 10);
+            backend.Activate(NtkGenerated.Layer7, a6, a7);
+            // Layer 8: Dense 10 -> 2 (40 FLOPs per sample)
+            backend.Linear(a7, backend.View(theta, NtkGenerated.Layer8Weights, 2, 10), backend.View(theta, NtkGenerated.Layer8Bias, 1, 2), true, NtkGenerated.Layer8WeightScale, NtkGenerated.Layer8BiasScale, output, false);
+        }
+
+        // Backpropagates output seeds for x1 and x2 together and adds each layer's NTK term to result.
+        // repeat = OutputSize stacks every output (full mode); otherwise output selects one.
+        public static void NtkPass<TBackend, TTensor>(TBackend backend, TTensor theta, global::NtkDsl.Backends.Workspace<TTensor> workspace, int n1, int n2, bool sameInputs, int repeat, int output, TTensor result)
+            where TBackend : global::NtkDsl.Backends.ITensorBackend<TTensor>
+        {
+            TTensor c8 = workspace.Get(backend, NtkGenerated.NtkSeeds1, n1 * repeat, OutputSize);
+            backend.SetOutputSeeds(c8, OutputSize, output);
+            TTensor d8 = sameInputs ? c8 : workspace.Get(backend, NtkGenerated.NtkSeeds2, n2 * repeat, OutputSize);
+            if (!sameInputs) backend.SetOutputSeeds(d8, OutputSize, output);
+            TTensor gd = workspace.Get(backend, NtkGenerated.NtkCotangentGram, n1 * repeat, n2 * repeat);
+            // Layer 8: Dense 10 -> 2
+            TTensor g8 = workspace.Get(backend, NtkGenerated.NtkInputGram8, n1, n2);
+            backend.Gram(c8, d8, gd);
+            backend.HadamardAccumulate(gd, g8, repeat, NtkGenerated.Layer8NtkWeight, NtkGenerated.Layer8NtkBias, result);
+            TTensor c7 = workspace.Get(backend, NtkGenerated.NtkC7, n1 * repeat, 10);
+            backend.MatMul(c8, backend.View(theta, NtkGenerated.Layer8Weights, 2, 10), NtkGenerated.Layer8WeightScale, c7);
+            TTensor d7 = sameInputs ? c7 : workspace.Get(backend, NtkGenerated.NtkD7, n2 * repeat, 10);
+            if (!sameInputs) backend.MatMul(d8, backend.View(theta, NtkGenerated.Layer8Weights, 2, 10), NtkGenerated.Layer8WeightScale, d7);
+            // Layer 7: Identity
+            TTensor a6 = workspace.Get(backend, NtkGenerated.A6, n1, 10);
+            backend.MultiplyByDerivative(NtkGenerated.Layer7, a6, c7, repeat);
+            TTensor b6 = sameInputs ? a6 : workspace.Get(backend, NtkGenerated.B6, n2, 10);
+            if (!sameInputs) backend.MultiplyByDerivative(NtkGenerated.Layer7, b6, d7, repeat);
+            // Layer 6: Softplus
+            TTensor a5 = workspace.Get(backend, NtkGenerated.A5, n1, 10);
+            backend.MultiplyByDerivative(NtkGenerated.Layer6, a5, c7, repeat);
+            TTensor b5 = sameInputs ? a5 : workspace.Get(backend, NtkGenerated.B5, n2, 10);
+            if (!sameInputs) backend.MultiplyByDerivative(NtkGenerated.Layer6, b5, d7, repeat);
+            // Layer 5: Dense 10 -> 10
+            TTensor g5 = workspace.Get(backend, NtkGenerated.NtkInputGram5, n1, n2);
+            backend.Gram(c7, d7, gd);
+            backend.HadamardAccumulate(gd, g5, repeat, NtkGenerated.Layer5NtkWeight, NtkGenerated.Layer5NtkBias, result);
+            TTensor c4 = workspace.Get(backend, NtkGenerated.NtkC4, n1 * repeat, 10);
+            backend.MatMul(c7, backend.View(theta, NtkGenerated.Layer5Weights, 10, 10), NtkGenerated.Layer5WeightScale, c4);
+            TTensor d4 = sameInputs ? c4 : workspace.Get(backend, NtkGenerated.NtkD4, n2 * repeat, 10);
+            if (!sameInputs) backend.MatMul(d7, backend.View(theta, NtkGenerated.Layer5Weights, 10, 10), NtkGenerated.Layer5WeightScale, d4);
+            // Layer 4: Sigmoid
+            TTensor a3 = workspace.Get(backend, NtkGenerated.A3, n1, 10);
+            backend.MultiplyByDerivative(NtkGenerated.Layer4, a3, c4, repeat);
+            TTensor b3 = sameInputs ? a3 : workspace.Get(backend, NtkGenerated.B3, n2, 10);
+            if (!sameInputs) backend.MultiplyByDerivative(NtkGenerated.Layer4, b3, d4, repeat);
+            // Layer 3: Dense 10 -> 10
+            TTensor g3 = workspace.Get(backend, NtkGenerated.NtkInputGram3, n1, n2);
+            backend.Gram(c4, d4, gd);
+            backend.HadamardAccumulate(gd, g3, repeat, NtkGenerated.Layer3NtkWeight, NtkGenerated.Layer3NtkBias, result);
+            TTensor c2 = workspace.Get(backend, NtkGenerated.NtkC2, n1 * repeat, 10);
+            backend.MatMul(c4, backend.View(theta, NtkGenerated.Layer3Weights, 10, 10), NtkGenerated.Layer3WeightScale, c2);
+            TTensor d2 = sameInputs ? c2 : workspace.Get(backend, NtkGenerated.NtkD2, n2 * repeat, 10);
+            if (!sameInputs) backend.MatMul(d4, backend.View(theta, NtkGenerated.Layer3Weights, 10, 10), NtkGenerated.Layer3WeightScale, d2);
+            // Layer 2: Tanh
+            TTensor a1 = workspace.Get(backend, NtkGenerated.A1, n1, 10);
+            backend.MultiplyByDerivative(NtkGenerated.Layer2, a1, c2, repeat);
+            TTensor b1 = sameInputs ? a1 : workspace.Get(backend, NtkGenerated.B1, n2, 10);
+            if (!sameInputs) backend.MultiplyByDerivative(NtkGenerated.Layer2, b1, d2, repeat);
+            // Layer 1: Dense 5 -> 10
+            TTensor g1 = workspace.Get(backend, NtkGenerated.NtkInputGram1, n1, n2);
+            backend.Gram(c2, d2, gd);
+            backend.HadamardAccumulate(gd, g1, repeat, NtkGenerated.Layer1NtkWeight, NtkGenerated.Layer1NtkBias, result);
+        }
     }
 }

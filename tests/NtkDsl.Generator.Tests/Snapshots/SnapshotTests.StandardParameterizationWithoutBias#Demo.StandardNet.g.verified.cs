@@ -25,9 +25,9 @@ namespace Demo
             2.0,
             0.05,
             global::NtkDsl.LayerSpec.Dense(16, null, null, false),
-            global::NtkDsl.LayerSpec.Act(new global::NtkDsl.Activation(global::NtkDsl.ActivationKind.LeakyRelu, 0.2, 1.0, 0.0)),
+            global::NtkDsl.LayerSpec.Act(NtkGenerated.Layer2),
             global::NtkDsl.LayerSpec.Dense(8, 1.0, null, true),
-            global::NtkDsl.LayerSpec.Act(new global::NtkDsl.Activation(global::NtkDsl.ActivationKind.Abs, -1.0, 1.0, 0.0)),
+            global::NtkDsl.LayerSpec.Act(NtkGenerated.Layer4),
             global::NtkDsl.LayerSpec.Dense(3, null, null, true));
 
         static int global::NtkDsl.Backends.INetwork<StandardNet>.InputSize => InputSize;
@@ -37,9 +37,6 @@ namespace Demo
         static int global::NtkDsl.Backends.INetwork<StandardNet>.ParameterCount => ParameterCount;
 
         static global::NtkDsl.NetworkDescription global::NtkDsl.Backends.INetwork<StandardNet>.Description => Description;
-
-        private static readonly global::NtkDsl.Activation Activation1 = new global::NtkDsl.Activation(global::NtkDsl.ActivationKind.LeakyRelu, 0.2, 1.0, 0.0);
-        private static readonly global::NtkDsl.Activation Activation3 = new global::NtkDsl.Activation(global::NtkDsl.ActivationKind.Abs, -1.0, 1.0, 0.0);
 
         /// <summary>Parameters drawn from the initialization distribution with a fixed seed (N(0, 1) under NTK parameterization).</summary>
         public static T[] InitializeParameters<T>(int seed) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T> => global::NtkDsl.Cpu.CpuNetwork<StandardNet, T>.InitializeParameters(seed);
@@ -59,237 +56,306 @@ namespace Demo
         /// <summary>The empirical NTK Theta(x1, x2) (x2 defaults to x1), assembled layer by layer without a Jacobian. See <see cref="global::NtkDsl.NtkMode"/> for the result shapes.</summary>
         public static global::NtkDsl.Matrix<T> Ntk<T>(T[] parameters, global::NtkDsl.Matrix<T> x1, global::NtkDsl.Matrix<T>? x2 = null, global::NtkDsl.NtkMode mode = global::NtkDsl.NtkMode.Trace) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T> => global::NtkDsl.Cpu.CpuNetwork<StandardNet, T>.Ntk(parameters, x1, x2, mode);
 
+        /// <summary>Elements of the workspace buffers one Ntk call holds for n1 x n2 samples (the buffer plan's NTK slots; tiling budgets with it).</summary>
+        public static long NtkWorkspaceElements(long n1, long n2, bool sameInputs, global::NtkDsl.NtkMode mode)
+        {
+            long repeat = mode == global::NtkDsl.NtkMode.Full ? OutputSize : 1;
+            long elements = n1 * 16 + n1 * 16 + n1 * 8 + n1 * 8 + n1 * OutputSize + n1 * n2 + n1 * n2 + n1 * n2 + (n1 * repeat) * OutputSize + (n1 * repeat) * n2 * repeat + (n1 * repeat) * 8 + (n1 * repeat) * 16;
+            if (!sameInputs) elements += n2 * 16 + n2 * 16 + n2 * 8 + n2 * 8 + n2 * OutputSize + (n2 * repeat) * OutputSize + (n2 * repeat) * 8 + (n2 * repeat) * 16;
+            return elements;
+        }
+
         static void global::NtkDsl.Backends.INetwork<StandardNet>.Forward<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor output, global::NtkDsl.Backends.Workspace<TTensor> workspace)
         {
             int n = backend.Rows(x);
-            global::NtkDsl.Backends.Shapes.Require(backend, theta, nameof(theta), 1, ParameterCount);
-            global::NtkDsl.Backends.Shapes.Require(backend, x, nameof(x), n, InputSize);
-            global::NtkDsl.Backends.Shapes.Require(backend, output, nameof(output), n, OutputSize);
-            RunForward(backend, theta, x, output, workspace, 0);
+            global::NtkDsl.Backends.Shapes.Require(backend, theta, "theta", 1, ParameterCount);
+            global::NtkDsl.Backends.Shapes.Require(backend, x, "x", n, InputSize);
+            global::NtkDsl.Backends.Shapes.Require(backend, output, "output", n, OutputSize);
+            NtkGenerated.RunForward(backend, theta, x, output, workspace, NtkGenerated.FirstBatch);
         }
 
         static void global::NtkDsl.Backends.INetwork<StandardNet>.Vjp<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor cotangent, TTensor output, TTensor gradient, global::NtkDsl.Backends.Workspace<TTensor> workspace)
         {
             int n = backend.Rows(x);
-            global::NtkDsl.Backends.Shapes.Require(backend, theta, nameof(theta), 1, ParameterCount);
-            global::NtkDsl.Backends.Shapes.Require(backend, x, nameof(x), n, InputSize);
-            global::NtkDsl.Backends.Shapes.Require(backend, cotangent, nameof(cotangent), n, OutputSize);
-            global::NtkDsl.Backends.Shapes.Require(backend, output, nameof(output), n, OutputSize);
-            global::NtkDsl.Backends.Shapes.Require(backend, gradient, nameof(gradient), 1, ParameterCount);
-            RunForward(backend, theta, x, output, workspace, 0);
+            global::NtkDsl.Backends.Shapes.Require(backend, theta, "theta", 1, ParameterCount);
+            global::NtkDsl.Backends.Shapes.Require(backend, x, "x", n, InputSize);
+            global::NtkDsl.Backends.Shapes.Require(backend, cotangent, "cotangent", n, OutputSize);
+            global::NtkDsl.Backends.Shapes.Require(backend, output, "output", n, OutputSize);
+            global::NtkDsl.Backends.Shapes.Require(backend, gradient, "gradient", 1, ParameterCount);
+            NtkGenerated.RunForward(backend, theta, x, output, workspace, NtkGenerated.FirstBatch);
             // Layer 5: Dense 8 -> 3
-            var a4 = workspace.Get(backend, 3, n, 8);
-            backend.MatMulTransposeA(cotangent, a4, 1.0, backend.View(gradient, 200, 3, 8), false);
-            backend.ColumnSums(cotangent, 1.0, backend.View(gradient, 224, 1, 3), false);
-            var c4 = workspace.Get(backend, 10, n, 8);
-            backend.MatMul(cotangent, backend.View(theta, 200, 3, 8), 1.0, c4);
+            TTensor a4 = workspace.Get(backend, NtkGenerated.A4, n, 8);
+            backend.MatMulTransposeA(cotangent, a4, NtkGenerated.Layer5WeightScale, backend.View(gradient, NtkGenerated.Layer5Weights, 3, 8), false);
+            backend.ColumnSums(cotangent, NtkGenerated.Layer5BiasScale, backend.View(gradient, NtkGenerated.Layer5Bias, 1, 3), false);
+            TTensor c4 = workspace.Get(backend, NtkGenerated.VjpC4, n, 8);
+            backend.MatMul(cotangent, backend.View(theta, NtkGenerated.Layer5Weights, 3, 8), NtkGenerated.Layer5WeightScale, c4);
             // Layer 4: Abs
-            var a3 = workspace.Get(backend, 2, n, 8);
-            backend.MultiplyByDerivative(Activation3, a3, c4, 1);
+            TTensor a3 = workspace.Get(backend, NtkGenerated.A3, n, 8);
+            backend.MultiplyByDerivative(NtkGenerated.Layer4, a3, c4, 1);
             // Layer 3: Dense 16 -> 8
-            var a2 = workspace.Get(backend, 1, n, 16);
-            backend.MatMulTransposeA(c4, a2, 1.0, backend.View(gradient, 64, 8, 16), false);
-            backend.ColumnSums(c4, 1.0, backend.View(gradient, 192, 1, 8), false);
-            var c2 = workspace.Get(backend, 11, n, 16);
-            backend.MatMul(c4, backend.View(theta, 64, 8, 16), 1.0, c2);
+            TTensor a2 = workspace.Get(backend, NtkGenerated.A2, n, 16);
+            backend.MatMulTransposeA(c4, a2, NtkGenerated.Layer3WeightScale, backend.View(gradient, NtkGenerated.Layer3Weights, 8, 16), false);
+            backend.ColumnSums(c4, NtkGenerated.Layer3BiasScale, backend.View(gradient, NtkGenerated.Layer3Bias, 1, 8), false);
+            TTensor c2 = workspace.Get(backend, NtkGenerated.VjpC2, n, 16);
+            backend.MatMul(c4, backend.View(theta, NtkGenerated.Layer3Weights, 8, 16), NtkGenerated.Layer3WeightScale, c2);
             // Layer 2: LeakyRelu
-            var a1 = workspace.Get(backend, 0, n, 16);
-            backend.MultiplyByDerivative(Activation1, a1, c2, 1);
+            TTensor a1 = workspace.Get(backend, NtkGenerated.A1, n, 16);
+            backend.MultiplyByDerivative(NtkGenerated.Layer2, a1, c2, 1);
             // Layer 1: Dense 4 -> 16, no bias
-            backend.MatMulTransposeA(c2, x, 1.0, backend.View(gradient, 0, 16, 4), false);
+            backend.MatMulTransposeA(c2, x, NtkGenerated.Layer1WeightScale, backend.View(gradient, NtkGenerated.Layer1Weights, 16, 4), false);
         }
 
         static void global::NtkDsl.Backends.INetwork<StandardNet>.Jvp<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor tangent, TTensor output, TTensor tangentOutput, global::NtkDsl.Backends.Workspace<TTensor> workspace)
         {
             int n = backend.Rows(x);
-            global::NtkDsl.Backends.Shapes.Require(backend, theta, nameof(theta), 1, ParameterCount);
-            global::NtkDsl.Backends.Shapes.Require(backend, x, nameof(x), n, InputSize);
-            global::NtkDsl.Backends.Shapes.Require(backend, tangent, nameof(tangent), 1, ParameterCount);
-            global::NtkDsl.Backends.Shapes.Require(backend, output, nameof(output), n, OutputSize);
-            global::NtkDsl.Backends.Shapes.Require(backend, tangentOutput, nameof(tangentOutput), n, OutputSize);
-            RunForward(backend, theta, x, output, workspace, 0);
+            global::NtkDsl.Backends.Shapes.Require(backend, theta, "theta", 1, ParameterCount);
+            global::NtkDsl.Backends.Shapes.Require(backend, x, "x", n, InputSize);
+            global::NtkDsl.Backends.Shapes.Require(backend, tangent, "tangent", 1, ParameterCount);
+            global::NtkDsl.Backends.Shapes.Require(backend, output, "output", n, OutputSize);
+            global::NtkDsl.Backends.Shapes.Require(backend, tangentOutput, "tangentOutput", n, OutputSize);
+            NtkGenerated.RunForward(backend, theta, x, output, workspace, NtkGenerated.FirstBatch);
             // Layer 1: Dense 4 -> 16, no bias
-            var t1 = workspace.Get(backend, 12, n, 16);
-            backend.Linear(x, backend.View(tangent, 0, 16, 4), tangent, false, 1.0, 0.0, t1, false);
+            TTensor t1 = workspace.Get(backend, NtkGenerated.JvpT1, n, 16);
+            backend.Linear(x, backend.View(tangent, NtkGenerated.Layer1Weights, 16, 4), tangent, false, NtkGenerated.Layer1WeightScale, 0, t1, false);
             // Layer 2: LeakyRelu
-            var t2 = workspace.Get(backend, 13, n, 16);
+            TTensor t2 = workspace.Get(backend, NtkGenerated.JvpT2, n, 16);
             backend.Copy(t1, t2);
-            var a1 = workspace.Get(backend, 0, n, 16);
-            backend.MultiplyByDerivative(Activation1, a1, t2, 1);
+            TTensor a1 = workspace.Get(backend, NtkGenerated.A1, n, 16);
+            backend.MultiplyByDerivative(NtkGenerated.Layer2, a1, t2, 1);
             // Layer 3: Dense 16 -> 8
-            var t3 = workspace.Get(backend, 14, n, 8);
-            var a2 = workspace.Get(backend, 1, n, 16);
-            backend.Linear(a2, backend.View(tangent, 64, 8, 16), backend.View(tangent, 192, 1, 8), true, 1.0, 1.0, t3, false);
-            backend.Linear(t2, backend.View(theta, 64, 8, 16), theta, false, 1.0, 0, t3, true);
+            TTensor a2 = workspace.Get(backend, NtkGenerated.A2, n, 16);
+            TTensor t3 = workspace.Get(backend, NtkGenerated.JvpT3, n, 8);
+            backend.Linear(a2, backend.View(tangent, NtkGenerated.Layer3Weights, 8, 16), backend.View(tangent, NtkGenerated.Layer3Bias, 1, 8), true, NtkGenerated.Layer3WeightScale, NtkGenerated.Layer3BiasScale, t3, false);
+            backend.Linear(t2, backend.View(theta, NtkGenerated.Layer3Weights, 8, 16), theta, false, NtkGenerated.Layer3WeightScale, 0, t3, true);
             // Layer 4: Abs
-            var t4 = workspace.Get(backend, 15, n, 8);
+            TTensor t4 = workspace.Get(backend, NtkGenerated.JvpT4, n, 8);
             backend.Copy(t3, t4);
-            var a3 = workspace.Get(backend, 2, n, 8);
-            backend.MultiplyByDerivative(Activation3, a3, t4, 1);
+            TTensor a3 = workspace.Get(backend, NtkGenerated.A3, n, 8);
+            backend.MultiplyByDerivative(NtkGenerated.Layer4, a3, t4, 1);
             // Layer 5: Dense 8 -> 3
-            var a4 = workspace.Get(backend, 3, n, 8);
-            backend.Linear(a4, backend.View(tangent, 200, 3, 8), backend.View(tangent, 224, 1, 3), true, 1.0, 1.0, tangentOutput, false);
-            backend.Linear(t4, backend.View(theta, 200, 3, 8), theta, false, 1.0, 0, tangentOutput, true);
+            TTensor a4 = workspace.Get(backend, NtkGenerated.A4, n, 8);
+            backend.Linear(a4, backend.View(tangent, NtkGenerated.Layer5Weights, 3, 8), backend.View(tangent, NtkGenerated.Layer5Bias, 1, 3), true, NtkGenerated.Layer5WeightScale, NtkGenerated.Layer5BiasScale, tangentOutput, false);
+            backend.Linear(t4, backend.View(theta, NtkGenerated.Layer5Weights, 3, 8), theta, false, NtkGenerated.Layer5WeightScale, 0, tangentOutput, true);
         }
 
         static void global::NtkDsl.Backends.INetwork<StandardNet>.Jacobian<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor jacobian, global::NtkDsl.Backends.Workspace<TTensor> workspace)
         {
             int n = backend.Rows(x);
-            global::NtkDsl.Backends.Shapes.Require(backend, theta, nameof(theta), 1, ParameterCount);
-            global::NtkDsl.Backends.Shapes.Require(backend, x, nameof(x), n, InputSize);
-            global::NtkDsl.Backends.Shapes.Require(backend, jacobian, nameof(jacobian), n * OutputSize, ParameterCount);
-            var output = workspace.Get(backend, 16, n, OutputSize);
-            RunForward(backend, theta, x, output, workspace, 0);
-            var c = workspace.Get(backend, 17, n * OutputSize, OutputSize);
-            backend.SetOutputSeeds(c, OutputSize, -1);
+            global::NtkDsl.Backends.Shapes.Require(backend, theta, "theta", 1, ParameterCount);
+            global::NtkDsl.Backends.Shapes.Require(backend, x, "x", n, InputSize);
+            global::NtkDsl.Backends.Shapes.Require(backend, jacobian, "jacobian", n * OutputSize, ParameterCount);
+            TTensor output = workspace.Get(backend, NtkGenerated.JacobianOutput, n, OutputSize);
+            NtkGenerated.RunForward(backend, theta, x, output, workspace, NtkGenerated.FirstBatch);
+            TTensor c5 = workspace.Get(backend, NtkGenerated.JacobianSeeds, n * OutputSize, OutputSize);
+            backend.SetOutputSeeds(c5, OutputSize, -1);
             // Layer 5: Dense 8 -> 3
-            var a4 = workspace.Get(backend, 3, n, 8);
-            backend.OuterRows(c, a4, OutputSize, 1.0, jacobian, 200);
-            backend.CopyColumns(c, 1.0, jacobian, 224);
-            var c4 = workspace.Get(backend, 18, n * OutputSize, 8);
-            backend.MatMul(c, backend.View(theta, 200, 3, 8), 1.0, c4);
+            TTensor a4 = workspace.Get(backend, NtkGenerated.A4, n, 8);
+            backend.OuterRows(c5, a4, OutputSize, NtkGenerated.Layer5WeightScale, jacobian, NtkGenerated.Layer5Weights);
+            backend.CopyColumns(c5, NtkGenerated.Layer5BiasScale, jacobian, NtkGenerated.Layer5Bias);
+            TTensor c4 = workspace.Get(backend, NtkGenerated.JacobianC4, n * OutputSize, 8);
+            backend.MatMul(c5, backend.View(theta, NtkGenerated.Layer5Weights, 3, 8), NtkGenerated.Layer5WeightScale, c4);
             // Layer 4: Abs
-            var a3 = workspace.Get(backend, 2, n, 8);
-            backend.MultiplyByDerivative(Activation3, a3, c4, OutputSize);
+            TTensor a3 = workspace.Get(backend, NtkGenerated.A3, n, 8);
+            backend.MultiplyByDerivative(NtkGenerated.Layer4, a3, c4, OutputSize);
             // Layer 3: Dense 16 -> 8
-            var a2 = workspace.Get(backend, 1, n, 16);
-            backend.OuterRows(c4, a2, OutputSize, 1.0, jacobian, 64);
-            backend.CopyColumns(c4, 1.0, jacobian, 192);
-            var c2 = workspace.Get(backend, 19, n * OutputSize, 16);
-            backend.MatMul(c4, backend.View(theta, 64, 8, 16), 1.0, c2);
+            TTensor a2 = workspace.Get(backend, NtkGenerated.A2, n, 16);
+            backend.OuterRows(c4, a2, OutputSize, NtkGenerated.Layer3WeightScale, jacobian, NtkGenerated.Layer3Weights);
+            backend.CopyColumns(c4, NtkGenerated.Layer3BiasScale, jacobian, NtkGenerated.Layer3Bias);
+            TTensor c2 = workspace.Get(backend, NtkGenerated.JacobianC2, n * OutputSize, 16);
+            backend.MatMul(c4, backend.View(theta, NtkGenerated.Layer3Weights, 8, 16), NtkGenerated.Layer3WeightScale, c2);
             // Layer 2: LeakyRelu
-            var a1 = workspace.Get(backend, 0, n, 16);
-            backend.MultiplyByDerivative(Activation1, a1, c2, OutputSize);
+            TTensor a1 = workspace.Get(backend, NtkGenerated.A1, n, 16);
+            backend.MultiplyByDerivative(NtkGenerated.Layer2, a1, c2, OutputSize);
             // Layer 1: Dense 4 -> 16, no bias
-            backend.OuterRows(c2, x, OutputSize, 1.0, jacobian, 0);
+            backend.OuterRows(c2, x, OutputSize, NtkGenerated.Layer1WeightScale, jacobian, NtkGenerated.Layer1Weights);
         }
 
         static void global::NtkDsl.Backends.INetwork<StandardNet>.Ntk<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x1, TTensor x2, bool sameInputs, global::NtkDsl.NtkMode mode, TTensor result, global::NtkDsl.Backends.Workspace<TTensor> workspace)
         {
             int n1 = backend.Rows(x1), n2 = backend.Rows(x2);
-            global::NtkDsl.Backends.Shapes.Require(backend, theta, nameof(theta), 1, ParameterCount);
-            global::NtkDsl.Backends.Shapes.Require(backend, x1, nameof(x1), n1, InputSize);
-            global::NtkDsl.Backends.Shapes.Require(backend, x2, nameof(x2), n2, InputSize);
-            if (mode == global::NtkDsl.NtkMode.Full) global::NtkDsl.Backends.Shapes.Require(backend, result, nameof(result), n1 * OutputSize, n2 * OutputSize);
-            else if (mode == global::NtkDsl.NtkMode.Diagonal) global::NtkDsl.Backends.Shapes.Require(backend, result, nameof(result), OutputSize * n1, n2);
-            else global::NtkDsl.Backends.Shapes.Require(backend, result, nameof(result), n1, n2);
-            RunForward(backend, theta, x1, workspace.Get(backend, 20, n1, OutputSize), workspace, 0);
-            if (!sameInputs) RunForward(backend, theta, x2, workspace.Get(backend, 21, n2, OutputSize), workspace, 5);
-            // Activation Gram of each Dense layer's input: the weight part of its NTK term.
-            var g0 = workspace.Get(backend, 22, n1, n2);
-            backend.Gram(x1, x2, g0);
-            var g2 = workspace.Get(backend, 23, n1, n2);
-            var a2 = workspace.Get(backend, 1, n1, 16);
-            var b2 = sameInputs ? a2 : workspace.Get(backend, 6, n2, 16);
-            backend.Gram(a2, b2, g2);
-            var g4 = workspace.Get(backend, 24, n1, n2);
-            var a4 = workspace.Get(backend, 3, n1, 8);
-            var b4 = sameInputs ? a4 : workspace.Get(backend, 8, n2, 8);
-            backend.Gram(a4, b4, g4);
+            global::NtkDsl.Backends.Shapes.Require(backend, theta, "theta", 1, ParameterCount);
+            global::NtkDsl.Backends.Shapes.Require(backend, x1, "x1", n1, InputSize);
+            global::NtkDsl.Backends.Shapes.Require(backend, x2, "x2", n2, InputSize);
+            global::NtkDsl.Backends.Shapes.RequireNtkResult(backend, result, "result", mode, n1, n2, OutputSize);
+            NtkGenerated.RunForward(backend, theta, x1, workspace.Get(backend, NtkGenerated.NtkOutput1, n1, OutputSize), workspace, NtkGenerated.FirstBatch);
+            if (!sameInputs) NtkGenerated.RunForward(backend, theta, x2, workspace.Get(backend, NtkGenerated.NtkOutput2, n2, OutputSize), workspace, NtkGenerated.SecondBatch);
+            // What needs only the forward passes: each Dense layer's input Gram, the weight part of its NTK term.
+            TTensor g1 = workspace.Get(backend, NtkGenerated.NtkInputGram1, n1, n2);
+            backend.Gram(x1, x2, g1);
+            TTensor a2 = workspace.Get(backend, NtkGenerated.A2, n1, 16);
+            TTensor b2 = sameInputs ? a2 : workspace.Get(backend, NtkGenerated.B2, n2, 16);
+            TTensor g3 = workspace.Get(backend, NtkGenerated.NtkInputGram3, n1, n2);
+            backend.Gram(a2, b2, g3);
+            TTensor a4 = workspace.Get(backend, NtkGenerated.A4, n1, 8);
+            TTensor b4 = sameInputs ? a4 : workspace.Get(backend, NtkGenerated.B4, n2, 8);
+            TTensor g5 = workspace.Get(backend, NtkGenerated.NtkInputGram5, n1, n2);
+            backend.Gram(a4, b4, g5);
             backend.Clear(result);
             if (mode == global::NtkDsl.NtkMode.Full)
             {
-                NtkPass(backend, theta, workspace, n1, n2, sameInputs, OutputSize, -1, result);
+                NtkGenerated.NtkPass(backend, theta, workspace, n1, n2, sameInputs, OutputSize, -1, result);
             }
             else
             {
                 for (int k = 0; k < OutputSize; k++)
                 {
-                    var block = mode == global::NtkDsl.NtkMode.Diagonal ? backend.RowSlice(result, k * n1, n1) : result;
-                    NtkPass(backend, theta, workspace, n1, n2, sameInputs, 1, k, block);
+                    TTensor block = mode == global::NtkDsl.NtkMode.Diagonal ? backend.RowSlice(result, k * n1, n1) : result;
+                    NtkGenerated.NtkPass(backend, theta, workspace, n1, n2, sameInputs, 1, k, block);
                 }
                 if (mode == global::NtkDsl.NtkMode.Trace) backend.Scale(result, 1.0 / OutputSize);
             }
         }
 
-        // Backpropagates output seeds for x1 and x2 together and adds each Dense layer's term
-        // <D, D'> (scale <a, a'> + offset) to result. repeat = OutputSize stacks every output (full mode).
-        private static void NtkPass<TBackend, TTensor>(TBackend backend, TTensor theta, global::NtkDsl.Backends.Workspace<TTensor> workspace, int n1, int n2, bool sameInputs, int repeat, int output, TTensor result)
-            where TBackend : global::NtkDsl.Backends.ITensorBackend<TTensor>
-        {
-            var g0 = workspace.Get(backend, 22, n1, n2);
-            var g2 = workspace.Get(backend, 23, n1, n2);
-            var g4 = workspace.Get(backend, 24, n1, n2);
-            var c1 = workspace.Get(backend, 25, n1 * repeat, OutputSize);
-            backend.SetOutputSeeds(c1, OutputSize, output);
-            var c2 = sameInputs ? c1 : workspace.Get(backend, 26, n2 * repeat, OutputSize);
-            if (!sameInputs) backend.SetOutputSeeds(c2, OutputSize, output);
-            var gd = workspace.Get(backend, 27, n1 * repeat, n2 * repeat);
-            // Layer 5: Dense 8 -> 3
-            backend.Gram(c1, c2, gd);
-            backend.HadamardAccumulate(gd, g4, repeat, 1.0, 1.0, result);
-            var c1_4 = workspace.Get(backend, 28, n1 * repeat, 8);
-            backend.MatMul(c1, backend.View(theta, 200, 3, 8), 1.0, c1_4);
-            var c2_4 = sameInputs ? c1_4 : workspace.Get(backend, 29, n2 * repeat, 8);
-            if (!sameInputs) backend.MatMul(c2, backend.View(theta, 200, 3, 8), 1.0, c2_4);
-            // Layer 4: Abs
-            var a3 = workspace.Get(backend, 2, n1, 8);
-            backend.MultiplyByDerivative(Activation3, a3, c1_4, repeat);
-            var b3 = sameInputs ? a3 : workspace.Get(backend, 7, n2, 8);
-            if (!sameInputs) backend.MultiplyByDerivative(Activation3, b3, c2_4, repeat);
-            // Layer 3: Dense 16 -> 8
-            backend.Gram(c1_4, c2_4, gd);
-            backend.HadamardAccumulate(gd, g2, repeat, 1.0, 1.0, result);
-            var c1_2 = workspace.Get(backend, 30, n1 * repeat, 16);
-            backend.MatMul(c1_4, backend.View(theta, 64, 8, 16), 1.0, c1_2);
-            var c2_2 = sameInputs ? c1_2 : workspace.Get(backend, 31, n2 * repeat, 16);
-            if (!sameInputs) backend.MatMul(c2_4, backend.View(theta, 64, 8, 16), 1.0, c2_2);
-            // Layer 2: LeakyRelu
-            var a1 = workspace.Get(backend, 0, n1, 16);
-            backend.MultiplyByDerivative(Activation1, a1, c1_2, repeat);
-            var b1 = sameInputs ? a1 : workspace.Get(backend, 5, n2, 16);
-            if (!sameInputs) backend.MultiplyByDerivative(Activation1, b1, c2_2, repeat);
-            // Layer 1: Dense 4 -> 16, no bias
-            backend.Gram(c1_2, c2_2, gd);
-            backend.HadamardAccumulate(gd, g0, repeat, 1.0, 0.0, result);
-        }
-
-        // The forward pass; layer inputs stay in workspace slots [slotBase, slotBase + layers - 1) for the backward passes.
-        private static void RunForward<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor output, global::NtkDsl.Backends.Workspace<TTensor> workspace, int slotBase)
-            where TBackend : global::NtkDsl.Backends.ITensorBackend<TTensor>
-        {
-            int n = backend.Rows(x);
-            // Layers 1 and 2: Dense 4 -> 16, no bias, LeakyRelu
-            var a1 = workspace.Get(backend, slotBase + 0, n, 16);
-            var a2 = workspace.Get(backend, slotBase + 1, n, 16);
-            backend.LinearActivate(x, backend.View(theta, 0, 16, 4), theta, false, 1.0, 0.0, Activation1, a1, a2);
-            // Layers 3 and 4: Dense 16 -> 8, Abs
-            var a3 = workspace.Get(backend, slotBase + 2, n, 8);
-            var a4 = workspace.Get(backend, slotBase + 3, n, 8);
-            backend.LinearActivate(a2, backend.View(theta, 64, 8, 16), backend.View(theta, 192, 1, 8), true, 1.0, 1.0, Activation3, a3, a4);
-            // Layer 5: Dense 8 -> 3
-            backend.Linear(a4, backend.View(theta, 200, 3, 8), backend.View(theta, 224, 1, 3), true, 1.0, 1.0, output, false);
-        }
-
-        private static readonly global::NtkDsl.DenseLayer DenseLayer0 = (global::NtkDsl.DenseLayer)Description.Layers[0];
-        private static readonly global::NtkDsl.DenseLayer DenseLayer2 = (global::NtkDsl.DenseLayer)Description.Layers[2];
-        private static readonly global::NtkDsl.DenseLayer DenseLayer4 = (global::NtkDsl.DenseLayer)Description.Layers[4];
-
         /// <summary>The infinite-width NNGP and NTK of this architecture (per output unit, outputs are i.i.d. in the limit), [N1, N2] in float64; x2 = null means x1.</summary>
         public static global::NtkDsl.InfiniteWidthKernels InfiniteWidth(global::NtkDsl.Matrix<double> x1, global::NtkDsl.Matrix<double>? x2 = null, global::NtkDsl.InfiniteWidthOptions? options = null)
         {
-            global::NtkDsl.Backends.Shapes.RequireInput(x1, nameof(x1), InputSize);
-            if (x2 is not null) global::NtkDsl.Backends.Shapes.RequireInput(x2, nameof(x2), InputSize);
-            var state = global::NtkDsl.KernelState.FromInputs(x1, x2, options);
-            state.Dense(DenseLayer0, global::NtkDsl.Parameterization.Standard);
-            state.Activate(Activation1);
-            state.Dense(DenseLayer2, global::NtkDsl.Parameterization.Standard);
-            state.Activate(Activation3);
-            state.Dense(DenseLayer4, global::NtkDsl.Parameterization.Standard);
+            global::NtkDsl.Backends.Shapes.RequireInput(x1, "x1", InputSize);
+            if (x2 is not null) global::NtkDsl.Backends.Shapes.RequireInput(x2, "x2", InputSize);
+            global::NtkDsl.KernelState state = global::NtkDsl.KernelState.FromInputs(x1, x2, options);
+            state.Dense(NtkGenerated.Layer1, global::NtkDsl.Parameterization.Standard);
+            state.Activate(NtkGenerated.Layer2);
+            state.Dense(NtkGenerated.Layer3, global::NtkDsl.Parameterization.Standard);
+            state.Activate(NtkGenerated.Layer4);
+            state.Dense(NtkGenerated.Layer5, global::NtkDsl.Parameterization.Standard);
             return state.Result();
         }
 
         /// <summary>The infinite-width NNGP and NTK on the diagonal, k(x, x) for each row of x, in O(N L).</summary>
         public static global::NtkDsl.InfiniteWidthDiagonal InfiniteWidthDiagonal(global::NtkDsl.Matrix<double> x, global::NtkDsl.InfiniteWidthOptions? options = null)
         {
-            global::NtkDsl.Backends.Shapes.RequireInput(x, nameof(x), InputSize);
-            var state = global::NtkDsl.DiagonalKernelState.FromInputs(x, options);
-            state.Dense(DenseLayer0, global::NtkDsl.Parameterization.Standard);
-            state.Activate(Activation1);
-            state.Dense(DenseLayer2, global::NtkDsl.Parameterization.Standard);
-            state.Activate(Activation3);
-            state.Dense(DenseLayer4, global::NtkDsl.Parameterization.Standard);
+            global::NtkDsl.Backends.Shapes.RequireInput(x, "x", InputSize);
+            global::NtkDsl.DiagonalKernelState state = global::NtkDsl.DiagonalKernelState.FromInputs(x, options);
+            state.Dense(NtkGenerated.Layer1, global::NtkDsl.Parameterization.Standard);
+            state.Activate(NtkGenerated.Layer2);
+            state.Dense(NtkGenerated.Layer3, global::NtkDsl.Parameterization.Standard);
+            state.Activate(NtkGenerated.Layer4);
+            state.Dense(NtkGenerated.Layer5, global::NtkDsl.Parameterization.Standard);
             return state.Result();
+        }
+
+        /// <summary>Private generated helpers: layer constants, workspace slots and the passes the members above share.</summary>
+        private static class NtkGenerated
+        {
+            // Layer 1: Dense 4 -> 16, no bias; W [16, 4] at 0 (64 parameters).
+            public const int Layer1Weights = 0;
+            public const double Layer1WeightScale = 1.0;
+            public const double Layer1NtkWeight = 1.0;
+            public const double Layer1NtkBias = 0.0;
+            public static global::NtkDsl.DenseLayer Layer1 => (global::NtkDsl.DenseLayer)Description.Layers[0];
+            // Layer 2: LeakyRelu on [16].
+            public static readonly global::NtkDsl.Activation Layer2 = new global::NtkDsl.Activation(global::NtkDsl.ActivationKind.LeakyRelu, 0.2, 1.0, 0.0);
+            // Layer 3: Dense 16 -> 8; W [8, 16] at 64, b [8] at 192 (136 parameters).
+            public const int Layer3Weights = 64;
+            public const int Layer3Bias = 192;
+            public const double Layer3WeightScale = 1.0;
+            public const double Layer3BiasScale = 1.0;
+            public const double Layer3NtkWeight = 1.0;
+            public const double Layer3NtkBias = 1.0;
+            public static global::NtkDsl.DenseLayer Layer3 => (global::NtkDsl.DenseLayer)Description.Layers[2];
+            // Layer 4: Abs on [8].
+            public static readonly global::NtkDsl.Activation Layer4 = new global::NtkDsl.Activation(global::NtkDsl.ActivationKind.Abs, -1.0, 1.0, 0.0);
+            // Layer 5: Dense 8 -> 3; W [3, 8] at 200, b [3] at 224 (27 parameters).
+            public const int Layer5Weights = 200;
+            public const int Layer5Bias = 224;
+            public const double Layer5WeightScale = 1.0;
+            public const double Layer5BiasScale = 1.0;
+            public const double Layer5NtkWeight = 1.0;
+            public const double Layer5NtkBias = 1.0;
+            public static global::NtkDsl.DenseLayer Layer5 => (global::NtkDsl.DenseLayer)Description.Layers[4];
+
+            // The forward pass of a batch keeps a_1 .. a_4 in consecutive slots from FirstBatch (x, x1) or SecondBatch (x2).
+            public const int FirstBatch = 0;
+            public const int SecondBatch = 4;
+            // Workspace slots: one buffer each, [rows, cols] as noted, reallocated only when a batch size changes.
+            public const int A1 = 0; // a1 of the first batch (x, or x1 of Ntk): [n1, 16]
+            public const int A2 = 1; // a2 of the first batch (x, or x1 of Ntk): [n1, 16]
+            public const int A3 = 2; // a3 of the first batch (x, or x1 of Ntk): [n1, 8]
+            public const int A4 = 3; // a4 of the first batch (x, or x1 of Ntk): [n1, 8]
+            public const int B1 = 4; // a1 of x2 in Ntk: [n2, 16]
+            public const int B2 = 5; // a2 of x2 in Ntk: [n2, 16]
+            public const int B3 = 6; // a3 of x2 in Ntk: [n2, 8]
+            public const int B4 = 7; // a4 of x2 in Ntk: [n2, 8]
+            public const int VjpC4 = 8; // Vjp: cotangent of a4: [n, 8]
+            public const int VjpC2 = 9; // Vjp: cotangent of a2: [n, 16]
+            public const int JvpT1 = 10; // Jvp: tangent of a1: [n, 16]
+            public const int JvpT2 = 11; // Jvp: tangent of a2: [n, 16]
+            public const int JvpT3 = 12; // Jvp: tangent of a3: [n, 8]
+            public const int JvpT4 = 13; // Jvp: tangent of a4: [n, 8]
+            public const int JacobianOutput = 14; // Jacobian: f(x): [n, OutputSize]
+            public const int JacobianSeeds = 15; // Jacobian: one identity block per sample, the cotangent of a5: [n * OutputSize, OutputSize]
+            public const int JacobianC4 = 16; // Jacobian: cotangent of a4: [n * OutputSize, 8]
+            public const int JacobianC2 = 17; // Jacobian: cotangent of a2: [n * OutputSize, 16]
+            public const int NtkOutput1 = 18; // Ntk: f(x1): [n1, OutputSize]
+            public const int NtkOutput2 = 19; // Ntk: f(x2): [n2, OutputSize]
+            public const int NtkInputGram1 = 20; // Ntk: <a, a'> of the input of layer 1: [n1, n2]
+            public const int NtkInputGram3 = 21; // Ntk: <a, a'> of the input of layer 3: [n1, n2]
+            public const int NtkInputGram5 = 22; // Ntk: <a, a'> of the input of layer 5: [n1, n2]
+            public const int NtkSeeds1 = 23; // Ntk: output seeds of x1, the cotangent of a5: [n1 * repeat, OutputSize]
+            public const int NtkSeeds2 = 24; // Ntk: output seeds of x2: [n2 * repeat, OutputSize]
+            public const int NtkCotangentGram = 25; // Ntk: <D, D'> of the layer being visited: [n1 * repeat, n2 * repeat]
+            public const int NtkC4 = 26; // Ntk x1: cotangent of a4: [n1 * repeat, 8]
+            public const int NtkD4 = 27; // Ntk x2: cotangent of a4: [n2 * repeat, 8]
+            public const int NtkC2 = 28; // Ntk x1: cotangent of a2: [n1 * repeat, 16]
+            public const int NtkD2 = 29; // Ntk x2: cotangent of a2: [n2 * repeat, 16]
+
+            // The forward pass of one batch; a_k (k < layers) stays in workspace slot outputs + k - 1 for the backward passes.
+            public static void RunForward<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor output, global::NtkDsl.Backends.Workspace<TTensor> workspace, int outputs)
+                where TBackend : global::NtkDsl.Backends.ITensorBackend<TTensor>
+            {
+                int n = backend.Rows(x);
+                // Layers 1 and 2: Dense 4 -> 16, no bias (128 FLOPs per sample), LeakyRelu
+                TTensor a1 = workspace.Get(backend, outputs + 0, n, 16);
+                TTensor a2 = workspace.Get(backend, outputs + 1, n, 16);
+                backend.LinearActivate(x, backend.View(theta, NtkGenerated.Layer1Weights, 16, 4), theta, false, NtkGenerated.Layer1WeightScale, 0, NtkGenerated.Layer2, a1, a2);
+                // Layers 3 and 4: Dense 16 -> 8 (256 FLOPs per sample), Abs
+                TTensor a3 = workspace.Get(backend, outputs + 2, n, 8);
+                TTensor a4 = workspace.Get(backend, outputs + 3, n, 8);
+                backend.LinearActivate(a2, backend.View(theta, NtkGenerated.Layer3Weights, 8, 16), backend.View(theta, NtkGenerated.Layer3Bias, 1, 8), true, NtkGenerated.Layer3WeightScale, NtkGenerated.Layer3BiasScale, NtkGenerated.Layer4, a3, a4);
+                // Layer 5: Dense 8 -> 3 (48 FLOPs per sample)
+                backend.Linear(a4, backend.View(theta, NtkGenerated.Layer5Weights, 3, 8), backend.View(theta, NtkGenerated.Layer5Bias, 1, 3), true, NtkGenerated.Layer5WeightScale, NtkGenerated.Layer5BiasScale, output, false);
+            }
+
+            // Backpropagates output seeds for x1 and x2 together and adds each layer's NTK term to result.
+            // repeat = OutputSize stacks every output (full mode); otherwise output selects one.
+            public static void NtkPass<TBackend, TTensor>(TBackend backend, TTensor theta, global::NtkDsl.Backends.Workspace<TTensor> workspace, int n1, int n2, bool sameInputs, int repeat, int output, TTensor result)
+                where TBackend : global::NtkDsl.Backends.ITensorBackend<TTensor>
+            {
+                TTensor c5 = workspace.Get(backend, NtkGenerated.NtkSeeds1, n1 * repeat, OutputSize);
+                backend.SetOutputSeeds(c5, OutputSize, output);
+                TTensor d5 = sameInputs ? c5 : workspace.Get(backend, NtkGenerated.NtkSeeds2, n2 * repeat, OutputSize);
+                if (!sameInputs) backend.SetOutputSeeds(d5, OutputSize, output);
+                TTensor gd = workspace.Get(backend, NtkGenerated.NtkCotangentGram, n1 * repeat, n2 * repeat);
+                // Layer 5: Dense 8 -> 3
+                TTensor g5 = workspace.Get(backend, NtkGenerated.NtkInputGram5, n1, n2);
+                backend.Gram(c5, d5, gd);
+                backend.HadamardAccumulate(gd, g5, repeat, NtkGenerated.Layer5NtkWeight, NtkGenerated.Layer5NtkBias, result);
+                TTensor c4 = workspace.Get(backend, NtkGenerated.NtkC4, n1 * repeat, 8);
+                backend.MatMul(c5, backend.View(theta, NtkGenerated.Layer5Weights, 3, 8), NtkGenerated.Layer5WeightScale, c4);
+                TTensor d4 = sameInputs ? c4 : workspace.Get(backend, NtkGenerated.NtkD4, n2 * repeat, 8);
+                if (!sameInputs) backend.MatMul(d5, backend.View(theta, NtkGenerated.Layer5Weights, 3, 8), NtkGenerated.Layer5WeightScale, d4);
+                // Layer 4: Abs
+                TTensor a3 = workspace.Get(backend, NtkGenerated.A3, n1, 8);
+                backend.MultiplyByDerivative(NtkGenerated.Layer4, a3, c4, repeat);
+                TTensor b3 = sameInputs ? a3 : workspace.Get(backend, NtkGenerated.B3, n2, 8);
+                if (!sameInputs) backend.MultiplyByDerivative(NtkGenerated.Layer4, b3, d4, repeat);
+                // Layer 3: Dense 16 -> 8
+                TTensor g3 = workspace.Get(backend, NtkGenerated.NtkInputGram3, n1, n2);
+                backend.Gram(c4, d4, gd);
+                backend.HadamardAccumulate(gd, g3, repeat, NtkGenerated.Layer3NtkWeight, NtkGenerated.Layer3NtkBias, result);
+                TTensor c2 = workspace.Get(backend, NtkGenerated.NtkC2, n1 * repeat, 16);
+                backend.MatMul(c4, backend.View(theta, NtkGenerated.Layer3Weights, 8, 16), NtkGenerated.Layer3WeightScale, c2);
+                TTensor d2 = sameInputs ? c2 : workspace.Get(backend, NtkGenerated.NtkD2, n2 * repeat, 16);
+                if (!sameInputs) backend.MatMul(d4, backend.View(theta, NtkGenerated.Layer3Weights, 8, 16), NtkGenerated.Layer3WeightScale, d2);
+                // Layer 2: LeakyRelu
+                TTensor a1 = workspace.Get(backend, NtkGenerated.A1, n1, 16);
+                backend.MultiplyByDerivative(NtkGenerated.Layer2, a1, c2, repeat);
+                TTensor b1 = sameInputs ? a1 : workspace.Get(backend, NtkGenerated.B1, n2, 16);
+                if (!sameInputs) backend.MultiplyByDerivative(NtkGenerated.Layer2, b1, d2, repeat);
+                // Layer 1: Dense 4 -> 16, no bias
+                TTensor g1 = workspace.Get(backend, NtkGenerated.NtkInputGram1, n1, n2);
+                backend.Gram(c2, d2, gd);
+                backend.HadamardAccumulate(gd, g1, repeat, NtkGenerated.Layer1NtkWeight, NtkGenerated.Layer1NtkBias, result);
+            }
         }
     }
 }

@@ -1,4 +1,5 @@
 using NtkDsl.Cpu;
+using NtkDsl.Tiling;
 using NtkDsl.Tests.Networks;
 using NtkDsl.Tests.Support;
 
@@ -37,6 +38,59 @@ public class TiledNtkTests
                 for (int i = 0; i < actual.Rows; i++)
                     for (int j = 0; j < i; j++) Assert.Equal(actual[i, j], actual[j, i]);
         }
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Npy_sink_writes_the_untiled_kernel(NtkMode mode, int tileRows)
+    {
+        var theta = StandardNet.InitializeParameters<double>(7);
+        var x1 = TestMath.RandomMatrix(13, StandardNet.InputSize, 8);
+        var path = Path.Combine(Path.GetTempPath(), $"ntkdsl-tiles-{Guid.NewGuid():N}.npy");
+        try
+        {
+            foreach (var x2 in new[] { TestMath.RandomMatrix(9, StandardNet.InputSize, 9), null })
+            {
+                var expected = CpuNetwork<StandardNet, double>.Ntk(theta, x1, x2, mode);
+                using (var sink = new NpyTileSink<double>(path, x1.Rows, (x2 ?? x1).Rows, mode, StandardNet.OutputSize))
+                    TiledNtk.Compute<StandardNet, double>(theta, x1, x2, mode, sink, new TiledNtkOptions { TileRows = tileRows });
+                var written = NtkDsl.IO.Npy.ReadMatrix<double>(path);
+                Assert.Equal((expected.Rows, expected.Cols), (written.Rows, written.Cols));
+                Assert.True(TestMath.RelativeError(written.Data, expected.Data) < 1e-12, $"{mode}, tile {tileRows}, x2 {(x2 is null ? "= x1" : "distinct")}");
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void Plans_cover_every_sample_pair_once_and_mirror_only_symmetric_kernels()
+    {
+        foreach (var (n1, n2, tile, symmetric, mirror) in new[] { (10, 10, 4, true, true), (10, 10, 4, true, false), (10, 7, 3, false, true), (5, 9, 100, false, false), (1, 1, 1, true, true) })
+        {
+            var plan = NtkTilePlan.Create(n1, n2, tile, symmetric, mirror);
+            var seen = new int[n1, n2];
+            foreach (var t in plan.Tiles)
+            {
+                Assert.InRange(t.RowCount, 1, plan.TileRows);
+                Assert.InRange(t.ColumnCount, 1, plan.TileColumns);
+                for (int i = 0; i < t.RowCount; i++)
+                    for (int j = 0; j < t.ColumnCount; j++)
+                    {
+                        seen[t.RowStart + i, t.ColumnStart + j]++;
+                        if (plan.MirrorLower && t.ColumnStart != t.RowStart) seen[t.ColumnStart + j, t.RowStart + i]++;
+                    }
+            }
+
+            foreach (int count in seen) Assert.Equal(1, count);
+            // Balanced blocks: the last block is at most one sample shorter per block than the others.
+            Assert.True(plan.RowBlocks * plan.TileRows - n1 < plan.RowBlocks, $"{n1} in {plan.RowBlocks} blocks of {plan.TileRows}");
+        }
+
+        Assert.Equal(TiledNtk.Plan<ReluNet, double>(50, 50, true, NtkMode.Trace), TiledNtk.Plan<ReluNet, double>(50, 50, true, NtkMode.Trace));
+        Assert.False(NtkTilePlan.Create(6, 6, 2, symmetric: false, mirrorLower: true).MirrorLower);
     }
 
     [Theory]

@@ -22,7 +22,7 @@ public class AllocationTests
         void Run()
         {
             CpuNetwork<ErfNet, double>.Forward(theta, x, output);
-            CpuNetwork<ErfNet, double>.Vjp(theta, x, cotangent, gradient, output);
+            CpuNetwork<ErfNet, double>.Vjp(theta, x, cotangent, output, gradient);
             CpuNetwork<ErfNet, double>.Jvp(theta, x, tangent, output, tangentOutput);
             CpuNetwork<ErfNet, double>.Ntk(theta, x, null, NtkMode.Full, kernel);
         }

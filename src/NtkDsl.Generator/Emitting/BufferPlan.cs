@@ -1,0 +1,48 @@
+using System.Collections.Generic;
+using System.Linq;
+using NtkDsl.Generator.Helpers;
+
+namespace NtkDsl.Generator.Emitting;
+
+/// <summary>
+/// The workspace layout of a network: every buffer the passes use gets a named slot (a constant in the helper
+/// class) with its shape. The slots of the NTK are also summed into the generated <c>NtkWorkspaceElements</c>, so
+/// tiling reads the layout instead of re-deriving it.
+/// </summary>
+internal sealed class BufferPlan
+{
+    private readonly List<Slot> _slots = new();
+
+    /// <summary>One slot: its constant name, what it holds, its shape, and whether the NTK counts it (and only for distinct inputs).</summary>
+    private sealed record Slot(string Name, string Comment, string Rows, string Cols, bool InNtk, bool SecondBatchOnly);
+
+    public int Count => _slots.Count;
+
+    /// <summary>Adds a slot and returns the expression that names it.</summary>
+    public string Add(string name, string comment, string rows, string cols, bool inNtk = false, bool secondBatchOnly = false)
+    {
+        _slots.Add(new Slot(name, comment, rows, cols, inNtk, secondBatchOnly));
+        return EmitContext.Helper(name);
+    }
+
+    /// <summary>The slot constants, in slot order.</summary>
+    public void WriteConstants(IndentedWriter w)
+    {
+        w.Line("// Workspace slots: one buffer each, [rows, cols] as noted, reallocated only when a batch size changes.");
+        for (int i = 0; i < _slots.Count; i++)
+            w.Line($"public const int {_slots[i].Name} = {EmitContext.Int(i)}; // {_slots[i].Comment}: [{_slots[i].Rows}, {_slots[i].Cols}]");
+    }
+
+    /// <summary>The body of NtkWorkspaceElements(n1, n2, sameInputs, mode): the elements of every NTK slot.</summary>
+    public void WriteNtkElements(IndentedWriter w)
+    {
+        w.Line($"long repeat = mode == {EmitContext.Ns}.NtkMode.Full ? OutputSize : 1;");
+        var shared = _slots.Where(s => s.InNtk && !s.SecondBatchOnly).Select(Size).ToList();
+        var second = _slots.Where(s => s.InNtk && s.SecondBatchOnly).Select(Size).ToList();
+        w.Line($"long elements = {(shared.Count == 0 ? "0" : string.Join(" + ", shared))};");
+        if (second.Count > 0) w.Line($"if (!sameInputs) elements += {string.Join(" + ", second)};");
+        w.Line("return elements;");
+
+        static string Size(Slot s) => s.Rows.Contains(" ") ? $"({s.Rows}) * {s.Cols}" : $"{s.Rows} * {s.Cols}";
+    }
+}

@@ -1,0 +1,78 @@
+using NtkDsl.Generator.Emitting.Rules;
+
+namespace NtkDsl.Generator.Emitting;
+
+/// <summary>Where the cotangents of a backward pass go at each layer with parameters.</summary>
+internal enum SinkKind
+{
+    /// <summary>Vjp: the parameter gradient, summed over samples.</summary>
+    Gradient,
+
+    /// <summary>Jacobian: one row per sample and output.</summary>
+    Jacobian,
+
+    /// <summary>Ntk: each layer's term of the structured kernel, from the cotangents of two batches.</summary>
+    Ntk,
+}
+
+/// <summary>
+/// Cotangents flowing back through one batch: the current tensor (named <c>{Prefix}{k}</c>, the cotangent of
+/// a_k), its rows (samples times stacked outputs), how many cotangent rows each sample has, and the slot names
+/// it takes. A second stream (the NTK's x2) aliases the first when both inputs are the same.
+/// </summary>
+internal sealed class CotangentStream
+{
+    public CotangentStream(string label, string prefix, string current, Batch batch, string rows, string repeat, string slotPrefix, bool inNtk, CotangentStream? sameAs = null)
+    {
+        Label = label;
+        Prefix = prefix;
+        Current = current;
+        Batch = batch;
+        Rows = rows;
+        Repeat = repeat;
+        SlotPrefix = slotPrefix;
+        InNtk = inNtk;
+        SameAs = sameAs;
+    }
+
+    /// <summary>Which pass and batch, for slot comments ("Vjp", "Ntk x2").</summary>
+    public string Label { get; }
+
+    public string Prefix { get; }
+
+    /// <summary>The tensor that holds the cotangent of the layer being visited.</summary>
+    public string Current { get; set; }
+
+    public Batch Batch { get; }
+
+    public string Rows { get; }
+
+    public string Repeat { get; }
+
+    public string SlotPrefix { get; }
+
+    public bool InNtk { get; }
+
+    public CotangentStream? SameAs { get; }
+}
+
+/// <summary>
+/// The one backward walk: from the last layer to the first, each layer with parameters hands its cotangents to
+/// the sink, then (while parameters remain before it) its rule moves every stream's cotangent to its input.
+/// Vjp, Jacobian and the NTK differ only in the streams and the sink.
+/// </summary>
+internal static class CotangentWalk
+{
+    public static void Emit(EmitContext e, SinkKind sink, params CotangentStream[] streams)
+    {
+        for (int i = e.Ir.Nodes.Count - 1; i >= 0; i--)
+        {
+            var node = e.Ir.Nodes[i];
+            var rule = LayerRules.For(node);
+            e.W.Line($"// Layer {node.Number}: {rule.Label(node)}");
+            if (node.Parameters is not null) rule.ParameterTerm(e, node, sink, streams);
+            if (!node.HasParametersBefore) break;
+            foreach (var stream in streams) rule.Cotangent(e, node, stream);
+        }
+    }
+}

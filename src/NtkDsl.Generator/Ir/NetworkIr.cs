@@ -1,0 +1,71 @@
+using System.Collections.Generic;
+using System.Linq;
+using NtkDsl.Generator.Model;
+
+namespace NtkDsl.Generator.Ir;
+
+/// <summary>
+/// The shape of one sample's tensor: [features] today; spatial layers will add [C, H, W]. Rows of a batch hold
+/// one sample each, flattened row-major (PyTorch's <c>x.reshape(N, -1)</c>).
+/// </summary>
+internal sealed record TensorShape(long Features)
+{
+    /// <summary>Elements per sample.</summary>
+    public long Size => Features;
+
+    public override string ToString() => $"[{Features}]";
+}
+
+/// <summary>
+/// The trainable parameters of a layer: where they sit in the flat vector and how they are scaled. Offsets and
+/// counts are 64-bit so that an oversized declaration is measured, not wrapped (NTK0012 judges it).
+/// </summary>
+/// <param name="WeightOffset">Index of W[0, 0]; W is [Width, FanIn] row-major.</param>
+/// <param name="BiasOffset">Index of b[0], right after W.</param>
+/// <param name="WeightScale">Forward factor of W a.</param>
+/// <param name="BiasScale">Forward factor of b (0 without a bias).</param>
+/// <param name="NtkWeight">Factor of the input Gram in the layer's NTK term.</param>
+/// <param name="NtkBias">Constant added to the input Gram in the layer's NTK term.</param>
+internal sealed record LayerParameters(
+    long WeightOffset,
+    long BiasOffset,
+    long Count,
+    bool HasBias,
+    double WeightStd,
+    double BiasStd,
+    double WeightScale,
+    double BiasScale,
+    double NtkWeight,
+    double NtkBias)
+{
+    /// <summary>Every scale the emitted code writes as a literal (they must be finite).</summary>
+    public IEnumerable<double> Scales => new[] { WeightScale, BiasScale, NtkWeight, NtkBias };
+}
+
+/// <summary>
+/// One layer node: its kind and declaration, the node that feeds it (-1: the network input; serial chains
+/// today, branches will give a node several inputs), the shapes in and out, and its parameters if it has any.
+/// </summary>
+internal sealed record LayerNode(
+    int Index,
+    LayerKind Kind,
+    LayerModel Declaration,
+    int Input,
+    TensorShape InShape,
+    TensorShape OutShape,
+    LayerParameters? Parameters,
+    bool HasParametersBefore)
+{
+    /// <summary>1-based number used in comments, names and messages ("layer 3").</summary>
+    public int Number => Index + 1;
+}
+
+/// <summary>A lowered network: nodes in evaluation order with everything the rules need as numbers.</summary>
+internal sealed record NetworkIr(NetworkModel Model, IReadOnlyList<LayerNode> Nodes, long ParameterCount)
+{
+    public LayerNode Last => Nodes[Nodes.Count - 1];
+
+    public long Outputs => Last.OutShape.Size;
+
+    public IEnumerable<LayerNode> WithParameters => Nodes.Where(n => n.Parameters is not null);
+}
