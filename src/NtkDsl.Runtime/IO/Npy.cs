@@ -259,14 +259,7 @@ public static class Npy
         bool isFloat = typeof(T) == typeof(float);
         if (!isFloat && typeof(T) != typeof(double))
             throw new NotSupportedException($"Npy writes float and double arrays, not {typeof(T).Name}.");
-        foreach (int d in shape)
-        {
-            if (d < 0) throw new ArgumentOutOfRangeException(nameof(shape), d, "Dimensions must be >= 0.");
-        }
-
-        if (ElementCount(shape) is not long count || count != data.Length)
-            throw new ArgumentException($"'{nameof(data)}' must have {DescribeCount(shape)} values for shape ({string.Join(", ", shape.ToArray())}), but has {data.Length}.", nameof(data));
-
+        long count = TotalElementCount(shape);
         string dims = shape.Length == 1 ? $"{shape[0]}," : string.Join(", ", shape.ToArray().Select(d => d.ToString(CultureInfo.InvariantCulture)));
         string dict = $"{{'descr': '{(isFloat ? "<f4" : "<f8")}', 'fortran_order': False, 'shape': ({dims}), }}";
         int major = dict.Length + 1 + 10 <= ushort.MaxValue ? 1 : 2;
@@ -285,7 +278,8 @@ public static class Npy
         return count;
     }
 
-    private static long ElementCount(ReadOnlySpan<int> shape)
+    // The product of the dimensions in 64 bits (a file written in tiles may hold more than one .NET array).
+    private static long TotalElementCount(ReadOnlySpan<int> shape)
     {
         long count = 1;
         foreach (int d in shape)
@@ -308,9 +302,13 @@ public static class Npy
     public static void Write<T>(Stream stream, ReadOnlySpan<T> data, ReadOnlySpan<int> shape) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(stream);
-        long count = ElementCount(shape);
-        if (count != data.Length)
-            throw new ArgumentException($"'{nameof(data)}' must have {count} values for shape ({string.Join(", ", shape.ToArray())}), but has {data.Length}.", nameof(data));
+        foreach (int d in shape)
+        {
+            if (d < 0) throw new ArgumentOutOfRangeException(nameof(shape), d, "Dimensions must be >= 0.");
+        }
+
+        if (ElementCount(shape) is not long count || count != data.Length)
+            throw new ArgumentException($"'{nameof(data)}' must have {DescribeCount(shape)} values for shape ({string.Join(", ", shape.ToArray())}), but has {data.Length}.", nameof(data));
         WriteHeader<T>(stream, shape);
         bool isFloat = typeof(T) == typeof(float);
         int size = isFloat ? 4 : 8;
