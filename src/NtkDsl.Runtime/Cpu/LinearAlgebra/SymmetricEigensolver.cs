@@ -1,0 +1,386 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+using NtkDsl.Cpu.Gemm;
+
+namespace NtkDsl.Cpu.LinearAlgebra;
+
+/// <summary>
+/// Symmetric eigendecomposition A = X diag(l) X^T in three stages, as LAPACK's syev:
+/// <list type="number">
+/// <item>Blocked Householder tridiagonalization Q^T A Q = T (sytrd/latrd): panels of <see cref="PanelWidth"/>
+/// reflectors are built against a lazily updated trailing matrix (one symmetric matrix-vector product per
+/// reflector, reading only the upper triangle), then the trailing matrix takes the rank-2b update
+/// A -= V^T W + W^T V as two upper-triangle GEMMs (SYR2K).</item>
+/// <item>Implicit QL with Wilkinson shifts on T (EISPACK tql2). The rotations of each sweep are recorded and
+/// applied to the rows of Z^T in column chunks (cache-resident, spread over the worker pool).</item>
+/// <item>Back-transformation X^T = Z^T H_(n-2) ... H_0 in blocks of <see cref="BackWidth"/> reflectors with the
+/// compact WY form H_k ... H_(k+b-1) = I - V^T T V (larft): three GEMMs per block.</item>
+/// </list>
+/// Storage: the input copy holds the reflectors afterwards; X^T is built in the output array and transposed
+/// in place, so the work space beyond input and output is O(n b).
+/// </summary>
+internal static unsafe class SymmetricEigensolver<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private const int PanelWidth = 32;
+    private const int BackWidth = 96;
+    private const int RotationChunk = 512;
+
+    private static readonly T Eps = T.CreateChecked(typeof(T) == typeof(float) ? 1.1920928955078125e-7 : 2.220446049250313e-16);
+
+    /// <summary>
+    /// Eigenvalues ascending into <paramref name="values"/> and, unless <paramref name="vectors"/> is null,
+    /// eigenvectors as its columns (n x n row-major). <paramref name="a"/> (n x n, symmetric, row-major; the upper
+    /// triangle is read) is destroyed.
+    /// </summary>
+    public static void Solve(T[] a, int n, T[] values, T[]? vectors)
+    {
+        if (n == 0) return;
+        var e = new T[n];
+        var tau = new T[n];
+        fixed (T* pa = a, pd = values, pe = e, ptau = tau, px = vectors)
+        {
+            Tridiagonalize(pa, n, pd, pe, ptau);
+            if (px == null)
+            {
+                TridiagonalQl(pd, pe, n, null);
+                Array.Sort(values);
+                return;
+            }
+
+            new Span<T>(px, n * n).Clear();
+            for (int i = 0; i < n; i++) px[i * n + i] = T.One;
+            TridiagonalQl(pd, pe, n, px);
+            SortAscending(pd, px, n);
+            BackTransform(pa, ptau, n, px);
+            TransposeInPlace(px, n);
+        }
+    }
+
+    // ---- Stage 1: tridiagonalization ---------------------------------------------------------------------
+
+    // Reflector j (j < n - 1) is v_j with v_j[j + 1] = 1, stored in a[j, j + 1..n), and H_j = I - tau_j v v^T.
+    // d[j] = T[j, j], e[j] = T[j, j + 1].
+    private static void Tridiagonalize(T* a, int n, T* d, T* e, T* tau)
+    {
+        int nb = Math.Min(PanelWidth, n);
+        var wBuffer = new T[nb * n];
+        var y = new T[n];
+        var parts = new T[Blas<T>.Threads * n];
+        fixed (T* w = wBuffer, py = y, pParts = parts)
+        {
+            for (int k = 0; k < n; k += nb)
+            {
+                int bsz = Math.Min(nb, n - k);
+                for (int r = 0; r < bsz; r++)
+                {
+                    int j = k + r;
+                    T* row = a + j * n;
+                    int len = n - j;
+                    // Bring row j (columns j..n) up to date with this panel's earlier reflectors.
+                    for (int q = 0; q < r; q++)
+                    {
+                        T* vq = a + (k + q) * n, wq = w + q * n;
+                        var target = new Span<T>(row + j, len);
+                        TensorPrimitives.MultiplyAdd(new ReadOnlySpan<T>(wq + j, len), -vq[j], target, target);
+                        TensorPrimitives.MultiplyAdd(new ReadOnlySpan<T>(vq + j, len), -wq[j], target, target);
+                    }
+
+                    d[j] = row[j];
+                    T* wr = w + r * n;
+                    if (j == n - 1) break;
+                    int m = n - j - 1;
+                    var x = new Span<T>(row + j + 1, m);
+                    T alpha = x[0];
+                    T tail = m > 1 ? TensorPrimitives.Dot(x[1..], x[1..]) : T.Zero;
+                    if (tail == T.Zero)
+                    {
+                        tau[j] = T.Zero;
+                        e[j] = alpha;
+                        x[0] = T.One;
+                        new Span<T>(wr + j + 1, m).Clear();
+                        continue;
+                    }
+
+                    T beta = -T.CopySign(T.Sqrt(alpha * alpha + tail), alpha);
+                    T t = (beta - alpha) / beta;
+                    tau[j] = t;
+                    e[j] = beta;
+                    TensorPrimitives.Multiply(x[1..], T.One / (alpha - beta), x[1..]);
+                    x[0] = T.One;
+
+                    // y = A22 v on the stored (not yet panel-updated) trailing matrix, then the panel's correction.
+                    var yv = new Span<T>(py, m);
+                    SymmetricMatVec(a + (j + 1) * n + j + 1, n, m, row + j + 1, py, pParts);
+                    for (int q = 0; q < r; q++)
+                    {
+                        T* vq = a + (k + q) * n + j + 1, wq = w + q * n + j + 1;
+                        T wv = TensorPrimitives.Dot(new ReadOnlySpan<T>(wq, m), x);
+                        T vv = TensorPrimitives.Dot(new ReadOnlySpan<T>(vq, m), x);
+                        TensorPrimitives.MultiplyAdd(new ReadOnlySpan<T>(vq, m), -wv, yv, yv);
+                        TensorPrimitives.MultiplyAdd(new ReadOnlySpan<T>(wq, m), -vv, yv, yv);
+                    }
+
+                    // w = tau y - (tau^2 / 2)(y . v) v: then H A22 H = A22 - v w^T - w v^T.
+                    T half = T.CreateChecked(0.5) * t * t * TensorPrimitives.Dot(yv, x);
+                    var wrow = new Span<T>(wr + j + 1, m);
+                    TensorPrimitives.Multiply(yv, t, wrow);
+                    TensorPrimitives.MultiplyAdd(x, -half, wrow, wrow);
+                }
+
+                int t0 = k + bsz, mt = n - t0;
+                if (mt <= 0) continue;
+                // Trailing A22 -= V^T W + W^T V (upper triangle), V = rows k..k+bsz of a, W = the panel buffer.
+                T* c = a + t0 * n + t0;
+                T* v = a + k * n + t0;
+                Blas<T>.Gemm(mt, mt, bsz, -T.One, v, 1, n, w + t0, n, 1, c, n, accumulate: true, upperOnly: true);
+                Blas<T>.Gemm(mt, mt, bsz, -T.One, w + t0, 1, n, v, n, 1, c, n, accumulate: true, upperOnly: true);
+            }
+        }
+    }
+
+    // y = A v for symmetric A (m x m, row stride ld) reading only its upper triangle: row i contributes
+    // dot(A[i, i..], v[i..]) to y[i] and A[i, i+1..] v[i] to y[i+1..]. Each part accumulates into its own buffer
+    // over a row range of equal triangle area; the parts are summed at the end.
+    private static void SymmetricMatVec(T* a, nint ld, int m, T* v, T* y, T* parts)
+    {
+        int threads = (long)m * m < 1 << 16 ? 1 : Blas<T>.Threads;
+        var job = new MatVecJob(a, ld, m, v, parts, threads);
+        WorkerPool.Run(job, threads, threads);
+        var dst = new Span<T>(y, m);
+        new ReadOnlySpan<T>(parts, m).CopyTo(dst);
+        for (int p = 1; p < threads; p++) TensorPrimitives.Add(dst, new ReadOnlySpan<T>(parts + p * m, m), dst);
+    }
+
+    private readonly struct MatVecJob(T* a, nint ld, int m, T* v, T* parts, int count) : IWorkItems
+    {
+        public void Run(int item)
+        {
+            // Rows [r0, r1) with (m - r0)^2 - (m - r1)^2 = m^2 / count.
+            int r0 = item == 0 ? 0 : m - (int)Math.Round(m * Math.Sqrt(1.0 - (double)item / count));
+            int r1 = item == count - 1 ? m : m - (int)Math.Round(m * Math.Sqrt(1.0 - (double)(item + 1) / count));
+            var y = new Span<T>(parts + item * m, m);
+            y.Clear();
+            for (int i = r0; i < r1; i++)
+            {
+                T* row = a + i * ld;
+                int len = m - i;
+                var vi = new ReadOnlySpan<T>(v + i, len);
+                y[i] += TensorPrimitives.Dot(new ReadOnlySpan<T>(row + i, len), vi);
+                if (len > 1)
+                {
+                    var tail = y.Slice(i + 1, len - 1);
+                    TensorPrimitives.MultiplyAdd(new ReadOnlySpan<T>(row + i + 1, len - 1), v[i], tail, tail);
+                }
+            }
+        }
+    }
+
+    // ---- Stage 2: implicit QL on the tridiagonal matrix --------------------------------------------------
+
+    // EISPACK tql2 with the eigenvector rotations applied to the rows of zt (zt = Z^T, rows are eigenvectors of T;
+    // null: eigenvalues only).
+    private static void TridiagonalQl(T* d, T* e, int n, T* zt)
+    {
+        e[n - 1] = T.Zero;
+        var rotations = new T[2 * n];
+        T f = T.Zero, tst1 = T.Zero;
+        int maxIterations = 30 * n + 100, iterations = 0;
+        fixed (T* rot = rotations)
+        {
+            for (int l = 0; l < n; l++)
+            {
+                tst1 = T.Max(tst1, T.Abs(d[l]) + T.Abs(e[l]));
+                int m = l;
+                while (m < n - 1 && !(T.Abs(e[m]) <= Eps * tst1)) m++;
+                if (m > l)
+                {
+                    do
+                    {
+                        if (++iterations > maxIterations)
+                            throw new InvalidOperationException($"The tridiagonal QL iteration did not converge after {maxIterations} sweeps (n = {n}); the input is probably not finite.");
+                        T g = d[l];
+                        T p = (d[l + 1] - g) / (T.CreateChecked(2) * e[l]);
+                        T r = T.Hypot(p, T.One);
+                        if (p < T.Zero) r = -r;
+                        d[l] = e[l] / (p + r);
+                        d[l + 1] = e[l] * (p + r);
+                        T dl1 = d[l + 1];
+                        T h = g - d[l];
+                        for (int i = l + 2; i < n; i++) d[i] -= h;
+                        f += h;
+                        p = d[m];
+                        T c = T.One, c2 = T.One, c3 = T.One, s = T.Zero, s2 = T.Zero;
+                        T el1 = e[l + 1];
+                        for (int i = m - 1; i >= l; i--)
+                        {
+                            c3 = c2;
+                            c2 = c;
+                            s2 = s;
+                            g = c * e[i];
+                            h = c * p;
+                            r = T.Hypot(p, e[i]);
+                            e[i + 1] = s * r;
+                            s = e[i] / r;
+                            c = p / r;
+                            p = c * d[i] - s * g;
+                            d[i + 1] = h + s * (c * g + s * d[i]);
+                            rot[2 * i] = c;
+                            rot[2 * i + 1] = s;
+                        }
+
+                        if (zt != null) ApplyRotations(zt, n, l, m, rot);
+                        p = -s * s2 * c3 * el1 * e[l] / dl1;
+                        e[l] = s * p;
+                        d[l] = c * p;
+                    }
+                    while (!(T.Abs(e[l]) <= Eps * tst1));
+                }
+
+                d[l] += f;
+                e[l] = T.Zero;
+            }
+        }
+    }
+
+    // For i = m-1 down to l: (row i, row i+1) <- (c row i - s row i+1, s row i + c row i+1), chunk by chunk of columns.
+    private static void ApplyRotations(T* zt, int n, int l, int m, T* rot)
+    {
+        int chunks = (n + RotationChunk - 1) / RotationChunk;
+        long work = (long)(m - l) * n;
+        var job = new RotationJob(zt, n, l, m, rot);
+        WorkerPool.Run(job, chunks, work < 1 << 15 ? 1 : Blas<T>.Threads);
+    }
+
+    private readonly struct RotationJob(T* zt, int n, int l, int m, T* rot) : IWorkItems
+    {
+        public void Run(int item)
+        {
+            int c0 = item * RotationChunk, w = Math.Min(RotationChunk, n - c0);
+            int vc = Vector<T>.Count;
+            for (int i = m - 1; i >= l; i--)
+            {
+                T c = rot[2 * i], s = rot[2 * i + 1];
+                T* x = zt + i * n + c0, y = zt + (i + 1) * n + c0;
+                int k = 0;
+                if (Vector.IsHardwareAccelerated)
+                {
+                    var vcos = new Vector<T>(c);
+                    var vsin = new Vector<T>(s);
+                    for (; k <= w - vc; k += vc)
+                    {
+                        var xv = Vector.Load(x + k);
+                        var yv = Vector.Load(y + k);
+                        Vector.Store(vcos * xv - vsin * yv, x + k);
+                        Vector.Store(vsin * xv + vcos * yv, y + k);
+                    }
+                }
+
+                for (; k < w; k++)
+                {
+                    T xv = x[k], yv = y[k];
+                    x[k] = c * xv - s * yv;
+                    y[k] = s * xv + c * yv;
+                }
+            }
+        }
+    }
+
+    // Ascending eigenvalues, rows of zt permuted alike (cycle by cycle with one spare row).
+    private static void SortAscending(T* d, T* zt, int n)
+    {
+        var order = new int[n];
+        var keys = new T[n];
+        for (int i = 0; i < n; i++) { order[i] = i; keys[i] = d[i]; }
+        Array.Sort(keys, order);
+        for (int i = 0; i < n; i++) d[i] = keys[i];
+        // Row i of the result is row order[i] of the input.
+        var done = new bool[n];
+        var spare = new T[n];
+        for (int start = 0; start < n; start++)
+        {
+            if (done[start] || order[start] == start) { done[start] = true; continue; }
+            new ReadOnlySpan<T>(zt + start * n, n).CopyTo(spare);
+            int i = start;
+            while (true)
+            {
+                done[i] = true;
+                int from = order[i];
+                if (from == start)
+                {
+                    spare.CopyTo(new Span<T>(zt + i * n, n));
+                    break;
+                }
+
+                new ReadOnlySpan<T>(zt + from * n, n).CopyTo(new Span<T>(zt + i * n, n));
+                i = from;
+            }
+        }
+    }
+
+    // ---- Stage 3: back-transformation ---------------------------------------------------------------------
+
+    // X^T = Z^T H_(n-2) ... H_0 with Z^T in xt: blocks of reflectors from the last to the first, each as
+    // X2 -= ((X2 Vc) T^T) Vc^T on the columns k+1..n the block touches (Vc = the block's vectors as columns).
+    private static void BackTransform(T* a, T* tau, int n, T* xt)
+    {
+        int count = n - 1; // reflectors 0..n-2 (the last has tau = 0)
+        if (count <= 0) return;
+        int nb = Math.Min(BackWidth, count);
+        var vBuffer = new T[nb * n];
+        var tBuffer = new T[nb * nb];
+        var pBuffer = new T[n * nb];
+        var qBuffer = new T[n * nb];
+        fixed (T* vb = vBuffer, tf = tBuffer, p = pBuffer, q = qBuffer)
+        {
+            int lastStart = (count - 1) / nb * nb;
+            for (int k = lastStart; k >= 0; k -= nb)
+            {
+                int b = Math.Min(nb, count - k);
+                int c0 = k + 1, m = n - c0;
+                // Block vectors as rows of width m (column c0 + i), zero before each vector's start.
+                for (int r = 0; r < b; r++)
+                {
+                    var dst = new Span<T>(vb + r * m, m);
+                    dst[..r].Clear();
+                    new ReadOnlySpan<T>(a + (k + r) * n + c0 + r, m - r).CopyTo(dst[r..]);
+                }
+
+                // larft (forward, vectors as rows): T[i, i] = tau_i, T[0..i, i] = -tau_i T[0..i, 0..i] (V v_i).
+                new Span<T>(tf, b * b).Clear();
+                for (int i = 0; i < b; i++)
+                {
+                    T ti = tau[k + i];
+                    tf[i * b + i] = ti;
+                    if (ti == T.Zero) continue;
+                    var vi = new ReadOnlySpan<T>(vb + i * m + i, m - i);
+                    for (int r = 0; r < i; r++)
+                        tf[r * b + i] = -ti * TensorPrimitives.Dot(new ReadOnlySpan<T>(vb + r * m + i, m - i), vi);
+                    for (int r = 0; r < i; r++)
+                    {
+                        T sum = T.Zero;
+                        for (int s = r; s < i; s++) sum += tf[r * b + s] * tf[s * b + i];
+                        tf[r * b + i] = sum;
+                    }
+                }
+
+                // P = X2 Vc (n x b), Q = P T^T (n x b), X2 -= Q V.
+                Blas<T>.Gemm(n, b, m, T.One, xt + c0, n, 1, vb, 1, m, p, b, accumulate: false);
+                Blas<T>.Gemm(n, b, b, T.One, p, b, 1, tf, 1, b, q, b, accumulate: false);
+                Blas<T>.Gemm(n, m, b, -T.One, q, b, 1, vb, m, 1, xt + c0, n, accumulate: true);
+            }
+        }
+    }
+
+    private static void TransposeInPlace(T* x, int n)
+    {
+        const int Block = 32;
+        for (int ib = 0; ib < n; ib += Block)
+            for (int jb = ib; jb < n; jb += Block)
+            {
+                int iEnd = Math.Min(ib + Block, n), jEnd = Math.Min(jb + Block, n);
+                for (int i = ib; i < iEnd; i++)
+                    for (int j = Math.Max(jb, i + 1); j < jEnd; j++)
+                        (x[i * n + j], x[j * n + i]) = (x[j * n + i], x[i * n + j]);
+            }
+    }
+}
