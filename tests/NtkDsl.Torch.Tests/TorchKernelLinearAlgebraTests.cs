@@ -44,8 +44,8 @@ public sealed class TorchKernelLinearAlgebraTests
     {
         var k = Kernel(30, 2, seed: 2);
         var rhs = Random(30, 3, seed: 3);
-        var t = Torch.TryCholesky(k);
-        var m = MathNet.TryCholesky(k);
+        var t = Torch.TryCholesky(k, out _);
+        var m = MathNet.TryCholesky(k, out _);
         Assert.NotNull(t);
         Assert.NotNull(m);
         Assert.Equal(30, t.Size);
@@ -54,8 +54,9 @@ public sealed class TorchKernelLinearAlgebraTests
 
         var indefinite = Kernel(10, 1, seed: 4);
         indefinite.Data[5 * 10 + 5] = -1.0;
-        Assert.Null(Torch.TryCholesky(indefinite));
-        Assert.Null(MathNet.TryCholesky(indefinite));
+        Assert.Null(Torch.TryCholesky(indefinite, out int pivot));
+        Assert.Equal(5, pivot);   // the leading 5 x 5 block is positive definite, pivot 5 is not
+        Assert.Null(MathNet.TryCholesky(indefinite, out _));
     }
 
     [Theory]
@@ -80,7 +81,7 @@ public sealed class TorchKernelLinearAlgebraTests
         var k = Kernel(12, 1, seed: 7);
         var copy = (double[])k.Data.Clone();
         _ = Torch.SymmetricEigen(k);
-        _ = Torch.TryCholesky(k)!.Solve(Random(12, 1, seed: 8));
+        _ = Torch.TryCholesky(k, out _)!.Solve(Random(12, 1, seed: 8));
         _ = Torch.Multiply(k, true, k, false);
         Assert.Equal(copy, k.Data);
     }
@@ -109,7 +110,7 @@ public sealed class TorchKernelLinearAlgebraTests
         var f0Test = Random(nTest, outputs, seed: 12, scale: 0.1);
         double[] times = [0.0, 0.5, 3.0, 40.0, 1e4, double.PositiveInfinity];
 
-        var viaMathNet = new GradientDescentMse(k, y, learningRate: 0.7, diagReg: 1e-4).Predict(times, f0, f0Test, kt);
+        var viaMathNet = new GradientDescentMse(k, y, learningRate: 0.7, diagReg: 1e-4, linearAlgebra: MathNet).Predict(times, f0, f0Test, kt);
         var torchDynamics = new GradientDescentMse(k, y, learningRate: 0.7, diagReg: 1e-4, linearAlgebra: Torch);
         var viaTorch = torchDynamics.Predict(times, f0, f0Test, kt);
         Assert.Equal(layout, torchDynamics.Layout);
@@ -119,8 +120,8 @@ public sealed class TorchKernelLinearAlgebraTests
             AssertClose(viaMathNet[i].Test!.Data, viaTorch[i].Test!.Data, $"test outputs at t = {times[i]}");
         }
 
-        double lrMathNet = GradientDescentMse.MaxLearningRate(k);
-        double lrTorch = GradientDescentMse.MaxLearningRate(k, linearAlgebra: Torch);
+        double lrMathNet = GradientDescentMse.MaxLearningRate(k, y, linearAlgebra: MathNet);
+        double lrTorch = GradientDescentMse.MaxLearningRate(k, y, linearAlgebra: Torch);
         Assert.True(Math.Abs(lrMathNet - lrTorch) <= Tolerance * lrMathNet, $"max learning rate {lrMathNet} vs {lrTorch}");
     }
 

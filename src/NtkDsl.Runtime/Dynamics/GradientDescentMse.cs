@@ -54,7 +54,7 @@ public sealed class GradientDescentMse
     /// <param name="learningRate">eta; times are in steps, so only eta t matters.</param>
     /// <param name="diagReg">Diagonal regularization, &gt;= 0.</param>
     /// <param name="diagRegAbsoluteScale">False: add diagReg * mean diagonal of the kernel; true: add diagReg itself.</param>
-    /// <param name="linearAlgebra">Decompositions to use; defaults to <see cref="MathNetLinearAlgebra"/>.</param>
+    /// <param name="linearAlgebra">Decompositions to use; defaults to <see cref="CpuKernelLinearAlgebra"/>.</param>
     public GradientDescentMse(Matrix<double> kTrainTrain, Matrix<double> yTrain, double learningRate = 1.0,
         double diagReg = 0.0, bool diagRegAbsoluteScale = false, IKernelLinearAlgebra? linearAlgebra = null)
     {
@@ -62,7 +62,7 @@ public sealed class GradientDescentMse
         ArgumentNullException.ThrowIfNull(yTrain);
         if (!double.IsFinite(learningRate) || learningRate <= 0)
             throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, $"learningRate must be finite and > 0, got {DynamicsMath.Fmt(learningRate)}.");
-        _la = linearAlgebra ?? MathNetLinearAlgebra.Instance;
+        _la = linearAlgebra ?? CpuKernelLinearAlgebra.Instance;
         _kernel = TrainKernel.Create(kTrainTrain, nameof(kTrainTrain), yTrain, diagReg, diagRegAbsoluteScale, _la);
         DynamicsMath.RequireFinite(yTrain, nameof(yTrain));
         _y = new Matrix<double>(yTrain.Rows, yTrain.Cols, (double[])yTrain.Data.Clone());
@@ -208,28 +208,33 @@ public sealed class GradientDescentMse
     /// gradient descent on the 1/2-mean MSE loss converges, 2 (1 + momentum) n_y / (lambda_max + eps)
     /// (the map f -&gt; f - (eta / n_y) Theta (f - y) is a contraction iff eta lambda_max / n_y &lt; 2).
     /// </summary>
-    /// <param name="kTrainTrain">The train-train NTK (any layout), symmetric.</param>
-    /// <param name="targetCount">n_y, the number of scalar targets (n O). Null means kTrainTrain.Rows,
-    /// which is right for a full kernel or a single output; pass n O for a shared kernel with O outputs.</param>
+    /// <remarks>
+    /// n_y = n O counts every scalar target, so the limit depends on the number of outputs as well as on the kernel:
+    /// a shared (trace) n x n kernel of a network with O outputs allows O times the rate of a single output. The
+    /// targets are therefore a required argument, read exactly as by the constructor (same layout detection), and
+    /// only lambda_max is computed (eigenvalues, no eigenvectors).
+    /// </remarks>
+    /// <param name="kTrainTrain">The train-train NTK: n x n shared by all outputs, or (n O) x (n O) full; symmetric.</param>
+    /// <param name="yTrain">The targets, n x O (only their shape is used: it fixes n_y = n O and the kernel layout).</param>
     /// <param name="momentum">Heavy-ball momentum in [0, 1).</param>
     /// <param name="eps">Added to lambda_max to avoid dividing by zero.</param>
-    /// <param name="linearAlgebra">Decompositions to use; defaults to <see cref="MathNetLinearAlgebra"/>.</param>
-    public static double MaxLearningRate(Matrix<double> kTrainTrain, int? targetCount = null, double momentum = 0.0,
+    /// <param name="linearAlgebra">Decompositions to use; defaults to <see cref="CpuKernelLinearAlgebra"/>.</param>
+    public static double MaxLearningRate(Matrix<double> kTrainTrain, Matrix<double> yTrain, double momentum = 0.0,
         double eps = 1e-12, IKernelLinearAlgebra? linearAlgebra = null)
     {
         ArgumentNullException.ThrowIfNull(kTrainTrain);
-        if (kTrainTrain.Rows != kTrainTrain.Cols || kTrainTrain.Rows == 0)
-            throw new ArgumentException($"kTrainTrain must be a non-empty square kernel matrix; got {DynamicsMath.Shape(kTrainTrain)}.", nameof(kTrainTrain));
-        if (targetCount is { } tc && tc < 1)
-            throw new ArgumentOutOfRangeException(nameof(targetCount), tc, "targetCount must be >= 1.");
+        ArgumentNullException.ThrowIfNull(yTrain);
+        if (yTrain.Rows == 0 || yTrain.Cols == 0)
+            throw new ArgumentException($"yTrain must have at least one sample and one output; got {DynamicsMath.Shape(yTrain)}.", nameof(yTrain));
+        TrainKernel.DetectLayout(kTrainTrain, nameof(kTrainTrain), yTrain.Rows, yTrain.Cols);
         if (!double.IsFinite(momentum) || momentum < 0 || momentum >= 1)
             throw new ArgumentOutOfRangeException(nameof(momentum), momentum, "momentum must be in [0, 1).");
         DynamicsMath.RequireFinite(eps, nameof(eps));
         DynamicsMath.RequireFinite(kTrainTrain, nameof(kTrainTrain));
         var k = DynamicsMath.Symmetrized(kTrainTrain, nameof(kTrainTrain));
-        var l = (linearAlgebra ?? MathNetLinearAlgebra.Instance).SymmetricEigen(k).Values;
-        double factor = targetCount ?? kTrainTrain.Rows;
-        return 2 * (1 + momentum) * factor / (l[^1] + eps);
+        var l = (linearAlgebra ?? CpuKernelLinearAlgebra.Instance).SymmetricEigenvalues(k);
+        double targetCount = (double)yTrain.Rows * yTrain.Cols;
+        return 2 * (1 + momentum) * targetCount / (l[^1] + eps);
     }
 
     private Matrix<double> CheckTrainOutputs(Matrix<double>? f, string name)

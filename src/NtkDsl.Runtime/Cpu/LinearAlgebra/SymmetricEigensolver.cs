@@ -11,8 +11,8 @@ namespace NtkDsl.Cpu.LinearAlgebra;
 /// reflectors are built against a lazily updated trailing matrix (one symmetric matrix-vector product per
 /// reflector, reading only the upper triangle), then the trailing matrix takes the rank-2b update
 /// A -= V^T W + W^T V as two upper-triangle GEMMs (SYR2K).</item>
-/// <item>Implicit QL with Wilkinson shifts on T (EISPACK tql2). The rotations of each sweep are recorded and
-/// applied to the rows of Z^T in column chunks (cache-resident, spread over the worker pool).</item>
+/// <item>Implicit QL with Wilkinson shifts on T (EISPACK tql2). The rotations are recorded and applied to Z^T in
+/// batches, strip of columns by strip (each strip L2-resident across all sweeps of a batch; strips run in parallel).</item>
 /// <item>Back-transformation X^T = Z^T H_(n-2) ... H_0 in blocks of <see cref="BackWidth"/> reflectors with the
 /// compact WY form H_k ... H_(k+b-1) = I - V^T T V (larft): three GEMMs per block.</item>
 /// </list>
@@ -23,7 +23,6 @@ internal static unsafe class SymmetricEigensolver<T> where T : unmanaged, IFloat
 {
     private const int PanelWidth = 32;
     private const int BackWidth = 96;
-    private const int RotationChunk = 512;
 
     private static readonly T Eps = T.CreateChecked(typeof(T) == typeof(float) ? 1.1920928955078125e-7 : 2.220446049250313e-16);
 
@@ -177,109 +176,159 @@ internal static unsafe class SymmetricEigensolver<T> where T : unmanaged, IFloat
 
     // ---- Stage 2: implicit QL on the tridiagonal matrix --------------------------------------------------
 
-    // EISPACK tql2 with the eigenvector rotations applied to the rows of zt (zt = Z^T, rows are eigenvectors of T;
-    // null: eigenvalues only).
+    // EISPACK tql2. The eigenvalue iteration never reads the eigenvectors, so the rotations are only recorded
+    // (sweep by sweep) and applied in batches by RotationBatch; zt = Z^T (rows: eigenvectors of T), null for
+    // eigenvalues only.
     private static void TridiagonalQl(T* d, T* e, int n, T* zt)
     {
         e[n - 1] = T.Zero;
-        var rotations = new T[2 * n];
+        var batch = zt == null ? null : new RotationBatch(zt, n);
         T f = T.Zero, tst1 = T.Zero;
         int maxIterations = 30 * n + 100, iterations = 0;
-        fixed (T* rot = rotations)
+        for (int l = 0; l < n; l++)
         {
-            for (int l = 0; l < n; l++)
+            tst1 = T.Max(tst1, T.Abs(d[l]) + T.Abs(e[l]));
+            int m = l;
+            while (m < n - 1 && !(T.Abs(e[m]) <= Eps * tst1)) m++;
+            if (m > l)
             {
-                tst1 = T.Max(tst1, T.Abs(d[l]) + T.Abs(e[l]));
-                int m = l;
-                while (m < n - 1 && !(T.Abs(e[m]) <= Eps * tst1)) m++;
-                if (m > l)
+                do
                 {
-                    do
+                    if (++iterations > maxIterations)
+                        throw new InvalidOperationException($"The tridiagonal QL iteration did not converge after {maxIterations} sweeps (n = {n}).");
+                    T g = d[l];
+                    T p = (d[l + 1] - g) / (T.CreateChecked(2) * e[l]);
+                    T r = T.Hypot(p, T.One);
+                    if (p < T.Zero) r = -r;
+                    d[l] = e[l] / (p + r);
+                    d[l + 1] = e[l] * (p + r);
+                    T dl1 = d[l + 1];
+                    T h = g - d[l];
+                    for (int i = l + 2; i < n; i++) d[i] -= h;
+                    f += h;
+                    p = d[m];
+                    T c = T.One, c2 = T.One, c3 = T.One, s = T.Zero, s2 = T.Zero;
+                    T el1 = e[l + 1];
+                    Span<T> rot = batch is null ? default : batch.BeginSweep(l, m);
+                    for (int i = m - 1; i >= l; i--)
                     {
-                        if (++iterations > maxIterations)
-                            throw new InvalidOperationException($"The tridiagonal QL iteration did not converge after {maxIterations} sweeps (n = {n}); the input is probably not finite.");
-                        T g = d[l];
-                        T p = (d[l + 1] - g) / (T.CreateChecked(2) * e[l]);
-                        T r = T.Hypot(p, T.One);
-                        if (p < T.Zero) r = -r;
-                        d[l] = e[l] / (p + r);
-                        d[l + 1] = e[l] * (p + r);
-                        T dl1 = d[l + 1];
-                        T h = g - d[l];
-                        for (int i = l + 2; i < n; i++) d[i] -= h;
-                        f += h;
-                        p = d[m];
-                        T c = T.One, c2 = T.One, c3 = T.One, s = T.Zero, s2 = T.Zero;
-                        T el1 = e[l + 1];
-                        for (int i = m - 1; i >= l; i--)
+                        c3 = c2;
+                        c2 = c;
+                        s2 = s;
+                        g = c * e[i];
+                        h = c * p;
+                        r = T.Hypot(p, e[i]);
+                        e[i + 1] = s * r;
+                        s = e[i] / r;
+                        c = p / r;
+                        p = c * d[i] - s * g;
+                        d[i + 1] = h + s * (c * g + s * d[i]);
+                        if (batch is not null)
                         {
-                            c3 = c2;
-                            c2 = c;
-                            s2 = s;
-                            g = c * e[i];
-                            h = c * p;
-                            r = T.Hypot(p, e[i]);
-                            e[i + 1] = s * r;
-                            s = e[i] / r;
-                            c = p / r;
-                            p = c * d[i] - s * g;
-                            d[i + 1] = h + s * (c * g + s * d[i]);
-                            rot[2 * i] = c;
-                            rot[2 * i + 1] = s;
+                            int at = 2 * (m - 1 - i);
+                            rot[at] = c;
+                            rot[at + 1] = s;
                         }
-
-                        if (zt != null) ApplyRotations(zt, n, l, m, rot);
-                        p = -s * s2 * c3 * el1 * e[l] / dl1;
-                        e[l] = s * p;
-                        d[l] = c * p;
                     }
-                    while (!(T.Abs(e[l]) <= Eps * tst1));
-                }
 
-                d[l] += f;
-                e[l] = T.Zero;
+                    p = -s * s2 * c3 * el1 * e[l] / dl1;
+                    e[l] = s * p;
+                    d[l] = c * p;
+                }
+                while (!(T.Abs(e[l]) <= Eps * tst1));
             }
+
+            d[l] += f;
+            e[l] = T.Zero;
+        }
+
+        batch?.Flush();
+    }
+
+    /// <summary>
+    /// Recorded QL sweeps, applied to Z^T strip by strip: a strip of columns narrow enough that all n rows of it stay
+    /// in L2 takes every sweep of the batch in order (each sweep: rows (i, i+1) for i = m-1 down to l get
+    /// (c x - s y, s x + c y)), so Z^T streams from memory once per batch instead of once per sweep, and strips are
+    /// independent work items.
+    /// </summary>
+    private sealed class RotationBatch
+    {
+        private const int Capacity = 1 << 20; // rotations per batch (16 MB of coefficients in float64)
+
+        private readonly T* _zt;
+        private readonly int _n;
+        private readonly T[] _coefficients = new T[2 * Capacity];
+        private readonly List<(int L, int M, int Offset)> _sweeps = [];
+        private int _used;
+
+        public RotationBatch(T* zt, int n)
+        {
+            _zt = zt;
+            _n = n;
+        }
+
+        /// <summary>Room for the m - l rotations of one sweep, (c, s) pairs in the order i = m-1 down to l.</summary>
+        public Span<T> BeginSweep(int l, int m)
+        {
+            int count = m - l;
+            if (_used + count > Capacity) Flush();
+            _sweeps.Add((l, m, _used));
+            var span = _coefficients.AsSpan(2 * _used, 2 * count);
+            _used += count;
+            return span;
+        }
+
+        public void Flush()
+        {
+            if (_sweeps.Count == 0) return;
+            int vc = Vector<T>.Count;
+            int width = Math.Clamp((512 << 10) / (_n * sizeof(T)) / vc * vc, vc, 256);
+            int strips = (_n + width - 1) / width;
+            fixed (T* coefficients = _coefficients)
+            {
+                var job = new StripJob(_zt, _n, width, coefficients, _sweeps);
+                WorkerPool.Run(job, strips, (long)_used * _n < 1 << 15 ? 1 : Blas<T>.Threads);
+            }
+
+            _sweeps.Clear();
+            _used = 0;
         }
     }
 
-    // For i = m-1 down to l: (row i, row i+1) <- (c row i - s row i+1, s row i + c row i+1), chunk by chunk of columns.
-    private static void ApplyRotations(T* zt, int n, int l, int m, T* rot)
-    {
-        int chunks = (n + RotationChunk - 1) / RotationChunk;
-        long work = (long)(m - l) * n;
-        var job = new RotationJob(zt, n, l, m, rot);
-        WorkerPool.Run(job, chunks, work < 1 << 15 ? 1 : Blas<T>.Threads);
-    }
-
-    private readonly struct RotationJob(T* zt, int n, int l, int m, T* rot) : IWorkItems
+    private readonly struct StripJob(T* zt, int n, int width, T* coefficients, List<(int L, int M, int Offset)> sweeps) : IWorkItems
     {
         public void Run(int item)
         {
-            int c0 = item * RotationChunk, w = Math.Min(RotationChunk, n - c0);
+            int c0 = item * width, w = Math.Min(width, n - c0);
             int vc = Vector<T>.Count;
-            for (int i = m - 1; i >= l; i--)
+            T* strip = zt + c0;
+            foreach (var (l, m, offset) in sweeps)
             {
-                T c = rot[2 * i], s = rot[2 * i + 1];
-                T* x = zt + i * n + c0, y = zt + (i + 1) * n + c0;
-                int k = 0;
-                if (Vector.IsHardwareAccelerated)
+                T* rot = coefficients + 2 * offset;
+                for (int i = m - 1; i >= l; i--, rot += 2)
                 {
-                    var vcos = new Vector<T>(c);
-                    var vsin = new Vector<T>(s);
-                    for (; k <= w - vc; k += vc)
+                    T c = rot[0], s = rot[1];
+                    T* x = strip + i * n, y = x + n;
+                    int k = 0;
+                    if (Vector.IsHardwareAccelerated)
                     {
-                        var xv = Vector.Load(x + k);
-                        var yv = Vector.Load(y + k);
-                        Vector.Store(vcos * xv - vsin * yv, x + k);
-                        Vector.Store(vsin * xv + vcos * yv, y + k);
+                        var vcos = new Vector<T>(c);
+                        var vsin = new Vector<T>(s);
+                        for (; k <= w - vc; k += vc)
+                        {
+                            var xv = Vector.Load(x + k);
+                            var yv = Vector.Load(y + k);
+                            Vector.Store(vcos * xv - vsin * yv, x + k);
+                            Vector.Store(vsin * xv + vcos * yv, y + k);
+                        }
                     }
-                }
 
-                for (; k < w; k++)
-                {
-                    T xv = x[k], yv = y[k];
-                    x[k] = c * xv - s * yv;
-                    y[k] = s * xv + c * yv;
+                    for (; k < w; k++)
+                    {
+                        T xv = x[k], yv = y[k];
+                        x[k] = c * xv - s * yv;
+                        y[k] = s * xv + c * yv;
+                    }
                 }
             }
         }
