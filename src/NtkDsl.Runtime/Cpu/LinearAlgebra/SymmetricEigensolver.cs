@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 using NtkDsl.Cpu.Gemm;
 
@@ -23,6 +24,8 @@ internal static unsafe class SymmetricEigensolver<T> where T : unmanaged, IFloat
 {
     private const int PanelWidth = 32;
     private const int BackWidth = 96;
+
+    private static readonly bool HasFma = System.Runtime.Intrinsics.X86.Fma.IsSupported || System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported;
 
     private static readonly T Eps = T.CreateChecked(typeof(T) == typeof(float) ? 1.1920928955078125e-7 : 2.220446049250313e-16);
 
@@ -282,7 +285,7 @@ internal static unsafe class SymmetricEigensolver<T> where T : unmanaged, IFloat
         {
             if (_sweeps.Count == 0) return;
             int vc = Vector<T>.Count;
-            int width = Math.Clamp((512 << 10) / (_n * sizeof(T)) / vc * vc, vc, 256);
+            int width = Math.Clamp((512 << 10) / (_n * sizeof(T)) / (4 * vc) * (4 * vc), 4 * vc, 256);
             int strips = (_n + width - 1) / width;
             fixed (T* coefficients = _coefficients)
             {
@@ -300,37 +303,76 @@ internal static unsafe class SymmetricEigensolver<T> where T : unmanaged, IFloat
         public void Run(int item)
         {
             int c0 = item * width, w = Math.Min(width, n - c0);
-            int vc = Vector<T>.Count;
+            int group = 4 * Vector<T>.Count;
             T* strip = zt + c0;
             foreach (var (l, m, offset) in sweeps)
             {
                 T* rot = coefficients + 2 * offset;
-                for (int i = m - 1; i >= l; i--, rot += 2)
-                {
-                    T c = rot[0], s = rot[1];
-                    T* x = strip + i * n, y = x + n;
-                    int k = 0;
-                    if (Vector.IsHardwareAccelerated)
-                    {
-                        var vcos = new Vector<T>(c);
-                        var vsin = new Vector<T>(s);
-                        for (; k <= w - vc; k += vc)
-                        {
-                            var xv = Vector.Load(x + k);
-                            var yv = Vector.Load(y + k);
-                            Vector.Store(vcos * xv - vsin * yv, x + k);
-                            Vector.Store(vsin * xv + vcos * yv, y + k);
-                        }
-                    }
-
-                    for (; k < w; k++)
-                    {
-                        T xv = x[k], yv = y[k];
-                        x[k] = c * xv - s * yv;
-                        y[k] = s * xv + c * yv;
-                    }
-                }
+                int k = 0;
+                if (Vector.IsHardwareAccelerated)
+                    for (; k + group <= w; k += group) SweepGroup(strip + k, n, l, m, rot);
+                for (; k < w; k++) SweepColumn(strip + k, n, l, m, rot);
             }
+        }
+
+        // One sweep down four vectors of columns. Row i + 1 is final once rotation i has run, so the row that the next
+        // rotation shares stays in registers: one load and one store per row and vector, and four independent
+        // dependency chains.
+        private static void SweepGroup(T* col, nint ld, int l, int m, T* rot)
+        {
+            int vc = Vector<T>.Count;
+            T* row = col + m * ld;
+            var y0 = Vector.Load(row);
+            var y1 = Vector.Load(row + vc);
+            var y2 = Vector.Load(row + 2 * vc);
+            var y3 = Vector.Load(row + 3 * vc);
+            for (int i = m - 1; i >= l; i--, rot += 2)
+            {
+                var c = new Vector<T>(rot[0]);
+                var s = new Vector<T>(rot[1]);
+                var ns = -s;
+                T* xr = col + i * ld, yr = xr + ld;
+                var x0 = Vector.Load(xr);
+                var x1 = Vector.Load(xr + vc);
+                var x2 = Vector.Load(xr + 2 * vc);
+                var x3 = Vector.Load(xr + 3 * vc);
+                Vector.Store(Fma(s, x0, c * y0), yr);
+                Vector.Store(Fma(s, x1, c * y1), yr + vc);
+                Vector.Store(Fma(s, x2, c * y2), yr + 2 * vc);
+                Vector.Store(Fma(s, x3, c * y3), yr + 3 * vc);
+                y0 = Fma(c, x0, ns * y0);
+                y1 = Fma(c, x1, ns * y1);
+                y2 = Fma(c, x2, ns * y2);
+                y3 = Fma(c, x3, ns * y3);
+            }
+
+            row = col + l * ld;
+            Vector.Store(y0, row);
+            Vector.Store(y1, row + vc);
+            Vector.Store(y2, row + 2 * vc);
+            Vector.Store(y3, row + 3 * vc);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector<T> Fma(Vector<T> a, Vector<T> b, Vector<T> c)
+        {
+            if (!HasFma) return a * b + c;
+            if (typeof(T) == typeof(double)) return Vector.FusedMultiplyAdd(a.As<T, double>(), b.As<T, double>(), c.As<T, double>()).As<double, T>();
+            if (typeof(T) == typeof(float)) return Vector.FusedMultiplyAdd(a.As<T, float>(), b.As<T, float>(), c.As<T, float>()).As<float, T>();
+            return a * b + c;
+        }
+
+        private static void SweepColumn(T* col, nint ld, int l, int m, T* rot)
+        {
+            T y = col[m * ld];
+            for (int i = m - 1; i >= l; i--, rot += 2)
+            {
+                T c = rot[0], s = rot[1], x = col[i * ld];
+                col[(i + 1) * ld] = s * x + c * y;
+                y = c * x - s * y;
+            }
+
+            col[l * ld] = y;
         }
     }
 
