@@ -37,6 +37,11 @@ public sealed class MsePrediction
 /// <para>expm1(-l s)/l tends to -s as l -&gt; 0; that limit is used for zero (and round-off negative)
 /// eigenvalues, where neural-tangents returns NaN. t = +infinity is kernel regression through a
 /// Cholesky solve (cached): f_train = y, f_test = f0* + Theta* (Theta + diag_reg)^-1 (y - f0).</para>
+/// <para>A handful of finite times on a kernel that has not been decomposed yet may instead take a cheaper route chosen by
+/// a cost model: the same matrix functions expm1(-Theta s) and expm1(-Theta s) Theta^-1 applied to f0 - y as Chebyshev
+/// expansions (one shared recurrence of products with the m x O residual, degree ~ 6 sqrt(lambda_max s)), after a
+/// Cholesky factorization of Theta + 1e-5 lambda_bound I has certified the positive semidefiniteness that the
+/// eigendecomposition route checks. Both routes agree to round-off.</para>
 /// <para>diag_reg is added to the train-train kernel for both paths (relative: diag_reg * trace(Theta)/m,
 /// the mean diagonal, like neural-tangents' diag_reg_absolute_scale=False; or absolute). Train outputs
 /// therefore follow the regularized dynamics; for the ridge-regression fit on the training points pass
@@ -154,7 +159,32 @@ public sealed class GradientDescentMse
         bool anyFinite = false, anyInfinite = false;
         foreach (var t in times) { if (double.IsPositiveInfinity(t)) anyInfinite = true; else anyFinite = true; }
 
-        if (anyFinite)
+        if (anyFinite && ChooseRoute(times, kTestTrain?.Rows ?? 0, out double bound) == DynamicsRoute.Chebyshev)
+        {
+            // A handful of times on a kernel not decomposed yet: matrix functions by one Chebyshev recurrence.
+            var coefficients = new List<double[]>();
+            foreach (var t in times)
+            {
+                if (double.IsPositiveInfinity(t)) continue;
+                double s = t * LearningRate / TargetCount;
+                int degree = ChebyshevDynamics.Degree(bound, s);
+                coefficients.Add(ChebyshevDynamics.Coefficients(x => DynamicsMath.NegExpm1(x, s), bound, degree));
+                if (kTestTrain is not null) coefficients.Add(ChebyshevDynamics.Coefficients(x => DynamicsMath.InvExpm1(x, s), bound, degree));
+            }
+
+            var sums = ChebyshevDynamics.Apply(_la, _kernel.Regularized, bound, r, coefficients);
+            int next = 0;
+            for (int ti = 0; ti < times.Count; ti++)
+            {
+                if (double.IsPositiveInfinity(times[ti])) continue;
+                var train = DynamicsMath.Add(f0, DynamicsMath.Reshape(sums[next++], n, o));
+                Matrix<double>? test = null;
+                if (kTestTrain is not null)
+                    test = DynamicsMath.Add(f0Test!, DynamicsMath.Reshape(_la.Multiply(kTestTrain, false, sums[next++], false), nTest, o));
+                results[ti] = new MsePrediction(times[ti], train, test);
+            }
+        }
+        else if (anyFinite)
         {
             var eig = _kernel.Eigen;
             var l = eig.Values;
@@ -237,6 +267,32 @@ public sealed class GradientDescentMse
         return 2 * (1 + momentum) * targetCount / (l[^1] + eps);
     }
 
+    /// <summary>Test hook: force a route instead of the cost model's choice.</summary>
+    internal DynamicsRoute? ForcedRoute { get; set; }
+
+    /// <summary>The route the last finite-time prediction took.</summary>
+    internal DynamicsRoute LastRoute { get; private set; }
+
+    // The cost model: the eigendecomposition (cached, so free once computed) against a Chebyshev recurrence whose degree
+    // grows like sqrt(lambda_max s); the latter also needs a Cholesky factorization certifying that the kernel is PSD.
+    private DynamicsRoute ChooseRoute(IReadOnlyList<double> times, int testRows, out double bound)
+    {
+        bound = 0;
+        LastRoute = DynamicsRoute.Eigen;
+        if (_kernel.HasEigen || ForcedRoute == DynamicsRoute.Eigen) return LastRoute;
+        bound = ChebyshevDynamics.SpectralBound(_kernel.Regularized);
+        if (!(bound > 0)) return LastRoute;
+        int finite = 0;
+        double sMax = 0;
+        foreach (var t in times)
+            if (!double.IsPositiveInfinity(t)) { finite++; sMax = Math.Max(sMax, t * LearningRate / TargetCount); }
+        int degree = ChebyshevDynamics.Degree(bound, sMax);
+        bool cheaper = ChebyshevDynamics.Cost(_kernel.Dim, _kernel.RhsCols, testRows, degree, finite)
+            < ChebyshevDynamics.EigenCost(_kernel.Dim, testRows);
+        if ((cheaper || ForcedRoute == DynamicsRoute.Chebyshev) && _kernel.IsCertifiedPsd(bound)) LastRoute = DynamicsRoute.Chebyshev;
+        return LastRoute;
+    }
+
     private Matrix<double> CheckTrainOutputs(Matrix<double>? f, string name)
     {
         if (f is null) return new Matrix<double>(TrainSamples, Outputs);
@@ -251,4 +307,14 @@ public sealed class GradientDescentMse
         DynamicsMath.ScaleRows(d, s);
         return s;
     }
+}
+
+/// <summary>How <see cref="GradientDescentMse"/> evaluates finite times.</summary>
+internal enum DynamicsRoute
+{
+    /// <summary>One (cached) eigendecomposition.</summary>
+    Eigen,
+
+    /// <summary>Chebyshev expansions of the matrix functions (<see cref="ChebyshevDynamics"/>).</summary>
+    Chebyshev,
 }

@@ -72,6 +72,22 @@ internal sealed class TrainKernel
 
     public SymmetricEigenDecomposition Eigen => _eigen.Value;
 
+    /// <summary>Whether the eigendecomposition has been computed (then every later finite-time query uses it).</summary>
+    public bool HasEigen => _eigen.IsValueCreated;
+
+    /// <summary>
+    /// Whether lambda_min &gt; -NegativeEigenTolerance * bound, certified by a Cholesky factorization of
+    /// Regularized + NegativeEigenTolerance * bound * I (bound &gt;= lambda_max): the positive-semidefiniteness check of
+    /// <see cref="Eigen"/> without the eigendecomposition. False means: take the eigendecomposition route, which decides.
+    /// </summary>
+    public bool IsCertifiedPsd(double bound)
+    {
+        int m = Dim;
+        var shifted = new Matrix<double>(m, m, (double[])Regularized.Data.Clone());
+        for (int i = 0; i < m; i++) shifted.Data[i * m + i] += DynamicsMath.NegativeEigenTolerance * bound;
+        return _la.TryCholesky(shifted, out _) is not null;
+    }
+
     public ICholeskyFactor Cholesky => _cholesky.Value;
 
     public static KernelLayout DetectLayout(Matrix<double> k, string kName, int samples, int outputs)

@@ -436,4 +436,56 @@ public class GradientDescentMseTests
             Assert.True(TestMath.RelativeError(viaCpu[i].Test!, viaMathNet[i].Test!) < 1e-10, $"test at t = {times[i]}");
         }
     }
+
+    [Theory]
+    [InlineData(false, 3)]
+    [InlineData(true, 3)]
+    [InlineData(false, 1)]
+    public void Chebyshev_route_agrees_with_the_eigendecomposition_route(bool full, int outputs)
+    {
+        var rng = new Random(41);
+        int n = 30, nTest = 5, m = full ? n * outputs : n, mt = full ? nTest * outputs : nTest;
+        // Rank 20 < m: zero eigenvalues exercise the l -> 0 limit of expm1(-l s) / l.
+        var (k, kt, _, _) = H.FeatureKernel(rng, m, mt, 20);
+        var y = H.Gaussian(rng, n, outputs);
+        var f0 = H.Gaussian(rng, n, outputs, 0.3);
+        var f0t = H.Gaussian(rng, nTest, outputs, 0.3);
+        double[] times = [0, 0.5, 7, 300];
+        var eigen = new GradientDescentMse(H.M(k), H.M(y), 0.8) { ForcedRoute = DynamicsRoute.Eigen };
+        var cheb = new GradientDescentMse(H.M(k), H.M(y), 0.8) { ForcedRoute = DynamicsRoute.Chebyshev };
+        var a = eigen.Predict(times, H.M(f0), H.M(f0t), H.M(kt));
+        var b = cheb.Predict(times, H.M(f0), H.M(f0t), H.M(kt));
+        Assert.Equal(DynamicsRoute.Chebyshev, cheb.LastRoute);
+        for (int i = 0; i < times.Length; i++)
+        {
+            Assert.True(TestMath.RelativeError(b[i].Train, a[i].Train) < 1e-11, $"train at t = {times[i]}");
+            Assert.True(TestMath.RelativeError(b[i].Test!, a[i].Test!) < 1e-11, $"test at t = {times[i]}");
+        }
+    }
+
+    [Fact]
+    public void Cost_model_picks_chebyshev_for_a_few_early_times_and_the_eigendecomposition_otherwise()
+    {
+        var rng = new Random(42);
+        var (k, kt, _, _) = H.FeatureKernel(rng, 200, 10, 300);
+        var y = H.Gaussian(rng, 200, 1);
+        var few = new GradientDescentMse(H.M(k), H.M(y));
+        few.Predict([1.0, 2.0], null, null, H.M(kt));
+        Assert.Equal(DynamicsRoute.Chebyshev, few.LastRoute);
+        var many = new GradientDescentMse(H.M(k), H.M(y));
+        many.Predict(Enumerable.Range(0, 100).Select(i => Math.Pow(10, i / 20.0)).ToArray(), null, null, H.M(kt));
+        Assert.Equal(DynamicsRoute.Eigen, many.LastRoute);
+        // Once decomposed, the cached eigendecomposition serves every later time.
+        many.Predict([1.0], null, null, H.M(kt));
+        Assert.Equal(DynamicsRoute.Eigen, many.LastRoute);
+    }
+
+    [Fact]
+    public void Chebyshev_route_still_rejects_an_indefinite_kernel()
+    {
+        var k = new double[,] { { 1, 0, 0 }, { 0, -0.5, 0 }, { 0, 0, 2 } };
+        var gd = new GradientDescentMse(H.M(k), H.M(new double[,] { { 1 }, { 2 }, { 3 } })) { ForcedRoute = DynamicsRoute.Chebyshev };
+        Assert.Throws<KernelConditioningException>(() => gd.Predict(1.0));
+        Assert.Equal(DynamicsRoute.Eigen, gd.LastRoute);
+    }
 }
