@@ -92,12 +92,7 @@ public sealed class TorchKernelLinearAlgebra : IKernelLinearAlgebra
     /// <inheritdoc/>
     public Matrix<double> Multiply(Matrix<double> a, bool transposeA, Matrix<double> b, bool transposeB)
     {
-        ArgumentNullException.ThrowIfNull(a);
-        ArgumentNullException.ThrowIfNull(b);
-        int ar = transposeA ? a.Cols : a.Rows, ac = transposeA ? a.Rows : a.Cols;
-        int br = transposeB ? b.Cols : b.Rows, bc = transposeB ? b.Rows : b.Cols;
-        if (ac != br)
-            throw new ArgumentException($"Inner dimensions differ: op(a) is {ar} x {ac}, op(b) is {br} x {bc}.", nameof(b));
+        var (ar, ac, bc) = CpuLinearAlgebra.ProductShape(a, transposeA, b, transposeB);
         var c = new Matrix<double>(ar, bc);
         if (ar == 0 || bc == 0 || ac == 0) return c;
         using var scope = NewDisposeScope();

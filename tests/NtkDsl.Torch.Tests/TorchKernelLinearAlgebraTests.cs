@@ -1,7 +1,7 @@
 namespace NtkDsl.Torch.Tests;
 
 /// <summary>
-/// The torch.linalg adapter of <see cref="IKernelLinearAlgebra"/> against MathNet (the default provider):
+/// The torch.linalg adapter of <see cref="IKernelLinearAlgebra"/> against MathNet (an independent provider):
 /// the factorizations themselves, and the closed-form dynamics built on them.
 /// </summary>
 /// <remarks>
@@ -84,6 +84,29 @@ public sealed class TorchKernelLinearAlgebraTests
         _ = Torch.TryCholesky(k, out _)!.Solve(Random(12, 1, seed: 8));
         _ = Torch.Multiply(k, true, k, false);
         Assert.Equal(copy, k.Data);
+    }
+
+    [Fact]
+    public void The_factor_stays_usable_across_garbage_collections_and_pinned_operands_are_released()
+    {
+        var k = Kernel(25, 2, seed: 13);
+        var rhs = Random(25, 4, seed: 14);
+        var factor = Torch.TryCholesky(k, out int pivot)!;
+        Assert.Equal(-1, pivot);
+        var expected = MathNet.TryCholesky(k, out _)!.Solve(rhs);
+        for (int round = 0; round < 3; round++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            AssertClose(expected.Data, factor.Solve(rhs).Data, $"K^-1 B after collection {round}");
+        }
+
+        // Operands are wrapped, not copied, for the duration of a call only: the arrays can be written afterwards.
+        var product = Torch.Multiply(k, false, rhs, false);
+        k.Data[0] += 1;
+        rhs.Data[0] += 1;
+        AssertClose(MathNet.Multiply(k, false, rhs, false).Data, Torch.Multiply(k, false, rhs, false).Data, "after writing the operands");
+        Assert.NotEqual(product.Data[0], Torch.Multiply(k, false, rhs, false).Data[0]);
     }
 
     [Theory]

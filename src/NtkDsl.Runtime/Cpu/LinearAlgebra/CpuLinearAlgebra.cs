@@ -75,12 +75,7 @@ public static class CpuLinearAlgebra
     public static unsafe Matrix<T> Multiply<T>(Matrix<T> a, bool transposeA, Matrix<T> b, bool transposeB)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ArgumentNullException.ThrowIfNull(a);
-        ArgumentNullException.ThrowIfNull(b);
-        int ar = transposeA ? a.Cols : a.Rows, ac = transposeA ? a.Rows : a.Cols;
-        int br = transposeB ? b.Cols : b.Rows, bc = transposeB ? b.Rows : b.Cols;
-        if (ac != br)
-            throw new ArgumentException($"Inner dimensions differ: op(a) is {ar} x {ac}, op(b) is {br} x {bc}.", nameof(b));
+        var (ar, ac, bc) = CpuLinearAlgebra.ProductShape(a, transposeA, b, transposeB);
         var c = new Matrix<T>(ar, bc);
         fixed (T* pa = a.Data, pb = b.Data, pc = c.Data)
         {
@@ -91,6 +86,26 @@ public static class CpuLinearAlgebra
         }
 
         return c;
+    }
+
+    /// <summary>
+    /// The shape of op(a) op(b) (rows, inner dimension, columns), for implementers of <see cref="IKernelLinearAlgebra.Multiply"/>.
+    /// </summary>
+    /// <param name="a">Left factor.</param>
+    /// <param name="transposeA">Use a^T.</param>
+    /// <param name="b">Right factor.</param>
+    /// <param name="transposeB">Use b^T.</param>
+    /// <exception cref="ArgumentException">The inner dimensions differ (named after <paramref name="b"/>, with both shapes).</exception>
+    public static (int Rows, int Inner, int Cols) ProductShape<T>(Matrix<T> a, bool transposeA, Matrix<T> b, bool transposeB)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        int ar = transposeA ? a.Cols : a.Rows, ac = transposeA ? a.Rows : a.Cols;
+        int br = transposeB ? b.Cols : b.Rows, bc = transposeB ? b.Rows : b.Cols;
+        if (ac != br)
+            throw new ArgumentException($"Inner dimensions differ: op(a) is {ar} x {ac}, op(b) is {br} x {bc}.", nameof(b));
+        return (ar, ac, bc);
     }
 
     private static unsafe int Factor<T>(T[] u, int n) where T : unmanaged, IFloatingPointIeee754<T>
