@@ -287,11 +287,20 @@ public sealed class GradientDescentMse
         foreach (var t in times)
             if (!double.IsPositiveInfinity(t)) { finite++; sMax = Math.Max(sMax, t * LearningRate / TargetCount); }
         int degree = ChebyshevDynamics.Degree(bound, sMax);
-        bool cheaper = ChebyshevDynamics.Cost(_kernel.Dim, _kernel.RhsCols, testRows, degree, finite)
-            < ChebyshevDynamics.EigenCost(_kernel.Dim, testRows);
-        if ((cheaper || ForcedRoute == DynamicsRoute.Chebyshev) && _kernel.IsCertifiedPsd(bound)) LastRoute = DynamicsRoute.Chebyshev;
+        // Work already spent on this route counts against it (ski rental): many single-time calls end up decomposing
+        // once instead of paying the recurrence forever, at most about twice the work of the better choice.
+        double cost = ChebyshevDynamics.Cost(_kernel.Dim, _kernel.RhsCols, testRows, degree, finite);
+        bool cheaper = _chebyshevWork + cost < ChebyshevDynamics.EigenCost(_kernel.Dim, testRows);
+        if ((cheaper || ForcedRoute == DynamicsRoute.Chebyshev) && _kernel.IsCertifiedPsd(bound))
+        {
+            LastRoute = DynamicsRoute.Chebyshev;
+            _chebyshevWork += cost;
+        }
+
         return LastRoute;
     }
+
+    private double _chebyshevWork;
 
     private Matrix<double> CheckTrainOutputs(Matrix<double>? f, string name)
     {

@@ -79,14 +79,20 @@ internal sealed class TrainKernel
     /// Whether lambda_min &gt; -NegativeEigenTolerance * bound, certified by a Cholesky factorization of
     /// Regularized + NegativeEigenTolerance * bound * I (bound &gt;= lambda_max): the positive-semidefiniteness check of
     /// <see cref="Eigen"/> without the eigendecomposition. False means: take the eigendecomposition route, which decides.
+    /// Remembered, so repeated queries factor once.
     /// </summary>
     public bool IsCertifiedPsd(double bound)
     {
+        if (_certifiedBound is { } known && known <= bound) return true;
         int m = Dim;
         var shifted = new Matrix<double>(m, m, (double[])Regularized.Data.Clone());
         for (int i = 0; i < m; i++) shifted.Data[i * m + i] += DynamicsMath.NegativeEigenTolerance * bound;
-        return _la.TryCholesky(shifted, out _) is not null;
+        if (_la.TryCholesky(shifted, out _) is null) return false;
+        _certifiedBound = bound;   // a larger bound only shifts more
+        return true;
     }
+
+    private double? _certifiedBound;
 
     public ICholeskyFactor Cholesky => _cholesky.Value;
 

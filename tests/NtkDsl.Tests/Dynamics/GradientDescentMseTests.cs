@@ -478,6 +478,13 @@ public class GradientDescentMseTests
         // Once decomposed, the cached eigendecomposition serves every later time.
         many.Predict([1.0], null, null, H.M(kt));
         Assert.Equal(DynamicsRoute.Eigen, many.LastRoute);
+        // Single-time calls add up: after enough of them the kernel is decomposed once and the calls stay on it.
+        var repeated = new GradientDescentMse(H.M(k), H.M(y));
+        var routes = Enumerable.Range(0, 60).Select(i => { repeated.Predict(1.0 + i, null, null, H.M(kt)); return repeated.LastRoute; }).ToList();
+        Assert.Equal(DynamicsRoute.Chebyshev, routes[0]);
+        int first = routes.IndexOf(DynamicsRoute.Eigen);
+        Assert.True(first > 0, "never switched to the eigendecomposition");
+        Assert.All(routes.Skip(first), r => Assert.Equal(DynamicsRoute.Eigen, r));
     }
 
     [Fact]
