@@ -11,8 +11,8 @@ namespace NtkDsl;
 /// </summary>
 /// <remarks>
 /// <para>Cholesky is recursive (LAPACK potrf2: TRSM + SYRK on the GEMM); the eigendecomposition is blocked Householder
-/// tridiagonalization, implicit QL and a compact-WY blocked back-transformation (see the README's linear algebra
-/// section for rates). Inputs are never modified.</para>
+/// tridiagonalization, implicit QL and a compact-WY blocked back-transformation (rates: the README's Performance
+/// section). Inputs are never modified.</para>
 /// <para>Symmetric inputs are checked: every entry finite, and |a_ij - a_ji| &lt;= 1e-5 max |a| (kernels computed in
 /// float32 pass); violations throw <see cref="ArgumentException"/> naming the argument and the offending entry.</para>
 /// </remarks>
