@@ -41,7 +41,7 @@ public static class QuickRunner
 {
     /// <summary>Every case name, in run order.</summary>
     public static readonly string[] CaseNames =
-        ["ntk-mlp-small", "ntk-mlp-large", "ntk-mlp-multi", "forward", "infinite", "dynamics"];
+        ["ntk-mlp-small", "ntk-mlp-large", "ntk-mlp-multi", "forward", "infinite", "cholesky", "eigh", "dynamics", "kernel-regression"];
 
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
 
@@ -135,8 +135,21 @@ public static class QuickRunner
             case "infinite":
                 yield return Infinite(name, tiny ? 64 : 4096, ctx);
                 break;
+            case "cholesky" or "eigh":
+                var kind = name == "cholesky" ? Factorization.Cholesky : Factorization.Eigh;
+                foreach (int n in tiny ? [24] : new[] { 1000, 2000, 4000 })
+                {
+                    yield return FactorizationCase<double>(name, kind, n, ctx);
+                    yield return FactorizationCase<float>(name, kind, n, ctx);
+                }
+
+                break;
             case "dynamics":
-                yield return Dynamics(name, tiny ? 40 : 1000, tiny ? 10 : 500, tiny ? 5 : 100, ctx);
+                foreach (int n in tiny ? [40] : new[] { 1000, 4000 })
+                    yield return Dynamics(name, n, tiny ? 10 : 500, tiny ? 5 : 100, ctx);
+                break;
+            case "kernel-regression":
+                yield return KernelRegression(name, tiny ? 64 : 10_000, tiny ? 8 : 1000, ctx);
                 break;
         }
     }
@@ -260,7 +273,7 @@ public static class QuickRunner
         var json = Header(name, n, null, null, 1, "float64", ctx);
         json["test_points"] = m;
         json["times"] = times;
-        json["implementations"] = "ntkdsl_cpu = GradientDescentMse with MathNetLinearAlgebra (default); ntkdsl_torch = GradientDescentMse with TorchKernelLinearAlgebra; torch_layerwise = the same formulas in plain torch ops; each includes the eigendecomposition";
+        json["implementations"] = "ntkdsl_cpu = GradientDescentMse with CpuKernelLinearAlgebra (the default); ntkdsl_mathnet = with MathNetLinearAlgebra (n <= 1000); ntkdsl_torch = with TorchKernelLinearAlgebra; torch_layerwise = the same formulas in plain torch ops; each includes the eigendecomposition";
         using var work = new DynamicsWorkload(n, m, times, ctx.Options.Threads);
         double f = CostModel.DynamicsFlops(n, m, 1, times);
         var flops = work.Implementations.Keys.ToDictionary(k => k, _ => f);
@@ -271,8 +284,91 @@ public static class QuickRunner
         json["gemm_shape"] = $"[{n}, {n}] x [{n}, {n}] float64";
         Gemm(json, n, n, n, ScalarType.Float64);
         json["flops_note"] = "nominal: 9 n^3 for the symmetric EVD plus the products (see CostModel.DynamicsFlops)";
+        NtkDslGemm<double>(json, n, n, n, ctx);
+        var skipped = new Dictionary<string, string>();
+        if (!work.Implementations.ContainsKey("ntkdsl_mathnet"))
+            skipped["ntkdsl_mathnet"] = $"MathNet's managed EVD takes ~3 s at n = 1000 and grows as n^3 ({(double)n / 1000:F0}^3 times that here)";
+        AddSkipped(json, skipped);
+        double? S(string k) => json["seconds"]?[k]?.GetValue<double>();
+        AddTargets(json,
+            ("ntkdsl_cpu / torch_layerwise time <= 1.5 (without libtorch)", S("ntkdsl_cpu") / S("torch_layerwise"), 1.5, false),
+            ("ntkdsl_torch / torch_layerwise time <= 1.2 (the adapter)", S("ntkdsl_torch") / S("torch_layerwise"), 1.2, false));
         Log(ctx, json);
         return json;
+    }
+
+    private static JsonObject FactorizationCase<T>(string name, Factorization kind, int n, Context ctx)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var json = Header(name, n, null, null, 1, Dtype<T>(), ctx);
+        json["implementations"] = "ntkdsl_cpu = CpuLinearAlgebra (packed GEMM, no native code); ntkdsl_torch = TorchKernelLinearAlgebra (the IKernelLinearAlgebra adapter, float64); torch_linalg = torch.linalg on a tensor; mathnet = MathNet's managed provider";
+        using var work = new FactorizationWorkload<T>(kind, n);
+        // Cholesky n^3 / 3 multiply-adds; eigh the nominal 9 n^3 of symmetric QR with vectors (as CostModel.DynamicsFlops).
+        double f = kind == Factorization.Cholesky ? (double)n * n * n / 3 : 9.0 * n * n * n;
+        var flops = work.Implementations.Keys.ToDictionary(k => k, _ => f);
+        int bytes = typeof(T) == typeof(float) ? 4 : 8;
+        json["model_mb"] = Round(bytes * 2.0 * n * n / 1e6);   // the matrix and its factor / eigenvectors
+        var measurements = MeasureAll(work.Implementations, ctx, () => new FactorizationWorkload<T>(kind, 8), expensive: n >= 2000, slow: new HashSet<string>());
+        var skipped = work.Skipped();
+        Fill(json, measurements, flops, skipped, Differences(work, work.Implementations.Keys));
+        json["gemm_shape"] = $"[{n}, {n}] x [{n}, {n}] {Dtype<T>()}";
+        Gemm(json, n, n, n, TorchConvert.DTypeOf<T>());
+        NtkDslGemm<T>(json, n, n, n, ctx);
+        json["flops_note"] = kind == Factorization.Cholesky ? "n^3 / 3" : "nominal 9 n^3 (symmetric QR with vectors)";
+        double? S(string k) => json["seconds"]?[k]?.GetValue<double>();
+        double gemm = json["gemm_gflops"]!.GetValue<double>();
+        if (kind == Factorization.Cholesky)
+            AddTargets(json,
+                ("ntkdsl_cpu / torch_linalg time <= 1.2 (N >= 2000)", S("ntkdsl_cpu") / S("torch_linalg"), 1.2, false),
+                ("ntkdsl_cpu gflops / gemm_gflops >= 0.7", json["gflops"]?["ntkdsl_cpu"]?.GetValue<double>() / gemm, 0.7, true));
+        else
+            AddTargets(json, ("ntkdsl_cpu / torch_linalg time <= 2 (N = 2000, 4000)", S("ntkdsl_cpu") / S("torch_linalg"), 2, false));
+        Log(ctx, json);
+        return json;
+    }
+
+    private static JsonObject KernelRegression(string name, int n, int m, Context ctx)
+    {
+        var json = Header(name, n, null, null, 10, "float32", ctx);
+        json["test_points"] = m;
+        json["implementations"] = "Cholesky of K + 1e-3 mean-diagonal I, solve for 10 target columns, K* alpha: ntkdsl_cpu = CpuLinearAlgebra; torch_linalg = linalg.cholesky + cholesky_solve + mm";
+        using var work = new KernelRegressionWorkload(n, m);
+        var flops = work.Implementations.Keys.ToDictionary(k => k, _ => work.Flops);
+        json["model_mb"] = Round(4 * (2.0 * n * n + m * n) / 1e6);
+        var measurements = MeasureAll(work.Implementations, ctx, () => new KernelRegressionWorkload(16, 4), expensive: true, slow: new HashSet<string>());
+        Fill(json, measurements, flops, new Dictionary<string, string> { ["ntkdsl_torch"] = "IKernelLinearAlgebra (and so its torch adapter) is float64" },
+            Differences(work, work.Implementations.Keys));
+        json["gemm_shape"] = $"[{Math.Min(n, 4000)}, {Math.Min(n, 4000)}] x [{Math.Min(n, 4000)}, {Math.Min(n, 4000)}] float32";
+        Gemm(json, Math.Min(n, 4000), Math.Min(n, 4000), Math.Min(n, 4000), ScalarType.Float32);
+        NtkDslGemm<float>(json, Math.Min(n, 4000), Math.Min(n, 4000), Math.Min(n, 4000), ctx);
+        Log(ctx, json);
+        return json;
+    }
+
+    private static void AddSkipped(JsonObject json, Dictionary<string, string> skipped)
+    {
+        if (skipped.Count == 0) return;
+        var obj = json["skipped"] as JsonObject ?? new JsonObject();
+        foreach (var (k, v) in skipped)
+        {
+            obj[k] = v;
+            json["seconds"]![k] = null;
+        }
+
+        json["skipped"] = obj;
+    }
+
+    private static void AddTargets(JsonObject json, params (string What, double? Value, double Threshold, bool AtLeast)[] targets)
+    {
+        var array = new JsonArray();
+        foreach (var (what, value, threshold, atLeast) in targets)
+            array.Add(new JsonObject
+            {
+                ["target"] = what,
+                ["value"] = Round(value, 3),
+                ["met"] = value is { } x ? (atLeast ? x >= threshold : x <= threshold) : null,
+            });
+        json["targets"] = array;
     }
 
     // ---- measuring -------------------------------------------------------------------------------------------

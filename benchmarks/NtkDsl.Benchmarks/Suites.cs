@@ -185,8 +185,12 @@ public class DynamicsBenchmarks
     [GlobalCleanup]
     public void Cleanup() => _work.Dispose();
 
-    /// <summary>MathNet (the default linear algebra).</summary>
+    /// <summary>NtkDsl's CPU linear algebra (the default).</summary>
     [Benchmark(Baseline = true)]
+    public IReadOnlyList<MsePrediction> Cpu() => _work.Predict(CpuKernelLinearAlgebra.Instance);
+
+    /// <summary>MathNet's managed provider.</summary>
+    [Benchmark]
     public IReadOnlyList<MsePrediction> MathNet() => _work.Predict(MathNetLinearAlgebra.Instance);
 
     /// <summary>torch.linalg through <see cref="TorchKernelLinearAlgebra"/>.</summary>

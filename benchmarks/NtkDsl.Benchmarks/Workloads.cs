@@ -259,7 +259,8 @@ public sealed class InfiniteWorkload : Workload
 
 /// <summary>
 /// Closed-form gradient-descent predictions at many times from an infinite-width NTK of N train and M test
-/// points: <see cref="GradientDescentMse"/> with MathNet (the default) and with torch.linalg, and plain torch.
+/// points: <see cref="GradientDescentMse"/> with its default CPU linear algebra, with MathNet (n &lt;= 1000) and with
+/// torch.linalg, and plain torch.
 /// </summary>
 public sealed class DynamicsWorkload : Workload
 {
@@ -289,10 +290,11 @@ public sealed class DynamicsWorkload : Workload
         _tensors = [_k.ToTensor(), _kTestTrain.ToTensor(), _y.ToTensor(), _f0.ToTensor(), _f0Test.ToTensor()];
         Implementations = new Dictionary<string, Action>
         {
-            ["ntkdsl_cpu"] = () => Predict(MathNetLinearAlgebra.Instance),
+            ["ntkdsl_cpu"] = () => Predict(CpuKernelLinearAlgebra.Instance),
             ["ntkdsl_torch"] = () => Predict(TorchKernelLinearAlgebra.Cpu),
             ["torch_layerwise"] = () => PlainTorch(),
         };
+        if (n <= 1000) ((Dictionary<string, Action>)Implementations)["ntkdsl_mathnet"] = () => Predict(MathNetLinearAlgebra.Instance);
     }
 
     /// <summary>Number of train points.</summary>
@@ -320,7 +322,8 @@ public sealed class DynamicsWorkload : Workload
     {
         IEnumerable<(Matrix<double> Train, Matrix<double> Test)> results = implementation switch
         {
-            "ntkdsl_cpu" => Predict(MathNetLinearAlgebra.Instance).Select(p => (p.Train, p.Test!)),
+            "ntkdsl_cpu" => Predict(CpuKernelLinearAlgebra.Instance).Select(p => (p.Train, p.Test!)),
+            "ntkdsl_mathnet" => Predict(MathNetLinearAlgebra.Instance).Select(p => (p.Train, p.Test!)),
             "ntkdsl_torch" => Predict(TorchKernelLinearAlgebra.Cpu).Select(p => (p.Train, p.Test!)),
             "torch_layerwise" => PlainTorch(),
             _ => throw new ArgumentOutOfRangeException(nameof(implementation), implementation, null),

@@ -5,18 +5,19 @@ namespace NtkDsl.Torch;
 
 /// <summary>
 /// <see cref="IKernelLinearAlgebra"/> on libtorch, so that the training dynamics
-/// (<see cref="GradientDescentMse"/>, <see cref="GpInference"/>, ...) use <c>torch.linalg</c> instead of
-/// MathNet's managed provider: <c>linalg.eigh</c> for the eigendecomposition, <c>linalg.cholesky_ex</c> and
-/// <c>cholesky_solve</c> for kernel regression, and <c>mm</c> for products. All work is in float64.
+/// (<see cref="GradientDescentMse"/>, <see cref="GpInference"/>, ...) use <c>torch.linalg</c>: <c>linalg.eigh</c>
+/// (<c>eigvalsh</c> for eigenvalues only), <c>linalg.cholesky_ex</c> and <c>cholesky_solve</c>, and <c>addmm_</c>
+/// for products. All work is in float64.
 /// </summary>
 /// <remarks>
-/// <para>On this project's reference machine (2 cores) eigh of a 1000 x 1000 kernel takes ~0.25 s against
-/// ~3 s for MathNet's managed EVD; see the "dynamics" case of benchmarks/NtkDsl.Benchmarks.</para>
-/// <para>Inputs are copied to tensors on <see cref="Device"/> and results copied back into new
-/// <see cref="Matrix{T}"/>s; inputs are never modified and no tensor outlives a call.
-/// Eigenvalues come back ascending with orthonormal eigenvectors as columns, as the interface requires;
-/// individual eigenvectors may differ from MathNet's by sign (or by a rotation within a repeated
-/// eigenvalue's eigenspace), which leaves every quantity the dynamics compute unchanged.</para>
+/// <para>Zero-copy on the CPU: every <see cref="Matrix{T}"/> operand is wrapped as a tensor over its own pinned array
+/// (<c>torch.from_array</c> shares the buffer), and products are written by <c>addmm_</c> straight into the result's
+/// array, so a product costs the product and nothing else. The Cholesky factor stays a tensor on <see cref="Device"/>
+/// for the factor's lifetime (released by the factor's finalizer). On another device operands are uploaded once per
+/// call and results downloaded once.</para>
+/// <para>Eigenvalues come back ascending with orthonormal eigenvectors as columns, as the interface requires;
+/// individual eigenvectors may differ from other providers' by sign (or by a rotation within a repeated eigenvalue's
+/// eigenspace), which leaves every quantity the dynamics compute unchanged. Inputs are never modified.</para>
 /// </remarks>
 public sealed class TorchKernelLinearAlgebra : IKernelLinearAlgebra
 {
@@ -35,6 +36,8 @@ public sealed class TorchKernelLinearAlgebra : IKernelLinearAlgebra
     /// <summary>The device the factorizations run on.</summary>
     public Device Device { get; }
 
+    private bool OnCpu => Device.type == DeviceType.CPU;
+
     /// <inheritdoc/>
     /// <remarks>Reads the lower triangle (<c>torch.linalg.eigh</c>, UPLO = "L"); the dynamics pass a symmetrized kernel.</remarks>
     public SymmetricEigenDecomposition SymmetricEigen(Matrix<double> symmetric)
@@ -43,67 +46,74 @@ public sealed class TorchKernelLinearAlgebra : IKernelLinearAlgebra
         int n = symmetric.Rows;
         if (n == 0) return new SymmetricEigenDecomposition([], new Matrix<double>(0, 0));
         using var scope = NewDisposeScope();
-        var (values, vectors) = linalg.eigh(ToTensor(symmetric, Device));
-        return new SymmetricEigenDecomposition(values.ToArray<double>(), ToMatrix(vectors));
+        var (values, vectors) = linalg.eigh(Operand(symmetric));
+        var v = new Matrix<double>(n, n);
+        Store(vectors, v);
+        return new SymmetricEigenDecomposition(values.cpu().ToArray<double>(), v);
     }
 
     /// <inheritdoc/>
-    /// <remarks>Reads the lower triangle. Returns null when <c>linalg.cholesky_ex</c> reports a non-positive pivot or the factor is not finite.</remarks>
-    public ICholeskyFactor? TryCholesky(Matrix<double> symmetric)
+    public double[] SymmetricEigenvalues(Matrix<double> symmetric)
     {
         RequireSquare(symmetric, nameof(symmetric));
-        int n = symmetric.Rows;
-        if (n == 0) return new Factor(new Matrix<double>(0, 0), [], Device);
+        if (symmetric.Rows == 0) return [];
         using var scope = NewDisposeScope();
-        var (factor, info) = linalg.cholesky_ex(ToTensor(symmetric, Device));
-        if (info.item<int>() != 0) return null;
-        var l = ToMatrix(factor);
-        var diagonal = new double[n];
-        for (int i = 0; i < n; i++)
+        return linalg.eigvalsh(Operand(symmetric)).cpu().ToArray<double>();
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>Reads the lower triangle. <c>linalg.cholesky_ex</c> reports the first failed pivot (its info is 1-based).</remarks>
+    public ICholeskyFactor? TryCholesky(Matrix<double> symmetric, out int failedPivot)
+    {
+        RequireSquare(symmetric, nameof(symmetric));
+        failedPivot = -1;
+        int n = symmetric.Rows;
+        if (n == 0) return new Factor(empty(0, 0, dtype: ScalarType.Float64, device: Device), []);
+        using var scope = NewDisposeScope();
+        var (factor, info) = linalg.cholesky_ex(Operand(symmetric));
+        int code = info.item<int>();
+        if (code != 0)
         {
-            diagonal[i] = l.Data[i * n + i];
-            if (!(diagonal[i] > 0) || !double.IsFinite(diagonal[i])) return null;
+            failedPivot = code - 1;
+            return null;
         }
 
-        return new Factor(l, diagonal, Device);
+        var diagonal = factor.diagonal().cpu().ToArray<double>();
+        for (int i = 0; i < n; i++)
+            if (!(diagonal[i] > 0) || !double.IsFinite(diagonal[i]))
+            {
+                failedPivot = i;
+                return null;
+            }
+
+        return new Factor(factor.DetachFromDisposeScope(), diagonal);
     }
 
     /// <inheritdoc/>
     public Matrix<double> Multiply(Matrix<double> a, bool transposeA, Matrix<double> b, bool transposeB)
     {
-        ArgumentNullException.ThrowIfNull(a);
-        ArgumentNullException.ThrowIfNull(b);
-        int ar = transposeA ? a.Cols : a.Rows, ac = transposeA ? a.Rows : a.Cols;
-        int br = transposeB ? b.Cols : b.Rows, bc = transposeB ? b.Rows : b.Cols;
-        if (ac != br)
-            throw new ArgumentException($"Inner dimensions differ: op(a) is {ar} x {ac}, op(b) is {br} x {bc}.", nameof(b));
-        if (ar == 0 || bc == 0 || ac == 0) return new Matrix<double>(ar, bc);
+        var (ar, ac, bc) = CpuLinearAlgebra.ProductShape(a, transposeA, b, transposeB);
+        var c = new Matrix<double>(ar, bc);
+        if (ar == 0 || bc == 0 || ac == 0) return c;
         using var scope = NewDisposeScope();
-        var ta = ToTensor(a, Device);
-        var tb = ToTensor(b, Device);
+        var ta = Operand(a);
+        var tb = Operand(b);
         if (transposeA) ta = ta.t();
         if (transposeB) tb = tb.t();
-        return ToMatrix(ta.mm(tb));
+        if (OnCpu) Wrap(c).addmm_(ta, tb, beta: 0, alpha: 1);   // written in place into c.Data
+        else Store(ta.mm(tb), c);
+        return c;
     }
 
-    // Direct copies between Matrix<double> and tensor storage (TensorAccessor), with no intermediate managed buffer:
-    // the dynamics call Multiply once per time with n x n operands, so per-call garbage would add up.
-    private static Tensor ToTensor(Matrix<double> m, Device device)
-    {
-        var t = empty(m.Rows, m.Cols, dtype: ScalarType.Float64);
-        if (m.Data.Length > 0)
-            using (var accessor = t.data<double>()) accessor.CopyFrom((ReadOnlySpan<double>)m.Data, 0, 0);
-        return device.type == DeviceType.CPU ? t : t.to(device);
-    }
+    // A tensor over m's own array (pinned until the tensor is disposed); uploaded when the device is not the CPU.
+    private Tensor Operand(Matrix<double> m) => OnCpu ? Wrap(m) : Wrap(m).to(Device);
 
-    private static Matrix<double> ToMatrix(Tensor t)
+    private static Tensor Wrap(Matrix<double> m) => from_array(m.Data).view(m.Rows, m.Cols);
+
+    // One copy of a result into a host matrix (a device-to-host transfer off the CPU).
+    private static void Store(Tensor t, Matrix<double> m)
     {
-        var m = new Matrix<double>(checked((int)t.size(0)), checked((int)t.size(1)));
-        if (m.Data.Length == 0) return m;
-        using var scope = NewDisposeScope();
-        var host = t.cpu().contiguous();
-        using (var accessor = host.data<double>()) accessor.CopyTo((Span<double>)m.Data, 0, 0);
-        return m;
+        if (m.Data.Length > 0) Wrap(m).copy_(t);
     }
 
     private static void RequireSquare(Matrix<double> m, string name)
@@ -113,8 +123,8 @@ public sealed class TorchKernelLinearAlgebra : IKernelLinearAlgebra
             throw new ArgumentException($"Expected a square matrix, got {m.Rows} x {m.Cols}.", name);
     }
 
-    // Holds L on the host (no native tensor outlives a call; ICholeskyFactor is not disposable).
-    private sealed class Factor(Matrix<double> lower, double[] diagonal, Device device) : ICholeskyFactor
+    // Holds L as a tensor on the device for its lifetime; the tensor's finalizer frees it (ICholeskyFactor is not disposable).
+    private sealed class Factor(Tensor lower, double[] diagonal) : ICholeskyFactor
     {
         public int Size => diagonal.Length;
 
@@ -125,9 +135,12 @@ public sealed class TorchKernelLinearAlgebra : IKernelLinearAlgebra
             ArgumentNullException.ThrowIfNull(rightHandSide);
             if (rightHandSide.Rows != Size)
                 throw new ArgumentException($"Expected {Size} rows, got {rightHandSide.Rows} x {rightHandSide.Cols}.", nameof(rightHandSide));
-            if (rightHandSide.Cols == 0 || Size == 0) return new Matrix<double>(Size, rightHandSide.Cols);
+            var x = new Matrix<double>(Size, rightHandSide.Cols);
+            if (rightHandSide.Cols == 0 || Size == 0) return x;
             using var scope = NewDisposeScope();
-            return ToMatrix(cholesky_solve(ToTensor(rightHandSide, device), ToTensor(lower, device), upper: false));
+            var b = from_array(rightHandSide.Data).view(rightHandSide.Rows, rightHandSide.Cols).to(lower.device);
+            Store(cholesky_solve(b, lower, upper: false), x);
+            return x;
         }
     }
 }

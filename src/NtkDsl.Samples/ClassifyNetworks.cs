@@ -49,7 +49,7 @@ internal sealed record ClassifyNetwork(NetworkDescription Description, Func<int,
         int b = Math.Min(NetworkTraining.BatchSize, x.Rows);
         var batch = new Matrix<double>(b, x.Cols, x.Data.AsSpan(0, b * x.Cols).ToArray());
         var ntk = InfiniteWidth.Kernels(TNet.Description, batch).Ntk;
-        double lr = 0.5 * GradientDescentMse.MaxLearningRate(ntk, b * TNet.OutputSize, NetworkTraining.Momentum);
+        double lr = 0.5 * GradientDescentMse.MaxLearningRate(ntk, new Matrix<double>(b, TNet.OutputSize), NetworkTraining.Momentum) /* the batch targets' shape */;
         var theta = CpuNetwork<TNet, double>.InitializeParameters(seed);
         var trainer = new Trainer<double>(new NetworkModel<TNet, double>(), TrainingLosses.MeanSquaredError, new Sgd<double>(lr, NetworkTraining.Momentum));
         var history = trainer.Train(theta, x, y, new TrainingOptions<double> { Epochs = epochs, BatchSize = b, Seed = seed, OnEpoch = _ => onEpoch() });

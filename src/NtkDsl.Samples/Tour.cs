@@ -149,7 +149,7 @@ internal sealed class Tour(IAnsiConsole console, TourOptions options)
 
         var limit = InfiniteWidth.Kernels(Jacot500.Description, grid).Ntk;                // width-independent
         var limitTrain = InfiniteWidth.Kernels(Jacot500.Description, xTrain).Ntk;
-        double lr = 0.5 * GradientDescentMse.MaxLearningRate(limitTrain);
+        double lr = 0.5 * GradientDescentMse.MaxLearningRate(limitTrain, yTrain);
         var limitRow = limit.Row(i0).ToArray();
         var limitSpectrum = MathNetLinearAlgebra.Instance.SymmetricEigen(limit).Eigenvalues.Reverse().ToArray();
 
@@ -318,7 +318,7 @@ internal sealed class Tour(IAnsiConsole console, TourOptions options)
         var yTrain = Data.Targets(TrainAngles);
         var probe = Data.Stack(xTrain, Data.Circle(Data.Angles(12, -3.0, 3.0)));
         var limitTrain = InfiniteWidth.Kernels(Relu64.Description, xTrain).Ntk;     // same limit for every width
-        double lr = 0.5 * GradientDescentMse.MaxLearningRate(limitTrain);
+        double lr = 0.5 * GradientDescentMse.MaxLearningRate(limitTrain, yTrain);
         int steps = options.DriftSteps;
 
         var plan = new List<(int Width, int Seeds, Func<int, DriftSample> Run)>
@@ -437,7 +437,7 @@ internal sealed class Tour(IAnsiConsole console, TourOptions options)
         var narrowTheta0 = CpuNetwork<Relu16, double>.InitializeParameters(Seeds.Of(options.Seed, narrowWidth, 7));
         var wideK = options.Quick ? CpuNetwork<Relu512, double>.Ntk(wideTheta0, xTrain) : CpuNetwork<Relu1024, double>.Ntk(wideTheta0, xTrain);
         var narrowK = CpuNetwork<Relu16, double>.Ntk(narrowTheta0, xTrain);
-        double lr = 0.15 * new[] { wideK, narrowK, limitTT }.Min(k => GradientDescentMse.MaxLearningRate(k));
+        double lr = 0.15 * new[] { wideK, narrowK, limitTT }.Min(k => GradientDescentMse.MaxLearningRate(k, yTrain));
 
         Trajectory wide = null!, narrow = null!;
         WithProgress($"c, d: width {wideWidth} and width {narrowWidth}, {steps} steps each (network and linearization)", 4 * steps, tick =>

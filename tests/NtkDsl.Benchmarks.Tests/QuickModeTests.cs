@@ -33,7 +33,9 @@ public sealed class QuickModeTests
         Assert.Equal(
         [
             ("ntk-mlp-small", "float64"), ("ntk-mlp-large", "float32"), ("ntk-mlp-large", "float64"), ("ntk-mlp-multi", "float64"),
-            ("forward", "float32"), ("forward", "float64"), ("infinite", "float64"), ("dynamics", "float64"),
+            ("forward", "float32"), ("forward", "float64"), ("infinite", "float64"),
+            ("cholesky", "float64"), ("cholesky", "float32"), ("eigh", "float64"), ("eigh", "float32"),
+            ("dynamics", "float64"), ("kernel-regression", "float32"),
         ], cases);
     }
 
@@ -54,7 +56,7 @@ public sealed class QuickModeTests
             var seconds = r["seconds"]!.AsObject();
             Assert.True(seconds.ContainsKey("ntkdsl_cpu"), name);
             Assert.True(seconds.ContainsKey("ntkdsl_torch"), name);
-            Assert.True(seconds.ContainsKey("torch_layerwise") || seconds.ContainsKey("torch_sequential"), name);
+            Assert.True(seconds.ContainsKey("torch_layerwise") || seconds.ContainsKey("torch_sequential") || seconds.ContainsKey("torch_linalg"), name);
             foreach (var (impl, value) in seconds)
             {
                 if (value is null)

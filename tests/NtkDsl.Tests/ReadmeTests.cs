@@ -121,7 +121,7 @@ public partial class ReadmeTests(ITestOutputHelper output)
         // --- README snippet (verbatim from here) ---
         var theta0 = WideNet.InitializeParameters<double>(seed: 0);
         var ntk = WideNet.Ntk(theta0, xTrain);                                  // empirical NTK at initialization
-        double lr = 0.1 * GradientDescentMse.MaxLearningRate(ntk);
+        double lr = 0.1 * GradientDescentMse.MaxLearningRate(ntk, yTrain);
         var theta = (double[])theta0.Clone();                                   // trained in place
         var trainer = new Trainer<double>(new NetworkModel<WideNet, double>(), TrainingLosses.MeanSquaredError, new Sgd<double>(lr));
         trainer.Train(theta, xTrain, yTrain, new TrainingOptions<double> { Epochs = 200 });   // 200 full-batch GD steps

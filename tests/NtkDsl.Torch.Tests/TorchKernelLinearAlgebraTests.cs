@@ -1,7 +1,7 @@
 namespace NtkDsl.Torch.Tests;
 
 /// <summary>
-/// The torch.linalg adapter of <see cref="IKernelLinearAlgebra"/> against MathNet (the default provider):
+/// The torch.linalg adapter of <see cref="IKernelLinearAlgebra"/> against MathNet (an independent provider):
 /// the factorizations themselves, and the closed-form dynamics built on them.
 /// </summary>
 /// <remarks>
@@ -44,8 +44,8 @@ public sealed class TorchKernelLinearAlgebraTests
     {
         var k = Kernel(30, 2, seed: 2);
         var rhs = Random(30, 3, seed: 3);
-        var t = Torch.TryCholesky(k);
-        var m = MathNet.TryCholesky(k);
+        var t = Torch.TryCholesky(k, out _);
+        var m = MathNet.TryCholesky(k, out _);
         Assert.NotNull(t);
         Assert.NotNull(m);
         Assert.Equal(30, t.Size);
@@ -54,8 +54,9 @@ public sealed class TorchKernelLinearAlgebraTests
 
         var indefinite = Kernel(10, 1, seed: 4);
         indefinite.Data[5 * 10 + 5] = -1.0;
-        Assert.Null(Torch.TryCholesky(indefinite));
-        Assert.Null(MathNet.TryCholesky(indefinite));
+        Assert.Null(Torch.TryCholesky(indefinite, out int pivot));
+        Assert.Equal(5, pivot);   // the leading 5 x 5 block is positive definite, pivot 5 is not
+        Assert.Null(MathNet.TryCholesky(indefinite, out _));
     }
 
     [Theory]
@@ -80,9 +81,32 @@ public sealed class TorchKernelLinearAlgebraTests
         var k = Kernel(12, 1, seed: 7);
         var copy = (double[])k.Data.Clone();
         _ = Torch.SymmetricEigen(k);
-        _ = Torch.TryCholesky(k)!.Solve(Random(12, 1, seed: 8));
+        _ = Torch.TryCholesky(k, out _)!.Solve(Random(12, 1, seed: 8));
         _ = Torch.Multiply(k, true, k, false);
         Assert.Equal(copy, k.Data);
+    }
+
+    [Fact]
+    public void The_factor_stays_usable_across_garbage_collections_and_pinned_operands_are_released()
+    {
+        var k = Kernel(25, 2, seed: 13);
+        var rhs = Random(25, 4, seed: 14);
+        var factor = Torch.TryCholesky(k, out int pivot)!;
+        Assert.Equal(-1, pivot);
+        var expected = MathNet.TryCholesky(k, out _)!.Solve(rhs);
+        for (int round = 0; round < 3; round++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            AssertClose(expected.Data, factor.Solve(rhs).Data, $"K^-1 B after collection {round}");
+        }
+
+        // Operands are wrapped, not copied, for the duration of a call only: the arrays can be written afterwards.
+        var product = Torch.Multiply(k, false, rhs, false);
+        k.Data[0] += 1;
+        rhs.Data[0] += 1;
+        AssertClose(MathNet.Multiply(k, false, rhs, false).Data, Torch.Multiply(k, false, rhs, false).Data, "after writing the operands");
+        Assert.NotEqual(product.Data[0], Torch.Multiply(k, false, rhs, false).Data[0]);
     }
 
     [Theory]
@@ -109,7 +133,7 @@ public sealed class TorchKernelLinearAlgebraTests
         var f0Test = Random(nTest, outputs, seed: 12, scale: 0.1);
         double[] times = [0.0, 0.5, 3.0, 40.0, 1e4, double.PositiveInfinity];
 
-        var viaMathNet = new GradientDescentMse(k, y, learningRate: 0.7, diagReg: 1e-4).Predict(times, f0, f0Test, kt);
+        var viaMathNet = new GradientDescentMse(k, y, learningRate: 0.7, diagReg: 1e-4, linearAlgebra: MathNet).Predict(times, f0, f0Test, kt);
         var torchDynamics = new GradientDescentMse(k, y, learningRate: 0.7, diagReg: 1e-4, linearAlgebra: Torch);
         var viaTorch = torchDynamics.Predict(times, f0, f0Test, kt);
         Assert.Equal(layout, torchDynamics.Layout);
@@ -119,8 +143,8 @@ public sealed class TorchKernelLinearAlgebraTests
             AssertClose(viaMathNet[i].Test!.Data, viaTorch[i].Test!.Data, $"test outputs at t = {times[i]}");
         }
 
-        double lrMathNet = GradientDescentMse.MaxLearningRate(k);
-        double lrTorch = GradientDescentMse.MaxLearningRate(k, linearAlgebra: Torch);
+        double lrMathNet = GradientDescentMse.MaxLearningRate(k, y, linearAlgebra: MathNet);
+        double lrTorch = GradientDescentMse.MaxLearningRate(k, y, linearAlgebra: Torch);
         Assert.True(Math.Abs(lrMathNet - lrTorch) <= Tolerance * lrMathNet, $"max learning rate {lrMathNet} vs {lrTorch}");
     }
 

@@ -9,7 +9,7 @@ internal static class DynamicsMath
     /// Relative asymmetry tolerated in a kernel before it is rejected (it is symmetrized otherwise):
     /// generous enough for float32-computed kernels, tight enough to catch a rectangular block passed by mistake.
     /// </summary>
-    public const double SymmetryTolerance = 1e-5;
+    public const double SymmetryTolerance = CpuLinearAlgebra.SymmetryTolerance;
 
     /// <summary>Negative eigenvalues below -NegativeEigenTolerance * lambda_max mean "not a kernel".</summary>
     public const double NegativeEigenTolerance = 1e-5;

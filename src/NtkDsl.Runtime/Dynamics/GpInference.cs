@@ -87,11 +87,11 @@ public sealed class GpInference
     /// <param name="yTrain">Targets, n x O.</param>
     /// <param name="diagReg">Diagonal regularization of the inverted kernel, &gt;= 0.</param>
     /// <param name="diagRegAbsoluteScale">False: diagReg times the mean diagonal; true: absolute.</param>
-    /// <param name="linearAlgebra">Decompositions to use; defaults to <see cref="MathNetLinearAlgebra"/>.</param>
+    /// <param name="linearAlgebra">Decompositions to use; defaults to <see cref="CpuKernelLinearAlgebra"/>.</param>
     public GpInference(KernelPair trainTrain, Matrix<double> yTrain, double diagReg = 0.0, bool diagRegAbsoluteScale = false,
         IKernelLinearAlgebra? linearAlgebra = null)
-        : this(Build(trainTrain, yTrain, diagReg, diagRegAbsoluteScale, linearAlgebra ?? MathNetLinearAlgebra.Instance), yTrain,
-               linearAlgebra ?? MathNetLinearAlgebra.Instance)
+        : this(Build(trainTrain, yTrain, diagReg, diagRegAbsoluteScale, linearAlgebra ?? CpuKernelLinearAlgebra.Instance), yTrain,
+               linearAlgebra ?? CpuKernelLinearAlgebra.Instance)
     {
     }
 

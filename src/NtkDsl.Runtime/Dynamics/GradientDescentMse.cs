@@ -37,6 +37,11 @@ public sealed class MsePrediction
 /// <para>expm1(-l s)/l tends to -s as l -&gt; 0; that limit is used for zero (and round-off negative)
 /// eigenvalues, where neural-tangents returns NaN. t = +infinity is kernel regression through a
 /// Cholesky solve (cached): f_train = y, f_test = f0* + Theta* (Theta + diag_reg)^-1 (y - f0).</para>
+/// <para>A handful of finite times on a kernel that has not been decomposed yet may instead take a cheaper route chosen by
+/// a cost model: the same matrix functions expm1(-Theta s) and expm1(-Theta s) Theta^-1 applied to f0 - y as Chebyshev
+/// expansions (one shared recurrence of products with the m x O residual, degree ~ 6 sqrt(lambda_max s)), after a
+/// Cholesky factorization of Theta + 1e-5 lambda_bound I has certified the positive semidefiniteness that the
+/// eigendecomposition route checks. Both routes agree to round-off.</para>
 /// <para>diag_reg is added to the train-train kernel for both paths (relative: diag_reg * trace(Theta)/m,
 /// the mean diagonal, like neural-tangents' diag_reg_absolute_scale=False; or absolute). Train outputs
 /// therefore follow the regularized dynamics; for the ridge-regression fit on the training points pass
@@ -54,7 +59,7 @@ public sealed class GradientDescentMse
     /// <param name="learningRate">eta; times are in steps, so only eta t matters.</param>
     /// <param name="diagReg">Diagonal regularization, &gt;= 0.</param>
     /// <param name="diagRegAbsoluteScale">False: add diagReg * mean diagonal of the kernel; true: add diagReg itself.</param>
-    /// <param name="linearAlgebra">Decompositions to use; defaults to <see cref="MathNetLinearAlgebra"/>.</param>
+    /// <param name="linearAlgebra">Decompositions to use; defaults to <see cref="CpuKernelLinearAlgebra"/>.</param>
     public GradientDescentMse(Matrix<double> kTrainTrain, Matrix<double> yTrain, double learningRate = 1.0,
         double diagReg = 0.0, bool diagRegAbsoluteScale = false, IKernelLinearAlgebra? linearAlgebra = null)
     {
@@ -62,7 +67,7 @@ public sealed class GradientDescentMse
         ArgumentNullException.ThrowIfNull(yTrain);
         if (!double.IsFinite(learningRate) || learningRate <= 0)
             throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, $"learningRate must be finite and > 0, got {DynamicsMath.Fmt(learningRate)}.");
-        _la = linearAlgebra ?? MathNetLinearAlgebra.Instance;
+        _la = linearAlgebra ?? CpuKernelLinearAlgebra.Instance;
         _kernel = TrainKernel.Create(kTrainTrain, nameof(kTrainTrain), yTrain, diagReg, diagRegAbsoluteScale, _la);
         DynamicsMath.RequireFinite(yTrain, nameof(yTrain));
         _y = new Matrix<double>(yTrain.Rows, yTrain.Cols, (double[])yTrain.Data.Clone());
@@ -154,7 +159,32 @@ public sealed class GradientDescentMse
         bool anyFinite = false, anyInfinite = false;
         foreach (var t in times) { if (double.IsPositiveInfinity(t)) anyInfinite = true; else anyFinite = true; }
 
-        if (anyFinite)
+        if (anyFinite && ChooseRoute(times, kTestTrain?.Rows ?? 0, out double bound) == DynamicsRoute.Chebyshev)
+        {
+            // A handful of times on a kernel not decomposed yet: matrix functions by one Chebyshev recurrence.
+            var coefficients = new List<double[]>();
+            foreach (var t in times)
+            {
+                if (double.IsPositiveInfinity(t)) continue;
+                double s = t * LearningRate / TargetCount;
+                int degree = ChebyshevDynamics.Degree(bound, s);
+                coefficients.Add(ChebyshevDynamics.Coefficients(x => DynamicsMath.NegExpm1(x, s), bound, degree));
+                if (kTestTrain is not null) coefficients.Add(ChebyshevDynamics.Coefficients(x => DynamicsMath.InvExpm1(x, s), bound, degree));
+            }
+
+            var sums = ChebyshevDynamics.Apply(_la, _kernel.Regularized, bound, r, coefficients);
+            int next = 0;
+            for (int ti = 0; ti < times.Count; ti++)
+            {
+                if (double.IsPositiveInfinity(times[ti])) continue;
+                var train = DynamicsMath.Add(f0, DynamicsMath.Reshape(sums[next++], n, o));
+                Matrix<double>? test = null;
+                if (kTestTrain is not null)
+                    test = DynamicsMath.Add(f0Test!, DynamicsMath.Reshape(_la.Multiply(kTestTrain, false, sums[next++], false), nTest, o));
+                results[ti] = new MsePrediction(times[ti], train, test);
+            }
+        }
+        else if (anyFinite)
         {
             var eig = _kernel.Eigen;
             var l = eig.Values;
@@ -208,29 +238,69 @@ public sealed class GradientDescentMse
     /// gradient descent on the 1/2-mean MSE loss converges, 2 (1 + momentum) n_y / (lambda_max + eps)
     /// (the map f -&gt; f - (eta / n_y) Theta (f - y) is a contraction iff eta lambda_max / n_y &lt; 2).
     /// </summary>
-    /// <param name="kTrainTrain">The train-train NTK (any layout), symmetric.</param>
-    /// <param name="targetCount">n_y, the number of scalar targets (n O). Null means kTrainTrain.Rows,
-    /// which is right for a full kernel or a single output; pass n O for a shared kernel with O outputs.</param>
+    /// <remarks>
+    /// n_y = n O counts every scalar target, so the limit depends on the number of outputs as well as on the kernel:
+    /// a shared (trace) n x n kernel of a network with O outputs allows O times the rate of a single output. The
+    /// targets are therefore a required argument, read exactly as by the constructor (same layout detection), and
+    /// only lambda_max is computed (eigenvalues, no eigenvectors).
+    /// </remarks>
+    /// <param name="kTrainTrain">The train-train NTK: n x n shared by all outputs, or (n O) x (n O) full; symmetric.</param>
+    /// <param name="yTrain">The targets, n x O (only their shape is used: it fixes n_y = n O and the kernel layout).</param>
     /// <param name="momentum">Heavy-ball momentum in [0, 1).</param>
     /// <param name="eps">Added to lambda_max to avoid dividing by zero.</param>
-    /// <param name="linearAlgebra">Decompositions to use; defaults to <see cref="MathNetLinearAlgebra"/>.</param>
-    public static double MaxLearningRate(Matrix<double> kTrainTrain, int? targetCount = null, double momentum = 0.0,
+    /// <param name="linearAlgebra">Decompositions to use; defaults to <see cref="CpuKernelLinearAlgebra"/>.</param>
+    public static double MaxLearningRate(Matrix<double> kTrainTrain, Matrix<double> yTrain, double momentum = 0.0,
         double eps = 1e-12, IKernelLinearAlgebra? linearAlgebra = null)
     {
         ArgumentNullException.ThrowIfNull(kTrainTrain);
-        if (kTrainTrain.Rows != kTrainTrain.Cols || kTrainTrain.Rows == 0)
-            throw new ArgumentException($"kTrainTrain must be a non-empty square kernel matrix; got {DynamicsMath.Shape(kTrainTrain)}.", nameof(kTrainTrain));
-        if (targetCount is { } tc && tc < 1)
-            throw new ArgumentOutOfRangeException(nameof(targetCount), tc, "targetCount must be >= 1.");
+        ArgumentNullException.ThrowIfNull(yTrain);
+        if (yTrain.Rows == 0 || yTrain.Cols == 0)
+            throw new ArgumentException($"yTrain must have at least one sample and one output; got {DynamicsMath.Shape(yTrain)}.", nameof(yTrain));
+        TrainKernel.DetectLayout(kTrainTrain, nameof(kTrainTrain), yTrain.Rows, yTrain.Cols);
         if (!double.IsFinite(momentum) || momentum < 0 || momentum >= 1)
             throw new ArgumentOutOfRangeException(nameof(momentum), momentum, "momentum must be in [0, 1).");
         DynamicsMath.RequireFinite(eps, nameof(eps));
         DynamicsMath.RequireFinite(kTrainTrain, nameof(kTrainTrain));
         var k = DynamicsMath.Symmetrized(kTrainTrain, nameof(kTrainTrain));
-        var l = (linearAlgebra ?? MathNetLinearAlgebra.Instance).SymmetricEigen(k).Values;
-        double factor = targetCount ?? kTrainTrain.Rows;
-        return 2 * (1 + momentum) * factor / (l[^1] + eps);
+        var l = (linearAlgebra ?? CpuKernelLinearAlgebra.Instance).SymmetricEigenvalues(k);
+        double targetCount = (double)yTrain.Rows * yTrain.Cols;
+        return 2 * (1 + momentum) * targetCount / (l[^1] + eps);
     }
+
+    /// <summary>Test hook: force a route instead of the cost model's choice.</summary>
+    internal DynamicsRoute? ForcedRoute { get; set; }
+
+    /// <summary>The route the last finite-time prediction took.</summary>
+    internal DynamicsRoute LastRoute { get; private set; }
+
+    // The cost model: the eigendecomposition (cached, so free once computed) against a Chebyshev recurrence whose degree
+    // grows like sqrt(lambda_max s); the latter also needs a Cholesky factorization certifying that the kernel is PSD.
+    private DynamicsRoute ChooseRoute(IReadOnlyList<double> times, int testRows, out double bound)
+    {
+        bound = 0;
+        LastRoute = DynamicsRoute.Eigen;
+        if (_kernel.HasEigen || ForcedRoute == DynamicsRoute.Eigen) return LastRoute;
+        bound = ChebyshevDynamics.SpectralBound(_kernel.Regularized);
+        if (!(bound > 0)) return LastRoute;
+        int finite = 0;
+        double sMax = 0;
+        foreach (var t in times)
+            if (!double.IsPositiveInfinity(t)) { finite++; sMax = Math.Max(sMax, t * LearningRate / TargetCount); }
+        int degree = ChebyshevDynamics.Degree(bound, sMax);
+        // Work already spent on this route counts against it (ski rental): many single-time calls end up decomposing
+        // once instead of paying the recurrence forever, at most about twice the work of the better choice.
+        double cost = ChebyshevDynamics.Cost(_kernel.Dim, _kernel.RhsCols, testRows, degree, finite);
+        bool cheaper = _chebyshevWork + cost < ChebyshevDynamics.EigenCost(_kernel.Dim, testRows);
+        if ((cheaper || ForcedRoute == DynamicsRoute.Chebyshev) && _kernel.IsCertifiedPsd(bound))
+        {
+            LastRoute = DynamicsRoute.Chebyshev;
+            _chebyshevWork += cost;
+        }
+
+        return LastRoute;
+    }
+
+    private double _chebyshevWork;
 
     private Matrix<double> CheckTrainOutputs(Matrix<double>? f, string name)
     {
@@ -246,4 +316,14 @@ public sealed class GradientDescentMse
         DynamicsMath.ScaleRows(d, s);
         return s;
     }
+}
+
+/// <summary>How <see cref="GradientDescentMse"/> evaluates finite times.</summary>
+internal enum DynamicsRoute
+{
+    /// <summary>One (cached) eigendecomposition.</summary>
+    Eigen,
+
+    /// <summary>Chebyshev expansions of the matrix functions (<see cref="ChebyshevDynamics"/>).</summary>
+    Chebyshev,
 }

@@ -27,13 +27,13 @@ public sealed class GradientDescentMseEnsemble
     /// <param name="learningRate">eta; times are in steps.</param>
     /// <param name="diagReg">Diagonal regularization of the kernel that drives training, &gt;= 0.</param>
     /// <param name="diagRegAbsoluteScale">False: diagReg times the mean diagonal; true: absolute.</param>
-    /// <param name="linearAlgebra">Decompositions to use; defaults to <see cref="MathNetLinearAlgebra"/>.</param>
+    /// <param name="linearAlgebra">Decompositions to use; defaults to <see cref="CpuKernelLinearAlgebra"/>.</param>
     public GradientDescentMseEnsemble(KernelPair trainTrain, Matrix<double> yTrain, double learningRate = 1.0, double diagReg = 0.0,
         bool diagRegAbsoluteScale = false, IKernelLinearAlgebra? linearAlgebra = null)
     {
         if (!double.IsFinite(learningRate) || learningRate <= 0)
             throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, $"learningRate must be finite and > 0, got {DynamicsMath.Fmt(learningRate)}.");
-        _la = linearAlgebra ?? MathNetLinearAlgebra.Instance;
+        _la = linearAlgebra ?? CpuKernelLinearAlgebra.Instance;
         var kernels = GpInference.Build(trainTrain, yTrain, diagReg, diagRegAbsoluteScale, _la);
         (_nngp, _ntk) = kernels;
         _inf = new GpInference(kernels, yTrain, _la);

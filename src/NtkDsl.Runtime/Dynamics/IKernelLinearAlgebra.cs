@@ -3,7 +3,8 @@ namespace NtkDsl;
 /// <summary>
 /// The dense linear algebra the training-dynamics code needs on kernel matrices: one symmetric
 /// eigendecomposition, one Cholesky factorization and matrix products. Small on purpose so that a
-/// backend (managed MathNet by default, TorchSharp later) can supply it.
+/// backend can supply it: <see cref="CpuKernelLinearAlgebra"/> (the default, NtkDsl's CPU backend),
+/// <see cref="MathNetLinearAlgebra"/> (MathNet's managed provider) or NtkDsl.Torch's TorchKernelLinearAlgebra.
 /// </summary>
 /// <remarks>All matrices are <see cref="Matrix{T}"/> (row-major). Implementations must not modify their inputs.</remarks>
 public interface IKernelLinearAlgebra
@@ -15,13 +16,19 @@ public interface IKernelLinearAlgebra
     /// <param name="symmetric">A symmetric n x n matrix; only symmetric input is meaningful.</param>
     SymmetricEigenDecomposition SymmetricEigen(Matrix<double> symmetric);
 
+    /// <summary>The eigenvalues of a symmetric matrix in ascending order (no eigenvectors: several times cheaper).</summary>
+    /// <param name="symmetric">A symmetric n x n matrix; only symmetric input is meaningful.</param>
+    double[] SymmetricEigenvalues(Matrix<double> symmetric);
+
     /// <summary>
     /// Cholesky factorization A = L L^T of a symmetric matrix, or <see langword="null"/> when the
     /// factorization breaks down (a pivot that is not positive). Callers judge conditioning from
     /// <see cref="ICholeskyFactor.PivotDiagonal"/>.
     /// </summary>
     /// <param name="symmetric">A symmetric n x n matrix.</param>
-    ICholeskyFactor? TryCholesky(Matrix<double> symmetric);
+    /// <param name="failedPivot">-1 on success; on failure the 0-based index of the first pivot that is not positive,
+    /// or -1 when the implementation cannot tell.</param>
+    ICholeskyFactor? TryCholesky(Matrix<double> symmetric, out int failedPivot);
 
     /// <summary>Matrix product op(a) op(b), where op transposes when the flag is set.</summary>
     /// <param name="a">Left factor.</param>

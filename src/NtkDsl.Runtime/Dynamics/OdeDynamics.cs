@@ -193,7 +193,7 @@ public sealed class OdeDynamics
             throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, $"learningRate must be finite and > 0, got {DynamicsMath.Fmt(learningRate)}.");
         if (momentum is { } mu && (!double.IsFinite(mu) || mu < 0 || mu >= 1))
             throw new ArgumentOutOfRangeException(nameof(momentum), mu, $"momentum must be in [0, 1), got {DynamicsMath.Fmt(mu)}.");
-        _kernel = TrainKernel.Create(kTrainTrain, nameof(kTrainTrain), yTrain, 0.0, false, MathNetLinearAlgebra.Instance);
+        _kernel = TrainKernel.Create(kTrainTrain, nameof(kTrainTrain), yTrain, 0.0, false, CpuKernelLinearAlgebra.Instance);
         DynamicsMath.RequireFinite(yTrain, nameof(yTrain));
         _y = new Matrix<double>(yTrain.Rows, yTrain.Cols, (double[])yTrain.Data.Clone());
         _loss = lossGradient;

@@ -72,6 +72,28 @@ internal sealed class TrainKernel
 
     public SymmetricEigenDecomposition Eigen => _eigen.Value;
 
+    /// <summary>Whether the eigendecomposition has been computed (then every later finite-time query uses it).</summary>
+    public bool HasEigen => _eigen.IsValueCreated;
+
+    /// <summary>
+    /// Whether lambda_min &gt; -NegativeEigenTolerance * bound, certified by a Cholesky factorization of
+    /// Regularized + NegativeEigenTolerance * bound * I (bound &gt;= lambda_max): the positive-semidefiniteness check of
+    /// <see cref="Eigen"/> without the eigendecomposition. False means: take the eigendecomposition route, which decides.
+    /// Remembered, so repeated queries factor once.
+    /// </summary>
+    public bool IsCertifiedPsd(double bound)
+    {
+        if (_certifiedBound is { } known && known <= bound) return true;
+        int m = Dim;
+        var shifted = new Matrix<double>(m, m, (double[])Regularized.Data.Clone());
+        for (int i = 0; i < m; i++) shifted.Data[i * m + i] += DynamicsMath.NegativeEigenTolerance * bound;
+        if (_la.TryCholesky(shifted, out _) is null) return false;
+        _certifiedBound = bound;   // a larger bound only shifts more
+        return true;
+    }
+
+    private double? _certifiedBound;
+
     public ICholeskyFactor Cholesky => _cholesky.Value;
 
     public static KernelLayout DetectLayout(Matrix<double> k, string kName, int samples, int outputs)
@@ -141,8 +163,7 @@ internal sealed class TrainKernel
                 double suggestion = Suggest(lMin, lMax, -lMin + SafeFloor(lMax));
                 throw new KernelConditioningException(
                     $"{_name} (+ diag_reg) is not positive semidefinite: smallest eigenvalue {DynamicsMath.Fmt(lMin)}, largest {DynamicsMath.Fmt(lMax)}. "
-                    + $"Check that it is the train-train kernel Theta(X, X); if it is (e.g. computed in float32), raise diagReg from {DynamicsMath.Fmt(_diagReg)} to about {DynamicsMath.Fmt(suggestion)}"
-                    + (_absolute ? " (absolute scale)." : " (relative to the mean diagonal)."), _name, suggestion);
+                    + $"Check that it is the train-train kernel Theta(X, X); if it is (e.g. computed in float32), {Advice(suggestion)}.", _name, suggestion);
             }
         }
         return e;
@@ -151,26 +172,28 @@ internal sealed class TrainKernel
     private ICholeskyFactor ComputeCholesky()
     {
         int m = Dim;
-        var f = _la.TryCholesky(Regularized);
+        var f = _la.TryCholesky(Regularized, out int failedPivot);
         double maxDiag = 0;
         for (int i = 0; i < m; i++) maxDiag = Math.Max(maxDiag, Math.Abs(Regularized.Data[i * m + i]));
         // A pivot below m * eps * max diagonal means condition number ~1/(m eps): the solve would be noise.
         double pivotFloor = m * 2.220446049250313e-16 * maxDiag;
-        bool ok = f is not null && maxDiag > 0;
-        if (ok)
-            foreach (var d in f!.PivotDiagonal)
-                if (!(d * d > pivotFloor)) { ok = false; break; }
-        if (ok) return f!;
+        if (f is not null)
+        {
+            var d = f.PivotDiagonal;
+            for (int i = 0; i < d.Count && failedPivot < 0; i++)
+                if (!(d[i] * d[i] > pivotFloor)) failedPivot = i;
+            if (failedPivot < 0 && maxDiag > 0) return f;
+        }
 
-        // Failure path only: one eigendecomposition to say how much regularization would help.
-        var l = _la.SymmetricEigen(Regularized).Values;
+        // Failure path only: the spectrum says how much regularization would help.
+        var l = _la.SymmetricEigenvalues(Regularized);
         double lMin = l.Length > 0 ? l[0] : 0, lMax = l.Length > 0 ? l[^1] : 0;
         double suggestion = Suggest(lMin, lMax, SafeFloor(Math.Max(maxDiag, lMax)) - lMin);
+        string where = failedPivot >= 0 ? $" at pivot {failedPivot} of {m}" : "";
         throw new KernelConditioningException(
-            $"{_name} + diag_reg * I is not numerically positive definite (Cholesky failed; smallest eigenvalue {DynamicsMath.Fmt(lMin)}, largest {DynamicsMath.Fmt(lMax)}), "
-            + $"so kernel regression (t = infinity) / GP inference cannot solve with it. Increase diagReg from {DynamicsMath.Fmt(_diagReg)} to about {DynamicsMath.Fmt(suggestion)}"
-            + (_absolute ? " (absolute scale)" : " (relative to the mean diagonal)")
-            + ", or use a finite time t (the eigendecomposition path handles singular kernels).", _name, suggestion);
+            $"{_name} + diag_reg * I is not numerically positive definite (Cholesky failed{where}; smallest eigenvalue {DynamicsMath.Fmt(lMin)}, largest {DynamicsMath.Fmt(lMax)}), "
+            + $"so kernel regression (t = infinity) / GP inference cannot solve with it: {Advice(suggestion)}, "
+            + "or use a finite time t (the eigendecomposition path handles singular kernels).", _name, suggestion, failedPivot >= 0 ? failedPivot : null);
     }
 
     /// <summary>
@@ -179,15 +202,33 @@ internal sealed class TrainKernel
     /// </summary>
     private static double SafeFloor(double lMax) => 1e-8 * Math.Abs(lMax);
 
-    /// <summary>Converts a needed extra absolute diagonal into the caller's diag_reg units, rounded up.</summary>
-    private double Suggest(double lMin, double lMax, double extraAbsolute)
+    private double MeanDiagonal()
     {
         int m = Dim;
-        double meanDiag = 0;
-        for (int i = 0; i < m; i++) meanDiag += Raw.Data[i * m + i];
-        meanDiag /= m;
-        extraAbsolute = Math.Max(extraAbsolute, 1e-12 * Math.Max(Math.Abs(lMax), Math.Abs(lMin)));
-        double add = _absolute || !(meanDiag > 0) ? extraAbsolute : extraAbsolute / meanDiag;
+        double sum = 0;
+        for (int i = 0; i < m; i++) sum += Raw.Data[i * m + i];
+        return sum / m;
+    }
+
+    /// <summary>
+    /// Converts a needed extra absolute diagonal into the caller's diag_reg units, rounded up; NaN when no diag_reg in
+    /// those units can help (relative scale and a mean diagonal that is not positive, e.g. an all-zero kernel).
+    /// </summary>
+    private double Suggest(double lMin, double lMax, double extraAbsolute)
+    {
+        double meanDiag = MeanDiagonal();
+        if (!_absolute && !(meanDiag > 0)) return double.NaN;
+        double scale = Math.Max(Math.Max(Math.Abs(lMax), Math.Abs(lMin)), Math.Abs(meanDiag));
+        // An all-zero kernel has no scale of its own: any positive absolute shift works; suggest 1.
+        extraAbsolute = scale > 0 ? Math.Max(extraAbsolute, 1e-12 * scale) : 1.0;
+        double add = _absolute ? extraAbsolute : extraAbsolute / meanDiag;
         return DynamicsMath.RoundUpNice(_diagReg + add);
     }
+
+    /// <summary>What to do, for a suggestion from <see cref="Suggest"/>.</summary>
+    private string Advice(double suggestion) => double.IsNaN(suggestion)
+        ? $"no relative diagReg can help, since it multiplies the mean diagonal of {_name}, which is {DynamicsMath.Fmt(MeanDiagonal())} "
+          + "(an all-zero kernel, for example a network whose outputs do not depend on its parameters); check the kernel, or pass diagRegAbsoluteScale: true with diagReg > 0"
+        : $"raise diagReg from {DynamicsMath.Fmt(_diagReg)} to about {DynamicsMath.Fmt(suggestion)}"
+          + (_absolute ? " (absolute scale)" : " (relative to the mean diagonal)");
 }

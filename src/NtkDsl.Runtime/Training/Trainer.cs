@@ -302,7 +302,7 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
             var ntk = kernelModel.FullNtk(_start, x);
             if (ntk.Data.All(double.IsFinite))
             {
-                max = GradientDescentMse.MaxLearningRate(ntk, momentum: sgd?.Momentum ?? 0);
+                max = GradientDescentMse.MaxLearningRate(ntk, new Matrix<double>(x.Rows, Model.OutputSize), momentum: sgd?.Momentum ?? 0) /* only the targets' shape is read */;
                 note = "";
             }
             else

@@ -1,4 +1,5 @@
 using NtkDsl;
+using NtkDsl.Tests.Support;
 using Xunit;
 
 namespace NtkDsl.Tests.Dynamics;
@@ -253,9 +254,9 @@ public class GradientDescentMseTests
         var gd = new GradientDescentMse(H.M(k), H.M(y));
         int ny = 12;
         double lMax = gd.Eigenvalues[^1];
-        double lr = GradientDescentMse.MaxLearningRate(H.M(k), targetCount: ny);
+        double lr = GradientDescentMse.MaxLearningRate(H.M(k), H.M(y));
         Assert.Equal(2.0 * ny / (lMax + 1e-12), lr, 12);
-        Assert.Equal(2.0 * 1.9 * 6 / (lMax + 1e-12), GradientDescentMse.MaxLearningRate(H.M(k), momentum: 0.9), 12);
+        Assert.Equal(2.0 * 1.9 * ny / (lMax + 1e-12), GradientDescentMse.MaxLearningRate(H.M(k), H.M(y), momentum: 0.9), 12);
         // Discrete GD on 1/(2 n_y) ||f - y||^2 in function space: f <- f - (eta / n_y) K (f - y).
         double Residual(double eta)
         {
@@ -358,5 +359,140 @@ public class GradientDescentMseTests
         Assert.Contains("diagReg", ex.Message);
         var ok = new GradientDescentMse(H.M(k), H.M(new double[,] { { 1 }, { 2 }, { 3 } }), diagReg: ex.SuggestedDiagReg);
         Assert.All(ok.Predict(1.0).Train.Data, v => Assert.True(double.IsFinite(v)));
+    }
+
+    [Fact]
+    public void MaxLearningRate_of_a_shared_kernel_counts_every_output()
+    {
+        // Issue 11 item 7: a trace (shared) kernel with O = 2 allows twice the single-output rate; the targets fix n_y.
+        var (k, _, y, f0, _) = Problem(21);
+        double two = GradientDescentMse.MaxLearningRate(H.M(k), H.M(y));
+        var firstColumn = new Matrix<double>(6, 1, Enumerable.Range(0, 6).Select(i => y[i, 0]).ToArray());
+        Assert.Equal(2 * GradientDescentMse.MaxLearningRate(H.M(k), firstColumn), two, 12);
+        // Discrete GD on both outputs converges just below the limit and diverges just above it.
+        double Residual(double eta)
+        {
+            var f = (double[,])f0.Clone();
+            for (int step = 0; step < 3000; step++) f = H.Add(f, H.Mul(k, H.Add(f, y, -1)), -eta / 12);
+            return H.RelErr(f, y);
+        }
+        Assert.True(Residual(0.98 * two) < 1e-3);
+        Assert.True(Residual(1.02 * two) > 1e3);
+        // A kernel that fits neither layout of the targets is rejected by name.
+        var wrong = new Matrix<double>(5, 1);
+        Assert.Equal("kTrainTrain", Assert.Throws<ArgumentException>(() => GradientDescentMse.MaxLearningRate(H.M(k), wrong)).ParamName);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void All_zero_kernel_says_why_diag_reg_cannot_help_instead_of_suggesting_zero(bool absolute)
+    {
+        // Issue 11 item 17: a relative diag_reg multiplies the mean diagonal (0 here), so no relative value can fix it.
+        var y = H.M(new double[,] { { 1 }, { 2 }, { 3 } });
+        var gd = new GradientDescentMse(new Matrix<double>(3, 3), y, diagRegAbsoluteScale: absolute);
+        var ex = Assert.Throws<KernelConditioningException>(() => gd.Predict(double.PositiveInfinity));
+        Assert.Equal(0, ex.FailedPivot);
+        Assert.DoesNotContain("to about 0", ex.Message);
+        if (absolute)
+        {
+            Assert.True(ex.SuggestedDiagReg > 0, $"suggested {ex.SuggestedDiagReg}");
+            var ok = new GradientDescentMse(new Matrix<double>(3, 3), y, diagReg: ex.SuggestedDiagReg, diagRegAbsoluteScale: true);
+            Assert.All(ok.Predict(double.PositiveInfinity, null, null, new Matrix<double>(2, 3)).Test!.Data, v => Assert.Equal(0.0, v));
+        }
+        else
+        {
+            Assert.True(double.IsNaN(ex.SuggestedDiagReg));
+            Assert.Contains("diagRegAbsoluteScale: true", ex.Message);
+        }
+    }
+
+    [Fact]
+    public void Failed_cholesky_reports_the_pivot_and_a_diag_reg_that_fixes_it()
+    {
+        // Rank 3 of 6 with the CPU default: the factorization breaks down at or after pivot 3.
+        var rng = new Random(14);
+        var (k, kt, _, _) = H.FeatureKernel(rng, 6, 2, 3);
+        var y = H.Gaussian(rng, 6, 1);
+        var ex = Assert.Throws<KernelConditioningException>(() => new GradientDescentMse(H.M(k), H.M(y)).Predict(double.PositiveInfinity, null, null, H.M(kt)));
+        Assert.NotNull(ex.FailedPivot);
+        Assert.InRange(ex.FailedPivot!.Value, 3, 5);
+        Assert.Contains($"at pivot {ex.FailedPivot} of 6", ex.Message);
+        var fixedGd = new GradientDescentMse(H.M(k), H.M(y), diagReg: ex.SuggestedDiagReg);
+        Assert.All(fixedGd.Predict(double.PositiveInfinity, null, null, H.M(kt)).Test!.Data, v => Assert.True(double.IsFinite(v)));
+    }
+
+    [Fact]
+    public void Default_cpu_linear_algebra_agrees_with_MathNet_through_the_dynamics()
+    {
+        var (k, kt, y, f0, f0t) = Problem(31, n: 40, nTest: 7, o: 3, p: 80);   // full rank, condition ~1e2
+        double[] times = [0, 0.3, 5, 100, double.PositiveInfinity];
+        var viaCpu = new GradientDescentMse(H.M(k), H.M(y), 0.9, diagReg: 1e-6).Predict(times, H.M(f0), H.M(f0t), H.M(kt));
+        var viaMathNet = new GradientDescentMse(H.M(k), H.M(y), 0.9, diagReg: 1e-6, linearAlgebra: MathNetLinearAlgebra.Instance)
+            .Predict(times, H.M(f0), H.M(f0t), H.M(kt));
+        for (int i = 0; i < times.Length; i++)
+        {
+            Assert.True(TestMath.RelativeError(viaCpu[i].Train, viaMathNet[i].Train) < 1e-10, $"train at t = {times[i]}");
+            Assert.True(TestMath.RelativeError(viaCpu[i].Test!, viaMathNet[i].Test!) < 1e-10, $"test at t = {times[i]}");
+        }
+    }
+
+    [Theory]
+    [InlineData(false, 3)]
+    [InlineData(true, 3)]
+    [InlineData(false, 1)]
+    public void Chebyshev_route_agrees_with_the_eigendecomposition_route(bool full, int outputs)
+    {
+        var rng = new Random(41);
+        int n = 30, nTest = 5, m = full ? n * outputs : n, mt = full ? nTest * outputs : nTest;
+        // Rank 20 < m: zero eigenvalues exercise the l -> 0 limit of expm1(-l s) / l.
+        var (k, kt, _, _) = H.FeatureKernel(rng, m, mt, 20);
+        var y = H.Gaussian(rng, n, outputs);
+        var f0 = H.Gaussian(rng, n, outputs, 0.3);
+        var f0t = H.Gaussian(rng, nTest, outputs, 0.3);
+        double[] times = [0, 0.5, 7, 300];
+        var eigen = new GradientDescentMse(H.M(k), H.M(y), 0.8) { ForcedRoute = DynamicsRoute.Eigen };
+        var cheb = new GradientDescentMse(H.M(k), H.M(y), 0.8) { ForcedRoute = DynamicsRoute.Chebyshev };
+        var a = eigen.Predict(times, H.M(f0), H.M(f0t), H.M(kt));
+        var b = cheb.Predict(times, H.M(f0), H.M(f0t), H.M(kt));
+        Assert.Equal(DynamicsRoute.Chebyshev, cheb.LastRoute);
+        for (int i = 0; i < times.Length; i++)
+        {
+            Assert.True(TestMath.RelativeError(b[i].Train, a[i].Train) < 1e-11, $"train at t = {times[i]}");
+            Assert.True(TestMath.RelativeError(b[i].Test!, a[i].Test!) < 1e-11, $"test at t = {times[i]}");
+        }
+    }
+
+    [Fact]
+    public void Cost_model_picks_chebyshev_for_a_few_early_times_and_the_eigendecomposition_otherwise()
+    {
+        var rng = new Random(42);
+        var (k, kt, _, _) = H.FeatureKernel(rng, 200, 10, 300);
+        var y = H.Gaussian(rng, 200, 1);
+        var few = new GradientDescentMse(H.M(k), H.M(y));
+        few.Predict([1.0, 2.0], null, null, H.M(kt));
+        Assert.Equal(DynamicsRoute.Chebyshev, few.LastRoute);
+        var many = new GradientDescentMse(H.M(k), H.M(y));
+        many.Predict(Enumerable.Range(0, 100).Select(i => Math.Pow(10, i / 20.0)).ToArray(), null, null, H.M(kt));
+        Assert.Equal(DynamicsRoute.Eigen, many.LastRoute);
+        // Once decomposed, the cached eigendecomposition serves every later time.
+        many.Predict([1.0], null, null, H.M(kt));
+        Assert.Equal(DynamicsRoute.Eigen, many.LastRoute);
+        // Single-time calls add up: after enough of them the kernel is decomposed once and the calls stay on it.
+        var repeated = new GradientDescentMse(H.M(k), H.M(y));
+        var routes = Enumerable.Range(0, 60).Select(i => { repeated.Predict(1.0 + i, null, null, H.M(kt)); return repeated.LastRoute; }).ToList();
+        Assert.Equal(DynamicsRoute.Chebyshev, routes[0]);
+        int first = routes.IndexOf(DynamicsRoute.Eigen);
+        Assert.True(first > 0, "never switched to the eigendecomposition");
+        Assert.All(routes.Skip(first), r => Assert.Equal(DynamicsRoute.Eigen, r));
+    }
+
+    [Fact]
+    public void Chebyshev_route_still_rejects_an_indefinite_kernel()
+    {
+        var k = new double[,] { { 1, 0, 0 }, { 0, -0.5, 0 }, { 0, 0, 2 } };
+        var gd = new GradientDescentMse(H.M(k), H.M(new double[,] { { 1 }, { 2 }, { 3 } })) { ForcedRoute = DynamicsRoute.Chebyshev };
+        Assert.Throws<KernelConditioningException>(() => gd.Predict(1.0));
+        Assert.Equal(DynamicsRoute.Eigen, gd.LastRoute);
     }
 }

@@ -14,7 +14,7 @@ public class DivergenceTests(Xunit.Abstractions.ITestOutputHelper output)
     private static readonly Matrix<double> Y = Gaussian(8, ReluNet.OutputSize, seed: 32);
 
     private static double LinearLimit(double[] theta0) =>
-        GradientDescentMse.MaxLearningRate(CpuNetwork<ReluNet, double>.Ntk(theta0, X, null, NtkMode.Full));
+        GradientDescentMse.MaxLearningRate(CpuNetwork<ReluNet, double>.Ntk(theta0, X, null, NtkMode.Full), Y);
 
     private static Trainer<double> Linearized(double[] theta0, double lr) =>
         new(new LinearizedModel<ReluNet, double>(theta0), TrainingLosses.MeanSquaredError, new Sgd<double>(lr));
@@ -47,7 +47,7 @@ public class DivergenceTests(Xunit.Abstractions.ITestOutputHelper output)
     public void The_parameters_are_those_of_the_last_step_with_a_finite_loss()
     {
         var theta0 = IdentityNet.InitializeParameters<double>(5);
-        double lr = 5 * GradientDescentMse.MaxLearningRate(CpuNetwork<IdentityNet, double>.Ntk(theta0, X, null, NtkMode.Full));   // a deep linear network
+        double lr = 5 * GradientDescentMse.MaxLearningRate(CpuNetwork<IdentityNet, double>.Ntk(theta0, X, null, NtkMode.Full), new Matrix<double>(X.Rows, IdentityNet.OutputSize));   // a deep linear network
         var theta = (double[])theta0.Clone();
         var stepLosses = new List<double>();
         var trainer = new Trainer<double>(new NetworkModel<IdentityNet, double>(), TrainingLosses.MeanSquaredError, new Sgd<double>(lr));

@@ -59,7 +59,7 @@ public sealed class LazyTrainingTests(ITestOutputHelper output)
         foreach (int seed in Seeds)
         {
             var theta0 = CpuNetwork<TNet, double>.InitializeParameters(seed);
-            double eta = 0.3 * GradientDescentMse.MaxLearningRate(CpuNetwork<TNet, double>.Ntk(theta0, x));
+            double eta = 0.3 * GradientDescentMse.MaxLearningRate(CpuNetwork<TNet, double>.Ntk(theta0, x), y);
             var drift = new DriftTracker<TNet, double>(theta0, probe, every: Steps);
 
             TrainNetworkAndLinearization<TNet>(theta0, x, y, eta, Steps, drift.ObserveNetwork, drift.ObserveLinearized);

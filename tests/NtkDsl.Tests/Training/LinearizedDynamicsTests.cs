@@ -43,7 +43,7 @@ public sealed class LinearizedDynamicsTests(ITestOutputHelper output)
 
         var k = CpuNetwork<TNet, double>.Ntk(theta0, x, null, NtkMode.Full);
         var kt = CpuNetwork<TNet, double>.Ntk(theta0, xTest, x, NtkMode.Full);
-        double eta = 0.4 * GradientDescentMse.MaxLearningRate(k);   // large: discrete and continuous differ a lot here
+        double eta = 0.4 * GradientDescentMse.MaxLearningRate(k, y);   // large: discrete and continuous differ a lot here
 
         // Train the linearized model through the generic trainer.
         var lin = new LinearizedModel<TNet, double>(theta0);

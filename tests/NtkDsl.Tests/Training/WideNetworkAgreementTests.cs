@@ -77,7 +77,7 @@ public sealed class WideNetworkAgreementTests(ITestOutputHelper output)
         var f0Test = CpuNetwork<TNet, double>.Forward(theta0, xTest);
         var k = CpuNetwork<TNet, double>.Ntk(theta0, x);
         var kt = CpuNetwork<TNet, double>.Ntk(theta0, xTest, x);
-        double eta = lrFraction * GradientDescentMse.MaxLearningRate(k);
+        double eta = lrFraction * GradientDescentMse.MaxLearningRate(k, y);
         var predicted = new GradientDescentMse(k, y, eta).Predict(steps, f0, f0Test, kt);
 
         var (theta, lin, thetaLin) = TrainNetworkAndLinearization<TNet>(theta0, x, y, eta, steps);

@@ -1,0 +1,199 @@
+using System.Globalization;
+using System.Numerics;
+using NtkDsl.Cpu.LinearAlgebra;
+
+namespace NtkDsl;
+
+/// <summary>
+/// Dense symmetric linear algebra on NtkDsl's CPU backend (its packed GEMM and worker pool), in float32 and
+/// float64: Cholesky factorization with triangular solves for many right-hand sides, the symmetric
+/// eigendecomposition, and matrix products. Thread count: <see cref="Cpu.CpuSettings.MaxDegreeOfParallelism"/>.
+/// </summary>
+/// <remarks>
+/// <para>Cholesky is recursive (LAPACK potrf2: TRSM + SYRK on the GEMM); the eigendecomposition is blocked Householder
+/// tridiagonalization, implicit QL and a compact-WY blocked back-transformation (rates: the README's Performance
+/// section). Inputs are never modified.</para>
+/// <para>Symmetric inputs are checked: every entry finite, and |a_ij - a_ji| &lt;= 1e-5 max |a| (kernels computed in
+/// float32 pass); violations throw <see cref="ArgumentException"/> naming the argument and the offending entry.</para>
+/// </remarks>
+public static class CpuLinearAlgebra
+{
+    /// <summary>Relative asymmetry accepted in a symmetric input (entries are read from the upper triangle).</summary>
+    public const double SymmetryTolerance = 1e-5;
+
+    /// <summary>
+    /// Cholesky factorization A = L L^T, or <see langword="null"/> when a pivot is not positive.
+    /// </summary>
+    /// <param name="symmetric">A symmetric n x n matrix (finite).</param>
+    /// <param name="failedPivot">-1 on success; otherwise the 0-based index of the first pivot that is not positive
+    /// (the leading failedPivot x failedPivot block is positive definite).</param>
+    /// <exception cref="ArgumentException">Not square, not finite or not symmetric.</exception>
+    public static CholeskyFactor<T>? TryCholesky<T>(Matrix<T> symmetric, out int failedPivot)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        RequireSymmetric(symmetric, nameof(symmetric));
+        var u = (T[])symmetric.Data.Clone();
+        failedPivot = Factor(u, symmetric.Rows);
+        return failedPivot >= 0 ? null : new CholeskyFactor<T>(u, symmetric.Rows);
+    }
+
+    /// <summary>
+    /// Eigendecomposition A = V diag(l) V^T: eigenvalues ascending, eigenvector j in column j of V (orthonormal).
+    /// </summary>
+    /// <param name="symmetric">A symmetric n x n matrix (finite).</param>
+    /// <exception cref="ArgumentException">Not square, not finite or not symmetric.</exception>
+    public static (T[] Eigenvalues, Matrix<T> Eigenvectors) SymmetricEigen<T>(Matrix<T> symmetric)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        RequireSymmetric(symmetric, nameof(symmetric));
+        int n = symmetric.Rows;
+        var values = new T[n];
+        var vectors = new Matrix<T>(n, n);
+        SymmetricEigensolver<T>.Solve((T[])symmetric.Data.Clone(), n, values, vectors.Data);
+        return (values, vectors);
+    }
+
+    /// <summary>Eigenvalues only (ascending): the tridiagonalization and QL without eigenvectors, about a sixth of the work.</summary>
+    /// <param name="symmetric">A symmetric n x n matrix (finite).</param>
+    /// <exception cref="ArgumentException">Not square, not finite or not symmetric.</exception>
+    public static T[] SymmetricEigenvalues<T>(Matrix<T> symmetric)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        RequireSymmetric(symmetric, nameof(symmetric));
+        int n = symmetric.Rows;
+        var values = new T[n];
+        SymmetricEigensolver<T>.Solve((T[])symmetric.Data.Clone(), n, values, null);
+        return values;
+    }
+
+    /// <summary>Matrix product op(a) op(b), op transposing when its flag is set (packed GEMM, no copies of the operands).</summary>
+    /// <param name="a">Left factor.</param>
+    /// <param name="transposeA">Use a^T.</param>
+    /// <param name="b">Right factor.</param>
+    /// <param name="transposeB">Use b^T.</param>
+    /// <exception cref="ArgumentException">The inner dimensions differ.</exception>
+    public static unsafe Matrix<T> Multiply<T>(Matrix<T> a, bool transposeA, Matrix<T> b, bool transposeB)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var (ar, ac, bc) = CpuLinearAlgebra.ProductShape(a, transposeA, b, transposeB);
+        var c = new Matrix<T>(ar, bc);
+        fixed (T* pa = a.Data, pb = b.Data, pc = c.Data)
+        {
+            Blas<T>.Gemm(ar, bc, ac, T.One,
+                pa, transposeA ? 1 : a.Cols, transposeA ? a.Cols : 1,
+                pb, transposeB ? 1 : b.Cols, transposeB ? b.Cols : 1,
+                pc, bc, accumulate: false);
+        }
+
+        return c;
+    }
+
+    /// <summary>
+    /// The shape of op(a) op(b) (rows, inner dimension, columns), for implementers of <see cref="IKernelLinearAlgebra.Multiply"/>.
+    /// </summary>
+    /// <param name="a">Left factor.</param>
+    /// <param name="transposeA">Use a^T.</param>
+    /// <param name="b">Right factor.</param>
+    /// <param name="transposeB">Use b^T.</param>
+    /// <exception cref="ArgumentException">The inner dimensions differ (named after <paramref name="b"/>, with both shapes).</exception>
+    public static (int Rows, int Inner, int Cols) ProductShape<T>(Matrix<T> a, bool transposeA, Matrix<T> b, bool transposeB)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        int ar = transposeA ? a.Cols : a.Rows, ac = transposeA ? a.Rows : a.Cols;
+        int br = transposeB ? b.Cols : b.Rows, bc = transposeB ? b.Rows : b.Cols;
+        if (ac != br)
+            throw new ArgumentException($"Inner dimensions differ: op(a) is {ar} x {ac}, op(b) is {br} x {bc}.", nameof(b));
+        return (ar, ac, bc);
+    }
+
+    private static unsafe int Factor<T>(T[] u, int n) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int failed;
+        fixed (T* p = u) failed = Cholesky<T>.Factor(p, n, n);
+        if (failed >= 0) return failed;
+        for (int i = 1; i < n; i++) Array.Clear(u, i * n, i); // the strict lower triangle was scratch
+        return -1;
+    }
+
+    /// <summary>Rejects non-square, non-finite and asymmetric matrices, naming <paramref name="name"/> and the entry.</summary>
+    internal static void RequireSymmetric<T>(Matrix<T> m, string name) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(m, name);
+        if (m.Rows != m.Cols)
+            throw new ArgumentException($"{name} must be a square symmetric matrix; got {m.Rows} x {m.Cols}.", name);
+        int n = m.Rows;
+        var d = m.Data;
+        T maxAbs = T.Zero;
+        for (int i = 0; i < d.Length; i++)
+        {
+            if (!T.IsFinite(d[i]))
+                throw new ArgumentException($"{name} contains {Fmt(d[i])} at ({i / n}, {i % n}); NaN and infinity are not allowed.", name);
+            maxAbs = T.Max(maxAbs, T.Abs(d[i]));
+        }
+
+        T tolerance = T.CreateChecked(SymmetryTolerance) * maxAbs;
+        for (int i = 0; i < n; i++)
+            for (int j = i + 1; j < n; j++)
+                if (T.Abs(d[i * n + j] - d[j * n + i]) > tolerance)
+                    throw new ArgumentException(
+                        $"{name} must be symmetric; element ({i}, {j}) = {Fmt(d[i * n + j])} but ({j}, {i}) = {Fmt(d[j * n + i])} (tolerance {SymmetryTolerance:G2} relative to the largest entry).", name);
+    }
+
+    private static string Fmt<T>(T v) where T : IFormattable => v.ToString("G6", CultureInfo.InvariantCulture);
+}
+
+/// <summary>A Cholesky factor A = L L^T from <see cref="CpuLinearAlgebra.TryCholesky{T}"/>, solving systems with A.</summary>
+/// <typeparam name="T">float or double.</typeparam>
+public sealed class CholeskyFactor<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    // U = L^T, upper triangle in row-major storage (strict lower part zero).
+    private readonly T[] _upper;
+
+    internal CholeskyFactor(T[] upper, int size)
+    {
+        _upper = upper;
+        Size = size;
+    }
+
+    /// <summary>The dimension n of A.</summary>
+    public int Size { get; }
+
+    /// <summary>L[i, i], all positive; their squares are the pivots.</summary>
+    public T[] Diagonal()
+    {
+        var d = new T[Size];
+        for (int i = 0; i < Size; i++) d[i] = _upper[i * Size + i];
+        return d;
+    }
+
+    /// <summary>The lower-triangular factor L as a new matrix (zeros above the diagonal).</summary>
+    public Matrix<T> Lower() => new Matrix<T>(Size, Size, _upper).Transpose();
+
+    /// <summary>Solves A X = B (forward then back substitution, blocked on the GEMM).</summary>
+    /// <param name="rightHandSide">B, n x k (finite).</param>
+    /// <returns>X, n x k.</returns>
+    /// <exception cref="ArgumentException">B does not have n rows or is not finite.</exception>
+    public Matrix<T> Solve(Matrix<T> rightHandSide)
+    {
+        ArgumentNullException.ThrowIfNull(rightHandSide);
+        if (rightHandSide.Rows != Size)
+            throw new ArgumentException($"rightHandSide must have {Size} rows (the factor's size); got {rightHandSide.Rows} x {rightHandSide.Cols}.", nameof(rightHandSide));
+        foreach (var v in rightHandSide.Data)
+            if (!T.IsFinite(v))
+                throw new ArgumentException("rightHandSide contains NaN or infinity.", nameof(rightHandSide));
+        var x = new Matrix<T>(Size, rightHandSide.Cols, (T[])rightHandSide.Data.Clone());
+        SolveInPlace(x);
+        return x;
+    }
+
+    private unsafe void SolveInPlace(Matrix<T> x)
+    {
+        fixed (T* u = _upper, b = x.Data)
+        {
+            Blas<T>.SolveUpperTransposed(u, Size, Size, b, x.Cols, x.Cols);   // L Y = B
+            Blas<T>.SolveUpper(u, Size, Size, b, x.Cols, x.Cols);             // L^T X = Y
+        }
+    }
+}

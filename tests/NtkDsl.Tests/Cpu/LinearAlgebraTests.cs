@@ -1,0 +1,288 @@
+using System.Numerics;
+using MathNet.Numerics.LinearAlgebra;
+using MathNetMatrix = MathNet.Numerics.LinearAlgebra.Matrix<double>;
+
+namespace NtkDsl.Tests.Cpu;
+
+/// <summary>
+/// <see cref="CpuLinearAlgebra"/> (recursive Cholesky, TRSM, blocked tridiagonalization + QL + WY back-transformation)
+/// against explicit identities computed here with plain loops in double (L L^T = A, A X = B, A V = V diag(l),
+/// V^T V = I) and against MathNet's managed LAPACK ports, on sizes around every block boundary (leaf 64, panel 32,
+/// back-transformation blocks of 96, rotation chunks of 512), ill-conditioned and rank-deficient matrices, float32 and
+/// float64. Tolerances are c n eps ||A|| (backward-stable algorithms), with c = 4 and the size included.
+/// </summary>
+[Collection(SerialCollection.Name)]
+public class LinearAlgebraTests
+{
+    public static TheoryData<int> Sizes => new() { 1, 2, 3, 7, 33, 64, 65, 97, 131, 301, 530 };
+
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public void Cholesky_reproduces_the_matrix_and_solves_many_right_hand_sides(int n)
+    {
+        var a = Spd(n, seed: n, logCondition: 3);
+        var factor = CpuLinearAlgebra.TryCholesky(a, out int failed);
+        Assert.Equal(-1, failed);
+        Assert.NotNull(factor);
+        var l = factor.Lower();
+        for (int i = 0; i < n; i++)
+            for (int j = i + 1; j < n; j++) Assert.Equal(0.0, l[i, j]);
+        double scale = MaxAbs(a.Data);
+        Assert.True(MaxDiff(Mul(l, T(l)), a) <= 4 * n * Eps * scale, $"L L^T - A too large at n = {n}");
+
+        // 300 right-hand sides: more than one column chunk of the unblocked solve.
+        var b = Random(n, 300, seed: 7);
+        var x = factor.Solve(b);
+        double residual = MaxDiff(Mul(a, x), b);
+        double bound = 4 * n * Eps * scale * MaxAbs(x.Data) * n;
+        Assert.True(residual <= bound, $"A X - B = {residual:G3} > {bound:G3} at n = {n}");
+    }
+
+    [Theory]
+    [InlineData(65)]
+    [InlineData(301)]
+    public void Cholesky_matches_MathNet(int n)
+    {
+        var a = Spd(n, seed: 3, logCondition: 2);
+        var ours = CpuLinearAlgebra.TryCholesky(a, out _)!.Lower();
+        var theirs = MathNetMatrix.Build.DenseOfRowMajor(n, n, a.Data).Cholesky().Factor;
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j <= i; j++)
+                Assert.True(Math.Abs(ours[i, j] - theirs[i, j]) <= 1e-10 * Math.Sqrt(MaxAbs(a.Data)), $"L[{i}, {j}]");
+    }
+
+    [Theory]
+    [InlineData(5, 0)]
+    [InlineData(130, 0)]
+    [InlineData(130, 77)]
+    [InlineData(301, 200)]
+    public void Failed_cholesky_reports_the_first_non_positive_pivot(int n, int k)
+    {
+        // The leading k x k block stays positive definite; lowering a[k, k] below its Schur complement makes pivot k negative.
+        var a = Spd(n, seed: 11, logCondition: 1);
+        a[k, k] -= 10 * MaxAbs(a.Data) + 10;
+        Assert.Null(CpuLinearAlgebra.TryCholesky(a, out int failed));
+        Assert.Equal(k, failed);
+    }
+
+    [Fact]
+    public void Rank_deficient_matrix_fails_cholesky_at_or_after_its_rank()
+    {
+        int n = 150, rank = 90;
+        var g = Random(n, rank, seed: 5);
+        var a = Mul(g, T(g));
+        Symmetrize(a);
+        var factor = CpuLinearAlgebra.TryCholesky(a, out int failed);
+        if (factor is null) Assert.InRange(failed, rank, n - 1);
+        else Assert.True(factor.Diagonal()[rank..].Min() < 1e-6 * factor.Diagonal()[..rank].Min(), "no tiny pivot past the rank");
+    }
+
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public void Eigendecomposition_satisfies_A_V_equals_V_diag_l_and_V_is_orthonormal(int n)
+        => CheckEigen(Spd(n, seed: 100 + n, logCondition: 4), 60);
+
+    [Theory]
+    [InlineData(97)]
+    [InlineData(300)]
+    public void Eigendecomposition_of_indefinite_ill_conditioned_and_rank_deficient_matrices(int n)
+    {
+        var rng = new Random(n);
+        // Indefinite with a 1e-14 spread of magnitudes.
+        var q = Orthogonal(n, seed: 1);
+        var values = Enumerable.Range(0, n).Select(i => (i % 2 == 0 ? 1 : -1) * Math.Pow(10, -14.0 * i / n)).ToArray();
+        CheckEigen(Congruence(q, values), 60, values);
+        // Rank-deficient (rank n/3): a 2n/3-fold zero eigenvalue.
+        var g = Random(n, n / 3, seed: 2);
+        var a = Mul(g, T(g));
+        Symmetrize(a);
+        CheckEigen(a, 60);
+        // Repeated eigenvalues (identity plus a rank-one term) and an exactly diagonal matrix.
+        var u = Random(n, 1, seed: 3);
+        var b = Mul(u, T(u));
+        for (int i = 0; i < n; i++) b[i, i] += 2;
+        CheckEigen(b, 60);
+        var diag = new Matrix<double>(n, n);
+        for (int i = 0; i < n; i++) diag[i, i] = rng.Next(-3, 4);
+        CheckEigen(diag, 60);
+    }
+
+    [Theory]
+    [InlineData(64)]
+    [InlineData(301)]
+    public void Eigenvalues_match_MathNet(int n)
+    {
+        var a = Spd(n, seed: 9, logCondition: 6);
+        var ours = CpuLinearAlgebra.SymmetricEigen(a).Eigenvalues;
+        var theirs = MathNetMatrix.Build.DenseOfRowMajor(n, n, a.Data).Evd(Symmetricity.Symmetric).EigenValues
+            .Select(c => c.Real).Order().ToArray();
+        double scale = theirs.Max(Math.Abs);
+        for (int i = 0; i < n; i++) Assert.True(Math.Abs(ours[i] - theirs[i]) <= 1e-12 * n * scale, $"l[{i}] {ours[i]} vs {theirs[i]}");
+        Assert.Equal(ours, CpuLinearAlgebra.SymmetricEigenvalues(a));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(67)]
+    [InlineData(301)]
+    public void Float32_factorizations_satisfy_the_identities_to_float_precision(int n)
+    {
+        var a64 = Spd(n, seed: 4, logCondition: 2);
+        var a = new Matrix<float>(n, n, a64.Data.Select(v => (float)v).ToArray());
+        var l = CpuLinearAlgebra.TryCholesky(a, out int failed)!.Lower();
+        Assert.Equal(-1, failed);
+        var l64 = new Matrix<double>(n, n, l.Data.Select(v => (double)v).ToArray());
+        var af = new Matrix<double>(n, n, a.Data.Select(v => (double)v).ToArray());
+        double scale = MaxAbs(af.Data);
+        Assert.True(MaxDiff(Mul(l64, T(l64)), af) <= 4 * n * 1.2e-7 * scale);
+
+        var (values, vectors) = CpuLinearAlgebra.SymmetricEigen(a);
+        CheckEigenIdentities(af, values.Select(v => (double)v).ToArray(),
+            new Matrix<double>(n, n, vectors.Data.Select(v => (double)v).ToArray()), 4 * n * 1.2e-7, 4 * n * 1.2e-7);
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void Multiply_handles_every_transpose(bool ta, bool tb)
+    {
+        var a = Random(ta ? 37 : 29, ta ? 29 : 37, seed: 1);
+        var b = Random(tb ? 41 : 37, tb ? 37 : 41, seed: 2);
+        var expected = Mul(ta ? T(a) : a, tb ? T(b) : b);
+        Assert.True(MaxDiff(CpuLinearAlgebra.Multiply(a, ta, b, tb), expected) <= 1e-13);
+    }
+
+    [Fact]
+    public void Bad_input_is_rejected_by_argument_name()
+    {
+        var rect = new Matrix<double>(3, 4);
+        Assert.Equal("symmetric", Assert.Throws<ArgumentException>(() => CpuLinearAlgebra.SymmetricEigen(rect)).ParamName);
+        var asym = Spd(4, 1, 1);
+        asym[0, 3] += 1;
+        var e = Assert.Throws<ArgumentException>(() => CpuLinearAlgebra.TryCholesky(asym, out _));
+        Assert.Equal("symmetric", e.ParamName);
+        Assert.Contains("(0, 3)", e.Message);
+        var nan = Spd(4, 1, 1);
+        nan[2, 1] = double.NaN;
+        e = Assert.Throws<ArgumentException>(() => CpuLinearAlgebra.SymmetricEigenvalues(nan));
+        Assert.Contains("NaN", e.Message);
+        var inf = Spd(3, 1, 1);
+        inf[1, 1] = double.PositiveInfinity;
+        Assert.Equal("symmetric", Assert.Throws<ArgumentException>(() => CpuLinearAlgebra.TryCholesky(inf, out _)).ParamName);
+        var factor = CpuLinearAlgebra.TryCholesky(Spd(3, 1, 1), out _)!;
+        Assert.Equal("rightHandSide", Assert.Throws<ArgumentException>(() => factor.Solve(new Matrix<double>(4, 1))).ParamName);
+    }
+
+    // ---- helpers ----
+
+    private const double Eps = 2.220446049250313e-16;
+
+    private static void CheckEigen(Matrix<double> a, double c, double[]? expectedValues = null)
+    {
+        int n = a.Rows;
+        var (values, vectors) = CpuLinearAlgebra.SymmetricEigen(a);
+        for (int i = 1; i < n; i++) Assert.True(values[i] >= values[i - 1], "eigenvalues not ascending");
+        CheckEigenIdentities(a, values, vectors, c * n * Eps, c * n * Eps);
+        if (expectedValues is not null)
+        {
+            var sorted = expectedValues.Order().ToArray();
+            double scale = sorted.Max(Math.Abs);
+            for (int i = 0; i < n; i++) Assert.True(Math.Abs(values[i] - sorted[i]) <= c * n * Eps * scale, $"l[{i}]");
+        }
+    }
+
+    private static void CheckEigenIdentities(Matrix<double> a, double[] l, Matrix<double> v, double residualTol, double orthoTol)
+    {
+        int n = a.Rows;
+        double norm = Math.Max(l.Max(Math.Abs), MaxAbs(a.Data));
+        var av = Mul(a, v);
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++)
+                Assert.True(Math.Abs(av[i, j] - v[i, j] * l[j]) <= residualTol * norm, $"(A V - V diag(l))[{i}, {j}] at n = {n}");
+        var vtv = Mul(T(v), v);
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++)
+                Assert.True(Math.Abs(vtv[i, j] - (i == j ? 1 : 0)) <= orthoTol, $"(V^T V - I)[{i}, {j}] = {vtv[i, j] - (i == j ? 1 : 0):G3} at n = {n}");
+    }
+
+    /// <summary>Q diag(l) Q^T with a random orthogonal Q: eigenvalues spread over 10^-logCondition..1.</summary>
+    private static Matrix<double> Spd(int n, int seed, double logCondition)
+    {
+        var values = Enumerable.Range(0, n).Select(i => Math.Pow(10, -logCondition * i / Math.Max(1, n - 1))).ToArray();
+        return Congruence(Orthogonal(n, seed), values);
+    }
+
+    private static Matrix<double> Congruence(Matrix<double> q, double[] values)
+    {
+        int n = q.Rows;
+        var qd = new Matrix<double>(n, n);
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++) qd[i, j] = q[i, j] * values[j];
+        var a = Mul(qd, T(q));
+        Symmetrize(a);
+        return a;
+    }
+
+    // Modified Gram-Schmidt on a Gaussian matrix (twice, for orthogonality to working precision).
+    private static Matrix<double> Orthogonal(int n, int seed)
+    {
+        var q = Random(n, n, seed);
+        for (int pass = 0; pass < 2; pass++)
+            for (int j = 0; j < n; j++)
+            {
+                for (int k = 0; k < j; k++)
+                {
+                    double dot = 0;
+                    for (int i = 0; i < n; i++) dot += q[i, k] * q[i, j];
+                    for (int i = 0; i < n; i++) q[i, j] -= dot * q[i, k];
+                }
+
+                double norm = 0;
+                for (int i = 0; i < n; i++) norm += q[i, j] * q[i, j];
+                norm = Math.Sqrt(norm);
+                for (int i = 0; i < n; i++) q[i, j] /= norm;
+            }
+
+        return q;
+    }
+
+    private static Matrix<double> Random(int rows, int cols, int seed)
+    {
+        var rng = new Random(seed);
+        var m = new Matrix<double>(rows, cols);
+        for (int i = 0; i < m.Data.Length; i++) m.Data[i] = 2 * rng.NextDouble() - 1;
+        return m;
+    }
+
+    private static Matrix<double> Mul(Matrix<double> a, Matrix<double> b)
+    {
+        var c = new Matrix<double>(a.Rows, b.Cols);
+        for (int i = 0; i < a.Rows; i++)
+            for (int k = 0; k < a.Cols; k++)
+            {
+                double aik = a.Data[i * a.Cols + k];
+                for (int j = 0; j < b.Cols; j++) c.Data[i * b.Cols + j] += aik * b.Data[k * b.Cols + j];
+            }
+
+        return c;
+    }
+
+    private static Matrix<double> T(Matrix<double> a) => a.Transpose();
+
+    private static void Symmetrize(Matrix<double> a)
+    {
+        for (int i = 0; i < a.Rows; i++)
+            for (int j = i + 1; j < a.Rows; j++) a[i, j] = a[j, i] = 0.5 * (a[i, j] + a[j, i]);
+    }
+
+    private static double MaxAbs(double[] d) => d.Length == 0 ? 0 : d.Max(Math.Abs);
+
+    private static double MaxDiff(Matrix<double> a, Matrix<double> b)
+    {
+        double m = 0;
+        for (int i = 0; i < a.Data.Length; i++) m = Math.Max(m, Math.Abs(a.Data[i] - b.Data[i]));
+        return m;
+    }
+}
