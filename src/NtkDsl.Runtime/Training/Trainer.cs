@@ -229,13 +229,35 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
                     yb = Gather(ref _yBatch, y, order, start, count);
                 }
                 // Loss at the parameters after `step` updates; the update is kept only if everything stays finite.
-                double loss = LossWithCotangent(parameters, xb, yb);
+                // A host that detects overflow itself (the CPU backend) throws OverflowException: that is divergence too.
+                double loss;
+                string lossText;
+                try
+                {
+                    loss = LossWithCotangent(parameters, xb, yb);
+                    lossText = $"the loss is {Show(loss)}";
+                }
+                catch (OverflowException)
+                {
+                    loss = double.PositiveInfinity;
+                    lossText = "the loss is not finite (the network's outputs overflow)";
+                }
+
                 if (!double.IsFinite(loss))
                 {
                     if (step > 0) _previous.CopyTo(parameters, 0);         // back to the last parameters with a finite loss
-                    throw Diverged(step + 1, epoch, $"the loss is {Show(loss)}", x, step > 0 ? step - 1 : 0, lastLoss);
+                    throw Diverged(step + 1, epoch, lossText, x, step > 0 ? step - 1 : 0, lastLoss);
                 }
-                Model.Vjp(parameters, xb, _lossGradient!, _gradient);
+
+                try
+                {
+                    Model.Vjp(parameters, xb, _lossGradient!, _gradient);
+                }
+                catch (OverflowException)
+                {
+                    throw Diverged(step + 1, epoch, "the gradient overflows", x, step, loss);
+                }
+
                 if (FirstNonFinite(_gradient) is int gi)
                     throw Diverged(step + 1, epoch, $"the gradient is {Show(double.CreateTruncating(_gradient[gi]))} at parameter {gi}", x, step, loss);
                 parameters.CopyTo(_previous, 0);
@@ -299,8 +321,17 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
             note = $"N O = {size} is too large to compute the limit here; GradientDescentMse.MaxLearningRate of the NTK gives it";
         else
         {
-            var ntk = kernelModel.FullNtk(_start, x);
-            if (ntk.Data.All(double.IsFinite))
+            Matrix<double>? ntk;
+            try
+            {
+                ntk = kernelModel.FullNtk(_start, x);
+            }
+            catch (OverflowException)
+            {
+                ntk = null;                                    // the CPU host reports the overflow itself
+            }
+
+            if (ntk is not null && ntk.Data.All(double.IsFinite))
             {
                 max = GradientDescentMse.MaxLearningRate(ntk, new Matrix<double>(x.Rows, Model.OutputSize), momentum: sgd?.Momentum ?? 0) /* only the targets' shape is read */;
                 note = "";
