@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Reflection;
 using System.Text.RegularExpressions;
 using Microsoft.CodeAnalysis;
@@ -70,6 +71,19 @@ public class DiagnosticDocsTests
         var descriptor = DiagnosticDescriptors.ById(id)!;
         Assert.Equal(DiagnosticDescriptors.HelpBaseUrl + id + ".md", descriptor.HelpLinkUri);
         Assert.True(File.Exists(Path.Combine(DocsFolder, id + ".md")), $"docs/diagnostics/{id}.md is missing");
+    }
+
+    [Theory]
+    [MemberData(nameof(Ids))]
+    public void Descriptor_carries_its_pages_why_section_as_description(string id)
+    {
+        // The full help text travels with the diagnostic (IDE tooltips, build logs), whatever the help link can reach.
+        string description = DiagnosticDescriptors.ById(id)!.Description.ToString(CultureInfo.InvariantCulture);
+        Assert.True(description.Length > 40, $"{id}: description '{description}'");
+        string page = Page(id);
+        int start = page.IndexOf("\n## Why\n", StringComparison.Ordinal) + "\n## Why\n".Length;
+        string firstWords = string.Join(" ", page[start..].Split(['\n', ' '], StringSplitOptions.RemoveEmptyEntries).Take(6));
+        Assert.StartsWith(firstWords, description, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -61,7 +61,7 @@ internal static class DiagnosticDescriptors
         "'{0}' derives from LayerAttribute but is not a layer the generator knows; use the layers of the NtkDsl namespace");
 
     public static readonly DiagnosticDescriptor QuadratureFallback = Create("NTK0015", "Infinite-width kernel uses quadrature",
-        "The activation '{0}' (layer {1} of '{2}') has no closed-form infinite-width kernel; InfiniteWidth uses Gauss-Hermite quadrature for it",
+        "The activation '{0}' (layer {1} of '{2}') has no closed-form infinite-width kernel; InfiniteWidth integrates it numerically (adaptive quadrature to InfiniteWidthOptions.QuadratureTolerance)",
         DiagnosticSeverity.Info);
 
     public static readonly DiagnosticDescriptor NoInfiniteWidth = Create("NTK0016", "No infinite-width kernel for this architecture",
@@ -102,7 +102,22 @@ internal static class DiagnosticDescriptors
     };
 
     private static DiagnosticDescriptor Create(string id, string title, string message, DiagnosticSeverity severity = DiagnosticSeverity.Error) =>
-        new(id, title, message, Category, severity, isEnabledByDefault: true, helpLinkUri: HelpLink(id));
+        new(id, title, message, Category, severity, isEnabledByDefault: true, description: HelpText(id), helpLinkUri: HelpLink(id));
+
+    /// <summary>The "Why" section of docs/diagnostics/{id}.md (embedded in the generator), as plain text.</summary>
+    internal static string HelpText(string id)
+    {
+        using var stream = typeof(DiagnosticDescriptors).Assembly.GetManifestResourceStream("NtkDsl.Generator.Docs." + id + ".md");
+        if (stream is null) return "";
+        using var reader = new System.IO.StreamReader(stream);
+        string page = reader.ReadToEnd().Replace("\r\n", "\n");
+        int start = page.IndexOf("\n## Why\n", System.StringComparison.Ordinal);
+        if (start < 0) return "";
+        start += "\n## Why\n".Length;
+        int end = page.IndexOf("\n## ", start, System.StringComparison.Ordinal);
+        string why = (end < 0 ? page.Substring(start) : page.Substring(start, end - start)).Trim();
+        return string.Join(" ", why.Split(new[] { '\n' }, System.StringSplitOptions.RemoveEmptyEntries).Select(l => l.Trim()));
+    }
 
     private static string ReadHelpBaseUrl()
     {

@@ -29,7 +29,11 @@ public readonly struct CpuBackend<T>(int maxDegreeOfParallelism) : ITensorBacken
     public int Cols(CpuTensor<T> t) => t.Cols;
 
     /// <inheritdoc/>
-    public CpuTensor<T> Allocate(int rows, int cols) => new(new T[checked(rows * cols)], 0, rows, cols);
+    public CpuTensor<T> Allocate(int rows, int cols)
+    {
+        ShapeLimits.RequireMatrix(rows, cols, "A workspace buffer", null, ShapeLimits.KernelRemedy);
+        return new(new T[(long)rows * cols], 0, rows, cols);
+    }
 
     /// <inheritdoc/>
     public CpuTensor<T> View(CpuTensor<T> flat, int offset, int rows, int cols)

@@ -108,6 +108,7 @@ public sealed class CpuSession<TNet, T> : IDisposable
     {
         CheckParameters(parameters, nameof(parameters));
         CheckInput(x, nameof(x));
+        ShapeLimits.RequireJacobian(x.Rows, TNet.OutputSize, TNet.ParameterCount, nameof(x));
         var jacobian = new Matrix<T>(x.Rows * TNet.OutputSize, TNet.ParameterCount);
         TNet.Jacobian(Backend, CpuTensor<T>.Of(parameters), CpuTensor<T>.Of(x), CpuTensor<T>.Of(jacobian), Workspace);
         Shapes.RequireFiniteResult<T>(jacobian.Data, "jacobian", "x or the parameters");
@@ -118,6 +119,7 @@ public sealed class CpuSession<TNet, T> : IDisposable
     public Matrix<T> Ntk(T[] parameters, Matrix<T> x1, Matrix<T>? x2 = null, NtkMode mode = NtkMode.Trace)
     {
         int n1 = Rows(x1, nameof(x1)), n2 = x2 is null ? n1 : Rows(x2, nameof(x2));
+        ShapeLimits.RequireNtk(n1, n2, TNet.OutputSize, mode, nameof(x1));
         var (rows, cols) = NtkModes.ResultShape(mode, n1, n2, TNet.OutputSize);
         var result = new Matrix<T>(rows, cols);
         Ntk(parameters, x1, x2, mode, result);

@@ -45,12 +45,7 @@ internal static class ShapeLimits
     /// <param name="paramName">The argument to name (usually "x1").</param>
     public static void RequireNtk(int n1, int n2, int outputs, NtkMode mode, string paramName)
     {
-        var (rows, cols) = mode switch
-        {
-            NtkMode.Full => ((long)n1 * outputs, (long)n2 * outputs),
-            NtkMode.Diagonal => ((long)outputs * n1, (long)n2),
-            _ => ((long)n1, (long)n2),
-        };
+        var (rows, cols) = NtkModes.ResultShape64(mode, n1, n2, outputs);
         RequireMatrix(rows, cols, string.Create(CultureInfo.InvariantCulture, $"Theta(x1, x2) in {mode} mode for N1 = {n1:N0}, N2 = {n2:N0}, O = {outputs}"),
             paramName, KernelRemedy);
     }
