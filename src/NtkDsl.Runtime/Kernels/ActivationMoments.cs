@@ -105,9 +105,12 @@ public static class ActivationMoments
                 double prodPlus1 = (q11 + 1) * (q22 + 1);
                 double delta2 = 1 + (q11 + q22) + Math.Max(prod - q12 * q12, 0); // (q11 + q22) first: symmetric bit for bit
                 double delta = Math.Sqrt(delta2);
-                double angle = Math.Atan2(q12, delta);
-                double k = ((q12 * q12 + prod * delta2) / (prodPlus1 * delta) + q12 * angle) * InvTwoPi + 0.25 * q12;
-                double kdot = (1 / delta2 + (1 - prod) / prodPlus1 + 1) * q12 / delta * InvTwoPi + 0.25 + angle * InvTwoPi;
+                // nt writes atan2(q12, delta) + pi/2 and 1 + (1 - q11 q22) / prod1: both cancel at large variances
+                // (terms of size q for a result of size 1e-13 q at correlation -1); atan2(delta, -q12) and
+                // (q11 + q22 + 2) / prod1 are the same quantities without cancellation.
+                double angle = Math.Atan2(delta, -q12);
+                double k = ((q12 * q12 + prod * delta2) / (prodPlus1 * delta) + q12 * angle) * InvTwoPi;
+                double kdot = ((1 / delta2 + ((q11 + q22) + 2) / prodPlus1) * q12 / delta + angle) * InvTwoPi;
                 return new KernelMoments(k, kdot);
             }
 
