@@ -193,7 +193,9 @@ public static class ActivationMoments
     /// adaptive Gauss-Kronrod (7/15 points) over +-9 standard deviations, on initial panels that put a breakpoint at
     /// x = 0 and grade geometrically away from it (x = +-2, 6, 18, 54) besides the Gaussian's own scale, then
     /// halving the panel with the largest error estimate until the summed estimate is below the tolerance times
-    /// E|integrand| (for the inner ones, times the larger of E|integrand| and its value at u = 0). Correlation +-1 (a singular covariance)
+    /// E|integrand| (for the inner ones, times the larger of E|integrand| and its value at u = 0); an integral whose
+    /// standard deviation is at most 0.35 is first tried by Gauss-Hermite rules of 8, 16, 32 nodes (accepted when two
+    /// successive rules agree to the tolerance). Correlation +-1 (a singular covariance)
     /// needs no inner integral (v = q12 u / q11 exactly), and tiny variances need no special case (the panels then
     /// see a nearly polynomial integrand). The contract: phi and phi' are finite, grow at most polynomially, and
     /// vary on a scale of order 1 near x = 0 or are smooth elsewhere (features elsewhere are found by refinement,

@@ -170,4 +170,54 @@ public sealed class ActivationMomentTests(ITestOutputHelper output)
         Assert.Equal("q", Assert.Throws<ArgumentOutOfRangeException>(() => ActivationMoments.QuadratureDiagonal(tanh, double.PositiveInfinity)).ParamName);
         Assert.Throws<NotSupportedException>(() => ActivationMoments.ClosedForm(tanh, 1, 0, 1));
     }
+
+    /// <summary>The Gauss-Hermite rules of the fast path reproduce the standard normal's moments E[z^2k] = (2k - 1)!! exactly up to degree 2n - 1.</summary>
+    [Theory]
+    [InlineData(8)]
+    [InlineData(16)]
+    [InlineData(32)]
+    public void GaussHermiteRulesIntegrateNormalMomentsExactly(int n)
+    {
+        var rule = GaussHermite.ForDegree(n);
+        double moment = 1; // (2k - 1)!!
+        for (int k = 0; 2 * k <= 2 * n - 1; k++)
+        {
+            if (k > 0) moment *= 2 * k - 1;
+            double even = 0, odd = 0;
+            for (int i = 0; i < n; i++)
+            {
+                even += rule.Weights[i] * Math.Pow(rule.Nodes[i], 2 * k);
+                odd += rule.Weights[i] * Math.Pow(rule.Nodes[i], 2 * k + 1);
+            }
+
+            Assert.True(Math.Abs(even - moment) <= 1e-12 * moment, $"n = {n}: E[z^{2 * k}] = {even}, expected {moment}");
+            Assert.True(Math.Abs(odd) <= 1e-12 * moment * Math.Sqrt(2 * k + 1), $"n = {n}: E[z^{2 * k + 1}] = {odd}");
+        }
+    }
+
+    private readonly struct KinkedRelu : IScalarActivation
+    {
+        public void Evaluate(double x, out double value, out double derivative)
+        {
+            value = Math.Max(x, 0);
+            derivative = x > 0 ? 1 : x < 0 ? 0 : 0.5;
+        }
+    }
+
+    /// <summary>
+    /// A kink (ReLU given by code) at variances where the Gauss-Hermite fast path is tried: the rules do not agree across
+    /// the kink, so the adaptive scheme must take over and match the arc-cosine closed form.
+    /// </summary>
+    [Theory]
+    [InlineData(0.01, 0.003, 0.01)]
+    [InlineData(0.1, -0.055, 0.12)]
+    [InlineData(0.05, 0.049, 0.05)]
+    public void FastPathHandsKinksToTheAdaptiveScheme(double q11, double q12, double q22)
+    {
+        var numerical = ActivationMoments.Numerical(new KinkedRelu(), q11, q12, q22);
+        var exact = ActivationMoments.ClosedForm(Activation.Relu, q11, q12, q22);
+        output.WriteLine($"K {numerical.K} vs {exact.K}, KDot {numerical.KDot} vs {exact.KDot}");
+        Assert.True(Math.Abs(numerical.K - exact.K) <= 1e-9 * Math.Sqrt(q11 * q22), $"K {numerical.K} vs {exact.K}");
+        Assert.True(Math.Abs(numerical.KDot - exact.KDot) <= 1e-9, $"KDot {numerical.KDot} vs {exact.KDot}");
+    }
 }
