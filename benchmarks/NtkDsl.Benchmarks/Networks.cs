@@ -47,3 +47,10 @@ public partial class ForwardMlp;
 [Dense(512), Relu]
 [Dense(1)]
 public partial class DeepReluMlp;
+
+/// <summary>infinite-tanh: the net of issue 13, whose Tanh moments need quadrature, d = 16.</summary>
+[Network(Inputs = 16, WeightStd = 1.5, BiasStd = 0.2)]
+[Dense(32), Tanh]
+[Dense(32), Tanh]
+[Dense(1)]
+public partial class TanhMlp;

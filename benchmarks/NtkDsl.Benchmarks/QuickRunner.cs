@@ -41,7 +41,7 @@ public static class QuickRunner
 {
     /// <summary>Every case name, in run order.</summary>
     public static readonly string[] CaseNames =
-        ["ntk-mlp-small", "ntk-mlp-large", "ntk-mlp-multi", "forward", "infinite", "cholesky", "eigh", "dynamics", "kernel-regression"];
+        ["ntk-mlp-small", "ntk-mlp-large", "ntk-mlp-multi", "forward", "infinite", "infinite-tanh", "cholesky", "eigh", "dynamics", "kernel-regression"];
 
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
 
@@ -134,6 +134,9 @@ public static class QuickRunner
                 break;
             case "infinite":
                 yield return Infinite(name, tiny ? 64 : 4096, ctx);
+                break;
+            case "infinite-tanh":
+                yield return InfiniteTanh(name, tiny ? 4 : 64, ctx);
                 break;
             case "cholesky" or "eigh":
                 var kind = name == "cholesky" ? Factorization.Cholesky : Factorization.Eigh;
@@ -264,6 +267,57 @@ public static class QuickRunner
         json["gemm_shape"] = "[1024, 1024] x [1024, 1024] float64 (hardware proxy; the recursion is elementwise, not GEMM-bound)";
         Gemm(json, 1024, 1024, 1024, ScalarType.Float64);
         json["flops_note"] = $"nominal: 2 N^2 d + {CostModel.InfinitePerEntryPerLayer} N^2 per ReLU layer (a transcendental counts as 1)";
+        Log(ctx, json);
+        return json;
+    }
+
+    // Quadrature moments (Tanh has no closed form) through the issue-13 net: kernel entries per second at the default
+    // tolerance and at a loose one. Stopwatch medians of 3 calls after a warm-up on 2 points (no torch competitor).
+    private static JsonObject InfiniteTanh(string name, int n, Context ctx)
+    {
+        var json = Header(name, n, 32, 2, 1, "float64", ctx);
+        json["input_dim"] = TanhMlp.InputSize;
+        var x = Workload.RandomInputs<double>(n, TanhMlp.InputSize, 1);
+        var warmUp = Workload.RandomInputs<double>(2, TanhMlp.InputSize, 2);
+        // Each Tanh layer integrates the upper triangle (diagonal included) of the N x N kernel.
+        long entries = 2L * n * (n + 1) / 2;
+        var seconds = new JsonObject();
+        var rates = new JsonObject();
+        var diffs = new JsonObject();
+        double[]? reference = null;
+        foreach (var (key, tolerance) in new[] { ("ntkdsl_cpu", ActivationMoments.DefaultQuadratureTolerance), ("ntkdsl_cpu_1e-6", 1e-6) })
+        {
+            var options = new InfiniteWidthOptions { MaxDegreeOfParallelism = ctx.Options.Threads, QuadratureTolerance = tolerance };
+            _ = TanhMlp.InfiniteWidth(warmUp, null, options);
+            var runs = new List<double>();
+            double[] ntk = [];
+            for (int r = 0; r < (ctx.Options.Tiny ? 1 : 3); r++)
+            {
+                var sw = Stopwatch.StartNew();
+                ntk = TanhMlp.InfiniteWidth(x, null, options).Ntk.Data.ToArray();
+                runs.Add(sw.Elapsed.TotalSeconds);
+            }
+
+            runs.Sort();
+            double median = runs[runs.Count / 2];
+            seconds[key] = Round(median, 6);
+            rates[key] = Round(entries / median, 0);
+            reference ??= ntk;
+            double max = 0, scale = 0;
+            for (int i = 0; i < ntk.Length; i++)
+            {
+                max = Math.Max(max, Math.Abs(ntk[i] - reference[i]));
+                scale = Math.Max(scale, Math.Abs(reference[i]));
+            }
+
+            diffs[key] = max / scale;
+        }
+
+        json["seconds"] = seconds;
+        json["entries_per_second"] = rates;
+        json["entries"] = entries;
+        json["max_rel_diff_vs_ntkdsl_cpu"] = diffs;
+        json["note"] = "entries = moments integrated per call (2 Tanh layers x N(N+1)/2); ntkdsl_cpu_1e-6 = QuadratureTolerance 1e-6 (the cost/accuracy trade)";
         Log(ctx, json);
         return json;
     }

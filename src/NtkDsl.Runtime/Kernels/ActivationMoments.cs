@@ -15,7 +15,7 @@ public readonly record struct KernelMoments(double K, double KDot);
 /// <c>(u, v) ~ N(0, [[q11, q12], [q12, q22]])</c>, following neural-tangents' <c>stax</c> elementwise layers.
 /// </summary>
 /// <remarks>
-/// Closed forms (all verified against 2-D Gauss-Hermite quadrature in the tests):
+/// Closed forms (all verified against adaptive quadrature and high-precision reference values in the tests):
 /// <list type="bullet">
 /// <item>Relu, LeakyRelu, Abs: nt's <c>ABRelu(a, b)</c>, the arc-cosine kernel of Cho and Saul generalized to
 /// <c>a min(x, 0) + b max(x, 0)</c>: with <c>th = atan2(sqrt(q11 q22 - q12^2), q12)</c>,
@@ -27,16 +27,23 @@ public readonly record struct KernelMoments(double K, double KDot);
 /// <item>Sin (<c>a sin(b x + c)</c>): from the Gaussian characteristic function, as nt's <c>stax.Sin</c>.</item>
 /// <item>Identity: <c>K = q12</c>, <c>KDot = 1</c>.</item>
 /// </list>
-/// Tanh, Sigmoid and Softplus use 2-D Gauss-Hermite quadrature (neural-tangents' default degree 25). When quadrature
-/// is forced on a piecewise-linear kind, it integrates in polar coordinates instead (exact radial part, Gauss-Legendre
-/// between the kinks), because Gauss-Hermite converges only like 1/n across a kink.
+/// Tanh, Sigmoid and Softplus (and every kind when quadrature is forced) use adaptive quadrature to a relative
+/// tolerance (<see cref="Quadrature"/>; default <see cref="DefaultQuadratureTolerance"/>), accurate to ~1e-10 or
+/// better for variances from 1e-8 to 1e8 and every correlation in [-1, 1]. Piecewise-linear kinds integrate in
+/// polar coordinates instead (exact radial part, Gauss-Legendre between the kinks).
 /// Every form is evaluated so that no NaN appears on the diagonal (q12^2 = q11 q22) or at zero variance:
 /// correlations are clamped through <c>max(q11 q22 - q12^2, 0)</c> and <c>atan2</c> instead of <c>acos</c>.
 /// </remarks>
 public static class ActivationMoments
 {
-    /// <summary>neural-tangents' default number of Gauss-Hermite nodes per dimension.</summary>
-    public const int DefaultQuadratureDegree = 25;
+    /// <summary>
+    /// Default relative tolerance of the quadrature moments (<see cref="InfiniteWidthOptions.QuadratureTolerance"/>):
+    /// the error estimates are kept below 1e-10 of E|phi(u) phi(v)| and E|phi'(u) phi'(v)|.
+    /// </summary>
+    public const double DefaultQuadratureTolerance = 1e-10;
+
+    /// <summary>Loosest accepted quadrature tolerance.</summary>
+    public const double MaxQuadratureTolerance = 0.1;
 
     private const double TwoOverPi = 2 / Math.PI;
     private const double FourOverPi = 4 / Math.PI;
@@ -48,20 +55,20 @@ public static class ActivationMoments
 
     /// <summary>
     /// The moments for pre-activation covariance (q11, q12, q22): closed form when available (unless
-    /// <paramref name="forceQuadrature"/>), otherwise Gauss-Hermite quadrature with <paramref name="quadratureDegree"/> nodes per dimension.
+    /// <paramref name="forceQuadrature"/>), otherwise <see cref="Quadrature"/> to the relative <paramref name="quadratureTolerance"/>.
     /// </summary>
     public static KernelMoments Compute(Activation activation, double q11, double q12, double q22,
-        int quadratureDegree = DefaultQuadratureDegree, bool forceQuadrature = false) =>
+        double quadratureTolerance = DefaultQuadratureTolerance, bool forceQuadrature = false) =>
         !forceQuadrature && HasClosedForm(activation)
             ? ClosedForm(activation, q11, q12, q22)
-            : Quadrature(activation, q11, q12, q22, GaussHermite.ForDegree(quadratureDegree));
+            : Quadrature(activation, q11, q12, q22, quadratureTolerance);
 
     /// <summary>The moments at u = v with variance <paramref name="q"/> (a kernel's diagonal): E[phi(u)^2], E[phi'(u)^2].</summary>
     public static KernelMoments ComputeDiagonal(Activation activation, double q,
-        int quadratureDegree = DefaultQuadratureDegree, bool forceQuadrature = false) =>
+        double quadratureTolerance = DefaultQuadratureTolerance, bool forceQuadrature = false) =>
         !forceQuadrature && HasClosedForm(activation)
             ? ClosedFormDiagonal(activation, q)
-            : QuadratureDiagonal(activation, q, GaussHermite.ForDegree(quadratureDegree));
+            : QuadratureDiagonal(activation, q, quadratureTolerance);
 
     /// <summary>Closed-form moments; throws <see cref="NotSupportedException"/> when <see cref="HasClosedForm"/> is false.</summary>
     public static KernelMoments ClosedForm(Activation activation, double q11, double q12, double q22)
@@ -98,21 +105,25 @@ public static class ActivationMoments
                 double prodPlus1 = (q11 + 1) * (q22 + 1);
                 double delta2 = 1 + (q11 + q22) + Math.Max(prod - q12 * q12, 0); // (q11 + q22) first: symmetric bit for bit
                 double delta = Math.Sqrt(delta2);
-                double angle = Math.Atan2(q12, delta);
-                double k = ((q12 * q12 + prod * delta2) / (prodPlus1 * delta) + q12 * angle) * InvTwoPi + 0.25 * q12;
-                double kdot = (1 / delta2 + (1 - prod) / prodPlus1 + 1) * q12 / delta * InvTwoPi + 0.25 + angle * InvTwoPi;
+                // nt writes atan2(q12, delta) + pi/2 and 1 + (1 - q11 q22) / prod1: both cancel at large variances
+                // (terms of size q for a result of size 1e-13 q at correlation -1); atan2(delta, -q12) and
+                // (q11 + q22 + 2) / prod1 are the same quantities without cancellation.
+                double angle = Math.Atan2(delta, -q12);
+                double k = ((q12 * q12 + prod * delta2) / (prodPlus1 * delta) + q12 * angle) * InvTwoPi;
+                double kdot = ((1 / delta2 + ((q11 + q22) + 2) / prodPlus1) * q12 / delta + angle) * InvTwoPi;
                 return new KernelMoments(k, kdot);
             }
 
             case ActivationKind.Sin:
             {
-                // sin(bu+c) sin(bv+c) = [cos(b(u-v)) - cos(b(u+v)+2c)]/2 and E cos(t w + s) = cos(s) exp(-t^2 Var w / 2).
+                // sin(bu+c) sin(bv+c) = [cos(b(u-v)) - cos(b(u+v)+2c)]/2 and E cos(t w + s) = cos(s) exp(-t^2 Var w / 2):
+                // K = a^2/2 e^h (e^x - e^-x cos 2c), KDot = a^2 b^2/2 e^h (e^x + e^-x cos 2c), h = -b^2 (q11 + q22)/2,
+                // x = b^2 q12, written with sinh so that small covariances do not cancel (e^x - e^-x at x = 1e-8).
                 double a = activation.A, b2 = activation.B * activation.B, c = activation.C;
-                double half = -0.5 * (q11 + q22);
-                double s1 = Math.Exp(b2 * (half + q12));
-                double s2 = Math.Exp(b2 * (half - q12)) * Math.Cos(2 * c);
-                double halfA2 = 0.5 * a * a;
-                return new KernelMoments(halfA2 * (s1 - s2), halfA2 * b2 * (s1 + s2));
+                double x = b2 * q12, sinC = Math.Sin(c), cosC = Math.Cos(c);
+                double scale = 0.5 * a * a * Math.Exp(-0.5 * b2 * (q11 + q22));
+                double sinh = 2 * Math.Sinh(x), decay = 2 * Math.Exp(-x);
+                return new KernelMoments(scale * (sinh + decay * sinC * sinC), scale * b2 * (sinh + decay * cosC * cosC));
             }
 
             case ActivationKind.Identity:
@@ -140,107 +151,183 @@ public static class ActivationMoments
     }
 
     /// <summary>
-    /// Moments by 2-D Gauss-Hermite quadrature on the Cholesky factor of the covariance
-    /// (u = L11 z1, v = L21 z1 + L22 z2), valid at zero or singular covariance.
+    /// Moments by numerical integration (for Tanh, Sigmoid, Softplus, and for any kind when quadrature is forced):
+    /// conditioning on the larger-variance variable u, E[phi(v) | u] is a 1-D Gaussian expectation, integrated
+    /// together with phi' by adaptive Gauss-Kronrod on panels adapted to the variance and to where phi varies;
+    /// the outer expectation over u likewise (see <see cref="Numerical{TActivation}"/>). Piecewise-linear kinds
+    /// integrate in polar coordinates (exact radial part, Gauss-Legendre between the kinks).
     /// </summary>
-    public static KernelMoments Quadrature(Activation activation, double q11, double q12, double q22, GaussHermite rule)
+    /// <param name="activation">Any activation.</param>
+    /// <param name="q11">Var u, finite and &gt;= 0.</param>
+    /// <param name="q12">Cov(u, v), finite; clamped to the Cauchy-Schwarz bound.</param>
+    /// <param name="q22">Var v, finite and &gt;= 0.</param>
+    /// <param name="tolerance">Relative accuracy target (see <see cref="InfiniteWidthOptions.QuadratureTolerance"/>).</param>
+    public static KernelMoments Quadrature(Activation activation, double q11, double q12, double q22,
+        double tolerance = DefaultQuadratureTolerance)
     {
-        ArgumentNullException.ThrowIfNull(rule);
-        // Both moments are symmetric in (u, v): order them canonically so that swapping X1 and X2
-        // transposes the kernel exactly, despite the Cholesky factor treating u and v differently.
-        if (q11 < q22) (q11, q22) = (q22, q11);
-        q12 = ClampCovariance(q11, q12, q22);
-        var z = rule.Nodes;
-        var w = rule.Weights;
-        double l11 = Math.Sqrt(Math.Max(q11, 0));
-        double l21 = l11 > 0 ? q12 / l11 : 0;
-        double l22 = l11 > 0 ? Math.Sqrt(Math.Max(q11 * q22 - q12 * q12, 0) / q11) : Math.Sqrt(Math.Max(q22, 0));
-        if (activation.IsPiecewiseLinear) return PolarQuadrature(activation, l11, l21, l22, rule.Degree);
-        double k = 0, kdot = 0;
-        for (int i = 0; i < z.Length; i++)
+        CheckCovariance(q11, q12, q22);
+        CheckTolerance(tolerance);
+        if (activation.IsPiecewiseLinear)
         {
-            Evaluate(activation, l11 * z[i], out double fu, out double du);
-            double shift = l21 * z[i];
-            double sf = 0, sd = 0;
-            for (int j = 0; j < z.Length; j++)
-            {
-                Evaluate(activation, shift + l22 * z[j], out double fv, out double dv);
-                sf += w[j] * fv;
-                sd += w[j] * dv;
-            }
-
-            k += w[i] * fu * sf;
-            kdot += w[i] * du * sd;
+            if (q11 < q22) (q11, q22) = (q22, q11);
+            q12 = ClampCovariance(q11, q12, q22);
+            double l11 = Math.Sqrt(q11);
+            double l21 = l11 > 0 ? q12 / l11 : 0;
+            double l22 = l11 > 0 ? Math.Sqrt(Math.Max(q11 * q22 - q12 * q12, 0) / q11) : Math.Sqrt(q22);
+            return PolarQuadrature(activation, l11, l21, l22);
         }
 
-        return new KernelMoments(k, kdot);
+        double b2 = InputScale2(activation);
+        var m = Integrate(new Builtin(activation), b2 * q11, b2 * q12, b2 * q22, tolerance);
+        return new KernelMoments(m.K, b2 * m.KDot);
     }
 
     /// <summary>
     /// Moments of an activation given by code (<see cref="IScalarActivation"/>: user-defined activations), by
-    /// numerical integration over (u, v) ~ N(0, [[q11, q12], [q12, q22]]).
+    /// numerical integration over (u, v) ~ N(0, [[q11, q12], [q12, q22]]) to the relative accuracy
+    /// <see cref="InfiniteWidthOptions.QuadratureTolerance"/>.
     /// </summary>
+    /// <remarks>
+    /// With u the variable of larger variance, v | u ~ N(q12 u / q11, q22 - q12^2 / q11); the inner expectations
+    /// E[phi(v) | u], E[phi'(v) | u] and the outer one over u are 1-D Gaussian expectations, each integrated by
+    /// adaptive Gauss-Kronrod (7/15 points) over +-9 standard deviations, on initial panels that put a breakpoint at
+    /// x = 0 and grade geometrically away from it (x = +-2, 6, 18, 54) besides the Gaussian's own scale, then
+    /// halving the panel with the largest error estimate until the summed estimate is below the tolerance times
+    /// E|integrand| (for the inner ones, times the larger of E|integrand| and its value at u = 0); an integral whose
+    /// standard deviation is at most 0.35 is first tried by Gauss-Hermite rules of 8, 16, 32 nodes (accepted when two
+    /// successive rules agree to the tolerance). Correlation +-1 (a singular covariance)
+    /// needs no inner integral (v = q12 u / q11 exactly), and tiny variances need no special case (the panels then
+    /// see a nearly polynomial integrand). The contract: phi and phi' are finite, grow at most polynomially, and
+    /// vary on a scale of order 1 near x = 0 or are smooth elsewhere (features elsewhere are found by refinement,
+    /// at a cost); a kink or jump is best placed at 0. Results are symmetric in (q11, q22) bit for bit.
+    /// </remarks>
+    /// <exception cref="ArgumentOutOfRangeException">A variance is negative, a value is not finite, or the tolerance is outside [1e-13, 0.1].</exception>
+    /// <exception cref="ArithmeticException">The tolerance was not reached within the panel budget (phi varies on too many scales).</exception>
     public static KernelMoments Numerical<TActivation>(TActivation activation, double q11, double q12, double q22,
         InfiniteWidthOptions? options = null)
         where TActivation : IScalarActivation
     {
-        var rule = GaussHermite.ForDegree((options ?? InfiniteWidthOptions.Default).QuadratureDegree);
-        if (q11 < q22) (q11, q22) = (q22, q11);
-        q12 = ClampCovariance(q11, q12, q22);
-        var z = rule.Nodes;
-        var w = rule.Weights;
-        double l11 = Math.Sqrt(Math.Max(q11, 0));
-        double l21 = l11 > 0 ? q12 / l11 : 0;
-        double l22 = l11 > 0 ? Math.Sqrt(Math.Max(q11 * q22 - q12 * q12, 0) / q11) : Math.Sqrt(Math.Max(q22, 0));
-        double k = 0, kdot = 0;
-        for (int i = 0; i < z.Length; i++)
-        {
-            activation.Evaluate(l11 * z[i], out double fu, out double du);
-            double shift = l21 * z[i];
-            double sf = 0, sd = 0;
-            for (int j = 0; j < z.Length; j++)
-            {
-                activation.Evaluate(shift + l22 * z[j], out double fv, out double dv);
-                sf += w[j] * fv;
-                sd += w[j] * dv;
-            }
-
-            k += w[i] * fu * sf;
-            kdot += w[i] * du * sd;
-        }
-
-        return new KernelMoments(k, kdot);
+        double tolerance = (options ?? InfiniteWidthOptions.Default).QuadratureTolerance;
+        CheckCovariance(q11, q12, q22);
+        CheckTolerance(tolerance);
+        return Integrate(activation, q11, q12, q22, tolerance);
     }
 
     /// <summary>Diagonal moments E[phi(u)^2], E[phi'(u)^2] of an activation given by code, u ~ N(0, q).</summary>
+    /// <remarks>The 1-D case of <see cref="Numerical{TActivation}"/>, with the same panels and the same bits as its q11 = q12 = q22.</remarks>
     public static KernelMoments NumericalDiagonal<TActivation>(TActivation activation, double q, InfiniteWidthOptions? options = null)
-        where TActivation : IScalarActivation =>
-        Numerical(activation, q, q, q, options);
-
-    /// <summary>Diagonal moments E[phi(u)^2], E[phi'(u)^2] by 1-D Gauss-Hermite quadrature.</summary>
-    public static KernelMoments QuadratureDiagonal(Activation activation, double q, GaussHermite rule)
+        where TActivation : IScalarActivation
     {
-        ArgumentNullException.ThrowIfNull(rule);
-        double s = Math.Sqrt(Math.Max(q, 0));
-        if (activation.IsPiecewiseLinear) return PolarQuadrature(activation, s, s, 0, rule.Degree);
-        var z = rule.Nodes;
-        var w = rule.Weights;
-        double k = 0, kdot = 0;
-        for (int i = 0; i < z.Length; i++)
+        double tolerance = (options ?? InfiniteWidthOptions.Default).QuadratureTolerance;
+        CheckVariance(q, nameof(q));
+        CheckTolerance(tolerance);
+        return IntegrateDiagonal(activation, q, tolerance);
+    }
+
+    /// <summary>Diagonal moments E[phi(u)^2], E[phi'(u)^2] by 1-D adaptive quadrature (the q11 = q12 = q22 case of <see cref="Quadrature"/>).</summary>
+    public static KernelMoments QuadratureDiagonal(Activation activation, double q, double tolerance = DefaultQuadratureTolerance)
+    {
+        CheckVariance(q, nameof(q));
+        CheckTolerance(tolerance);
+        if (activation.IsPiecewiseLinear)
         {
-            Evaluate(activation, s * z[i], out double f, out double d);
-            k += w[i] * f * f;
-            kdot += w[i] * d * d;
+            double s = Math.Sqrt(q);
+            return PolarQuadrature(activation, s, s, 0);
         }
 
+        double b2 = InputScale2(activation);
+        var m = IntegrateDiagonal(new Builtin(activation), b2 * q, tolerance);
+        return new KernelMoments(m.K, b2 * m.KDot);
+    }
+
+    private static KernelMoments Integrate<TActivation>(TActivation activation, double q11, double q12, double q22, double tolerance)
+        where TActivation : IScalarActivation
+    {
+        // Both moments are symmetric in (u, v): condition on the larger variance (then |q12 / q11| <= 1, so E[phi(v) | u]
+        // varies in u no faster than phi does) and order canonically, so that swapping X1 and X2 transposes the kernel exactly.
+        if (q11 < q22) (q11, q22) = (q22, q11);
+        q12 = ClampCovariance(q11, q12, q22);
+        if (q11 == 0)
+        {
+            activation.Evaluate(0, out double f, out double d);
+            return new KernelMoments(f * f, d * d);
+        }
+
+        double slope = q12 / q11, sd = Math.Sqrt(Math.Max(q11 * q22 - q12 * q12, 0) / q11);
+        var outer = new Conditional<TActivation>(activation, slope, sd, tolerance);
+        // E[phi(v) | u] = G(slope u) with G(mu) = E[phi(mu + sd Z)], which varies on a scale max(1, sd) out to
+        // |mu| = FeatureRadius + Window sd: in u, a second feature zone (|slope| <= 1, so it is never narrower than phi's).
+        double a = Math.Abs(slope);
+        var grading = new GaussianExpectation.Grading(GaussianExpectation.FeatureRadius,
+            (GaussianExpectation.FeatureRadius + GaussianExpectation.Window * sd) / a, Math.Max(1, sd) / a);
+        var (k, kdot) = GaussianExpectation.Expect(ref outer, 0, Math.Sqrt(q11), tolerance, grading, default, out _);
         return new KernelMoments(k, kdot);
+    }
+
+    // Integrate's grading at slope 1, sd 0.
+    private static readonly GaussianExpectation.Grading DiagonalGrading =
+        new(GaussianExpectation.FeatureRadius, GaussianExpectation.FeatureRadius, 1);
+
+    private static KernelMoments IntegrateDiagonal<TActivation>(TActivation activation, double q, double tolerance)
+        where TActivation : IScalarActivation
+    {
+        // The q12 = q11 = q22 case of Integrate (slope 1, no inner integral): the same panels and products.
+        var squares = new Conditional<TActivation>(activation, 1, 0, tolerance);
+        if (q == 0)
+        {
+            activation.Evaluate(0, out double f, out double d);
+            return new KernelMoments(f * f, d * d);
+        }
+
+        var (k, kdot) = GaussianExpectation.Expect(ref squares, 0, Math.Sqrt(q), tolerance, DiagonalGrading, default, out _);
+        return new KernelMoments(k, kdot);
+    }
+
+    // u -> (phi(u) E[phi(v) | u], phi'(u) E[phi'(v) | u]) with v | u ~ N(slope u, sd^2). The inner integrals' errors count
+    // against the outer integral, so they are relative to the larger of their own E|phi(v)| | u and its value at u = 0
+    // (a typical size): far out, where E[phi'(v) | u] is tiny, its relative accuracy does not matter.
+    private struct Conditional<TActivation> : IPairFunction
+        where TActivation : IScalarActivation
+    {
+        private readonly double _slope, _sd, _tolerance;
+        private readonly (double, double) _floor;
+        private Phi<TActivation> _phi;
+
+        public Conditional(TActivation activation, double slope, double sd, double tolerance)
+        {
+            _phi = new Phi<TActivation>(activation);
+            _slope = slope;
+            _sd = sd;
+            _tolerance = tolerance;
+            GaussianExpectation.Expect(ref _phi, 0, sd, tolerance, GaussianExpectation.Grading.Activation, default, out _floor);
+        }
+
+        public void Evaluate(double u, out double first, out double second)
+        {
+            _phi.Evaluate(u, out double f, out double d);
+            if (f == 0 && d == 0)
+            {
+                first = second = 0;
+                return;
+            }
+
+            var (fv, dv) = GaussianExpectation.Expect(ref _phi, _slope * u, _sd, _tolerance, GaussianExpectation.Grading.Activation, _floor, out _);
+            first = f * fv;
+            second = d * dv;
+        }
+    }
+
+    private struct Phi<TActivation>(TActivation activation) : IPairFunction
+        where TActivation : IScalarActivation
+    {
+        public void Evaluate(double x, out double first, out double second) => activation.Evaluate(x, out first, out second);
     }
 
     // Piecewise-linear phi is positively homogeneous, so in polar coordinates (z1, z2) = r (cos a, sin a) the
     // radial integrals are exact (E[r^2] = 2 for phi phi, 1 for phi' phi') and what remains is an angular integral
     // of a piecewise trigonometric function, with kinks where u = 0 or v = 0. Gauss-Legendre on each smooth piece
     // converges exponentially, whereas Gauss-Hermite across the kink converges like 1/n (1e-2 on KDot at n = 400).
-    private static KernelMoments PolarQuadrature(Activation activation, double l11, double l21, double l22, int degree)
+    private static KernelMoments PolarQuadrature(Activation activation, double l11, double l21, double l22)
     {
         const double TwoPi = 2 * Math.PI;
         Span<double> breaks = stackalloc double[6];
@@ -253,7 +340,9 @@ public static class ActivationMoments
         breaks[5] = TwoPi;
         breaks.Sort();
 
-        var gl = GaussLegendre.ForDegree(degree);
+        // Each piece is a trigonometric polynomial of degree 2 on at most pi: 16 Gauss-Legendre nodes are exact to rounding.
+        var gl = GaussLegendre.ForDegree(16);
+        double a = activation.A, b = activation.B;
         double k = 0, kdot = 0;
         for (int piece = 0; piece < 5; piece++)
         {
@@ -264,15 +353,19 @@ public static class ActivationMoments
             {
                 double angle = mid + half * gl.Nodes[i];
                 double c = Math.Cos(angle), s = Math.Sin(angle);
-                Evaluate(activation, l11 * c, out double fu, out double du);
-                Evaluate(activation, l21 * c + l22 * s, out double fv, out double dv);
-                k += half * gl.Weights[i] * fu * fv;
+                double u = l11 * c, v = l21 * c + l22 * s;
+                double du = Slope(u, a, b), dv = Slope(v, a, b);
+                k += half * gl.Weights[i] * du * u * dv * v;
                 kdot += half * gl.Weights[i] * du * dv;
             }
         }
 
         return new KernelMoments(k / Math.PI, kdot / TwoPi);
     }
+
+    // A variable that is 0 surely (zero variance) stands for mass on both sides of the kink: the mean slope, the
+    // convention of ClosedFormDiagonal and of nt's theta = pi/2 fill.
+    private static double Slope(double x, double a, double b) => x > 0 ? b : x < 0 ? a : 0.5 * (a + b);
 
     // |q12| <= sqrt(q11 q22) (correlation in [-1, 1]). Rounding can push the covariance of nearly parallel
     // inputs past the bound; in chaotic regimes (e.g. sin with large sw) the excess then grows layer by layer
@@ -283,49 +376,105 @@ public static class ActivationMoments
         return Math.Clamp(q12, -bound, bound);
     }
 
-    // phi and phi' together (one tanh/exp instead of three). A node exactly on a kink (the middle node of
-    // an odd rule) stands for mass on both sides, so it gets the mean slope rather than the one-sided one.
-    private static void Evaluate(Activation activation, double x, out double f, out double d)
+    private static void CheckCovariance(double q11, double q12, double q22)
     {
-        switch (activation.Kind)
+        CheckVariance(q11, nameof(q11));
+        if (!double.IsFinite(q12)) throw new ArgumentOutOfRangeException(nameof(q12), q12, "The covariance q12 must be finite.");
+        CheckVariance(q22, nameof(q22));
+    }
+
+    private static void CheckVariance(double q, string name)
+    {
+        if (!(q >= 0) || !double.IsFinite(q)) throw new ArgumentOutOfRangeException(name, q, $"The variance {name} must be finite and >= 0.");
+    }
+
+    private static void CheckTolerance(double tolerance)
+    {
+        if (!(tolerance >= GaussianExpectation.MinTolerance && tolerance <= MaxQuadratureTolerance))
+            throw new ArgumentOutOfRangeException(nameof(tolerance), tolerance,
+                $"The quadrature tolerance must be between {GaussianExpectation.MinTolerance} and {MaxQuadratureTolerance}.");
+    }
+
+    // Erf and Sin take the input scale B out of the integral: phi(x) = psi(B x) has the moments of psi at variance
+    // B^2 q, with phi' = B psi' (KDot times B^2), so the integrand's features sit at the unit scale the panels assume.
+    private static double InputScale2(Activation activation) =>
+        activation.Kind is ActivationKind.Erf or ActivationKind.Sin ? activation.B * activation.B : 1;
+
+    // phi and phi' of the built-in smooth kinds together, one exp or tanh each and accurate to a few ulps in the
+    // saturated tails (tanh' and sigmoid' from exp(-|x|), not as 1 - tanh^2 or s (1 - s)). Erf and Sin without
+    // their input scale B (see InputScale2).
+    private readonly struct Builtin(Activation activation) : IScalarActivation
+    {
+        private const double TwoOverSqrtPi = 1.1283791670955126;
+        private const double InvSqrt2Pi = 0.3989422804014327;
+        private const double InvSqrt2 = 0.7071067811865476;
+
+        public void Evaluate(double x, out double value, out double derivative)
         {
-            case ActivationKind.Tanh:
-                f = Math.Tanh(x);
-                d = 1 - f * f;
-                return;
-            case ActivationKind.Sigmoid:
+            switch (activation.Kind)
             {
-                double e = Math.Exp(-Math.Abs(x));
-                double s = x >= 0 ? 1 / (1 + e) : e / (1 + e);
-                f = s;
-                d = s * (1 - s);
-                return;
-            }
+                case ActivationKind.Tanh:
+                {
+                    double ax = Math.Abs(x);
+                    if (ax < 0.5)
+                    {
+                        value = Math.Tanh(x);
+                        derivative = 1 - value * value;
+                        return;
+                    }
 
-            case ActivationKind.Softplus:
-            {
-                double e = Math.Exp(-Math.Abs(x));
-                f = Math.Max(x, 0) + Math.Log(1 + e);
-                d = x >= 0 ? 1 / (1 + e) : e / (1 + e);
-                return;
-            }
+                    double e = Math.Exp(-2 * ax), r = 1 / (1 + e);
+                    value = Math.CopySign((1 - e) * r, x);
+                    derivative = 4 * e * r * r;
+                    return;
+                }
 
-            case ActivationKind.Relu or ActivationKind.LeakyRelu or ActivationKind.Abs:
-                f = x > 0 ? activation.B * x : activation.A * x;
-                d = x > 0 ? activation.B : x < 0 ? activation.A : 0.5 * (activation.A + activation.B);
-                return;
-            case ActivationKind.Erf:
-            {
-                double bx = activation.B * x;
-                f = activation.A * SpecialFunctions.Erf(bx) + activation.C;
-                d = activation.A * activation.B * 1.1283791670955126 * Math.Exp(-bx * bx);
-                return;
-            }
+                case ActivationKind.Sigmoid:
+                {
+                    double e = Math.Exp(-Math.Abs(x)), r = 1 / (1 + e);
+                    value = x >= 0 ? r : e * r;
+                    derivative = e * r * r;
+                    return;
+                }
 
-            default:
-                f = activation.Evaluate(x);
-                d = activation.Derivative(x);
-                return;
+                case ActivationKind.Softplus:
+                {
+                    double e = Math.Exp(-Math.Abs(x)), r = 1 / (1 + e);
+                    value = Math.Max(x, 0) + LogOnePlus(e);
+                    derivative = x >= 0 ? r : e * r;
+                    return;
+                }
+
+                case ActivationKind.Gelu:
+                {
+                    double cdf = 0.5 * SpecialFunctions.Erfc(-x * InvSqrt2);
+                    value = x * cdf;
+                    derivative = cdf + x * InvSqrt2Pi * Math.Exp(-0.5 * x * x);
+                    return;
+                }
+
+                case ActivationKind.Erf:
+                    value = activation.A * SpecialFunctions.Erf(x) + activation.C;
+                    derivative = activation.A * TwoOverSqrtPi * Math.Exp(-x * x);
+                    return;
+                case ActivationKind.Sin:
+                    value = activation.A * Math.Sin(x + activation.C);
+                    derivative = activation.A * Math.Cos(x + activation.C);
+                    return;
+                case ActivationKind.Identity:
+                    value = x;
+                    derivative = 1;
+                    return;
+                default:
+                    throw new NotSupportedException($"{activation} is integrated in polar coordinates.");
+            }
+        }
+
+        // log(1 + e) for 0 <= e <= 1 to full relative accuracy (Goldberg: log(u) e / (u - 1) with u = 1 + e rounded).
+        private static double LogOnePlus(double e)
+        {
+            double u = 1 + e;
+            return u == 1 ? e : Math.Log(u) * e / (u - 1);
         }
     }
 }

@@ -64,22 +64,22 @@ public sealed class DiagonalKernelState
         IsGaussian = true;
     }
 
-    /// <summary>An activation layer, with the quadrature degree of the options.</summary>
-    public void Activate(Activation activation) => Activate(activation, _options.QuadratureDegree);
+    /// <summary>An activation layer, with the quadrature tolerance of the options.</summary>
+    public void Activate(Activation activation) => Activate(activation, _options.QuadratureTolerance);
 
     /// <summary>An activation layer: Sigma' = E[phi(u)^2], Theta' = E[phi'(u)^2] Theta, u ~ N(0, Sigma).</summary>
     /// <exception cref="InvalidOperationException">No Dense layer precedes it (Identity is always allowed).</exception>
-    public void Activate(Activation activation, int quadratureDegree)
+    public void Activate(Activation activation, double quadratureTolerance)
     {
         if (activation.Kind == ActivationKind.Identity) return;
         if (!IsGaussian)
             throw new InvalidOperationException(
                 $"{activation} needs Gaussian pre-activations: put a Dense layer before it (the inputs or another activation's outputs are not Gaussian).");
         bool quadrature = _options.ForceQuadrature || !ActivationMoments.HasClosedForm(activation);
-        var rule = quadrature ? GaussHermite.ForDegree(quadratureDegree) : null;
+        double? tolerance = quadrature ? quadratureTolerance : null;
         for (int i = 0; i < _nngp.Length; i++)
         {
-            var m = KernelState.Diagonal(activation, _nngp[i], rule);
+            var m = KernelState.Diagonal(activation, _nngp[i], tolerance);
             _nngp[i] = m.K;
             _ntk[i] *= m.KDot;
         }

@@ -3,63 +3,37 @@ using System.Collections.Concurrent;
 namespace NtkDsl;
 
 /// <summary>
-/// Gauss-Hermite quadrature for expectations under the standard normal distribution:
-/// <c>E[f(z)] ~ sum_i Weights[i] f(Nodes[i])</c>, z ~ N(0, 1), exact for polynomials of degree up to 2n - 1.
+/// Gauss-Hermite rules for expectations under the standard normal distribution (internal: the fast path of
+/// <see cref="GaussianExpectation"/>): <c>E[f(z)] ~ sum_i Weights[i] f(Nodes[i])</c>, exact for polynomials of
+/// degree up to 2n - 1.
 /// </summary>
-/// <remarks>
-/// Nodes are computed in code (Golub-Welsch, then Newton on the orthonormal Hermite recurrence) and
-/// cached per degree; the rule is shared and read-only.
-/// </remarks>
-public sealed class GaussHermite
+internal sealed class GaussHermite
 {
     private static readonly ConcurrentDictionary<int, GaussHermite> Cache = new();
 
-    private readonly double[] _nodes;
-    private readonly double[] _weights;
-
     private GaussHermite(double[] nodes, double[] weights)
     {
-        _nodes = nodes;
-        _weights = weights;
+        Nodes = nodes;
+        Weights = weights;
     }
 
-    /// <summary>
-    /// Largest supported degree: beyond it the outermost weights underflow to zero anyway and the
-    /// polynomial recurrence overflows.
-    /// </summary>
-    public const int MaxDegree = 400;
-
-    /// <summary>Number of nodes n.</summary>
-    public int Degree => _nodes.Length;
-
     /// <summary>Nodes z_i (probabilists' convention, for N(0, 1)), in decreasing order, symmetric about 0.</summary>
-    public ReadOnlySpan<double> Nodes => _nodes;
+    public double[] Nodes { get; }
 
-    /// <summary>Weights w_i, positive, summing to 1 (they are probabilities of the nodes).</summary>
-    public ReadOnlySpan<double> Weights => _weights;
+    /// <summary>Weights w_i, positive, summing to 1.</summary>
+    public double[] Weights { get; }
 
-    /// <summary>The n-point rule for the standard normal distribution (cached).</summary>
-    /// <param name="degree">Number of nodes, 1 to <see cref="MaxDegree"/>.</param>
+    /// <summary>The n-point rule (cached), n from 1 to 200.</summary>
     public static GaussHermite ForDegree(int degree)
     {
-        if (degree is < 1 or > MaxDegree)
-            throw new ArgumentOutOfRangeException(nameof(degree), degree, $"The quadrature degree must be between 1 and {MaxDegree}.");
+        ArgumentOutOfRangeException.ThrowIfLessThan(degree, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(degree, 200);
         return Cache.GetOrAdd(degree, static n => Compute(n));
     }
 
-    /// <summary>E[f(z)] for z ~ N(0, 1) by this rule.</summary>
-    public double Expectation(Func<double, double> f)
-    {
-        ArgumentNullException.ThrowIfNull(f);
-        double sum = 0;
-        for (int i = 0; i < _nodes.Length; i++) sum += _weights[i] * f(_nodes[i]);
-        return sum;
-    }
-
-    // Golub-Welsch (eigenvalues of the Jacobi matrix of the probabilists' Hermite recurrence, off-diagonal
-    // sqrt(k)) gives every node to ~1e-14; Newton steps on the orthonormal physicists' recurrence (weight
-    // exp(-x^2), x = z / sqrt(2)) polish it, and the weight follows from the derivative there,
-    // w = 2 / p_n'(x)^2 (Numerical Recipes' gauher). Asymptotic initial guesses alone fail beyond n ~ 150.
+    // Golub-Welsch (eigenvalues of the Jacobi matrix of the probabilists' Hermite recurrence, off-diagonal sqrt(k))
+    // gives every node to ~1e-14; Newton steps on the orthonormal physicists' recurrence (weight exp(-x^2),
+    // x = z / sqrt(2)) polish it, and the weight follows from the derivative there, w = 2 / p_n'(x)^2.
     private static GaussHermite Compute(int n)
     {
         var jacobi = MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.Dense(n, n);
@@ -87,8 +61,7 @@ public sealed class GaussHermite
             w[i] = w[n - 1 - i] = 2.0 / (pp * pp);
         }
 
-        // The middle node of an odd rule is 0 exactly; keep the rule exactly symmetric.
-        if (n % 2 == 1) x[m - 1] = 0;
+        if (n % 2 == 1) x[m - 1] = 0; // exactly symmetric
 
         double total = 0;
         for (int i = 0; i < n; i++) total += w[i];

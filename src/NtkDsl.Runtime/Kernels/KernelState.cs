@@ -143,23 +143,23 @@ public sealed class KernelState
         IsGaussian = true;
     }
 
-    /// <summary>An activation layer, with the quadrature degree of the options.</summary>
-    public void Activate(Activation activation) => Activate(activation, _options.QuadratureDegree);
+    /// <summary>An activation layer, with the quadrature tolerance of the options.</summary>
+    public void Activate(Activation activation) => Activate(activation, _options.QuadratureTolerance);
 
     /// <summary>
     /// An activation layer: Sigma' = K(Sigma), Theta' = KDot(Sigma) * Theta, with the moments of
-    /// <see cref="ActivationMoments"/> (closed form when available, else Gauss-Hermite quadrature with
-    /// <paramref name="quadratureDegree"/> nodes per dimension).
+    /// <see cref="ActivationMoments"/> (closed form when available, else adaptive quadrature to the relative
+    /// <paramref name="quadratureTolerance"/>).
     /// </summary>
     /// <exception cref="InvalidOperationException">The current representation is not Gaussian (no Dense layer before it); Identity is always allowed.</exception>
-    public void Activate(Activation activation, int quadratureDegree)
+    public void Activate(Activation activation, double quadratureTolerance)
     {
         if (activation.Kind == ActivationKind.Identity) return; // K = Sigma, KDot = 1
         if (!IsGaussian)
             throw new InvalidOperationException(
                 $"{activation} needs Gaussian pre-activations: put a Dense layer before it (the inputs or another activation's outputs are not Gaussian).");
         bool quadrature = _options.ForceQuadrature || !ActivationMoments.HasClosedForm(activation);
-        var rule = quadrature ? GaussHermite.ForDegree(quadratureDegree) : null;
+        double? tolerance = quadrature ? quadratureTolerance : null;
 
         // Moments read the variances before this layer; update them only after the matrices.
         var var1 = _var1;
@@ -168,14 +168,14 @@ public sealed class KernelState
         bool symmetric = IsSymmetric;
         var nngp = _nngp.Data;
         var ntk = _ntk.Data;
-        long work = (long)Rows * cols * (rule is null ? 4 : (long)rule.Degree * rule.Degree);
+        long work = (long)Rows * cols * (tolerance is null ? 4 : 4096);
         _options.ForRows(Rows, work, i =>
         {
             double q11 = var1[i];
             int j = 0;
             if (symmetric)
             {
-                var m = Diagonal(activation, q11, rule);
+                var m = Diagonal(activation, q11, tolerance);
                 int ii = i * cols + i;
                 nngp[ii] = m.K;
                 ntk[ii] *= m.KDot;
@@ -184,17 +184,17 @@ public sealed class KernelState
 
             for (int idx = i * cols + j; j < cols; j++, idx++)
             {
-                var m = rule is null
+                var m = tolerance is null
                     ? ActivationMoments.ClosedForm(activation, q11, nngp[idx], var2[j])
-                    : ActivationMoments.Quadrature(activation, q11, nngp[idx], var2[j], rule);
+                    : ActivationMoments.Quadrature(activation, q11, nngp[idx], var2[j], tolerance.Value);
                 nngp[idx] = m.K;
                 ntk[idx] *= m.KDot;
             }
         });
 
-        for (int i = 0; i < var1.Length; i++) var1[i] = Diagonal(activation, var1[i], rule).K;
+        for (int i = 0; i < var1.Length; i++) var1[i] = Diagonal(activation, var1[i], tolerance).K;
         if (!symmetric)
-            for (int j = 0; j < var2.Length; j++) var2[j] = Diagonal(activation, var2[j], rule).K;
+            for (int j = 0; j < var2.Length; j++) var2[j] = Diagonal(activation, var2[j], tolerance).K;
         IsGaussian = false;
     }
 
@@ -248,8 +248,8 @@ public sealed class KernelState
         return new InfiniteWidthKernels(_nngp, _ntk);
     }
 
-    internal static KernelMoments Diagonal(Activation activation, double q, GaussHermite? rule) =>
-        rule is null ? ActivationMoments.ClosedFormDiagonal(activation, q) : ActivationMoments.QuadratureDiagonal(activation, q, rule);
+    internal static KernelMoments Diagonal(Activation activation, double q, double? tolerance) =>
+        tolerance is null ? ActivationMoments.ClosedFormDiagonal(activation, q) : ActivationMoments.QuadratureDiagonal(activation, q, tolerance.Value);
 
     internal static void CheckInputs(Matrix<double> x, string name)
     {
