@@ -214,8 +214,7 @@ public sealed class KernelState
         var nngp = _nngp.Data;
         var ntk = _ntk.Data;
         var options = _options;
-        int degree = options.QuadratureDegree;
-        _options.ForRows(Rows, (long)Rows * cols * degree * degree, i =>
+        _options.ForRows(Rows, (long)Rows * cols * 4096, i =>   // as Activate(Activation) under quadrature
         {
             for (int j = symmetric ? i : 0, idx = i * cols + j; j < cols; j++, idx++)
             {

@@ -71,14 +71,15 @@ namespace NtkDsl.Tests.Empirical
         [Fact]
         public void Numerical_infinite_width_kernel_of_a_user_erf_matches_the_closed_form()
         {
-            // Same architecture and stds; the built-in Erf uses the arcsine closed form, the user's erf Gauss-Hermite
-            // quadrature on a smooth integrand: ~6e-6 at the default 25 nodes per dimension, 1e-9 at 64.
-            var options = new InfiniteWidthOptions { QuadratureDegree = 64 };
+            // Same architecture and stds; the built-in Erf uses the arcsine closed form, the user's erf adaptive
+            // quadrature (QuadratureTolerance, 1e-10 relative per moment by default; a looser tolerance stays within it).
+            var options = InfiniteWidthOptions.Default;
             var closed = Wide1024Erf.InfiniteWidth(X);
             var numerical = Wide1024UserErf.InfiniteWidth(X, null, options);
             Assert.True(TestMath.RelativeError(numerical.Nngp, closed.Nngp) < 1e-9, $"nngp {TestMath.RelativeError(numerical.Nngp, closed.Nngp):E2}");
             Assert.True(TestMath.RelativeError(numerical.Ntk, closed.Ntk) < 1e-9, $"ntk {TestMath.RelativeError(numerical.Ntk, closed.Ntk):E2}");
-            Assert.True(TestMath.RelativeError(Wide1024UserErf.InfiniteWidth(X).Ntk, closed.Ntk) < 1e-4);
+            var loose = Wide1024UserErf.InfiniteWidth(X, null, new InfiniteWidthOptions { QuadratureTolerance = 1e-6 });
+            Assert.True(TestMath.RelativeError(loose.Ntk, closed.Ntk) < 1e-5);
             var diagonal = Wide1024UserErf.InfiniteWidthDiagonal(X, options);
             for (int i = 0; i < X.Rows; i++) Assert.Equal(numerical.Ntk[i, i], diagonal.Ntk[i], 1e-10);
             // The runtime walk over the description gives the same kernel as the generated code.
