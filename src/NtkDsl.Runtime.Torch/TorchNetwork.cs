@@ -39,6 +39,7 @@ public sealed class TorchNetwork<TNet> : IDisposable where TNet : INetwork<TNet>
         var output = NewResult(n, TNet.OutputSize);
         using (var scope = NewDisposeScope())
             TNet.Forward(Backend, Flat(parameters), x, output, _workspace);
+        RequireFiniteResult(output, nameof(output), "x or the parameters");
         return output;
     }
 
@@ -54,6 +55,8 @@ public sealed class TorchNetwork<TNet> : IDisposable where TNet : INetwork<TNet>
         var gradient = NewResult(1, TNet.ParameterCount);
         using (var scope = NewDisposeScope())
             TNet.Vjp(Backend, Flat(parameters), x, cotangent, output, gradient, _workspace);
+        RequireFiniteResult(output, nameof(output), "x or the parameters");
+        RequireFiniteResult(gradient, nameof(gradient), "x, cotangent or the parameters");
         return (output, gradient);
     }
 
@@ -69,6 +72,8 @@ public sealed class TorchNetwork<TNet> : IDisposable where TNet : INetwork<TNet>
         var tangentOutput = NewResult(n, TNet.OutputSize);
         using (var scope = NewDisposeScope())
             TNet.Jvp(Backend, Flat(parameters), x, Flat(tangent), output, tangentOutput, _workspace);
+        RequireFiniteResult(output, nameof(output), "x or the parameters");
+        RequireFiniteResult(tangentOutput, nameof(tangentOutput), "x, tangent or the parameters");
         return (output, tangentOutput);
     }
 
@@ -79,6 +84,7 @@ public sealed class TorchNetwork<TNet> : IDisposable where TNet : INetwork<TNet>
         var jacobian = NewResult(checked(n * TNet.OutputSize), TNet.ParameterCount);
         using (var scope = NewDisposeScope())
             TNet.Jacobian(Backend, Flat(parameters), x, jacobian, _workspace);
+        RequireFiniteResult(jacobian, nameof(jacobian), "x or the parameters");
         return jacobian;
     }
 
@@ -98,6 +104,7 @@ public sealed class TorchNetwork<TNet> : IDisposable where TNet : INetwork<TNet>
         var result = NewResult(rows, cols);
         using (var scope = NewDisposeScope())
             TNet.Ntk(Backend, Flat(parameters), x1, same ? x1 : x2!, same, mode, result, _workspace);
+        RequireFiniteResult(result, nameof(result), "x1, x2 or the parameters");
         return result;
     }
 
@@ -147,6 +154,16 @@ public sealed class TorchNetwork<TNet> : IDisposable where TNet : INetwork<TNet>
         if (!TorchConvert.SameDevice(t.device, Backend.Device))
             throw new ArgumentException($"Expected a tensor on {Backend.Device}, got one on {t.device}.", name);
         TorchConvert.RequireFinite(t, name);
+    }
+
+    // Inputs were checked finite, so a non-finite result overflowed: say so, as the CPU host does.
+    private static void RequireFiniteResult(Tensor result, string name, string inputs)
+    {
+        using var scope = NewDisposeScope();
+        if (result.isfinite().all().item<bool>()) return;
+        throw new OverflowException(
+            $"'{name}' contains non-finite values although every input is finite: the computation overflowed {result.dtype} " +
+            $"(an intermediate value exceeded its range). Scale {inputs} down, or use float64 if this is float32.");
     }
 
     // [1, P] contiguous view or copy of a parameter-shaped tensor (joins the call's scope).

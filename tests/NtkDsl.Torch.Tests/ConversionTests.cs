@@ -110,4 +110,19 @@ public sealed class ConversionTests
         theta[0, 5] = tensor(double.PositiveInfinity);
         Assert.Equal("parameters", Assert.Throws<ArgumentException>(() => host.Forward(theta, x)).ParamName);
     }
+
+    [Fact]
+    public void TorchNetwork_says_so_when_finite_inputs_overflow()
+    {
+        // As the CPU host: inputs of 1e308 are finite, but the first layer's products are not.
+        using var scope = NewDisposeScope();
+        using var host = new TorchNetwork<ReluErf>();
+        var theta = TorchConvert.ToTensor(NtkDsl.Cpu.CpuNetwork<ReluErf, double>.InitializeParameters(1), 1, ReluErf.Description.ParameterCount);
+        var huge = full(4, 3, 1e308, dtype: ScalarType.Float64);
+        var forward = Assert.Throws<OverflowException>(() => host.Forward(theta, huge));
+        Assert.Contains("'output'", forward.Message);
+        Assert.Contains("overflowed", forward.Message);
+        Assert.Throws<OverflowException>(() => host.Ntk(theta, huge));
+        Assert.True(host.Forward(theta, full(4, 3, 1.0, dtype: ScalarType.Float64)).isfinite().all().item<bool>());
+    }
 }
