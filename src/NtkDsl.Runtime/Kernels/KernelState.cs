@@ -17,7 +17,7 @@ namespace NtkDsl;
 /// is computed and mirrored, so the result is exactly symmetric, and its diagonal is computed by the same
 /// operations as <see cref="DiagonalKernelState"/>, so the two agree bit for bit.</para>
 /// </remarks>
-public sealed class KernelState
+public sealed class KernelState : IKernelRecursion
 {
     private readonly Matrix<double> _nngp;
     private readonly Matrix<double> _ntk;
@@ -79,14 +79,8 @@ public sealed class KernelState
 
         int n1 = x1.Rows, n2 = x2.Rows, d = x1.Cols;
         double invD = 1.0 / d;
-        var var1 = new double[n1];
-        for (int i = 0; i < n1; i++) var1[i] = Dot(x1.Row(i), x1.Row(i)) * invD;
-        var var2 = var1;
-        if (!symmetric)
-        {
-            var2 = new double[n2];
-            for (int j = 0; j < n2; j++) var2[j] = Dot(x2.Row(j), x2.Row(j)) * invD;
-        }
+        var var1 = InputVariances(x1);
+        var var2 = symmetric ? var1 : InputVariances(x2);
 
         var nngp = new Matrix<double>(n1, n2);
         var ntk = new Matrix<double>(n1, n2);
@@ -116,10 +110,8 @@ public sealed class KernelState
     /// <param name="parameterization">The network's parameterization.</param>
     public void Dense(DenseLayer layer, Parameterization parameterization)
     {
-        ArgumentNullException.ThrowIfNull(layer);
-        if (layer.Inputs != Width)
-            throw new ArgumentException($"The Dense layer expects {layer.Inputs} inputs but the previous layer has width {Width}.", nameof(layer));
-        var c = DenseCoefficients.Of(layer, parameterization);
+        KernelRules.CheckDenseInputs(layer, Width);
+        var c = KernelRules.DenseCoefficients.Of(layer, parameterization);
 
         for (int i = 0; i < _var1.Length; i++) _var1[i] = c.Sigma(_var1[i]);
         if (!IsSymmetric)
@@ -132,12 +124,7 @@ public sealed class KernelState
         _options.ForRows(Rows, (long)Rows * cols / 4, i =>
         {
             for (int j = symmetric ? i : 0, idx = i * cols + j; j < cols; j++, idx++)
-            {
-                double k = nngp[idx];
-                double sigma = c.Sigma(k);
-                ntk[idx] = c.Theta(ntk[idx], k, sigma);
-                nngp[idx] = sigma;
-            }
+                c.Apply(ref nngp[idx], ref ntk[idx]);
         });
         Width = layer.Width;
         IsGaussian = true;
@@ -155,47 +142,8 @@ public sealed class KernelState
     public void Activate(Activation activation, double quadratureTolerance)
     {
         if (activation.Kind == ActivationKind.Identity) return; // K = Sigma, KDot = 1
-        if (!IsGaussian)
-            throw new InvalidOperationException(
-                $"{activation} needs Gaussian pre-activations: put a Dense layer before it (the inputs or another activation's outputs are not Gaussian).");
-        bool quadrature = _options.ForceQuadrature || !ActivationMoments.HasClosedForm(activation);
-        double? tolerance = quadrature ? quadratureTolerance : null;
-
-        // Moments read the variances before this layer; update them only after the matrices.
-        var var1 = _var1;
-        var var2 = _var2;
-        int cols = Cols;
-        bool symmetric = IsSymmetric;
-        var nngp = _nngp.Data;
-        var ntk = _ntk.Data;
-        long work = (long)Rows * cols * (tolerance is null ? 4 : 4096);
-        _options.ForRows(Rows, work, i =>
-        {
-            double q11 = var1[i];
-            int j = 0;
-            if (symmetric)
-            {
-                var m = Diagonal(activation, q11, tolerance);
-                int ii = i * cols + i;
-                nngp[ii] = m.K;
-                ntk[ii] *= m.KDot;
-                j = i + 1;
-            }
-
-            for (int idx = i * cols + j; j < cols; j++, idx++)
-            {
-                var m = tolerance is null
-                    ? ActivationMoments.ClosedForm(activation, q11, nngp[idx], var2[j])
-                    : ActivationMoments.Quadrature(activation, q11, nngp[idx], var2[j], tolerance.Value);
-                nngp[idx] = m.K;
-                ntk[idx] *= m.KDot;
-            }
-        });
-
-        for (int i = 0; i < var1.Length; i++) var1[i] = Diagonal(activation, var1[i], tolerance).K;
-        if (!symmetric)
-            for (int j = 0; j < var2.Length; j++) var2[j] = Diagonal(activation, var2[j], tolerance).K;
-        IsGaussian = false;
+        KernelRules.RequireGaussian(IsGaussian, activation.ToString());
+        ApplyMoments(KernelRules.Moments(activation, _options, quadratureTolerance));
     }
 
     /// <summary>
@@ -205,28 +153,37 @@ public sealed class KernelState
     /// <exception cref="InvalidOperationException">No Dense layer precedes it.</exception>
     public void Activate<TFunction>(TFunction function) where TFunction : IScalarActivation
     {
-        if (!IsGaussian)
-            throw new InvalidOperationException("An elementwise activation needs Gaussian pre-activations: put a Dense layer before it.");
+        KernelRules.RequireGaussian(IsGaussian, "An elementwise activation");
+        ApplyMoments(new NumericalMoments<TFunction>(function, _options));
+    }
+
+    private void ApplyMoments<TRule>(TRule rule) where TRule : IMomentRule
+    {
+        // Moments read the variances before this layer; update them only after the matrices.
         var var1 = _var1;
         var var2 = _var2;
         int cols = Cols;
         bool symmetric = IsSymmetric;
         var nngp = _nngp.Data;
         var ntk = _ntk.Data;
-        var options = _options;
-        _options.ForRows(Rows, (long)Rows * cols * 4096, i =>   // as Activate(Activation) under quadrature
+        _options.ForRows(Rows, (long)Rows * cols * rule.Cost, i =>
         {
-            for (int j = symmetric ? i : 0, idx = i * cols + j; j < cols; j++, idx++)
+            double q11 = var1[i];
+            int j = 0;
+            if (symmetric)
             {
-                var m = ActivationMoments.Numerical(function, var1[i], nngp[idx], var2[j], options);
-                nngp[idx] = m.K;
-                ntk[idx] *= m.KDot;
+                int ii = i * cols + i; // a point with itself: the diagonal rule, as in DiagonalKernelState
+                KernelRules.Apply(rule.Diagonal(q11), ref nngp[ii], ref ntk[ii]);
+                j = i + 1;
             }
+
+            for (int idx = i * cols + j; j < cols; j++, idx++)
+                KernelRules.Apply(rule.Entry(q11, nngp[idx], var2[j]), ref nngp[idx], ref ntk[idx]);
         });
 
-        for (int i = 0; i < var1.Length; i++) var1[i] = ActivationMoments.NumericalDiagonal(function, var1[i], options).K;
+        for (int i = 0; i < var1.Length; i++) var1[i] = rule.Diagonal(var1[i]).K;
         if (!symmetric)
-            for (int j = 0; j < var2.Length; j++) var2[j] = ActivationMoments.NumericalDiagonal(function, var2[j], options).K;
+            for (int j = 0; j < var2.Length; j++) var2[j] = rule.Diagonal(var2[j]).K;
         IsGaussian = false;
     }
 
@@ -247,8 +204,14 @@ public sealed class KernelState
         return new InfiniteWidthKernels(_nngp, _ntk);
     }
 
-    internal static KernelMoments Diagonal(Activation activation, double q, double? tolerance) =>
-        tolerance is null ? ActivationMoments.ClosedFormDiagonal(activation, q) : ActivationMoments.QuadratureDiagonal(activation, q, tolerance.Value);
+    /// <summary>The input variances Sigma(x, x) = |x|^2 / d of each row (also the diagonal state's start).</summary>
+    internal static double[] InputVariances(Matrix<double> x)
+    {
+        double invD = 1.0 / x.Cols;
+        var variances = new double[x.Rows];
+        for (int i = 0; i < variances.Length; i++) variances[i] = Dot(x.Row(i), x.Row(i)) * invD;
+        return variances;
+    }
 
     internal static void CheckInputs(Matrix<double> x, string name)
     {
@@ -284,25 +247,5 @@ public sealed class KernelState
         for (int i = 1; i < n; i++)
             for (int j = 0; j < i; j++)
                 data[i * n + j] = data[j * n + i];
-    }
-
-    /// <summary>Coefficients of one Dense layer's kernel map, shared by the full and diagonal states.</summary>
-    internal readonly record struct DenseCoefficients(double W2, double B2, bool Ntk, double FanIn, double BiasGradient)
-    {
-        public static DenseCoefficients Of(DenseLayer layer, Parameterization parameterization)
-        {
-            double sw = layer.WeightStd, sb = layer.HasBias ? layer.BiasStd : 0;
-            return parameterization switch
-            {
-                Parameterization.Ntk => new(sw * sw, sb * sb, true, 0, 0),
-                Parameterization.Standard => new(sw * sw, sb * sb, false, layer.Inputs, layer.HasBias ? 1 : 0),
-                _ => throw new ArgumentOutOfRangeException(nameof(parameterization), parameterization, "Unknown parameterization."),
-            };
-        }
-
-        public double Sigma(double k) => W2 * k + B2;
-
-        // NTK: d z / d(W, b) gives sw^2 Sigma + sb^2 = Sigma'; standard: n Sigma (raw W) + 1 (raw b).
-        public double Theta(double theta, double k, double sigma) => Ntk ? W2 * theta + sigma : W2 * theta + FanIn * k + BiasGradient;
     }
 }
