@@ -41,7 +41,7 @@ public static class InfiniteWidth
         return state.Result();
     }
 
-    private static void Walk(NetworkDescription network, IKernelRecursion state)
+    private static void Walk(NetworkDescription network, LayerKernelState state)
     {
         foreach (var layer in network.Layers)
         {

@@ -102,13 +102,3 @@ internal readonly record struct NumericalMoments<TFunction>(TFunction Function, 
 
     public KernelMoments Diagonal(double q) => ActivationMoments.NumericalDiagonal(Function, q, Options);
 }
-
-/// <summary>A kernel state advanced layer by layer; lets <see cref="InfiniteWidth"/> walk a network once for both states.</summary>
-internal interface IKernelRecursion
-{
-    void Dense(DenseLayer layer, Parameterization parameterization);
-
-    void Activate(Activation activation);
-
-    void Activate<TFunction>(TFunction function) where TFunction : IScalarActivation;
-}

@@ -4,7 +4,7 @@ namespace NtkDsl;
 
 /// <summary>
 /// The infinite-width NNGP and NTK of the current representation of X1 against X2, advanced layer by
-/// layer in place: <see cref="FromInputs"/>, then <see cref="Dense"/> and <see cref="Activate(Activation)"/>
+/// layer in place: <see cref="FromInputs"/>, then <see cref="LayerKernelState.Dense"/> and <see cref="LayerKernelState.Activate(Activation)"/>
 /// in network order (generated code calls them unrolled), then <see cref="Result"/>.
 /// </summary>
 /// <remarks>
@@ -17,22 +17,20 @@ namespace NtkDsl;
 /// is computed and mirrored, so the result is exactly symmetric, and its diagonal is computed by the same
 /// operations as <see cref="DiagonalKernelState"/>, so the two agree bit for bit.</para>
 /// </remarks>
-public sealed class KernelState : IKernelRecursion
+public sealed class KernelState : LayerKernelState
 {
     private readonly Matrix<double> _nngp;
     private readonly Matrix<double> _ntk;
     private readonly double[] _var1;
     private readonly double[] _var2;
-    private readonly InfiniteWidthOptions _options;
 
     private KernelState(Matrix<double> nngp, Matrix<double> ntk, double[] var1, double[] var2, int width, InfiniteWidthOptions options)
+        : base(width, options)
     {
         _nngp = nngp;
         _ntk = ntk;
         _var1 = var1;
         _var2 = var2;
-        Width = width;
-        _options = options;
     }
 
     /// <summary>N1, the number of rows of X1.</summary>
@@ -43,12 +41,6 @@ public sealed class KernelState : IKernelRecursion
 
     /// <summary>True when X2 is X1: only the upper triangle is computed, then mirrored.</summary>
     public bool IsSymmetric => ReferenceEquals(_var1, _var2);
-
-    /// <summary>Number of features of the current representation (d for the inputs, then each layer's width).</summary>
-    public int Width { get; private set; }
-
-    /// <summary>True after a Dense layer: the current representation is Gaussian, so an activation may follow.</summary>
-    public bool IsGaussian { get; private set; }
 
     /// <summary>Sigma(x, x) for each row of X1 at the current layer.</summary>
     public ReadOnlySpan<double> Variance1 => _var1;
@@ -97,22 +89,8 @@ public sealed class KernelState : IKernelRecursion
         return state;
     }
 
-    /// <summary>
-    /// A Dense layer (neural-tangents' <c>stax.Dense</c> kernel_fn), with sb = 0 when the layer has no bias:
-    /// <list type="bullet">
-    /// <item>both: Sigma' = sw^2 Sigma + sb^2;</item>
-    /// <item>NTK parameterization: Theta' = sw^2 Theta + Sigma';</item>
-    /// <item>standard parameterization: Theta' = sw^2 Theta + n Sigma + [bias], n = fan-in (gradients w.r.t.
-    /// the raw W ~ N(0, sw^2/n) and b ~ N(0, sb^2): the bias contributes 1 whenever it exists, even if sb = 0).</item>
-    /// </list>
-    /// </summary>
-    /// <param name="layer">The layer; its <see cref="DenseLayer.Inputs"/> must equal <see cref="Width"/>.</param>
-    /// <param name="parameterization">The network's parameterization.</param>
-    public void Dense(DenseLayer layer, Parameterization parameterization)
+    private protected override void ApplyDense(KernelRules.DenseCoefficients c)
     {
-        KernelRules.CheckDenseInputs(layer, Width);
-        var c = KernelRules.DenseCoefficients.Of(layer, parameterization);
-
         for (int i = 0; i < _var1.Length; i++) _var1[i] = c.Sigma(_var1[i]);
         if (!IsSymmetric)
             for (int j = 0; j < _var2.Length; j++) _var2[j] = c.Sigma(_var2[j]);
@@ -121,43 +99,14 @@ public sealed class KernelState : IKernelRecursion
         bool symmetric = IsSymmetric;
         var nngp = _nngp.Data;
         var ntk = _ntk.Data;
-        _options.ForRows(Rows, (long)Rows * cols / 4, i =>
+        Options.ForRows(Rows, (long)Rows * cols / 4, i =>
         {
             for (int j = symmetric ? i : 0, idx = i * cols + j; j < cols; j++, idx++)
                 c.Apply(ref nngp[idx], ref ntk[idx]);
         });
-        Width = layer.Width;
-        IsGaussian = true;
     }
 
-    /// <summary>An activation layer, with the quadrature tolerance of the options.</summary>
-    public void Activate(Activation activation) => Activate(activation, _options.QuadratureTolerance);
-
-    /// <summary>
-    /// An activation layer: Sigma' = K(Sigma), Theta' = KDot(Sigma) * Theta, with the moments of
-    /// <see cref="ActivationMoments"/> (closed form when available, else adaptive quadrature to the relative
-    /// <paramref name="quadratureTolerance"/>).
-    /// </summary>
-    /// <exception cref="InvalidOperationException">The current representation is not Gaussian (no Dense layer before it); Identity is always allowed.</exception>
-    public void Activate(Activation activation, double quadratureTolerance)
-    {
-        if (activation.Kind == ActivationKind.Identity) return; // K = Sigma, KDot = 1
-        KernelRules.RequireGaussian(IsGaussian, activation.ToString());
-        ApplyMoments(KernelRules.Moments(activation, _options, quadratureTolerance));
-    }
-
-    /// <summary>
-    /// A user-defined activation given by code (a generated struct, so the JIT specializes the calls): the same
-    /// map as <see cref="Activate(Activation)"/>, with moments from <see cref="ActivationMoments.Numerical{TActivation}"/>.
-    /// </summary>
-    /// <exception cref="InvalidOperationException">No Dense layer precedes it.</exception>
-    public void Activate<TFunction>(TFunction function) where TFunction : IScalarActivation
-    {
-        KernelRules.RequireGaussian(IsGaussian, "An elementwise activation");
-        ApplyMoments(new NumericalMoments<TFunction>(function, _options));
-    }
-
-    private void ApplyMoments<TRule>(TRule rule) where TRule : IMomentRule
+    private protected override void ApplyMoments<TRule>(TRule rule)
     {
         // Moments read the variances before this layer; update them only after the matrices.
         var var1 = _var1;
@@ -166,7 +115,7 @@ public sealed class KernelState : IKernelRecursion
         bool symmetric = IsSymmetric;
         var nngp = _nngp.Data;
         var ntk = _ntk.Data;
-        _options.ForRows(Rows, (long)Rows * cols * rule.Cost, i =>
+        Options.ForRows(Rows, (long)Rows * cols * rule.Cost, i =>
         {
             double q11 = var1[i];
             int j = 0;
@@ -184,12 +133,11 @@ public sealed class KernelState : IKernelRecursion
         for (int i = 0; i < var1.Length; i++) var1[i] = rule.Diagonal(var1[i]).K;
         if (!symmetric)
             for (int j = 0; j < var2.Length; j++) var2[j] = rule.Diagonal(var2[j]).K;
-        IsGaussian = false;
     }
 
     /// <summary>
     /// The kernels of the current layer. These are the state's own buffers (no copy): a later
-    /// <see cref="Dense"/> or <see cref="Activate(Activation)"/> overwrites them.
+    /// <see cref="LayerKernelState.Dense"/> or <see cref="LayerKernelState.Activate(Activation)"/> overwrites them.
     /// </summary>
     public InfiniteWidthKernels Result()
     {
