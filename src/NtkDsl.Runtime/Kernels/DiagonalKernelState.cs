@@ -8,28 +8,20 @@ namespace NtkDsl;
 /// Uses the same floating-point operations as the diagonal of a symmetric <see cref="KernelState"/>,
 /// so <c>Diagonal(x)</c> equals the diagonal of <c>Kernels(x, x)</c> bit for bit.
 /// </remarks>
-public sealed class DiagonalKernelState
+public sealed class DiagonalKernelState : LayerKernelState
 {
     private readonly double[] _nngp;
     private readonly double[] _ntk;
-    private readonly InfiniteWidthOptions _options;
 
     private DiagonalKernelState(double[] nngp, double[] ntk, int width, InfiniteWidthOptions options)
+        : base(width, options)
     {
         _nngp = nngp;
         _ntk = ntk;
-        Width = width;
-        _options = options;
     }
 
     /// <summary>Number of points N.</summary>
     public int Count => _nngp.Length;
-
-    /// <summary>Number of features of the current representation.</summary>
-    public int Width { get; private set; }
-
-    /// <summary>True after a Dense layer (an activation may follow).</summary>
-    public bool IsGaussian { get; private set; }
 
     /// <summary>Starts from the inputs: Sigma(x, x) = |x|^2 / d, Theta = 0.</summary>
     /// <param name="x">N x d inputs, finite.</param>
@@ -39,68 +31,17 @@ public sealed class DiagonalKernelState
         options ??= InfiniteWidthOptions.Default;
         options.Validate();
         KernelState.CheckInputs(x, nameof(x));
-        double invD = 1.0 / x.Cols;
-        var nngp = new double[x.Rows];
-        for (int i = 0; i < nngp.Length; i++) nngp[i] = KernelState.Dot(x.Row(i), x.Row(i)) * invD;
-        return new DiagonalKernelState(nngp, new double[x.Rows], x.Cols, options);
+        return new DiagonalKernelState(KernelState.InputVariances(x), new double[x.Rows], x.Cols, options);
     }
 
-    /// <summary>A Dense layer; see <see cref="KernelState.Dense"/> for the formulas.</summary>
-    public void Dense(DenseLayer layer, Parameterization parameterization)
+    private protected override void ApplyDense(KernelRules.DenseCoefficients c)
     {
-        ArgumentNullException.ThrowIfNull(layer);
-        if (layer.Inputs != Width)
-            throw new ArgumentException($"The Dense layer expects {layer.Inputs} inputs but the previous layer has width {Width}.", nameof(layer));
-        var c = KernelState.DenseCoefficients.Of(layer, parameterization);
-        for (int i = 0; i < _nngp.Length; i++)
-        {
-            double k = _nngp[i];
-            double sigma = c.Sigma(k);
-            _ntk[i] = c.Theta(_ntk[i], k, sigma);
-            _nngp[i] = sigma;
-        }
-
-        Width = layer.Width;
-        IsGaussian = true;
+        for (int i = 0; i < _nngp.Length; i++) c.Apply(ref _nngp[i], ref _ntk[i]);
     }
 
-    /// <summary>An activation layer, with the quadrature tolerance of the options.</summary>
-    public void Activate(Activation activation) => Activate(activation, _options.QuadratureTolerance);
-
-    /// <summary>An activation layer: Sigma' = E[phi(u)^2], Theta' = E[phi'(u)^2] Theta, u ~ N(0, Sigma).</summary>
-    /// <exception cref="InvalidOperationException">No Dense layer precedes it (Identity is always allowed).</exception>
-    public void Activate(Activation activation, double quadratureTolerance)
+    private protected override void ApplyMoments<TRule>(TRule rule)
     {
-        if (activation.Kind == ActivationKind.Identity) return;
-        if (!IsGaussian)
-            throw new InvalidOperationException(
-                $"{activation} needs Gaussian pre-activations: put a Dense layer before it (the inputs or another activation's outputs are not Gaussian).");
-        bool quadrature = _options.ForceQuadrature || !ActivationMoments.HasClosedForm(activation);
-        double? tolerance = quadrature ? quadratureTolerance : null;
-        for (int i = 0; i < _nngp.Length; i++)
-        {
-            var m = KernelState.Diagonal(activation, _nngp[i], tolerance);
-            _nngp[i] = m.K;
-            _ntk[i] *= m.KDot;
-        }
-
-        IsGaussian = false;
-    }
-
-    /// <summary>A user-defined activation given by code: the same map with moments by numerical integration.</summary>
-    /// <exception cref="InvalidOperationException">No Dense layer precedes it.</exception>
-    public void Activate<TFunction>(TFunction function) where TFunction : IScalarActivation
-    {
-        if (!IsGaussian)
-            throw new InvalidOperationException("An elementwise activation needs Gaussian pre-activations: put a Dense layer before it.");
-        for (int i = 0; i < _nngp.Length; i++)
-        {
-            var m = ActivationMoments.NumericalDiagonal(function, _nngp[i], _options);
-            _nngp[i] = m.K;
-            _ntk[i] *= m.KDot;
-        }
-
-        IsGaussian = false;
+        for (int i = 0; i < _nngp.Length; i++) KernelRules.Apply(rule.Diagonal(_nngp[i]), ref _nngp[i], ref _ntk[i]);
     }
 
     /// <summary>The diagonals at the current layer (the state's own arrays, overwritten by later layers).</summary>

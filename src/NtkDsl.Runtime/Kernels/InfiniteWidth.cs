@@ -23,17 +23,7 @@ public static class InfiniteWidth
         CheckInputWidth(network, x1, nameof(x1));
         if (x2 is not null) CheckInputWidth(network, x2, nameof(x2));
         var state = KernelState.FromInputs(x1, x2, options);
-        foreach (var layer in network.Layers)
-        {
-            switch (layer)
-            {
-                case DenseLayer dense: state.Dense(dense, network.Parameterization); break;
-                case ActivationLayer act: state.Activate(act.Activation); break;
-                case ElementwiseLayer e: state.Activate(e.Function); break;
-                default: throw new NotSupportedException($"Layer {layer} has no infinite-width kernel.");
-            }
-        }
-
+        Walk(network, state);
         return state.Result();
     }
 
@@ -47,6 +37,12 @@ public static class InfiniteWidth
         ArgumentNullException.ThrowIfNull(x);
         CheckInputWidth(network, x, nameof(x));
         var state = DiagonalKernelState.FromInputs(x, options);
+        Walk(network, state);
+        return state.Result();
+    }
+
+    private static void Walk(NetworkDescription network, LayerKernelState state)
+    {
         foreach (var layer in network.Layers)
         {
             switch (layer)
@@ -57,8 +53,6 @@ public static class InfiniteWidth
                 default: throw new NotSupportedException($"Layer {layer} has no infinite-width kernel.");
             }
         }
-
-        return state.Result();
     }
 
     private static void CheckInputWidth(NetworkDescription network, Matrix<double> x, string name)

@@ -4,7 +4,7 @@ namespace NtkDsl;
 
 /// <summary>
 /// The infinite-width NNGP and NTK of the current representation of X1 against X2, advanced layer by
-/// layer in place: <see cref="FromInputs"/>, then <see cref="Dense"/> and <see cref="Activate(Activation)"/>
+/// layer in place: <see cref="FromInputs"/>, then <see cref="LayerKernelState.Dense"/> and <see cref="LayerKernelState.Activate(Activation)"/>
 /// in network order (generated code calls them unrolled), then <see cref="Result"/>.
 /// </summary>
 /// <remarks>
@@ -17,22 +17,20 @@ namespace NtkDsl;
 /// is computed and mirrored, so the result is exactly symmetric, and its diagonal is computed by the same
 /// operations as <see cref="DiagonalKernelState"/>, so the two agree bit for bit.</para>
 /// </remarks>
-public sealed class KernelState
+public sealed class KernelState : LayerKernelState
 {
     private readonly Matrix<double> _nngp;
     private readonly Matrix<double> _ntk;
     private readonly double[] _var1;
     private readonly double[] _var2;
-    private readonly InfiniteWidthOptions _options;
 
     private KernelState(Matrix<double> nngp, Matrix<double> ntk, double[] var1, double[] var2, int width, InfiniteWidthOptions options)
+        : base(width, options)
     {
         _nngp = nngp;
         _ntk = ntk;
         _var1 = var1;
         _var2 = var2;
-        Width = width;
-        _options = options;
     }
 
     /// <summary>N1, the number of rows of X1.</summary>
@@ -43,12 +41,6 @@ public sealed class KernelState
 
     /// <summary>True when X2 is X1: only the upper triangle is computed, then mirrored.</summary>
     public bool IsSymmetric => ReferenceEquals(_var1, _var2);
-
-    /// <summary>Number of features of the current representation (d for the inputs, then each layer's width).</summary>
-    public int Width { get; private set; }
-
-    /// <summary>True after a Dense layer: the current representation is Gaussian, so an activation may follow.</summary>
-    public bool IsGaussian { get; private set; }
 
     /// <summary>Sigma(x, x) for each row of X1 at the current layer.</summary>
     public ReadOnlySpan<double> Variance1 => _var1;
@@ -79,14 +71,8 @@ public sealed class KernelState
 
         int n1 = x1.Rows, n2 = x2.Rows, d = x1.Cols;
         double invD = 1.0 / d;
-        var var1 = new double[n1];
-        for (int i = 0; i < n1; i++) var1[i] = Dot(x1.Row(i), x1.Row(i)) * invD;
-        var var2 = var1;
-        if (!symmetric)
-        {
-            var2 = new double[n2];
-            for (int j = 0; j < n2; j++) var2[j] = Dot(x2.Row(j), x2.Row(j)) * invD;
-        }
+        var var1 = InputVariances(x1);
+        var var2 = symmetric ? var1 : InputVariances(x2);
 
         var nngp = new Matrix<double>(n1, n2);
         var ntk = new Matrix<double>(n1, n2);
@@ -103,24 +89,8 @@ public sealed class KernelState
         return state;
     }
 
-    /// <summary>
-    /// A Dense layer (neural-tangents' <c>stax.Dense</c> kernel_fn), with sb = 0 when the layer has no bias:
-    /// <list type="bullet">
-    /// <item>both: Sigma' = sw^2 Sigma + sb^2;</item>
-    /// <item>NTK parameterization: Theta' = sw^2 Theta + Sigma';</item>
-    /// <item>standard parameterization: Theta' = sw^2 Theta + n Sigma + [bias], n = fan-in (gradients w.r.t.
-    /// the raw W ~ N(0, sw^2/n) and b ~ N(0, sb^2): the bias contributes 1 whenever it exists, even if sb = 0).</item>
-    /// </list>
-    /// </summary>
-    /// <param name="layer">The layer; its <see cref="DenseLayer.Inputs"/> must equal <see cref="Width"/>.</param>
-    /// <param name="parameterization">The network's parameterization.</param>
-    public void Dense(DenseLayer layer, Parameterization parameterization)
+    private protected override void ApplyDense(KernelRules.DenseCoefficients c)
     {
-        ArgumentNullException.ThrowIfNull(layer);
-        if (layer.Inputs != Width)
-            throw new ArgumentException($"The Dense layer expects {layer.Inputs} inputs but the previous layer has width {Width}.", nameof(layer));
-        var c = DenseCoefficients.Of(layer, parameterization);
-
         for (int i = 0; i < _var1.Length; i++) _var1[i] = c.Sigma(_var1[i]);
         if (!IsSymmetric)
             for (int j = 0; j < _var2.Length; j++) _var2[j] = c.Sigma(_var2[j]);
@@ -129,38 +99,15 @@ public sealed class KernelState
         bool symmetric = IsSymmetric;
         var nngp = _nngp.Data;
         var ntk = _ntk.Data;
-        _options.ForRows(Rows, (long)Rows * cols / 4, i =>
+        Options.ForRows(Rows, (long)Rows * cols / 4, i =>
         {
             for (int j = symmetric ? i : 0, idx = i * cols + j; j < cols; j++, idx++)
-            {
-                double k = nngp[idx];
-                double sigma = c.Sigma(k);
-                ntk[idx] = c.Theta(ntk[idx], k, sigma);
-                nngp[idx] = sigma;
-            }
+                c.Apply(ref nngp[idx], ref ntk[idx]);
         });
-        Width = layer.Width;
-        IsGaussian = true;
     }
 
-    /// <summary>An activation layer, with the quadrature tolerance of the options.</summary>
-    public void Activate(Activation activation) => Activate(activation, _options.QuadratureTolerance);
-
-    /// <summary>
-    /// An activation layer: Sigma' = K(Sigma), Theta' = KDot(Sigma) * Theta, with the moments of
-    /// <see cref="ActivationMoments"/> (closed form when available, else adaptive quadrature to the relative
-    /// <paramref name="quadratureTolerance"/>).
-    /// </summary>
-    /// <exception cref="InvalidOperationException">The current representation is not Gaussian (no Dense layer before it); Identity is always allowed.</exception>
-    public void Activate(Activation activation, double quadratureTolerance)
+    private protected override void ApplyMoments<TRule>(TRule rule)
     {
-        if (activation.Kind == ActivationKind.Identity) return; // K = Sigma, KDot = 1
-        if (!IsGaussian)
-            throw new InvalidOperationException(
-                $"{activation} needs Gaussian pre-activations: put a Dense layer before it (the inputs or another activation's outputs are not Gaussian).");
-        bool quadrature = _options.ForceQuadrature || !ActivationMoments.HasClosedForm(activation);
-        double? tolerance = quadrature ? quadratureTolerance : null;
-
         // Moments read the variances before this layer; update them only after the matrices.
         var var1 = _var1;
         var var2 = _var2;
@@ -168,71 +115,29 @@ public sealed class KernelState
         bool symmetric = IsSymmetric;
         var nngp = _nngp.Data;
         var ntk = _ntk.Data;
-        long work = (long)Rows * cols * (tolerance is null ? 4 : 4096);
-        _options.ForRows(Rows, work, i =>
+        Options.ForRows(Rows, (long)Rows * cols * rule.Cost, i =>
         {
             double q11 = var1[i];
             int j = 0;
             if (symmetric)
             {
-                var m = Diagonal(activation, q11, tolerance);
-                int ii = i * cols + i;
-                nngp[ii] = m.K;
-                ntk[ii] *= m.KDot;
+                int ii = i * cols + i; // a point with itself: the diagonal rule, as in DiagonalKernelState
+                KernelRules.Apply(rule.Diagonal(q11), ref nngp[ii], ref ntk[ii]);
                 j = i + 1;
             }
 
             for (int idx = i * cols + j; j < cols; j++, idx++)
-            {
-                var m = tolerance is null
-                    ? ActivationMoments.ClosedForm(activation, q11, nngp[idx], var2[j])
-                    : ActivationMoments.Quadrature(activation, q11, nngp[idx], var2[j], tolerance.Value);
-                nngp[idx] = m.K;
-                ntk[idx] *= m.KDot;
-            }
+                KernelRules.Apply(rule.Entry(q11, nngp[idx], var2[j]), ref nngp[idx], ref ntk[idx]);
         });
 
-        for (int i = 0; i < var1.Length; i++) var1[i] = Diagonal(activation, var1[i], tolerance).K;
+        for (int i = 0; i < var1.Length; i++) var1[i] = rule.Diagonal(var1[i]).K;
         if (!symmetric)
-            for (int j = 0; j < var2.Length; j++) var2[j] = Diagonal(activation, var2[j], tolerance).K;
-        IsGaussian = false;
-    }
-
-    /// <summary>
-    /// A user-defined activation given by code (a generated struct, so the JIT specializes the calls): the same
-    /// map as <see cref="Activate(Activation)"/>, with moments from <see cref="ActivationMoments.Numerical{TActivation}"/>.
-    /// </summary>
-    /// <exception cref="InvalidOperationException">No Dense layer precedes it.</exception>
-    public void Activate<TFunction>(TFunction function) where TFunction : IScalarActivation
-    {
-        if (!IsGaussian)
-            throw new InvalidOperationException("An elementwise activation needs Gaussian pre-activations: put a Dense layer before it.");
-        var var1 = _var1;
-        var var2 = _var2;
-        int cols = Cols;
-        bool symmetric = IsSymmetric;
-        var nngp = _nngp.Data;
-        var ntk = _ntk.Data;
-        var options = _options;
-        _options.ForRows(Rows, (long)Rows * cols * 4096, i =>   // as Activate(Activation) under quadrature
-        {
-            for (int j = symmetric ? i : 0, idx = i * cols + j; j < cols; j++, idx++)
-            {
-                var m = ActivationMoments.Numerical(function, var1[i], nngp[idx], var2[j], options);
-                nngp[idx] = m.K;
-                ntk[idx] *= m.KDot;
-            }
-        });
-
-        for (int i = 0; i < var1.Length; i++) var1[i] = ActivationMoments.NumericalDiagonal(function, var1[i], options).K;
-        if (!symmetric)
-            for (int j = 0; j < var2.Length; j++) var2[j] = ActivationMoments.NumericalDiagonal(function, var2[j], options).K;
-        IsGaussian = false;
+            for (int j = 0; j < var2.Length; j++) var2[j] = rule.Diagonal(var2[j]).K;
     }
 
     /// <summary>
     /// The kernels of the current layer. These are the state's own buffers (no copy): a later
-    /// <see cref="Dense"/> or <see cref="Activate(Activation)"/> overwrites them.
+    /// <see cref="LayerKernelState.Dense"/> or <see cref="LayerKernelState.Activate(Activation)"/> overwrites them.
     /// </summary>
     public InfiniteWidthKernels Result()
     {
@@ -247,8 +152,14 @@ public sealed class KernelState
         return new InfiniteWidthKernels(_nngp, _ntk);
     }
 
-    internal static KernelMoments Diagonal(Activation activation, double q, double? tolerance) =>
-        tolerance is null ? ActivationMoments.ClosedFormDiagonal(activation, q) : ActivationMoments.QuadratureDiagonal(activation, q, tolerance.Value);
+    /// <summary>The input variances Sigma(x, x) = |x|^2 / d of each row (also the diagonal state's start).</summary>
+    internal static double[] InputVariances(Matrix<double> x)
+    {
+        double invD = 1.0 / x.Cols;
+        var variances = new double[x.Rows];
+        for (int i = 0; i < variances.Length; i++) variances[i] = Dot(x.Row(i), x.Row(i)) * invD;
+        return variances;
+    }
 
     internal static void CheckInputs(Matrix<double> x, string name)
     {
@@ -284,25 +195,5 @@ public sealed class KernelState
         for (int i = 1; i < n; i++)
             for (int j = 0; j < i; j++)
                 data[i * n + j] = data[j * n + i];
-    }
-
-    /// <summary>Coefficients of one Dense layer's kernel map, shared by the full and diagonal states.</summary>
-    internal readonly record struct DenseCoefficients(double W2, double B2, bool Ntk, double FanIn, double BiasGradient)
-    {
-        public static DenseCoefficients Of(DenseLayer layer, Parameterization parameterization)
-        {
-            double sw = layer.WeightStd, sb = layer.HasBias ? layer.BiasStd : 0;
-            return parameterization switch
-            {
-                Parameterization.Ntk => new(sw * sw, sb * sb, true, 0, 0),
-                Parameterization.Standard => new(sw * sw, sb * sb, false, layer.Inputs, layer.HasBias ? 1 : 0),
-                _ => throw new ArgumentOutOfRangeException(nameof(parameterization), parameterization, "Unknown parameterization."),
-            };
-        }
-
-        public double Sigma(double k) => W2 * k + B2;
-
-        // NTK: d z / d(W, b) gives sw^2 Sigma + sb^2 = Sigma'; standard: n Sigma (raw W) + 1 (raw b).
-        public double Theta(double theta, double k, double sigma) => Ntk ? W2 * theta + sigma : W2 * theta + FanIn * k + BiasGradient;
     }
 }

@@ -1,0 +1,104 @@
+namespace NtkDsl;
+
+/// <summary>
+/// The per-layer infinite-width rules, written once and applied entry by entry by both
+/// <see cref="KernelState"/> (every (x, x') pair) and <see cref="DiagonalKernelState"/> (x = x' only).
+/// </summary>
+/// <remarks>
+/// Each rule maps one kernel entry (Sigma, Theta) given the variances Sigma(x, x), Sigma(x', x') of its two points,
+/// so a state that keeps other entries (e.g. per-position covariances of a convolution) can reuse them as they are.
+/// </remarks>
+internal static class KernelRules
+{
+    /// <summary>Checks that a Dense layer's fan-in matches the width of the current representation.</summary>
+    public static void CheckDenseInputs(DenseLayer layer, int width)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        if (layer.Inputs != width)
+            throw new ArgumentException($"The Dense layer expects {layer.Inputs} inputs but the previous layer has width {width}.", nameof(layer));
+    }
+
+    /// <summary>Checks that the current representation is Gaussian (a Dense layer precedes the activation).</summary>
+    public static void RequireGaussian(bool isGaussian, string activation)
+    {
+        if (!isGaussian)
+            throw new InvalidOperationException(
+                $"{activation} needs Gaussian pre-activations: put a Dense layer before it (the inputs or another activation's outputs are not Gaussian).");
+    }
+
+    /// <summary>An activation's entry map: Sigma' = K, Theta' = KDot * Theta.</summary>
+    public static void Apply(in KernelMoments m, ref double sigma, ref double theta)
+    {
+        sigma = m.K;
+        theta *= m.KDot;
+    }
+
+    /// <summary>The moment rule of a built-in activation: closed form when available (and not forced off), else quadrature.</summary>
+    public static BuiltinMoments Moments(Activation activation, InfiniteWidthOptions options, double quadratureTolerance) =>
+        new(activation, options.ForceQuadrature || !ActivationMoments.HasClosedForm(activation) ? quadratureTolerance : null);
+
+    /// <summary>Coefficients of one Dense layer's kernel map.</summary>
+    internal readonly record struct DenseCoefficients(double W2, double B2, bool Ntk, double FanIn, double BiasGradient)
+    {
+        public static DenseCoefficients Of(DenseLayer layer, Parameterization parameterization)
+        {
+            double sw = layer.WeightStd, sb = layer.HasBias ? layer.BiasStd : 0;
+            return parameterization switch
+            {
+                Parameterization.Ntk => new(sw * sw, sb * sb, true, 0, 0),
+                Parameterization.Standard => new(sw * sw, sb * sb, false, layer.Inputs, layer.HasBias ? 1 : 0),
+                _ => throw new ArgumentOutOfRangeException(nameof(parameterization), parameterization, "Unknown parameterization."),
+            };
+        }
+
+        /// <summary>Sigma' = sw^2 Sigma + sb^2 (also the variances' map).</summary>
+        public double Sigma(double k) => W2 * k + B2;
+
+        /// <summary>The entry map (Sigma, Theta) to (Sigma', Theta').</summary>
+        // NTK: d z / d(W, b) gives sw^2 Sigma + sb^2 = Sigma'; standard: n Sigma (raw W) + 1 (raw b).
+        public void Apply(ref double sigma, ref double theta)
+        {
+            double k = sigma;
+            sigma = Sigma(k);
+            theta = Ntk ? W2 * theta + sigma : W2 * theta + FanIn * k + BiasGradient;
+        }
+    }
+}
+
+/// <summary>Moments of one activation for an entry with covariance (q11, q12, q22), and for a variance q alone.</summary>
+internal interface IMomentRule
+{
+    /// <summary>Relative cost of one entry, for the threading threshold.</summary>
+    int Cost { get; }
+
+    /// <summary>Moments for Var u = q11, Cov(u, v) = q12, Var v = q22.</summary>
+    KernelMoments Entry(double q11, double q12, double q22);
+
+    /// <summary>Moments for q11 = q12 = q22 = q (a point with itself; the same bits as <see cref="Entry"/> there).</summary>
+    KernelMoments Diagonal(double q);
+}
+
+/// <summary>A built-in activation: closed form when <paramref name="Tolerance"/> is null, else quadrature to that tolerance.</summary>
+internal readonly record struct BuiltinMoments(Activation Activation, double? Tolerance) : IMomentRule
+{
+    public int Cost => Tolerance is null ? 4 : 4096;
+
+    public KernelMoments Entry(double q11, double q12, double q22) => Tolerance is { } tolerance
+        ? ActivationMoments.Quadrature(Activation, q11, q12, q22, tolerance)
+        : ActivationMoments.ClosedForm(Activation, q11, q12, q22);
+
+    public KernelMoments Diagonal(double q) => Tolerance is { } tolerance
+        ? ActivationMoments.QuadratureDiagonal(Activation, q, tolerance)
+        : ActivationMoments.ClosedFormDiagonal(Activation, q);
+}
+
+/// <summary>A user-defined activation given by code, integrated numerically (<see cref="ActivationMoments.Numerical{TActivation}"/>).</summary>
+internal readonly record struct NumericalMoments<TFunction>(TFunction Function, InfiniteWidthOptions Options) : IMomentRule
+    where TFunction : IScalarActivation
+{
+    public int Cost => 4096;
+
+    public KernelMoments Entry(double q11, double q12, double q22) => ActivationMoments.Numerical(Function, q11, q12, q22, Options);
+
+    public KernelMoments Diagonal(double q) => ActivationMoments.NumericalDiagonal(Function, q, Options);
+}
