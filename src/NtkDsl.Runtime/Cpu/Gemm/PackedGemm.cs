@@ -83,6 +83,9 @@ internal static unsafe class PackedGemm<T> where T : unmanaged, IFloatingPointIe
         // Work items are (column block, run of row blocks): a packed B block is reused by every row block of
         // the run instead of being packed again for each one. Two runs per worker keep the load balanced.
         int groups = Math.Min(mBlocks, Math.Max(1, (2 * workers + nBlocks - 1) / nBlocks));
+        // An upper triangle's items range from full to empty: smaller runs, handed out largest first (see
+        // TileJob), keep every worker busy to the end.
+        if (p.UpperOnly && workers > 1) groups = Math.Min(mBlocks, Math.Max(groups, 4 * workers));
         var job = new TileJob(p, nBlocks, mBlocks, groups);
         WorkerPool.Run(job, groups * nBlocks, workers);
     }
@@ -91,7 +94,9 @@ internal static unsafe class PackedGemm<T> where T : unmanaged, IFloatingPointIe
     {
         public void Run(int item)
         {
-            int group = item / nBlocks, jc = item % nBlocks * NC;
+            // Upper triangle: the last column block (the widest band above the diagonal) first, top rows first.
+            int group = p.UpperOnly ? item % groups : item / nBlocks;
+            int jc = (p.UpperOnly ? nBlocks - 1 - item / groups : item % nBlocks) * NC;
             int first = (int)((long)mBlocks * group / groups), last = (int)((long)mBlocks * (group + 1) / groups);
             Tiles(p, first * MC, Math.Min(p.M, last * MC), jc);
         }
