@@ -1,13 +1,14 @@
 using System.Globalization;
 using System.Text.Json;
 using Xunit;
+using NtkDsl.Tests.Support;
 using Xunit.Abstractions;
 
 namespace NtkDsl.Tests.InfiniteWidth;
 
 /// <summary>
-/// The quadrature moments against high-precision references (Reference/moment-references.json, made by the committed
-/// mpmath script Reference/make_moment_references.py at 20 digits, self-checked to 1e-13): Tanh, Sigmoid, Softplus,
+/// The quadrature moments against high-precision references (tests/reference/moment-references.json, made by the committed
+/// mpmath script tests/reference/make_moment_references.py at 20 digits, self-checked to 1e-13): Tanh, Sigmoid, Softplus,
 /// Gelu (quadrature and closed form) and SiLU as a code-defined <see cref="IScalarActivation"/>, for variances from
 /// 1e-8 to 1e8 (equal and mixed: 1e8 with 1e-8) and correlations -1, -0.6, 0, 0.9, 1 - 1e-6 and 1; and the
 /// infinite-width kernels of the tanh net of issue 13.
@@ -37,15 +38,7 @@ public sealed class MomentReferenceTests(ITestOutputHelper output)
 
     private sealed record Point(string Activation, double Q11, double Q12, double Q22, double Rho, double K, double KDot);
 
-    private static readonly Lazy<JsonElement> Root = new(() => JsonDocument.Parse(File.ReadAllText(ReferencePath())).RootElement);
-
-    private static string ReferencePath()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "NtkDsl.sln")))
-                return Path.Combine(dir.FullName, "tests", "NtkDsl.Tests", "InfiniteWidth", "Reference", "moment-references.json");
-        throw new DirectoryNotFoundException("NtkDsl.sln not found above " + AppContext.BaseDirectory);
-    }
+    private static readonly Lazy<JsonElement> Root = new(() => ReferenceData.Load("moment-references.json"));
 
     private static double Parse(JsonElement e) => e.ValueKind == JsonValueKind.String
         ? double.Parse(e.GetString()!, CultureInfo.InvariantCulture)
