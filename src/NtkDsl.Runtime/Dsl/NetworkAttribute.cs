@@ -16,8 +16,23 @@ namespace NtkDsl;
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
 public sealed class NetworkAttribute : Attribute
 {
-    /// <summary>Number of input features d (required, positive).</summary>
+    /// <summary>Number of input features d of a network on feature vectors (positive; or declare a spatial input instead).</summary>
     public int Inputs { get; set; }
+
+    /// <summary>
+    /// Channels C of a spatial input: images [C, <see cref="Height"/>, <see cref="Width"/>] or sequences
+    /// [C, <see cref="Length"/>]; each input row holds one sample in NCHW (NCL) order, what <c>tensor.reshape(N, -1)</c> gives.
+    /// </summary>
+    public int Channels { get; set; }
+
+    /// <summary>Height H of image inputs (with <see cref="Channels"/> and <see cref="Width"/>).</summary>
+    public int Height { get; set; }
+
+    /// <summary>Width W of image inputs (with <see cref="Channels"/> and <see cref="Height"/>).</summary>
+    public int Width { get; set; }
+
+    /// <summary>Length L of sequence inputs (with <see cref="Channels"/>).</summary>
+    public int Length { get; set; }
 
     /// <summary>Default weight standard deviation sigma_w of every Dense layer (default 1).</summary>
     public double WeightStd { get; set; } = 1.0;
