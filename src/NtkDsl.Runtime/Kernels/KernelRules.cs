@@ -76,6 +76,23 @@ internal interface IMomentRule
 
     /// <summary>Moments for q11 = q12 = q22 = q (a point with itself; the same bits as <see cref="Entry"/> there).</summary>
     KernelMoments Diagonal(double q);
+
+    /// <summary>
+    /// Moments of a row of entries that share their first point: moments[j] = Entry(q11, q12[j], q22[j]). Kernel
+    /// states call this rather than <see cref="Entry"/>, so a rule can reuse the work that depends on q11 only.
+    /// </summary>
+    void Row(double q11, ReadOnlySpan<double> q12, ReadOnlySpan<double> q22, Span<KernelMoments> moments);
+}
+
+/// <summary>Helpers for <see cref="IMomentRule"/> implementations.</summary>
+internal static class MomentRows
+{
+    /// <summary><see cref="IMomentRule.Row"/> entry by entry (for rules with nothing to share along a row).</summary>
+    public static void ByEntry<TRule>(in TRule rule, double q11, ReadOnlySpan<double> q12, ReadOnlySpan<double> q22, Span<KernelMoments> moments)
+        where TRule : IMomentRule
+    {
+        for (int j = 0; j < moments.Length; j++) moments[j] = rule.Entry(q11, q12[j], q22[j]);
+    }
 }
 
 /// <summary>A built-in activation: closed form when <paramref name="Tolerance"/> is null, else quadrature to that tolerance.</summary>
@@ -90,6 +107,9 @@ internal readonly record struct BuiltinMoments(Activation Activation, double? To
     public KernelMoments Diagonal(double q) => Tolerance is { } tolerance
         ? ActivationMoments.QuadratureDiagonal(Activation, q, tolerance)
         : ActivationMoments.ClosedFormDiagonal(Activation, q);
+
+    public void Row(double q11, ReadOnlySpan<double> q12, ReadOnlySpan<double> q22, Span<KernelMoments> moments) =>
+        MomentRows.ByEntry(this, q11, q12, q22, moments);
 }
 
 /// <summary>A user-defined activation given by code, integrated numerically (<see cref="ActivationMoments.Numerical{TActivation}"/>).</summary>
@@ -101,4 +121,7 @@ internal readonly record struct NumericalMoments<TFunction>(TFunction Function, 
     public KernelMoments Entry(double q11, double q12, double q22) => ActivationMoments.Numerical(Function, q11, q12, q22, Options);
 
     public KernelMoments Diagonal(double q) => ActivationMoments.NumericalDiagonal(Function, q, Options);
+
+    public void Row(double q11, ReadOnlySpan<double> q12, ReadOnlySpan<double> q22, Span<KernelMoments> moments) =>
+        MomentRows.ByEntry(this, q11, q12, q22, moments);
 }

@@ -126,8 +126,11 @@ public sealed class KernelState : LayerKernelState
                 j = i + 1;
             }
 
-            for (int idx = i * cols + j; j < cols; j++, idx++)
-                KernelRules.Apply(rule.Entry(q11, nngp[idx], var2[j]), ref nngp[idx], ref ntk[idx]);
+            int count = cols - j, start = i * cols + j;
+            if (count == 0) return;
+            var moments = count <= 256 ? stackalloc KernelMoments[count] : new KernelMoments[count];
+            rule.Row(q11, nngp.AsSpan(start, count), var2.AsSpan(j, count), moments);
+            for (int k = 0; k < count; k++) KernelRules.Apply(moments[k], ref nngp[start + k], ref ntk[start + k]);
         });
 
         for (int i = 0; i < var1.Length; i++) var1[i] = rule.Diagonal(var1[i]).K;
