@@ -155,7 +155,7 @@ public static class Timing
         var w = NtkDsl.Cpu.CpuTensor<T>.Of(Workload.RandomInputs<T>(n, k, 2));
         var b = NtkDsl.Cpu.CpuTensor<T>.Of(Workload.RandomInputs<T>(1, n, 3));
         var c = NtkDsl.Cpu.CpuTensor<T>.Of(new Matrix<T>(m, n));
-        return Throughput(() => backend.Linear(x, w, b, true, 0.5, 0.1, c, false), 2.0 * m * k * n);
+        return Throughput(() => backend.Linear(x, w, b, 0.5, 0.1, c), 2.0 * m * k * n);
     }
 
     private static (double Median, double Best) Throughput(Action action, double flops)

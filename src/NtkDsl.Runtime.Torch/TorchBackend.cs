@@ -108,22 +108,15 @@ public readonly struct TorchBackend : ITensorBackend<Tensor>
     }
 
     /// <inheritdoc/>
-    public void SetOutputSeeds(Tensor dst, int outputs, int output)
+    public void SetOutputSeeds(Tensor dst, int outputs)
     {
         using var scope = NewDisposeScope();
         dst.zero_();
-        if (output >= 0)
-        {
-            dst.narrow(1, output, 1).fill_(1);
-            return;
-        }
-
         long samples = dst.size(0) / outputs;
         // Row n * outputs + k has a 1 in column k: the diagonals of the [N, O, O] blocks.
-        var blocks = dst.is_contiguous() ? dst.view(samples, outputs, outputs) : null;
-        if (blocks is not null)
+        if (dst.is_contiguous())
         {
-            blocks.diagonal(0, 1, 2).fill_(1);
+            dst.view(samples, outputs, outputs).diagonal(0, 1, 2).fill_(1);
         }
         else
         {
@@ -133,33 +126,25 @@ public readonly struct TorchBackend : ITensorBackend<Tensor>
     }
 
     /// <inheritdoc/>
-    public void LinearActivate(Tensor x, Tensor w, Tensor b, bool hasBias, double wScale, double bScale, Activation activation, Tensor z, Tensor a)
+    public void SetOutputSeed(Tensor dst, int output)
     {
-        Linear(x, w, b, hasBias, wScale, bScale, z, accumulate: false);
-        Activate(activation, z, a);
+        if ((uint)output >= (ulong)dst.size(1))
+            throw new ArgumentOutOfRangeException(nameof(output), $"Output {output} is not a column of a tensor with {dst.size(1)} columns.");
+        using var scope = NewDisposeScope();
+        dst.zero_();
+        dst.narrow(1, output, 1).fill_(1);
     }
 
     /// <inheritdoc/>
-    public void Linear(Tensor x, Tensor w, Tensor b, bool hasBias, double wScale, double bScale, Tensor dst, bool accumulate)
+    public void Linear(Tensor x, Tensor w, Tensor b, double wScale, double bScale, Tensor dst)
     {
         using var scope = NewDisposeScope();
         using var ws = wScale.ToScalar();
+        using var bs = bScale.ToScalar();
         var product = x.mm(w.t());
-        if (accumulate)
-        {
-            dst.add_(product, ws);
-        }
-        else
-        {
-            product.mul_(ws);
-            dst.copy_(product);
-        }
-
-        if (hasBias)
-        {
-            using var bs = bScale.ToScalar();
-            dst.add_(b, bs); // b [1, out] broadcasts over rows
-        }
+        product.mul_(ws);
+        product.add_(b.reshape(1, -1), bs); // b [1, out] broadcasts over rows
+        dst.copy_(product);
     }
 
     /// <inheritdoc/>
@@ -325,19 +310,156 @@ public readonly struct TorchBackend : ITensorBackend<Tensor>
     }
 
     /// <inheritdoc/>
-    public void ColumnSums(Tensor a, double scale, Tensor dst, bool accumulate)
+    public void MatMulTransposeB(Tensor a, Tensor b, double scale, Tensor dst, bool accumulate)
     {
         using var scope = NewDisposeScope();
         using var s = scale.ToScalar();
-        var sums = a.sum(0, keepdim: true);
+        Store(a.mm(b.t()), s, dst, accumulate);
+    }
+
+    /// <inheritdoc/>
+    public void MatMulRows(Tensor w, bool transpose, Tensor b, double scale, Tensor dst, bool accumulate)
+    {
+        using var scope = NewDisposeScope();
+        using var s = scale.ToScalar();
+        var factor = transpose ? w.t() : w;
+        long rows = b.size(0), k = factor.size(1);
+        var product = matmul(factor, b.reshape(rows, k, -1)); // [R, M, Q]
+        Store(product.reshape(rows, -1), s, dst, accumulate);
+    }
+
+    /// <inheritdoc/>
+    public void RowProducts(Tensor a, Tensor b, int inner, int repeat, double scale, Tensor dst, int colOffset)
+    {
+        using var scope = NewDisposeScope();
+        using var s = scale.ToScalar();
+        long samples = b.size(0), m = a.size(1) / inner, f = b.size(1) / inner;
+        // [N, repeat, M, inner] x [N, 1, inner, F] -> [N, repeat, M, F]
+        var product = matmul(a.reshape(samples, repeat, m, inner), b.reshape(samples, 1, f, inner).transpose(2, 3));
+        product.mul_(s);
+        dst.narrow(1, colOffset, m * f).copy_(product.reshape(samples * repeat, m * f));
+    }
+
+    /// <inheritdoc/>
+    public void SummedRowProducts(Tensor a, Tensor b, int inner, double scale, Tensor dst, bool accumulate)
+    {
+        using var scope = NewDisposeScope();
+        using var s = scale.ToScalar();
+        long rows = a.size(0), m = a.size(1) / inner, f = b.size(1) / inner;
+        // sum_r A_r B_r^T as one product over the joint (r, q) index.
+        var left = a.reshape(rows, m, inner).permute(1, 0, 2).reshape(m, rows * inner);
+        var right = b.reshape(rows, f, inner).permute(1, 0, 2).reshape(f, rows * inner);
+        Store(left.mm(right.t()), s, dst, accumulate);
+    }
+
+    /// <inheritdoc/>
+    public void AddBias(Tensor b, int positions, double scale, Tensor dst)
+    {
+        using var scope = NewDisposeScope();
+        using var s = scale.ToScalar();
+        long rows = dst.size(0), channels = dst.size(1) / positions;
+        dst.view(rows, channels, positions).add_(b.reshape(1, channels, 1), s);
+    }
+
+    /// <inheritdoc/>
+    public void ColumnSums(Tensor a, int positions, double scale, Tensor dst, bool accumulate)
+    {
+        using var scope = NewDisposeScope();
+        using var s = scale.ToScalar();
+        long rows = a.size(0), channels = a.size(1) / positions;
+        Store(a.reshape(rows, channels, positions).sum([0L, 2L]).view(1, channels), s, dst, accumulate);
+    }
+
+    /// <inheritdoc/>
+    public void SumPositions(Tensor a, int positions, double scale, Tensor dst, int colOffset)
+    {
+        using var scope = NewDisposeScope();
+        using var s = scale.ToScalar();
+        long rows = a.size(0), channels = a.size(1) / positions;
+        var sums = a.reshape(rows, channels, positions).sum(2);
+        sums.mul_(s);
+        dst.narrow(1, colOffset, channels).copy_(sums);
+    }
+
+    /// <inheritdoc/>
+    public void BroadcastPositions(Tensor a, int positions, double scale, Tensor dst)
+    {
+        using var scope = NewDisposeScope();
+        using var s = scale.ToScalar();
+        long rows = a.size(0), channels = a.size(1);
+        var spread = a.mul(s).reshape(rows, channels, 1).expand(rows, channels, positions);
+        dst.copy_(spread.reshape(rows, channels * positions));
+    }
+
+    /// <inheritdoc/>
+    public void Im2Col(Tensor x, int channels, SpatialWindow window, Tensor dst)
+    {
+        using var scope = NewDisposeScope();
+        dst.copy_(Padded(x).index_select(1, GatherIndex(channels, window, x.device)));
+    }
+
+    /// <inheritdoc/>
+    public void Col2Im(Tensor cols, int channels, SpatialWindow window, Tensor dst)
+    {
+        using var scope = NewDisposeScope();
+        long inputs = (long)channels * window.Input.Positions;
+        var sums = zeros(cols.size(0), inputs + 1, dtype: cols.dtype, device: cols.device);
+        using var one = 1.0.ToScalar();
+        sums.index_add_(1, GatherIndex(channels, window, cols.device), cols, one);
+        dst.copy_(sums.narrow(1, 0, inputs));
+    }
+
+    /// <inheritdoc/>
+    public void WindowSums(Tensor x, int channels, SpatialWindow window, double scale, Tensor dst)
+    {
+        using var scope = NewDisposeScope();
+        using var s = scale.ToScalar();
+        long rows = x.size(0), positions = window.Output.Positions;
+        var gathered = Padded(x).index_select(1, GatherIndex(channels, window, x.device)).view(rows, channels, window.Taps, positions);
+        var sums = gathered.sum(2);
+        sums.mul_(s);
+        dst.copy_(sums.reshape(rows, channels * positions));
+    }
+
+    /// <inheritdoc/>
+    public void WindowSumsTranspose(Tensor c, int channels, SpatialWindow window, double scale, Tensor dst)
+    {
+        using var scope = NewDisposeScope();
+        using var s = scale.ToScalar();
+        long rows = c.size(0), positions = window.Output.Positions, inputs = (long)channels * window.Input.Positions;
+        var spread = c.mul(s).reshape(rows, channels, 1, positions).expand(rows, channels, window.Taps, positions).reshape(rows, -1);
+        var sums = zeros(rows, inputs + 1, dtype: c.dtype, device: c.device);
+        using var one = 1.0.ToScalar();
+        sums.index_add_(1, GatherIndex(channels, window, c.device), spread, one);
+        dst.copy_(sums.narrow(1, 0, inputs));
+    }
+
+    // x with one zero column appended: the element that padding taps read.
+    private static Tensor Padded(Tensor x) => cat([x, zeros(x.size(0), 1, dtype: x.dtype, device: x.device)], 1);
+
+    // The window's gather map (SpatialIndex) over every channel, with padding taps pointing at the appended zero column.
+    private static Tensor GatherIndex(int channels, SpatialWindow window, Device device)
+    {
+        var map = SpatialIndex.Of(window);
+        int inputs = window.Input.Positions;
+        var index = new long[(long)channels * map.Length];
+        for (int c = 0; c < channels; c++)
+        for (int e = 0; e < map.Length; e++)
+            index[(long)c * map.Length + e] = map[e] < 0 ? (long)channels * inputs : (long)c * inputs + map[e];
+        return tensor(index, device: device);
+    }
+
+    // dst (=, or +=) s * value.
+    private static void Store(Tensor value, Scalar s, Tensor dst, bool accumulate)
+    {
         if (accumulate)
         {
-            dst.add_(sums, s);
+            dst.add_(value, s);
         }
         else
         {
-            sums.mul_(s);
-            dst.copy_(sums);
+            value.mul_(s);
+            dst.copy_(value);
         }
     }
 
@@ -374,28 +496,6 @@ public readonly struct TorchBackend : ITensorBackend<Tensor>
             var expanded = factor.repeat_interleave(repeat, 0).repeat_interleave(repeat, 1);
             dst.addcmul_(gramD, expanded, one);
         }
-    }
-
-    /// <inheritdoc/>
-    public void OuterRows(Tensor c, Tensor a, int repeat, double scale, Tensor dst, int colOffset)
-    {
-        using var scope = NewDisposeScope();
-        using var s = scale.ToScalar();
-        long samples = a.size(0), width = a.size(1), units = c.size(1);
-        // [N, repeat, I, 1] * [N, 1, 1, A] -> [N * repeat, I * A]
-        var outer = c.reshape(samples, repeat, units, 1).mul(a.reshape(samples, 1, 1, width));
-        outer.mul_(s);
-        dst.narrow(1, colOffset, units * width).copy_(outer.reshape(samples * repeat, units * width));
-    }
-
-    /// <inheritdoc/>
-    public void CopyColumns(Tensor c, double scale, Tensor dst, int colOffset)
-    {
-        using var scope = NewDisposeScope();
-        using var s = scale.ToScalar();
-        var block = dst.narrow(1, colOffset, c.size(1));
-        block.copy_(c);
-        block.mul_(s);
     }
 
     // x > 0 ? B : A, elementwise (the derivative of A min(x, 0) + B max(x, 0), left slope at 0).

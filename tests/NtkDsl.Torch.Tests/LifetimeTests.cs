@@ -27,8 +27,9 @@ public sealed class LifetimeTests
 
         void RunAll()
         {
-            be.Linear(x, w, b, true, 0.5, 0.1, z, false);
-            be.Linear(x, w, b, true, 0.5, 0.1, z, true);
+            be.Linear(x, w, b, 0.5, 0.1, z);
+            be.MatMulTransposeB(x, w, 0.5, z, true);
+            be.AddBias(b, 1, 0.1, z);
             foreach (ActivationKind kind in Enum.GetValues<ActivationKind>())
             {
                 var act = new Activation(kind, 0.3, 1.2, 0.1);
@@ -39,14 +40,14 @@ public sealed class LifetimeTests
 
             be.MatMul(z, w, 2.0, x);
             be.MatMulTransposeA(z, x, 1.0, wt, true);
-            be.ColumnSums(z, 1.0, sums, true);
+            be.ColumnSums(z, 1, 1.0, sums, true);
             be.Gram(d, d, gd);
             be.Gram(x, x, ga);
             be.HadamardAccumulate(gd, ga, 3, 1.0, 0.5, k);
-            be.OuterRows(d, x, 3, 1.0, jac, 2);
-            be.CopyColumns(d, 1.0, jac, 30);
-            be.SetOutputSeeds(seeds, 3, -1);
-            using (var slice = be.RowSlice(seeds, 0, 6)) be.SetOutputSeeds(slice, 3, 1);
+            be.RowProducts(d, x, 1, 3, 1.0, jac, 2);
+            be.SumPositions(d, 1, 1.0, jac, 30);
+            be.SetOutputSeeds(seeds, 3);
+            using (var slice = be.RowSlice(seeds, 0, 6)) be.SetOutputSeed(slice, 1);
             be.Scale(k, 0.5);
             be.Copy(k, gd);
             be.Clear(k);

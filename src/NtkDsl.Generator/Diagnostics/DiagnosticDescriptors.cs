@@ -55,7 +55,7 @@ internal static class DiagnosticDescriptors
         "The network '{0}' has {1} parameters; at most 2147483647 are supported (one flat vector indexed by int)");
 
     public static readonly DiagnosticDescriptor BiasStdWithoutBias = Create("NTK0013", "BiasStd has no effect without a bias",
-        "Dense layer {0} of '{1}' sets BiasStd but has Bias = false, so BiasStd is ignored", DiagnosticSeverity.Warning);
+        "Layer {0} of '{1}' sets BiasStd but has Bias = false, so BiasStd is ignored", DiagnosticSeverity.Warning);
 
     public static readonly DiagnosticDescriptor UnknownLayer = Create("NTK0014", "Unknown layer attribute",
         "'{0}' derives from LayerAttribute but is not a layer the generator knows; use the layers of the NtkDsl namespace");
@@ -76,6 +76,22 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor InvalidElementwise = Create("NTK0019", "Invalid elementwise activation",
         "Elementwise layer {0} of '{1}': {2}");
+
+    public static readonly DiagnosticDescriptor InvalidSpatialInput = Create("NTK0020", "Invalid spatial input shape",
+        "The network '{0}' declares {1}; declare Channels with Height and Width (images [C, H, W]) or with Length (sequences [C, L]), all positive, and leave Inputs unset or equal to C * H * W");
+
+    public static readonly DiagnosticDescriptor SpatialLayerOnFeatures = Create("NTK0021", "Spatial layer on feature vectors",
+        "Layer {0} ({1}) of '{2}' needs spatial activations [C, H, W] or [C, L], but its input is {3}; declare Channels and Height/Width (or Length) on [Network], and put spatial layers before Flatten or GlobalAvgPool");
+
+    public static readonly DiagnosticDescriptor DenseOnSpatial = Create("NTK0022", "Dense layer on spatial activations",
+        "Layer {0} (Dense) of '{1}' gets spatial activations {2}; add [Flatten] or [GlobalAvgPool] before it");
+
+    public static readonly DiagnosticDescriptor InvalidWindow = Create("NTK0023", "Invalid convolution or pooling window",
+        "Layer {0} ({1}) of '{2}' on input {3}: {4}");
+
+    public static readonly DiagnosticDescriptor StrideLeavesInput = Create("NTK0024", "Stride leaves input unread",
+        "Layer {0} ({1}) of '{2}': with Valid padding a window of {3} and stride {4} on an axis of {5} never reads the last {6} input element(s), giving output {7}; choose a stride that divides {5} - {3}, or use Same padding",
+        DiagnosticSeverity.Warning);
 
     public static DiagnosticDescriptor? ById(string id) => id switch
     {
@@ -98,6 +114,11 @@ internal static class DiagnosticDescriptors
         "NTK0017" => NameCollision,
         "NTK0018" => FileLocalNetwork,
         "NTK0019" => InvalidElementwise,
+        "NTK0020" => InvalidSpatialInput,
+        "NTK0021" => SpatialLayerOnFeatures,
+        "NTK0022" => DenseOnSpatial,
+        "NTK0023" => InvalidWindow,
+        "NTK0024" => StrideLeavesInput,
         _ => null,
     };
 

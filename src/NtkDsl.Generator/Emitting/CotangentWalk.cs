@@ -1,4 +1,5 @@
 using NtkDsl.Generator.Emitting.Rules;
+using NtkDsl.Generator.Ir;
 
 namespace NtkDsl.Generator.Emitting;
 
@@ -75,4 +76,41 @@ internal static class CotangentWalk
             foreach (var stream in streams) rule.Cotangent(e, node, stream);
         }
     }
+
+    /// <summary>
+    /// Moves <paramref name="stream"/> to the input of <paramref name="node"/> through a new buffer [rows, cols]: the
+    /// statements (with "{next}" for the new tensor) run only for a stream of its own; a second stream that aliases the
+    /// first (same inputs) takes the first's result.
+    /// </summary>
+    public static void Step(EmitContext e, LayerNode node, CotangentStream stream, string cols, params string[] statements)
+    {
+        string next = $"{stream.Prefix}{node.Index}";
+        string slot = e.Plan.Add($"{stream.SlotPrefix}{node.Index}", $"{stream.Label}: cotangent of a{node.Index}", stream.Rows, cols, stream.InNtk, secondBatchOnly: stream.SameAs is not null);
+        string get = $"workspace.Get(backend, {slot}, {stream.Rows}, {cols})";
+        if (stream.SameAs is { } first)
+        {
+            e.W.Line($"TTensor {next} = sameInputs ? {first.Current} : {get};");
+            if (statements.Length == 1)
+            {
+                e.W.Line($"if (!sameInputs) {statements[0].Replace("{next}", next)}");
+            }
+            else
+            {
+                e.W.Open("if (!sameInputs)");
+                foreach (var statement in statements) e.W.Line(statement.Replace("{next}", next));
+                e.W.Close();
+            }
+        }
+        else
+        {
+            e.W.Line($"TTensor {next} = {get};");
+            foreach (var statement in statements) e.W.Line(statement.Replace("{next}", next));
+        }
+
+        stream.Current = next;
+    }
+
+    /// <summary>The slot of a scratch buffer of a cotangent step [rows, cols] (named {SlotPrefix}{name}).</summary>
+    public static string ScratchSlot(EmitContext e, CotangentStream stream, string name, string comment, string cols) =>
+        e.Plan.Add($"{stream.SlotPrefix}{name}", $"{stream.Label}: {comment}", stream.Rows, cols, stream.InNtk, secondBatchOnly: stream.SameAs is not null);
 }

@@ -43,10 +43,14 @@ internal sealed class EmitContext
     /// <summary>The input tensor of <paramref name="node"/> in <paramref name="batch"/>, fetched from its slot at first use.</summary>
     public string Input(Batch batch, LayerNode node) => Activation(batch, node.Index);
 
-    /// <summary>a_k of the batch: the batch itself for k = 0, else a workspace buffer declared at first use.</summary>
+    /// <summary>
+    /// a_k of the batch: the batch itself for k = 0, the same tensor as a_(k-1) after a Flatten (NCHW rows already are
+    /// the flattened features), else a workspace buffer declared at first use.
+    /// </summary>
     public string Activation(Batch batch, int k)
     {
         if (k == 0) return batch.Input;
+        if (Ir.Nodes[k - 1].Kind == Model.LayerKind.Flatten) return Activation(batch, k - 1);
         string name = $"{batch.Prefix}{k}";
         if (_declared.Add(name))
         {
@@ -56,6 +60,25 @@ internal sealed class EmitContext
 
         return name;
     }
+
+    /// <summary>
+    /// A per-batch buffer of a layer kept by the forward pass (e.g. a convolution's im2col columns): slot
+    /// {Slots}{suffix}, [batch rows, cols], declared at first use and shared with the first batch when the inputs are the same.
+    /// </summary>
+    public string BatchBuffer(Batch batch, string suffix, string cols)
+    {
+        string name = $"{batch.Prefix}{suffix}";
+        if (_declared.Add(name))
+        {
+            string get = $"workspace.Get(backend, {Helper(batch.Slots + suffix)}, {batch.Rows}, {cols})";
+            W.Line(batch.SameAs is { } first ? $"TTensor {name} = sameInputs ? {BatchBuffer(first, suffix, cols)} : {get};" : $"TTensor {name} = {get};");
+        }
+
+        return name;
+    }
+
+    /// <summary>The slot of a per-batch buffer inside RunForward, which serves both batches (its 'second' argument picks).</summary>
+    public static string ForwardSlot(string suffix) => $"second ? {Helper("B" + suffix)} : {Helper("A" + suffix)}";
 
     /// <summary>Declares a local for a buffer once per method (e.g. a Gram computed by the caller of a pass).</summary>
     public string Fetch(string name, string slot, string rows, string cols)

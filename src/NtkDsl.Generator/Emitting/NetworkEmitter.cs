@@ -39,7 +39,8 @@ internal sealed class NetworkEmitter
     public static string Emit(NetworkModel model, string version) => new NetworkEmitter(model).Write(version);
 
     /// <summary>True when the infinite-width kernel exists for this architecture (every activation has a Gaussian input).</summary>
-    public static bool HasInfiniteWidth(NetworkIr ir) => Validation.NetworkValidator.FirstNonGaussianActivation(ir.Model) < 0;
+    public static bool HasInfiniteWidth(NetworkIr ir) =>
+        Validation.NetworkValidator.FirstNonGaussianActivation(ir.Model) < 0 && !ir.Model.Spatial.IsDeclared;
 
     private string Write(string version)
     {
@@ -76,24 +77,35 @@ internal sealed class NetworkEmitter
     }
 
     private string Describe() =>
-        $"{_model.Inputs} inputs -> " + string.Join(" -> ", _ir.Nodes.Select(n => n.Parameters is not null ? $"Dense({n.OutShape.Size})" : n.Kind.ToString())) +
+        $"{(_model.Spatial.IsDeclared ? _ir.Nodes[0].InShape.ToString() : $"{_model.Inputs} inputs")} -> " +
+        string.Join(" -> ", _ir.Nodes.Select(n => n.Kind switch
+        {
+            LayerKind.Dense => $"Dense({n.OutShape.Size})",
+            LayerKind.Conv => $"Conv({n.OutShape.Channels})",
+            _ => n.Kind.ToString(),
+        })) +
         $", {(_model.Standard ? "standard" : "NTK")} parameterization";
 
     private void WriteConstants(IndentedWriter w)
     {
-        w.Line("/// <summary>Input size d.</summary>");
-        w.Line($"public const int InputSize = {Int(_model.Inputs)};").Line();
+        var input = _ir.Nodes[0].InShape;
+        w.Line(input.IsSpatial
+            ? $"/// <summary>Input size C * H * W: each input row holds one {input} sample in NCHW order (PyTorch's x.reshape(N, -1)).</summary>"
+            : "/// <summary>Input size d.</summary>");
+        w.Line($"public const int InputSize = {Int(input.Size)};").Line();
         w.Line("/// <summary>Output size O (width of the last Dense layer).</summary>");
         w.Line($"public const int OutputSize = {Int(_ir.Outputs)};").Line();
-        w.Line("/// <summary>Length P of the flat parameter vector: per Dense layer, W [out, in] row-major, then b [out].</summary>");
+        w.Line(input.IsSpatial
+            ? "/// <summary>Length P of the flat parameter vector: per layer, W row-major ([out, in] for Dense, [C_out, C_in, kh, kw] for Conv), then b.</summary>"
+            : "/// <summary>Length P of the flat parameter vector: per Dense layer, W [out, in] row-major, then b [out].</summary>");
         w.Line($"public const int ParameterCount = {Int(_ir.ParameterCount)};").Line();
         w.Line("/// <summary>The resolved architecture: layers, standard deviations and parameter offsets.</summary>");
         w.Line($"public static {Ns}.NetworkDescription Description {{ get; }} = {Ns}.NetworkDescription.Create(");
-        var args = new List<string>
-        {
-            $"\"{_model.TypeName}\"", Int(_model.Inputs), $"{Ns}.Parameterization.{(_model.Standard ? "Standard" : "Ntk")}",
-            Double(_model.WeightStd), Double(_model.BiasStd),
-        };
+        var args = new List<string> { $"\"{_model.TypeName}\"" };
+        args.AddRange(input.IsSpatial
+            ? new[] { Int(input.Channels), $"new {Ns}.SpatialShape({Int(input.Height)}, {Int(input.Width)})" }
+            : new[] { Int(input.Size) });
+        args.AddRange(new[] { $"{Ns}.Parameterization.{(_model.Standard ? "Standard" : "Ntk")}", Double(_model.WeightStd), Double(_model.BiasStd) });
         args.AddRange(_ir.Nodes.Select(n => LayerRules.For(n).DescriptionSpec(n)));
         for (int i = 0; i < args.Count; i++) w.Line($"    {args[i]}{(i + 1 < args.Count ? "," : ");")}");
         w.Line();
@@ -149,26 +161,34 @@ internal sealed class NetworkEmitter
 
     private static Batch First(string input, string rows) => new("a", input, rows, "A");
 
+    // The buffers the forward pass of a batch keeps for the backward passes: a_1 .. a_(M-1) (a Flatten's output is its
+    // input) and the layers' own per-batch buffers; slots A* for the first batch (x, x1), B* for x2.
     private void AllocateForwardSlots(BufferPlan plan)
     {
-        for (int k = 1; k < M; k++)
-            plan.Add($"A{k}", $"a{k} of the first batch (x, or x1 of Ntk)", "n1", Int(_ir.Nodes[k - 1].OutShape.Size), inNtk: true);
-        for (int k = 1; k < M; k++)
-            plan.Add($"B{k}", $"a{k} of x2 in Ntk", "n2", Int(_ir.Nodes[k - 1].OutShape.Size), inNtk: true, secondBatchOnly: true);
+        foreach (var (prefix, rows, label, second) in new[] { ("A", "n1", "the first batch (x, or x1 of Ntk)", false), ("B", "n2", "x2 in Ntk", true) })
+        {
+            foreach (var node in _ir.Nodes)
+            {
+                if (node.Index < M - 1 && node.Kind != LayerKind.Flatten)
+                    plan.Add($"{prefix}{node.Number}", $"a{node.Number} of {label}", rows, Int(node.OutShape.Size), inNtk: true, secondBatchOnly: second);
+                foreach (var (suffix, comment, cols) in LayerRules.For(node).BatchBuffers(node))
+                    plan.Add(prefix + suffix, $"{comment}, of {label}", rows, Int(cols), inNtk: true, secondBatchOnly: second);
+            }
+        }
     }
 
     private void WriteForward(EmitContext e)
     {
         AllocateForwardSlots(e.Plan);
         OpenPass(e, "Forward", ("output", "n", "OutputSize"));
-        e.W.Line($"{Helper("RunForward")}(backend, theta, x, output, workspace, {Helper("FirstBatch")});");
+        e.W.Line($"{Helper("RunForward")}(backend, theta, x, output, workspace, second: false);");
         e.W.Close().Line();
     }
 
     private void WriteVjp(EmitContext e)
     {
         OpenPass(e, "Vjp", ("cotangent", "n", "OutputSize"), ("output", "n", "OutputSize"), ("gradient", "1", "ParameterCount"));
-        e.W.Line($"{Helper("RunForward")}(backend, theta, x, output, workspace, {Helper("FirstBatch")});");
+        e.W.Line($"{Helper("RunForward")}(backend, theta, x, output, workspace, second: false);");
         CotangentWalk.Emit(e, SinkKind.Gradient, new CotangentStream("Vjp", "c", "cotangent", First("x", "n"), "n", "1", "VjpC", inNtk: false));
         e.W.Close().Line();
     }
@@ -176,7 +196,7 @@ internal sealed class NetworkEmitter
     private void WriteJvp(EmitContext e)
     {
         OpenPass(e, "Jvp", ("tangent", "1", "ParameterCount"), ("output", "n", "OutputSize"), ("tangentOutput", "n", "OutputSize"));
-        e.W.Line($"{Helper("RunForward")}(backend, theta, x, output, workspace, {Helper("FirstBatch")});");
+        e.W.Line($"{Helper("RunForward")}(backend, theta, x, output, workspace, second: false);");
         var batch = First("x", "n");
         string? tangent = null; // null: zero (no parameters before this layer)
         foreach (var node in _ir.Nodes)
@@ -195,10 +215,10 @@ internal sealed class NetworkEmitter
         OpenPass(e, "Jacobian", ("jacobian", "n * OutputSize", "ParameterCount"));
         string output = e.Plan.Add("JacobianOutput", "Jacobian: f(x)", "n", "OutputSize");
         e.W.Line($"TTensor output = workspace.Get(backend, {output}, n, OutputSize);");
-        e.W.Line($"{Helper("RunForward")}(backend, theta, x, output, workspace, {Helper("FirstBatch")});");
+        e.W.Line($"{Helper("RunForward")}(backend, theta, x, output, workspace, second: false);");
         string seeds = $"c{M}", seedSlot = e.Plan.Add("JacobianSeeds", $"Jacobian: one identity block per sample, the cotangent of a{M}", "n * OutputSize", "OutputSize");
         e.W.Line($"TTensor {seeds} = workspace.Get(backend, {seedSlot}, n * OutputSize, OutputSize);");
-        e.W.Line($"backend.SetOutputSeeds({seeds}, OutputSize, -1);");
+        e.W.Line($"backend.SetOutputSeeds({seeds}, OutputSize);");
         CotangentWalk.Emit(e, SinkKind.Jacobian, new CotangentStream("Jacobian", "c", seeds, First("x", "n"), "n * OutputSize", "OutputSize", "JacobianC", inNtk: false));
         e.W.Close().Line();
     }
@@ -214,20 +234,29 @@ internal sealed class NetworkEmitter
         e.W.Line($"{Backends}.Shapes.RequireNtkResult(backend, result, \"result\", mode, n1, n2, OutputSize);");
         string out1 = e.Plan.Add("NtkOutput1", "Ntk: f(x1)", "n1", "OutputSize", inNtk: true);
         string out2 = e.Plan.Add("NtkOutput2", "Ntk: f(x2)", "n2", "OutputSize", inNtk: true, secondBatchOnly: true);
-        e.W.Line($"{Helper("RunForward")}(backend, theta, x1, workspace.Get(backend, {out1}, n1, OutputSize), workspace, {Helper("FirstBatch")});");
-        e.W.Line($"if (!sameInputs) {Helper("RunForward")}(backend, theta, x2, workspace.Get(backend, {out2}, n2, OutputSize), workspace, {Helper("SecondBatch")});");
+        e.W.Line($"{Helper("RunForward")}(backend, theta, x1, workspace.Get(backend, {out1}, n1, OutputSize), workspace, second: false);");
+        e.W.Line($"if (!sameInputs) {Helper("RunForward")}(backend, theta, x2, workspace.Get(backend, {out2}, n2, OutputSize), workspace, second: true);");
         var first = First("x1", "n1");
         var second = new Batch("b", "x2", "n2", "B", first);
         e.W.Line("// What needs only the forward passes: each Dense layer's input Gram, the weight part of its NTK term.");
         foreach (var node in _ir.Nodes) LayerRules.For(node).PrepareNtk(e, node, first, second);
         e.W.Line("backend.Clear(result);");
+        string seeds1 = e.Plan.Add("NtkSeeds1", $"Ntk: output seeds of x1, the cotangent of a{M}", "n1 * repeat", "OutputSize", inNtk: true);
+        string seeds2 = e.Plan.Add("NtkSeeds2", "Ntk: output seeds of x2", "n2 * repeat", "OutputSize", inNtk: true, secondBatchOnly: true);
+        e.W.Line($"int repeat = mode == {Ns}.NtkMode.Full ? OutputSize : 1;");
+        e.W.Line($"TTensor seeds1 = workspace.Get(backend, {seeds1}, n1 * repeat, OutputSize);");
+        e.W.Line($"TTensor seeds2 = sameInputs ? seeds1 : workspace.Get(backend, {seeds2}, n2 * repeat, OutputSize);");
         e.W.Open($"if (mode == {Ns}.NtkMode.Full)");
-        e.W.Line($"{Helper("NtkPass")}(backend, theta, workspace, n1, n2, sameInputs, OutputSize, -1, result);");
+        e.W.Line("backend.SetOutputSeeds(seeds1, OutputSize);");
+        e.W.Line("if (!sameInputs) backend.SetOutputSeeds(seeds2, OutputSize);");
+        e.W.Line($"{Helper("NtkPass")}(backend, theta, workspace, seeds1, seeds2, n1, n2, sameInputs, repeat, result);");
         e.W.Close();
         e.W.Open("else");
         e.W.Open("for (int k = 0; k < OutputSize; k++)");
+        e.W.Line("backend.SetOutputSeed(seeds1, k);");
+        e.W.Line("if (!sameInputs) backend.SetOutputSeed(seeds2, k);");
         e.W.Line($"TTensor block = mode == {Ns}.NtkMode.Diagonal ? backend.RowSlice(result, k * n1, n1) : result;");
-        e.W.Line($"{Helper("NtkPass")}(backend, theta, workspace, n1, n2, sameInputs, 1, k, block);");
+        e.W.Line($"{Helper("NtkPass")}(backend, theta, workspace, seeds1, seeds2, n1, n2, sameInputs, 1, block);");
         e.W.Close();
         e.W.Line($"if (mode == {Ns}.NtkMode.Trace) backend.Scale(result, 1.0 / OutputSize);");
         e.W.Close();
@@ -238,17 +267,11 @@ internal sealed class NetworkEmitter
     {
         var plan = e.Plan;
         e.BeginMethod();
-        e.W.Line("// Backpropagates output seeds for x1 and x2 together and adds each layer's NTK term to result.");
-        e.W.Line("// repeat = OutputSize stacks every output (full mode); otherwise output selects one.");
-        e.W.Open($"public static void NtkPass<TBackend, TTensor>(TBackend backend, TTensor theta, {Workspace} workspace, int n1, int n2, bool sameInputs, int repeat, int output, TTensor result)", BackendConstraint);
-        string c = $"c{M}", d = $"d{M}";
-        string seeds1 = plan.Add("NtkSeeds1", $"Ntk: output seeds of x1, the cotangent of a{M}", "n1 * repeat", "OutputSize", inNtk: true);
-        string seeds2 = plan.Add("NtkSeeds2", $"Ntk: output seeds of x2", "n2 * repeat", "OutputSize", inNtk: true, secondBatchOnly: true);
+        e.W.Line("// Backpropagates the output seeds of x1 and x2 together and adds each layer's NTK term to result.");
+        e.W.Line("// The seeds stack repeat rows per sample: every output (repeat = OutputSize, full mode) or one.");
+        e.W.Open($"public static void NtkPass<TBackend, TTensor>(TBackend backend, TTensor theta, {Workspace} workspace, TTensor seeds1, TTensor seeds2, int n1, int n2, bool sameInputs, int repeat, TTensor result)", BackendConstraint);
+        string c = "seeds1", d = "seeds2";
         string gram = plan.Add("NtkCotangentGram", "Ntk: <D, D'> of the layer being visited", "n1 * repeat", "n2 * repeat", inNtk: true);
-        e.W.Line($"TTensor {c} = workspace.Get(backend, {seeds1}, n1 * repeat, OutputSize);");
-        e.W.Line($"backend.SetOutputSeeds({c}, OutputSize, output);");
-        e.W.Line($"TTensor {d} = sameInputs ? {c} : workspace.Get(backend, {seeds2}, n2 * repeat, OutputSize);");
-        e.W.Line($"if (!sameInputs) backend.SetOutputSeeds({d}, OutputSize, output);");
         e.W.Line($"TTensor gd = workspace.Get(backend, {gram}, n1 * repeat, n2 * repeat);");
         var first = First("x1", "n1");
         var s1 = new CotangentStream("Ntk x1", "c", c, first, "n1 * repeat", "repeat", "NtkC", inNtk: true);
@@ -260,8 +283,8 @@ internal sealed class NetworkEmitter
     private void WriteRunForward(EmitContext e)
     {
         e.BeginMethod();
-        e.W.Line("// The forward pass of one batch; a_k (k < layers) stays in workspace slot outputs + k - 1 for the backward passes.");
-        e.W.Open($"public static void RunForward<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor output, {Workspace} workspace, int outputs)", BackendConstraint);
+        e.W.Line("// The forward pass of one batch; a_k (k < layers) stays in slot Ak (Bk for the second batch of Ntk) for the backward passes.");
+        e.W.Open($"public static void RunForward<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor output, {Workspace} workspace, bool second)", BackendConstraint);
         e.W.Line("int n = backend.Rows(x);");
         string input = "x";
         for (int i = 0; i < M; i++)
@@ -269,7 +292,7 @@ internal sealed class NetworkEmitter
             var node = _ir.Nodes[i];
             var rule = LayerRules.For(node);
             string target = Target(node);
-            if (rule is DenseRule dense && i + 1 < M - 1 && LayerRules.For(_ir.Nodes[i + 1]) is ActivationRule { FusesIntoDense: true })
+            if (rule is DenseRule dense && DenseRule.Fuses(node) && i + 1 < M - 1 && LayerRules.For(_ir.Nodes[i + 1]) is ActivationRule { FusesIntoDense: true })
             {
                 var activation = _ir.Nodes[i + 1];
                 e.W.Line($"// Layers {node.Number} and {activation.Number}: {rule.Label(node)} ({Flops(node)}), {LayerRules.For(activation).Label(activation)}");
@@ -278,6 +301,12 @@ internal sealed class NetworkEmitter
                 dense.ForwardWithActivation(e, node, activation, input, target, Target(activation));
                 input = Target(activation);
                 i++;
+                continue;
+            }
+
+            if (node.Kind == LayerKind.Flatten)
+            {
+                e.W.Line($"// Layer {node.Number}: {rule.Label(node)}: a{node.Number} is a{node.Index}.");
                 continue;
             }
 
@@ -294,11 +323,13 @@ internal sealed class NetworkEmitter
         void Declare(LayerNode node)
         {
             if (node.Index != M - 1)
-                e.W.Line($"TTensor a{node.Number} = workspace.Get(backend, outputs + {Int(node.Index)}, n, {Int(node.OutShape.Size)});");
+                e.W.Line($"TTensor a{node.Number} = workspace.Get(backend, {ForwardSlot(Int(node.Number))}, n, {Int(node.OutShape.Size)});");
         }
     }
 
-    private static string Flops(LayerNode node) => $"{Count(2 * node.InShape.Size * node.OutShape.Size)} FLOPs per sample";
+    // Multiply-adds of the layer's product per sample: Dense W a, or Conv's W X over the output positions.
+    private static string Flops(LayerNode node) =>
+        $"{Count(node.Kind == LayerKind.Conv ? 2 * node.InShape.Channels * node.Window!.Taps * node.OutShape.Size : 2 * node.InShape.Size * node.OutShape.Size)} FLOPs per sample";
 
     private void WriteInfiniteWidth(EmitContext e)
     {
@@ -330,9 +361,6 @@ internal sealed class NetworkEmitter
         var inner = new EmitContext(_ir, w);
         foreach (var node in _ir.Nodes) LayerRules.For(node).WriteConstants(inner, node);
         w.Line();
-        w.Line($"// The forward pass of a batch keeps a_1 .. a_{M - 1} in consecutive slots from FirstBatch (x, x1) or SecondBatch (x2).");
-        w.Line($"public const int FirstBatch = 0;");
-        w.Line($"public const int SecondBatch = {Int(M - 1)};");
         plan.WriteConstants(w);
         w.Line();
         w.Raw(methods);

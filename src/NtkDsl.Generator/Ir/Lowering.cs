@@ -18,7 +18,7 @@ internal static class Lowering
     public static NetworkIr Lower(NetworkModel model)
     {
         var nodes = new List<LayerNode>(model.Layers.Count);
-        var shape = new TensorShape(Math.Max(0, model.Inputs));
+        var shape = InputShape(model);
         long offset = 0;
         bool parametersBefore = false;
         for (int i = 0; i < model.Layers.Count; i++)
@@ -26,26 +26,73 @@ internal static class Lowering
             var layer = model.Layers[i];
             var outShape = shape;
             LayerParameters? parameters = null;
-            if (layer.IsDense)
+            WindowIr? window = null;
+            switch (layer.Kind)
             {
-                long fanIn = shape.Size, width = Math.Max(0, layer.Width);
-                double ws = layer.WeightStd ?? model.WeightStd, bs = layer.BiasStd ?? model.BiasStd;
-                long weights = Multiply(width, fanIn), count = Add(weights, layer.HasBias ? width : 0);
-                parameters = new LayerParameters(offset, Add(offset, weights), count, layer.HasBias, ws, bs,
-                    DenseScaling.WeightScale(ws, Math.Max(1, fanIn), model.Standard),
-                    DenseScaling.BiasScale(bs, layer.HasBias, model.Standard),
-                    DenseScaling.NtkWeightCoefficient(ws, Math.Max(1, fanIn), model.Standard),
-                    DenseScaling.NtkBiasCoefficient(bs, layer.HasBias, model.Standard));
-                offset = Add(offset, count);
-                outShape = new TensorShape(width);
+                case LayerKind.Dense:
+                    parameters = Parameters(model, layer, offset, Math.Max(0, layer.Width), shape.Size);
+                    outShape = new TensorShape(Math.Max(0, layer.Width));
+                    break;
+                case LayerKind.Conv:
+                    window = Window(shape, layer.Kernel, layer.Stride, layer.Padding);
+                    parameters = Parameters(model, layer, offset, Math.Max(0, layer.Width), Multiply(shape.Channels, window.Taps));
+                    outShape = Output(shape, window, Math.Max(0, layer.Width));
+                    break;
+                case LayerKind.AvgPool:
+                case LayerKind.SumPool:
+                    window = Window(shape, layer.Kernel, layer.Stride == 0 ? layer.Kernel : layer.Stride, layer.Padding);
+                    outShape = Output(shape, window, shape.Channels);
+                    break;
+                case LayerKind.GlobalAvgPool:
+                    outShape = new TensorShape(shape.Channels);
+                    break;
+                case LayerKind.Flatten:
+                    outShape = new TensorShape(shape.Size);
+                    break;
             }
 
-            nodes.Add(new LayerNode(i, layer.Kind, layer, i - 1, shape, outShape, parameters, parametersBefore));
+            if (parameters is not null) offset = Add(offset, parameters.Count);
+            nodes.Add(new LayerNode(i, layer.Kind, layer, i - 1, shape, outShape, parameters, parametersBefore, window));
             parametersBefore |= parameters is not null;
             shape = outShape;
         }
 
         return new NetworkIr(model, nodes, offset);
+    }
+
+    /// <summary>The input's shape: [C, H, W] or [C, L] when a spatial input is declared, else [Inputs].</summary>
+    public static TensorShape InputShape(NetworkModel model)
+    {
+        var s = model.Spatial;
+        if (!s.IsValid) return new TensorShape(Math.Max(0, model.Inputs));
+        var (height, width) = s.Extent;
+        return new TensorShape(s.Channels, height, width, Sequence: s.Length > 0);
+    }
+
+    // A square window (kernel rows 1 on sequences); sizes are clamped positive so that lowering stays total.
+    private static WindowIr Window(TensorShape input, int kernel, int stride, int padding)
+    {
+        int k = Math.Max(1, kernel), st = Math.Max(1, stride);
+        var pad = padding is >= 0 and <= 2 ? (Padding)padding : Padding.Valid;
+        return input.Sequence ? new WindowIr(1, k, 1, st, pad) : new WindowIr(k, k, st, st, pad);
+    }
+
+    private static TensorShape Output(TensorShape input, WindowIr window, long channels) =>
+        !input.IsSpatial
+            ? new TensorShape(channels, 1, 1, input.Sequence)
+            : new TensorShape(channels,
+                SpatialGeometry.OutputSize(input.Height, window.Height, window.StrideHeight, window.Padding),
+                SpatialGeometry.OutputSize(input.Width, window.Width, window.StrideWidth, window.Padding), input.Sequence);
+
+    private static LayerParameters Parameters(NetworkModel model, LayerModel layer, long offset, long width, long fanIn)
+    {
+        double ws = layer.WeightStd ?? model.WeightStd, bs = layer.BiasStd ?? model.BiasStd;
+        long weights = Multiply(width, fanIn), count = Add(weights, layer.HasBias ? width : 0);
+        return new LayerParameters(offset, Add(offset, weights), count, layer.HasBias, ws, bs,
+            DenseScaling.WeightScale(ws, Math.Max(1, fanIn), model.Standard),
+            DenseScaling.BiasScale(bs, layer.HasBias, model.Standard),
+            DenseScaling.NtkWeightCoefficient(ws, Math.Max(1, fanIn), model.Standard),
+            DenseScaling.NtkBiasCoefficient(bs, layer.HasBias, model.Standard));
     }
 
     private static long Add(long a, long b) => Math.Min(Saturated, a + b);

@@ -5,22 +5,40 @@ using NtkDsl.Generator.Model;
 namespace NtkDsl.Generator.Ir;
 
 /// <summary>
-/// The shape of one sample's tensor: [features] today; spatial layers will add [C, H, W]. Rows of a batch hold
-/// one sample each, flattened row-major (PyTorch's <c>x.reshape(N, -1)</c>).
+/// The shape of one sample's tensor: [features] (no Height, -1) or spatial [C, H, W] (sequences [C, L] have Height 1;
+/// an axis of size 0 is a window that does not fit, which validation reports).
+/// Rows of a batch hold one sample each, flattened row-major in NCHW order (PyTorch's <c>x.reshape(N, -1)</c>).
 /// </summary>
-internal sealed record TensorShape(long Features)
+internal sealed record TensorShape(long Channels, int Height = -1, int Width = -1, bool Sequence = false)
 {
-    /// <summary>Elements per sample.</summary>
-    public long Size => Features;
+    /// <summary>Whether the tensor has spatial axes.</summary>
+    public bool IsSpatial => Height >= 0;
 
-    public override string ToString() => $"[{Features}]";
+    /// <summary>Spatial positions H * W (1 for feature vectors).</summary>
+    public long Positions => IsSpatial ? (long)Height * Width : 1;
+
+    /// <summary>Elements per sample (saturating far above int.MaxValue, so oversized shapes are measured, not wrapped).</summary>
+    public long Size => Channels == 0 || Positions == 0 ? 0 : Channels > Saturated / Positions ? Saturated : Channels * Positions;
+
+    private const long Saturated = long.MaxValue / 4;
+
+    public override string ToString() => !IsSpatial ? $"[{Channels}]" : Sequence ? $"[{Channels}, {Width}]" : $"[{Channels}, {Height}, {Width}]";
+}
+
+/// <summary>
+/// The window of a convolution or pooling layer on its input (as the runtime's SpatialWindow): kernel rows and columns
+/// (1 row for sequences), strides and padding.
+/// </summary>
+internal sealed record WindowIr(int Height, int Width, int StrideHeight, int StrideWidth, Padding Padding)
+{
+    public int Taps => Height * Width;
 }
 
 /// <summary>
 /// The trainable parameters of a layer: where they sit in the flat vector and how they are scaled. Offsets and
 /// counts are 64-bit so that an oversized declaration is measured, not wrapped (NTK0012 judges it).
 /// </summary>
-/// <param name="WeightOffset">Index of W[0, 0]; W is [Width, FanIn] row-major.</param>
+/// <param name="WeightOffset">Index of W[0, 0]; W is [Width, FanIn] row-major ([C_out, C_in, kh, kw] for a convolution).</param>
 /// <param name="BiasOffset">Index of b[0], right after W.</param>
 /// <param name="WeightScale">Forward factor of W a.</param>
 /// <param name="BiasScale">Forward factor of b (0 without a bias).</param>
@@ -44,7 +62,8 @@ internal sealed record LayerParameters(
 
 /// <summary>
 /// One layer node: its kind and declaration, the node that feeds it (-1: the network input; serial chains
-/// today, branches will give a node several inputs), the shapes in and out, and its parameters if it has any.
+/// today, branches will give a node several inputs), the shapes in and out, its parameters if it has any, and the
+/// window of convolution and pooling layers.
 /// </summary>
 internal sealed record LayerNode(
     int Index,
@@ -54,7 +73,8 @@ internal sealed record LayerNode(
     TensorShape InShape,
     TensorShape OutShape,
     LayerParameters? Parameters,
-    bool HasParametersBefore)
+    bool HasParametersBefore,
+    WindowIr? Window = null)
 {
     /// <summary>1-based number used in comments, names and messages ("layer 3").</summary>
     public int Number => Index + 1;

@@ -18,17 +18,56 @@ internal enum LayerKind
     Sin,
     Identity,
     Elementwise,
+    Conv,
+    AvgPool,
+    SumPool,
+    GlobalAvgPool,
+    Flatten,
 }
 
 /// <summary>
 /// One declared layer. Std overrides are null when the attribute does not set them. An Elementwise layer names the
 /// user's methods for phi and phi' (<see cref="Function"/>, <see cref="Derivative"/>, escaped) and carries what is
-/// wrong with them in <see cref="Problem"/> (null when both are usable).
+/// wrong with them in <see cref="Problem"/> (null when both are usable). Spatial layers carry their window
+/// (<see cref="Kernel"/>, <see cref="Stride"/> as declared, 0 meaning the default, and the <see cref="Padding"/> value);
+/// a convolution's output channels are its <see cref="Width"/>.
 /// </summary>
 internal sealed record LayerModel(LayerKind Kind, int Width, double? WeightStd, double? BiasStd, bool HasBias, double A, double B, double C,
-    string? Function = null, string? Derivative = null, string? Problem = null)
+    string? Function = null, string? Derivative = null, string? Problem = null, int Kernel = 0, int Stride = 0, int Padding = 0)
 {
     public bool IsDense => Kind == LayerKind.Dense;
+
+    /// <summary>Whether the layer has weights (Dense and Conv).</summary>
+    public bool HasWeights => Kind is LayerKind.Dense or LayerKind.Conv;
+
+    /// <summary>Whether the layer reads spatial activations (Conv, pooling, Flatten).</summary>
+    public bool IsSpatial => Kind is LayerKind.Conv or LayerKind.AvgPool or LayerKind.SumPool or LayerKind.GlobalAvgPool or LayerKind.Flatten;
+
+    /// <summary>Whether the layer is an elementwise activation (built-in or user-defined).</summary>
+    public bool IsActivation => !HasWeights && !IsSpatial;
+}
+
+/// <summary>
+/// The spatial input of [Network] as declared: Channels with Height and Width (images) or with Length (sequences);
+/// all zero for a network on feature vectors.
+/// </summary>
+internal sealed record SpatialInput(int Channels, int Height, int Width, int Length)
+{
+    public static readonly SpatialInput None = new(0, 0, 0, 0);
+
+    /// <summary>Whether any spatial property is set.</summary>
+    public bool IsDeclared => Channels != 0 || Height != 0 || Width != 0 || Length != 0;
+
+    /// <summary>Whether the properties form an image ([C, H, W]) or a sequence ([C, L]) with positive sizes.</summary>
+    public bool IsValid => Channels > 0 && ((Height > 0 && Width > 0 && Length == 0) || (Length > 0 && Height == 0 && Width == 0));
+
+    /// <summary>The spatial rows (1 for sequences) and columns.</summary>
+    public (int Height, int Width) Extent => Length > 0 ? (1, Length) : (Height, Width);
+
+    /// <summary>Elements per sample, C * H * W (saturating at long.MaxValue / 4).</summary>
+    public long Size => IsValid ? System.Math.Min(long.MaxValue / 4, (long)Channels * Extent.Height * Extent.Width) : 0;
+
+    public override string ToString() => Length > 0 ? $"[{Channels}, {Length}]" : $"[{Channels}, {Height}, {Width}]";
 }
 
 /// <summary>A type that encloses the network, outermost first: its keyword ("class", "struct", "record", ...) and C# name (escaped).</summary>
@@ -44,6 +83,7 @@ internal sealed record NetworkModel(
     string TypeKeyword,
     EquatableArray<ContainingType> ContainingTypes,
     int Inputs,
+    SpatialInput Spatial,
     double WeightStd,
     double BiasStd,
     bool Standard,

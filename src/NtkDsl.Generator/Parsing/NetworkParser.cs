@@ -31,6 +31,11 @@ internal static class NetworkParser
         ["NtkDsl.SinAttribute"] = LayerKind.Sin,
         ["NtkDsl.IdentityAttribute"] = LayerKind.Identity,
         ["NtkDsl.ElementwiseAttribute"] = LayerKind.Elementwise,
+        ["NtkDsl.ConvAttribute"] = LayerKind.Conv,
+        ["NtkDsl.AvgPoolAttribute"] = LayerKind.AvgPool,
+        ["NtkDsl.SumPoolAttribute"] = LayerKind.SumPool,
+        ["NtkDsl.GlobalAvgPoolAttribute"] = LayerKind.GlobalAvgPool,
+        ["NtkDsl.FlattenAttribute"] = LayerKind.Flatten,
     };
 
     /// <summary>Classes and record classes carry [Network] (the attribute targets classes only).</summary>
@@ -50,7 +55,7 @@ internal static class NetworkParser
         if (first?.ApplicationSyntaxReference is not { } firstReference || firstReference.SyntaxTree != node.SyntaxTree ||
             !node.Span.Contains(firstReference.Span)) return null;
 
-        int inputs = 0, parameterization = 0;
+        int inputs = 0, parameterization = 0, channels = 0, height = 0, width = 0, length = 0;
         double weightStd = 1.0, biasStd = 0.0;
         foreach (var argument in network.NamedArguments)
         {
@@ -60,6 +65,10 @@ internal static class NetworkParser
                 case "WeightStd": weightStd = AsDouble(argument.Value); break;
                 case "BiasStd": biasStd = AsDouble(argument.Value); break;
                 case "Parameterization": parameterization = AsInt(argument.Value); break;
+                case "Channels": channels = AsInt(argument.Value); break;
+                case "Height": height = AsInt(argument.Value); break;
+                case "Width": width = AsInt(argument.Value); break;
+                case "Length": length = AsInt(argument.Value); break;
             }
         }
 
@@ -113,7 +122,8 @@ internal static class NetworkParser
             FileLocalType: fileLocal,
             ReservedNamesUsed: reserved.ToEquatableArray());
 
-        var model = new NetworkModel(Namespace(type), type.Name, Keyword(type), containing.ToEquatableArray(), inputs, weightStd, biasStd,
+        var model = new NetworkModel(Namespace(type), type.Name, Keyword(type), containing.ToEquatableArray(), inputs,
+            new SpatialInput(channels, height, width, length), weightStd, biasStd,
             Standard: parameterization == 1, layers.ToEquatableArray());
         return new ParsedNetwork(model, Identifiers.HintName(model.FullName),
             LocationInfo.From(network.ApplicationSyntaxReference?.GetSyntax(cancellationToken)),
@@ -158,15 +168,21 @@ internal static class NetworkParser
 
     private static LayerModel ReadLayer(LayerKind kind, AttributeData attribute)
     {
-        int width = 0;
+        int width = 0, kernel = 0, stride = 0, padding = 0;
         double? weightStd = null, biasStd = null;
         bool hasBias = true;
         double a = 1, b = 1, c = 0;
-        if (attribute.ConstructorArguments.Length > 0)
+        var arguments = attribute.ConstructorArguments;
+        if (arguments.Length > 0)
         {
-            if (kind == LayerKind.Dense) width = AsInt(attribute.ConstructorArguments[0]);
-            if (kind == LayerKind.LeakyRelu) a = AsDouble(attribute.ConstructorArguments[0]);
+            if (kind == LayerKind.Dense) width = AsInt(arguments[0]);
+            if (kind == LayerKind.LeakyRelu) a = AsDouble(arguments[0]);
+            if (kind == LayerKind.Conv && arguments.Length > 1) (width, kernel) = (AsInt(arguments[0]), AsInt(arguments[1]));
+            if (kind is LayerKind.AvgPool or LayerKind.SumPool) kernel = AsInt(arguments[0]);
         }
+
+        // Conv's stride defaults to 1, a pool's to its window (0 here: the window).
+        if (kind == LayerKind.Conv) stride = 1;
 
         foreach (var argument in attribute.NamedArguments)
         {
@@ -178,6 +194,8 @@ internal static class NetworkParser
                 case "A": a = AsDouble(argument.Value); break;
                 case "B": b = AsDouble(argument.Value); break;
                 case "C": c = AsDouble(argument.Value); break;
+                case "Stride": stride = AsInt(argument.Value); break;
+                case "Padding": padding = AsInt(argument.Value); break;
             }
         }
 
@@ -185,6 +203,8 @@ internal static class NetworkParser
         return kind switch
         {
             LayerKind.Dense => new LayerModel(kind, width, weightStd, biasStd, hasBias, 1, 1, 0),
+            LayerKind.Conv => new LayerModel(kind, width, weightStd, biasStd, hasBias, 1, 1, 0, Kernel: kernel, Stride: stride, Padding: padding),
+            LayerKind.AvgPool or LayerKind.SumPool => new LayerModel(kind, 0, null, null, false, 1, 1, 0, Kernel: kernel, Stride: stride, Padding: padding),
             LayerKind.Relu => new LayerModel(kind, 0, null, null, false, 0, 1, 0),
             LayerKind.LeakyRelu => new LayerModel(kind, 0, null, null, false, a, 1, 0),
             LayerKind.Abs => new LayerModel(kind, 0, null, null, false, -1, 1, 0),

@@ -35,7 +35,10 @@ internal static class NetworkValidator
 
         if (network.ParameterizationValue is not (0 or 1))
             Report("NTK0009", at, "Parameterization", $"[Network] on '{name}'", Format(network.ParameterizationValue), "use Parameterization.Ntk or Parameterization.Standard");
-        if (model.Inputs <= 0) Report("NTK0002", at, name, Format(model.Inputs));
+        var spatial = model.Spatial;
+        bool inputValid = spatial.IsDeclared ? spatial.IsValid && (model.Inputs == 0 || model.Inputs == spatial.Size) : model.Inputs > 0;
+        if (spatial.IsDeclared && !inputValid) Report("NTK0020", at, name, DescribeInput(model));
+        else if (!inputValid) Report("NTK0002", at, name, Format(model.Inputs));
         CheckStd("WeightStd", model.WeightStd, $"[Network] on '{name}'", at);
         CheckStd("BiasStd", model.BiasStd, $"[Network] on '{name}'", at);
 
@@ -54,7 +57,8 @@ internal static class NetworkValidator
             switch (layer.Kind)
             {
                 case LayerKind.Dense:
-                    if (layer.Width <= 0) Report("NTK0004", site, (i + 1).ToString(CultureInfo.InvariantCulture), name, Format(layer.Width));
+                case LayerKind.Conv:
+                    if (layer.Width <= 0 && layer.IsDense) Report("NTK0004", site, (i + 1).ToString(CultureInfo.InvariantCulture), name, Format(layer.Width));
                     if (layer.WeightStd is { } ws) CheckStd("WeightStd", ws, where, site);
                     if (layer.BiasStd is { } bs) CheckStd("BiasStd", bs, where, site);
                     if (layer.BiasStd is not null && !layer.HasBias) Report("NTK0013", site, (i + 1).ToString(CultureInfo.InvariantCulture), name);
@@ -89,6 +93,8 @@ internal static class NetworkValidator
         var firstDeclaration = network.LayerSites[0].DeclarationIndex;
         var split = network.LayerSites.FirstOrDefault(s => s.DeclarationIndex != firstDeclaration);
         if (split is not null) Report("NTK0007", split.Location, name);
+
+        if (inputValid) CheckShapes(network, found);
 
         if (!found.Any(d => IsError(d.Id)))
         {
@@ -126,22 +132,97 @@ internal static class NetworkValidator
     }
 
     /// <summary>
-    /// Index of the first activation (other than Identity) whose input is not a Dense layer's output, or -1.
-    /// The infinite-width recursion needs Gaussian pre-activations, as in neural-tangents.
+    /// Index of the first activation (other than Identity) whose input is not a linear image of a Dense or Conv
+    /// layer's output (pooling and Flatten are linear), or -1. The infinite-width recursion needs Gaussian
+    /// pre-activations, as in neural-tangents.
     /// </summary>
     public static int FirstNonGaussianActivation(NetworkModel model)
     {
         bool gaussian = false;
         for (int i = 0; i < model.Layers.Count; i++)
         {
-            var kind = model.Layers[i].Kind;
-            if (kind == LayerKind.Dense) gaussian = true;
-            else if (kind == LayerKind.Identity) continue;
+            var layer = model.Layers[i];
+            if (layer.HasWeights) gaussian = true;
+            else if (layer.IsSpatial || layer.Kind == LayerKind.Identity) continue;
             else if (!gaussian) return i;
             else gaussian = false;
         }
 
         return -1;
+    }
+
+    // The shapes through the layers (on a valid input): spatial layers need spatial inputs, Dense needs features,
+    // windows must be well formed and fit. The first shape error stops the walk (later shapes would be guesses).
+    private static void CheckShapes(ParsedNetwork network, List<DiagnosticInfo> found)
+    {
+        var ir = Lowering.Lower(network.Model);
+        string name = network.Model.TypeName;
+        foreach (var node in ir.Nodes)
+        {
+            var layer = node.Declaration;
+            var site = network.LayerSites[node.Index].Location;
+            string number = Format(node.Number), kind = layer.Kind.ToString(), input = node.InShape.ToString();
+            void Report(string id, params string[] args) => found.Add(new DiagnosticInfo(id, site, args.ToEquatableArray()));
+            if (layer.IsSpatial && !node.InShape.IsSpatial)
+            {
+                Report("NTK0021", number, kind, name, input);
+                return;
+            }
+
+            if (layer.IsDense && node.InShape.IsSpatial)
+            {
+                Report("NTK0022", number, name, input);
+                return;
+            }
+
+            if (node.Window is not { } window) continue;
+            string? problem =
+                layer.Kind == LayerKind.Conv && layer.Width <= 0 ? $"a convolution needs positive output channels (got {Format(layer.Width)})" :
+                layer.Kernel <= 0 ? $"the window size must be positive (got {Format(layer.Kernel)})" :
+                layer.Kind == LayerKind.Conv ? (layer.Stride <= 0 ? $"the stride must be positive (got {Format(layer.Stride)})" : null) :
+                layer.Stride < 0 ? $"the stride must be positive, or 0 for the window size (got {Format(layer.Stride)})" : null;
+            problem ??= layer.Padding is < 0 or > 2 ? $"Padding = {Format(layer.Padding)} is not Padding.Valid, Same or Circular" : null;
+            problem ??= node.OutShape.Positions == 0
+                ? $"a {Size(node.InShape, window.Height, window.Width)} window with Valid padding does not fit (it has no output position); use a smaller window or Same padding"
+                : null;
+            if (problem is not null)
+            {
+                Report("NTK0023", number, kind, name, input, problem);
+                return;
+            }
+
+            if (window.Padding == Padding.Valid)
+            {
+                foreach (var (size, extent, stride, outSize) in new[]
+                         {
+                             (window.Height, node.InShape.Height, window.StrideHeight, node.OutShape.Height),
+                             (window.Width, node.InShape.Width, window.StrideWidth, node.OutShape.Width),
+                         })
+                {
+                    int unread = extent - ((outSize - 1) * stride + size);
+                    if (unread > 0)
+                    {
+                        Report("NTK0024", number, kind, name, Format(size), Format(stride), Format(extent), Format(unread), node.OutShape.ToString());
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    private static string Size(TensorShape input, int height, int width) => input.Sequence ? Format(width) : $"{Format(height)}x{Format(width)}";
+
+    // The spatial properties and Inputs as declared, for NTK0020.
+    private static string DescribeInput(NetworkModel model)
+    {
+        var s = model.Spatial;
+        var parts = new List<string>();
+        if (s.Channels != 0) parts.Add($"Channels = {Format(s.Channels)}");
+        if (s.Height != 0) parts.Add($"Height = {Format(s.Height)}");
+        if (s.Width != 0) parts.Add($"Width = {Format(s.Width)}");
+        if (s.Length != 0) parts.Add($"Length = {Format(s.Length)}");
+        if (model.Inputs != 0) parts.Add($"Inputs = {Format(model.Inputs)}" + (s.IsValid ? $" (C * H * W is {s.Size.ToString(CultureInfo.InvariantCulture)})" : ""));
+        return string.Join(", ", parts);
     }
 
     private static bool IsFinite(double value) => !double.IsNaN(value) && !double.IsInfinity(value);

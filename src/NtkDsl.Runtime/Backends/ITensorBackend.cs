@@ -3,9 +3,16 @@ namespace NtkDsl.Backends;
 /// <summary>
 /// The tensor operations that generated network code is written against. One emitted body runs on
 /// every backend: the CPU backend (spans) and the TorchSharp backend (torch tensors on any device).
-/// All tensors are 2-D and row-major, [rows, cols]; batches are N samples by features. Every operation
-/// writes into a caller-provided destination, so a backend can run without allocating in steady state.
-/// Scalars are passed as double and converted to the backend's element type.
+/// Tensors are 2-D and row-major, [rows, cols]; batches are N samples by features. Spatial activations keep one
+/// sample per row too, [C, H, W] flattened in NCHW order, and the operations that see the spatial structure take
+/// the number of positions or a <see cref="SpatialWindow"/>. Batched products read each row as a small row-major
+/// matrix. Every operation writes into a caller-provided destination, so a backend can run without allocating in
+/// steady state. Scalars are passed as double and converted to the backend's element type.
+/// <para>
+/// The core is what a backend must implement. The fast paths at the end (<see cref="Linear"/>,
+/// <see cref="LinearActivate"/>, <see cref="Gram"/>) have default implementations on the core; a backend
+/// overrides them where it can fuse or skip work.
+/// </para>
 /// </summary>
 /// <typeparam name="TTensor">The backend's tensor handle.</typeparam>
 public interface ITensorBackend<TTensor>
@@ -20,8 +27,8 @@ public interface ITensorBackend<TTensor>
     TTensor Allocate(int rows, int cols);
 
     /// <summary>
-    /// A [rows, cols] row-major view of the flat vector <paramref name="flat"/> (shape [1, P]) starting at
-    /// element <paramref name="offset"/>. Writes through the view change <paramref name="flat"/>.
+    /// A [rows, cols] row-major view of the contiguous tensor <paramref name="flat"/> (usually the [1, P] parameter
+    /// vector) starting at element <paramref name="offset"/>. Writes through the view change <paramref name="flat"/>.
     /// </summary>
     TTensor View(TTensor flat, int offset, int rows, int cols);
 
@@ -38,24 +45,13 @@ public interface ITensorBackend<TTensor>
     void Scale(TTensor dst, double scale);
 
     /// <summary>
-    /// Output seeds for a backward pass over <paramref name="outputs"/> outputs. With
-    /// <paramref name="output"/> &gt;= 0: dst [N, outputs] has column <paramref name="output"/> set to 1, the
-    /// rest 0. With <paramref name="output"/> &lt; 0: dst [N * outputs, outputs] stacks one identity block
-    /// per sample (row n * outputs + k has a 1 in column k), so one pass yields every output's cotangents.
+    /// The seeds of a backward pass over every output: dst [N * outputs, outputs] stacks one identity block per
+    /// sample (row n * outputs + k has a 1 in column k), so one pass yields every output's cotangents.
     /// </summary>
-    void SetOutputSeeds(TTensor dst, int outputs, int output);
+    void SetOutputSeeds(TTensor dst, int outputs);
 
-    /// <summary>
-    /// dst (=, or += when <paramref name="accumulate"/>) wScale * x W^T + bScale * b, with x [N, in],
-    /// W [out, in], b [1, out] broadcast over rows (or no bias when <paramref name="hasBias"/> is false), dst [N, out].
-    /// </summary>
-    void Linear(TTensor x, TTensor w, TTensor b, bool hasBias, double wScale, double bScale, TTensor dst, bool accumulate);
-
-    /// <summary>
-    /// z = <see cref="Linear"/>(x, W, b) and a = phi(z) in one call, so that a backend can fuse the activation
-    /// into the product's epilogue. z is kept: the backward passes need phi'(z).
-    /// </summary>
-    void LinearActivate(TTensor x, TTensor w, TTensor b, bool hasBias, double wScale, double bScale, Activation activation, TTensor z, TTensor a);
+    /// <summary>The seeds of a backward pass over one output: dst [N, O] has column <paramref name="output"/> set to 1, the rest 0.</summary>
+    void SetOutputSeed(TTensor dst, int output);
 
     /// <summary>dst = phi(z) elementwise (same shape).</summary>
     void Activate(Activation activation, TTensor z, TTensor dst);
@@ -78,11 +74,55 @@ public interface ITensorBackend<TTensor>
     /// <summary>dst (=, or += when <paramref name="accumulate"/>) scale * a^T b, with a [K, R], b [K, C], dst [R, C].</summary>
     void MatMulTransposeA(TTensor a, TTensor b, double scale, TTensor dst, bool accumulate);
 
-    /// <summary>dst (=, or += when <paramref name="accumulate"/>) scale * (column sums of a), with a [R, C], dst [1, C].</summary>
-    void ColumnSums(TTensor a, double scale, TTensor dst, bool accumulate);
+    /// <summary>dst (=, or += when <paramref name="accumulate"/>) scale * a b^T, with a [R1, K], b [R2, K], dst [R1, R2].</summary>
+    void MatMulTransposeB(TTensor a, TTensor b, double scale, TTensor dst, bool accumulate);
 
-    /// <summary>dst = a b^T, with a [R1, K], b [R2, K], dst [R1, R2] (the Gram matrix of rows).</summary>
-    void Gram(TTensor a, TTensor b, TTensor dst);
+    /// <summary>
+    /// A batched product with a shared left factor: for every row r, dst[r] seen as [M, Q] (=, or +=) scale * op(w) b[r],
+    /// with b[r] seen as [K, Q] and op(w) = w [M, K] (or w^T when <paramref name="transpose"/>, w [K, M]).
+    /// </summary>
+    void MatMulRows(TTensor w, bool transpose, TTensor b, double scale, TTensor dst, bool accumulate);
+
+    /// <summary>
+    /// Per-row products with a transposed right factor: dst[r, colOffset + i * F + j] = scale * sum_q
+    /// a[r, i * inner + q] b[r / repeat, j * inner + q], i.e. A_r B_(r / repeat)^T for A_r [M, inner], B [F, inner]
+    /// (a [R * repeat, M * inner], b [R, F * inner]). With inner = 1 it is the outer product of two rows.
+    /// </summary>
+    void RowProducts(TTensor a, TTensor b, int inner, int repeat, double scale, TTensor dst, int colOffset);
+
+    /// <summary>
+    /// The sum over rows of <see cref="RowProducts"/> (repeat 1): dst [M, F] (=, or +=) scale * sum_r A_r B_r^T, the
+    /// weight gradient of a layer whose rows hold [M, inner] cotangents and [F, inner] inputs.
+    /// </summary>
+    void SummedRowProducts(TTensor a, TTensor b, int inner, double scale, TTensor dst, bool accumulate);
+
+    /// <summary>dst[r, c * positions + p] += scale * b[c] for b [1, C]: a bias per channel (per feature when positions = 1).</summary>
+    void AddBias(TTensor b, int positions, double scale, TTensor dst);
+
+    /// <summary>dst [1, C] (=, or += when <paramref name="accumulate"/>) scale * sum_r sum_p a[r, c * positions + p].</summary>
+    void ColumnSums(TTensor a, int positions, double scale, TTensor dst, bool accumulate);
+
+    /// <summary>dst[r, colOffset + c] = scale * sum_p a[r, c * positions + p]: per-row sums over each channel's positions.</summary>
+    void SumPositions(TTensor a, int positions, double scale, TTensor dst, int colOffset);
+
+    /// <summary>dst[r, c * positions + p] = scale * a[r, c]: the adjoint of <see cref="SumPositions"/> (colOffset 0).</summary>
+    void BroadcastPositions(TTensor a, int positions, double scale, TTensor dst);
+
+    /// <summary>
+    /// Window gather (im2col): x [N, C * Hin * Win] to dst [N, (C * kh * kw) * P] with P the window's output positions;
+    /// row n holds the [C * kh * kw, P] matrix whose entry ((c * kh + i) * kw + j, p) is the input at channel c read by
+    /// position p at tap (i, j), 0 in zero padding. The row index order is PyTorch's weight layout [C_out, C_in, kh, kw].
+    /// </summary>
+    void Im2Col(TTensor x, int channels, SpatialWindow window, TTensor dst);
+
+    /// <summary>The adjoint of <see cref="Im2Col"/> (col2im): dst = the sum of every column entry into the input element it was read from.</summary>
+    void Col2Im(TTensor cols, int channels, SpatialWindow window, TTensor dst);
+
+    /// <summary>dst[n, c * P + p] = scale * (sum of the window of position p in channel c): x [N, C * Hin * Win], dst [N, C * P].</summary>
+    void WindowSums(TTensor x, int channels, SpatialWindow window, double scale, TTensor dst);
+
+    /// <summary>The adjoint of <see cref="WindowSums"/>: dst [N, C * Hin * Win] = scale * (each output spread back over its window).</summary>
+    void WindowSumsTranspose(TTensor c, int channels, SpatialWindow window, double scale, TTensor dst);
 
     /// <summary>
     /// dst[i, j] += gramD[i, j] * (scale * gramA[i / repeat, j / repeat] + offset): one Dense layer's term of
@@ -91,11 +131,25 @@ public interface ITensorBackend<TTensor>
     void HadamardAccumulate(TTensor gramD, TTensor gramA, int repeat, double scale, double offset, TTensor dst);
 
     /// <summary>
-    /// Per-sample Jacobian block of a weight matrix: dst[r, colOffset + i * A + j] = scale * c[r, i] * a[r / repeat, j]
-    /// for c [N * repeat, I], a [N, A], dst [N * repeat, P].
+    /// Fast path: dst = wScale * x W^T + bScale * b, with x [N, in], W [out, in], b [1, out] broadcast over rows,
+    /// dst [N, out]. The default is <see cref="MatMulTransposeB"/> then <see cref="AddBias"/>.
     /// </summary>
-    void OuterRows(TTensor c, TTensor a, int repeat, double scale, TTensor dst, int colOffset);
+    void Linear(TTensor x, TTensor w, TTensor b, double wScale, double bScale, TTensor dst)
+    {
+        MatMulTransposeB(x, w, wScale, dst, false);
+        AddBias(b, 1, bScale, dst);
+    }
 
-    /// <summary>dst[r, colOffset + i] = scale * c[r, i]: the per-sample Jacobian block of a bias vector.</summary>
-    void CopyColumns(TTensor c, double scale, TTensor dst, int colOffset);
+    /// <summary>
+    /// Fast path: z = <see cref="Linear"/>(x, W, b) and a = phi(z) in one call, so that a backend can fuse the
+    /// activation into the product's epilogue. z is kept: the backward passes need phi'(z).
+    /// </summary>
+    void LinearActivate(TTensor x, TTensor w, TTensor b, double wScale, double bScale, Activation activation, TTensor z, TTensor a)
+    {
+        Linear(x, w, b, wScale, bScale, z);
+        Activate(activation, z, a);
+    }
+
+    /// <summary>Fast path: dst = a b^T (the Gram matrix of rows; a backend may compute half of it when a is b).</summary>
+    void Gram(TTensor a, TTensor b, TTensor dst) => MatMulTransposeB(a, b, 1.0, dst, false);
 }

@@ -32,6 +32,25 @@ public static class Shapes
     }
 
     /// <summary>
+    /// Throws unless <paramref name="x"/> is a non-empty batch of finite samples of <paramref name="network"/>'s input;
+    /// for spatial inputs the message names the sample shape [C, H, W] (rows hold NCHW values).
+    /// </summary>
+    public static void RequireInput<T>(Matrix<T>? x, string name, NetworkDescription network) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(x, name);
+        if (network.InputChannels > 0 && (x.Cols != network.Inputs || x.Rows == 0))
+        {
+            var s = network.InputSpatial;
+            string sample = s.Height == 1 ? $"[{network.InputChannels}, {s.Width}]" : $"[{network.InputChannels}, {s.Height}, {s.Width}]";
+            throw new ArgumentException(
+                $"'{name}' must have shape [N >= 1, {network.Inputs}]: one {sample} sample per row in NCHW order (x.reshape(N, -1)), but has shape [{x.Rows}, {x.Cols}].", name);
+        }
+
+        RequireInput(x, name, network.Inputs);
+    }
+
+    /// <summary>
     /// Throws an <see cref="OverflowException"/> when a result computed from finite inputs is not finite: the
     /// values overflowed the element type somewhere along the way. Names the result and the inputs to scale.
     /// </summary>

@@ -60,30 +60,31 @@ public readonly struct CpuBackend<T>(int maxDegreeOfParallelism) : ITensorBacken
     public void Scale(CpuTensor<T> dst, double scale) => TensorPrimitives.Multiply(dst.Span, T.CreateChecked(scale), dst.Span);
 
     /// <inheritdoc/>
-    public void SetOutputSeeds(CpuTensor<T> dst, int outputs, int output)
+    public void SetOutputSeeds(CpuTensor<T> dst, int outputs)
     {
+        RequireShape(dst, dst.Rows, outputs, nameof(dst));
         dst.Span.Clear();
-        if (output >= 0)
-        {
-            for (int r = 0; r < dst.Rows; r++) dst.Row(r)[output] = T.One;
-        }
-        else
-        {
-            for (int r = 0; r < dst.Rows; r++) dst.Row(r)[r % outputs] = T.One;
-        }
+        for (int r = 0; r < dst.Rows; r++) dst.Row(r)[r % outputs] = T.One;
     }
 
     /// <inheritdoc/>
-    public void Linear(CpuTensor<T> x, CpuTensor<T> w, CpuTensor<T> b, bool hasBias, double wScale, double bScale, CpuTensor<T> dst, bool accumulate)
+    public void SetOutputSeed(CpuTensor<T> dst, int output)
+    {
+        if ((uint)output >= (uint)dst.Cols)
+            throw new ArgumentOutOfRangeException(nameof(output), $"Output {output} is not a column of a tensor with {dst.Cols} columns.");
+        dst.Span.Clear();
+        for (int r = 0; r < dst.Rows; r++) dst.Row(r)[output] = T.One;
+    }
+
+    /// <inheritdoc/>
+    public void Linear(CpuTensor<T> x, CpuTensor<T> w, CpuTensor<T> b, double wScale, double bScale, CpuTensor<T> dst)
     {
         RequireShape(dst, x.Rows, w.Rows, nameof(dst));
         RequireShape(w, w.Rows, x.Cols, nameof(w));
-        if (hasBias && b.Rows * b.Cols < w.Rows)
-            throw new ArgumentException($"Expected a bias of {w.Rows} elements, got [{b.Rows}, {b.Cols}].", nameof(b));
+        RequireBias(b, w.Rows);
 
         // x W^T: op(B)(k, j) = W[j, k]; the bias is added in the micro-kernel's store (no second pass).
-        Gemm(x, x.Cols, 1, w, 1, w.Cols, x.Rows, w.Rows, x.Cols, dst, wScale, accumulate,
-            hasBias ? b.Array : null, b.Offset, bScale, upperOnly: false);
+        Gemm(x, x.Cols, 1, w, 1, w.Cols, x.Rows, w.Rows, x.Cols, dst, wScale, false, b.Array, b.Offset, bScale, upperOnly: false);
     }
 
     /// <inheritdoc/>
@@ -94,19 +95,17 @@ public readonly struct CpuBackend<T>(int maxDegreeOfParallelism) : ITensorBacken
     }
 
     /// <inheritdoc/>
-    public void LinearActivate(CpuTensor<T> x, CpuTensor<T> w, CpuTensor<T> b, bool hasBias, double wScale, double bScale,
+    public void LinearActivate(CpuTensor<T> x, CpuTensor<T> w, CpuTensor<T> b, double wScale, double bScale,
         Activation activation, CpuTensor<T> z, CpuTensor<T> a)
     {
         RequireShape(z, x.Rows, w.Rows, nameof(z));
         RequireShape(a, x.Rows, w.Rows, nameof(a));
         RequireShape(w, w.Rows, x.Cols, nameof(w));
-        if (hasBias && b.Rows * b.Cols < w.Rows)
-            throw new ArgumentException($"Expected a bias of {w.Rows} elements, got [{b.Rows}, {b.Cols}].", nameof(b));
+        RequireBias(b, w.Rows);
 
         // As Linear, with phi applied by the same work item right after its block of z is final (in cache,
         // and in parallel) instead of in a second single-threaded pass.
-        Gemm(x, x.Cols, 1, w, 1, w.Cols, x.Rows, w.Rows, x.Cols, z, wScale, false,
-            hasBias ? b.Array : null, b.Offset, bScale, upperOnly: false, activation, a);
+        Gemm(x, x.Cols, 1, w, 1, w.Cols, x.Rows, w.Rows, x.Cols, z, wScale, false, b.Array, b.Offset, bScale, upperOnly: false, activation, a);
     }
 
     /// <inheritdoc/>
@@ -163,13 +162,173 @@ public readonly struct CpuBackend<T>(int maxDegreeOfParallelism) : ITensorBacken
     }
 
     /// <inheritdoc/>
-    public void ColumnSums(CpuTensor<T> a, double scale, CpuTensor<T> dst, bool accumulate)
+    public void MatMulTransposeB(CpuTensor<T> a, CpuTensor<T> b, double scale, CpuTensor<T> dst, bool accumulate)
     {
-        RequireShape(dst, 1, a.Cols, nameof(dst));
+        RequireShape(b, b.Rows, a.Cols, nameof(b));
+        RequireShape(dst, a.Rows, b.Rows, nameof(dst));
+        Gemm(a, a.Cols, 1, b, 1, b.Cols, a.Rows, b.Rows, a.Cols, dst, scale, accumulate, null, 0, 0, upperOnly: false);
+    }
+
+    /// <inheritdoc/>
+    public void MatMulRows(CpuTensor<T> w, bool transpose, CpuTensor<T> b, double scale, CpuTensor<T> dst, bool accumulate)
+    {
+        int m = transpose ? w.Cols : w.Rows, k = transpose ? w.Rows : w.Cols;
+        if (k == 0 || b.Cols % k != 0)
+            throw new ArgumentException($"Rows of b ({b.Cols} elements) do not hold [{k}, Q] matrices for a factor [{m}, {k}].", nameof(b));
+        int q = b.Cols / k;
+        RequireShape(dst, b.Rows, m * q, nameof(dst));
+        nint rsA = transpose ? 1 : w.Cols, csA = transpose ? w.Cols : 1;
+        RunMatrices(new SharedFactorProducts(this, w, rsA, csA, b, dst, m, k, q, scale, accumulate), b.Rows, (long)m * k * q);
+    }
+
+    /// <inheritdoc/>
+    public void RowProducts(CpuTensor<T> a, CpuTensor<T> b, int inner, int repeat, double scale, CpuTensor<T> dst, int colOffset)
+    {
+        var (m, f) = ProductShape(a, b, inner);
+        RequireShape(a, b.Rows * repeat, a.Cols, nameof(a));
+        RequireShape(dst, a.Rows, dst.Cols, nameof(dst));
+        if (colOffset < 0 || colOffset + (long)m * f > dst.Cols)
+            throw new ArgumentOutOfRangeException(nameof(colOffset), $"Columns [{colOffset}, {colOffset + (long)m * f}) exceed {dst.Cols}.");
+        if (inner == 1)
+        {
+            // Outer products of rows (a Dense layer's Jacobian block): a scaled copy of b's row per element of a's.
+            T s = T.CreateChecked(scale);
+            for (int r = 0; r < a.Rows; r++)
+            {
+                var ar = a.Row(r);
+                var br = b.Row(r / repeat);
+                var dr = dst.Row(r).Slice(colOffset, m * f);
+                for (int i = 0; i < ar.Length; i++) TensorPrimitives.Multiply(br, s * ar[i], dr.Slice(i * f, f));
+            }
+
+            return;
+        }
+
+        RunMatrices(new TransposedProducts(this, a, b, inner, repeat, dst, colOffset, m, f, scale), a.Rows, (long)m * f * inner);
+    }
+
+    /// <inheritdoc/>
+    public void SummedRowProducts(CpuTensor<T> a, CpuTensor<T> b, int inner, double scale, CpuTensor<T> dst, bool accumulate)
+    {
+        var (m, f) = ProductShape(a, b, inner);
+        RequireShape(a, b.Rows, a.Cols, nameof(a));
+        RequireShape(dst, m, f, nameof(dst));
+        if (a.Rows == 0 && !accumulate) dst.Span.Clear();
+        // One GEMM per row, each parallel inside, accumulating into dst: A_r [m, inner] times B_r^T.
+        for (int r = 0; r < a.Rows; r++)
+            Gemm(RowMatrix(a, r, m, inner), inner, 1, RowMatrix(b, r, f, inner), 1, inner, m, f, inner, dst, scale, accumulate || r > 0, null, 0, 0, upperOnly: false);
+    }
+
+    /// <inheritdoc/>
+    public void AddBias(CpuTensor<T> b, int positions, double scale, CpuTensor<T> dst)
+    {
+        int channels = Channels(dst, positions, nameof(dst));
+        RequireBias(b, channels);
+        var bias = b.Array.AsSpan(b.Offset, channels);
+        T s = T.CreateChecked(scale);
+        for (int r = 0; r < dst.Rows; r++)
+        {
+            var dr = dst.Row(r);
+            if (positions == 1)
+            {
+                TensorPrimitives.MultiplyAdd(bias, s, dr, dr);
+                continue;
+            }
+
+            for (int c = 0; c < channels; c++)
+            {
+                var block = dr.Slice(c * positions, positions);
+                TensorPrimitives.Add(block, s * bias[c], block);
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public void ColumnSums(CpuTensor<T> a, int positions, double scale, CpuTensor<T> dst, bool accumulate)
+    {
+        int channels = Channels(a, positions, nameof(a));
+        RequireShape(dst, 1, channels, nameof(dst));
         var dr = dst.Row(0);
         if (!accumulate) dr.Clear();
         T s = T.CreateChecked(scale);
-        for (int r = 0; r < a.Rows; r++) TensorPrimitives.MultiplyAdd(a.Row(r), s, dr, dr);
+        for (int r = 0; r < a.Rows; r++)
+        {
+            var ar = a.Row(r);
+            if (positions == 1)
+            {
+                TensorPrimitives.MultiplyAdd(ar, s, dr, dr);
+                continue;
+            }
+
+            for (int c = 0; c < channels; c++) dr[c] += s * TensorPrimitives.Sum<T>(ar.Slice(c * positions, positions));
+        }
+    }
+
+    /// <inheritdoc/>
+    public void SumPositions(CpuTensor<T> a, int positions, double scale, CpuTensor<T> dst, int colOffset)
+    {
+        int channels = Channels(a, positions, nameof(a));
+        RequireShape(dst, a.Rows, dst.Cols, nameof(dst));
+        if (colOffset < 0 || colOffset + channels > dst.Cols)
+            throw new ArgumentOutOfRangeException(nameof(colOffset), $"Columns [{colOffset}, {colOffset + channels}) exceed {dst.Cols}.");
+        T s = T.CreateChecked(scale);
+        for (int r = 0; r < a.Rows; r++)
+        {
+            var ar = a.Row(r);
+            var dr = dst.Row(r).Slice(colOffset, channels);
+            if (positions == 1)
+            {
+                TensorPrimitives.Multiply(ar, s, dr);
+                continue;
+            }
+
+            for (int c = 0; c < channels; c++) dr[c] = s * TensorPrimitives.Sum<T>(ar.Slice(c * positions, positions));
+        }
+    }
+
+    /// <inheritdoc/>
+    public void BroadcastPositions(CpuTensor<T> a, int positions, double scale, CpuTensor<T> dst)
+    {
+        RequireShape(dst, a.Rows, a.Cols * positions, nameof(dst));
+        T s = T.CreateChecked(scale);
+        for (int r = 0; r < a.Rows; r++)
+        {
+            var ar = a.Row(r);
+            var dr = dst.Row(r);
+            for (int c = 0; c < ar.Length; c++) dr.Slice(c * positions, positions).Fill(s * ar[c]);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Im2Col(CpuTensor<T> x, int channels, SpatialWindow window, CpuTensor<T> dst)
+    {
+        RequireShape(x, x.Rows, channels * window.Input.Positions, nameof(x));
+        RequireShape(dst, x.Rows, channels * window.Taps * window.Output.Positions, nameof(dst));
+        RunRows(new WindowRows(SpatialIndex.Of(window), window.Input.Positions, channels, x, dst, T.One, Mode: 0), x.Rows, dst.Cols);
+    }
+
+    /// <inheritdoc/>
+    public void Col2Im(CpuTensor<T> cols, int channels, SpatialWindow window, CpuTensor<T> dst)
+    {
+        RequireShape(cols, cols.Rows, channels * window.Taps * window.Output.Positions, nameof(cols));
+        RequireShape(dst, cols.Rows, channels * window.Input.Positions, nameof(dst));
+        RunRows(new WindowRows(SpatialIndex.Of(window), window.Input.Positions, channels, cols, dst, T.One, Mode: 1), cols.Rows, cols.Cols);
+    }
+
+    /// <inheritdoc/>
+    public void WindowSums(CpuTensor<T> x, int channels, SpatialWindow window, double scale, CpuTensor<T> dst)
+    {
+        RequireShape(x, x.Rows, channels * window.Input.Positions, nameof(x));
+        RequireShape(dst, x.Rows, channels * window.Output.Positions, nameof(dst));
+        RunRows(new WindowRows(SpatialIndex.Of(window), window.Input.Positions, channels, x, dst, T.CreateChecked(scale), Mode: 2), x.Rows, (long)dst.Cols * window.Taps);
+    }
+
+    /// <inheritdoc/>
+    public void WindowSumsTranspose(CpuTensor<T> c, int channels, SpatialWindow window, double scale, CpuTensor<T> dst)
+    {
+        RequireShape(c, c.Rows, channels * window.Output.Positions, nameof(c));
+        RequireShape(dst, c.Rows, channels * window.Input.Positions, nameof(dst));
+        RunRows(new WindowRows(SpatialIndex.Of(window), window.Input.Positions, channels, c, dst, T.CreateChecked(scale), Mode: 3), c.Rows, (long)c.Cols * window.Taps);
     }
 
     /// <inheritdoc/>
@@ -192,32 +351,29 @@ public readonly struct CpuBackend<T>(int maxDegreeOfParallelism) : ITensorBacken
         RunRows(job, dst.Rows, dst.Cols);
     }
 
-    /// <inheritdoc/>
-    public void OuterRows(CpuTensor<T> c, CpuTensor<T> a, int repeat, double scale, CpuTensor<T> dst, int colOffset)
+    private static void RequireBias(CpuTensor<T> b, int count)
     {
-        RequireShape(c, a.Rows * repeat, c.Cols, nameof(c));
-        RequireShape(dst, c.Rows, dst.Cols, nameof(dst));
-        if (colOffset < 0 || colOffset + c.Cols * a.Cols > dst.Cols)
-            throw new ArgumentOutOfRangeException(nameof(colOffset), $"Columns [{colOffset}, {colOffset + c.Cols * a.Cols}) exceed {dst.Cols}.");
-        T s = T.CreateChecked(scale);
-        for (int r = 0; r < c.Rows; r++)
-        {
-            var cr = c.Row(r);
-            var ar = a.Row(r / repeat);
-            var dr = dst.Row(r).Slice(colOffset, c.Cols * a.Cols);
-            for (int i = 0; i < cr.Length; i++) TensorPrimitives.Multiply(ar, s * cr[i], dr.Slice(i * ar.Length, ar.Length));
-        }
+        if (b.Rows * b.Cols < count)
+            throw new ArgumentException($"Expected a bias of {count} elements, got [{b.Rows}, {b.Cols}].", nameof(b));
     }
 
-    /// <inheritdoc/>
-    public void CopyColumns(CpuTensor<T> c, double scale, CpuTensor<T> dst, int colOffset)
+    // Channels of a [rows, channels * positions] tensor.
+    private static int Channels(CpuTensor<T> t, int positions, string name)
     {
-        RequireShape(dst, c.Rows, dst.Cols, nameof(dst));
-        if (colOffset < 0 || colOffset + c.Cols > dst.Cols)
-            throw new ArgumentOutOfRangeException(nameof(colOffset), $"Columns [{colOffset}, {colOffset + c.Cols}) exceed {dst.Cols}.");
-        T s = T.CreateChecked(scale);
-        for (int r = 0; r < c.Rows; r++) TensorPrimitives.Multiply(c.Row(r), s, dst.Row(r).Slice(colOffset, c.Cols));
+        if (positions <= 0 || t.Cols % positions != 0)
+            throw new ArgumentException($"Rows of {t.Cols} elements do not hold channels of {positions} positions.", name);
+        return t.Cols / positions;
     }
+
+    // (M, F) of per-row products A_r [M, inner] B_r^T [inner, F].
+    private static (int M, int F) ProductShape(CpuTensor<T> a, CpuTensor<T> b, int inner)
+    {
+        if (inner <= 0 || a.Cols % inner != 0 || b.Cols % inner != 0)
+            throw new ArgumentException($"Rows of a ({a.Cols}) and b ({b.Cols}) do not hold matrices of {inner} columns.", nameof(inner));
+        return (a.Cols / inner, b.Cols / inner);
+    }
+
+    private static CpuTensor<T> RowMatrix(CpuTensor<T> t, int row, int rows, int cols) => new(t.Array, t.Offset + row * t.Cols, rows, cols);
 
     private static void RequireShape(CpuTensor<T> t, int rows, int cols, string name)
     {
@@ -235,6 +391,105 @@ public readonly struct CpuBackend<T>(int maxDegreeOfParallelism) : ITensorBacken
         int threads = rows * workPerRow < parallelElements ? 1 : Threads;
         int blocks = threads == 1 ? 1 : Math.Min(rows, 4 * threads);
         WorkerPool.Run(new RowBlocksJob<TJob>(job, rows, blocks), blocks, threads);
+    }
+
+    // Batched products: one matrix per item; many small ones run one per worker (each single-threaded), a few
+    // large ones one after another with every worker inside.
+    private void RunMatrices<TJob>(TJob job, int items, long workPerItem) where TJob : struct, IMatrixItems
+    {
+        if (items == 0) return;
+        bool perWorker = items >= 2 * Threads || workPerItem < PackedGemm<T>.ParallelThreshold;
+        if (perWorker)
+        {
+            WorkerPool.Run(new MatrixItemsJob<TJob>(job, 1), items, items * workPerItem < PackedGemm<T>.ParallelThreshold ? 1 : Threads);
+            return;
+        }
+
+        for (int i = 0; i < items; i++) job.Run(i, Threads);
+    }
+
+    private interface IMatrixItems
+    {
+        void Run(int item, int threads);
+    }
+
+    private readonly struct MatrixItemsJob<TJob>(TJob job, int threads) : IWorkItems where TJob : struct, IMatrixItems
+    {
+        public void Run(int item) => job.Run(item, threads);
+    }
+
+    // dst[r] [m, q] (=, +=) scale * op(w) [m, k] b[r] [k, q].
+    private readonly struct SharedFactorProducts(CpuBackend<T> backend, CpuTensor<T> w, nint rsA, nint csA, CpuTensor<T> b, CpuTensor<T> dst,
+        int m, int k, int q, double scale, bool accumulate) : IMatrixItems
+    {
+        public void Run(int r, int threads) =>
+            backend.Gemm(w, rsA, csA, RowMatrix(b, r, k, q), q, 1, m, q, k, RowMatrix(dst, r, m, q), scale, accumulate, null, 0, 0, upperOnly: false, threads: threads);
+    }
+
+    // dst[r, colOffset ..] [m, f] = scale * a[r] [m, inner] b[r / repeat]^T.
+    private readonly struct TransposedProducts(CpuBackend<T> backend, CpuTensor<T> a, CpuTensor<T> b, int inner, int repeat, CpuTensor<T> dst,
+        int colOffset, int m, int f, double scale) : IMatrixItems
+    {
+        public void Run(int r, int threads)
+        {
+            var target = new CpuTensor<T>(dst.Array, dst.Offset + r * dst.Cols + colOffset, m, f);
+            backend.Gemm(RowMatrix(a, r, m, inner), inner, 1, RowMatrix(b, r / repeat, f, inner), 1, inner, m, f, inner, target, scale, false, null, 0, 0,
+                upperOnly: false, threads: threads);
+        }
+    }
+
+    // The window operations over the gather map (see SpatialIndex): 0 im2col, 1 col2im, 2 window sums, 3 their adjoint.
+    private readonly struct WindowRows(int[] map, int inputPositions, int channels, CpuTensor<T> src, CpuTensor<T> dst, T scale, int Mode) : IRowBlocks
+    {
+        public void Run(int rowStart, int rowEnd)
+        {
+            int taps = map.Length, outputs = Mode is 0 or 1 ? 0 : (Mode == 2 ? dst.Cols : src.Cols) / channels;
+            for (int r = rowStart; r < rowEnd; r++)
+            {
+                var s = src.Row(r);
+                var d = dst.Row(r);
+                if (Mode is 1 or 3) d.Clear();
+                for (int c = 0; c < channels; c++)
+                {
+                    int inputBase = c * inputPositions;
+                    switch (Mode)
+                    {
+                        case 0:
+                        {
+                            var block = d.Slice(c * taps, taps);
+                            for (int e = 0; e < taps; e++) block[e] = map[e] < 0 ? T.Zero : s[inputBase + map[e]];
+                            break;
+                        }
+
+                        case 1:
+                        {
+                            var block = s.Slice(c * taps, taps);
+                            for (int e = 0; e < taps; e++)
+                                if (map[e] >= 0) d[inputBase + map[e]] += block[e];
+                            break;
+                        }
+
+                        case 2:
+                        {
+                            var sums = d.Slice(c * outputs, outputs);
+                            sums.Clear();
+                            for (int e = 0; e < taps; e++)
+                                if (map[e] >= 0) sums[e % outputs] += s[inputBase + map[e]];
+                            TensorPrimitives.Multiply(sums, scale, sums);
+                            break;
+                        }
+
+                        default:
+                        {
+                            var values = s.Slice(c * outputs, outputs);
+                            for (int e = 0; e < taps; e++)
+                                if (map[e] >= 0) d[inputBase + map[e]] += scale * values[e % outputs];
+                            break;
+                        }
+                    }
+                }
+            }
+        }
     }
 
     private interface IRowBlocks
@@ -333,7 +588,7 @@ public readonly struct CpuBackend<T>(int maxDegreeOfParallelism) : ITensorBacken
 
     private unsafe void Gemm(CpuTensor<T> a, nint rsA, nint csA, CpuTensor<T> b, nint rsB, nint csB, int m, int n, int k,
         CpuTensor<T> dst, double alpha, bool accumulate, T[]? bias, int biasOffset, double biasScale, bool upperOnly,
-        Activation? activation = null, CpuTensor<T> activated = default)
+        Activation? activation = null, CpuTensor<T> activated = default, int threads = 0)
     {
         if (m == 0 || n == 0) return;
         fixed (T* pa = a.Array)
@@ -363,7 +618,7 @@ public readonly struct CpuBackend<T>(int maxDegreeOfParallelism) : ITensorBacken
                 Activation = activation ?? default,
                 Activated = activation is null ? null : pact + activated.Offset,
             };
-            PackedGemm<T>.Run(problem, Threads);
+            PackedGemm<T>.Run(problem, threads > 0 ? threads : Threads);
             if (problem.UpperOnly) PackedGemm<T>.MirrorUpper(problem.C, problem.Ldc, m);
         }
     }

@@ -168,7 +168,7 @@ public sealed class CpuSession<TNet, T> : IDisposable
         return x.Rows;
     }
 
-    private static void CheckInput(Matrix<T> x, string name) => Shapes.RequireInput(x, name, TNet.InputSize);
+    private static void CheckInput(Matrix<T> x, string name) => Shapes.RequireInput(x, name, TNet.Description);
 
     private static void CheckParameters(T[] parameters, string name)
     {

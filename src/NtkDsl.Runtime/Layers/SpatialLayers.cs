@@ -71,7 +71,14 @@ public sealed record ConvLayer(int InChannels, int OutChannels, SpatialWindow Wi
     public int FanIn => InChannels * Window.Taps;
 
     /// <summary>Number of parameters of this layer.</summary>
-    public int ParameterCount => OutChannels * FanIn + (HasBias ? OutChannels : 0);
+    public override int ParameterCount => OutChannels * FanIn + (HasBias ? OutChannels : 0);
+
+    /// <inheritdoc/>
+    public override IEnumerable<ParameterSegment> Segments(Parameterization parameterization)
+    {
+        yield return new(WeightOffset, OutChannels * FanIn, WeightInitStd(parameterization));
+        if (HasBias) yield return new(BiasOffset, OutChannels, BiasInitStd(parameterization));
+    }
 
     /// <summary>The factor of conv(W, a) in the forward pass (see <see cref="DenseScaling"/>).</summary>
     public double WeightScale(Parameterization parameterization) =>

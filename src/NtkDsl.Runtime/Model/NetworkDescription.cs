@@ -1,7 +1,23 @@
 namespace NtkDsl;
 
 /// <summary>One layer of a network description.</summary>
-public abstract record Layer;
+public abstract record Layer
+{
+    /// <summary>Number of trainable parameters of this layer (0 for layers without weights).</summary>
+    public virtual int ParameterCount => 0;
+
+    /// <summary>
+    /// The runs of the flat parameter vector this layer owns, each with the standard deviation it is initialized
+    /// with (weights, then the bias), in layout order.
+    /// </summary>
+    public virtual IEnumerable<ParameterSegment> Segments(Parameterization parameterization) => [];
+}
+
+/// <summary>A run of the flat parameter vector drawn from N(0, Std^2) at initialization.</summary>
+/// <param name="Offset">Index of the first element.</param>
+/// <param name="Length">Number of elements.</param>
+/// <param name="Std">Initialization standard deviation.</param>
+public readonly record struct ParameterSegment(int Offset, int Length, double Std);
 
 /// <summary>A fully connected layer with resolved standard deviations.</summary>
 /// <param name="Inputs">Fan-in.</param>
@@ -14,7 +30,14 @@ public abstract record Layer;
 public sealed record DenseLayer(int Inputs, int Width, double WeightStd, double BiasStd, bool HasBias, int WeightOffset, int BiasOffset) : Layer
 {
     /// <summary>Number of parameters of this layer.</summary>
-    public int ParameterCount => Width * Inputs + (HasBias ? Width : 0);
+    public override int ParameterCount => Width * Inputs + (HasBias ? Width : 0);
+
+    /// <inheritdoc/>
+    public override IEnumerable<ParameterSegment> Segments(Parameterization parameterization)
+    {
+        yield return new(WeightOffset, Width * Inputs, WeightInitStd(parameterization));
+        if (HasBias) yield return new(BiasOffset, Width, BiasInitStd(parameterization));
+    }
 
     /// <summary>The factor of W a in the forward pass: w_std / sqrt(fan_in) under NTK parameterization, 1 under standard.</summary>
     public double WeightScale(Parameterization parameterization) =>
@@ -43,55 +66,109 @@ public sealed record ActivationLayer(Activation Activation) : Layer;
 public sealed record ElementwiseLayer(string Name, IScalarActivation Function) : Layer;
 
 /// <summary>
-/// The architecture of a declared network, as the generator resolved it: every Dense layer knows its
-/// fan-in, standard deviations and where its parameters live in the flat parameter vector.
+/// The architecture of a declared network, as the generator resolved it: every layer with weights knows its
+/// fan-in, standard deviations and where its parameters live in the flat parameter vector; spatial layers know
+/// their windows.
 /// </summary>
 /// <param name="Name">The declaring type's name.</param>
-/// <param name="Inputs">Input size d.</param>
+/// <param name="Inputs">Input size d (C * H * W for spatial inputs).</param>
 /// <param name="Parameterization">NTK or standard parameterization.</param>
 /// <param name="Layers">Layers in order.</param>
 public sealed record NetworkDescription(string Name, int Inputs, Parameterization Parameterization, IReadOnlyList<Layer> Layers)
 {
+    /// <summary>Channels of a spatial input (0 for feature vectors).</summary>
+    public int InputChannels { get; init; }
+
+    /// <summary>The spatial shape of a spatial input (default for feature vectors).</summary>
+    public SpatialShape InputSpatial { get; init; }
+
     /// <summary>Output size (width of the last Dense layer).</summary>
     public int Outputs => Layers.OfType<DenseLayer>().Last().Width;
 
     /// <summary>Total number of parameters.</summary>
-    public int ParameterCount => Layers.OfType<DenseLayer>().Sum(l => l.ParameterCount);
+    public int ParameterCount => Layers.Sum(l => l.ParameterCount);
 
     /// <summary>The Dense layers in order.</summary>
     public IEnumerable<DenseLayer> DenseLayers => Layers.OfType<DenseLayer>();
 
     /// <summary>
-    /// Builds a description from a layer list, resolving fan-ins and parameter offsets (a Dense layer's
-    /// stds default to the network's). Used by the generator's output and by code that builds networks at run time.
+    /// Builds a description of a network on feature vectors from a layer list, resolving fan-ins and parameter offsets
+    /// (a Dense layer's stds default to the network's). Used by the generator's output and by code that builds
+    /// networks at run time.
     /// </summary>
     public static NetworkDescription Create(string name, int inputs, Parameterization parameterization, double weightStd, double biasStd,
-        params IEnumerable<LayerSpec> layers)
+        params IEnumerable<LayerSpec> layers) =>
+        Resolve(name, inputs, 0, default, parameterization, weightStd, biasStd, layers);
+
+    /// <summary>
+    /// Builds a description of a network on [<paramref name="channels"/>, H, W] images or [C, L] sequences (height 1),
+    /// resolving every layer's input shape, window and parameter offsets.
+    /// </summary>
+    public static NetworkDescription Create(string name, int channels, SpatialShape spatial, Parameterization parameterization, double weightStd,
+        double biasStd, params IEnumerable<LayerSpec> layers) =>
+        Resolve(name, channels * spatial.Positions, channels, spatial, parameterization, weightStd, biasStd, layers);
+
+    private static NetworkDescription Resolve(string name, int inputs, int channels, SpatialShape spatial, Parameterization parameterization,
+        double weightStd, double biasStd, IEnumerable<LayerSpec> layers)
     {
         var resolved = new List<Layer>();
-        int fanIn = inputs, offset = 0;
+        var (inputChannels, inputSpatial) = (channels, spatial);
+        int features = inputs, offset = 0; // channels > 0: activations are [channels, spatial]; else features
         foreach (var spec in layers)
         {
+            Layer layer;
             if (spec.Activation is { } activation)
             {
-                resolved.Add(new ActivationLayer(activation));
-                continue;
+                layer = new ActivationLayer(activation);
             }
-
-            if (spec.Function is { } function)
+            else if (spec.Function is { } function)
             {
-                resolved.Add(new ElementwiseLayer(spec.FunctionName ?? function.GetType().Name, function));
-                continue;
+                layer = new ElementwiseLayer(spec.FunctionName ?? function.GetType().Name, function);
+            }
+            else if (spec.Spatial is { } s)
+            {
+                if (channels == 0)
+                    throw new ArgumentException($"Layer {resolved.Count + 1} ({s.Kind}) needs spatial activations, but its input is {features} features.", nameof(layers));
+                var window = SpatialWindow.Of(spatial, s.Kernel, s.Stride, s.Padding);
+                switch (s.Kind)
+                {
+                    case SpatialLayerKind.Conv:
+                        int fanIn = channels * window.Taps;
+                        layer = new ConvLayer(channels, spec.Width, window, spec.WeightStd ?? weightStd, spec.BiasStd ?? biasStd, spec.HasBias,
+                            offset, offset + spec.Width * fanIn);
+                        channels = spec.Width;
+                        spatial = window.Output;
+                        break;
+                    case SpatialLayerKind.AvgPool or SpatialLayerKind.SumPool:
+                        layer = new PoolLayer(channels, window, s.Kind == SpatialLayerKind.SumPool);
+                        spatial = window.Output;
+                        break;
+                    case SpatialLayerKind.GlobalAvgPool:
+                        layer = new GlobalAvgPoolLayer(channels, spatial);
+                        features = channels;
+                        channels = 0;
+                        break;
+                    default:
+                        layer = new FlattenLayer(channels, spatial);
+                        features = channels * spatial.Positions;
+                        channels = 0;
+                        break;
+                }
+            }
+            else
+            {
+                if (channels != 0)
+                    throw new ArgumentException($"Layer {resolved.Count + 1} (Dense) needs feature vectors; flatten or pool the spatial activations first.", nameof(layers));
+                layer = new DenseLayer(features, spec.Width, spec.WeightStd ?? weightStd, spec.BiasStd ?? biasStd, spec.HasBias,
+                    offset, offset + spec.Width * features);
+                features = spec.Width;
             }
 
-            var dense = new DenseLayer(fanIn, spec.Width, spec.WeightStd ?? weightStd, spec.BiasStd ?? biasStd, spec.HasBias,
-                offset, offset + spec.Width * fanIn);
-            resolved.Add(dense);
-            offset += dense.ParameterCount;
-            fanIn = spec.Width;
+            resolved.Add(layer);
+            offset += layer.ParameterCount;
         }
 
-        return new NetworkDescription(name, inputs, parameterization, resolved);
+        return new NetworkDescription(name, inputs, parameterization, resolved) { InputChannels = inputChannels, InputSpatial = inputSpatial };
     }
 
     /// <inheritdoc/>
@@ -101,17 +178,66 @@ public sealed record NetworkDescription(string Name, int Inputs, Parameterizatio
             DenseLayer d => $"Dense({d.Width})",
             ActivationLayer a => a.Activation.ToString(),
             ElementwiseLayer e => $"Elementwise({e.Name})",
+            ConvLayer c => $"Conv({c.OutChannels}, {c.Window.Height}x{c.Window.Width}, {c.Window.Padding})",
+            PoolLayer p => $"{(p.Sum ? "SumPool" : "AvgPool")}({p.Window.Height}x{p.Window.Width})",
+            GlobalAvgPoolLayer => "GlobalAvgPool",
+            FlattenLayer => "Flatten",
             _ => "?",
         }));
 }
 
-/// <summary>An unresolved layer, as declared: a Dense layer (width, optional std overrides, bias flag) or an activation.</summary>
+/// <summary>The spatial layer kinds of <see cref="LayerSpec"/>.</summary>
+public enum SpatialLayerKind
+{
+    /// <summary>A convolution (<see cref="ConvAttribute"/>).</summary>
+    Conv,
+
+    /// <summary>Average pooling (<see cref="AvgPoolAttribute"/>).</summary>
+    AvgPool,
+
+    /// <summary>Sum pooling (<see cref="SumPoolAttribute"/>).</summary>
+    SumPool,
+
+    /// <summary>Global average pooling (<see cref="GlobalAvgPoolAttribute"/>).</summary>
+    GlobalAvgPool,
+
+    /// <summary>Flatten (<see cref="FlattenAttribute"/>).</summary>
+    Flatten,
+}
+
+/// <summary>The window of a spatial layer spec (size 0 for GlobalAvgPool and Flatten, which have none).</summary>
+/// <param name="Kind">The layer kind.</param>
+/// <param name="Kernel">Window size along every spatial axis.</param>
+/// <param name="Stride">Step between windows.</param>
+/// <param name="Padding">Edge treatment.</param>
+public readonly record struct SpatialSpec(SpatialLayerKind Kind, int Kernel, int Stride, Padding Padding);
+
+/// <summary>
+/// An unresolved layer, as declared: a Dense layer (width, optional std overrides, bias flag), an activation, or a
+/// spatial layer (<see cref="Spatial"/>; a convolution uses Width for its output channels).
+/// </summary>
 public readonly record struct LayerSpec(int Width, double? WeightStd, double? BiasStd, bool HasBias, Activation? Activation)
 {
     /// <summary>A Dense layer.</summary>
     public static LayerSpec Dense(int width, double? weightStd = null, double? biasStd = null, bool bias = true) =>
         new(width, weightStd, biasStd, bias, null);
 
+    /// <summary>A convolution with <paramref name="channels"/> output channels and a square (or 1-D) window.</summary>
+    public static LayerSpec Conv(int channels, int kernel, int stride, Padding padding, double? weightStd = null, double? biasStd = null, bool bias = true) =>
+        new(channels, weightStd, biasStd, bias, null) { Spatial = new(SpatialLayerKind.Conv, kernel, stride, padding) };
+
+    /// <summary>Average (<paramref name="sum"/> false) or sum pooling.</summary>
+    public static LayerSpec Pool(int window, int stride, Padding padding, bool sum) =>
+        new(0, null, null, false, null) { Spatial = new(sum ? SpatialLayerKind.SumPool : SpatialLayerKind.AvgPool, window, stride, padding) };
+
+    /// <summary>Global average pooling.</summary>
+    public static LayerSpec GlobalAvgPool() => new(0, null, null, false, null) { Spatial = new(SpatialLayerKind.GlobalAvgPool, 1, 1, Padding.Valid) };
+
+    /// <summary>Flatten.</summary>
+    public static LayerSpec Flatten() => new(0, null, null, false, null) { Spatial = new(SpatialLayerKind.Flatten, 1, 1, Padding.Valid) };
+
+    /// <summary>The window of a spatial layer (null otherwise).</summary>
+    public SpatialSpec? Spatial { get; init; }
     /// <summary>An activation layer.</summary>
     public static LayerSpec Act(Activation activation) => new(0, null, null, false, activation);
 

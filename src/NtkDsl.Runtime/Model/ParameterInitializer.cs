@@ -38,14 +38,7 @@ public static class ParameterInitializer
         ArgumentNullException.ThrowIfNull(network);
         if (length != network.ParameterCount)
             throw new ArgumentException($"Expected {network.ParameterCount} parameters, got a span of {length}.", name);
-        var p = network.Parameterization;
-        var segments = new List<(int, int, double)>();
-        foreach (var layer in network.DenseLayers)
-        {
-            segments.Add((layer.WeightOffset, layer.Width * layer.Inputs, layer.WeightInitStd(p)));
-            if (layer.HasBias) segments.Add((layer.BiasOffset, layer.Width, layer.BiasInitStd(p)));
-        }
-        return [.. segments];
+        return [.. network.Layers.SelectMany(l => l.Segments(network.Parameterization)).Select(s => (s.Offset, s.Length, s.Std))];
     }
 
     private static void FillChunk<T>((int Offset, int Length, double Std)[] segments, Span<T> destination, int seed, int chunk)

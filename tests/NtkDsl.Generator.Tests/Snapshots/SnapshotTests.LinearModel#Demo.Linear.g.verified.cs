@@ -67,7 +67,7 @@ namespace Demo
             global::NtkDsl.Backends.Shapes.Require(backend, theta, "theta", 1, ParameterCount);
             global::NtkDsl.Backends.Shapes.Require(backend, x, "x", n, InputSize);
             global::NtkDsl.Backends.Shapes.Require(backend, output, "output", n, OutputSize);
-            NtkGenerated.RunForward(backend, theta, x, output, workspace, NtkGenerated.FirstBatch);
+            NtkGenerated.RunForward(backend, theta, x, output, workspace, second: false);
         }
 
         static void global::NtkDsl.Backends.INetwork<Linear>.Vjp<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor cotangent, TTensor output, TTensor gradient, global::NtkDsl.Backends.Workspace<TTensor> workspace)
@@ -78,10 +78,10 @@ namespace Demo
             global::NtkDsl.Backends.Shapes.Require(backend, cotangent, "cotangent", n, OutputSize);
             global::NtkDsl.Backends.Shapes.Require(backend, output, "output", n, OutputSize);
             global::NtkDsl.Backends.Shapes.Require(backend, gradient, "gradient", 1, ParameterCount);
-            NtkGenerated.RunForward(backend, theta, x, output, workspace, NtkGenerated.FirstBatch);
+            NtkGenerated.RunForward(backend, theta, x, output, workspace, second: false);
             // Layer 1: Dense 3 -> 1
             backend.MatMulTransposeA(cotangent, x, NtkGenerated.Layer1WeightScale, backend.View(gradient, NtkGenerated.Layer1Weights, 1, 3), false);
-            backend.ColumnSums(cotangent, NtkGenerated.Layer1BiasScale, backend.View(gradient, NtkGenerated.Layer1Bias, 1, 1), false);
+            backend.ColumnSums(cotangent, 1, NtkGenerated.Layer1BiasScale, backend.View(gradient, NtkGenerated.Layer1Bias, 1, 1), false);
         }
 
         static void global::NtkDsl.Backends.INetwork<Linear>.Jvp<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor tangent, TTensor output, TTensor tangentOutput, global::NtkDsl.Backends.Workspace<TTensor> workspace)
@@ -92,9 +92,9 @@ namespace Demo
             global::NtkDsl.Backends.Shapes.Require(backend, tangent, "tangent", 1, ParameterCount);
             global::NtkDsl.Backends.Shapes.Require(backend, output, "output", n, OutputSize);
             global::NtkDsl.Backends.Shapes.Require(backend, tangentOutput, "tangentOutput", n, OutputSize);
-            NtkGenerated.RunForward(backend, theta, x, output, workspace, NtkGenerated.FirstBatch);
+            NtkGenerated.RunForward(backend, theta, x, output, workspace, second: false);
             // Layer 1: Dense 3 -> 1
-            backend.Linear(x, backend.View(tangent, NtkGenerated.Layer1Weights, 1, 3), backend.View(tangent, NtkGenerated.Layer1Bias, 1, 1), true, NtkGenerated.Layer1WeightScale, NtkGenerated.Layer1BiasScale, tangentOutput, false);
+            backend.Linear(x, backend.View(tangent, NtkGenerated.Layer1Weights, 1, 3), backend.View(tangent, NtkGenerated.Layer1Bias, 1, 1), NtkGenerated.Layer1WeightScale, NtkGenerated.Layer1BiasScale, tangentOutput);
         }
 
         static void global::NtkDsl.Backends.INetwork<Linear>.Jacobian<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor jacobian, global::NtkDsl.Backends.Workspace<TTensor> workspace)
@@ -104,12 +104,12 @@ namespace Demo
             global::NtkDsl.Backends.Shapes.Require(backend, x, "x", n, InputSize);
             global::NtkDsl.Backends.Shapes.Require(backend, jacobian, "jacobian", n * OutputSize, ParameterCount);
             TTensor output = workspace.Get(backend, NtkGenerated.JacobianOutput, n, OutputSize);
-            NtkGenerated.RunForward(backend, theta, x, output, workspace, NtkGenerated.FirstBatch);
+            NtkGenerated.RunForward(backend, theta, x, output, workspace, second: false);
             TTensor c1 = workspace.Get(backend, NtkGenerated.JacobianSeeds, n * OutputSize, OutputSize);
-            backend.SetOutputSeeds(c1, OutputSize, -1);
+            backend.SetOutputSeeds(c1, OutputSize);
             // Layer 1: Dense 3 -> 1
-            backend.OuterRows(c1, x, OutputSize, NtkGenerated.Layer1WeightScale, jacobian, NtkGenerated.Layer1Weights);
-            backend.CopyColumns(c1, NtkGenerated.Layer1BiasScale, jacobian, NtkGenerated.Layer1Bias);
+            backend.RowProducts(c1, x, 1, OutputSize, NtkGenerated.Layer1WeightScale, jacobian, NtkGenerated.Layer1Weights);
+            backend.SumPositions(c1, 1, NtkGenerated.Layer1BiasScale, jacobian, NtkGenerated.Layer1Bias);
         }
 
         static void global::NtkDsl.Backends.INetwork<Linear>.Ntk<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x1, TTensor x2, bool sameInputs, global::NtkDsl.NtkMode mode, TTensor result, global::NtkDsl.Backends.Workspace<TTensor> workspace)
@@ -119,22 +119,29 @@ namespace Demo
             global::NtkDsl.Backends.Shapes.Require(backend, x1, "x1", n1, InputSize);
             global::NtkDsl.Backends.Shapes.Require(backend, x2, "x2", n2, InputSize);
             global::NtkDsl.Backends.Shapes.RequireNtkResult(backend, result, "result", mode, n1, n2, OutputSize);
-            NtkGenerated.RunForward(backend, theta, x1, workspace.Get(backend, NtkGenerated.NtkOutput1, n1, OutputSize), workspace, NtkGenerated.FirstBatch);
-            if (!sameInputs) NtkGenerated.RunForward(backend, theta, x2, workspace.Get(backend, NtkGenerated.NtkOutput2, n2, OutputSize), workspace, NtkGenerated.SecondBatch);
+            NtkGenerated.RunForward(backend, theta, x1, workspace.Get(backend, NtkGenerated.NtkOutput1, n1, OutputSize), workspace, second: false);
+            if (!sameInputs) NtkGenerated.RunForward(backend, theta, x2, workspace.Get(backend, NtkGenerated.NtkOutput2, n2, OutputSize), workspace, second: true);
             // What needs only the forward passes: each Dense layer's input Gram, the weight part of its NTK term.
             TTensor g1 = workspace.Get(backend, NtkGenerated.NtkInputGram1, n1, n2);
             backend.Gram(x1, x2, g1);
             backend.Clear(result);
+            int repeat = mode == global::NtkDsl.NtkMode.Full ? OutputSize : 1;
+            TTensor seeds1 = workspace.Get(backend, NtkGenerated.NtkSeeds1, n1 * repeat, OutputSize);
+            TTensor seeds2 = sameInputs ? seeds1 : workspace.Get(backend, NtkGenerated.NtkSeeds2, n2 * repeat, OutputSize);
             if (mode == global::NtkDsl.NtkMode.Full)
             {
-                NtkGenerated.NtkPass(backend, theta, workspace, n1, n2, sameInputs, OutputSize, -1, result);
+                backend.SetOutputSeeds(seeds1, OutputSize);
+                if (!sameInputs) backend.SetOutputSeeds(seeds2, OutputSize);
+                NtkGenerated.NtkPass(backend, theta, workspace, seeds1, seeds2, n1, n2, sameInputs, repeat, result);
             }
             else
             {
                 for (int k = 0; k < OutputSize; k++)
                 {
+                    backend.SetOutputSeed(seeds1, k);
+                    if (!sameInputs) backend.SetOutputSeed(seeds2, k);
                     TTensor block = mode == global::NtkDsl.NtkMode.Diagonal ? backend.RowSlice(result, k * n1, n1) : result;
-                    NtkGenerated.NtkPass(backend, theta, workspace, n1, n2, sameInputs, 1, k, block);
+                    NtkGenerated.NtkPass(backend, theta, workspace, seeds1, seeds2, n1, n2, sameInputs, 1, block);
                 }
                 if (mode == global::NtkDsl.NtkMode.Trace) backend.Scale(result, 1.0 / OutputSize);
             }
@@ -171,9 +178,6 @@ namespace Demo
             public const double Layer1NtkBias = 1.0;
             public static global::NtkDsl.DenseLayer Layer1 => (global::NtkDsl.DenseLayer)Description.Layers[0];
 
-            // The forward pass of a batch keeps a_1 .. a_0 in consecutive slots from FirstBatch (x, x1) or SecondBatch (x2).
-            public const int FirstBatch = 0;
-            public const int SecondBatch = 0;
             // Workspace slots: one buffer each, [rows, cols] as noted, reallocated only when a batch size changes.
             public const int JacobianOutput = 0; // Jacobian: f(x): [n, OutputSize]
             public const int JacobianSeeds = 1; // Jacobian: one identity block per sample, the cotangent of a1: [n * OutputSize, OutputSize]
@@ -184,28 +188,24 @@ namespace Demo
             public const int NtkSeeds2 = 6; // Ntk: output seeds of x2: [n2 * repeat, OutputSize]
             public const int NtkCotangentGram = 7; // Ntk: <D, D'> of the layer being visited: [n1 * repeat, n2 * repeat]
 
-            // The forward pass of one batch; a_k (k < layers) stays in workspace slot outputs + k - 1 for the backward passes.
-            public static void RunForward<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor output, global::NtkDsl.Backends.Workspace<TTensor> workspace, int outputs)
+            // The forward pass of one batch; a_k (k < layers) stays in slot Ak (Bk for the second batch of Ntk) for the backward passes.
+            public static void RunForward<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor output, global::NtkDsl.Backends.Workspace<TTensor> workspace, bool second)
                 where TBackend : global::NtkDsl.Backends.ITensorBackend<TTensor>
             {
                 int n = backend.Rows(x);
                 // Layer 1: Dense 3 -> 1 (6 FLOPs per sample)
-                backend.Linear(x, backend.View(theta, NtkGenerated.Layer1Weights, 1, 3), backend.View(theta, NtkGenerated.Layer1Bias, 1, 1), true, NtkGenerated.Layer1WeightScale, NtkGenerated.Layer1BiasScale, output, false);
+                backend.Linear(x, backend.View(theta, NtkGenerated.Layer1Weights, 1, 3), backend.View(theta, NtkGenerated.Layer1Bias, 1, 1), NtkGenerated.Layer1WeightScale, NtkGenerated.Layer1BiasScale, output);
             }
 
-            // Backpropagates output seeds for x1 and x2 together and adds each layer's NTK term to result.
-            // repeat = OutputSize stacks every output (full mode); otherwise output selects one.
-            public static void NtkPass<TBackend, TTensor>(TBackend backend, TTensor theta, global::NtkDsl.Backends.Workspace<TTensor> workspace, int n1, int n2, bool sameInputs, int repeat, int output, TTensor result)
+            // Backpropagates the output seeds of x1 and x2 together and adds each layer's NTK term to result.
+            // The seeds stack repeat rows per sample: every output (repeat = OutputSize, full mode) or one.
+            public static void NtkPass<TBackend, TTensor>(TBackend backend, TTensor theta, global::NtkDsl.Backends.Workspace<TTensor> workspace, TTensor seeds1, TTensor seeds2, int n1, int n2, bool sameInputs, int repeat, TTensor result)
                 where TBackend : global::NtkDsl.Backends.ITensorBackend<TTensor>
             {
-                TTensor c1 = workspace.Get(backend, NtkGenerated.NtkSeeds1, n1 * repeat, OutputSize);
-                backend.SetOutputSeeds(c1, OutputSize, output);
-                TTensor d1 = sameInputs ? c1 : workspace.Get(backend, NtkGenerated.NtkSeeds2, n2 * repeat, OutputSize);
-                if (!sameInputs) backend.SetOutputSeeds(d1, OutputSize, output);
                 TTensor gd = workspace.Get(backend, NtkGenerated.NtkCotangentGram, n1 * repeat, n2 * repeat);
                 // Layer 1: Dense 3 -> 1
                 TTensor g1 = workspace.Get(backend, NtkGenerated.NtkInputGram1, n1, n2);
-                backend.Gram(c1, d1, gd);
+                backend.Gram(seeds1, seeds2, gd);
                 backend.HadamardAccumulate(gd, g1, repeat, NtkGenerated.Layer1NtkWeight, NtkGenerated.Layer1NtkBias, result);
             }
         }

@@ -71,7 +71,7 @@ namespace Demo.Models
             global::NtkDsl.Backends.Shapes.Require(backend, theta, "theta", 1, ParameterCount);
             global::NtkDsl.Backends.Shapes.Require(backend, x, "x", n, InputSize);
             global::NtkDsl.Backends.Shapes.Require(backend, output, "output", n, OutputSize);
-            NtkGenerated.RunForward(backend, theta, x, output, workspace, NtkGenerated.FirstBatch);
+            NtkGenerated.RunForward(backend, theta, x, output, workspace, second: false);
         }
 
         static void global::NtkDsl.Backends.INetwork<MyNet>.Vjp<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor cotangent, TTensor output, TTensor gradient, global::NtkDsl.Backends.Workspace<TTensor> workspace)
@@ -82,11 +82,11 @@ namespace Demo.Models
             global::NtkDsl.Backends.Shapes.Require(backend, cotangent, "cotangent", n, OutputSize);
             global::NtkDsl.Backends.Shapes.Require(backend, output, "output", n, OutputSize);
             global::NtkDsl.Backends.Shapes.Require(backend, gradient, "gradient", 1, ParameterCount);
-            NtkGenerated.RunForward(backend, theta, x, output, workspace, NtkGenerated.FirstBatch);
+            NtkGenerated.RunForward(backend, theta, x, output, workspace, second: false);
             // Layer 5: Dense 256 -> 2
             TTensor a4 = workspace.Get(backend, NtkGenerated.A4, n, 256);
             backend.MatMulTransposeA(cotangent, a4, NtkGenerated.Layer5WeightScale, backend.View(gradient, NtkGenerated.Layer5Weights, 2, 256), false);
-            backend.ColumnSums(cotangent, NtkGenerated.Layer5BiasScale, backend.View(gradient, NtkGenerated.Layer5Bias, 1, 2), false);
+            backend.ColumnSums(cotangent, 1, NtkGenerated.Layer5BiasScale, backend.View(gradient, NtkGenerated.Layer5Bias, 1, 2), false);
             TTensor c4 = workspace.Get(backend, NtkGenerated.VjpC4, n, 256);
             backend.MatMul(cotangent, backend.View(theta, NtkGenerated.Layer5Weights, 2, 256), NtkGenerated.Layer5WeightScale, c4);
             // Layer 4: Erf
@@ -95,7 +95,7 @@ namespace Demo.Models
             // Layer 3: Dense 256 -> 256
             TTensor a2 = workspace.Get(backend, NtkGenerated.A2, n, 256);
             backend.MatMulTransposeA(c4, a2, NtkGenerated.Layer3WeightScale, backend.View(gradient, NtkGenerated.Layer3Weights, 256, 256), false);
-            backend.ColumnSums(c4, NtkGenerated.Layer3BiasScale, backend.View(gradient, NtkGenerated.Layer3Bias, 1, 256), false);
+            backend.ColumnSums(c4, 1, NtkGenerated.Layer3BiasScale, backend.View(gradient, NtkGenerated.Layer3Bias, 1, 256), false);
             TTensor c2 = workspace.Get(backend, NtkGenerated.VjpC2, n, 256);
             backend.MatMul(c4, backend.View(theta, NtkGenerated.Layer3Weights, 256, 256), NtkGenerated.Layer3WeightScale, c2);
             // Layer 2: Relu
@@ -103,7 +103,7 @@ namespace Demo.Models
             backend.MultiplyByDerivative(NtkGenerated.Layer2, a1, c2, 1);
             // Layer 1: Dense 3 -> 256
             backend.MatMulTransposeA(c2, x, NtkGenerated.Layer1WeightScale, backend.View(gradient, NtkGenerated.Layer1Weights, 256, 3), false);
-            backend.ColumnSums(c2, NtkGenerated.Layer1BiasScale, backend.View(gradient, NtkGenerated.Layer1Bias, 1, 256), false);
+            backend.ColumnSums(c2, 1, NtkGenerated.Layer1BiasScale, backend.View(gradient, NtkGenerated.Layer1Bias, 1, 256), false);
         }
 
         static void global::NtkDsl.Backends.INetwork<MyNet>.Jvp<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor tangent, TTensor output, TTensor tangentOutput, global::NtkDsl.Backends.Workspace<TTensor> workspace)
@@ -114,10 +114,10 @@ namespace Demo.Models
             global::NtkDsl.Backends.Shapes.Require(backend, tangent, "tangent", 1, ParameterCount);
             global::NtkDsl.Backends.Shapes.Require(backend, output, "output", n, OutputSize);
             global::NtkDsl.Backends.Shapes.Require(backend, tangentOutput, "tangentOutput", n, OutputSize);
-            NtkGenerated.RunForward(backend, theta, x, output, workspace, NtkGenerated.FirstBatch);
+            NtkGenerated.RunForward(backend, theta, x, output, workspace, second: false);
             // Layer 1: Dense 3 -> 256
             TTensor t1 = workspace.Get(backend, NtkGenerated.JvpT1, n, 256);
-            backend.Linear(x, backend.View(tangent, NtkGenerated.Layer1Weights, 256, 3), backend.View(tangent, NtkGenerated.Layer1Bias, 1, 256), true, NtkGenerated.Layer1WeightScale, NtkGenerated.Layer1BiasScale, t1, false);
+            backend.Linear(x, backend.View(tangent, NtkGenerated.Layer1Weights, 256, 3), backend.View(tangent, NtkGenerated.Layer1Bias, 1, 256), NtkGenerated.Layer1WeightScale, NtkGenerated.Layer1BiasScale, t1);
             // Layer 2: Relu
             TTensor t2 = workspace.Get(backend, NtkGenerated.JvpT2, n, 256);
             backend.Copy(t1, t2);
@@ -126,8 +126,8 @@ namespace Demo.Models
             // Layer 3: Dense 256 -> 256
             TTensor a2 = workspace.Get(backend, NtkGenerated.A2, n, 256);
             TTensor t3 = workspace.Get(backend, NtkGenerated.JvpT3, n, 256);
-            backend.Linear(a2, backend.View(tangent, NtkGenerated.Layer3Weights, 256, 256), backend.View(tangent, NtkGenerated.Layer3Bias, 1, 256), true, NtkGenerated.Layer3WeightScale, NtkGenerated.Layer3BiasScale, t3, false);
-            backend.Linear(t2, backend.View(theta, NtkGenerated.Layer3Weights, 256, 256), theta, false, NtkGenerated.Layer3WeightScale, 0, t3, true);
+            backend.Linear(a2, backend.View(tangent, NtkGenerated.Layer3Weights, 256, 256), backend.View(tangent, NtkGenerated.Layer3Bias, 1, 256), NtkGenerated.Layer3WeightScale, NtkGenerated.Layer3BiasScale, t3);
+            backend.MatMulTransposeB(t2, backend.View(theta, NtkGenerated.Layer3Weights, 256, 256), NtkGenerated.Layer3WeightScale, t3, true);
             // Layer 4: Erf
             TTensor t4 = workspace.Get(backend, NtkGenerated.JvpT4, n, 256);
             backend.Copy(t3, t4);
@@ -135,8 +135,8 @@ namespace Demo.Models
             backend.MultiplyByDerivative(NtkGenerated.Layer4, a3, t4, 1);
             // Layer 5: Dense 256 -> 2
             TTensor a4 = workspace.Get(backend, NtkGenerated.A4, n, 256);
-            backend.Linear(a4, backend.View(tangent, NtkGenerated.Layer5Weights, 2, 256), backend.View(tangent, NtkGenerated.Layer5Bias, 1, 2), true, NtkGenerated.Layer5WeightScale, NtkGenerated.Layer5BiasScale, tangentOutput, false);
-            backend.Linear(t4, backend.View(theta, NtkGenerated.Layer5Weights, 2, 256), theta, false, NtkGenerated.Layer5WeightScale, 0, tangentOutput, true);
+            backend.Linear(a4, backend.View(tangent, NtkGenerated.Layer5Weights, 2, 256), backend.View(tangent, NtkGenerated.Layer5Bias, 1, 2), NtkGenerated.Layer5WeightScale, NtkGenerated.Layer5BiasScale, tangentOutput);
+            backend.MatMulTransposeB(t4, backend.View(theta, NtkGenerated.Layer5Weights, 2, 256), NtkGenerated.Layer5WeightScale, tangentOutput, true);
         }
 
         static void global::NtkDsl.Backends.INetwork<MyNet>.Jacobian<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor jacobian, global::NtkDsl.Backends.Workspace<TTensor> workspace)
@@ -146,13 +146,13 @@ namespace Demo.Models
             global::NtkDsl.Backends.Shapes.Require(backend, x, "x", n, InputSize);
             global::NtkDsl.Backends.Shapes.Require(backend, jacobian, "jacobian", n * OutputSize, ParameterCount);
             TTensor output = workspace.Get(backend, NtkGenerated.JacobianOutput, n, OutputSize);
-            NtkGenerated.RunForward(backend, theta, x, output, workspace, NtkGenerated.FirstBatch);
+            NtkGenerated.RunForward(backend, theta, x, output, workspace, second: false);
             TTensor c5 = workspace.Get(backend, NtkGenerated.JacobianSeeds, n * OutputSize, OutputSize);
-            backend.SetOutputSeeds(c5, OutputSize, -1);
+            backend.SetOutputSeeds(c5, OutputSize);
             // Layer 5: Dense 256 -> 2
             TTensor a4 = workspace.Get(backend, NtkGenerated.A4, n, 256);
-            backend.OuterRows(c5, a4, OutputSize, NtkGenerated.Layer5WeightScale, jacobian, NtkGenerated.Layer5Weights);
-            backend.CopyColumns(c5, NtkGenerated.Layer5BiasScale, jacobian, NtkGenerated.Layer5Bias);
+            backend.RowProducts(c5, a4, 1, OutputSize, NtkGenerated.Layer5WeightScale, jacobian, NtkGenerated.Layer5Weights);
+            backend.SumPositions(c5, 1, NtkGenerated.Layer5BiasScale, jacobian, NtkGenerated.Layer5Bias);
             TTensor c4 = workspace.Get(backend, NtkGenerated.JacobianC4, n * OutputSize, 256);
             backend.MatMul(c5, backend.View(theta, NtkGenerated.Layer5Weights, 2, 256), NtkGenerated.Layer5WeightScale, c4);
             // Layer 4: Erf
@@ -160,16 +160,16 @@ namespace Demo.Models
             backend.MultiplyByDerivative(NtkGenerated.Layer4, a3, c4, OutputSize);
             // Layer 3: Dense 256 -> 256
             TTensor a2 = workspace.Get(backend, NtkGenerated.A2, n, 256);
-            backend.OuterRows(c4, a2, OutputSize, NtkGenerated.Layer3WeightScale, jacobian, NtkGenerated.Layer3Weights);
-            backend.CopyColumns(c4, NtkGenerated.Layer3BiasScale, jacobian, NtkGenerated.Layer3Bias);
+            backend.RowProducts(c4, a2, 1, OutputSize, NtkGenerated.Layer3WeightScale, jacobian, NtkGenerated.Layer3Weights);
+            backend.SumPositions(c4, 1, NtkGenerated.Layer3BiasScale, jacobian, NtkGenerated.Layer3Bias);
             TTensor c2 = workspace.Get(backend, NtkGenerated.JacobianC2, n * OutputSize, 256);
             backend.MatMul(c4, backend.View(theta, NtkGenerated.Layer3Weights, 256, 256), NtkGenerated.Layer3WeightScale, c2);
             // Layer 2: Relu
             TTensor a1 = workspace.Get(backend, NtkGenerated.A1, n, 256);
             backend.MultiplyByDerivative(NtkGenerated.Layer2, a1, c2, OutputSize);
             // Layer 1: Dense 3 -> 256
-            backend.OuterRows(c2, x, OutputSize, NtkGenerated.Layer1WeightScale, jacobian, NtkGenerated.Layer1Weights);
-            backend.CopyColumns(c2, NtkGenerated.Layer1BiasScale, jacobian, NtkGenerated.Layer1Bias);
+            backend.RowProducts(c2, x, 1, OutputSize, NtkGenerated.Layer1WeightScale, jacobian, NtkGenerated.Layer1Weights);
+            backend.SumPositions(c2, 1, NtkGenerated.Layer1BiasScale, jacobian, NtkGenerated.Layer1Bias);
         }
 
         static void global::NtkDsl.Backends.INetwork<MyNet>.Ntk<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x1, TTensor x2, bool sameInputs, global::NtkDsl.NtkMode mode, TTensor result, global::NtkDsl.Backends.Workspace<TTensor> workspace)
@@ -179,8 +179,8 @@ namespace Demo.Models
             global::NtkDsl.Backends.Shapes.Require(backend, x1, "x1", n1, InputSize);
             global::NtkDsl.Backends.Shapes.Require(backend, x2, "x2", n2, InputSize);
             global::NtkDsl.Backends.Shapes.RequireNtkResult(backend, result, "result", mode, n1, n2, OutputSize);
-            NtkGenerated.RunForward(backend, theta, x1, workspace.Get(backend, NtkGenerated.NtkOutput1, n1, OutputSize), workspace, NtkGenerated.FirstBatch);
-            if (!sameInputs) NtkGenerated.RunForward(backend, theta, x2, workspace.Get(backend, NtkGenerated.NtkOutput2, n2, OutputSize), workspace, NtkGenerated.SecondBatch);
+            NtkGenerated.RunForward(backend, theta, x1, workspace.Get(backend, NtkGenerated.NtkOutput1, n1, OutputSize), workspace, second: false);
+            if (!sameInputs) NtkGenerated.RunForward(backend, theta, x2, workspace.Get(backend, NtkGenerated.NtkOutput2, n2, OutputSize), workspace, second: true);
             // What needs only the forward passes: each Dense layer's input Gram, the weight part of its NTK term.
             TTensor g1 = workspace.Get(backend, NtkGenerated.NtkInputGram1, n1, n2);
             backend.Gram(x1, x2, g1);
@@ -193,16 +193,23 @@ namespace Demo.Models
             TTensor g5 = workspace.Get(backend, NtkGenerated.NtkInputGram5, n1, n2);
             backend.Gram(a4, b4, g5);
             backend.Clear(result);
+            int repeat = mode == global::NtkDsl.NtkMode.Full ? OutputSize : 1;
+            TTensor seeds1 = workspace.Get(backend, NtkGenerated.NtkSeeds1, n1 * repeat, OutputSize);
+            TTensor seeds2 = sameInputs ? seeds1 : workspace.Get(backend, NtkGenerated.NtkSeeds2, n2 * repeat, OutputSize);
             if (mode == global::NtkDsl.NtkMode.Full)
             {
-                NtkGenerated.NtkPass(backend, theta, workspace, n1, n2, sameInputs, OutputSize, -1, result);
+                backend.SetOutputSeeds(seeds1, OutputSize);
+                if (!sameInputs) backend.SetOutputSeeds(seeds2, OutputSize);
+                NtkGenerated.NtkPass(backend, theta, workspace, seeds1, seeds2, n1, n2, sameInputs, repeat, result);
             }
             else
             {
                 for (int k = 0; k < OutputSize; k++)
                 {
+                    backend.SetOutputSeed(seeds1, k);
+                    if (!sameInputs) backend.SetOutputSeed(seeds2, k);
                     TTensor block = mode == global::NtkDsl.NtkMode.Diagonal ? backend.RowSlice(result, k * n1, n1) : result;
-                    NtkGenerated.NtkPass(backend, theta, workspace, n1, n2, sameInputs, 1, k, block);
+                    NtkGenerated.NtkPass(backend, theta, workspace, seeds1, seeds2, n1, n2, sameInputs, 1, block);
                 }
                 if (mode == global::NtkDsl.NtkMode.Trace) backend.Scale(result, 1.0 / OutputSize);
             }
@@ -267,9 +274,6 @@ namespace Demo.Models
             public const double Layer5NtkBias = 0.010000000000000002;
             public static global::NtkDsl.DenseLayer Layer5 => (global::NtkDsl.DenseLayer)Description.Layers[4];
 
-            // The forward pass of a batch keeps a_1 .. a_4 in consecutive slots from FirstBatch (x, x1) or SecondBatch (x2).
-            public const int FirstBatch = 0;
-            public const int SecondBatch = 4;
             // Workspace slots: one buffer each, [rows, cols] as noted, reallocated only when a batch size changes.
             public const int A1 = 0; // a1 of the first batch (x, or x1 of Ntk): [n1, 256]
             public const int A2 = 1; // a2 of the first batch (x, or x1 of Ntk): [n1, 256]
@@ -302,41 +306,37 @@ namespace Demo.Models
             public const int NtkC2 = 28; // Ntk x1: cotangent of a2: [n1 * repeat, 256]
             public const int NtkD2 = 29; // Ntk x2: cotangent of a2: [n2 * repeat, 256]
 
-            // The forward pass of one batch; a_k (k < layers) stays in workspace slot outputs + k - 1 for the backward passes.
-            public static void RunForward<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor output, global::NtkDsl.Backends.Workspace<TTensor> workspace, int outputs)
+            // The forward pass of one batch; a_k (k < layers) stays in slot Ak (Bk for the second batch of Ntk) for the backward passes.
+            public static void RunForward<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor output, global::NtkDsl.Backends.Workspace<TTensor> workspace, bool second)
                 where TBackend : global::NtkDsl.Backends.ITensorBackend<TTensor>
             {
                 int n = backend.Rows(x);
                 // Layers 1 and 2: Dense 3 -> 256 (1,536 FLOPs per sample), Relu
-                TTensor a1 = workspace.Get(backend, outputs + 0, n, 256);
-                TTensor a2 = workspace.Get(backend, outputs + 1, n, 256);
-                backend.LinearActivate(x, backend.View(theta, NtkGenerated.Layer1Weights, 256, 3), backend.View(theta, NtkGenerated.Layer1Bias, 1, 256), true, NtkGenerated.Layer1WeightScale, NtkGenerated.Layer1BiasScale, NtkGenerated.Layer2, a1, a2);
+                TTensor a1 = workspace.Get(backend, second ? NtkGenerated.B1 : NtkGenerated.A1, n, 256);
+                TTensor a2 = workspace.Get(backend, second ? NtkGenerated.B2 : NtkGenerated.A2, n, 256);
+                backend.LinearActivate(x, backend.View(theta, NtkGenerated.Layer1Weights, 256, 3), backend.View(theta, NtkGenerated.Layer1Bias, 1, 256), NtkGenerated.Layer1WeightScale, NtkGenerated.Layer1BiasScale, NtkGenerated.Layer2, a1, a2);
                 // Layers 3 and 4: Dense 256 -> 256 (131,072 FLOPs per sample), Erf
-                TTensor a3 = workspace.Get(backend, outputs + 2, n, 256);
-                TTensor a4 = workspace.Get(backend, outputs + 3, n, 256);
-                backend.LinearActivate(a2, backend.View(theta, NtkGenerated.Layer3Weights, 256, 256), backend.View(theta, NtkGenerated.Layer3Bias, 1, 256), true, NtkGenerated.Layer3WeightScale, NtkGenerated.Layer3BiasScale, NtkGenerated.Layer4, a3, a4);
+                TTensor a3 = workspace.Get(backend, second ? NtkGenerated.B3 : NtkGenerated.A3, n, 256);
+                TTensor a4 = workspace.Get(backend, second ? NtkGenerated.B4 : NtkGenerated.A4, n, 256);
+                backend.LinearActivate(a2, backend.View(theta, NtkGenerated.Layer3Weights, 256, 256), backend.View(theta, NtkGenerated.Layer3Bias, 1, 256), NtkGenerated.Layer3WeightScale, NtkGenerated.Layer3BiasScale, NtkGenerated.Layer4, a3, a4);
                 // Layer 5: Dense 256 -> 2 (1,024 FLOPs per sample)
-                backend.Linear(a4, backend.View(theta, NtkGenerated.Layer5Weights, 2, 256), backend.View(theta, NtkGenerated.Layer5Bias, 1, 2), true, NtkGenerated.Layer5WeightScale, NtkGenerated.Layer5BiasScale, output, false);
+                backend.Linear(a4, backend.View(theta, NtkGenerated.Layer5Weights, 2, 256), backend.View(theta, NtkGenerated.Layer5Bias, 1, 2), NtkGenerated.Layer5WeightScale, NtkGenerated.Layer5BiasScale, output);
             }
 
-            // Backpropagates output seeds for x1 and x2 together and adds each layer's NTK term to result.
-            // repeat = OutputSize stacks every output (full mode); otherwise output selects one.
-            public static void NtkPass<TBackend, TTensor>(TBackend backend, TTensor theta, global::NtkDsl.Backends.Workspace<TTensor> workspace, int n1, int n2, bool sameInputs, int repeat, int output, TTensor result)
+            // Backpropagates the output seeds of x1 and x2 together and adds each layer's NTK term to result.
+            // The seeds stack repeat rows per sample: every output (repeat = OutputSize, full mode) or one.
+            public static void NtkPass<TBackend, TTensor>(TBackend backend, TTensor theta, global::NtkDsl.Backends.Workspace<TTensor> workspace, TTensor seeds1, TTensor seeds2, int n1, int n2, bool sameInputs, int repeat, TTensor result)
                 where TBackend : global::NtkDsl.Backends.ITensorBackend<TTensor>
             {
-                TTensor c5 = workspace.Get(backend, NtkGenerated.NtkSeeds1, n1 * repeat, OutputSize);
-                backend.SetOutputSeeds(c5, OutputSize, output);
-                TTensor d5 = sameInputs ? c5 : workspace.Get(backend, NtkGenerated.NtkSeeds2, n2 * repeat, OutputSize);
-                if (!sameInputs) backend.SetOutputSeeds(d5, OutputSize, output);
                 TTensor gd = workspace.Get(backend, NtkGenerated.NtkCotangentGram, n1 * repeat, n2 * repeat);
                 // Layer 5: Dense 256 -> 2
                 TTensor g5 = workspace.Get(backend, NtkGenerated.NtkInputGram5, n1, n2);
-                backend.Gram(c5, d5, gd);
+                backend.Gram(seeds1, seeds2, gd);
                 backend.HadamardAccumulate(gd, g5, repeat, NtkGenerated.Layer5NtkWeight, NtkGenerated.Layer5NtkBias, result);
                 TTensor c4 = workspace.Get(backend, NtkGenerated.NtkC4, n1 * repeat, 256);
-                backend.MatMul(c5, backend.View(theta, NtkGenerated.Layer5Weights, 2, 256), NtkGenerated.Layer5WeightScale, c4);
+                backend.MatMul(seeds1, backend.View(theta, NtkGenerated.Layer5Weights, 2, 256), NtkGenerated.Layer5WeightScale, c4);
                 TTensor d4 = sameInputs ? c4 : workspace.Get(backend, NtkGenerated.NtkD4, n2 * repeat, 256);
-                if (!sameInputs) backend.MatMul(d5, backend.View(theta, NtkGenerated.Layer5Weights, 2, 256), NtkGenerated.Layer5WeightScale, d4);
+                if (!sameInputs) backend.MatMul(seeds2, backend.View(theta, NtkGenerated.Layer5Weights, 2, 256), NtkGenerated.Layer5WeightScale, d4);
                 // Layer 4: Erf
                 TTensor a3 = workspace.Get(backend, NtkGenerated.A3, n1, 256);
                 backend.MultiplyByDerivative(NtkGenerated.Layer4, a3, c4, repeat);

@@ -72,7 +72,7 @@ partial class ManyActivations : global::NtkDsl.Backends.INetwork<ManyActivations
         global::NtkDsl.Backends.Shapes.Require(backend, theta, "theta", 1, ParameterCount);
         global::NtkDsl.Backends.Shapes.Require(backend, x, "x", n, InputSize);
         global::NtkDsl.Backends.Shapes.Require(backend, output, "output", n, OutputSize);
-        NtkGenerated.RunForward(backend, theta, x, output, workspace, NtkGenerated.FirstBatch);
+        NtkGenerated.RunForward(backend, theta, x, output, workspace, second: false);
     }
 
     static void global::NtkDsl.Backends.INetwork<ManyActivations>.Vjp<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor cotangent, TTensor output, TTensor gradient, global::NtkDsl.Backends.Workspace<TTensor> workspace)
@@ -83,11 +83,11 @@ partial class ManyActivations : global::NtkDsl.Backends.INetwork<ManyActivations
         global::NtkDsl.Backends.Shapes.Require(backend, cotangent, "cotangent", n, OutputSize);
         global::NtkDsl.Backends.Shapes.Require(backend, output, "output", n, OutputSize);
         global::NtkDsl.Backends.Shapes.Require(backend, gradient, "gradient", 1, ParameterCount);
-        NtkGenerated.RunForward(backend, theta, x, output, workspace, NtkGenerated.FirstBatch);
+        NtkGenerated.RunForward(backend, theta, x, output, workspace, second: false);
         // Layer 8: Dense 10 -> 2
         TTensor a7 = workspace.Get(backend, NtkGenerated.A7, n, 10);
         backend.MatMulTransposeA(cotangent, a7, NtkGenerated.Layer8WeightScale, backend.View(gradient, NtkGenerated.Layer8Weights, 2, 10), false);
-        backend.ColumnSums(cotangent, NtkGenerated.Layer8BiasScale, backend.View(gradient, NtkGenerated.Layer8Bias, 1, 2), false);
+        backend.ColumnSums(cotangent, 1, NtkGenerated.Layer8BiasScale, backend.View(gradient, NtkGenerated.Layer8Bias, 1, 2), false);
         TTensor c7 = workspace.Get(backend, NtkGenerated.VjpC7, n, 10);
         backend.MatMul(cotangent, backend.View(theta, NtkGenerated.Layer8Weights, 2, 10), NtkGenerated.Layer8WeightScale, c7);
         // Layer 7: Identity
@@ -99,7 +99,7 @@ partial class ManyActivations : global::NtkDsl.Backends.INetwork<ManyActivations
         // Layer 5: Dense 10 -> 10
         TTensor a4 = workspace.Get(backend, NtkGenerated.A4, n, 10);
         backend.MatMulTransposeA(c7, a4, NtkGenerated.Layer5WeightScale, backend.View(gradient, NtkGenerated.Layer5Weights, 10, 10), false);
-        backend.ColumnSums(c7, NtkGenerated.Layer5BiasScale, backend.View(gradient, NtkGenerated.Layer5Bias, 1, 10), false);
+        backend.ColumnSums(c7, 1, NtkGenerated.Layer5BiasScale, backend.View(gradient, NtkGenerated.Layer5Bias, 1, 10), false);
         TTensor c4 = workspace.Get(backend, NtkGenerated.VjpC4, n, 10);
         backend.MatMul(c7, backend.View(theta, NtkGenerated.Layer5Weights, 10, 10), NtkGenerated.Layer5WeightScale, c4);
         // Layer 4: Sigmoid
@@ -108,7 +108,7 @@ partial class ManyActivations : global::NtkDsl.Backends.INetwork<ManyActivations
         // Layer 3: Dense 10 -> 10
         TTensor a2 = workspace.Get(backend, NtkGenerated.A2, n, 10);
         backend.MatMulTransposeA(c4, a2, NtkGenerated.Layer3WeightScale, backend.View(gradient, NtkGenerated.Layer3Weights, 10, 10), false);
-        backend.ColumnSums(c4, NtkGenerated.Layer3BiasScale, backend.View(gradient, NtkGenerated.Layer3Bias, 1, 10), false);
+        backend.ColumnSums(c4, 1, NtkGenerated.Layer3BiasScale, backend.View(gradient, NtkGenerated.Layer3Bias, 1, 10), false);
         TTensor c2 = workspace.Get(backend, NtkGenerated.VjpC2, n, 10);
         backend.MatMul(c4, backend.View(theta, NtkGenerated.Layer3Weights, 10, 10), NtkGenerated.Layer3WeightScale, c2);
         // Layer 2: Tanh
@@ -116,7 +116,7 @@ partial class ManyActivations : global::NtkDsl.Backends.INetwork<ManyActivations
         backend.MultiplyByDerivative(NtkGenerated.Layer2, a1, c2, 1);
         // Layer 1: Dense 5 -> 10
         backend.MatMulTransposeA(c2, x, NtkGenerated.Layer1WeightScale, backend.View(gradient, NtkGenerated.Layer1Weights, 10, 5), false);
-        backend.ColumnSums(c2, NtkGenerated.Layer1BiasScale, backend.View(gradient, NtkGenerated.Layer1Bias, 1, 10), false);
+        backend.ColumnSums(c2, 1, NtkGenerated.Layer1BiasScale, backend.View(gradient, NtkGenerated.Layer1Bias, 1, 10), false);
     }
 
     static void global::NtkDsl.Backends.INetwork<ManyActivations>.Jvp<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor tangent, TTensor output, TTensor tangentOutput, global::NtkDsl.Backends.Workspace<TTensor> workspace)
@@ -127,10 +127,10 @@ partial class ManyActivations : global::NtkDsl.Backends.INetwork<ManyActivations
         global::NtkDsl.Backends.Shapes.Require(backend, tangent, "tangent", 1, ParameterCount);
         global::NtkDsl.Backends.Shapes.Require(backend, output, "output", n, OutputSize);
         global::NtkDsl.Backends.Shapes.Require(backend, tangentOutput, "tangentOutput", n, OutputSize);
-        NtkGenerated.RunForward(backend, theta, x, output, workspace, NtkGenerated.FirstBatch);
+        NtkGenerated.RunForward(backend, theta, x, output, workspace, second: false);
         // Layer 1: Dense 5 -> 10
         TTensor t1 = workspace.Get(backend, NtkGenerated.JvpT1, n, 10);
-        backend.Linear(x, backend.View(tangent, NtkGenerated.Layer1Weights, 10, 5), backend.View(tangent, NtkGenerated.Layer1Bias, 1, 10), true, NtkGenerated.Layer1WeightScale, NtkGenerated.Layer1BiasScale, t1, false);
+        backend.Linear(x, backend.View(tangent, NtkGenerated.Layer1Weights, 10, 5), backend.View(tangent, NtkGenerated.Layer1Bias, 1, 10), NtkGenerated.Layer1WeightScale, NtkGenerated.Layer1BiasScale, t1);
         // Layer 2: Tanh
         TTensor t2 = workspace.Get(backend, NtkGenerated.JvpT2, n, 10);
         backend.Copy(t1, t2);
@@ -139,8 +139,8 @@ partial class ManyActivations : global::NtkDsl.Backends.INetwork<ManyActivations
         // Layer 3: Dense 10 -> 10
         TTensor a2 = workspace.Get(backend, NtkGenerated.A2, n, 10);
         TTensor t3 = workspace.Get(backend, NtkGenerated.JvpT3, n, 10);
-        backend.Linear(a2, backend.View(tangent, NtkGenerated.Layer3Weights, 10, 10), backend.View(tangent, NtkGenerated.Layer3Bias, 1, 10), true, NtkGenerated.Layer3WeightScale, NtkGenerated.Layer3BiasScale, t3, false);
-        backend.Linear(t2, backend.View(theta, NtkGenerated.Layer3Weights, 10, 10), theta, false, NtkGenerated.Layer3WeightScale, 0, t3, true);
+        backend.Linear(a2, backend.View(tangent, NtkGenerated.Layer3Weights, 10, 10), backend.View(tangent, NtkGenerated.Layer3Bias, 1, 10), NtkGenerated.Layer3WeightScale, NtkGenerated.Layer3BiasScale, t3);
+        backend.MatMulTransposeB(t2, backend.View(theta, NtkGenerated.Layer3Weights, 10, 10), NtkGenerated.Layer3WeightScale, t3, true);
         // Layer 4: Sigmoid
         TTensor t4 = workspace.Get(backend, NtkGenerated.JvpT4, n, 10);
         backend.Copy(t3, t4);
@@ -149,8 +149,8 @@ partial class ManyActivations : global::NtkDsl.Backends.INetwork<ManyActivations
         // Layer 5: Dense 10 -> 10
         TTensor a4 = workspace.Get(backend, NtkGenerated.A4, n, 10);
         TTensor t5 = workspace.Get(backend, NtkGenerated.JvpT5, n, 10);
-        backend.Linear(a4, backend.View(tangent, NtkGenerated.Layer5Weights, 10, 10), backend.View(tangent, NtkGenerated.Layer5Bias, 1, 10), true, NtkGenerated.Layer5WeightScale, NtkGenerated.Layer5BiasScale, t5, false);
-        backend.Linear(t4, backend.View(theta, NtkGenerated.Layer5Weights, 10, 10), theta, false, NtkGenerated.Layer5WeightScale, 0, t5, true);
+        backend.Linear(a4, backend.View(tangent, NtkGenerated.Layer5Weights, 10, 10), backend.View(tangent, NtkGenerated.Layer5Bias, 1, 10), NtkGenerated.Layer5WeightScale, NtkGenerated.Layer5BiasScale, t5);
+        backend.MatMulTransposeB(t4, backend.View(theta, NtkGenerated.Layer5Weights, 10, 10), NtkGenerated.Layer5WeightScale, t5, true);
         // Layer 6: Softplus
         TTensor t6 = workspace.Get(backend, NtkGenerated.JvpT6, n, 10);
         backend.Copy(t5, t6);
@@ -163,8 +163,8 @@ partial class ManyActivations : global::NtkDsl.Backends.INetwork<ManyActivations
         backend.MultiplyByDerivative(NtkGenerated.Layer7, a6, t7, 1);
         // Layer 8: Dense 10 -> 2
         TTensor a7 = workspace.Get(backend, NtkGenerated.A7, n, 10);
-        backend.Linear(a7, backend.View(tangent, NtkGenerated.Layer8Weights, 2, 10), backend.View(tangent, NtkGenerated.Layer8Bias, 1, 2), true, NtkGenerated.Layer8WeightScale, NtkGenerated.Layer8BiasScale, tangentOutput, false);
-        backend.Linear(t7, backend.View(theta, NtkGenerated.Layer8Weights, 2, 10), theta, false, NtkGenerated.Layer8WeightScale, 0, tangentOutput, true);
+        backend.Linear(a7, backend.View(tangent, NtkGenerated.Layer8Weights, 2, 10), backend.View(tangent, NtkGenerated.Layer8Bias, 1, 2), NtkGenerated.Layer8WeightScale, NtkGenerated.Layer8BiasScale, tangentOutput);
+        backend.MatMulTransposeB(t7, backend.View(theta, NtkGenerated.Layer8Weights, 2, 10), NtkGenerated.Layer8WeightScale, tangentOutput, true);
     }
 
     static void global::NtkDsl.Backends.INetwork<ManyActivations>.Jacobian<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor jacobian, global::NtkDsl.Backends.Workspace<TTensor> workspace)
@@ -174,13 +174,13 @@ partial class ManyActivations : global::NtkDsl.Backends.INetwork<ManyActivations
         global::NtkDsl.Backends.Shapes.Require(backend, x, "x", n, InputSize);
         global::NtkDsl.Backends.Shapes.Require(backend, jacobian, "jacobian", n * OutputSize, ParameterCount);
         TTensor output = workspace.Get(backend, NtkGenerated.JacobianOutput, n, OutputSize);
-        NtkGenerated.RunForward(backend, theta, x, output, workspace, NtkGenerated.FirstBatch);
+        NtkGenerated.RunForward(backend, theta, x, output, workspace, second: false);
         TTensor c8 = workspace.Get(backend, NtkGenerated.JacobianSeeds, n * OutputSize, OutputSize);
-        backend.SetOutputSeeds(c8, OutputSize, -1);
+        backend.SetOutputSeeds(c8, OutputSize);
         // Layer 8: Dense 10 -> 2
         TTensor a7 = workspace.Get(backend, NtkGenerated.A7, n, 10);
-        backend.OuterRows(c8, a7, OutputSize, NtkGenerated.Layer8WeightScale, jacobian, NtkGenerated.Layer8Weights);
-        backend.CopyColumns(c8, NtkGenerated.Layer8BiasScale, jacobian, NtkGenerated.Layer8Bias);
+        backend.RowProducts(c8, a7, 1, OutputSize, NtkGenerated.Layer8WeightScale, jacobian, NtkGenerated.Layer8Weights);
+        backend.SumPositions(c8, 1, NtkGenerated.Layer8BiasScale, jacobian, NtkGenerated.Layer8Bias);
         TTensor c7 = workspace.Get(backend, NtkGenerated.JacobianC7, n * OutputSize, 10);
         backend.MatMul(c8, backend.View(theta, NtkGenerated.Layer8Weights, 2, 10), NtkGenerated.Layer8WeightScale, c7);
         // Layer 7: Identity
@@ -191,8 +191,8 @@ partial class ManyActivations : global::NtkDsl.Backends.INetwork<ManyActivations
         backend.MultiplyByDerivative(NtkGenerated.Layer6, a5, c7, OutputSize);
         // Layer 5: Dense 10 -> 10
         TTensor a4 = workspace.Get(backend, NtkGenerated.A4, n, 10);
-        backend.OuterRows(c7, a4, OutputSize, NtkGenerated.Layer5WeightScale, jacobian, NtkGenerated.Layer5Weights);
-        backend.CopyColumns(c7, NtkGenerated.Layer5BiasScale, jacobian, NtkGenerated.Layer5Bias);
+        backend.RowProducts(c7, a4, 1, OutputSize, NtkGenerated.Layer5WeightScale, jacobian, NtkGenerated.Layer5Weights);
+        backend.SumPositions(c7, 1, NtkGenerated.Layer5BiasScale, jacobian, NtkGenerated.Layer5Bias);
         TTensor c4 = workspace.Get(backend, NtkGenerated.JacobianC4, n * OutputSize, 10);
         backend.MatMul(c7, backend.View(theta, NtkGenerated.Layer5Weights, 10, 10), NtkGenerated.Layer5WeightScale, c4);
         // Layer 4: Sigmoid
@@ -200,16 +200,16 @@ partial class ManyActivations : global::NtkDsl.Backends.INetwork<ManyActivations
         backend.MultiplyByDerivative(NtkGenerated.Layer4, a3, c4, OutputSize);
         // Layer 3: Dense 10 -> 10
         TTensor a2 = workspace.Get(backend, NtkGenerated.A2, n, 10);
-        backend.OuterRows(c4, a2, OutputSize, NtkGenerated.Layer3WeightScale, jacobian, NtkGenerated.Layer3Weights);
-        backend.CopyColumns(c4, NtkGenerated.Layer3BiasScale, jacobian, NtkGenerated.Layer3Bias);
+        backend.RowProducts(c4, a2, 1, OutputSize, NtkGenerated.Layer3WeightScale, jacobian, NtkGenerated.Layer3Weights);
+        backend.SumPositions(c4, 1, NtkGenerated.Layer3BiasScale, jacobian, NtkGenerated.Layer3Bias);
         TTensor c2 = workspace.Get(backend, NtkGenerated.JacobianC2, n * OutputSize, 10);
         backend.MatMul(c4, backend.View(theta, NtkGenerated.Layer3Weights, 10, 10), NtkGenerated.Layer3WeightScale, c2);
         // Layer 2: Tanh
         TTensor a1 = workspace.Get(backend, NtkGenerated.A1, n, 10);
         backend.MultiplyByDerivative(NtkGenerated.Layer2, a1, c2, OutputSize);
         // Layer 1: Dense 5 -> 10
-        backend.OuterRows(c2, x, OutputSize, NtkGenerated.Layer1WeightScale, jacobian, NtkGenerated.Layer1Weights);
-        backend.CopyColumns(c2, NtkGenerated.Layer1BiasScale, jacobian, NtkGenerated.Layer1Bias);
+        backend.RowProducts(c2, x, 1, OutputSize, NtkGenerated.Layer1WeightScale, jacobian, NtkGenerated.Layer1Weights);
+        backend.SumPositions(c2, 1, NtkGenerated.Layer1BiasScale, jacobian, NtkGenerated.Layer1Bias);
     }
 
     static void global::NtkDsl.Backends.INetwork<ManyActivations>.Ntk<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x1, TTensor x2, bool sameInputs, global::NtkDsl.NtkMode mode, TTensor result, global::NtkDsl.Backends.Workspace<TTensor> workspace)
@@ -219,8 +219,8 @@ partial class ManyActivations : global::NtkDsl.Backends.INetwork<ManyActivations
         global::NtkDsl.Backends.Shapes.Require(backend, x1, "x1", n1, InputSize);
         global::NtkDsl.Backends.Shapes.Require(backend, x2, "x2", n2, InputSize);
         global::NtkDsl.Backends.Shapes.RequireNtkResult(backend, result, "result", mode, n1, n2, OutputSize);
-        NtkGenerated.RunForward(backend, theta, x1, workspace.Get(backend, NtkGenerated.NtkOutput1, n1, OutputSize), workspace, NtkGenerated.FirstBatch);
-        if (!sameInputs) NtkGenerated.RunForward(backend, theta, x2, workspace.Get(backend, NtkGenerated.NtkOutput2, n2, OutputSize), workspace, NtkGenerated.SecondBatch);
+        NtkGenerated.RunForward(backend, theta, x1, workspace.Get(backend, NtkGenerated.NtkOutput1, n1, OutputSize), workspace, second: false);
+        if (!sameInputs) NtkGenerated.RunForward(backend, theta, x2, workspace.Get(backend, NtkGenerated.NtkOutput2, n2, OutputSize), workspace, second: true);
         // What needs only the forward passes: each Dense layer's input Gram, the weight part of its NTK term.
         TTensor g1 = workspace.Get(backend, NtkGenerated.NtkInputGram1, n1, n2);
         backend.Gram(x1, x2, g1);
@@ -237,16 +237,23 @@ partial class ManyActivations : global::NtkDsl.Backends.INetwork<ManyActivations
         TTensor g8 = workspace.Get(backend, NtkGenerated.NtkInputGram8, n1, n2);
         backend.Gram(a7, b7, g8);
         backend.Clear(result);
+        int repeat = mode == global::NtkDsl.NtkMode.Full ? OutputSize : 1;
+        TTensor seeds1 = workspace.Get(backend, NtkGenerated.NtkSeeds1, n1 * repeat, OutputSize);
+        TTensor seeds2 = sameInputs ? seeds1 : workspace.Get(backend, NtkGenerated.NtkSeeds2, n2 * repeat, OutputSize);
         if (mode == global::NtkDsl.NtkMode.Full)
         {
-            NtkGenerated.NtkPass(backend, theta, workspace, n1, n2, sameInputs, OutputSize, -1, result);
+            backend.SetOutputSeeds(seeds1, OutputSize);
+            if (!sameInputs) backend.SetOutputSeeds(seeds2, OutputSize);
+            NtkGenerated.NtkPass(backend, theta, workspace, seeds1, seeds2, n1, n2, sameInputs, repeat, result);
         }
         else
         {
             for (int k = 0; k < OutputSize; k++)
             {
+                backend.SetOutputSeed(seeds1, k);
+                if (!sameInputs) backend.SetOutputSeed(seeds2, k);
                 TTensor block = mode == global::NtkDsl.NtkMode.Diagonal ? backend.RowSlice(result, k * n1, n1) : result;
-                NtkGenerated.NtkPass(backend, theta, workspace, n1, n2, sameInputs, 1, k, block);
+                NtkGenerated.NtkPass(backend, theta, workspace, seeds1, seeds2, n1, n2, sameInputs, 1, block);
             }
             if (mode == global::NtkDsl.NtkMode.Trace) backend.Scale(result, 1.0 / OutputSize);
         }
@@ -327,9 +334,6 @@ partial class ManyActivations : global::NtkDsl.Backends.INetwork<ManyActivations
         public const double Layer8NtkBias = 0.04000000000000001;
         public static global::NtkDsl.DenseLayer Layer8 => (global::NtkDsl.DenseLayer)Description.Layers[7];
 
-        // The forward pass of a batch keeps a_1 .. a_7 in consecutive slots from FirstBatch (x, x1) or SecondBatch (x2).
-        public const int FirstBatch = 0;
-        public const int SecondBatch = 7;
         // Workspace slots: one buffer each, [rows, cols] as noted, reallocated only when a batch size changes.
         public const int A1 = 0; // a1 of the first batch (x, or x1 of Ntk): [n1, 10]
         public const int A2 = 1; // a2 of the first batch (x, or x1 of Ntk): [n1, 10]
@@ -376,48 +380,44 @@ partial class ManyActivations : global::NtkDsl.Backends.INetwork<ManyActivations
         public const int NtkC2 = 42; // Ntk x1: cotangent of a2: [n1 * repeat, 10]
         public const int NtkD2 = 43; // Ntk x2: cotangent of a2: [n2 * repeat, 10]
 
-        // The forward pass of one batch; a_k (k < layers) stays in workspace slot outputs + k - 1 for the backward passes.
-        public static void RunForward<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor output, global::NtkDsl.Backends.Workspace<TTensor> workspace, int outputs)
+        // The forward pass of one batch; a_k (k < layers) stays in slot Ak (Bk for the second batch of Ntk) for the backward passes.
+        public static void RunForward<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor output, global::NtkDsl.Backends.Workspace<TTensor> workspace, bool second)
             where TBackend : global::NtkDsl.Backends.ITensorBackend<TTensor>
         {
             int n = backend.Rows(x);
             // Layers 1 and 2: Dense 5 -> 10 (100 FLOPs per sample), Tanh
-            TTensor a1 = workspace.Get(backend, outputs + 0, n, 10);
-            TTensor a2 = workspace.Get(backend, outputs + 1, n, 10);
-            backend.LinearActivate(x, backend.View(theta, NtkGenerated.Layer1Weights, 10, 5), backend.View(theta, NtkGenerated.Layer1Bias, 1, 10), true, NtkGenerated.Layer1WeightScale, NtkGenerated.Layer1BiasScale, NtkGenerated.Layer2, a1, a2);
+            TTensor a1 = workspace.Get(backend, second ? NtkGenerated.B1 : NtkGenerated.A1, n, 10);
+            TTensor a2 = workspace.Get(backend, second ? NtkGenerated.B2 : NtkGenerated.A2, n, 10);
+            backend.LinearActivate(x, backend.View(theta, NtkGenerated.Layer1Weights, 10, 5), backend.View(theta, NtkGenerated.Layer1Bias, 1, 10), NtkGenerated.Layer1WeightScale, NtkGenerated.Layer1BiasScale, NtkGenerated.Layer2, a1, a2);
             // Layers 3 and 4: Dense 10 -> 10 (200 FLOPs per sample), Sigmoid
-            TTensor a3 = workspace.Get(backend, outputs + 2, n, 10);
-            TTensor a4 = workspace.Get(backend, outputs + 3, n, 10);
-            backend.LinearActivate(a2, backend.View(theta, NtkGenerated.Layer3Weights, 10, 10), backend.View(theta, NtkGenerated.Layer3Bias, 1, 10), true, NtkGenerated.Layer3WeightScale, NtkGenerated.Layer3BiasScale, NtkGenerated.Layer4, a3, a4);
+            TTensor a3 = workspace.Get(backend, second ? NtkGenerated.B3 : NtkGenerated.A3, n, 10);
+            TTensor a4 = workspace.Get(backend, second ? NtkGenerated.B4 : NtkGenerated.A4, n, 10);
+            backend.LinearActivate(a2, backend.View(theta, NtkGenerated.Layer3Weights, 10, 10), backend.View(theta, NtkGenerated.Layer3Bias, 1, 10), NtkGenerated.Layer3WeightScale, NtkGenerated.Layer3BiasScale, NtkGenerated.Layer4, a3, a4);
             // Layers 5 and 6: Dense 10 -> 10 (200 FLOPs per sample), Softplus
-            TTensor a5 = workspace.Get(backend, outputs + 4, n, 10);
-            TTensor a6 = workspace.Get(backend, outputs + 5, n, 10);
-            backend.LinearActivate(a4, backend.View(theta, NtkGenerated.Layer5Weights, 10, 10), backend.View(theta, NtkGenerated.Layer5Bias, 1, 10), true, NtkGenerated.Layer5WeightScale, NtkGenerated.Layer5BiasScale, NtkGenerated.Layer6, a5, a6);
+            TTensor a5 = workspace.Get(backend, second ? NtkGenerated.B5 : NtkGenerated.A5, n, 10);
+            TTensor a6 = workspace.Get(backend, second ? NtkGenerated.B6 : NtkGenerated.A6, n, 10);
+            backend.LinearActivate(a4, backend.View(theta, NtkGenerated.Layer5Weights, 10, 10), backend.View(theta, NtkGenerated.Layer5Bias, 1, 10), NtkGenerated.Layer5WeightScale, NtkGenerated.Layer5BiasScale, NtkGenerated.Layer6, a5, a6);
             // Layer 7: Identity
-            TTensor a7 = workspace.Get(backend, outputs + 6, n, 10);
+            TTensor a7 = workspace.Get(backend, second ? NtkGenerated.B7 : NtkGenerated.A7, n, 10);
             backend.Activate(NtkGenerated.Layer7, a6, a7);
             // Layer 8: Dense 10 -> 2 (40 FLOPs per sample)
-            backend.Linear(a7, backend.View(theta, NtkGenerated.Layer8Weights, 2, 10), backend.View(theta, NtkGenerated.Layer8Bias, 1, 2), true, NtkGenerated.Layer8WeightScale, NtkGenerated.Layer8BiasScale, output, false);
+            backend.Linear(a7, backend.View(theta, NtkGenerated.Layer8Weights, 2, 10), backend.View(theta, NtkGenerated.Layer8Bias, 1, 2), NtkGenerated.Layer8WeightScale, NtkGenerated.Layer8BiasScale, output);
         }
 
-        // Backpropagates output seeds for x1 and x2 together and adds each layer's NTK term to result.
-        // repeat = OutputSize stacks every output (full mode); otherwise output selects one.
-        public static void NtkPass<TBackend, TTensor>(TBackend backend, TTensor theta, global::NtkDsl.Backends.Workspace<TTensor> workspace, int n1, int n2, bool sameInputs, int repeat, int output, TTensor result)
+        // Backpropagates the output seeds of x1 and x2 together and adds each layer's NTK term to result.
+        // The seeds stack repeat rows per sample: every output (repeat = OutputSize, full mode) or one.
+        public static void NtkPass<TBackend, TTensor>(TBackend backend, TTensor theta, global::NtkDsl.Backends.Workspace<TTensor> workspace, TTensor seeds1, TTensor seeds2, int n1, int n2, bool sameInputs, int repeat, TTensor result)
             where TBackend : global::NtkDsl.Backends.ITensorBackend<TTensor>
         {
-            TTensor c8 = workspace.Get(backend, NtkGenerated.NtkSeeds1, n1 * repeat, OutputSize);
-            backend.SetOutputSeeds(c8, OutputSize, output);
-            TTensor d8 = sameInputs ? c8 : workspace.Get(backend, NtkGenerated.NtkSeeds2, n2 * repeat, OutputSize);
-            if (!sameInputs) backend.SetOutputSeeds(d8, OutputSize, output);
             TTensor gd = workspace.Get(backend, NtkGenerated.NtkCotangentGram, n1 * repeat, n2 * repeat);
             // Layer 8: Dense 10 -> 2
             TTensor g8 = workspace.Get(backend, NtkGenerated.NtkInputGram8, n1, n2);
-            backend.Gram(c8, d8, gd);
+            backend.Gram(seeds1, seeds2, gd);
             backend.HadamardAccumulate(gd, g8, repeat, NtkGenerated.Layer8NtkWeight, NtkGenerated.Layer8NtkBias, result);
             TTensor c7 = workspace.Get(backend, NtkGenerated.NtkC7, n1 * repeat, 10);
-            backend.MatMul(c8, backend.View(theta, NtkGenerated.Layer8Weights, 2, 10), NtkGenerated.Layer8WeightScale, c7);
+            backend.MatMul(seeds1, backend.View(theta, NtkGenerated.Layer8Weights, 2, 10), NtkGenerated.Layer8WeightScale, c7);
             TTensor d7 = sameInputs ? c7 : workspace.Get(backend, NtkGenerated.NtkD7, n2 * repeat, 10);
-            if (!sameInputs) backend.MatMul(d8, backend.View(theta, NtkGenerated.Layer8Weights, 2, 10), NtkGenerated.Layer8WeightScale, d7);
+            if (!sameInputs) backend.MatMul(seeds2, backend.View(theta, NtkGenerated.Layer8Weights, 2, 10), NtkGenerated.Layer8WeightScale, d7);
             // Layer 7: Identity
             TTensor a6 = workspace.Get(backend, NtkGenerated.A6, n1, 10);
             backend.MultiplyByDerivative(NtkGenerated.Layer7, a6, c7, repeat);

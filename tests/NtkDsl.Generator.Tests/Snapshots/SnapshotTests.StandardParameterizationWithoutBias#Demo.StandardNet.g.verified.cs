@@ -71,7 +71,7 @@ namespace Demo
             global::NtkDsl.Backends.Shapes.Require(backend, theta, "theta", 1, ParameterCount);
             global::NtkDsl.Backends.Shapes.Require(backend, x, "x", n, InputSize);
             global::NtkDsl.Backends.Shapes.Require(backend, output, "output", n, OutputSize);
-            NtkGenerated.RunForward(backend, theta, x, output, workspace, NtkGenerated.FirstBatch);
+            NtkGenerated.RunForward(backend, theta, x, output, workspace, second: false);
         }
 
         static void global::NtkDsl.Backends.INetwork<StandardNet>.Vjp<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor cotangent, TTensor output, TTensor gradient, global::NtkDsl.Backends.Workspace<TTensor> workspace)
@@ -82,11 +82,11 @@ namespace Demo
             global::NtkDsl.Backends.Shapes.Require(backend, cotangent, "cotangent", n, OutputSize);
             global::NtkDsl.Backends.Shapes.Require(backend, output, "output", n, OutputSize);
             global::NtkDsl.Backends.Shapes.Require(backend, gradient, "gradient", 1, ParameterCount);
-            NtkGenerated.RunForward(backend, theta, x, output, workspace, NtkGenerated.FirstBatch);
+            NtkGenerated.RunForward(backend, theta, x, output, workspace, second: false);
             // Layer 5: Dense 8 -> 3
             TTensor a4 = workspace.Get(backend, NtkGenerated.A4, n, 8);
             backend.MatMulTransposeA(cotangent, a4, NtkGenerated.Layer5WeightScale, backend.View(gradient, NtkGenerated.Layer5Weights, 3, 8), false);
-            backend.ColumnSums(cotangent, NtkGenerated.Layer5BiasScale, backend.View(gradient, NtkGenerated.Layer5Bias, 1, 3), false);
+            backend.ColumnSums(cotangent, 1, NtkGenerated.Layer5BiasScale, backend.View(gradient, NtkGenerated.Layer5Bias, 1, 3), false);
             TTensor c4 = workspace.Get(backend, NtkGenerated.VjpC4, n, 8);
             backend.MatMul(cotangent, backend.View(theta, NtkGenerated.Layer5Weights, 3, 8), NtkGenerated.Layer5WeightScale, c4);
             // Layer 4: Abs
@@ -95,7 +95,7 @@ namespace Demo
             // Layer 3: Dense 16 -> 8
             TTensor a2 = workspace.Get(backend, NtkGenerated.A2, n, 16);
             backend.MatMulTransposeA(c4, a2, NtkGenerated.Layer3WeightScale, backend.View(gradient, NtkGenerated.Layer3Weights, 8, 16), false);
-            backend.ColumnSums(c4, NtkGenerated.Layer3BiasScale, backend.View(gradient, NtkGenerated.Layer3Bias, 1, 8), false);
+            backend.ColumnSums(c4, 1, NtkGenerated.Layer3BiasScale, backend.View(gradient, NtkGenerated.Layer3Bias, 1, 8), false);
             TTensor c2 = workspace.Get(backend, NtkGenerated.VjpC2, n, 16);
             backend.MatMul(c4, backend.View(theta, NtkGenerated.Layer3Weights, 8, 16), NtkGenerated.Layer3WeightScale, c2);
             // Layer 2: LeakyRelu
@@ -113,10 +113,10 @@ namespace Demo
             global::NtkDsl.Backends.Shapes.Require(backend, tangent, "tangent", 1, ParameterCount);
             global::NtkDsl.Backends.Shapes.Require(backend, output, "output", n, OutputSize);
             global::NtkDsl.Backends.Shapes.Require(backend, tangentOutput, "tangentOutput", n, OutputSize);
-            NtkGenerated.RunForward(backend, theta, x, output, workspace, NtkGenerated.FirstBatch);
+            NtkGenerated.RunForward(backend, theta, x, output, workspace, second: false);
             // Layer 1: Dense 4 -> 16, no bias
             TTensor t1 = workspace.Get(backend, NtkGenerated.JvpT1, n, 16);
-            backend.Linear(x, backend.View(tangent, NtkGenerated.Layer1Weights, 16, 4), tangent, false, NtkGenerated.Layer1WeightScale, 0, t1, false);
+            backend.MatMulTransposeB(x, backend.View(tangent, NtkGenerated.Layer1Weights, 16, 4), NtkGenerated.Layer1WeightScale, t1, false);
             // Layer 2: LeakyRelu
             TTensor t2 = workspace.Get(backend, NtkGenerated.JvpT2, n, 16);
             backend.Copy(t1, t2);
@@ -125,8 +125,8 @@ namespace Demo
             // Layer 3: Dense 16 -> 8
             TTensor a2 = workspace.Get(backend, NtkGenerated.A2, n, 16);
             TTensor t3 = workspace.Get(backend, NtkGenerated.JvpT3, n, 8);
-            backend.Linear(a2, backend.View(tangent, NtkGenerated.Layer3Weights, 8, 16), backend.View(tangent, NtkGenerated.Layer3Bias, 1, 8), true, NtkGenerated.Layer3WeightScale, NtkGenerated.Layer3BiasScale, t3, false);
-            backend.Linear(t2, backend.View(theta, NtkGenerated.Layer3Weights, 8, 16), theta, false, NtkGenerated.Layer3WeightScale, 0, t3, true);
+            backend.Linear(a2, backend.View(tangent, NtkGenerated.Layer3Weights, 8, 16), backend.View(tangent, NtkGenerated.Layer3Bias, 1, 8), NtkGenerated.Layer3WeightScale, NtkGenerated.Layer3BiasScale, t3);
+            backend.MatMulTransposeB(t2, backend.View(theta, NtkGenerated.Layer3Weights, 8, 16), NtkGenerated.Layer3WeightScale, t3, true);
             // Layer 4: Abs
             TTensor t4 = workspace.Get(backend, NtkGenerated.JvpT4, n, 8);
             backend.Copy(t3, t4);
@@ -134,8 +134,8 @@ namespace Demo
             backend.MultiplyByDerivative(NtkGenerated.Layer4, a3, t4, 1);
             // Layer 5: Dense 8 -> 3
             TTensor a4 = workspace.Get(backend, NtkGenerated.A4, n, 8);
-            backend.Linear(a4, backend.View(tangent, NtkGenerated.Layer5Weights, 3, 8), backend.View(tangent, NtkGenerated.Layer5Bias, 1, 3), true, NtkGenerated.Layer5WeightScale, NtkGenerated.Layer5BiasScale, tangentOutput, false);
-            backend.Linear(t4, backend.View(theta, NtkGenerated.Layer5Weights, 3, 8), theta, false, NtkGenerated.Layer5WeightScale, 0, tangentOutput, true);
+            backend.Linear(a4, backend.View(tangent, NtkGenerated.Layer5Weights, 3, 8), backend.View(tangent, NtkGenerated.Layer5Bias, 1, 3), NtkGenerated.Layer5WeightScale, NtkGenerated.Layer5BiasScale, tangentOutput);
+            backend.MatMulTransposeB(t4, backend.View(theta, NtkGenerated.Layer5Weights, 3, 8), NtkGenerated.Layer5WeightScale, tangentOutput, true);
         }
 
         static void global::NtkDsl.Backends.INetwork<StandardNet>.Jacobian<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor jacobian, global::NtkDsl.Backends.Workspace<TTensor> workspace)
@@ -145,13 +145,13 @@ namespace Demo
             global::NtkDsl.Backends.Shapes.Require(backend, x, "x", n, InputSize);
             global::NtkDsl.Backends.Shapes.Require(backend, jacobian, "jacobian", n * OutputSize, ParameterCount);
             TTensor output = workspace.Get(backend, NtkGenerated.JacobianOutput, n, OutputSize);
-            NtkGenerated.RunForward(backend, theta, x, output, workspace, NtkGenerated.FirstBatch);
+            NtkGenerated.RunForward(backend, theta, x, output, workspace, second: false);
             TTensor c5 = workspace.Get(backend, NtkGenerated.JacobianSeeds, n * OutputSize, OutputSize);
-            backend.SetOutputSeeds(c5, OutputSize, -1);
+            backend.SetOutputSeeds(c5, OutputSize);
             // Layer 5: Dense 8 -> 3
             TTensor a4 = workspace.Get(backend, NtkGenerated.A4, n, 8);
-            backend.OuterRows(c5, a4, OutputSize, NtkGenerated.Layer5WeightScale, jacobian, NtkGenerated.Layer5Weights);
-            backend.CopyColumns(c5, NtkGenerated.Layer5BiasScale, jacobian, NtkGenerated.Layer5Bias);
+            backend.RowProducts(c5, a4, 1, OutputSize, NtkGenerated.Layer5WeightScale, jacobian, NtkGenerated.Layer5Weights);
+            backend.SumPositions(c5, 1, NtkGenerated.Layer5BiasScale, jacobian, NtkGenerated.Layer5Bias);
             TTensor c4 = workspace.Get(backend, NtkGenerated.JacobianC4, n * OutputSize, 8);
             backend.MatMul(c5, backend.View(theta, NtkGenerated.Layer5Weights, 3, 8), NtkGenerated.Layer5WeightScale, c4);
             // Layer 4: Abs
@@ -159,15 +159,15 @@ namespace Demo
             backend.MultiplyByDerivative(NtkGenerated.Layer4, a3, c4, OutputSize);
             // Layer 3: Dense 16 -> 8
             TTensor a2 = workspace.Get(backend, NtkGenerated.A2, n, 16);
-            backend.OuterRows(c4, a2, OutputSize, NtkGenerated.Layer3WeightScale, jacobian, NtkGenerated.Layer3Weights);
-            backend.CopyColumns(c4, NtkGenerated.Layer3BiasScale, jacobian, NtkGenerated.Layer3Bias);
+            backend.RowProducts(c4, a2, 1, OutputSize, NtkGenerated.Layer3WeightScale, jacobian, NtkGenerated.Layer3Weights);
+            backend.SumPositions(c4, 1, NtkGenerated.Layer3BiasScale, jacobian, NtkGenerated.Layer3Bias);
             TTensor c2 = workspace.Get(backend, NtkGenerated.JacobianC2, n * OutputSize, 16);
             backend.MatMul(c4, backend.View(theta, NtkGenerated.Layer3Weights, 8, 16), NtkGenerated.Layer3WeightScale, c2);
             // Layer 2: LeakyRelu
             TTensor a1 = workspace.Get(backend, NtkGenerated.A1, n, 16);
             backend.MultiplyByDerivative(NtkGenerated.Layer2, a1, c2, OutputSize);
             // Layer 1: Dense 4 -> 16, no bias
-            backend.OuterRows(c2, x, OutputSize, NtkGenerated.Layer1WeightScale, jacobian, NtkGenerated.Layer1Weights);
+            backend.RowProducts(c2, x, 1, OutputSize, NtkGenerated.Layer1WeightScale, jacobian, NtkGenerated.Layer1Weights);
         }
 
         static void global::NtkDsl.Backends.INetwork<StandardNet>.Ntk<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x1, TTensor x2, bool sameInputs, global::NtkDsl.NtkMode mode, TTensor result, global::NtkDsl.Backends.Workspace<TTensor> workspace)
@@ -177,8 +177,8 @@ namespace Demo
             global::NtkDsl.Backends.Shapes.Require(backend, x1, "x1", n1, InputSize);
             global::NtkDsl.Backends.Shapes.Require(backend, x2, "x2", n2, InputSize);
             global::NtkDsl.Backends.Shapes.RequireNtkResult(backend, result, "result", mode, n1, n2, OutputSize);
-            NtkGenerated.RunForward(backend, theta, x1, workspace.Get(backend, NtkGenerated.NtkOutput1, n1, OutputSize), workspace, NtkGenerated.FirstBatch);
-            if (!sameInputs) NtkGenerated.RunForward(backend, theta, x2, workspace.Get(backend, NtkGenerated.NtkOutput2, n2, OutputSize), workspace, NtkGenerated.SecondBatch);
+            NtkGenerated.RunForward(backend, theta, x1, workspace.Get(backend, NtkGenerated.NtkOutput1, n1, OutputSize), workspace, second: false);
+            if (!sameInputs) NtkGenerated.RunForward(backend, theta, x2, workspace.Get(backend, NtkGenerated.NtkOutput2, n2, OutputSize), workspace, second: true);
             // What needs only the forward passes: each Dense layer's input Gram, the weight part of its NTK term.
             TTensor g1 = workspace.Get(backend, NtkGenerated.NtkInputGram1, n1, n2);
             backend.Gram(x1, x2, g1);
@@ -191,16 +191,23 @@ namespace Demo
             TTensor g5 = workspace.Get(backend, NtkGenerated.NtkInputGram5, n1, n2);
             backend.Gram(a4, b4, g5);
             backend.Clear(result);
+            int repeat = mode == global::NtkDsl.NtkMode.Full ? OutputSize : 1;
+            TTensor seeds1 = workspace.Get(backend, NtkGenerated.NtkSeeds1, n1 * repeat, OutputSize);
+            TTensor seeds2 = sameInputs ? seeds1 : workspace.Get(backend, NtkGenerated.NtkSeeds2, n2 * repeat, OutputSize);
             if (mode == global::NtkDsl.NtkMode.Full)
             {
-                NtkGenerated.NtkPass(backend, theta, workspace, n1, n2, sameInputs, OutputSize, -1, result);
+                backend.SetOutputSeeds(seeds1, OutputSize);
+                if (!sameInputs) backend.SetOutputSeeds(seeds2, OutputSize);
+                NtkGenerated.NtkPass(backend, theta, workspace, seeds1, seeds2, n1, n2, sameInputs, repeat, result);
             }
             else
             {
                 for (int k = 0; k < OutputSize; k++)
                 {
+                    backend.SetOutputSeed(seeds1, k);
+                    if (!sameInputs) backend.SetOutputSeed(seeds2, k);
                     TTensor block = mode == global::NtkDsl.NtkMode.Diagonal ? backend.RowSlice(result, k * n1, n1) : result;
-                    NtkGenerated.NtkPass(backend, theta, workspace, n1, n2, sameInputs, 1, k, block);
+                    NtkGenerated.NtkPass(backend, theta, workspace, seeds1, seeds2, n1, n2, sameInputs, 1, block);
                 }
                 if (mode == global::NtkDsl.NtkMode.Trace) backend.Scale(result, 1.0 / OutputSize);
             }
@@ -263,9 +270,6 @@ namespace Demo
             public const double Layer5NtkBias = 1.0;
             public static global::NtkDsl.DenseLayer Layer5 => (global::NtkDsl.DenseLayer)Description.Layers[4];
 
-            // The forward pass of a batch keeps a_1 .. a_4 in consecutive slots from FirstBatch (x, x1) or SecondBatch (x2).
-            public const int FirstBatch = 0;
-            public const int SecondBatch = 4;
             // Workspace slots: one buffer each, [rows, cols] as noted, reallocated only when a batch size changes.
             public const int A1 = 0; // a1 of the first batch (x, or x1 of Ntk): [n1, 16]
             public const int A2 = 1; // a2 of the first batch (x, or x1 of Ntk): [n1, 16]
@@ -298,41 +302,39 @@ namespace Demo
             public const int NtkC2 = 28; // Ntk x1: cotangent of a2: [n1 * repeat, 16]
             public const int NtkD2 = 29; // Ntk x2: cotangent of a2: [n2 * repeat, 16]
 
-            // The forward pass of one batch; a_k (k < layers) stays in workspace slot outputs + k - 1 for the backward passes.
-            public static void RunForward<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor output, global::NtkDsl.Backends.Workspace<TTensor> workspace, int outputs)
+            // The forward pass of one batch; a_k (k < layers) stays in slot Ak (Bk for the second batch of Ntk) for the backward passes.
+            public static void RunForward<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor output, global::NtkDsl.Backends.Workspace<TTensor> workspace, bool second)
                 where TBackend : global::NtkDsl.Backends.ITensorBackend<TTensor>
             {
                 int n = backend.Rows(x);
-                // Layers 1 and 2: Dense 4 -> 16, no bias (128 FLOPs per sample), LeakyRelu
-                TTensor a1 = workspace.Get(backend, outputs + 0, n, 16);
-                TTensor a2 = workspace.Get(backend, outputs + 1, n, 16);
-                backend.LinearActivate(x, backend.View(theta, NtkGenerated.Layer1Weights, 16, 4), theta, false, NtkGenerated.Layer1WeightScale, 0, NtkGenerated.Layer2, a1, a2);
+                // Layer 1: Dense 4 -> 16, no bias (128 FLOPs per sample)
+                TTensor a1 = workspace.Get(backend, second ? NtkGenerated.B1 : NtkGenerated.A1, n, 16);
+                backend.MatMulTransposeB(x, backend.View(theta, NtkGenerated.Layer1Weights, 16, 4), NtkGenerated.Layer1WeightScale, a1, false);
+                // Layer 2: LeakyRelu
+                TTensor a2 = workspace.Get(backend, second ? NtkGenerated.B2 : NtkGenerated.A2, n, 16);
+                backend.Activate(NtkGenerated.Layer2, a1, a2);
                 // Layers 3 and 4: Dense 16 -> 8 (256 FLOPs per sample), Abs
-                TTensor a3 = workspace.Get(backend, outputs + 2, n, 8);
-                TTensor a4 = workspace.Get(backend, outputs + 3, n, 8);
-                backend.LinearActivate(a2, backend.View(theta, NtkGenerated.Layer3Weights, 8, 16), backend.View(theta, NtkGenerated.Layer3Bias, 1, 8), true, NtkGenerated.Layer3WeightScale, NtkGenerated.Layer3BiasScale, NtkGenerated.Layer4, a3, a4);
+                TTensor a3 = workspace.Get(backend, second ? NtkGenerated.B3 : NtkGenerated.A3, n, 8);
+                TTensor a4 = workspace.Get(backend, second ? NtkGenerated.B4 : NtkGenerated.A4, n, 8);
+                backend.LinearActivate(a2, backend.View(theta, NtkGenerated.Layer3Weights, 8, 16), backend.View(theta, NtkGenerated.Layer3Bias, 1, 8), NtkGenerated.Layer3WeightScale, NtkGenerated.Layer3BiasScale, NtkGenerated.Layer4, a3, a4);
                 // Layer 5: Dense 8 -> 3 (48 FLOPs per sample)
-                backend.Linear(a4, backend.View(theta, NtkGenerated.Layer5Weights, 3, 8), backend.View(theta, NtkGenerated.Layer5Bias, 1, 3), true, NtkGenerated.Layer5WeightScale, NtkGenerated.Layer5BiasScale, output, false);
+                backend.Linear(a4, backend.View(theta, NtkGenerated.Layer5Weights, 3, 8), backend.View(theta, NtkGenerated.Layer5Bias, 1, 3), NtkGenerated.Layer5WeightScale, NtkGenerated.Layer5BiasScale, output);
             }
 
-            // Backpropagates output seeds for x1 and x2 together and adds each layer's NTK term to result.
-            // repeat = OutputSize stacks every output (full mode); otherwise output selects one.
-            public static void NtkPass<TBackend, TTensor>(TBackend backend, TTensor theta, global::NtkDsl.Backends.Workspace<TTensor> workspace, int n1, int n2, bool sameInputs, int repeat, int output, TTensor result)
+            // Backpropagates the output seeds of x1 and x2 together and adds each layer's NTK term to result.
+            // The seeds stack repeat rows per sample: every output (repeat = OutputSize, full mode) or one.
+            public static void NtkPass<TBackend, TTensor>(TBackend backend, TTensor theta, global::NtkDsl.Backends.Workspace<TTensor> workspace, TTensor seeds1, TTensor seeds2, int n1, int n2, bool sameInputs, int repeat, TTensor result)
                 where TBackend : global::NtkDsl.Backends.ITensorBackend<TTensor>
             {
-                TTensor c5 = workspace.Get(backend, NtkGenerated.NtkSeeds1, n1 * repeat, OutputSize);
-                backend.SetOutputSeeds(c5, OutputSize, output);
-                TTensor d5 = sameInputs ? c5 : workspace.Get(backend, NtkGenerated.NtkSeeds2, n2 * repeat, OutputSize);
-                if (!sameInputs) backend.SetOutputSeeds(d5, OutputSize, output);
                 TTensor gd = workspace.Get(backend, NtkGenerated.NtkCotangentGram, n1 * repeat, n2 * repeat);
                 // Layer 5: Dense 8 -> 3
                 TTensor g5 = workspace.Get(backend, NtkGenerated.NtkInputGram5, n1, n2);
-                backend.Gram(c5, d5, gd);
+                backend.Gram(seeds1, seeds2, gd);
                 backend.HadamardAccumulate(gd, g5, repeat, NtkGenerated.Layer5NtkWeight, NtkGenerated.Layer5NtkBias, result);
                 TTensor c4 = workspace.Get(backend, NtkGenerated.NtkC4, n1 * repeat, 8);
-                backend.MatMul(c5, backend.View(theta, NtkGenerated.Layer5Weights, 3, 8), NtkGenerated.Layer5WeightScale, c4);
+                backend.MatMul(seeds1, backend.View(theta, NtkGenerated.Layer5Weights, 3, 8), NtkGenerated.Layer5WeightScale, c4);
                 TTensor d4 = sameInputs ? c4 : workspace.Get(backend, NtkGenerated.NtkD4, n2 * repeat, 8);
-                if (!sameInputs) backend.MatMul(d5, backend.View(theta, NtkGenerated.Layer5Weights, 3, 8), NtkGenerated.Layer5WeightScale, d4);
+                if (!sameInputs) backend.MatMul(seeds2, backend.View(theta, NtkGenerated.Layer5Weights, 3, 8), NtkGenerated.Layer5WeightScale, d4);
                 // Layer 4: Abs
                 TTensor a3 = workspace.Get(backend, NtkGenerated.A3, n1, 8);
                 backend.MultiplyByDerivative(NtkGenerated.Layer4, a3, c4, repeat);

@@ -69,7 +69,7 @@ namespace Demo
             global::NtkDsl.Backends.Shapes.Require(backend, theta, "theta", 1, ParameterCount);
             global::NtkDsl.Backends.Shapes.Require(backend, x, "x", n, InputSize);
             global::NtkDsl.Backends.Shapes.Require(backend, output, "output", n, OutputSize);
-            NtkGenerated.RunForward(backend, theta, x, output, workspace, NtkGenerated.FirstBatch);
+            NtkGenerated.RunForward(backend, theta, x, output, workspace, second: false);
         }
 
         static void global::NtkDsl.Backends.INetwork<SwishNet>.Vjp<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor cotangent, TTensor output, TTensor gradient, global::NtkDsl.Backends.Workspace<TTensor> workspace)
@@ -80,11 +80,11 @@ namespace Demo
             global::NtkDsl.Backends.Shapes.Require(backend, cotangent, "cotangent", n, OutputSize);
             global::NtkDsl.Backends.Shapes.Require(backend, output, "output", n, OutputSize);
             global::NtkDsl.Backends.Shapes.Require(backend, gradient, "gradient", 1, ParameterCount);
-            NtkGenerated.RunForward(backend, theta, x, output, workspace, NtkGenerated.FirstBatch);
+            NtkGenerated.RunForward(backend, theta, x, output, workspace, second: false);
             // Layer 3: Dense 8 -> 1
             TTensor a2 = workspace.Get(backend, NtkGenerated.A2, n, 8);
             backend.MatMulTransposeA(cotangent, a2, NtkGenerated.Layer3WeightScale, backend.View(gradient, NtkGenerated.Layer3Weights, 1, 8), false);
-            backend.ColumnSums(cotangent, NtkGenerated.Layer3BiasScale, backend.View(gradient, NtkGenerated.Layer3Bias, 1, 1), false);
+            backend.ColumnSums(cotangent, 1, NtkGenerated.Layer3BiasScale, backend.View(gradient, NtkGenerated.Layer3Bias, 1, 1), false);
             TTensor c2 = workspace.Get(backend, NtkGenerated.VjpC2, n, 8);
             backend.MatMul(cotangent, backend.View(theta, NtkGenerated.Layer3Weights, 1, 8), NtkGenerated.Layer3WeightScale, c2);
             // Layer 2: Elementwise(Swish, SwishDerivative)
@@ -92,7 +92,7 @@ namespace Demo
             backend.MultiplyByDerivative(NtkGenerated.Layer2, a1, c2, 1);
             // Layer 1: Dense 2 -> 8
             backend.MatMulTransposeA(c2, x, NtkGenerated.Layer1WeightScale, backend.View(gradient, NtkGenerated.Layer1Weights, 8, 2), false);
-            backend.ColumnSums(c2, NtkGenerated.Layer1BiasScale, backend.View(gradient, NtkGenerated.Layer1Bias, 1, 8), false);
+            backend.ColumnSums(c2, 1, NtkGenerated.Layer1BiasScale, backend.View(gradient, NtkGenerated.Layer1Bias, 1, 8), false);
         }
 
         static void global::NtkDsl.Backends.INetwork<SwishNet>.Jvp<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor tangent, TTensor output, TTensor tangentOutput, global::NtkDsl.Backends.Workspace<TTensor> workspace)
@@ -103,10 +103,10 @@ namespace Demo
             global::NtkDsl.Backends.Shapes.Require(backend, tangent, "tangent", 1, ParameterCount);
             global::NtkDsl.Backends.Shapes.Require(backend, output, "output", n, OutputSize);
             global::NtkDsl.Backends.Shapes.Require(backend, tangentOutput, "tangentOutput", n, OutputSize);
-            NtkGenerated.RunForward(backend, theta, x, output, workspace, NtkGenerated.FirstBatch);
+            NtkGenerated.RunForward(backend, theta, x, output, workspace, second: false);
             // Layer 1: Dense 2 -> 8
             TTensor t1 = workspace.Get(backend, NtkGenerated.JvpT1, n, 8);
-            backend.Linear(x, backend.View(tangent, NtkGenerated.Layer1Weights, 8, 2), backend.View(tangent, NtkGenerated.Layer1Bias, 1, 8), true, NtkGenerated.Layer1WeightScale, NtkGenerated.Layer1BiasScale, t1, false);
+            backend.Linear(x, backend.View(tangent, NtkGenerated.Layer1Weights, 8, 2), backend.View(tangent, NtkGenerated.Layer1Bias, 1, 8), NtkGenerated.Layer1WeightScale, NtkGenerated.Layer1BiasScale, t1);
             // Layer 2: Elementwise(Swish, SwishDerivative)
             TTensor t2 = workspace.Get(backend, NtkGenerated.JvpT2, n, 8);
             backend.Copy(t1, t2);
@@ -114,8 +114,8 @@ namespace Demo
             backend.MultiplyByDerivative(NtkGenerated.Layer2, a1, t2, 1);
             // Layer 3: Dense 8 -> 1
             TTensor a2 = workspace.Get(backend, NtkGenerated.A2, n, 8);
-            backend.Linear(a2, backend.View(tangent, NtkGenerated.Layer3Weights, 1, 8), backend.View(tangent, NtkGenerated.Layer3Bias, 1, 1), true, NtkGenerated.Layer3WeightScale, NtkGenerated.Layer3BiasScale, tangentOutput, false);
-            backend.Linear(t2, backend.View(theta, NtkGenerated.Layer3Weights, 1, 8), theta, false, NtkGenerated.Layer3WeightScale, 0, tangentOutput, true);
+            backend.Linear(a2, backend.View(tangent, NtkGenerated.Layer3Weights, 1, 8), backend.View(tangent, NtkGenerated.Layer3Bias, 1, 1), NtkGenerated.Layer3WeightScale, NtkGenerated.Layer3BiasScale, tangentOutput);
+            backend.MatMulTransposeB(t2, backend.View(theta, NtkGenerated.Layer3Weights, 1, 8), NtkGenerated.Layer3WeightScale, tangentOutput, true);
         }
 
         static void global::NtkDsl.Backends.INetwork<SwishNet>.Jacobian<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor jacobian, global::NtkDsl.Backends.Workspace<TTensor> workspace)
@@ -125,21 +125,21 @@ namespace Demo
             global::NtkDsl.Backends.Shapes.Require(backend, x, "x", n, InputSize);
             global::NtkDsl.Backends.Shapes.Require(backend, jacobian, "jacobian", n * OutputSize, ParameterCount);
             TTensor output = workspace.Get(backend, NtkGenerated.JacobianOutput, n, OutputSize);
-            NtkGenerated.RunForward(backend, theta, x, output, workspace, NtkGenerated.FirstBatch);
+            NtkGenerated.RunForward(backend, theta, x, output, workspace, second: false);
             TTensor c3 = workspace.Get(backend, NtkGenerated.JacobianSeeds, n * OutputSize, OutputSize);
-            backend.SetOutputSeeds(c3, OutputSize, -1);
+            backend.SetOutputSeeds(c3, OutputSize);
             // Layer 3: Dense 8 -> 1
             TTensor a2 = workspace.Get(backend, NtkGenerated.A2, n, 8);
-            backend.OuterRows(c3, a2, OutputSize, NtkGenerated.Layer3WeightScale, jacobian, NtkGenerated.Layer3Weights);
-            backend.CopyColumns(c3, NtkGenerated.Layer3BiasScale, jacobian, NtkGenerated.Layer3Bias);
+            backend.RowProducts(c3, a2, 1, OutputSize, NtkGenerated.Layer3WeightScale, jacobian, NtkGenerated.Layer3Weights);
+            backend.SumPositions(c3, 1, NtkGenerated.Layer3BiasScale, jacobian, NtkGenerated.Layer3Bias);
             TTensor c2 = workspace.Get(backend, NtkGenerated.JacobianC2, n * OutputSize, 8);
             backend.MatMul(c3, backend.View(theta, NtkGenerated.Layer3Weights, 1, 8), NtkGenerated.Layer3WeightScale, c2);
             // Layer 2: Elementwise(Swish, SwishDerivative)
             TTensor a1 = workspace.Get(backend, NtkGenerated.A1, n, 8);
             backend.MultiplyByDerivative(NtkGenerated.Layer2, a1, c2, OutputSize);
             // Layer 1: Dense 2 -> 8
-            backend.OuterRows(c2, x, OutputSize, NtkGenerated.Layer1WeightScale, jacobian, NtkGenerated.Layer1Weights);
-            backend.CopyColumns(c2, NtkGenerated.Layer1BiasScale, jacobian, NtkGenerated.Layer1Bias);
+            backend.RowProducts(c2, x, 1, OutputSize, NtkGenerated.Layer1WeightScale, jacobian, NtkGenerated.Layer1Weights);
+            backend.SumPositions(c2, 1, NtkGenerated.Layer1BiasScale, jacobian, NtkGenerated.Layer1Bias);
         }
 
         static void global::NtkDsl.Backends.INetwork<SwishNet>.Ntk<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x1, TTensor x2, bool sameInputs, global::NtkDsl.NtkMode mode, TTensor result, global::NtkDsl.Backends.Workspace<TTensor> workspace)
@@ -149,8 +149,8 @@ namespace Demo
             global::NtkDsl.Backends.Shapes.Require(backend, x1, "x1", n1, InputSize);
             global::NtkDsl.Backends.Shapes.Require(backend, x2, "x2", n2, InputSize);
             global::NtkDsl.Backends.Shapes.RequireNtkResult(backend, result, "result", mode, n1, n2, OutputSize);
-            NtkGenerated.RunForward(backend, theta, x1, workspace.Get(backend, NtkGenerated.NtkOutput1, n1, OutputSize), workspace, NtkGenerated.FirstBatch);
-            if (!sameInputs) NtkGenerated.RunForward(backend, theta, x2, workspace.Get(backend, NtkGenerated.NtkOutput2, n2, OutputSize), workspace, NtkGenerated.SecondBatch);
+            NtkGenerated.RunForward(backend, theta, x1, workspace.Get(backend, NtkGenerated.NtkOutput1, n1, OutputSize), workspace, second: false);
+            if (!sameInputs) NtkGenerated.RunForward(backend, theta, x2, workspace.Get(backend, NtkGenerated.NtkOutput2, n2, OutputSize), workspace, second: true);
             // What needs only the forward passes: each Dense layer's input Gram, the weight part of its NTK term.
             TTensor g1 = workspace.Get(backend, NtkGenerated.NtkInputGram1, n1, n2);
             backend.Gram(x1, x2, g1);
@@ -159,16 +159,23 @@ namespace Demo
             TTensor g3 = workspace.Get(backend, NtkGenerated.NtkInputGram3, n1, n2);
             backend.Gram(a2, b2, g3);
             backend.Clear(result);
+            int repeat = mode == global::NtkDsl.NtkMode.Full ? OutputSize : 1;
+            TTensor seeds1 = workspace.Get(backend, NtkGenerated.NtkSeeds1, n1 * repeat, OutputSize);
+            TTensor seeds2 = sameInputs ? seeds1 : workspace.Get(backend, NtkGenerated.NtkSeeds2, n2 * repeat, OutputSize);
             if (mode == global::NtkDsl.NtkMode.Full)
             {
-                NtkGenerated.NtkPass(backend, theta, workspace, n1, n2, sameInputs, OutputSize, -1, result);
+                backend.SetOutputSeeds(seeds1, OutputSize);
+                if (!sameInputs) backend.SetOutputSeeds(seeds2, OutputSize);
+                NtkGenerated.NtkPass(backend, theta, workspace, seeds1, seeds2, n1, n2, sameInputs, repeat, result);
             }
             else
             {
                 for (int k = 0; k < OutputSize; k++)
                 {
+                    backend.SetOutputSeed(seeds1, k);
+                    if (!sameInputs) backend.SetOutputSeed(seeds2, k);
                     TTensor block = mode == global::NtkDsl.NtkMode.Diagonal ? backend.RowSlice(result, k * n1, n1) : result;
-                    NtkGenerated.NtkPass(backend, theta, workspace, n1, n2, sameInputs, 1, k, block);
+                    NtkGenerated.NtkPass(backend, theta, workspace, seeds1, seeds2, n1, n2, sameInputs, 1, block);
                 }
                 if (mode == global::NtkDsl.NtkMode.Trace) backend.Scale(result, 1.0 / OutputSize);
             }
@@ -227,9 +234,6 @@ namespace Demo
             public const double Layer3NtkBias = 0.010000000000000002;
             public static global::NtkDsl.DenseLayer Layer3 => (global::NtkDsl.DenseLayer)Description.Layers[2];
 
-            // The forward pass of a batch keeps a_1 .. a_2 in consecutive slots from FirstBatch (x, x1) or SecondBatch (x2).
-            public const int FirstBatch = 0;
-            public const int SecondBatch = 2;
             // Workspace slots: one buffer each, [rows, cols] as noted, reallocated only when a batch size changes.
             public const int A1 = 0; // a1 of the first batch (x, or x1 of Ntk): [n1, 8]
             public const int A2 = 1; // a2 of the first batch (x, or x1 of Ntk): [n1, 8]
@@ -251,39 +255,35 @@ namespace Demo
             public const int NtkC2 = 17; // Ntk x1: cotangent of a2: [n1 * repeat, 8]
             public const int NtkD2 = 18; // Ntk x2: cotangent of a2: [n2 * repeat, 8]
 
-            // The forward pass of one batch; a_k (k < layers) stays in workspace slot outputs + k - 1 for the backward passes.
-            public static void RunForward<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor output, global::NtkDsl.Backends.Workspace<TTensor> workspace, int outputs)
+            // The forward pass of one batch; a_k (k < layers) stays in slot Ak (Bk for the second batch of Ntk) for the backward passes.
+            public static void RunForward<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor output, global::NtkDsl.Backends.Workspace<TTensor> workspace, bool second)
                 where TBackend : global::NtkDsl.Backends.ITensorBackend<TTensor>
             {
                 int n = backend.Rows(x);
                 // Layer 1: Dense 2 -> 8 (32 FLOPs per sample)
-                TTensor a1 = workspace.Get(backend, outputs + 0, n, 8);
-                backend.Linear(x, backend.View(theta, NtkGenerated.Layer1Weights, 8, 2), backend.View(theta, NtkGenerated.Layer1Bias, 1, 8), true, NtkGenerated.Layer1WeightScale, NtkGenerated.Layer1BiasScale, a1, false);
+                TTensor a1 = workspace.Get(backend, second ? NtkGenerated.B1 : NtkGenerated.A1, n, 8);
+                backend.Linear(x, backend.View(theta, NtkGenerated.Layer1Weights, 8, 2), backend.View(theta, NtkGenerated.Layer1Bias, 1, 8), NtkGenerated.Layer1WeightScale, NtkGenerated.Layer1BiasScale, a1);
                 // Layer 2: Elementwise(Swish, SwishDerivative)
-                TTensor a2 = workspace.Get(backend, outputs + 1, n, 8);
+                TTensor a2 = workspace.Get(backend, second ? NtkGenerated.B2 : NtkGenerated.A2, n, 8);
                 backend.Activate(NtkGenerated.Layer2, a1, a2);
                 // Layer 3: Dense 8 -> 1 (16 FLOPs per sample)
-                backend.Linear(a2, backend.View(theta, NtkGenerated.Layer3Weights, 1, 8), backend.View(theta, NtkGenerated.Layer3Bias, 1, 1), true, NtkGenerated.Layer3WeightScale, NtkGenerated.Layer3BiasScale, output, false);
+                backend.Linear(a2, backend.View(theta, NtkGenerated.Layer3Weights, 1, 8), backend.View(theta, NtkGenerated.Layer3Bias, 1, 1), NtkGenerated.Layer3WeightScale, NtkGenerated.Layer3BiasScale, output);
             }
 
-            // Backpropagates output seeds for x1 and x2 together and adds each layer's NTK term to result.
-            // repeat = OutputSize stacks every output (full mode); otherwise output selects one.
-            public static void NtkPass<TBackend, TTensor>(TBackend backend, TTensor theta, global::NtkDsl.Backends.Workspace<TTensor> workspace, int n1, int n2, bool sameInputs, int repeat, int output, TTensor result)
+            // Backpropagates the output seeds of x1 and x2 together and adds each layer's NTK term to result.
+            // The seeds stack repeat rows per sample: every output (repeat = OutputSize, full mode) or one.
+            public static void NtkPass<TBackend, TTensor>(TBackend backend, TTensor theta, global::NtkDsl.Backends.Workspace<TTensor> workspace, TTensor seeds1, TTensor seeds2, int n1, int n2, bool sameInputs, int repeat, TTensor result)
                 where TBackend : global::NtkDsl.Backends.ITensorBackend<TTensor>
             {
-                TTensor c3 = workspace.Get(backend, NtkGenerated.NtkSeeds1, n1 * repeat, OutputSize);
-                backend.SetOutputSeeds(c3, OutputSize, output);
-                TTensor d3 = sameInputs ? c3 : workspace.Get(backend, NtkGenerated.NtkSeeds2, n2 * repeat, OutputSize);
-                if (!sameInputs) backend.SetOutputSeeds(d3, OutputSize, output);
                 TTensor gd = workspace.Get(backend, NtkGenerated.NtkCotangentGram, n1 * repeat, n2 * repeat);
                 // Layer 3: Dense 8 -> 1
                 TTensor g3 = workspace.Get(backend, NtkGenerated.NtkInputGram3, n1, n2);
-                backend.Gram(c3, d3, gd);
+                backend.Gram(seeds1, seeds2, gd);
                 backend.HadamardAccumulate(gd, g3, repeat, NtkGenerated.Layer3NtkWeight, NtkGenerated.Layer3NtkBias, result);
                 TTensor c2 = workspace.Get(backend, NtkGenerated.NtkC2, n1 * repeat, 8);
-                backend.MatMul(c3, backend.View(theta, NtkGenerated.Layer3Weights, 1, 8), NtkGenerated.Layer3WeightScale, c2);
+                backend.MatMul(seeds1, backend.View(theta, NtkGenerated.Layer3Weights, 1, 8), NtkGenerated.Layer3WeightScale, c2);
                 TTensor d2 = sameInputs ? c2 : workspace.Get(backend, NtkGenerated.NtkD2, n2 * repeat, 8);
-                if (!sameInputs) backend.MatMul(d3, backend.View(theta, NtkGenerated.Layer3Weights, 1, 8), NtkGenerated.Layer3WeightScale, d2);
+                if (!sameInputs) backend.MatMul(seeds2, backend.View(theta, NtkGenerated.Layer3Weights, 1, 8), NtkGenerated.Layer3WeightScale, d2);
                 // Layer 2: Elementwise(Swish, SwishDerivative)
                 TTensor a1 = workspace.Get(backend, NtkGenerated.A1, n1, 8);
                 backend.MultiplyByDerivative(NtkGenerated.Layer2, a1, c2, repeat);

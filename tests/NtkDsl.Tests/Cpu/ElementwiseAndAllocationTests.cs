@@ -23,8 +23,8 @@ public class ElementwiseAndAllocationTests
         {
             var backend = new CpuBackend<double>(threads);
             var (z, a, zExpected, aExpected) = (new Matrix<double>(301, 263), new Matrix<double>(301, 263), new Matrix<double>(301, 263), new Matrix<double>(301, 263));
-            backend.LinearActivate(CpuTensor<double>.Of(x), CpuTensor<double>.Of(w), CpuTensor<double>.Of(b), true, 0.3, 0.5, activation, CpuTensor<double>.Of(z), CpuTensor<double>.Of(a));
-            backend.Linear(CpuTensor<double>.Of(x), CpuTensor<double>.Of(w), CpuTensor<double>.Of(b), true, 0.3, 0.5, CpuTensor<double>.Of(zExpected), false);
+            backend.LinearActivate(CpuTensor<double>.Of(x), CpuTensor<double>.Of(w), CpuTensor<double>.Of(b), 0.3, 0.5, activation, CpuTensor<double>.Of(z), CpuTensor<double>.Of(a));
+            backend.Linear(CpuTensor<double>.Of(x), CpuTensor<double>.Of(w), CpuTensor<double>.Of(b), 0.3, 0.5, CpuTensor<double>.Of(zExpected));
             backend.Activate(activation, CpuTensor<double>.Of(zExpected), CpuTensor<double>.Of(aExpected));
             Assert.Equal(zExpected.Data, z.Data);
             Assert.Equal(aExpected.Data, a.Data);
@@ -94,7 +94,8 @@ public class ElementwiseAndAllocationTests
         void Run()
         {
             be.MatMul(a, b, 0.5, c);
-            be.Linear(a, w, bias, true, 1.0, 0.1, c, true);
+            be.MatMulTransposeB(a, w, 1.0, c, true);
+            be.AddBias(bias, 1, 0.1, c);
             be.MatMulTransposeA(a, c, 1.0, t, false);
             be.Gram(a, a, g);
             be.HadamardAccumulate(g, g, 1, 0.5, 0.1, g);

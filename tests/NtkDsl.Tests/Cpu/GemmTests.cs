@@ -87,17 +87,18 @@ public class GemmTests
         be.Gram(a, c, gram);
         AssertClose(gram, Naive(a, 0, c, 1, m, n, k, 1.0, null, 0, null), tol);
 
-        // Linear: x [m, k], W [n, k], bias [1, n] inside a flat parameter vector; =, then +=, then no bias.
+        // Linear: x [m, k], W [n, k], bias [1, n] inside a flat parameter vector; then += as product and bias, then no bias.
         var flat = Random<T>(1, n * k + n + 4, 8);
         var w = new CpuTensor<T>(flat.Array, flat.Offset + 2, n, k);
         var bias = new CpuTensor<T>(flat.Array, flat.Offset + 2 + n * k, 1, n);
         var lin = Random<T>(m, n, 9);
-        be.Linear(a, w, bias, true, 0.9, 0.2, lin, false);
+        be.Linear(a, w, bias, 0.9, 0.2, lin);
         AssertClose(lin, Naive(a, 0, w, 1, m, n, k, 0.9, bias, 0.2, null), tol);
         previous = Copy(lin);
-        be.Linear(a, w, bias, true, -0.4, 1.5, lin, true);
+        be.MatMulTransposeB(a, w, -0.4, lin, true);
+        be.AddBias(bias, 1, 1.5, lin);
         AssertClose(lin, Naive(a, 0, w, 1, m, n, k, -0.4, bias, 1.5, previous), tol);
-        be.Linear(a, w, flat, false, 1.1, 0.0, lin, false);
+        be.MatMulTransposeB(a, w, 1.1, lin, false);
         AssertClose(lin, Naive(a, 0, w, 1, m, n, k, 1.1, null, 0, null), tol);
     }
 

@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using NtkDsl.Generator.Ir;
 using NtkDsl.Generator.Model;
 using static NtkDsl.Generator.Emitting.EmitContext;
@@ -26,6 +27,8 @@ internal class ActivationRule : ILayerRule
 
     /// <summary>The helper field that holds the layer's activation.</summary>
     public static string Field(LayerNode node) => Helper($"Layer{node.Number}");
+
+    public IEnumerable<(string Suffix, string Comment, long Cols)> BatchBuffers(LayerNode node) => [];
 
     public void Forward(EmitContext e, LayerNode node, string input, string output) =>
         e.W.Line($"backend.Activate({Field(node)}, {input}, {output});");

@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using NtkDsl.Generator.Ir;
 using static NtkDsl.Generator.Emitting.EmitContext;
 
@@ -31,12 +32,16 @@ internal sealed class DenseRule : ILayerRule
             e.W.Line($"public static {Ns}.DenseLayer {n} => ({Ns}.DenseLayer)Description.Layers[{Int(node.Index)}];");
     }
 
-    public void Forward(EmitContext e, LayerNode node, string input, string output) =>
-        e.W.Line($"backend.Linear({input}, {Weights(node, "theta")}, {Bias(node, "theta")}, {Bool(node.Parameters!.HasBias)}, {Helper(Name(node) + "WeightScale")}, {BiasScale(node)}, {output}, false);");
+    public IEnumerable<(string Suffix, string Comment, long Cols)> BatchBuffers(LayerNode node) => [];
+
+    public void Forward(EmitContext e, LayerNode node, string input, string output) => e.W.Line(Product(node, input, "theta", output));
+
+    /// <summary>Whether the layer and the activation after it may run as one LinearActivate call (layers with a bias).</summary>
+    public static bool Fuses(LayerNode node) => node.Parameters!.HasBias;
 
     /// <summary>The fast path: this layer and the activation after it in one call, which a backend may fuse.</summary>
     public void ForwardWithActivation(EmitContext e, LayerNode node, LayerNode activation, string input, string z, string a) =>
-        e.W.Line($"backend.LinearActivate({input}, {Weights(node, "theta")}, {Bias(node, "theta")}, {Bool(node.Parameters!.HasBias)}, {Helper(Name(node) + "WeightScale")}, {BiasScale(node)}, {ActivationRule.Field(activation)}, {z}, {a});");
+        e.W.Line($"backend.LinearActivate({input}, {Weights(node, "theta")}, {Bias(node, "theta")}, {WeightScale(node)}, {BiasScale(node)}, {ActivationRule.Field(activation)}, {z}, {a});");
 
     public string? Tangent(EmitContext e, LayerNode node, Batch batch, string? inputTangent, string target, bool targetIsOutput)
     {
@@ -48,9 +53,9 @@ internal sealed class DenseRule : ILayerRule
         }
 
         // d(W a + b) = dW a + db + W da.
-        e.W.Line($"backend.Linear({input}, {Weights(node, "tangent")}, {Bias(node, "tangent")}, {Bool(node.Parameters!.HasBias)}, {Helper(Name(node) + "WeightScale")}, {BiasScale(node)}, {target}, false);");
+        e.W.Line(Product(node, input, "tangent", target));
         if (inputTangent is not null)
-            e.W.Line($"backend.Linear({inputTangent}, {Weights(node, "theta")}, theta, false, {Helper(Name(node) + "WeightScale")}, 0, {target}, true);");
+            e.W.Line($"backend.MatMulTransposeB({inputTangent}, {Weights(node, "theta")}, {WeightScale(node)}, {target}, true);");
         return target;
     }
 
@@ -71,12 +76,13 @@ internal sealed class DenseRule : ILayerRule
         {
             case SinkKind.Gradient:
                 string input = e.Input(streams[0].Batch, node);
-                e.W.Line($"backend.MatMulTransposeA({c}, {input}, {Helper(n + "WeightScale")}, {Weights(node, "gradient")}, false);");
-                if (p.HasBias) e.W.Line($"backend.ColumnSums({c}, {Helper(n + "BiasScale")}, {Bias(node, "gradient")}, false);");
+                e.W.Line($"backend.MatMulTransposeA({c}, {input}, {WeightScale(node)}, {Weights(node, "gradient")}, false);");
+                if (p.HasBias) e.W.Line($"backend.ColumnSums({c}, 1, {BiasScale(node)}, {Bias(node, "gradient")}, false);");
                 break;
             case SinkKind.Jacobian:
-                e.W.Line($"backend.OuterRows({c}, {e.Input(streams[0].Batch, node)}, OutputSize, {Helper(n + "WeightScale")}, jacobian, {Helper(n + "Weights")});");
-                if (p.HasBias) e.W.Line($"backend.CopyColumns({c}, {Helper(n + "BiasScale")}, jacobian, {Helper(n + "Bias")});");
+                // Row r's block is the outer product c[r] a[r / OutputSize]^T; the bias block is c[r] itself.
+                e.W.Line($"backend.RowProducts({c}, {e.Input(streams[0].Batch, node)}, 1, OutputSize, {WeightScale(node)}, jacobian, {Helper(n + "Weights")});");
+                if (p.HasBias) e.W.Line($"backend.SumPositions({c}, 1, {BiasScale(node)}, jacobian, {Helper(n + "Bias")});");
                 break;
             case SinkKind.Ntk:
                 string gram = e.Fetch($"g{node.Number}", Helper(GramSlot(node)), "n1", "n2");
@@ -86,25 +92,8 @@ internal sealed class DenseRule : ILayerRule
         }
     }
 
-    public void Cotangent(EmitContext e, LayerNode node, CotangentStream stream)
-    {
-        string next = $"{stream.Prefix}{node.Index}", cols = Int(node.InShape.Size);
-        string slot = e.Plan.Add($"{stream.SlotPrefix}{node.Index}", $"{stream.Label}: cotangent of a{node.Index}", stream.Rows, cols, stream.InNtk, secondBatchOnly: stream.SameAs is not null);
-        string get = $"workspace.Get(backend, {slot}, {stream.Rows}, {cols})";
-        string product = $"backend.MatMul({stream.Current}, {Weights(node, "theta")}, {Helper(Name(node) + "WeightScale")}, {next});";
-        if (stream.SameAs is { } first)
-        {
-            e.W.Line($"TTensor {next} = sameInputs ? {first.Current} : {get};");
-            e.W.Line($"if (!sameInputs) {product}");
-        }
-        else
-        {
-            e.W.Line($"TTensor {next} = {get};");
-            e.W.Line(product);
-        }
-
-        stream.Current = next;
-    }
+    public void Cotangent(EmitContext e, LayerNode node, CotangentStream stream) =>
+        CotangentWalk.Step(e, node, stream, Int(node.InShape.Size), $"backend.MatMul({stream.Current}, {Weights(node, "theta")}, {WeightScale(node)}, {{next}});");
 
     public void InfiniteWidth(EmitContext e, LayerNode node, string state) =>
         e.W.Line($"{state}.Dense({Helper(Name(node))}, {Ns}.Parameterization.{(e.Ir.Model.Standard ? "Standard" : "Ntk")});");
@@ -116,9 +105,15 @@ internal sealed class DenseRule : ILayerRule
     private static string Weights(LayerNode node, string flat) =>
         $"backend.View({flat}, {Helper(Name(node) + "Weights")}, {Int(node.OutShape.Size)}, {Int(node.InShape.Size)})";
 
-    // Without a bias the flag says so and the tensor argument is not read.
-    private static string Bias(LayerNode node, string flat) =>
-        node.Parameters!.HasBias ? $"backend.View({flat}, {Helper(Name(node) + "Bias")}, 1, {Int(node.OutShape.Size)})" : flat;
+    // z = WeightScale W a (+ BiasScale b) from the parameter vector (or tangent) named flat.
+    private static string Product(LayerNode node, string input, string flat, string output) =>
+        node.Parameters!.HasBias
+            ? $"backend.Linear({input}, {Weights(node, flat)}, {Bias(node, flat)}, {WeightScale(node)}, {BiasScale(node)}, {output});"
+            : $"backend.MatMulTransposeB({input}, {Weights(node, flat)}, {WeightScale(node)}, {output}, false);";
 
-    private static string BiasScale(LayerNode node) => node.Parameters!.HasBias ? Helper(Name(node) + "BiasScale") : "0";
+    private static string Bias(LayerNode node, string flat) => $"backend.View({flat}, {Helper(Name(node) + "Bias")}, 1, {Int(node.OutShape.Size)})";
+
+    private static string WeightScale(LayerNode node) => Helper(Name(node) + "WeightScale");
+
+    private static string BiasScale(LayerNode node) => Helper(Name(node) + "BiasScale");
 }

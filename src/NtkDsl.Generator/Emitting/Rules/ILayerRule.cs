@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using NtkDsl.Generator.Ir;
 using NtkDsl.Generator.Model;
 
@@ -20,7 +21,13 @@ internal interface ILayerRule
     /// <summary>Named constants and fields of the layer in the helper class.</summary>
     void WriteConstants(EmitContext e, LayerNode node);
 
-    /// <summary>output = layer(input) for one batch [n rows].</summary>
+    /// <summary>
+    /// Buffers per batch that the forward pass fills and the backward passes read (suffix, comment, columns), e.g. a
+    /// convolution's im2col columns; slots A{suffix} and B{suffix}.
+    /// </summary>
+    IEnumerable<(string Suffix, string Comment, long Cols)> BatchBuffers(LayerNode node);
+
+    /// <summary>output = layer(input) for one batch [n rows] (inside RunForward, whose 'second' picks the batch's slots).</summary>
     void Forward(EmitContext e, LayerNode node, string input, string output);
 
     /// <summary>
@@ -49,11 +56,19 @@ internal static class LayerRules
     private static readonly ILayerRule Dense = new DenseRule();
     private static readonly ILayerRule Activation = new ActivationRule();
     private static readonly ILayerRule Elementwise = new ElementwiseRule();
+    private static readonly ILayerRule Conv = new ConvRule();
+    private static readonly ILayerRule Pool = new PoolRule();
+    private static readonly ILayerRule GlobalAvgPool = new GlobalAvgPoolRule();
+    private static readonly ILayerRule Flatten = new FlattenRule();
 
     public static ILayerRule For(LayerNode node) => node.Kind switch
     {
         LayerKind.Dense => Dense,
         LayerKind.Elementwise => Elementwise,
+        LayerKind.Conv => Conv,
+        LayerKind.AvgPool or LayerKind.SumPool => Pool,
+        LayerKind.GlobalAvgPool => GlobalAvgPool,
+        LayerKind.Flatten => Flatten,
         _ => Activation,
     };
 }

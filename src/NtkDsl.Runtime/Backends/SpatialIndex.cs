@@ -1,0 +1,44 @@
+using System.Runtime.CompilerServices;
+
+namespace NtkDsl.Backends;
+
+/// <summary>
+/// The gather map of a window, computed once per <see cref="SpatialWindow"/> instance (the generated code keeps its
+/// windows in static fields, so every call after the first finds its map): entry t * P + p is the input position
+/// (row * width + column) read by output position p at tap t = i * kw + j, or -1 where it falls in zero padding.
+/// Backends add c * Hin * Win for channel c; every window operation (im2col, col2im, pooling) reads this one map.
+/// </summary>
+public static class SpatialIndex
+{
+    private static readonly ConditionalWeakTable<SpatialWindow, int[]> s_maps = new();
+
+    /// <summary>The gather map of <paramref name="window"/>, [taps, output positions] row-major.</summary>
+    public static int[] Of(SpatialWindow window)
+    {
+        ArgumentNullException.ThrowIfNull(window);
+        return s_maps.GetValue(window, Build);
+    }
+
+    private static int[] Build(SpatialWindow window)
+    {
+        var output = window.Output;
+        int positions = output.Positions;
+        var map = new int[window.Taps * positions];
+        for (int i = 0; i < window.Height; i++)
+        for (int j = 0; j < window.Width; j++)
+        {
+            int t = i * window.Width + j;
+            for (int oh = 0; oh < output.Height; oh++)
+            {
+                int ih = window.InputRow(oh, i);
+                for (int ow = 0; ow < output.Width; ow++)
+                {
+                    int iw = window.InputColumn(ow, j);
+                    map[t * positions + oh * output.Width + ow] = ih < 0 || iw < 0 ? -1 : ih * window.Input.Width + iw;
+                }
+            }
+        }
+
+        return map;
+    }
+}

@@ -1,0 +1,37 @@
+namespace NtkDsl.Tests.Conv;
+
+// Small convolutional networks covering every spatial layer, padding and parameterization the passes support.
+
+/// <summary>2-D: Same padding, then a strided Valid convolution that fits exactly, Flatten readout.</summary>
+[Network(Channels = 2, Height = 5, Width = 5, WeightStd = 1.3, BiasStd = 0.2)]
+[Conv(3, 3, Padding = Padding.Same), Relu]
+[Conv(2, 3, Stride = 2), Erf]
+[Flatten]
+[Dense(2)]
+public partial class SameValidConvNet;
+
+/// <summary>2-D: Circular padding, average pooling, an even kernel with Same padding and no bias, global average pooling.</summary>
+[Network(Channels = 1, Height = 6, Width = 6, WeightStd = 1.1, BiasStd = 0.3)]
+[Conv(3, 3, Padding = Padding.Circular), Tanh]
+[AvgPool(2)]
+[Conv(2, 2, Padding = Padding.Same, Bias = false), Gelu]
+[GlobalAvgPool]
+[Dense(3)]
+public partial class CircularPoolConvNet;
+
+/// <summary>1-D sequences: Valid convolution, overlapping sum pooling, a strided convolution.</summary>
+[Network(Channels = 2, Length = 7, WeightStd = 1.2, BiasStd = 0.1)]
+[Conv(3, 3), Relu]
+[SumPool(2, Stride = 1)]
+[Conv(2, 2, Stride = 2), Sin]
+[Flatten]
+[Dense(2)]
+public partial class SequenceConvNet;
+
+/// <summary>Standard parameterization: a strided Same convolution, Same-padded strided average pooling, a Dense readout without bias.</summary>
+[Network(Channels = 1, Height = 4, Width = 4, WeightStd = 1.4, BiasStd = 0.5, Parameterization = Parameterization.Standard)]
+[Conv(2, 3, Stride = 2, Padding = Padding.Same), Relu]
+[AvgPool(3, Stride = 2, Padding = Padding.Same)]
+[Flatten]
+[Dense(1, Bias = false)]
+public partial class StandardConvNet;
