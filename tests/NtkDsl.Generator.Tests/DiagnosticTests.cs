@@ -139,6 +139,32 @@ public class DiagnosticTests
         Assert.Contains(diagnostics, d => d.Severity == DiagnosticSeverity.Error && d.Id.StartsWith("CS", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("[Network(Channels = 1, Height = 8)]\n[Conv(2, 3)]\n[Flatten]\n[Dense(1)]", "NTK0020", "Network", "Channels = 1, Height = 8")]
+    [InlineData("[Network(Channels = 1, Height = 3, Width = 3, Inputs = 8)]\n[Conv(2, 3)]\n[Flatten]\n[Dense(1)]", "NTK0020", "Network", "Inputs = 8 (C * H * W is 9)")]
+    [InlineData("[Network(Channels = 1, Length = 4, Width = 4)]\n[Conv(2, 3)]\n[Flatten]\n[Dense(1)]", "NTK0020", "Network", "Width = 4, Length = 4")]
+    [InlineData("[Network(Inputs = 9)]\n[Conv(2, 3)]\n[Flatten]\n[Dense(1)]", "NTK0021", "Conv", "its input is [9]")]
+    [InlineData("[Network(Channels = 1, Height = 4, Width = 4)]\n[Flatten]\n[AvgPool(2)]\n[Dense(1)]", "NTK0021", "AvgPool", "its input is [16]")]
+    [InlineData("[Network(Channels = 2, Height = 4, Width = 4)]\n[Conv(3, 3), Relu]\n[Dense(1)]", "NTK0022", "Dense", "[3, 2, 2]")]
+    [InlineData("[Network(Channels = 1, Height = 4, Width = 4)]\n[Conv(2, 5)]\n[Flatten]\n[Dense(1)]", "NTK0023", "Conv", "input [1, 4, 4]: a 5x5 window with Valid padding does not fit")]
+    [InlineData("[Network(Channels = 1, Length = 4)]\n[Conv(2, 5)]\n[Flatten]\n[Dense(1)]", "NTK0023", "Conv", "input [1, 4]: a 5 window")]
+    [InlineData("[Network(Channels = 1, Height = 4, Width = 4)]\n[Conv(0, 3)]\n[Flatten]\n[Dense(1)]", "NTK0023", "Conv", "positive output channels (got 0)")]
+    [InlineData("[Network(Channels = 1, Height = 4, Width = 4)]\n[Conv(2, 3, Stride = 0)]\n[Flatten]\n[Dense(1)]", "NTK0023", "Conv", "stride must be positive (got 0)")]
+    [InlineData("[Network(Channels = 1, Height = 4, Width = 4)]\n[AvgPool(2, Padding = (Padding)5)]\n[Flatten]\n[Dense(1)]", "NTK0023", "AvgPool", "Padding = 5")]
+    public void Spatial_declarations_are_checked_with_the_shapes_in_the_message(string declaration, string id, string at, string text)
+    {
+        var diagnostic = Single(declaration + "\npublic partial class MyNet;", id, at);
+        Assert.Contains(text, diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public void A_stride_that_leaves_input_unread_is_a_warning_naming_the_axis()
+    {
+        var diagnostic = Single("[Network(Channels = 1, Height = 8, Width = 8)]\n[Conv(2, 3, Stride = 2)]\n[Flatten]\n[Dense(1)]\npublic partial class MyNet;",
+            "NTK0024", "Conv", DiagnosticSeverity.Warning);
+        Assert.Contains("never reads the last 1 input element(s), giving output [2, 3, 3]", diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
     [Fact]
     public void Every_descriptor_is_tracked_in_analyzer_releases()
     {

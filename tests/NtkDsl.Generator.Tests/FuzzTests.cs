@@ -167,13 +167,20 @@ public class FuzzTests
     private static readonly string[] Headers =
         ["Inputs = 2", "Inputs = 1", "Inputs = 0", "Inputs = -3", "Inputs = int.MaxValue", "Inputs = 3, WeightStd = 1e200", "Inputs = 3, BiasStd = 1e155",
          "Inputs = 3, WeightStd = double.NaN", "Inputs = 2, WeightStd = 1.5, BiasStd = 0.1", "Inputs = 2, Parameterization = Parameterization.Standard",
-         "Inputs = 2, Parameterization = (Parameterization)9", "Inputs = 4, WeightStd = 1e-300", ""];
+         "Inputs = 2, Parameterization = (Parameterization)9", "Inputs = 4, WeightStd = 1e-300", "",
+         "Channels = 1, Height = 5, Width = 5", "Channels = 2, Length = 6", "Channels = 1, Height = 4", "Channels = 1, Height = 3, Width = 3, Inputs = 9",
+         "Channels = 1, Height = 3, Width = 3, Inputs = 8", "Channels = 1, Height = 2, Width = 2, Length = 2", "Channels = int.MaxValue, Height = 2, Width = 2",
+         "Channels = 0, Height = 3, Width = 3", "Channels = 2, Height = -3, Width = 3"];
 
     private static readonly string[] LayerPool =
         ["[Dense(3)]", "[Dense(1)]", "[Dense(0)]", "[Dense(-1)]", "[Dense(int.MaxValue)]", "[Dense(70000)]", "[Dense(2, Bias = false)]",
          "[Dense(2, WeightStd = 1e300)]", "[Dense(2, BiasStd = -1)]", "[Dense(2, Bias = false, BiasStd = 1)]", "[Relu]", "[Erf]", "[Tanh]",
          "[LeakyRelu(0.1)]", "[LeakyRelu(double.PositiveInfinity)]", "[Sin(A = 1e308)]", "[Identity]", "[Gelu]", "[Abs]",
-         "[Elementwise(\"Phi\", \"Phi\")]", "[Elementwise(\"Phi\", \"Nope\")]", "[Elementwise(null, null)]"];
+         "[Elementwise(\"Phi\", \"Phi\")]", "[Elementwise(\"Phi\", \"Nope\")]", "[Elementwise(null, null)]",
+         "[Conv(2, 3)]", "[Conv(2, 3, Padding = Padding.Same)]", "[Conv(2, 2, Stride = 2, Padding = Padding.Circular)]", "[Conv(0, 3)]", "[Conv(2, 0)]",
+         "[Conv(2, 9)]", "[Conv(2, 3, Stride = 0)]", "[Conv(2, 3, Padding = (Padding)7)]", "[Conv(int.MaxValue, 3)]", "[Conv(2, 3, Bias = false, BiasStd = 1)]",
+         "[Conv(2, 1, Stride = 2)]", "[AvgPool(2)]", "[SumPool(2, Stride = 1, Padding = Padding.Same)]", "[AvgPool(0)]", "[AvgPool(2, Stride = -1)]",
+         "[GlobalAvgPool]", "[Flatten]"];
 
     private static string Pick(Random r, string[] items) => items[r.Next(items.Length)];
 
@@ -184,14 +191,14 @@ public class FuzzTests
     private static string RandomSource(Random r)
     {
         var ns = r.Next(4) switch { 0 => "", 1 => "namespace Fuzz;\n", 2 => "namespace @event.@class;\n", _ => "namespace A.B.C;\n" };
-        var layers = string.Concat(Enumerable.Range(0, r.Next(0, 4)).Select(_ => (r.Next(3) > 0 ? Pick(r, LayerPool.Where(l => l is "[Dense(3)]" or "[Relu]" or "[Erf]" or "[Identity]" or "[Dense(2, Bias = false)]").ToArray()) : Pick(r, LayerPool)) + "\n"));
+        var layers = string.Concat(Enumerable.Range(0, r.Next(0, 4)).Select(_ => (r.Next(3) > 0 ? Pick(r, LayerPool.Where(l => l is "[Dense(3)]" or "[Relu]" or "[Erf]" or "[Identity]" or "[Dense(2, Bias = false)]" or "[Conv(2, 3, Padding = Padding.Same)]" or "[GlobalAvgPool]" or "[Flatten]").ToArray()) : Pick(r, LayerPool)) + "\n"));
         if (r.Next(5) > 0) layers += "[Dense(2)]\n";
         var keyword = r.Next(10) switch { 0 => "partial record", 1 => "static partial class", 2 => "class", 3 => "sealed partial class", 4 => "abstract partial class", _ => "partial class" };
         var modifier = r.Next(8) switch { 0 => "internal ", 1 => "file ", 2 => "", _ => "public " };
         var name = Usually(r, "Net", Names);
         var members = string.Concat(Enumerable.Range(0, r.Next(0, 3)).Select(_ => "    " + (r.Next(2) == 0 ? "private int Weights;" : Pick(r, Members)) + "\n"));
         if (keyword.Contains("static")) members = ""; // static classes cannot hold instance members (the user's own error)
-        var header = Usually(r, "Inputs = 2", Headers);
+        var header = Usually(r, r.Next(3) == 0 ? "Channels = 1, Height = 5, Width = 5" : "Inputs = 2", Headers);
         var network = $"[Network({header})]\n{layers}{modifier}{keyword} {name}\n{{\n{members}}}\n";
         int depth = r.Next(4) == 0 ? r.Next(1, 3) : 0;
         for (int d = 0; d < depth; d++)

@@ -26,6 +26,20 @@ public class SnapshotTests
         """, nameof(ReadmeNetwork));
 
     [Fact]
+    public void ConvNetwork() => Verify("""
+        using NtkDsl;
+        namespace Demo;
+
+        [Network(Channels = 1, Height = 8, Width = 8, WeightStd = 1.4, BiasStd = 0.1)]
+        [Conv(4, 3, Padding = Padding.Same), Relu]
+        [AvgPool(2)]
+        [Conv(4, 3, Bias = false), Erf]
+        [GlobalAvgPool]
+        [Dense(2)]
+        public partial class ConvNet;
+        """, nameof(ConvNetwork));
+
+    [Fact]
     public void MultiOutputNetwork() => Verify("""
         using NtkDsl;
         namespace Demo.Models;

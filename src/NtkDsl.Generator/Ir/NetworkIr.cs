@@ -1,3 +1,4 @@
+using NtkDsl.Layers;
 using System.Collections.Generic;
 using System.Linq;
 using NtkDsl.Generator.Model;

@@ -1,3 +1,4 @@
+using NtkDsl.Layers;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;

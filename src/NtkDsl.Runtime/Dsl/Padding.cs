@@ -1,9 +1,14 @@
+#if NTKDSL_GENERATOR
+namespace NtkDsl.Layers;
+#else
 namespace NtkDsl;
+#endif
 
 /// <summary>
 /// How a convolution or pooling window treats the edges of its input (neural-tangents' <c>Padding</c>).
-/// This file is compiled into both the runtime (public) and the source generator (internal, so assemblies that
-/// reference both see one <c>NtkDsl.Padding</c>); the generator reads the attribute's value as this enum.
+/// This file is compiled into both the runtime (public, NtkDsl.Padding) and the source generator (internal, in
+/// NtkDsl.Layers beside the other shared layer code, so assemblies that see the generator's internals, such as its
+/// tests, still find one <c>NtkDsl.Padding</c>); the generator reads the attribute's value as this enum.
 /// </summary>
 #if NTKDSL_GENERATOR
 internal

@@ -140,8 +140,11 @@ internal sealed class ConvRule : ILayerRule
 
     private static void FillJacobian(EmitContext e, LayerNode node, CotangentStream stream, string j)
     {
-        string positions = Int(node.OutShape.Positions);
-        string cols = e.BatchBuffer(stream.Batch, ColumnsSuffix(node), Int(Fan(node) * node.OutShape.Positions));
+        string positions = Int(node.OutShape.Positions), colsCount = Int(Fan(node) * node.OutShape.Positions);
+        // The second stream runs only for distinct inputs, so it reads its batch's columns directly.
+        string cols = stream.SameAs is null
+            ? e.BatchBuffer(stream.Batch, ColumnsSuffix(node), colsCount)
+            : $"workspace.Get(backend, {Helper(stream.Batch.Slots + ColumnsSuffix(node))}, {stream.Batch.Rows}, {colsCount})";
         e.W.Line($"backend.RowProducts({stream.Current}, {cols}, {positions}, repeat, {WeightScale(node)}, {j}, 0);");
         if (node.Parameters!.HasBias)
             e.W.Line($"backend.SumPositions({stream.Current}, {positions}, {BiasScale(node)}, {j}, {Int(node.Parameters.BiasOffset - node.Parameters.WeightOffset)});");
