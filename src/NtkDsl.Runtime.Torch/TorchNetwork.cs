@@ -120,6 +120,9 @@ public sealed class TorchNetwork<TNet> : IDisposable where TNet : INetwork<TNet>
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         CheckParameters(parameters, nameof(parameters));
+        ArgumentNullException.ThrowIfNull(x, xName);
+        if (TNet.Description.InputChannels > 0 && (x.dim() != 2 || x.size(1) != TNet.InputSize || x.size(0) == 0))
+            throw Shapes.SpatialInputError(xName, TNet.Description, TorchConvert.Shape(x));
         CheckTensor(x, xName, -1, TNet.InputSize);
         return (checked((int)x.size(0)), TNet.InputSize);
     }

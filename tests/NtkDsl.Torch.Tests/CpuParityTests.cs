@@ -61,4 +61,13 @@ public sealed class CpuParityTests
 
     [Fact]
     public void User_defined_activation_float32() => Parity<UserSwish>(ScalarType.Float32, 1e-4);
+
+    [Fact]
+    public void Conv_image_float64() => Parity<ConvImage>(ScalarType.Float64, 1e-10);
+
+    [Fact]
+    public void Conv_image_float32() => Parity<ConvImage>(ScalarType.Float32, 1e-4);
+
+    [Fact]
+    public void Conv_sequence_float64() => Parity<ConvSequence>(ScalarType.Float64, 1e-10);
 }

@@ -42,3 +42,22 @@ public partial class UserSwish
         return s + x * s * (1 - s);
     }
 }
+
+/// <summary>A 2-D conv net: Same and Circular padding, average pooling, a Valid convolution, Flatten.</summary>
+[Network(Channels = 2, Height = 6, Width = 6, WeightStd = 1.3, BiasStd = 0.2)]
+[Conv(3, 3, Padding = Padding.Same), Relu]
+[Conv(3, 2, Padding = Padding.Circular, Bias = false), Erf]
+[AvgPool(2)]
+[Conv(2, 2), Tanh]
+[Flatten]
+[Dense(2)]
+public partial class ConvImage;
+
+/// <summary>A 1-D conv net with sum pooling and global average pooling.</summary>
+[Network(Channels = 2, Length = 9, WeightStd = 1.2, BiasStd = 0.1)]
+[Conv(3, 3), Gelu]
+[SumPool(2, Stride = 1, Padding = Padding.Same)]
+[Conv(2, 3, Stride = 2), Relu]
+[GlobalAvgPool]
+[Dense(3)]
+public partial class ConvSequence;

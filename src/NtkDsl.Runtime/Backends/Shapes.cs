@@ -39,15 +39,18 @@ public static class Shapes
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(x, name);
-        if (network.InputChannels > 0 && (x.Cols != network.Inputs || x.Rows == 0))
-        {
-            var s = network.InputSpatial;
-            string sample = s.Height == 1 ? $"[{network.InputChannels}, {s.Width}]" : $"[{network.InputChannels}, {s.Height}, {s.Width}]";
-            throw new ArgumentException(
-                $"'{name}' must have shape [N >= 1, {network.Inputs}]: one {sample} sample per row in NCHW order (x.reshape(N, -1)), but has shape [{x.Rows}, {x.Cols}].", name);
-        }
-
+        if (network.InputChannels > 0 && (x.Cols != network.Inputs || x.Rows == 0)) throw SpatialInputError(name, network, $"[{x.Rows}, {x.Cols}]");
         RequireInput(x, name, network.Inputs);
+    }
+
+    /// <summary>The error for a batch of a spatial network whose shape is not [N, C * H * W]: names the sample shape.</summary>
+    public static ArgumentException SpatialInputError(string name, NetworkDescription network, string given)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        var s = network.InputSpatial;
+        string sample = s.Height == 1 ? $"[{network.InputChannels}, {s.Width}]" : $"[{network.InputChannels}, {s.Height}, {s.Width}]";
+        return new ArgumentException(
+            $"'{name}' must have shape [N >= 1, {network.Inputs}]: one {sample} sample per row in NCHW order (x.reshape(N, -1)), but has shape {given}.", name);
     }
 
     /// <summary>

@@ -1,0 +1,34 @@
+using NtkDsl.Cpu;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NtkDsl.Torch.Tests;
+
+/// <summary>Conv networks on the Torch backend: the Jacobian equals the CPU backend's, and bad rows name the sample shape.</summary>
+public sealed class ConvTests
+{
+    [Fact]
+    public void Jacobian_of_a_conv_net_equals_the_cpu_backend()
+    {
+        using var scope = NewDisposeScope();
+        var theta = CpuNetwork<ConvImage, double>.InitializeParameters(7);
+        var x = new Matrix<double>(3, ConvImage.InputSize, TestSupport.Random(3, ConvImage.InputSize, 8).Cast<double>().ToArray());
+        using var net = new TorchNetwork<ConvImage>(TorchBackend.Float64());
+        var expected = CpuNetwork<ConvImage, double>.Jacobian(theta, x);
+        var actual = net.Jacobian(TorchConvert.ToTensor(theta, 1, theta.Length), x.ToTensor()).ToMatrix<double>();
+        double diff = expected.Data.Zip(actual.Data, (a, b) => Math.Abs(a - b)).Max(), scale = expected.Data.Max(Math.Abs);
+        Assert.True(diff / scale < 1e-12, $"relative difference {diff / scale:E2}");
+    }
+
+    [Fact]
+    public void Rows_that_are_not_C_H_W_values_are_rejected_naming_the_sample_shape()
+    {
+        using var scope = NewDisposeScope();
+        using var net = new TorchNetwork<ConvImage>(TorchBackend.Float64());
+        var theta = TorchConvert.ToTensor(CpuNetwork<ConvImage, double>.InitializeParameters(1), 1, ConvImage.ParameterCount);
+        var error = Assert.Throws<ArgumentException>(() => net.Forward(theta, zeros(2, 71, dtype: ScalarType.Float64)));
+        Assert.Equal("x", error.ParamName);
+        Assert.Contains("[2, 6, 6]", error.Message);
+        Assert.Contains("[2, 71]", error.Message);
+    }
+}
