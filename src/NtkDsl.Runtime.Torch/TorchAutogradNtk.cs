@@ -35,14 +35,17 @@ public static class TorchAutogradNtk
         using var scope = NewDisposeScope();
         using var grad = enable_grad();
         var leaf = flat.detach().reshape(-1).clone().requires_grad_(true);
-        var f = Apply(network, leaf, x);
-        long n = f.size(0), outputs = f.size(1), total = n * outputs;
-        var jacobian = zeros(total, leaf.size(0), dtype: leaf.dtype, device: leaf.device);
+        // One sample at a time: each backward pass then runs through that sample's graph only (a pass through the
+        // whole batch's graph would cost N times more for the same row).
+        long n = x.size(0), outputs = network.Outputs;
+        var jacobian = zeros(n * outputs, leaf.size(0), dtype: leaf.dtype, device: leaf.device);
         for (long i = 0; i < n; i++)
         {
+            using var sample = NewDisposeScope();
+            var f = Apply(network, leaf, x.narrow(0, i, 1));
             for (long k = 0; k < outputs; k++)
             {
-                var g = autograd.grad([f[i, k]], [leaf], retain_graph: i * outputs + k < total - 1)[0];
+                var g = autograd.grad([f[0, k]], [leaf], retain_graph: k < outputs - 1)[0];
                 jacobian[i * outputs + k].copy_(g);
             }
         }
@@ -113,6 +116,38 @@ public static class TorchAutogradNtk
                     a = z;
                     break;
                 }
+
+                case ConvLayer c:
+                {
+                    // torch's conv2d on [N, C, H, W] (a sequence is H = 1), after padding the input as the window does.
+                    var w = c.Window;
+                    var image = a.reshape(a.size(0), c.InChannels, w.Input.Height, w.Input.Width);
+                    var padded = nn.functional.pad(image, [w.PadLeft, w.PadRight, w.PadTop, w.PadBottom],
+                        w.Padding == Padding.Circular ? PaddingModes.Circular : PaddingModes.Constant);
+                    var weights = theta.narrow(0, c.WeightOffset, (long)c.OutChannels * c.FanIn).view(c.OutChannels, c.InChannels, w.Height, w.Width);
+                    var z = nn.functional.conv2d(padded, weights, strides: [w.StrideHeight, w.StrideWidth]).mul(c.WeightScale(p).ToScalar());
+                    if (c.HasBias) z = z.add(theta.narrow(0, c.BiasOffset, c.OutChannels).mul(c.BiasScale(p).ToScalar()).view(1, c.OutChannels, 1, 1));
+                    a = z.reshape(z.size(0), -1);
+                    break;
+                }
+
+                case PoolLayer pool:
+                {
+                    var w = pool.Window;
+                    var image = a.reshape(a.size(0), pool.Channels, w.Input.Height, w.Input.Width);
+                    var padded = nn.functional.pad(image, [w.PadLeft, w.PadRight, w.PadTop, w.PadBottom]);
+                    var z = nn.functional.avg_pool2d(padded, [w.Height, w.Width], [w.StrideHeight, w.StrideWidth]);
+                    if (pool.Sum) z = z.mul(((double)w.Taps).ToScalar());
+                    a = z.reshape(z.size(0), -1);
+                    break;
+                }
+
+                case GlobalAvgPoolLayer g:
+                    a = a.reshape(a.size(0), g.Channels, g.Input.Positions).mean([2L]);
+                    break;
+
+                case FlattenLayer:
+                    break;
 
                 case ActivationLayer { Activation: var act }:
                     a = Activate(act, a);

@@ -21,6 +21,27 @@ public sealed class ConvTests
     }
 
     [Fact]
+    public void Autograd_baseline_of_conv_nets_equals_the_generated_ntk()
+    {
+        using var scope = NewDisposeScope();
+        foreach (var (description, theta, inputs) in new[]
+                 {
+                     (ConvImage.Description, CpuNetwork<ConvImage, double>.InitializeParameters(9), ConvImage.InputSize),
+                     (ConvSequence.Description, CpuNetwork<ConvSequence, double>.InitializeParameters(9), ConvSequence.InputSize),
+                 })
+        {
+            var x1 = new Matrix<double>(3, inputs, TestSupport.Random(3, inputs, 10).Cast<double>().ToArray());
+            var x2 = new Matrix<double>(2, inputs, TestSupport.Random(2, inputs, 11).Cast<double>().ToArray());
+            var expected = description.Name == nameof(ConvImage)
+                ? CpuNetwork<ConvImage, double>.Ntk(theta, x1, x2, NtkMode.Full)
+                : CpuNetwork<ConvSequence, double>.Ntk(theta, x1, x2, NtkMode.Full);
+            var actual = TorchAutogradNtk.Ntk(description, TorchConvert.ToTensor(theta, 1, theta.Length), x1.ToTensor(), x2.ToTensor(), NtkMode.Full).ToMatrix<double>();
+            double diff = expected.Data.Zip(actual.Data, (a, b) => Math.Abs(a - b)).Max(), scale = expected.Data.Max(Math.Abs);
+            Assert.True(diff / scale < 1e-12, $"{description.Name}: relative difference {diff / scale:E2}");
+        }
+    }
+
+    [Fact]
     public void Rows_that_are_not_C_H_W_values_are_rejected_naming_the_sample_shape()
     {
         using var scope = NewDisposeScope();

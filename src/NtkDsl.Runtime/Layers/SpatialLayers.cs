@@ -44,6 +44,18 @@ public sealed record SpatialWindow(SpatialShape Input, int Height, int Width, in
     /// <summary>Number of taps kh * kw.</summary>
     public int Taps => Height * Width;
 
+    /// <summary>Padding rows before the first input row (0 for Valid).</summary>
+    public int PadTop => SpatialGeometry.PadBefore(Input.Height, Height, StrideHeight, Padding);
+
+    /// <summary>Padding rows after the last input row: the rest of what the windows reach (0 for Valid).</summary>
+    public int PadBottom => Padding == Padding.Valid ? 0 : Math.Max(0, (Output.Height - 1) * StrideHeight + Height - Input.Height - PadTop);
+
+    /// <summary>Padding columns before the first input column (0 for Valid).</summary>
+    public int PadLeft => SpatialGeometry.PadBefore(Input.Width, Width, StrideWidth, Padding);
+
+    /// <summary>Padding columns after the last input column (0 for Valid).</summary>
+    public int PadRight => Padding == Padding.Valid ? 0 : Math.Max(0, (Output.Width - 1) * StrideWidth + Width - Input.Width - PadLeft);
+
     /// <summary>Input row read by output row <paramref name="row"/> at tap row <paramref name="tap"/>; -1 in zero padding.</summary>
     public int InputRow(int row, int tap) => SpatialGeometry.InputIndex(row, tap, Input.Height, Height, StrideHeight, Padding);
 
