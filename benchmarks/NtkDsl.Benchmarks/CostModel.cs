@@ -19,9 +19,13 @@ namespace NtkDsl.Benchmarks;
 /// <item>counted as general products even when x1 = x2: a symmetric (SYRK) Gram does half of its count.</item>
 /// </list>
 /// <para>Autograd J J^T (TorchAutogradNtk): the algorithmic count is N O x (4 P, one backward per row)
-/// + 2 (N O)^2 P (the product J J^T). The baseline as implemented backpropagates each f[n, k] through the
-/// whole batch graph, so every one of its N O backward passes costs ~4 N P: it executes
-/// 2 N P + 4 N^2 O P + 2 (N O)^2 P. "gflops" uses the algorithmic count (the brief's), "flops_executed" the other.</para>
+/// + 2 (N O)^2 P (the product J J^T). The baseline as implemented runs one forward per sample and backpropagates
+/// each f[n, k] through that sample's graph: it executes 2 N P + 4 N O P + 2 (N O)^2 P. "gflops" uses the
+/// algorithmic count (the brief's), "flops_executed" the other.</para>
+/// <para>Conv NTK (ConvNtkFlops): forward 2 N C_out F P_out per conv layer (F = C_in kh kw); per backward pass with
+/// R rows (N O in Full mode, N in each of the O Trace passes): the layer's Jacobian D_r X^T 2 R C_out F P_out, its
+/// contraction J J'^T 2 R^2 (C_out F + C_out), the cotangent W^T D 2 R F C_out P_out (not for the first layer);
+/// Dense layers as above. Window sums, im2col and activations are O(N C H W) and not counted.</para>
 /// </remarks>
 public static class CostModel
 {
@@ -65,11 +69,40 @@ public static class CostModel
         return rows * 4 * p + 2 * rows * rows * p;
     }
 
-    /// <summary>What TorchAutogradNtk executes: a batch forward, N O backward passes through the whole batch graph, J J^T.</summary>
+    /// <summary>What TorchAutogradNtk executes: a forward per sample, N O backward passes through one sample's graph each, J J^T.</summary>
     public static double AutogradNtkFlopsExecuted(NetworkDescription net, int n)
     {
         double rows = (double)n * net.Outputs, p = net.ParameterCount;
-        return 2.0 * n * p + rows * 4 * n * p + 2 * rows * rows * p;
+        return 2.0 * n * p + rows * 4 * p + 2 * rows * rows * p;
+    }
+
+    /// <summary>The generated conv NTK's executed FLOPs on N samples (x1 = x2; see the remarks).</summary>
+    public static double ConvNtkFlops(NetworkDescription net, int n, NtkMode mode)
+    {
+        double o = net.Outputs, rows = mode == NtkMode.Full ? n * o : n, passes = mode == NtkMode.Full ? 1 : o, total = 0;
+        bool first = true;
+        foreach (var layer in net.Layers)
+        {
+            switch (layer)
+            {
+                case ConvLayer c:
+                {
+                    double outputs = c.OutChannels * (double)c.Window.Output.Positions, product = 2.0 * outputs * c.FanIn;
+                    total += n * product + passes * (rows * product + 2 * rows * rows * c.ParameterCount + (first ? 0 : rows * product));
+                    break;
+                }
+
+                case DenseLayer d:
+                    total += 2.0 * n * d.Inputs * d.Width + passes * (2 * rows * rows * d.Width + (first ? 0 : 2 * rows * d.Width * d.Inputs)) + 2.0 * n * n * d.Inputs;
+                    break;
+                default:
+                    continue;
+            }
+
+            first = false;
+        }
+
+        return total;
     }
 
     /// <summary>Forward pass: 2 N n_{l-1} n_l per Dense layer (bias and activations are O(N n), not counted).</summary>

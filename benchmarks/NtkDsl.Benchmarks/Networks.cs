@@ -54,3 +54,11 @@ public partial class DeepReluMlp;
 [Dense(32), Tanh]
 [Dense(1)]
 public partial class TanhMlp;
+
+/// <summary>ntk-cnn-small (issue 15): 1 x 28 x 28 images, Conv(32, 3x3, Same) Relu Conv(32, 3x3, Same) Relu GlobalAvgPool Dense(10).</summary>
+[Network(Channels = 1, Height = 28, Width = 28, WeightStd = 1.4142135623730951, BiasStd = 0.1)]
+[Conv(32, 3, Padding = Padding.Same), Relu]
+[Conv(32, 3, Padding = Padding.Same), Relu]
+[GlobalAvgPool]
+[Dense(10)]
+public partial class SmallCnn;

@@ -41,7 +41,7 @@ public static class QuickRunner
 {
     /// <summary>Every case name, in run order.</summary>
     public static readonly string[] CaseNames =
-        ["ntk-mlp-small", "ntk-mlp-large", "ntk-mlp-multi", "forward", "infinite", "infinite-tanh", "cholesky", "eigh", "dynamics", "kernel-regression"];
+        ["ntk-mlp-small", "ntk-mlp-large", "ntk-mlp-multi", "ntk-cnn-small", "forward", "infinite", "infinite-tanh", "cholesky", "eigh", "dynamics", "kernel-regression"];
 
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
 
@@ -127,6 +127,13 @@ public static class QuickRunner
                 break;
             case "ntk-mlp-multi":
                 yield return Ntk<MultiMlp, double>(name, tiny ? 8 : 256, NtkMode.Full, ctx, autogradFeasible: tiny);
+                break;
+            case "ntk-cnn-small":
+                // Full mode at N = 64: its cotangent step holds W^T D for N O rows, [N O, C_in kh kw H W] (see README).
+                yield return NtkCnn<double>(name, tiny ? 4 : 256, NtkMode.Trace, ctx);
+                yield return NtkCnn<float>(name, tiny ? 4 : 256, NtkMode.Trace, ctx);
+                yield return NtkCnn<double>(name, tiny ? 2 : 64, NtkMode.Full, ctx);
+                yield return NtkCnn<float>(name, tiny ? 2 : 64, NtkMode.Full, ctx);
                 break;
             case "forward":
                 yield return Forward<float>(name, tiny ? 16 : 1024, ctx);
@@ -222,6 +229,39 @@ public static class QuickRunner
         if (measurements.TryGetValue("ntkdsl_cpu", out var cpu))
             json["gflops_executed"] = new JsonObject { ["ntkdsl_cpu"] = Round(CostModel.StructuredNtkFlopsWithSyrk(net, n, mode) / cpu.Median / 1e9) };
         Targets(json, name);
+        Log(ctx, json);
+        return json;
+    }
+
+    // The conv NTK: NtkDsl on the CPU and on the Torch backend (the same structured algorithm in torch ops) against the
+    // autograd J J^T baseline, in this process; executed GFLOP/s against the GEMM rate, peak memory against J's size.
+    private static JsonObject NtkCnn<T>(string name, int n, NtkMode mode, Context ctx) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var net = SmallCnn.Description;
+        int bytes = typeof(T) == typeof(float) ? 4 : 8, o = net.Outputs;
+        var json = Header(name, n, 32, 2, o, Dtype<T>(), ctx);
+        json["mode"] = mode.ToString();
+        json["input_shape"] = "[1, 28, 28]";
+        json["parameters"] = net.ParameterCount;
+        double executed = CostModel.ConvNtkFlops(net, n, mode);
+        var flops = new Dictionary<string, double> { ["ntkdsl_cpu"] = executed, ["ntkdsl_torch"] = executed, ["torch_autograd"] = CostModel.AutogradNtkFlops(net, n) };
+        json["j_mb"] = Round((double)n * o * net.ParameterCount * bytes / 1e6, 1);
+        json["ntkdsl_workspace_mb"] = Round(SmallCnn.NtkWorkspaceElements(n, n, true, mode) * (double)bytes / 1e6, 1);
+        var skipped = new Dictionary<string, string> { ["torch_layerwise"] = "not written for conv layers: ntkdsl_torch is the structured algorithm in torch ops" };
+        if (!ctx.Options.Autograd) skipped["torch_autograd"] = "disabled (--no-autograd)";
+        using var work = new NtkWorkload<SmallCnn, T>(n, mode);
+        var impls = work.Implementations.Where(kv => !skipped.ContainsKey(kv.Key)).ToDictionary();
+        var measurements = MeasureAll(impls, ctx, () => new NtkWorkload<SmallCnn, T>(2, mode), expensive: true, slow: new HashSet<string> { "torch_autograd" });
+        Fill(json, measurements, flops, skipped, Differences(work, impls.Keys));
+        json["gemm_shape"] = $"[1024, 1024] x [1024, 1024] {Dtype<T>()} (the machine's GEMM rate)";
+        Gemm(json, 1024, 1024, 1024, TorchConvert.DTypeOf<T>());
+        NtkDslGemm<T>(json, 1024, 1024, 1024, ctx);
+        json["flops_note"] = "ntkdsl: CostModel.ConvNtkFlops (executed); torch_autograd: the algorithmic N O (4 P) + 2 (N O)^2 P";
+        double? S(string k) => json["seconds"]?[k]?.GetValue<double>();
+        AddTargets(json,
+            ("torch_autograd / ntkdsl_cpu time >= 10", S("torch_autograd") / S("ntkdsl_cpu"), 10, true),
+            ("ntkdsl_torch / ntkdsl_cpu time >= 1", S("ntkdsl_torch") / S("ntkdsl_cpu"), 1, true),
+            ("ntkdsl_cpu gflops / gemm_gflops >= 0.5", json["gflops"]?["ntkdsl_cpu"]?.GetValue<double>() / json["gemm_gflops"]!.GetValue<double>(), 0.5, true));
         Log(ctx, json);
         return json;
     }

@@ -33,6 +33,7 @@ public sealed class QuickModeTests
         Assert.Equal(
         [
             ("ntk-mlp-small", "float64"), ("ntk-mlp-large", "float32"), ("ntk-mlp-large", "float64"), ("ntk-mlp-multi", "float64"),
+            ("ntk-cnn-small", "float64"), ("ntk-cnn-small", "float32"), ("ntk-cnn-small", "float64"), ("ntk-cnn-small", "float32"),
             ("forward", "float32"), ("forward", "float64"), ("infinite", "float64"), ("infinite-tanh", "float64"),
             ("cholesky", "float64"), ("cholesky", "float32"), ("eigh", "float64"), ("eigh", "float32"),
             ("dynamics", "float64"), ("kernel-regression", "float32"),
