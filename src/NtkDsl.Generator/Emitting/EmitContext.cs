@@ -80,6 +80,18 @@ internal sealed class EmitContext
     /// <summary>The slot of a per-batch buffer inside RunForward, which serves both batches (its 'second' argument picks).</summary>
     public static string ForwardSlot(string suffix) => $"second ? {Helper("B" + suffix)} : {Helper("A" + suffix)}";
 
+    /// <summary>
+    /// Declares the Jvp's tangent of a_k (<paramref name="target"/>, slot JvpTk [n, size]) unless it is the network
+    /// output, which the caller passes in.
+    /// </summary>
+    public void DeclareTangent(LayerNode node, string target, bool targetIsOutput)
+    {
+        if (targetIsOutput) return;
+        string cols = Int(node.OutShape.Size);
+        string slot = Plan.Add($"JvpT{node.Number}", $"Jvp: tangent of a{node.Number}", "n", cols);
+        W.Line($"TTensor {target} = workspace.Get(backend, {slot}, n, {cols});");
+    }
+
     /// <summary>Declares a local for a buffer once per method (e.g. a Gram computed by the caller of a pass).</summary>
     public string Fetch(string name, string slot, string rows, string cols)
     {

@@ -132,13 +132,11 @@ namespace Demo
             backend.MatMulRows(backend.View(tangent, NtkGenerated.Layer1Weights, 4, 9), false, aColumns1, NtkGenerated.Layer1WeightScale, t1, false);
             backend.AddBias(backend.View(tangent, NtkGenerated.Layer1Bias, 1, 4), 64, NtkGenerated.Layer1BiasScale, t1);
             // Layer 2: Relu
-            TTensor t2 = workspace.Get(backend, NtkGenerated.JvpT2, n, 256);
-            backend.Copy(t1, t2);
             TTensor a1 = workspace.Get(backend, NtkGenerated.A1, n, 256);
-            backend.MultiplyByDerivative(NtkGenerated.Layer2, a1, t2, 1);
+            backend.MultiplyByDerivative(NtkGenerated.Layer2, a1, t1, 1);
             // Layer 3: AvgPool [4, 8, 8] -> [4, 4, 4], 2x2 window, stride 2, Valid padding
             TTensor t3 = workspace.Get(backend, NtkGenerated.JvpT3, n, 64);
-            backend.WindowSums(t2, 4, NtkGenerated.Layer3.Window, NtkGenerated.Layer3Scale, t3);
+            backend.WindowSums(t1, 4, NtkGenerated.Layer3.Window, NtkGenerated.Layer3Scale, t3);
             // Layer 4: Conv [4, 4, 4] -> [4, 2, 2], 3x3 window, stride 1, Valid padding, no bias
             TTensor t4 = workspace.Get(backend, NtkGenerated.JvpT4, n, 16);
             TTensor aColumns4 = workspace.Get(backend, NtkGenerated.AColumns4, n, 144);
@@ -147,13 +145,11 @@ namespace Demo
             backend.Im2Col(t3, 4, NtkGenerated.Layer4.Window, tcols4);
             backend.MatMulRows(backend.View(theta, NtkGenerated.Layer4Weights, 4, 36), false, tcols4, NtkGenerated.Layer4WeightScale, t4, true);
             // Layer 5: Erf
-            TTensor t5 = workspace.Get(backend, NtkGenerated.JvpT5, n, 16);
-            backend.Copy(t4, t5);
             TTensor a4 = workspace.Get(backend, NtkGenerated.A4, n, 16);
-            backend.MultiplyByDerivative(NtkGenerated.Layer5, a4, t5, 1);
+            backend.MultiplyByDerivative(NtkGenerated.Layer5, a4, t4, 1);
             // Layer 6: GlobalAvgPool [4, 2, 2] -> [4]
             TTensor t6 = workspace.Get(backend, NtkGenerated.JvpT6, n, 4);
-            backend.SumPositions(t5, 4, NtkGenerated.Layer6Scale, t6, 0);
+            backend.SumPositions(t4, 4, NtkGenerated.Layer6Scale, t6, 0);
             // Layer 7: Dense 4 -> 2
             TTensor a6 = workspace.Get(backend, NtkGenerated.A6, n, 4);
             backend.Linear(a6, backend.View(tangent, NtkGenerated.Layer7Weights, 2, 4), backend.View(tangent, NtkGenerated.Layer7Bias, 1, 2), NtkGenerated.Layer7WeightScale, NtkGenerated.Layer7BiasScale, tangentOutput);
@@ -292,39 +288,37 @@ namespace Demo
             public const int VjpC3 = 19; // Vjp: cotangent of a3: [n, 64]
             public const int VjpC2 = 20; // Vjp: cotangent of a2: [n, 256]
             public const int JvpT1 = 21; // Jvp: tangent of a1: [n, 256]
-            public const int JvpT2 = 22; // Jvp: tangent of a2: [n, 256]
-            public const int JvpT3 = 23; // Jvp: tangent of a3: [n, 64]
-            public const int JvpT4 = 24; // Jvp: tangent of a4: [n, 16]
-            public const int JvpColumns4 = 25; // Jvp: im2col columns of the tangent of a3: [n, 144]
-            public const int JvpT5 = 26; // Jvp: tangent of a5: [n, 16]
-            public const int JvpT6 = 27; // Jvp: tangent of a6: [n, 4]
-            public const int JacobianOutput = 28; // Jacobian: f(x): [n, OutputSize]
-            public const int JacobianSeeds = 29; // Jacobian: one identity block per sample, the cotangent of a7: [n * OutputSize, OutputSize]
-            public const int JacobianC6 = 30; // Jacobian: cotangent of a6: [n * OutputSize, 4]
-            public const int JacobianC5 = 31; // Jacobian: cotangent of a5: [n * OutputSize, 16]
-            public const int JacobianCColumns4 = 32; // Jacobian: W^T times the cotangent of a4: [n * OutputSize, 144]
-            public const int JacobianC3 = 33; // Jacobian: cotangent of a3: [n * OutputSize, 64]
-            public const int JacobianC2 = 34; // Jacobian: cotangent of a2: [n * OutputSize, 256]
-            public const int NtkOutput1 = 35; // Ntk: f(x1): [n1, OutputSize]
-            public const int NtkOutput2 = 36; // Ntk: f(x2): [n2, OutputSize]
-            public const int NtkInputGram7 = 37; // Ntk: <a, a'> of the input of layer 7: [n1, n2]
-            public const int NtkSeeds1 = 38; // Ntk: output seeds of x1, the cotangent of a7: [n1 * repeat, OutputSize]
-            public const int NtkSeeds2 = 39; // Ntk: output seeds of x2: [n2 * repeat, OutputSize]
-            public const int NtkCotangentGram = 40; // Ntk: <D, D'> of the layer being visited: [n1 * repeat, n2 * repeat]
-            public const int NtkC6 = 41; // Ntk x1: cotangent of a6: [n1 * repeat, 4]
-            public const int NtkD6 = 42; // Ntk x2: cotangent of a6: [n2 * repeat, 4]
-            public const int NtkC5 = 43; // Ntk x1: cotangent of a5: [n1 * repeat, 16]
-            public const int NtkD5 = 44; // Ntk x2: cotangent of a5: [n2 * repeat, 16]
-            public const int NtkLayerJacobian1_4 = 45; // Ntk x1: the Jacobian of layer 4's parameters: [n1 * repeat, 144]
-            public const int NtkLayerJacobian2_4 = 46; // Ntk x2: the Jacobian of layer 4's parameters: [n2 * repeat, 144]
-            public const int NtkCColumns4 = 47; // Ntk x1: W^T times the cotangent of a4: [n1 * repeat, 144]
-            public const int NtkC3 = 48; // Ntk x1: cotangent of a3: [n1 * repeat, 64]
-            public const int NtkDColumns4 = 49; // Ntk x2: W^T times the cotangent of a4: [n2 * repeat, 144]
-            public const int NtkD3 = 50; // Ntk x2: cotangent of a3: [n2 * repeat, 64]
-            public const int NtkC2 = 51; // Ntk x1: cotangent of a2: [n1 * repeat, 256]
-            public const int NtkD2 = 52; // Ntk x2: cotangent of a2: [n2 * repeat, 256]
-            public const int NtkLayerJacobian1_1 = 53; // Ntk x1: the Jacobian of layer 1's parameters: [n1 * repeat, 40]
-            public const int NtkLayerJacobian2_1 = 54; // Ntk x2: the Jacobian of layer 1's parameters: [n2 * repeat, 40]
+            public const int JvpT3 = 22; // Jvp: tangent of a3: [n, 64]
+            public const int JvpT4 = 23; // Jvp: tangent of a4: [n, 16]
+            public const int JvpColumns4 = 24; // Jvp: im2col columns of the tangent of a3: [n, 144]
+            public const int JvpT6 = 25; // Jvp: tangent of a6: [n, 4]
+            public const int JacobianOutput = 26; // Jacobian: f(x): [n, OutputSize]
+            public const int JacobianSeeds = 27; // Jacobian: one identity block per sample, the cotangent of a7: [n * OutputSize, OutputSize]
+            public const int JacobianC6 = 28; // Jacobian: cotangent of a6: [n * OutputSize, 4]
+            public const int JacobianC5 = 29; // Jacobian: cotangent of a5: [n * OutputSize, 16]
+            public const int JacobianCColumns4 = 30; // Jacobian: W^T times the cotangent of a4: [n * OutputSize, 144]
+            public const int JacobianC3 = 31; // Jacobian: cotangent of a3: [n * OutputSize, 64]
+            public const int JacobianC2 = 32; // Jacobian: cotangent of a2: [n * OutputSize, 256]
+            public const int NtkOutput1 = 33; // Ntk: f(x1): [n1, OutputSize]
+            public const int NtkOutput2 = 34; // Ntk: f(x2): [n2, OutputSize]
+            public const int NtkInputGram7 = 35; // Ntk: <a, a'> of the input of layer 7: [n1, n2]
+            public const int NtkSeeds1 = 36; // Ntk: output seeds of x1, the cotangent of a7: [n1 * repeat, OutputSize]
+            public const int NtkSeeds2 = 37; // Ntk: output seeds of x2: [n2 * repeat, OutputSize]
+            public const int NtkCotangentGram = 38; // Ntk: <D, D'> of the layer being visited: [n1 * repeat, n2 * repeat]
+            public const int NtkC6 = 39; // Ntk x1: cotangent of a6: [n1 * repeat, 4]
+            public const int NtkD6 = 40; // Ntk x2: cotangent of a6: [n2 * repeat, 4]
+            public const int NtkC5 = 41; // Ntk x1: cotangent of a5: [n1 * repeat, 16]
+            public const int NtkD5 = 42; // Ntk x2: cotangent of a5: [n2 * repeat, 16]
+            public const int NtkLayerJacobian1_4 = 43; // Ntk x1: the Jacobian of layer 4's parameters: [n1 * repeat, 144]
+            public const int NtkLayerJacobian2_4 = 44; // Ntk x2: the Jacobian of layer 4's parameters: [n2 * repeat, 144]
+            public const int NtkCColumns4 = 45; // Ntk x1: W^T times the cotangent of a4: [n1 * repeat, 144]
+            public const int NtkC3 = 46; // Ntk x1: cotangent of a3: [n1 * repeat, 64]
+            public const int NtkDColumns4 = 47; // Ntk x2: W^T times the cotangent of a4: [n2 * repeat, 144]
+            public const int NtkD3 = 48; // Ntk x2: cotangent of a3: [n2 * repeat, 64]
+            public const int NtkC2 = 49; // Ntk x1: cotangent of a2: [n1 * repeat, 256]
+            public const int NtkD2 = 50; // Ntk x2: cotangent of a2: [n2 * repeat, 256]
+            public const int NtkLayerJacobian1_1 = 51; // Ntk x1: the Jacobian of layer 1's parameters: [n1 * repeat, 40]
+            public const int NtkLayerJacobian2_1 = 52; // Ntk x2: the Jacobian of layer 1's parameters: [n2 * repeat, 40]
 
             // The forward pass of one batch; a_k (k < layers) stays in slot Ak (Bk for the second batch of Ntk) for the backward passes.
             public static void RunForward<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor output, global::NtkDsl.Backends.Workspace<TTensor> workspace, bool second)

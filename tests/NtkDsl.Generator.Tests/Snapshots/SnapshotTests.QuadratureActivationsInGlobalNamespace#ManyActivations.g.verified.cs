@@ -132,39 +132,31 @@ partial class ManyActivations : global::NtkDsl.Backends.INetwork<ManyActivations
         TTensor t1 = workspace.Get(backend, NtkGenerated.JvpT1, n, 10);
         backend.Linear(x, backend.View(tangent, NtkGenerated.Layer1Weights, 10, 5), backend.View(tangent, NtkGenerated.Layer1Bias, 1, 10), NtkGenerated.Layer1WeightScale, NtkGenerated.Layer1BiasScale, t1);
         // Layer 2: Tanh
-        TTensor t2 = workspace.Get(backend, NtkGenerated.JvpT2, n, 10);
-        backend.Copy(t1, t2);
         TTensor a1 = workspace.Get(backend, NtkGenerated.A1, n, 10);
-        backend.MultiplyByDerivative(NtkGenerated.Layer2, a1, t2, 1);
+        backend.MultiplyByDerivative(NtkGenerated.Layer2, a1, t1, 1);
         // Layer 3: Dense 10 -> 10
         TTensor a2 = workspace.Get(backend, NtkGenerated.A2, n, 10);
         TTensor t3 = workspace.Get(backend, NtkGenerated.JvpT3, n, 10);
         backend.Linear(a2, backend.View(tangent, NtkGenerated.Layer3Weights, 10, 10), backend.View(tangent, NtkGenerated.Layer3Bias, 1, 10), NtkGenerated.Layer3WeightScale, NtkGenerated.Layer3BiasScale, t3);
-        backend.MatMulTransposeB(t2, backend.View(theta, NtkGenerated.Layer3Weights, 10, 10), NtkGenerated.Layer3WeightScale, t3, true);
+        backend.MatMulTransposeB(t1, backend.View(theta, NtkGenerated.Layer3Weights, 10, 10), NtkGenerated.Layer3WeightScale, t3, true);
         // Layer 4: Sigmoid
-        TTensor t4 = workspace.Get(backend, NtkGenerated.JvpT4, n, 10);
-        backend.Copy(t3, t4);
         TTensor a3 = workspace.Get(backend, NtkGenerated.A3, n, 10);
-        backend.MultiplyByDerivative(NtkGenerated.Layer4, a3, t4, 1);
+        backend.MultiplyByDerivative(NtkGenerated.Layer4, a3, t3, 1);
         // Layer 5: Dense 10 -> 10
         TTensor a4 = workspace.Get(backend, NtkGenerated.A4, n, 10);
         TTensor t5 = workspace.Get(backend, NtkGenerated.JvpT5, n, 10);
         backend.Linear(a4, backend.View(tangent, NtkGenerated.Layer5Weights, 10, 10), backend.View(tangent, NtkGenerated.Layer5Bias, 1, 10), NtkGenerated.Layer5WeightScale, NtkGenerated.Layer5BiasScale, t5);
-        backend.MatMulTransposeB(t4, backend.View(theta, NtkGenerated.Layer5Weights, 10, 10), NtkGenerated.Layer5WeightScale, t5, true);
+        backend.MatMulTransposeB(t3, backend.View(theta, NtkGenerated.Layer5Weights, 10, 10), NtkGenerated.Layer5WeightScale, t5, true);
         // Layer 6: Softplus
-        TTensor t6 = workspace.Get(backend, NtkGenerated.JvpT6, n, 10);
-        backend.Copy(t5, t6);
         TTensor a5 = workspace.Get(backend, NtkGenerated.A5, n, 10);
-        backend.MultiplyByDerivative(NtkGenerated.Layer6, a5, t6, 1);
+        backend.MultiplyByDerivative(NtkGenerated.Layer6, a5, t5, 1);
         // Layer 7: Identity
-        TTensor t7 = workspace.Get(backend, NtkGenerated.JvpT7, n, 10);
-        backend.Copy(t6, t7);
         TTensor a6 = workspace.Get(backend, NtkGenerated.A6, n, 10);
-        backend.MultiplyByDerivative(NtkGenerated.Layer7, a6, t7, 1);
+        backend.MultiplyByDerivative(NtkGenerated.Layer7, a6, t5, 1);
         // Layer 8: Dense 10 -> 2
         TTensor a7 = workspace.Get(backend, NtkGenerated.A7, n, 10);
         backend.Linear(a7, backend.View(tangent, NtkGenerated.Layer8Weights, 2, 10), backend.View(tangent, NtkGenerated.Layer8Bias, 1, 2), NtkGenerated.Layer8WeightScale, NtkGenerated.Layer8BiasScale, tangentOutput);
-        backend.MatMulTransposeB(t7, backend.View(theta, NtkGenerated.Layer8Weights, 2, 10), NtkGenerated.Layer8WeightScale, tangentOutput, true);
+        backend.MatMulTransposeB(t5, backend.View(theta, NtkGenerated.Layer8Weights, 2, 10), NtkGenerated.Layer8WeightScale, tangentOutput, true);
     }
 
     static void global::NtkDsl.Backends.INetwork<ManyActivations>.Jacobian<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor jacobian, global::NtkDsl.Backends.Workspace<TTensor> workspace)
@@ -353,32 +345,28 @@ partial class ManyActivations : global::NtkDsl.Backends.INetwork<ManyActivations
         public const int VjpC4 = 15; // Vjp: cotangent of a4: [n, 10]
         public const int VjpC2 = 16; // Vjp: cotangent of a2: [n, 10]
         public const int JvpT1 = 17; // Jvp: tangent of a1: [n, 10]
-        public const int JvpT2 = 18; // Jvp: tangent of a2: [n, 10]
-        public const int JvpT3 = 19; // Jvp: tangent of a3: [n, 10]
-        public const int JvpT4 = 20; // Jvp: tangent of a4: [n, 10]
-        public const int JvpT5 = 21; // Jvp: tangent of a5: [n, 10]
-        public const int JvpT6 = 22; // Jvp: tangent of a6: [n, 10]
-        public const int JvpT7 = 23; // Jvp: tangent of a7: [n, 10]
-        public const int JacobianOutput = 24; // Jacobian: f(x): [n, OutputSize]
-        public const int JacobianSeeds = 25; // Jacobian: one identity block per sample, the cotangent of a8: [n * OutputSize, OutputSize]
-        public const int JacobianC7 = 26; // Jacobian: cotangent of a7: [n * OutputSize, 10]
-        public const int JacobianC4 = 27; // Jacobian: cotangent of a4: [n * OutputSize, 10]
-        public const int JacobianC2 = 28; // Jacobian: cotangent of a2: [n * OutputSize, 10]
-        public const int NtkOutput1 = 29; // Ntk: f(x1): [n1, OutputSize]
-        public const int NtkOutput2 = 30; // Ntk: f(x2): [n2, OutputSize]
-        public const int NtkInputGram1 = 31; // Ntk: <a, a'> of the input of layer 1: [n1, n2]
-        public const int NtkInputGram3 = 32; // Ntk: <a, a'> of the input of layer 3: [n1, n2]
-        public const int NtkInputGram5 = 33; // Ntk: <a, a'> of the input of layer 5: [n1, n2]
-        public const int NtkInputGram8 = 34; // Ntk: <a, a'> of the input of layer 8: [n1, n2]
-        public const int NtkSeeds1 = 35; // Ntk: output seeds of x1, the cotangent of a8: [n1 * repeat, OutputSize]
-        public const int NtkSeeds2 = 36; // Ntk: output seeds of x2: [n2 * repeat, OutputSize]
-        public const int NtkCotangentGram = 37; // Ntk: <D, D'> of the layer being visited: [n1 * repeat, n2 * repeat]
-        public const int NtkC7 = 38; // Ntk x1: cotangent of a7: [n1 * repeat, 10]
-        public const int NtkD7 = 39; // Ntk x2: cotangent of a7: [n2 * repeat, 10]
-        public const int NtkC4 = 40; // Ntk x1: cotangent of a4: [n1 * repeat, 10]
-        public const int NtkD4 = 41; // Ntk x2: cotangent of a4: [n2 * repeat, 10]
-        public const int NtkC2 = 42; // Ntk x1: cotangent of a2: [n1 * repeat, 10]
-        public const int NtkD2 = 43; // Ntk x2: cotangent of a2: [n2 * repeat, 10]
+        public const int JvpT3 = 18; // Jvp: tangent of a3: [n, 10]
+        public const int JvpT5 = 19; // Jvp: tangent of a5: [n, 10]
+        public const int JacobianOutput = 20; // Jacobian: f(x): [n, OutputSize]
+        public const int JacobianSeeds = 21; // Jacobian: one identity block per sample, the cotangent of a8: [n * OutputSize, OutputSize]
+        public const int JacobianC7 = 22; // Jacobian: cotangent of a7: [n * OutputSize, 10]
+        public const int JacobianC4 = 23; // Jacobian: cotangent of a4: [n * OutputSize, 10]
+        public const int JacobianC2 = 24; // Jacobian: cotangent of a2: [n * OutputSize, 10]
+        public const int NtkOutput1 = 25; // Ntk: f(x1): [n1, OutputSize]
+        public const int NtkOutput2 = 26; // Ntk: f(x2): [n2, OutputSize]
+        public const int NtkInputGram1 = 27; // Ntk: <a, a'> of the input of layer 1: [n1, n2]
+        public const int NtkInputGram3 = 28; // Ntk: <a, a'> of the input of layer 3: [n1, n2]
+        public const int NtkInputGram5 = 29; // Ntk: <a, a'> of the input of layer 5: [n1, n2]
+        public const int NtkInputGram8 = 30; // Ntk: <a, a'> of the input of layer 8: [n1, n2]
+        public const int NtkSeeds1 = 31; // Ntk: output seeds of x1, the cotangent of a8: [n1 * repeat, OutputSize]
+        public const int NtkSeeds2 = 32; // Ntk: output seeds of x2: [n2 * repeat, OutputSize]
+        public const int NtkCotangentGram = 33; // Ntk: <D, D'> of the layer being visited: [n1 * repeat, n2 * repeat]
+        public const int NtkC7 = 34; // Ntk x1: cotangent of a7: [n1 * repeat, 10]
+        public const int NtkD7 = 35; // Ntk x2: cotangent of a7: [n2 * repeat, 10]
+        public const int NtkC4 = 36; // Ntk x1: cotangent of a4: [n1 * repeat, 10]
+        public const int NtkD4 = 37; // Ntk x2: cotangent of a4: [n2 * repeat, 10]
+        public const int NtkC2 = 38; // Ntk x1: cotangent of a2: [n1 * repeat, 10]
+        public const int NtkD2 = 39; // Ntk x2: cotangent of a2: [n2 * repeat, 10]
 
         // The forward pass of one batch; a_k (k < layers) stays in slot Ak (Bk for the second batch of Ntk) for the backward passes.
         public static void RunForward<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor output, global::NtkDsl.Backends.Workspace<TTensor> workspace, bool second)

@@ -118,24 +118,20 @@ namespace Demo
             TTensor t1 = workspace.Get(backend, NtkGenerated.JvpT1, n, 16);
             backend.MatMulTransposeB(x, backend.View(tangent, NtkGenerated.Layer1Weights, 16, 4), NtkGenerated.Layer1WeightScale, t1, false);
             // Layer 2: LeakyRelu
-            TTensor t2 = workspace.Get(backend, NtkGenerated.JvpT2, n, 16);
-            backend.Copy(t1, t2);
             TTensor a1 = workspace.Get(backend, NtkGenerated.A1, n, 16);
-            backend.MultiplyByDerivative(NtkGenerated.Layer2, a1, t2, 1);
+            backend.MultiplyByDerivative(NtkGenerated.Layer2, a1, t1, 1);
             // Layer 3: Dense 16 -> 8
             TTensor a2 = workspace.Get(backend, NtkGenerated.A2, n, 16);
             TTensor t3 = workspace.Get(backend, NtkGenerated.JvpT3, n, 8);
             backend.Linear(a2, backend.View(tangent, NtkGenerated.Layer3Weights, 8, 16), backend.View(tangent, NtkGenerated.Layer3Bias, 1, 8), NtkGenerated.Layer3WeightScale, NtkGenerated.Layer3BiasScale, t3);
-            backend.MatMulTransposeB(t2, backend.View(theta, NtkGenerated.Layer3Weights, 8, 16), NtkGenerated.Layer3WeightScale, t3, true);
+            backend.MatMulTransposeB(t1, backend.View(theta, NtkGenerated.Layer3Weights, 8, 16), NtkGenerated.Layer3WeightScale, t3, true);
             // Layer 4: Abs
-            TTensor t4 = workspace.Get(backend, NtkGenerated.JvpT4, n, 8);
-            backend.Copy(t3, t4);
             TTensor a3 = workspace.Get(backend, NtkGenerated.A3, n, 8);
-            backend.MultiplyByDerivative(NtkGenerated.Layer4, a3, t4, 1);
+            backend.MultiplyByDerivative(NtkGenerated.Layer4, a3, t3, 1);
             // Layer 5: Dense 8 -> 3
             TTensor a4 = workspace.Get(backend, NtkGenerated.A4, n, 8);
             backend.Linear(a4, backend.View(tangent, NtkGenerated.Layer5Weights, 3, 8), backend.View(tangent, NtkGenerated.Layer5Bias, 1, 3), NtkGenerated.Layer5WeightScale, NtkGenerated.Layer5BiasScale, tangentOutput);
-            backend.MatMulTransposeB(t4, backend.View(theta, NtkGenerated.Layer5Weights, 3, 8), NtkGenerated.Layer5WeightScale, tangentOutput, true);
+            backend.MatMulTransposeB(t3, backend.View(theta, NtkGenerated.Layer5Weights, 3, 8), NtkGenerated.Layer5WeightScale, tangentOutput, true);
         }
 
         static void global::NtkDsl.Backends.INetwork<StandardNet>.Jacobian<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor jacobian, global::NtkDsl.Backends.Workspace<TTensor> workspace)
@@ -282,25 +278,23 @@ namespace Demo
             public const int VjpC4 = 8; // Vjp: cotangent of a4: [n, 8]
             public const int VjpC2 = 9; // Vjp: cotangent of a2: [n, 16]
             public const int JvpT1 = 10; // Jvp: tangent of a1: [n, 16]
-            public const int JvpT2 = 11; // Jvp: tangent of a2: [n, 16]
-            public const int JvpT3 = 12; // Jvp: tangent of a3: [n, 8]
-            public const int JvpT4 = 13; // Jvp: tangent of a4: [n, 8]
-            public const int JacobianOutput = 14; // Jacobian: f(x): [n, OutputSize]
-            public const int JacobianSeeds = 15; // Jacobian: one identity block per sample, the cotangent of a5: [n * OutputSize, OutputSize]
-            public const int JacobianC4 = 16; // Jacobian: cotangent of a4: [n * OutputSize, 8]
-            public const int JacobianC2 = 17; // Jacobian: cotangent of a2: [n * OutputSize, 16]
-            public const int NtkOutput1 = 18; // Ntk: f(x1): [n1, OutputSize]
-            public const int NtkOutput2 = 19; // Ntk: f(x2): [n2, OutputSize]
-            public const int NtkInputGram1 = 20; // Ntk: <a, a'> of the input of layer 1: [n1, n2]
-            public const int NtkInputGram3 = 21; // Ntk: <a, a'> of the input of layer 3: [n1, n2]
-            public const int NtkInputGram5 = 22; // Ntk: <a, a'> of the input of layer 5: [n1, n2]
-            public const int NtkSeeds1 = 23; // Ntk: output seeds of x1, the cotangent of a5: [n1 * repeat, OutputSize]
-            public const int NtkSeeds2 = 24; // Ntk: output seeds of x2: [n2 * repeat, OutputSize]
-            public const int NtkCotangentGram = 25; // Ntk: <D, D'> of the layer being visited: [n1 * repeat, n2 * repeat]
-            public const int NtkC4 = 26; // Ntk x1: cotangent of a4: [n1 * repeat, 8]
-            public const int NtkD4 = 27; // Ntk x2: cotangent of a4: [n2 * repeat, 8]
-            public const int NtkC2 = 28; // Ntk x1: cotangent of a2: [n1 * repeat, 16]
-            public const int NtkD2 = 29; // Ntk x2: cotangent of a2: [n2 * repeat, 16]
+            public const int JvpT3 = 11; // Jvp: tangent of a3: [n, 8]
+            public const int JacobianOutput = 12; // Jacobian: f(x): [n, OutputSize]
+            public const int JacobianSeeds = 13; // Jacobian: one identity block per sample, the cotangent of a5: [n * OutputSize, OutputSize]
+            public const int JacobianC4 = 14; // Jacobian: cotangent of a4: [n * OutputSize, 8]
+            public const int JacobianC2 = 15; // Jacobian: cotangent of a2: [n * OutputSize, 16]
+            public const int NtkOutput1 = 16; // Ntk: f(x1): [n1, OutputSize]
+            public const int NtkOutput2 = 17; // Ntk: f(x2): [n2, OutputSize]
+            public const int NtkInputGram1 = 18; // Ntk: <a, a'> of the input of layer 1: [n1, n2]
+            public const int NtkInputGram3 = 19; // Ntk: <a, a'> of the input of layer 3: [n1, n2]
+            public const int NtkInputGram5 = 20; // Ntk: <a, a'> of the input of layer 5: [n1, n2]
+            public const int NtkSeeds1 = 21; // Ntk: output seeds of x1, the cotangent of a5: [n1 * repeat, OutputSize]
+            public const int NtkSeeds2 = 22; // Ntk: output seeds of x2: [n2 * repeat, OutputSize]
+            public const int NtkCotangentGram = 23; // Ntk: <D, D'> of the layer being visited: [n1 * repeat, n2 * repeat]
+            public const int NtkC4 = 24; // Ntk x1: cotangent of a4: [n1 * repeat, 8]
+            public const int NtkD4 = 25; // Ntk x2: cotangent of a4: [n2 * repeat, 8]
+            public const int NtkC2 = 26; // Ntk x1: cotangent of a2: [n1 * repeat, 16]
+            public const int NtkD2 = 27; // Ntk x2: cotangent of a2: [n2 * repeat, 16]
 
             // The forward pass of one batch; a_k (k < layers) stays in slot Ak (Bk for the second batch of Ntk) for the backward passes.
             public static void RunForward<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor output, global::NtkDsl.Backends.Workspace<TTensor> workspace, bool second)

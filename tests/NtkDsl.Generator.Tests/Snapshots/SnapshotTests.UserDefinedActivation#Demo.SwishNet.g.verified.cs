@@ -108,14 +108,12 @@ namespace Demo
             TTensor t1 = workspace.Get(backend, NtkGenerated.JvpT1, n, 8);
             backend.Linear(x, backend.View(tangent, NtkGenerated.Layer1Weights, 8, 2), backend.View(tangent, NtkGenerated.Layer1Bias, 1, 8), NtkGenerated.Layer1WeightScale, NtkGenerated.Layer1BiasScale, t1);
             // Layer 2: Elementwise(Swish, SwishDerivative)
-            TTensor t2 = workspace.Get(backend, NtkGenerated.JvpT2, n, 8);
-            backend.Copy(t1, t2);
             TTensor a1 = workspace.Get(backend, NtkGenerated.A1, n, 8);
-            backend.MultiplyByDerivative(NtkGenerated.Layer2, a1, t2, 1);
+            backend.MultiplyByDerivative(NtkGenerated.Layer2, a1, t1, 1);
             // Layer 3: Dense 8 -> 1
             TTensor a2 = workspace.Get(backend, NtkGenerated.A2, n, 8);
             backend.Linear(a2, backend.View(tangent, NtkGenerated.Layer3Weights, 1, 8), backend.View(tangent, NtkGenerated.Layer3Bias, 1, 1), NtkGenerated.Layer3WeightScale, NtkGenerated.Layer3BiasScale, tangentOutput);
-            backend.MatMulTransposeB(t2, backend.View(theta, NtkGenerated.Layer3Weights, 1, 8), NtkGenerated.Layer3WeightScale, tangentOutput, true);
+            backend.MatMulTransposeB(t1, backend.View(theta, NtkGenerated.Layer3Weights, 1, 8), NtkGenerated.Layer3WeightScale, tangentOutput, true);
         }
 
         static void global::NtkDsl.Backends.INetwork<SwishNet>.Jacobian<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor jacobian, global::NtkDsl.Backends.Workspace<TTensor> workspace)
@@ -241,19 +239,18 @@ namespace Demo
             public const int B2 = 3; // a2 of x2 in Ntk: [n2, 8]
             public const int VjpC2 = 4; // Vjp: cotangent of a2: [n, 8]
             public const int JvpT1 = 5; // Jvp: tangent of a1: [n, 8]
-            public const int JvpT2 = 6; // Jvp: tangent of a2: [n, 8]
-            public const int JacobianOutput = 7; // Jacobian: f(x): [n, OutputSize]
-            public const int JacobianSeeds = 8; // Jacobian: one identity block per sample, the cotangent of a3: [n * OutputSize, OutputSize]
-            public const int JacobianC2 = 9; // Jacobian: cotangent of a2: [n * OutputSize, 8]
-            public const int NtkOutput1 = 10; // Ntk: f(x1): [n1, OutputSize]
-            public const int NtkOutput2 = 11; // Ntk: f(x2): [n2, OutputSize]
-            public const int NtkInputGram1 = 12; // Ntk: <a, a'> of the input of layer 1: [n1, n2]
-            public const int NtkInputGram3 = 13; // Ntk: <a, a'> of the input of layer 3: [n1, n2]
-            public const int NtkSeeds1 = 14; // Ntk: output seeds of x1, the cotangent of a3: [n1 * repeat, OutputSize]
-            public const int NtkSeeds2 = 15; // Ntk: output seeds of x2: [n2 * repeat, OutputSize]
-            public const int NtkCotangentGram = 16; // Ntk: <D, D'> of the layer being visited: [n1 * repeat, n2 * repeat]
-            public const int NtkC2 = 17; // Ntk x1: cotangent of a2: [n1 * repeat, 8]
-            public const int NtkD2 = 18; // Ntk x2: cotangent of a2: [n2 * repeat, 8]
+            public const int JacobianOutput = 6; // Jacobian: f(x): [n, OutputSize]
+            public const int JacobianSeeds = 7; // Jacobian: one identity block per sample, the cotangent of a3: [n * OutputSize, OutputSize]
+            public const int JacobianC2 = 8; // Jacobian: cotangent of a2: [n * OutputSize, 8]
+            public const int NtkOutput1 = 9; // Ntk: f(x1): [n1, OutputSize]
+            public const int NtkOutput2 = 10; // Ntk: f(x2): [n2, OutputSize]
+            public const int NtkInputGram1 = 11; // Ntk: <a, a'> of the input of layer 1: [n1, n2]
+            public const int NtkInputGram3 = 12; // Ntk: <a, a'> of the input of layer 3: [n1, n2]
+            public const int NtkSeeds1 = 13; // Ntk: output seeds of x1, the cotangent of a3: [n1 * repeat, OutputSize]
+            public const int NtkSeeds2 = 14; // Ntk: output seeds of x2: [n2 * repeat, OutputSize]
+            public const int NtkCotangentGram = 15; // Ntk: <D, D'> of the layer being visited: [n1 * repeat, n2 * repeat]
+            public const int NtkC2 = 16; // Ntk x1: cotangent of a2: [n1 * repeat, 8]
+            public const int NtkD2 = 17; // Ntk x2: cotangent of a2: [n2 * repeat, 8]
 
             // The forward pass of one batch; a_k (k < layers) stays in slot Ak (Bk for the second batch of Ntk) for the backward passes.
             public static void RunForward<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor output, global::NtkDsl.Backends.Workspace<TTensor> workspace, bool second)

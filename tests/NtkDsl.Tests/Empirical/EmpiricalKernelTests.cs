@@ -11,6 +11,9 @@ public class EmpiricalKernelTests
 {
     public static TheoryData<INetworkCase> Networks() => Cases.SmallData();
 
+    /// <summary>The conv networks (Conv/ConvNetworks.cs) go through the same checks of the derivatives and the NTK.</summary>
+    public static TheoryData<INetworkCase> ConvNetworks() => Conv.ConvPassTests.Networks();
+
     [Theory]
     [MemberData(nameof(Networks))]
     public void Forward_matches_a_plain_loop_implementation(INetworkCase net)
@@ -23,6 +26,7 @@ public class EmpiricalKernelTests
 
     [Theory]
     [MemberData(nameof(Networks))]
+    [MemberData(nameof(ConvNetworks))]
     public void Jacobian_matches_central_finite_differences(INetworkCase net)
     {
         // Central differences have error O(h^2 f''') ~ 1e-10 at h = 1e-5 plus rounding ~ 1e-16 / h = 1e-11:
@@ -48,6 +52,7 @@ public class EmpiricalKernelTests
 
     [Theory]
     [MemberData(nameof(Networks))]
+    [MemberData(nameof(ConvNetworks))]
     public void Vjp_and_Jvp_agree_with_the_Jacobian(INetworkCase net)
     {
         var theta = net.Initialize<double>(seed: 5);
@@ -71,6 +76,7 @@ public class EmpiricalKernelTests
 
     [Theory]
     [MemberData(nameof(Networks))]
+    [MemberData(nameof(ConvNetworks))]
     public void Structured_ntk_equals_explicit_J_Jt_in_every_output_mode(INetworkCase net)
     {
         var theta = net.Initialize<double>(seed: 9);
@@ -97,6 +103,7 @@ public class EmpiricalKernelTests
 
     [Theory]
     [MemberData(nameof(Networks))]
+    [MemberData(nameof(ConvNetworks))]
     public void Ntk_of_one_batch_is_symmetric_positive_semidefinite_and_matches_the_cross_kernel(INetworkCase net)
     {
         var theta = net.Initialize<double>(seed: 12);
@@ -117,6 +124,7 @@ public class EmpiricalKernelTests
 
     [Theory]
     [MemberData(nameof(Networks))]
+    [MemberData(nameof(ConvNetworks))]
     public void Float32_is_within_1e_4_of_float64(INetworkCase net)
     {
         // float32 carries ~7 digits; through a few layers and sums of ~10 terms, 1e-4 relative is the budget.

@@ -36,12 +36,9 @@ internal class ActivationRule : ILayerRule
     public string? Tangent(EmitContext e, LayerNode node, Batch batch, string? inputTangent, string target, bool targetIsOutput)
     {
         if (inputTangent is null) return null; // no parameters before: the tangent stays zero
-        string cols = Int(node.OutShape.Size);
-        string slot = e.Plan.Add($"JvpT{node.Number}", $"Jvp: tangent of a{node.Number}", "n", cols);
-        e.W.Line($"TTensor {target} = workspace.Get(backend, {slot}, n, {cols});");
-        e.W.Line($"backend.Copy({inputTangent}, {target});");
-        e.W.Line($"backend.MultiplyByDerivative({Field(node)}, {e.Input(batch, node)}, {target}, 1);");
-        return target;
+        // In place: nothing reads the input's tangent after this layer (an activation is never the last layer).
+        e.W.Line($"backend.MultiplyByDerivative({Field(node)}, {e.Input(batch, node)}, {inputTangent}, 1);");
+        return inputTangent;
     }
 
     public void PrepareNtk(EmitContext e, LayerNode node, Batch first, Batch second)

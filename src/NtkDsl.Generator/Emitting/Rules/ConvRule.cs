@@ -55,12 +55,7 @@ internal sealed class ConvRule : ILayerRule
 
     public string? Tangent(EmitContext e, LayerNode node, Batch batch, string? inputTangent, string target, bool targetIsOutput)
     {
-        string cols = Int(node.OutShape.Size);
-        if (!targetIsOutput)
-        {
-            string slot = e.Plan.Add($"JvpT{node.Number}", $"Jvp: tangent of a{node.Number}", "n", cols);
-            e.W.Line($"TTensor {target} = workspace.Get(backend, {slot}, n, {cols});");
-        }
+        e.DeclareTangent(node, target, targetIsOutput);
 
         // d(conv(W, a) + b) = conv(dW, a) + db + conv(W, da).
         Product(e, node, "tangent", e.BatchBuffer(batch, ColumnsSuffix(node), Int(Fan(node) * node.OutShape.Positions)), target, accumulate: false);

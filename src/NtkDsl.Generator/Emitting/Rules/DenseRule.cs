@@ -46,11 +46,7 @@ internal sealed class DenseRule : ILayerRule
     public string? Tangent(EmitContext e, LayerNode node, Batch batch, string? inputTangent, string target, bool targetIsOutput)
     {
         string input = e.Input(batch, node);
-        if (!targetIsOutput)
-        {
-            string slot = e.Plan.Add($"JvpT{node.Number}", $"Jvp: tangent of a{node.Number}", "n", Int(node.OutShape.Size));
-            e.W.Line($"TTensor {target} = workspace.Get(backend, {slot}, n, {Int(node.OutShape.Size)});");
-        }
+        e.DeclareTangent(node, target, targetIsOutput);
 
         // d(W a + b) = dW a + db + W da.
         e.W.Line(Product(node, input, "tangent", target));

@@ -40,12 +40,7 @@ internal sealed class PoolRule : ILayerRule
     public string? Tangent(EmitContext e, LayerNode node, Batch batch, string? inputTangent, string target, bool targetIsOutput)
     {
         if (inputTangent is null) return null;
-        string cols = Int(node.OutShape.Size);
-        if (!targetIsOutput)
-        {
-            string slot = e.Plan.Add($"JvpT{node.Number}", $"Jvp: tangent of a{node.Number}", "n", cols);
-            e.W.Line($"TTensor {target} = workspace.Get(backend, {slot}, n, {cols});");
-        }
+        e.DeclareTangent(node, target, targetIsOutput);
 
         Forward(e, node, inputTangent, target);
         return target;
