@@ -39,8 +39,7 @@ internal sealed class NetworkEmitter
     public static string Emit(NetworkModel model, string version) => new NetworkEmitter(model).Write(version);
 
     /// <summary>True when the infinite-width kernel exists for this architecture (every activation has a Gaussian input).</summary>
-    public static bool HasInfiniteWidth(NetworkIr ir) =>
-        Validation.NetworkValidator.FirstNonGaussianActivation(ir.Model) < 0 && !ir.Model.Spatial.IsDeclared;
+    public static bool HasInfiniteWidth(NetworkIr ir) => Validation.NetworkValidator.FirstNonGaussianActivation(ir.Model) < 0;
 
     private string Write(string version)
     {
@@ -333,10 +332,17 @@ internal sealed class NetworkEmitter
 
     private void WriteInfiniteWidth(EmitContext e)
     {
+        // Spatial inputs start from per-position covariances; every pair of positions is kept only when a pooling
+        // layer will mix positions (neural-tangents' diagonal_spatial = false), else only same-position ones.
+        var shape = _ir.Nodes[0].InShape;
+        string spatial = shape.IsSpatial
+            ? $", {Int(shape.Channels)}, new {Ns}.SpatialShape({Int(shape.Height)}, {Int(shape.Width)}), positionPairs: " +
+              Bool(_ir.Nodes.Any(n => n.Kind is LayerKind.AvgPool or LayerKind.SumPool or LayerKind.GlobalAvgPool))
+            : "";
         foreach (var (kind, name, args, create) in new[]
                  {
-                     ("Kernels", "InfiniteWidth", $"{Ns}.Matrix<double> x1, {Ns}.Matrix<double>? x2 = null", "KernelState.FromInputs(x1, x2, options)"),
-                     ("Diagonal", "InfiniteWidthDiagonal", $"{Ns}.Matrix<double> x", "DiagonalKernelState.FromInputs(x, options)"),
+                     ("Kernels", "InfiniteWidth", $"{Ns}.Matrix<double> x1, {Ns}.Matrix<double>? x2 = null", $"KernelState.FromInputs(x1, x2, options{spatial})"),
+                     ("Diagonal", "InfiniteWidthDiagonal", $"{Ns}.Matrix<double> x", $"DiagonalKernelState.FromInputs(x, options{spatial})"),
                  })
         {
             e.W.Line(kind == "Kernels"
@@ -344,8 +350,8 @@ internal sealed class NetworkEmitter
                 : "/// <summary>The infinite-width NNGP and NTK on the diagonal, k(x, x) for each row of x, in O(N L).</summary>");
             e.W.Open($"public static {Ns}.InfiniteWidth{kind} {name}({args}, {Ns}.InfiniteWidthOptions? options = null)");
             foreach (var input in kind == "Kernels" ? new[] { "x1" } : new[] { "x" })
-                e.W.Line($"{Backends}.Shapes.RequireInput({input}, \"{input}\", InputSize);");
-            if (kind == "Kernels") e.W.Line($"if (x2 is not null) {Backends}.Shapes.RequireInput(x2, \"x2\", InputSize);");
+                e.W.Line($"{Backends}.Shapes.RequireInput({input}, \"{input}\", Description);");
+            if (kind == "Kernels") e.W.Line($"if (x2 is not null) {Backends}.Shapes.RequireInput(x2, \"x2\", Description);");
             string stateType = kind == "Kernels" ? "KernelState" : "DiagonalKernelState";
             e.W.Line($"{Ns}.{stateType} state = {Ns}.{create};");
             foreach (var node in _ir.Nodes) LayerRules.For(node).InfiniteWidth(e, node, "state");

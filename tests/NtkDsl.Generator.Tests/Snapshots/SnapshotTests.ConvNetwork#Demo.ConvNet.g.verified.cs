@@ -234,6 +234,37 @@ namespace Demo
             }
         }
 
+        /// <summary>The infinite-width NNGP and NTK of this architecture (per output unit, outputs are i.i.d. in the limit), [N1, N2] in float64; x2 = null means x1.</summary>
+        public static global::NtkDsl.InfiniteWidthKernels InfiniteWidth(global::NtkDsl.Matrix<double> x1, global::NtkDsl.Matrix<double>? x2 = null, global::NtkDsl.InfiniteWidthOptions? options = null)
+        {
+            global::NtkDsl.Backends.Shapes.RequireInput(x1, "x1", Description);
+            if (x2 is not null) global::NtkDsl.Backends.Shapes.RequireInput(x2, "x2", Description);
+            global::NtkDsl.KernelState state = global::NtkDsl.KernelState.FromInputs(x1, x2, options, 1, new global::NtkDsl.SpatialShape(8, 8), positionPairs: true);
+            state.Conv(NtkGenerated.Layer1, global::NtkDsl.Parameterization.Ntk);
+            state.Activate(NtkGenerated.Layer2);
+            state.Pool(NtkGenerated.Layer3);
+            state.Conv(NtkGenerated.Layer4, global::NtkDsl.Parameterization.Ntk);
+            state.Activate(NtkGenerated.Layer5);
+            state.GlobalAvgPool(NtkGenerated.Layer6);
+            state.Dense(NtkGenerated.Layer7, global::NtkDsl.Parameterization.Ntk);
+            return state.Result();
+        }
+
+        /// <summary>The infinite-width NNGP and NTK on the diagonal, k(x, x) for each row of x, in O(N L).</summary>
+        public static global::NtkDsl.InfiniteWidthDiagonal InfiniteWidthDiagonal(global::NtkDsl.Matrix<double> x, global::NtkDsl.InfiniteWidthOptions? options = null)
+        {
+            global::NtkDsl.Backends.Shapes.RequireInput(x, "x", Description);
+            global::NtkDsl.DiagonalKernelState state = global::NtkDsl.DiagonalKernelState.FromInputs(x, options, 1, new global::NtkDsl.SpatialShape(8, 8), positionPairs: true);
+            state.Conv(NtkGenerated.Layer1, global::NtkDsl.Parameterization.Ntk);
+            state.Activate(NtkGenerated.Layer2);
+            state.Pool(NtkGenerated.Layer3);
+            state.Conv(NtkGenerated.Layer4, global::NtkDsl.Parameterization.Ntk);
+            state.Activate(NtkGenerated.Layer5);
+            state.GlobalAvgPool(NtkGenerated.Layer6);
+            state.Dense(NtkGenerated.Layer7, global::NtkDsl.Parameterization.Ntk);
+            return state.Result();
+        }
+
         /// <summary>Private generated helpers: layer constants, workspace slots and the passes the members above share.</summary>
         private static class NtkGenerated
         {
@@ -264,6 +295,7 @@ namespace Demo
             public const double Layer7BiasScale = 0.1;
             public const double Layer7NtkWeight = 0.48999999999999994;
             public const double Layer7NtkBias = 0.010000000000000002;
+            public static global::NtkDsl.DenseLayer Layer7 => (global::NtkDsl.DenseLayer)Description.Layers[6];
 
             // Workspace slots: one buffer each, [rows, cols] as noted, reallocated only when a batch size changes.
             public const int A1 = 0; // a1 of the first batch (x, or x1 of Ntk): [n1, 256]

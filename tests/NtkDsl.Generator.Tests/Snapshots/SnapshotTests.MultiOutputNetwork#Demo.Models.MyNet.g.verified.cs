@@ -214,8 +214,8 @@ namespace Demo.Models
         /// <summary>The infinite-width NNGP and NTK of this architecture (per output unit, outputs are i.i.d. in the limit), [N1, N2] in float64; x2 = null means x1.</summary>
         public static global::NtkDsl.InfiniteWidthKernels InfiniteWidth(global::NtkDsl.Matrix<double> x1, global::NtkDsl.Matrix<double>? x2 = null, global::NtkDsl.InfiniteWidthOptions? options = null)
         {
-            global::NtkDsl.Backends.Shapes.RequireInput(x1, "x1", InputSize);
-            if (x2 is not null) global::NtkDsl.Backends.Shapes.RequireInput(x2, "x2", InputSize);
+            global::NtkDsl.Backends.Shapes.RequireInput(x1, "x1", Description);
+            if (x2 is not null) global::NtkDsl.Backends.Shapes.RequireInput(x2, "x2", Description);
             global::NtkDsl.KernelState state = global::NtkDsl.KernelState.FromInputs(x1, x2, options);
             state.Dense(NtkGenerated.Layer1, global::NtkDsl.Parameterization.Ntk);
             state.Activate(NtkGenerated.Layer2);
@@ -228,7 +228,7 @@ namespace Demo.Models
         /// <summary>The infinite-width NNGP and NTK on the diagonal, k(x, x) for each row of x, in O(N L).</summary>
         public static global::NtkDsl.InfiniteWidthDiagonal InfiniteWidthDiagonal(global::NtkDsl.Matrix<double> x, global::NtkDsl.InfiniteWidthOptions? options = null)
         {
-            global::NtkDsl.Backends.Shapes.RequireInput(x, "x", InputSize);
+            global::NtkDsl.Backends.Shapes.RequireInput(x, "x", Description);
             global::NtkDsl.DiagonalKernelState state = global::NtkDsl.DiagonalKernelState.FromInputs(x, options);
             state.Dense(NtkGenerated.Layer1, global::NtkDsl.Parameterization.Ntk);
             state.Activate(NtkGenerated.Layer2);
