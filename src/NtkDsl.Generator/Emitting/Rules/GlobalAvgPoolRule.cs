@@ -1,4 +1,3 @@
-using System.Collections.Generic;
 using NtkDsl.Generator.Ir;
 using static NtkDsl.Generator.Emitting.EmitContext;
 
@@ -8,46 +7,27 @@ namespace NtkDsl.Generator.Emitting.Rules;
 /// GlobalAvgPool: [C, H, W] to [C], the mean over each channel's positions. Linear: its tangent is the mean of the
 /// tangent, its cotangent step spreads each channel's cotangent evenly over the positions.
 /// </summary>
-internal sealed class GlobalAvgPoolRule : ILayerRule
+internal sealed class GlobalAvgPoolRule : LinearMapRule
 {
-    public string Label(LayerNode node) => $"GlobalAvgPool {node.InShape} -> {node.OutShape}";
+    public override string Label(LayerNode node) => $"GlobalAvgPool {node.InShape} -> {node.OutShape}";
 
-    public string DescriptionSpec(LayerNode node) => $"{Ns}.LayerSpec.GlobalAvgPool()";
+    public override string DescriptionSpec(LayerNode node) => $"{Ns}.LayerSpec.GlobalAvgPool()";
 
-    public void WriteConstants(EmitContext e, LayerNode node)
+    public override void WriteConstants(EmitContext e, LayerNode node)
     {
         e.W.Line($"// Layer {node.Number}: {Label(node)}, the mean over {Count(node.InShape.Positions)} positions.");
         e.W.Line($"public const double Layer{node.Number}Scale = {Double(1.0 / node.InShape.Positions)};");
         e.W.Line($"public static {Ns}.GlobalAvgPoolLayer Layer{node.Number} => ({Ns}.GlobalAvgPoolLayer)Description.Layers[{Int(node.Index)}];");
     }
 
-    public IEnumerable<(string Suffix, string Comment, long Cols)> BatchBuffers(LayerNode node) => [];
-
-    public void Forward(EmitContext e, LayerNode node, string input, string output) =>
+    public override void Forward(EmitContext e, LayerNode node, string input, string output) =>
         e.W.Line($"backend.SumPositions({input}, {Int(node.InShape.Positions)}, {Scale(node)}, {output}, 0);");
 
-    public string? Tangent(EmitContext e, LayerNode node, Batch batch, string? inputTangent, string target, bool targetIsOutput)
-    {
-        if (inputTangent is null) return null;
-        e.DeclareTangent(node, target, targetIsOutput);
-
-        Forward(e, node, inputTangent, target);
-        return target;
-    }
-
-    public void PrepareNtk(EmitContext e, LayerNode node, Batch first, Batch second)
-    {
-    }
-
-    public void ParameterTerm(EmitContext e, LayerNode node, SinkKind sink, CotangentStream[] streams)
-    {
-    }
-
-    public void Cotangent(EmitContext e, LayerNode node, CotangentStream stream) =>
+    public override void Cotangent(EmitContext e, LayerNode node, CotangentStream stream) =>
         CotangentWalk.Step(e, node, stream, Int(node.InShape.Size),
             $"backend.BroadcastPositions({stream.Current}, {Int(node.InShape.Positions)}, {Scale(node)}, {{next}});");
 
-    public void InfiniteWidth(EmitContext e, LayerNode node, string state) => e.W.Line($"{state}.GlobalAvgPool({Helper($"Layer{node.Number}")});");
+    public override void InfiniteWidth(EmitContext e, LayerNode node, string state) => e.W.Line($"{state}.GlobalAvgPool({Helper($"Layer{node.Number}")});");
 
     private static string Scale(LayerNode node) => Helper($"Layer{node.Number}Scale");
 }

@@ -1,4 +1,3 @@
-using System.Collections.Generic;
 using NtkDsl.Generator.Ir;
 using NtkDsl.Generator.Model;
 using static NtkDsl.Generator.Emitting.EmitContext;
@@ -10,55 +9,36 @@ namespace NtkDsl.Generator.Emitting.Rules;
 /// average, zero padding counted, or 1). Linear and without parameters: its tangent is the same map of the tangent, its
 /// cotangent step the adjoint (each cotangent spread back over its window).
 /// </summary>
-internal sealed class PoolRule : ILayerRule
+internal sealed class PoolRule : LinearMapRule
 {
-    public string Label(LayerNode node)
+    public override string Label(LayerNode node)
     {
         var w = node.Window!;
         string size = node.InShape.Sequence ? $"window {w.Width}, stride {w.StrideWidth}" : $"{w.Height}x{w.Width} window, stride {w.StrideHeight}";
         return $"{node.Kind} {node.InShape} -> {node.OutShape}, {size}, {w.Padding} padding";
     }
 
-    public string DescriptionSpec(LayerNode node)
+    public override string DescriptionSpec(LayerNode node)
     {
         var l = node.Declaration;
         return $"{Ns}.LayerSpec.Pool({Int(l.Kernel)}, {Int(node.InShape.Sequence ? node.Window!.StrideWidth : node.Window!.StrideHeight)}, {Ns}.Padding.{node.Window.Padding}, {Bool(node.Kind == LayerKind.SumPool)})";
     }
 
-    public void WriteConstants(EmitContext e, LayerNode node)
+    public override void WriteConstants(EmitContext e, LayerNode node)
     {
         e.W.Line($"// Layer {node.Number}: {Label(node)}.");
         e.W.Line($"public const double Layer{node.Number}Scale = {Double(node.Kind == LayerKind.SumPool ? 1.0 : 1.0 / node.Window!.Taps)};");
         e.W.Line($"public static {Ns}.PoolLayer Layer{node.Number} => ({Ns}.PoolLayer)Description.Layers[{Int(node.Index)}];");
     }
 
-    public IEnumerable<(string Suffix, string Comment, long Cols)> BatchBuffers(LayerNode node) => [];
-
-    public void Forward(EmitContext e, LayerNode node, string input, string output) =>
+    public override void Forward(EmitContext e, LayerNode node, string input, string output) =>
         e.W.Line($"backend.WindowSums({input}, {Int(node.InShape.Channels)}, {Helper($"Layer{node.Number}")}.Window, {Scale(node)}, {output});");
 
-    public string? Tangent(EmitContext e, LayerNode node, Batch batch, string? inputTangent, string target, bool targetIsOutput)
-    {
-        if (inputTangent is null) return null;
-        e.DeclareTangent(node, target, targetIsOutput);
-
-        Forward(e, node, inputTangent, target);
-        return target;
-    }
-
-    public void PrepareNtk(EmitContext e, LayerNode node, Batch first, Batch second)
-    {
-    }
-
-    public void ParameterTerm(EmitContext e, LayerNode node, SinkKind sink, CotangentStream[] streams)
-    {
-    }
-
-    public void Cotangent(EmitContext e, LayerNode node, CotangentStream stream) =>
+    public override void Cotangent(EmitContext e, LayerNode node, CotangentStream stream) =>
         CotangentWalk.Step(e, node, stream, Int(node.InShape.Size),
             $"backend.WindowSumsTranspose({stream.Current}, {Int(node.InShape.Channels)}, {Helper($"Layer{node.Number}")}.Window, {Scale(node)}, {{next}});");
 
-    public void InfiniteWidth(EmitContext e, LayerNode node, string state) => e.W.Line($"{state}.Pool({Helper($"Layer{node.Number}")});");
+    public override void InfiniteWidth(EmitContext e, LayerNode node, string state) => e.W.Line($"{state}.Pool({Helper($"Layer{node.Number}")});");
 
     private static string Scale(LayerNode node) => Helper($"Layer{node.Number}Scale");
 }
