@@ -23,10 +23,6 @@ public sealed class DiagonalKernelState : LayerKernelState
     /// <summary>Number of points N.</summary>
     public int Count => _nngp.Length;
 
-    /// <summary>PLACEHOLDER for the cntk branch's spatial kernel state (dropped at merge).</summary>
-    public static DiagonalKernelState FromInputs(Matrix<double> x, InfiniteWidthOptions? options, int channels, SpatialShape spatial, bool positionPairs) =>
-        throw new NotImplementedException("PLACEHOLDER");
-
     /// <summary>Starts from the inputs: Sigma(x, x) = |x|^2 / d, Theta = 0.</summary>
     /// <param name="x">N x d inputs, finite.</param>
     /// <param name="options">Quadrature settings; null for <see cref="InfiniteWidthOptions.Default"/>.</param>

@@ -4,7 +4,7 @@ namespace NtkDsl;
 
 /// <summary>
 /// The infinite-width NNGP and NTK of the current representation of X1 against X2, advanced layer by
-/// layer in place: <see cref="FromInputs(Matrix{double}, Matrix{double}?, InfiniteWidthOptions?)"/>, then <see cref="LayerKernelState.Dense"/> and <see cref="LayerKernelState.Activate(Activation)"/>
+/// layer in place: <see cref="FromInputs"/>, then <see cref="LayerKernelState.Dense"/> and <see cref="LayerKernelState.Activate(Activation)"/>
 /// in network order (generated code calls them unrolled), then <see cref="Result"/>.
 /// </summary>
 /// <remarks>
@@ -47,10 +47,6 @@ public sealed class KernelState : LayerKernelState
 
     /// <summary>Sigma(x, x) for each row of X2 at the current layer (the same storage as <see cref="Variance1"/> when symmetric).</summary>
     public ReadOnlySpan<double> Variance2 => _var2;
-
-    /// <summary>PLACEHOLDER for the cntk branch's spatial kernel state (dropped at merge).</summary>
-    public static KernelState FromInputs(Matrix<double> x1, Matrix<double>? x2, InfiniteWidthOptions? options, int channels, SpatialShape spatial, bool positionPairs) =>
-        throw new NotImplementedException("PLACEHOLDER");
 
     /// <summary>
     /// Starts the recursion from the inputs: Sigma = x.x'/d (neural-tangents' input kernel, mean over

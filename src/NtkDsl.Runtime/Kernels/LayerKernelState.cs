@@ -69,18 +69,6 @@ public abstract class LayerKernelState
         IsGaussian = false;
     }
 
-    /// <summary>PLACEHOLDER for the cntk branch's convolution map.</summary>
-    public void Conv(ConvLayer layer, Parameterization parameterization) => throw new NotImplementedException("PLACEHOLDER");
-
-    /// <summary>PLACEHOLDER for the cntk branch's pooling map.</summary>
-    public void Pool(PoolLayer layer) => throw new NotImplementedException("PLACEHOLDER");
-
-    /// <summary>PLACEHOLDER for the cntk branch's global average pooling map.</summary>
-    public void GlobalAvgPool(GlobalAvgPoolLayer layer) => throw new NotImplementedException("PLACEHOLDER");
-
-    /// <summary>PLACEHOLDER for the cntk branch's flatten map.</summary>
-    public void Flatten(FlattenLayer layer) => throw new NotImplementedException("PLACEHOLDER");
-
     /// <summary>Applies a Dense layer's entry map to every stored entry and variance.</summary>
     private protected abstract void ApplyDense(KernelRules.DenseCoefficients c);
 
