@@ -43,16 +43,7 @@ public static class InfiniteWidth
 
     private static void Walk(NetworkDescription network, LayerKernelState state)
     {
-        foreach (var layer in network.Layers)
-        {
-            switch (layer)
-            {
-                case DenseLayer dense: state.Dense(dense, network.Parameterization); break;
-                case ActivationLayer act: state.Activate(act.Activation); break;
-                case ElementwiseLayer e: state.Activate(e.Function); break;
-                default: throw new NotSupportedException($"Layer {layer} has no infinite-width kernel.");
-            }
-        }
+        foreach (var layer in network.Layers) state.Apply(layer, network.Parameterization);
     }
 
     private static void CheckInputWidth(NetworkDescription network, Matrix<double> x, string name)
