@@ -24,6 +24,7 @@ public sealed class KernelState : LayerKernelState
 {
     private readonly int _rows;
     private readonly int _cols;
+    private readonly bool _symmetric;
     private Matrix<double>? _nngp; // null while the state is spatial
     private Matrix<double>? _ntk;
     private double[] _var1;
@@ -32,7 +33,7 @@ public sealed class KernelState : LayerKernelState
     private KernelState(Matrix<double> nngp, Matrix<double> ntk, double[] var1, double[] var2, int width, InfiniteWidthOptions options)
         : base(width, options)
     {
-        (_rows, _cols) = (nngp.Rows, nngp.Cols);
+        (_rows, _cols, _symmetric) = (nngp.Rows, nngp.Cols, ReferenceEquals(var1, var2));
         _nngp = nngp;
         _ntk = ntk;
         _var1 = var1;
@@ -43,15 +44,15 @@ public sealed class KernelState : LayerKernelState
     private KernelState(SpatialKernelProgram program, int rows, int cols, bool symmetric, InfiniteWidthOptions options)
         : base(program, options)
     {
-        (_rows, _cols) = (rows, cols);
+        (_rows, _cols, _symmetric) = (rows, cols, symmetric);
         _var1 = [];
-        _var2 = symmetric ? _var1 : [];
+        _var2 = [];
     }
 
     private KernelState(KernelState other)
         : base(other)
     {
-        (_rows, _cols) = (other._rows, other._cols);
+        (_rows, _cols, _symmetric) = (other._rows, other._cols, other._symmetric);
         _nngp = Clone(other._nngp);
         _ntk = Clone(other._ntk);
         _var1 = (double[])other._var1.Clone();
@@ -65,7 +66,7 @@ public sealed class KernelState : LayerKernelState
     public int Cols => _cols;
 
     /// <summary>True when X2 is X1: only the upper triangle is computed, then mirrored.</summary>
-    public bool IsSymmetric => ReferenceEquals(_var1, _var2);
+    public bool IsSymmetric => _symmetric;
 
     /// <summary>Sigma(x, x) for each row of X1 at the current layer (feature-vector states; empty while the state is spatial).</summary>
     public ReadOnlySpan<double> Variance1 => _var1;

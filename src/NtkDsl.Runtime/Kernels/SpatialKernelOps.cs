@@ -47,13 +47,16 @@ internal abstract class SpatialOp(SpatialLayout input, SpatialLayout output)
 /// Theta' = sw^2 M(Theta) + Sigma' (NTK parameterization) or sw^2 M(Theta) + C k M(Sigma) + [bias] (standard, fan-in
 /// C k): the Dense entry map of <see cref="KernelRules.DenseCoefficients"/> applied to the tap means.
 /// </summary>
-/// <remarks>Cost per pair: k P_out^2 (position pairs) or k P_out (same positions) adds for each of Sigma and Theta, then the entry map.</remarks>
+/// <remarks>
+/// Cost per pair: k P_out^2 (position pairs) or k P_out (same positions) adds for each of Sigma and Theta, then the entry map.
+/// With position pairs the adds are vector adds of row segments (one run per output row at stride 1).
+/// </remarks>
 internal sealed class ConvOp : SpatialOp
 {
     private readonly KernelRules.DenseCoefficients _coefficients;
     private readonly int _taps;
     private readonly int[] _positions; // [P_out, taps]
-    private readonly int[] _byTap; // [taps, P_out]: the same table, contiguous along output positions
+    private readonly int[][] _runs; // per tap: (first output q, first input column, length) of consecutive columns
 
     public ConvOp(ConvLayer layer, Parameterization parameterization, SpatialLayout input)
         : base(input, new SpatialLayout(layer.OutChannels, layer.Window.Output, input.Pairs))
@@ -61,11 +64,32 @@ internal sealed class ConvOp : SpatialOp
         _coefficients = KernelRules.DenseCoefficients.Of(layer, parameterization);
         _taps = layer.Window.Taps;
         _positions = WindowPositions(layer.Window);
-        int outputs = Out.Positions;
-        _byTap = new int[_positions.Length];
-        for (int p = 0; p < outputs; p++)
-            for (int t = 0; t < _taps; t++)
-                _byTap[t * outputs + p] = _positions[p * _taps + t];
+        _runs = new int[_taps][];
+        for (int t = 0; t < _taps; t++) _runs[t] = Runs(t);
+    }
+
+    // The output positions q whose input column (q, t) is valid, as runs where it advances by one with q: a stride-1
+    // convolution has one run per output row, so the pair sums are vector adds of row segments.
+    private int[] Runs(int tap)
+    {
+        var runs = new List<int>();
+        int pout = Out.Positions;
+        for (int q = 0; q < pout;)
+        {
+            int c = _positions[q * _taps + tap];
+            if (c < 0)
+            {
+                q++;
+                continue;
+            }
+
+            int length = 1;
+            while (q + length < pout && _positions[(q + length) * _taps + tap] == c + length) length++;
+            runs.AddRange([q, c, length]);
+            q += length;
+        }
+
+        return [.. runs];
     }
 
     public override void Apply(SpatialTile tile, SpatialBuffers buffers)
@@ -93,17 +117,12 @@ internal sealed class ConvOp : SpatialOp
                         continue;
                     }
 
-                    var columns = _byTap.AsSpan(tap * pout, pout);
-                    var sRow = s.Slice(a * pin, pin);
-                    var tRow = t.Slice(a * pin, pin);
-                    var s2Row = s2.Slice(p * pout, pout);
-                    var t2Row = t2.Slice(p * pout, pout);
-                    for (int q = 0; q < pout; q++)
+                    var runs = _runs[tap];
+                    for (int r = 0; r < runs.Length; r += 3)
                     {
-                        int c = columns[q];
-                        if (c < 0) continue;
-                        s2Row[q] += sRow[c];
-                        t2Row[q] += tRow[c];
+                        int q = p * pout + runs[r], c = a * pin + runs[r + 1], length = runs[r + 2];
+                        TensorPrimitives.Add(s2.Slice(q, length), s.Slice(c, length), s2.Slice(q, length));
+                        TensorPrimitives.Add(t2.Slice(q, length), t.Slice(c, length), t2.Slice(q, length));
                     }
                 }
             }
