@@ -1,9 +1,10 @@
 namespace NtkDsl;
 
 /// <summary>
-/// Infinite-width NNGP and NTK kernels of a fully connected network (neural-tangents' <c>stax</c>
-/// <c>kernel_fn</c>), computed by walking the layers with <see cref="KernelState"/>, the same primitives
-/// that generated code calls unrolled.
+/// Infinite-width NNGP and NTK kernels of a network on feature-vector inputs (neural-tangents' <c>stax</c>
+/// <c>kernel_fn</c>), computed by walking the layers with <see cref="LayerKernelState.Apply"/>, the same primitives
+/// that generated code calls unrolled. For [C, H, W] inputs start a state with the spatial <c>FromInputs</c> and apply
+/// the layers to it.
 /// </summary>
 public static class InfiniteWidth
 {

@@ -6,7 +6,8 @@ namespace NtkDsl;
 /// </summary>
 /// <remarks>
 /// Each rule maps one kernel entry (Sigma, Theta) given the variances Sigma(x, x), Sigma(x', x') of its two points,
-/// so a state that keeps other entries (e.g. per-position covariances of a convolution) can reuse them as they are.
+/// so the spatial states reuse them as they are: a convolution applies the Dense entry map to its tap means (with
+/// fan-in C k), an activation the moments of each (position, position) entry (see <see cref="SpatialKernelProgram"/>).
 /// </remarks>
 internal static class KernelRules
 {

@@ -183,15 +183,7 @@ internal sealed class NaiveConvNet(ConvNetSpec spec)
                 case DenseLayer d:
                 {
                     var (sw, sb) = Scales(d.Inputs);
-                    var z = new double[d.Width];
-                    for (int i = 0; i < d.Width; i++)
-                    {
-                        double s = 0;
-                        for (int j = 0; j < d.Inputs; j++) s += Parameters[d.WeightOffset + i * d.Inputs + j] * a[j];
-                        z[i] = sw * s + (d.HasBias ? sb * Parameters[d.BiasOffset + i] : 0);
-                    }
-
-                    a = z;
+                    a = NaiveDense.Forward(d, Parameters, a, sw, sb);
                     break;
                 }
 
@@ -257,20 +249,7 @@ internal sealed class NaiveConvNet(ConvNetSpec spec)
                 case DenseLayer d:
                 {
                     var (sw, sb) = Scales(d.Inputs);
-                    var gIn = new double[d.Inputs];
-                    for (int i = 0; i < d.Width; i++)
-                    {
-                        int row = d.WeightOffset + i * d.Inputs;
-                        for (int j = 0; j < d.Inputs; j++)
-                        {
-                            grad[row + j] = g[i] * sw * input[j];
-                            gIn[j] += sw * Parameters[row + j] * g[i];
-                        }
-
-                        if (d.HasBias) grad[d.BiasOffset + i] = g[i] * sb;
-                    }
-
-                    g = gIn;
+                    g = NaiveDense.Backward(d, Parameters, input, g, grad, sw, sb);
                     break;
                 }
 
@@ -354,20 +333,9 @@ internal sealed class NaiveConvNet(ConvNetSpec spec)
         }
 
         var readout = (DenseLayer)spec.Layers[^1];
-        double sb2 = readout.HasBias ? spec.BiasStd * spec.BiasStd : 0;
-        var nngp = new Matrix<double>(n, n);
-        var ntk = new Matrix<double>(n, n);
-        for (int a = 0; a < n; a++)
-            for (int b = 0; b <= a; b++)
-            {
-                double s = 0;
-                for (int k = 0; k < features[a].Length; k++) s += features[a][k] * features[b][k];
-                nngp[a, b] = nngp[b, a] = spec.WeightStd * spec.WeightStd * s / features[a].Length + sb2;
-                double t = 0;
-                for (int p = 0; p < jacobian[a].Length; p++) t += jacobian[a][p] * jacobian[b][p];
-                ntk[a, b] = ntk[b, a] = t;
-            }
-
-        return (nngp, ntk);
+        double sw2 = spec.WeightStd * spec.WeightStd, sb2 = readout.HasBias ? spec.BiasStd * spec.BiasStd : 0;
+        var nngp = NaiveDense.Gram(features);
+        for (int k = 0; k < nngp.Data.Length; k++) nngp.Data[k] = sw2 * nngp.Data[k] / features[0].Length + sb2;
+        return (nngp, NaiveDense.Gram(jacobian));
     }
 }
