@@ -108,6 +108,76 @@ public sealed class SpatialKernelStateTests
         }
     }
 
+    // Input index of output o at tap t along one axis, written out here (not SpatialGeometry): -1 in zero padding.
+    private static int Index(int o, int t, int input, int k, int stride, Padding padding)
+    {
+        int output = padding == Padding.Valid ? (input - k) / stride + 1 : (input + stride - 1) / stride;
+        int before = padding == Padding.Valid ? 0 : Math.Max((output - 1) * stride + k - input, 0) / 2;
+        int i = o * stride + t - before;
+        if (padding == Padding.Circular) return ((i % input) + input) % input;
+        return i >= 0 && i < input ? i : -1;
+    }
+
+    [Theory]
+    [InlineData(Padding.Same, 1)]
+    [InlineData(Padding.Same, 2)]
+    [InlineData(Padding.Valid, 2)]
+    [InlineData(Padding.Circular, 1)]
+    [InlineData(Padding.Circular, 2)]
+    public void ConvAndPoolMapsMatchTheirDefinitions(Padding padding, int stride)
+    {
+        // One conv (no activation) and an average pool, read through GlobalAvgPool, against the definitions evaluated
+        // directly from the inputs: Sigma1[p, p'] = sw^2 (1/k) sum_t Sigma0[p + t, p' + t] + sb^2 (Theta1 = Sigma1 under NTK
+        // parameterization), then (1/k^2) sum_{t, t'} over the pool windows, then the mean over all position pairs.
+        int c = 2, h = 5, w = 4, n = 3;
+        var shape = new SpatialShape(h, w);
+        var x = InfiniteWidthTestSupport.RandomInputs(n, c * h * w, 16);
+        var window = SpatialWindow.Of(shape, 3, stride, padding);
+        var conv = new ConvLayer(c, 3, window, 1.3, 0.4, true, 0, 54);
+        var pool = new PoolLayer(3, SpatialWindow.Of(window.Output, 2, 1, Padding.Same), false);
+        var state = KernelState.FromInputs(x, null, null, c, shape, positionPairs: true);
+        state.Conv(conv, Parameterization.Ntk);
+        state.Pool(pool);
+        state.GlobalAvgPool(new GlobalAvgPoolLayer(3, pool.Window.Output));
+        var actual = state.Result();
+
+        int oh = window.Output.Height, ow = window.Output.Width;
+        double Sigma0(int i, int j, int r, int col, int r2, int col2)
+        {
+            if (r < 0 || col < 0 || r2 < 0 || col2 < 0) return 0;
+            double s = 0;
+            for (int ch = 0; ch < c; ch++) s += x[i, ch * h * w + r * w + col] * x[j, ch * h * w + r2 * w + col2];
+            return s / c;
+        }
+
+        double Sigma1(int i, int j, int r, int col, int r2, int col2)
+        {
+            if (r < 0 || col < 0 || r2 < 0 || col2 < 0) return 0; // the pool's zero padding
+            double s = 0;
+            for (int tr = 0; tr < 3; tr++)
+                for (int tc = 0; tc < 3; tc++)
+                    s += Sigma0(i, j, Index(r, tr, h, 3, stride, padding), Index(col, tc, w, 3, stride, padding),
+                        Index(r2, tr, h, 3, stride, padding), Index(col2, tc, w, 3, stride, padding));
+            return 1.3 * 1.3 * s / 9 + 0.4 * 0.4;
+        }
+
+        int ph = pool.Window.Output.Height, pw = pool.Window.Output.Width;
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++)
+            {
+                double sum = 0;
+                for (int p = 0; p < ph * pw; p++)
+                    for (int q = 0; q < ph * pw; q++)
+                        for (int t = 0; t < 4; t++)
+                            for (int u = 0; u < 4; u++)
+                                sum += Sigma1(i, j, Index(p / pw, t / 2, oh, 2, 1, Padding.Same), Index(p % pw, t % 2, ow, 2, 1, Padding.Same),
+                                    Index(q / pw, u / 2, oh, 2, 1, Padding.Same), Index(q % pw, u % 2, ow, 2, 1, Padding.Same));
+                double expected = sum / 16 / (ph * pw * ph * pw);
+                Assert.Equal(expected, actual.Nngp[i, j], 1e-13 * Math.Abs(expected));
+                Assert.Equal(expected, actual.Ntk[i, j], 1e-13 * Math.Abs(expected));
+            }
+    }
+
     public static TheoryData<string, Padding, string, Parameterization> Networks() => new()
     {
         { "Relu", Padding.Same, "AvgPool", Parameterization.Ntk },
