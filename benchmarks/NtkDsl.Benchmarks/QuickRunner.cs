@@ -41,7 +41,7 @@ public static class QuickRunner
 {
     /// <summary>Every case name, in run order.</summary>
     public static readonly string[] CaseNames =
-        ["ntk-mlp-small", "ntk-mlp-large", "ntk-mlp-multi", "ntk-cnn-small", "forward", "infinite", "infinite-tanh", "cholesky", "eigh", "dynamics", "kernel-regression"];
+        ["ntk-mlp-small", "ntk-mlp-large", "ntk-mlp-multi", "ntk-cnn-small", "forward", "infinite", "infinite-tanh", "cntk-gap", "cholesky", "eigh", "dynamics", "kernel-regression"];
 
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
 
@@ -144,6 +144,9 @@ public static class QuickRunner
                 break;
             case "infinite-tanh":
                 yield return InfiniteTanh(name, tiny ? 4 : 64, ctx);
+                break;
+            case "cntk-gap":
+                yield return CntkGap(name, tiny ? 2 : CntkGapN, tiny ? 6 : 28, ctx);
                 break;
             case "cholesky" or "eigh":
                 var kind = name == "cholesky" ? Factorization.Cholesky : Factorization.Eigh;
@@ -307,6 +310,45 @@ public static class QuickRunner
         json["gemm_shape"] = "[1024, 1024] x [1024, 1024] float64 (hardware proxy; the recursion is elementwise, not GEMM-bound)";
         Gemm(json, 1024, 1024, 1024, ScalarType.Float64);
         json["flops_note"] = $"nominal: 2 N^2 d + {CostModel.InfinitePerEntryPerLayer} N^2 per ReLU layer (a transcendental counts as 1)";
+        Log(ctx, json);
+        return json;
+    }
+
+    // N images for cntk-gap: issue 15 asks N = 128 at 28 x 28 (8,256 pairs, ~8.7e11 flop-equivalents, hours here); the
+    // quick run takes a size whose time is minutes, and reports the per-pair rate that extrapolates to N = 128.
+    private const int CntkGapN = 8;
+
+    private static JsonObject CntkGap(string name, int n, int size, Context ctx)
+    {
+        var json = Header(name, n, null, CntkGapWorkload.Depth, 1, "float64", ctx);
+        json["image"] = $"1 x {size} x {size}";
+        using var work = new CntkGapWorkload(n, size, ctx.Options.Threads);
+        double f = CntkGapWorkload.Flops(n, size);
+        var flops = work.Implementations.Keys.ToDictionary(k => k, _ => f);
+        double entries = Math.Pow(size, 4);
+        json["position_pairs_per_sample_pair"] = entries;
+        json["sample_pairs"] = CntkGapWorkload.Pairs(n);
+        // Untiled, the state of one layer for every sample pair would be N^2 P^2 doubles for each of Sigma and Theta.
+        json["untiled_state_mb_n128"] = Round(2 * 8.0 * 128 * 128 * entries / 1e6);
+        json["tile_budget_mb"] = 256 * 1.048576;
+        var skipped = new Dictionary<string, string> { ["ntkdsl_torch"] = "not implemented: the infinite-width kernel state runs on the CPU only" };
+        var measurements = MeasureAll(work.Implementations, ctx, () => new CntkGapWorkload(2, 4, ctx.Options.Threads), expensive: true,
+            slow: new HashSet<string>(work.Implementations.Keys));
+        Fill(json, measurements, flops, skipped, Differences(work, work.Implementations.Keys));
+        var perPair = new JsonObject();
+        var extrapolated = new JsonObject();
+        foreach (var (key, m) in measurements)
+        {
+            double seconds = m.Median / (CntkGapWorkload.Pairs(n) + n);
+            perPair[key] = Round(seconds, 6);
+            extrapolated[key] = Round(seconds * (CntkGapWorkload.Pairs(128) + 128), 0);
+        }
+
+        json["seconds_per_sample_pair"] = perPair;
+        json["extrapolated_seconds_n128"] = extrapolated;
+        json["gemm_shape"] = "[1024, 1024] x [1024, 1024] float64 (hardware proxy; the recursion is adds, gathers and arc-cosines, not GEMM)";
+        Gemm(json, 1024, 1024, 1024, ScalarType.Float64);
+        json["flops_note"] = $"nominal: {CntkGapWorkload.FlopsPerEntry} flop-equivalents per position pair and sample pair (a transcendental counts as 1)";
         Log(ctx, json);
         return json;
     }

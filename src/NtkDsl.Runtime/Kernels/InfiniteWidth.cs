@@ -1,9 +1,10 @@
 namespace NtkDsl;
 
 /// <summary>
-/// Infinite-width NNGP and NTK kernels of a fully connected network (neural-tangents' <c>stax</c>
-/// <c>kernel_fn</c>), computed by walking the layers with <see cref="KernelState"/>, the same primitives
-/// that generated code calls unrolled.
+/// Infinite-width NNGP and NTK kernels of a network on feature-vector inputs (neural-tangents' <c>stax</c>
+/// <c>kernel_fn</c>), computed by walking the layers with <see cref="LayerKernelState.Apply"/>, the same primitives
+/// that generated code calls unrolled. For [C, H, W] inputs start a state with the spatial <c>FromInputs</c> and apply
+/// the layers to it.
 /// </summary>
 public static class InfiniteWidth
 {
@@ -43,16 +44,7 @@ public static class InfiniteWidth
 
     private static void Walk(NetworkDescription network, LayerKernelState state)
     {
-        foreach (var layer in network.Layers)
-        {
-            switch (layer)
-            {
-                case DenseLayer dense: state.Dense(dense, network.Parameterization); break;
-                case ActivationLayer act: state.Activate(act.Activation); break;
-                case ElementwiseLayer e: state.Activate(e.Function); break;
-                default: throw new NotSupportedException($"Layer {layer} has no infinite-width kernel.");
-            }
-        }
+        foreach (var layer in network.Layers) state.Apply(layer, network.Parameterization);
     }
 
     private static void CheckInputWidth(NetworkDescription network, Matrix<double> x, string name)

@@ -6,7 +6,8 @@ namespace NtkDsl;
 /// </summary>
 /// <remarks>
 /// Each rule maps one kernel entry (Sigma, Theta) given the variances Sigma(x, x), Sigma(x', x') of its two points,
-/// so a state that keeps other entries (e.g. per-position covariances of a convolution) can reuse them as they are.
+/// so the spatial states reuse them as they are: a convolution applies the Dense entry map to its tap means (with
+/// fan-in C k), an activation the moments of each (position, position) entry (see <see cref="SpatialKernelProgram"/>).
 /// </remarks>
 internal static class KernelRules
 {
@@ -16,6 +17,14 @@ internal static class KernelRules
         ArgumentNullException.ThrowIfNull(layer);
         if (layer.Inputs != width)
             throw new ArgumentException($"The Dense layer expects {layer.Inputs} inputs but the previous layer has width {width}.", nameof(layer));
+    }
+
+    /// <summary>Checks that a spatial layer's input (channels and spatial shape) matches the current spatial representation.</summary>
+    public static void CheckSpatialInputs(string kind, int layerChannels, SpatialShape layerInput, SpatialLayout current, string argument)
+    {
+        if (layerChannels != current.Channels || layerInput != current.Shape)
+            throw new ArgumentException(
+                $"The {kind} layer expects [{layerChannels}, {layerInput}] inputs but the previous layer gives [{current.Channels}, {current.Shape}].", argument);
     }
 
     /// <summary>Checks that the current representation is Gaussian (a Dense layer precedes the activation).</summary>
@@ -40,13 +49,20 @@ internal static class KernelRules
     /// <summary>Coefficients of one Dense layer's kernel map.</summary>
     internal readonly record struct DenseCoefficients(double W2, double B2, bool Ntk, double FanIn, double BiasGradient)
     {
-        public static DenseCoefficients Of(DenseLayer layer, Parameterization parameterization)
+        public static DenseCoefficients Of(DenseLayer layer, Parameterization parameterization) =>
+            Of(layer.WeightStd, layer.BiasStd, layer.HasBias, layer.Inputs, parameterization);
+
+        /// <summary>A convolution's map of the tap means: the Dense map with fan-in C_in kh kw.</summary>
+        public static DenseCoefficients Of(ConvLayer layer, Parameterization parameterization) =>
+            Of(layer.WeightStd, layer.BiasStd, layer.HasBias, layer.FanIn, parameterization);
+
+        private static DenseCoefficients Of(double weightStd, double biasStd, bool hasBias, int fanIn, Parameterization parameterization)
         {
-            double sw = layer.WeightStd, sb = layer.HasBias ? layer.BiasStd : 0;
+            double sw = weightStd, sb = hasBias ? biasStd : 0;
             return parameterization switch
             {
                 Parameterization.Ntk => new(sw * sw, sb * sb, true, 0, 0),
-                Parameterization.Standard => new(sw * sw, sb * sb, false, layer.Inputs, layer.HasBias ? 1 : 0),
+                Parameterization.Standard => new(sw * sw, sb * sb, false, fanIn, hasBias ? 1 : 0),
                 _ => throw new ArgumentOutOfRangeException(nameof(parameterization), parameterization, "Unknown parameterization."),
             };
         }

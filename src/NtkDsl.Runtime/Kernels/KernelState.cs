@@ -4,8 +4,10 @@ namespace NtkDsl;
 
 /// <summary>
 /// The infinite-width NNGP and NTK of the current representation of X1 against X2, advanced layer by
-/// layer in place: <see cref="FromInputs"/>, then <see cref="LayerKernelState.Dense"/> and <see cref="LayerKernelState.Activate(Activation)"/>
-/// in network order (generated code calls them unrolled), then <see cref="Result"/>.
+/// layer in place: a <c>FromInputs</c> overload (feature vectors, or [C, H, W] images), then
+/// <see cref="LayerKernelState.Dense"/>, <see cref="LayerKernelState.Conv"/>, <see cref="LayerKernelState.Activate(Activation)"/>,
+/// pooling and <see cref="LayerKernelState.Flatten"/> in network order (generated code calls them unrolled), then
+/// <see cref="Result"/>.
 /// </summary>
 /// <remarks>
 /// <para>The state always holds the kernels of the current layer's outputs, per unit (mean over units):
@@ -13,36 +15,60 @@ namespace NtkDsl;
 /// an activation <c>K</c> and <c>KDot * Theta</c>. The first Dense thus yields DESIGN section 3's
 /// <c>Sigma_1 = sw^2 x.x'/d + sb^2</c>, <c>Theta_1 = Sigma_1</c>.</para>
 /// <para>It also holds the variances Sigma(x, x) of X1 and X2, which the activation moments need.
-/// Memory is two N1 x N2 buffers, reused by every layer. When X2 is X1 (or null) only the upper triangle
+/// Memory for feature vectors is two N1 x N2 buffers, reused by every layer (spatial layers run in tiles of sample
+/// pairs, see <see cref="LayerKernelState"/>). When X2 is X1 (or null) only the upper triangle
 /// is computed and mirrored, so the result is exactly symmetric, and its diagonal is computed by the same
 /// operations as <see cref="DiagonalKernelState"/>, so the two agree bit for bit.</para>
 /// </remarks>
 public sealed class KernelState : LayerKernelState
 {
-    private readonly Matrix<double> _nngp;
-    private readonly Matrix<double> _ntk;
-    private readonly double[] _var1;
-    private readonly double[] _var2;
+    private readonly int _rows;
+    private readonly int _cols;
+    private readonly bool _symmetric;
+    private Matrix<double>? _nngp; // null while the state is spatial
+    private Matrix<double>? _ntk;
+    private double[] _var1;
+    private double[] _var2;
 
     private KernelState(Matrix<double> nngp, Matrix<double> ntk, double[] var1, double[] var2, int width, InfiniteWidthOptions options)
         : base(width, options)
     {
+        (_rows, _cols, _symmetric) = (nngp.Rows, nngp.Cols, ReferenceEquals(var1, var2));
         _nngp = nngp;
         _ntk = ntk;
         _var1 = var1;
         _var2 = var2;
     }
 
+    // A spatial state: the matrices are allocated, and the variances computed, when the program reduces to features.
+    private KernelState(SpatialKernelProgram program, int rows, int cols, bool symmetric, InfiniteWidthOptions options)
+        : base(program, options)
+    {
+        (_rows, _cols, _symmetric) = (rows, cols, symmetric);
+        _var1 = [];
+        _var2 = [];
+    }
+
+    private KernelState(KernelState other)
+        : base(other)
+    {
+        (_rows, _cols, _symmetric) = (other._rows, other._cols, other._symmetric);
+        _nngp = Clone(other._nngp);
+        _ntk = Clone(other._ntk);
+        _var1 = (double[])other._var1.Clone();
+        _var2 = other.IsSymmetric ? _var1 : (double[])other._var2.Clone();
+    }
+
     /// <summary>N1, the number of rows of X1.</summary>
-    public int Rows => _nngp.Rows;
+    public int Rows => _rows;
 
     /// <summary>N2, the number of rows of X2 (N1 when symmetric).</summary>
-    public int Cols => _nngp.Cols;
+    public int Cols => _cols;
 
     /// <summary>True when X2 is X1: only the upper triangle is computed, then mirrored.</summary>
-    public bool IsSymmetric => ReferenceEquals(_var1, _var2);
+    public bool IsSymmetric => _symmetric;
 
-    /// <summary>Sigma(x, x) for each row of X1 at the current layer.</summary>
+    /// <summary>Sigma(x, x) for each row of X1 at the current layer (feature-vector states; empty while the state is spatial).</summary>
     public ReadOnlySpan<double> Variance1 => _var1;
 
     /// <summary>Sigma(x, x) for each row of X2 at the current layer (the same storage as <see cref="Variance1"/> when symmetric).</summary>
@@ -59,15 +85,7 @@ public sealed class KernelState : LayerKernelState
     {
         options ??= InfiniteWidthOptions.Default;
         options.Validate();
-        CheckInputs(x1, nameof(x1));
-        bool symmetric = x2 is null || ReferenceEquals(x1, x2);
-        x2 ??= x1;
-        if (!symmetric)
-        {
-            CheckInputs(x2, nameof(x2));
-            if (x2.Cols != x1.Cols)
-                throw new ArgumentException($"x2 must have {x1.Cols} columns like x1 (N x d), got {x2.Rows} x {x2.Cols}.", nameof(x2));
-        }
+        bool symmetric = CheckPair(x1, ref x2);
 
         int n1 = x1.Rows, n2 = x2.Rows, d = x1.Cols;
         double invD = 1.0 / d;
@@ -89,6 +107,60 @@ public sealed class KernelState : LayerKernelState
         return state;
     }
 
+    /// <summary>
+    /// Starts the recursion from [C, H, W] inputs (rows of NCHW values, what <c>x.reshape(N, -1)</c> gives; 1-D
+    /// sequences [C, L] have Height 1): Sigma0(x, x')[p, p'] = (1/C) sum_c x[c, p] x'[c, p'] (neural-tangents' input
+    /// kernel for NCHW with channel averaging), Theta0 = 0. The state then takes Conv, activations and pooling, and
+    /// becomes feature vectors at GlobalAvgPool or Flatten (see <see cref="LayerKernelState"/>).
+    /// </summary>
+    /// <param name="x1">N1 x (C H W) inputs, finite.</param>
+    /// <param name="x2">N2 x (C H W) inputs; null or the same instance as <paramref name="x1"/> for the symmetric kernel.</param>
+    /// <param name="options">Quadrature and threading settings; null for <see cref="InfiniteWidthOptions.Default"/>.</param>
+    /// <param name="channels">C.</param>
+    /// <param name="spatial">H x W.</param>
+    /// <param name="positionPairs">
+    /// True iff a pooling layer (AvgPool, SumPool, GlobalAvgPool) comes later: then the covariances of every pair of
+    /// positions are carried (P^2 per pair of samples), otherwise only same positions (P), as neural-tangents'
+    /// <c>diagonal_spatial</c>.
+    /// </param>
+    public static KernelState FromInputs(Matrix<double> x1, Matrix<double>? x2, InfiniteWidthOptions? options, int channels,
+        SpatialShape spatial, bool positionPairs)
+    {
+        options ??= InfiniteWidthOptions.Default;
+        options.Validate();
+        var layout = SpatialLayoutOf(channels, spatial, positionPairs);
+        bool symmetric = CheckPair(x1, ref x2);
+        CheckSpatialInputs(x1, layout, nameof(x1));
+        var inputs = new SpatialInputs(x1, symmetric ? null : x2, layout);
+        return new KernelState(SpatialKernelProgram.Start(inputs), x1.Rows, x2.Rows, symmetric, options);
+    }
+
+    /// <inheritdoc/>
+    public override KernelState Copy() => new(this);
+
+    private protected override void RunToFeatures(SpatialKernelProgram program)
+    {
+        bool symmetric = IsSymmetric;
+        int rows = Rows, cols = Cols;
+        _var1 = program.RunDiagonal(0, Options).Nngp;
+        _var2 = symmetric ? _var1 : program.RunDiagonal(1, Options).Nngp;
+        var nngp = new Matrix<double>(rows, cols);
+        var ntk = new Matrix<double>(rows, cols);
+        program.RunPairs(nngp, ntk, symmetric, Options);
+        (_nngp, _ntk) = (nngp, ntk);
+    }
+
+    private protected override void AddEntries(LayerKernelState other)
+    {
+        var o = (KernelState)other;
+        if (o.Rows != Rows || o.Cols != Cols || o.IsSymmetric != IsSymmetric)
+            throw new ArgumentException($"Branches must have the same inputs: {Rows} x {Cols} and {o.Rows} x {o.Cols}.", nameof(other));
+        System.Numerics.Tensors.TensorPrimitives.Add(_nngp!.Data, o._nngp!.Data, _nngp.Data);
+        System.Numerics.Tensors.TensorPrimitives.Add(_ntk!.Data, o._ntk!.Data, _ntk.Data);
+        System.Numerics.Tensors.TensorPrimitives.Add(_var1, o._var1, _var1);
+        if (!IsSymmetric) System.Numerics.Tensors.TensorPrimitives.Add(_var2, o._var2, _var2);
+    }
+
     private protected override void ApplyDense(KernelRules.DenseCoefficients c)
     {
         for (int i = 0; i < _var1.Length; i++) _var1[i] = c.Sigma(_var1[i]);
@@ -97,8 +169,8 @@ public sealed class KernelState : LayerKernelState
 
         int cols = Cols;
         bool symmetric = IsSymmetric;
-        var nngp = _nngp.Data;
-        var ntk = _ntk.Data;
+        var nngp = _nngp!.Data;
+        var ntk = _ntk!.Data;
         Options.ForRows(Rows, (long)Rows * cols / 4, i =>
         {
             for (int j = symmetric ? i : 0, idx = i * cols + j; j < cols; j++, idx++)
@@ -113,8 +185,8 @@ public sealed class KernelState : LayerKernelState
         var var2 = _var2;
         int cols = Cols;
         bool symmetric = IsSymmetric;
-        var nngp = _nngp.Data;
-        var ntk = _ntk.Data;
+        var nngp = _nngp!.Data;
+        var ntk = _ntk!.Data;
         Options.ForRows(Rows, (long)Rows * cols * rule.Cost, i =>
         {
             double q11 = var1[i];
@@ -142,8 +214,12 @@ public sealed class KernelState : LayerKernelState
     /// The kernels of the current layer. These are the state's own buffers (no copy): a later
     /// <see cref="LayerKernelState.Dense"/> or <see cref="LayerKernelState.Activate(Activation)"/> overwrites them.
     /// </summary>
+    /// <exception cref="InvalidOperationException">The state is spatial (Flatten or GlobalAvgPool it first).</exception>
     public InfiniteWidthKernels Result()
     {
+        if (_nngp is null || _ntk is null)
+            throw new InvalidOperationException(
+                $"The state is spatial ({Channels} channels, {Spatial}): put Flatten or GlobalAvgPool (then Dense) before reading the kernels.");
         if (IsSymmetric)
         {
             Mirror(_nngp);
@@ -155,6 +231,8 @@ public sealed class KernelState : LayerKernelState
         return new InfiniteWidthKernels(_nngp, _ntk);
     }
 
+    private static Matrix<double>? Clone(Matrix<double>? m) => m is null ? null : new Matrix<double>(m.Rows, m.Cols, (double[])m.Data.Clone());
+
     /// <summary>The input variances Sigma(x, x) = |x|^2 / d of each row (also the diagonal state's start).</summary>
     internal static double[] InputVariances(Matrix<double> x)
     {
@@ -162,6 +240,41 @@ public sealed class KernelState : LayerKernelState
         var variances = new double[x.Rows];
         for (int i = 0; i < variances.Length; i++) variances[i] = Dot(x.Row(i), x.Row(i)) * invD;
         return variances;
+    }
+
+    /// <summary>Checks X1 (and X2 unless null or X1 itself); returns whether the kernel is symmetric, with x2 set to X1 then.</summary>
+    private static bool CheckPair(Matrix<double> x1, [System.Diagnostics.CodeAnalysis.NotNull] ref Matrix<double>? x2)
+    {
+        CheckInputs(x1, nameof(x1));
+        bool symmetric = x2 is null || ReferenceEquals(x1, x2);
+        x2 ??= x1;
+        if (!symmetric)
+        {
+            CheckInputs(x2, nameof(x2));
+            if (x2.Cols != x1.Cols)
+                throw new ArgumentException($"x2 must have {x1.Cols} columns like x1 (N x d), got {x2.Rows} x {x2.Cols}.", nameof(x2));
+        }
+
+        return symmetric;
+    }
+
+    /// <summary>The input layout of a spatial state, with the arguments checked.</summary>
+    internal static SpatialLayout SpatialLayoutOf(int channels, SpatialShape spatial, bool positionPairs)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(channels);
+        if (spatial.Height <= 0 || spatial.Width <= 0)
+            throw new ArgumentOutOfRangeException(nameof(spatial), spatial, "The spatial shape must have positive height and width.");
+        return new SpatialLayout(channels, spatial, positionPairs);
+    }
+
+    /// <summary>Checks that each row holds C H W values.</summary>
+    internal static void CheckSpatialInputs(Matrix<double> x, SpatialLayout layout, string name)
+    {
+        long expected = (long)layout.Channels * layout.Positions;
+        if (x.Cols != expected)
+            throw new ArgumentException(
+                $"{name} must be N x {expected} (rows of [C, H, W] = [{layout.Channels}, {layout.Shape.Height}, {layout.Shape.Width}] in NCHW order), got {x.Rows} x {x.Cols}.",
+                name);
     }
 
     internal static void CheckInputs(Matrix<double> x, string name)

@@ -43,16 +43,7 @@ internal sealed class NaiveMlp(NetworkDescription network)
                 case DenseLayer d:
                 {
                     var (sw, sb) = Scales(d);
-                    var z = new double[d.Width];
-                    for (int i = 0; i < d.Width; i++)
-                    {
-                        double s = 0;
-                        int row = d.WeightOffset + i * d.Inputs;
-                        for (int j = 0; j < d.Inputs; j++) s += Parameters[row + j] * a[j];
-                        z[i] = sw * s + (d.HasBias ? sb * Parameters[d.BiasOffset + i] : 0);
-                    }
-
-                    a = z;
+                    a = NaiveDense.Forward(d, Parameters, a, sw, sb);
                     break;
                 }
 
@@ -84,21 +75,7 @@ internal sealed class NaiveMlp(NetworkDescription network)
                 case DenseLayer d:
                 {
                     var (sw, sb) = Scales(d);
-                    var gIn = new double[d.Inputs];
-                    for (int i = 0; i < d.Width; i++)
-                    {
-                        int row = d.WeightOffset + i * d.Inputs;
-                        double gi = g[i];
-                        for (int j = 0; j < d.Inputs; j++)
-                        {
-                            grad[row + j] = gi * sw * input[j];
-                            gIn[j] += sw * Parameters[row + j] * gi;
-                        }
-
-                        if (d.HasBias) grad[d.BiasOffset + i] = gi * sb;
-                    }
-
-                    g = gIn;
+                    g = NaiveDense.Backward(d, Parameters, input, g, grad, sw, sb);
                     break;
                 }
             }
@@ -120,21 +97,62 @@ internal sealed class NaiveMlp(NetworkDescription network)
             jacobian[a] = Gradient(xa, 0);
         }
 
-        var nngp = new Matrix<double>(n, n);
-        var ntk = new Matrix<double>(n, n);
+        var nngp = NaiveDense.Gram(outputs);
+        for (int k = 0; k < nngp.Data.Length; k++) nngp.Data[k] /= outputs[0].Length;
+        return (nngp, NaiveDense.Gram(jacobian));
+    }
+}
+
+/// <summary>The plain-loop Dense layer and Gram matrix the naive networks share.</summary>
+internal static class NaiveDense
+{
+    /// <summary>z = sw W a + sb b, W [Width, Inputs] row-major at the layer's offset.</summary>
+    public static double[] Forward(DenseLayer d, double[] parameters, double[] a, double sw, double sb)
+    {
+        var z = new double[d.Width];
+        for (int i = 0; i < d.Width; i++)
+        {
+            double s = 0;
+            int row = d.WeightOffset + i * d.Inputs;
+            for (int j = 0; j < d.Inputs; j++) s += parameters[row + j] * a[j];
+            z[i] = sw * s + (d.HasBias ? sb * parameters[d.BiasOffset + i] : 0);
+        }
+
+        return z;
+    }
+
+    /// <summary>Writes d z / d(W, b) contracted with the cotangent <paramref name="g"/> into <paramref name="grad"/>; returns the input cotangent.</summary>
+    public static double[] Backward(DenseLayer d, double[] parameters, double[] input, double[] g, double[] grad, double sw, double sb)
+    {
+        var gIn = new double[d.Inputs];
+        for (int i = 0; i < d.Width; i++)
+        {
+            int row = d.WeightOffset + i * d.Inputs;
+            for (int j = 0; j < d.Inputs; j++)
+            {
+                grad[row + j] = g[i] * sw * input[j];
+                gIn[j] += sw * parameters[row + j] * g[i];
+            }
+
+            if (d.HasBias) grad[d.BiasOffset + i] = g[i] * sb;
+        }
+
+        return gIn;
+    }
+
+    /// <summary>G[a, b] = rows[a] . rows[b].</summary>
+    public static Matrix<double> Gram(double[][] rows)
+    {
+        int n = rows.Length;
+        var gram = new Matrix<double>(n, n);
         for (int a = 0; a < n; a++)
             for (int b = 0; b <= a; b++)
             {
                 double s = 0;
-                for (int k = 0; k < outputs[a].Length; k++) s += outputs[a][k] * outputs[b][k];
-                nngp[a, b] = nngp[b, a] = s / outputs[a].Length;
-                double t = 0;
-                var ja = jacobian[a];
-                var jb = jacobian[b];
-                for (int p = 0; p < ja.Length; p++) t += ja[p] * jb[p];
-                ntk[a, b] = ntk[b, a] = t;
+                for (int k = 0; k < rows[a].Length; k++) s += rows[a][k] * rows[b][k];
+                gram[a, b] = gram[b, a] = s;
             }
 
-        return (nngp, ntk);
+        return gram;
     }
 }

@@ -1,0 +1,300 @@
+namespace NtkDsl;
+
+/// <summary>
+/// What one pair of samples (or one sample with itself) carries at a spatial layer: the covariances of every pair
+/// of positions [P, P] (<see cref="Pairs"/>: a pooling layer follows) or of same positions only [P] (neural-tangents'
+/// <c>diagonal_spatial</c>), of <see cref="Channels"/> i.i.d. channels (the kernels are per channel).
+/// </summary>
+internal readonly record struct SpatialLayout(int Channels, SpatialShape Shape, bool Pairs)
+{
+    public int Positions => Shape.Positions;
+
+    /// <summary>Stored covariances per pair of samples: P^2 with position pairs, P without.</summary>
+    public int Entries => Pairs ? Positions * Positions : Positions;
+
+    public override string ToString() => $"[{Channels}, {Shape}]{(Pairs ? " with position pairs" : "")}";
+}
+
+/// <summary>
+/// The spatial part of an infinite-width kernel recursion (convolutions, activations, pooling, branch sums), recorded
+/// layer by layer and run when the state becomes feature vectors (<c>GlobalAvgPool</c> or <c>Flatten</c>): then each
+/// tile of sample pairs runs every layer from the inputs to the reduction in its own buffers, so memory is the
+/// N1 x N2 result plus tiles under <see cref="TileBudgetBytes"/>, not N1 N2 (HW)^2.
+/// </summary>
+/// <remarks>
+/// <para>Both <see cref="KernelState"/> (every pair of samples) and <see cref="DiagonalKernelState"/> (each sample with
+/// itself) run the same ops on tiles of pairs, so the diagonal state equals the full state's diagonal bit for bit.
+/// The full state first runs the diagonal pass, which records the per-position variances Sigma(x, x)[p, p] each
+/// activation needs (q11 and q22), then the pair tiles.</para>
+/// <para>Cost per pair of samples and layer, with P positions at the layer's output, k taps (kh kw), P' input positions:
+/// input covariances P^2 C (pairs) or P C multiply-adds; Conv k P^2 (or k P) adds for Sigma and for Theta plus the entry
+/// map; an activation one moment evaluation per entry (closed forms ~20-40 flops with an arccos or asin; quadrature
+/// far more); AvgPool/SumPool k (P P' + P^2) adds each for Sigma and Theta (left then right window sums);
+/// GlobalAvgPool/Flatten P^2 or P adds. A symmetric kernel runs N (N + 1) / 2 pairs, plus N for the diagonal pass.</para>
+/// </remarks>
+internal sealed class SpatialKernelProgram
+{
+    /// <summary>Bytes of tile buffers all workers together may hold (256 MiB; at least one pair per worker).</summary>
+    internal static long TileBudgetBytes { get; set; } = 256L << 20;
+
+    private readonly List<SpatialOp> _ops;
+
+    private SpatialKernelProgram(SpatialInputs inputs, List<SpatialOp> ops, SpatialLayout current)
+    {
+        Inputs = inputs;
+        _ops = ops;
+        Current = current;
+    }
+
+    /// <summary>The inputs (transposed to [P, C] per sample) both sides read.</summary>
+    public SpatialInputs Inputs { get; }
+
+    /// <summary>The layout of the current layer's output.</summary>
+    public SpatialLayout Current { get; private set; }
+
+    /// <summary>Starts a program at the input covariances Sigma0[p, p'] = (1/C) sum_c x[c, p] x'[c, p'], Theta0 = 0.</summary>
+    public static SpatialKernelProgram Start(SpatialInputs inputs) => new(inputs, [], inputs.Layout);
+
+    /// <summary>An independent copy (the ops are immutable and shared; later layers are recorded separately).</summary>
+    public SpatialKernelProgram Copy() => new(Inputs, [.. _ops], Current);
+
+    /// <summary>Records a layer whose input layout is <see cref="Current"/>.</summary>
+    public void Add(SpatialOp op)
+    {
+        if (op.In != Current) throw new InvalidOperationException($"Internal error: {op} expects {op.In}, the state is {Current}.");
+        _ops.Add(op);
+        Current = op.Out;
+    }
+
+    /// <summary>Records the entrywise sum with another branch of the same inputs and layout (neural-tangents' FanInSum).</summary>
+    public void AddBranch(SpatialKernelProgram other, string argument)
+    {
+        if (!ReferenceEquals(other.Inputs, Inputs))
+            throw new ArgumentException("Both branches must start from the same FromInputs state (copy it with Copy()).", argument);
+        Add(new BranchSumOp(Current, Inputs, [.. other._ops]));
+    }
+
+    /// <summary>
+    /// Runs the program for each sample of side <paramref name="side"/> with itself (the diagonal pass) and returns
+    /// the reduced Sigma(x, x), Theta(x, x). Records, in every activation, the per-position variances of the side.
+    /// </summary>
+    public (double[] Nngp, double[] Ntk) RunDiagonal(int side, InfiniteWidthOptions options)
+    {
+        int n = Inputs.Rows(side);
+        var nngp = new double[n];
+        var ntk = new double[n];
+        foreach (var op in _ops) op.PrepareVariances(side, n);
+        Run(options, n, tile =>
+        {
+            int start = tile.Index * tile.Capacity;
+            tile.Count = Math.Min(tile.Capacity, n - start);
+            for (int b = 0; b < tile.Count; b++)
+            {
+                tile.I[b] = tile.J[b] = start + b;
+                tile.Self[b] = true;
+            }
+        }, (tile, s, t) =>
+        {
+            for (int b = 0; b < tile.Count; b++)
+            {
+                nngp[tile.I[b]] = s[b];
+                ntk[tile.I[b]] = t[b];
+            }
+        }, diagonal: true, side, side, pairsPerRow: n);
+        return (nngp, ntk);
+    }
+
+    /// <summary>
+    /// Runs the program for the pairs (i, j) of X1 x X2 (only j >= i when <paramref name="symmetric"/>) into the
+    /// reduced <paramref name="nngp"/> and <paramref name="ntk"/>. The diagonal passes of both sides must have run.
+    /// </summary>
+    public void RunPairs(Matrix<double> nngp, Matrix<double> ntk, bool symmetric, InfiniteWidthOptions options)
+    {
+        int n1 = nngp.Rows, n2 = nngp.Cols;
+        var tiles = new List<(int I, int J0, int Count)>();
+        int perTile = PairsPerTile(options, n2);
+        for (int i = 0; i < n1; i++)
+            for (int j0 = symmetric ? i : 0; j0 < n2; j0 += perTile)
+                tiles.Add((i, j0, Math.Min(perTile, n2 - j0)));
+
+        Run(options, tiles.Count, tile =>
+        {
+            var (i, j0, count) = tiles[tile.Index];
+            tile.Count = count;
+            for (int b = 0; b < count; b++)
+            {
+                tile.I[b] = i;
+                tile.J[b] = j0 + b;
+                tile.Self[b] = symmetric && j0 + b == i;
+            }
+        }, (tile, s, t) =>
+        {
+            for (int b = 0; b < tile.Count; b++)
+            {
+                int idx = tile.I[b] * n2 + tile.J[b];
+                nngp.Data[idx] = s[b];
+                ntk.Data[idx] = t[b];
+            }
+        }, diagonal: false, 0, symmetric ? 0 : 1, pairsPerRow: n2, tileCount: tiles.Count);
+    }
+
+    private int Depth => 1 + _ops.OfType<BranchSumOp>().Select(b => b.Depth).DefaultIfEmpty(0).Max();
+
+    private int MaxEntries => Math.Max(Inputs.Layout.Entries, _ops.Select(o => o.MaxEntries).DefaultIfEmpty(1).Max());
+
+    private int MaxPositions => Math.Max(Inputs.Layout.Positions, _ops.Select(o => o.MaxPositions).DefaultIfEmpty(1).Max());
+
+    private static int Workers(InfiniteWidthOptions options) =>
+        options.MaxDegreeOfParallelism == -1 ? Environment.ProcessorCount : Math.Min(options.MaxDegreeOfParallelism, Environment.ProcessorCount);
+
+    /// <summary>Pairs per tile: the budget split over the workers, divided by the bytes one pair's buffers take.</summary>
+    private int PairsPerTile(InfiniteWidthOptions options, int pairsPerRow)
+    {
+        long bytesPerPair = SpatialBuffers.BytesPerPair(MaxEntries, Depth);
+        long perWorker = TileBudgetBytes / Workers(options);
+        return (int)Math.Clamp(perWorker / bytesPerPair, 1, Math.Max(pairsPerRow, 1));
+    }
+
+    private void Run(InfiniteWidthOptions options, int units, Action<SpatialTile> fill, Action<SpatialTile, double[], double[]> write,
+        bool diagonal, int sideI, int sideJ, int pairsPerRow, int tileCount = -1)
+    {
+        int perTile = PairsPerTile(options, pairsPerRow);
+        int tiles = tileCount >= 0 ? tileCount : (units + perTile - 1) / perTile;
+        if (tiles == 0) return;
+        int workers = Math.Min(Workers(options), tiles);
+        long work = (long)tiles * perTile * MaxEntries * (_ops.Count + 1);
+        int entries = MaxEntries, positions = MaxPositions, depth = Depth;
+        options.ForRows(workers, work, w =>
+        {
+            var buffers = new SpatialBuffers(perTile, entries, positions, depth);
+            var tile = new SpatialTile(perTile) { Diagonal = diagonal, SideI = sideI, SideJ = sideJ };
+            for (int k = w; k < tiles; k += workers) // interleaved, so the triangle's long and short rows balance
+            {
+                tile.Index = k;
+                fill(tile);
+                RunOps(Inputs, _ops, tile, buffers);
+                write(tile, buffers.S, buffers.T);
+            }
+        });
+    }
+
+    /// <summary>Runs the input covariances and then <paramref name="ops"/> on one tile; the result is in S, T.</summary>
+    internal static void RunOps(SpatialInputs inputs, IReadOnlyList<SpatialOp> ops, SpatialTile tile, SpatialBuffers buffers)
+    {
+        inputs.Covariances(tile, buffers);
+        foreach (var op in ops) op.Apply(tile, buffers);
+    }
+}
+
+/// <summary>One tile of sample pairs: I[b], J[b] for b &lt; Count (a row segment of the full kernel, or samples with themselves).</summary>
+internal sealed class SpatialTile(int capacity)
+{
+    public int Capacity { get; } = capacity;
+    public int Index;
+    public int Count;
+    public readonly int[] I = new int[capacity];
+    public readonly int[] J = new int[capacity];
+
+    /// <summary>The pair is a sample with itself (x = x'), whose same-position entries take the diagonal moments.</summary>
+    public readonly bool[] Self = new bool[capacity];
+
+    /// <summary>The diagonal pass: every pair is (k, k); activations read their variances from the blocks and record them.</summary>
+    public bool Diagonal;
+
+    /// <summary>The side (0: X1, 1: X2) of I and of J.</summary>
+    public int SideI, SideJ;
+}
+
+/// <summary>A worker's buffers: current and next (Sigma, Theta) for every pair of a tile, scratch, and a branch's buffers.</summary>
+internal sealed class SpatialBuffers
+{
+    private readonly int _pairs, _entries, _positions, _depth;
+    private SpatialBuffers? _branch;
+
+    public SpatialBuffers(int pairs, int entries, int positions, int depth)
+    {
+        (_pairs, _entries, _positions, _depth) = (pairs, entries, positions, depth);
+        S = new double[pairs * entries];
+        T = new double[pairs * entries];
+        S2 = new double[pairs * entries];
+        T2 = new double[pairs * entries];
+        Scratch = new double[entries];
+        Q12 = new double[Math.Max(pairs, positions)];
+        Q22 = new double[Math.Max(pairs, positions)];
+        Moments = new KernelMoments[Math.Max(pairs, positions)];
+    }
+
+    /// <summary>Bytes per pair of samples: four buffers of the largest layout, per branch nesting level.</summary>
+    public static long BytesPerPair(int entries, int depth) => 4L * entries * sizeof(double) * depth;
+
+    public double[] S, T, S2, T2;
+    public readonly double[] Scratch, Q12, Q22;
+    public readonly KernelMoments[] Moments;
+
+    /// <summary>Buffers for a branch computed beside this one (created on first use).</summary>
+    public SpatialBuffers Branch => _branch ??= new SpatialBuffers(_pairs, _entries, _positions, _depth - 1);
+
+    /// <summary>Makes the next buffers current (after an op wrote S2, T2).</summary>
+    public void Swap()
+    {
+        (S, S2) = (S2, S);
+        (T, T2) = (T2, T);
+    }
+}
+
+/// <summary>
+/// The inputs of a spatial state, transposed to [P, C] per sample (channels contiguous), and the input covariance
+/// Sigma0[p, p'] = (1/C) sum_c x[c, p] x'[c, p'] (neural-tangents' convention for NCHW with channel averaging).
+/// </summary>
+internal sealed class SpatialInputs
+{
+    private readonly double[][] _transposed;
+    private readonly int[] _rows;
+
+    public SpatialInputs(Matrix<double> x1, Matrix<double>? x2, SpatialLayout layout)
+    {
+        Layout = layout;
+        _transposed = x2 is null ? [Transpose(x1, layout)] : [Transpose(x1, layout), Transpose(x2, layout)];
+        _rows = x2 is null ? [x1.Rows] : [x1.Rows, x2.Rows];
+    }
+
+    public SpatialLayout Layout { get; }
+
+    public int Rows(int side) => _rows[Math.Min(side, _rows.Length - 1)];
+
+    public void Covariances(SpatialTile tile, SpatialBuffers buffers)
+    {
+        int c = Layout.Channels, p = Layout.Positions, e = Layout.Entries;
+        double invC = 1.0 / c;
+        var a = _transposed[Math.Min(tile.SideI, _transposed.Length - 1)];
+        var bx = _transposed[Math.Min(tile.SideJ, _transposed.Length - 1)];
+        for (int b = 0; b < tile.Count; b++)
+        {
+            var s = buffers.S.AsSpan(b * e, e);
+            int xi = tile.I[b] * p * c, xj = tile.J[b] * p * c;
+            if (Layout.Pairs)
+            {
+                for (int q = 0; q < p; q++)
+                    for (int r = 0; r < p; r++)
+                        s[q * p + r] = KernelState.Dot(a.AsSpan(xi + q * c, c), bx.AsSpan(xj + r * c, c)) * invC;
+            }
+            else
+            {
+                for (int q = 0; q < p; q++) s[q] = KernelState.Dot(a.AsSpan(xi + q * c, c), bx.AsSpan(xj + q * c, c)) * invC;
+            }
+
+            buffers.T.AsSpan(b * e, e).Clear();
+        }
+    }
+
+    private static double[] Transpose(Matrix<double> x, SpatialLayout layout)
+    {
+        int c = layout.Channels, p = layout.Positions;
+        var t = new double[x.Data.Length];
+        for (int n = 0; n < x.Rows; n++)
+            for (int ch = 0; ch < c; ch++)
+                for (int q = 0; q < p; q++)
+                    t[n * p * c + q * c + ch] = x.Data[n * p * c + ch * p + q];
+        return t;
+    }
+}
