@@ -49,10 +49,7 @@ internal static unsafe class SymmetricEigensolver<T> where T : unmanaged, IFloat
                 return;
             }
 
-            new Span<T>(px, n * n).Clear();
-            for (int i = 0; i < n; i++) px[i * n + i] = T.One;
-            TridiagonalQl(pd, pe, n, px);
-            SortAscending(pd, px, n);
+            TridiagonalDivideConquer<T>.Solve(pd, pe, n, px);
             BackTransform(pa, ptau, n, px);
             TransposeInPlace(px, n);
         }
@@ -182,7 +179,7 @@ internal static unsafe class SymmetricEigensolver<T> where T : unmanaged, IFloat
     // EISPACK tql2. The eigenvalue iteration never reads the eigenvectors, so the rotations are only recorded
     // (sweep by sweep) and applied in batches by RotationBatch; zt = Z^T (rows: eigenvectors of T), null for
     // eigenvalues only.
-    private static void TridiagonalQl(T* d, T* e, int n, T* zt)
+    internal static void TridiagonalQl(T* d, T* e, int n, T* zt)
     {
         e[n - 1] = T.Zero;
         var batch = zt == null ? null : new RotationBatch(zt, n);
@@ -256,11 +253,12 @@ internal static unsafe class SymmetricEigensolver<T> where T : unmanaged, IFloat
     /// </summary>
     private sealed class RotationBatch
     {
-        private const int Capacity = 1 << 20; // rotations per batch (16 MB of coefficients in float64)
+        private const int MaxCapacity = 1 << 20; // rotations per batch (16 MB of coefficients in float64)
 
         private readonly T* _zt;
         private readonly int _n;
-        private readonly T[] _coefficients = new T[2 * Capacity];
+        private readonly int _capacity;
+        private readonly T[] _coefficients;
         private readonly List<(int L, int M, int Offset)> _sweeps = [];
         private int _used;
 
@@ -268,13 +266,16 @@ internal static unsafe class SymmetricEigensolver<T> where T : unmanaged, IFloat
         {
             _zt = zt;
             _n = n;
+            // QL takes ~1.7 n^2 rotations in all: small problems (divide and conquer leaves) get a small batch.
+            _capacity = (int)Math.Min(MaxCapacity, 2L * n * n + 64);
+            _coefficients = new T[2 * _capacity];
         }
 
         /// <summary>Room for the m - l rotations of one sweep, (c, s) pairs in the order i = m-1 down to l.</summary>
         public Span<T> BeginSweep(int l, int m)
         {
             int count = m - l;
-            if (_used + count > Capacity) Flush();
+            if (_used + count > _capacity) Flush();
             _sweeps.Add((l, m, _used));
             var span = _coefficients.AsSpan(2 * _used, 2 * count);
             _used += count;
@@ -377,7 +378,7 @@ internal static unsafe class SymmetricEigensolver<T> where T : unmanaged, IFloat
     }
 
     // Ascending eigenvalues, rows of zt permuted alike (cycle by cycle with one spare row).
-    private static void SortAscending(T* d, T* zt, int n)
+    internal static void SortAscending(T* d, T* zt, int n)
     {
         var order = new int[n];
         var keys = new T[n];
