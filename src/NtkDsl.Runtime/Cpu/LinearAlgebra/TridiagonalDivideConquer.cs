@@ -306,9 +306,8 @@ internal static unsafe class TridiagonalDivideConquer<T> where T : unmanaged, IF
             T gap = p[i + 1] - p[i];
             T half = gap / T.CreateChecked(2);
             // The sign of f at the midpoint says which half holds the root.
-            for (int j = 0; j < k; j++) delta[j] = (p[j] - p[i]) - half;
-            T f = invBeta;
-            for (int j = 0; j < k; j++) f += w[j] * w[j] / delta[j];
+            for (int j = 0; j < k; j++) delta[j] = p[j] - p[i];
+            T f = invBeta + Sums(delta, w, 0, k, half).Sum;
             if (f >= T.Zero)
             {
                 origin = p[i];
@@ -340,25 +339,9 @@ internal static unsafe class TridiagonalDivideConquer<T> where T : unmanaged, IF
         for (int iteration = 0; iteration < MaxSecularIterations; iteration++)
         {
             // f, f' and an error bound for f at tau; psi over poles <= left, phi over the others.
-            T psi = T.Zero, dpsi = T.Zero, phi = T.Zero, dphi = T.Zero, err = T.Zero;
-            for (int j = 0; j < k; j++)
-            {
-                T dj = delta[j] - tau;
-                T t = w[j] / dj;
-                T term = w[j] * t;
-                if (j <= left)
-                {
-                    psi += term;
-                    dpsi += t * t;
-                }
-                else
-                {
-                    phi += term;
-                    dphi += t * t;
-                }
-
-                err += T.Abs(term);
-            }
+            var (psi, dpsi, err1) = Sums(delta, w, 0, left + 1, tau);
+            var (phi, dphi, err2) = Sums(delta, w, left + 1, k, tau);
+            T err = err1 + err2;
 
             T f = invBeta + psi + phi;
             T df = dpsi + dphi;
@@ -398,6 +381,44 @@ internal static unsafe class TridiagonalDivideConquer<T> where T : unmanaged, IF
         return origin + tau;
     }
 
+    // sum w_j^2 / (delta_j - tau), sum (w_j / (delta_j - tau))^2 and sum |w_j^2 / (delta_j - tau)| over j in [from, to).
+    private static (T Sum, T Derivative, T Magnitude) Sums(T* delta, T* w, int from, int to, T tau)
+    {
+        T sum = T.Zero, derivative = T.Zero, magnitude = T.Zero;
+        int j = from;
+        if (Vector.IsHardwareAccelerated && to - from >= 2 * Vector<T>.Count)
+        {
+            var vs = Vector<T>.Zero;
+            var vd = Vector<T>.Zero;
+            var vm = Vector<T>.Zero;
+            var vt = new Vector<T>(tau);
+            for (; j + Vector<T>.Count <= to; j += Vector<T>.Count)
+            {
+                var wj = Vector.Load(w + j);
+                var t = wj / (Vector.Load(delta + j) - vt);
+                var term = wj * t;
+                vs += term;
+                vd += t * t;
+                vm += Vector.Abs(term);
+            }
+
+            sum = Vector.Sum(vs);
+            derivative = Vector.Sum(vd);
+            magnitude = Vector.Sum(vm);
+        }
+
+        for (; j < to; j++)
+        {
+            T t = w[j] / (delta[j] - tau);
+            T term = w[j] * t;
+            sum += term;
+            derivative += t * t;
+            magnitude += T.Abs(term);
+        }
+
+        return (sum, derivative, magnitude);
+    }
+
     // Gu-Eisenstat: |zhat_j|^2 = prod_i (lambda_i - p_j) / (beta prod_(i != j) (p_i - p_j)) with lambda_i - p_j = -delta[i, j];
     // zhat then has the exact eigenvalues lambda for the poles p, and the vectors zhat_j / delta[i, j] are orthogonal.
     private static void RecomputeWeights(T* p, T* w, int k, T beta, T* delta, T* hat)
@@ -413,11 +434,13 @@ internal static unsafe class TridiagonalDivideConquer<T> where T : unmanaged, IF
         {
             int j0 = item * 64, j1 = Math.Min(k, j0 + 64);
             for (int j = j0; j < j1; j++) hat[j] = -delta[(nint)j * k + j] / beta;
+            Span<T> ratio = stackalloc T[64];
             for (int i = 0; i < k; i++)
             {
+                // hat[j] *= delta[i, j] / (p[j] - p[i]) for j != i, as vector operations on the two sides of i.
                 T* row = delta + (nint)i * k;
-                for (int j = j0; j < j1; j++)
-                    if (j != i) hat[j] *= row[j] / (p[j] - p[i]);
+                Scale(j0, Math.Min(j1, i), i, row, ratio);
+                Scale(Math.Max(j0, i + 1), j1, i, row, ratio);
             }
 
             for (int j = j0; j < j1; j++)
@@ -425,6 +448,17 @@ internal static unsafe class TridiagonalDivideConquer<T> where T : unmanaged, IF
                 T magnitude = T.Sqrt(T.Abs(hat[j]));
                 hat[j] = w[j] < T.Zero ? -magnitude : magnitude;
             }
+        }
+
+        private void Scale(int from, int to, int i, T* row, Span<T> ratio)
+        {
+            if (from >= to) return;
+            int len = to - from;
+            var r = ratio[..len];
+            TensorPrimitives.Subtract(new ReadOnlySpan<T>(p + from, len), p[i], r);
+            TensorPrimitives.Divide(new ReadOnlySpan<T>(row + from, len), r, r);
+            var h = new Span<T>(hat + from, len);
+            TensorPrimitives.Multiply(h, r, h);
         }
     }
 
