@@ -201,6 +201,13 @@ public class LinearAlgebraTests
         double scale = MaxAbs(af.Data);
         Assert.True(MaxDiff(Mul(l64, T(l64)), af) <= 4 * n * 1.2e-7 * scale);
 
+        // 70 right-hand sides: one full 64-column strip of the float32 unblocked solve and a partial one.
+        var b64 = Random(n, 70, seed: 12);
+        var x = CpuLinearAlgebra.TryCholesky(a, out _)!.Solve(new Matrix<float>(n, 70, b64.Data.Select(v => (float)v).ToArray()));
+        var x64 = new Matrix<double>(n, 70, x.Data.Select(v => (double)v).ToArray());
+        double residual = MaxDiff(Mul(af, x64), new Matrix<double>(n, 70, b64.Data.Select(v => (double)(float)v).ToArray()));
+        Assert.True(residual <= 4 * n * 1.2e-7 * scale * MaxAbs(x64.Data) * n, $"float32 A X - B = {residual:G3} at n = {n}");
+
         var (values, vectors) = CpuLinearAlgebra.SymmetricEigen(a);
         CheckEigenIdentities(af, values.Select(v => (double)v).ToArray(),
             new Matrix<double>(n, n, vectors.Data.Select(v => (double)v).ToArray()), 4 * n * 1.2e-7, 4 * n * 1.2e-7);

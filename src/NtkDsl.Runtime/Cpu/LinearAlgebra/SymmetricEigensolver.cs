@@ -12,13 +12,15 @@ namespace NtkDsl.Cpu.LinearAlgebra;
 /// reflectors are built against a lazily updated trailing matrix (one symmetric matrix-vector product per
 /// reflector, reading only the upper triangle), then the trailing matrix takes the rank-2b update
 /// A -= V^T W + W^T V as two upper-triangle GEMMs (SYR2K).</item>
-/// <item>Implicit QL with Wilkinson shifts on T (EISPACK tql2). The rotations are recorded and applied to Z^T in
-/// batches, strip of columns by strip (each strip L2-resident across all sweeps of a batch; strips run in parallel).</item>
+/// <item>The tridiagonal eigenproblem: with eigenvectors by divide and conquer (<see cref="TridiagonalDivideConquer{T}"/>,
+/// whose merges are GEMMs), eigenvalues alone by implicit QL with Wilkinson shifts (EISPACK tql2), which also solves the
+/// divide-and-conquer leaves: its rotations are recorded and applied to Z^T in batches, strip of columns by strip.</item>
 /// <item>Back-transformation X^T = Z^T H_(n-2) ... H_0 in blocks of <see cref="BackWidth"/> reflectors with the
 /// compact WY form H_k ... H_(k+b-1) = I - V^T T V (larft): three GEMMs per block.</item>
 /// </list>
-/// Storage: the input copy holds the reflectors afterwards; X^T is built in the output array and transposed
-/// in place, so the work space beyond input and output is O(n b).
+/// Storage: the input copy holds the reflectors afterwards; X^T is built in the output array and transposed in place;
+/// divide and conquer needs two n x n buffers (the gathered eigenvectors and the rank-one eigenvectors of a merge), as
+/// LAPACK's dsyevd does (its workspace is 1 + 6n + 2n^2).
 /// </summary>
 internal static unsafe class SymmetricEigensolver<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
