@@ -154,10 +154,10 @@ internal static unsafe class PackedGemm<T> where T : unmanaged, IFloatingPointIe
                         switch (kernel)
                         {
                             case Kernel.Avx512:
-                                KernelAvx512(kc, a, packB + jr * kc, c, p.Ldc, p.Alpha, load, b, p.BiasScale, mrr, nrr);
+                                KernelSimd<Simd512, Vector512<T>>(kc, a, packB + jr * kc, c, p.Ldc, p.Alpha, load, b, p.BiasScale, mrr, nrr);
                                 break;
                             case Kernel.Avx2:
-                                KernelAvx2(kc, a, packB + jr * kc, c, p.Ldc, p.Alpha, load, b, p.BiasScale, mrr, nrr);
+                                KernelSimd<Simd256, Vector256<T>>(kc, a, packB + jr * kc, c, p.Ldc, p.Alpha, load, b, p.BiasScale, mrr, nrr);
                                 break;
                             default:
                                 KernelPortable(kc, a, packB + jr * kc, c, p.Ldc, p.Alpha, load, b, p.BiasScale, mrr, nrr);
@@ -280,204 +280,146 @@ internal static unsafe class PackedGemm<T> where T : unmanaged, IFloatingPointIe
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<T> Fmadd(Vector256<T> a, Vector256<T> b, Vector256<T> c)
+    /// <summary>The vector operations the micro-kernel needs, for one vector width (the JIT specializes per struct).</summary>
+    private interface ISimd<TV> where TV : struct
     {
-        if (typeof(T) == typeof(double)) return Fma.MultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
-        return Fma.MultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
+        static abstract int Count { get; }
+        static abstract TV Load(T* p);
+        static abstract void Store(TV v, T* p);
+        static abstract TV Broadcast(T v);
+        static abstract TV MultiplyAdd(TV a, TV b, TV c); // a b + c, fused
+        static abstract TV Multiply(TV a, TV b);
+        static abstract TV Add(TV a, TV b);
     }
 
-    private static void KernelAvx2(int kc, T* a, T* b, T* c, nint ldc, T alpha, bool load, T* bias, T biasScale, int mr, int nr)
+    private readonly struct Simd256 : ISimd<Vector256<T>>
     {
-        int h = Vector256<T>.Count;
-        Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        Vector256<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        public static int Count => Vector256<T>.Count;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Load(T* p) => Vector256.Load(p);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector256<T> v, T* p) => Vector256.Store(v, p);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Broadcast(T v) => Vector256.Create(v);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Multiply(Vector256<T> a, Vector256<T> b) => a * b;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Add(Vector256<T> a, Vector256<T> b) => a + b;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<T> MultiplyAdd(Vector256<T> a, Vector256<T> b, Vector256<T> c)
+        {
+            if (typeof(T) == typeof(double)) return Fma.MultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
+            return Fma.MultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
+        }
+    }
+
+    private readonly struct Simd512 : ISimd<Vector512<T>>
+    {
+        public static int Count => Vector512<T>.Count;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Load(T* p) => Vector512.Load(p);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector512<T> v, T* p) => Vector512.Store(v, p);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Broadcast(T v) => Vector512.Create(v);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Multiply(Vector512<T> a, Vector512<T> b) => a * b;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Add(Vector512<T> a, Vector512<T> b) => a + b;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<T> MultiplyAdd(Vector512<T> a, Vector512<T> b, Vector512<T> c)
+        {
+            if (typeof(T) == typeof(double)) return Avx512F.FusedMultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
+            return Avx512F.FusedMultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
+        }
+    }
+
+    // The 6 x 2-vector register tile: 12 accumulators + 2 B vectors + 1 broadcast (15 of the 16 ymm registers).
+    private static void KernelSimd<TS, TV>(int kc, T* a, T* b, T* c, nint ldc, T alpha, bool load, T* bias, T biasScale, int mr, int nr)
+        where TS : struct, ISimd<TV> where TV : struct
+    {
+        int h = TS.Count;
+        TV c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        TV c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         for (int k = 0; k < kc; k++)
         {
-            var b0 = Vector256.Load(b);
-            var b1 = Vector256.Load(b + h);
-            var av = Vector256.Create(a[0]);
-            c00 = Fmadd(av, b0, c00);
-            c01 = Fmadd(av, b1, c01);
-            av = Vector256.Create(a[1]);
-            c10 = Fmadd(av, b0, c10);
-            c11 = Fmadd(av, b1, c11);
-            av = Vector256.Create(a[2]);
-            c20 = Fmadd(av, b0, c20);
-            c21 = Fmadd(av, b1, c21);
-            av = Vector256.Create(a[3]);
-            c30 = Fmadd(av, b0, c30);
-            c31 = Fmadd(av, b1, c31);
-            av = Vector256.Create(a[4]);
-            c40 = Fmadd(av, b0, c40);
-            c41 = Fmadd(av, b1, c41);
-            av = Vector256.Create(a[5]);
-            c50 = Fmadd(av, b0, c50);
-            c51 = Fmadd(av, b1, c51);
+            var b0 = TS.Load(b);
+            var b1 = TS.Load(b + h);
+            var av = TS.Broadcast(a[0]);
+            c00 = TS.MultiplyAdd(av, b0, c00);
+            c01 = TS.MultiplyAdd(av, b1, c01);
+            av = TS.Broadcast(a[1]);
+            c10 = TS.MultiplyAdd(av, b0, c10);
+            c11 = TS.MultiplyAdd(av, b1, c11);
+            av = TS.Broadcast(a[2]);
+            c20 = TS.MultiplyAdd(av, b0, c20);
+            c21 = TS.MultiplyAdd(av, b1, c21);
+            av = TS.Broadcast(a[3]);
+            c30 = TS.MultiplyAdd(av, b0, c30);
+            c31 = TS.MultiplyAdd(av, b1, c31);
+            av = TS.Broadcast(a[4]);
+            c40 = TS.MultiplyAdd(av, b0, c40);
+            c41 = TS.MultiplyAdd(av, b1, c41);
+            av = TS.Broadcast(a[5]);
+            c50 = TS.MultiplyAdd(av, b0, c50);
+            c51 = TS.MultiplyAdd(av, b1, c51);
             a += MR;
             b += 2 * h;
         }
 
         if (mr == MR && nr == 2 * h)
         {
-            var va = Vector256.Create(alpha);
-            Vector256<T> bl = default, bh = default;
+            var va = TS.Broadcast(alpha);
+            TV bl = default, bh = default;
             bool hasBias = bias != null;
             if (hasBias)
             {
-                var bs = Vector256.Create(biasScale);
-                bl = Vector256.Load(bias) * bs;
-                bh = Vector256.Load(bias + h) * bs;
+                var bs = TS.Broadcast(biasScale);
+                bl = TS.Multiply(TS.Load(bias), bs);
+                bh = TS.Multiply(TS.Load(bias + h), bs);
             }
 
-            StoreRow(c, c00, c01, va, load, hasBias, bl, bh);
-            StoreRow(c + ldc, c10, c11, va, load, hasBias, bl, bh);
-            StoreRow(c + 2 * ldc, c20, c21, va, load, hasBias, bl, bh);
-            StoreRow(c + 3 * ldc, c30, c31, va, load, hasBias, bl, bh);
-            StoreRow(c + 4 * ldc, c40, c41, va, load, hasBias, bl, bh);
-            StoreRow(c + 5 * ldc, c50, c51, va, load, hasBias, bl, bh);
+            StoreRow<TS, TV>(c, c00, c01, va, load, hasBias, bl, bh);
+            StoreRow<TS, TV>(c + ldc, c10, c11, va, load, hasBias, bl, bh);
+            StoreRow<TS, TV>(c + 2 * ldc, c20, c21, va, load, hasBias, bl, bh);
+            StoreRow<TS, TV>(c + 3 * ldc, c30, c31, va, load, hasBias, bl, bh);
+            StoreRow<TS, TV>(c + 4 * ldc, c40, c41, va, load, hasBias, bl, bh);
+            StoreRow<TS, TV>(c + 5 * ldc, c50, c51, va, load, hasBias, bl, bh);
             return;
         }
 
         // Edge tile: spill the register tile and store only its valid part.
         T* tmp = stackalloc T[MR * MaxWidth];
         int w = 2 * h;
-        Vector256.Store(c00, tmp); Vector256.Store(c01, tmp + h);
-        Vector256.Store(c10, tmp + w); Vector256.Store(c11, tmp + w + h);
-        Vector256.Store(c20, tmp + 2 * w); Vector256.Store(c21, tmp + 2 * w + h);
-        Vector256.Store(c30, tmp + 3 * w); Vector256.Store(c31, tmp + 3 * w + h);
-        Vector256.Store(c40, tmp + 4 * w); Vector256.Store(c41, tmp + 4 * w + h);
-        Vector256.Store(c50, tmp + 5 * w); Vector256.Store(c51, tmp + 5 * w + h);
+        TS.Store(c00, tmp); TS.Store(c01, tmp + h);
+        TS.Store(c10, tmp + w); TS.Store(c11, tmp + w + h);
+        TS.Store(c20, tmp + 2 * w); TS.Store(c21, tmp + 2 * w + h);
+        TS.Store(c30, tmp + 3 * w); TS.Store(c31, tmp + 3 * w + h);
+        TS.Store(c40, tmp + 4 * w); TS.Store(c41, tmp + 4 * w + h);
+        TS.Store(c50, tmp + 5 * w); TS.Store(c51, tmp + 5 * w + h);
         StorePartial(tmp, w, c, ldc, alpha, load, bias, biasScale, mr, nr);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<T> Fmadd(Vector512<T> a, Vector512<T> b, Vector512<T> c)
+    private static void StoreRow<TS, TV>(T* c, TV lo, TV hi, TV alpha, bool load, bool hasBias, TV bl, TV bh)
+        where TS : struct, ISimd<TV> where TV : struct
     {
-        if (typeof(T) == typeof(double)) return Avx512F.FusedMultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
-        return Avx512F.FusedMultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
-    }
-
-    // The Vector512 twin of KernelAvx2: a 6 x 2-vector tile, 12 zmm accumulators.
-    private static void KernelAvx512(int kc, T* a, T* b, T* c, nint ldc, T alpha, bool load, T* bias, T biasScale, int mr, int nr)
-    {
-        int h = Vector512<T>.Count;
-        Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        Vector512<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        for (int k = 0; k < kc; k++)
-        {
-            var b0 = Vector512.Load(b);
-            var b1 = Vector512.Load(b + h);
-            var av = Vector512.Create(a[0]);
-            c00 = Fmadd(av, b0, c00);
-            c01 = Fmadd(av, b1, c01);
-            av = Vector512.Create(a[1]);
-            c10 = Fmadd(av, b0, c10);
-            c11 = Fmadd(av, b1, c11);
-            av = Vector512.Create(a[2]);
-            c20 = Fmadd(av, b0, c20);
-            c21 = Fmadd(av, b1, c21);
-            av = Vector512.Create(a[3]);
-            c30 = Fmadd(av, b0, c30);
-            c31 = Fmadd(av, b1, c31);
-            av = Vector512.Create(a[4]);
-            c40 = Fmadd(av, b0, c40);
-            c41 = Fmadd(av, b1, c41);
-            av = Vector512.Create(a[5]);
-            c50 = Fmadd(av, b0, c50);
-            c51 = Fmadd(av, b1, c51);
-            a += MR;
-            b += 2 * h;
-        }
-
-        if (mr == MR && nr == 2 * h)
-        {
-            var va = Vector512.Create(alpha);
-            Vector512<T> bl = default, bh = default;
-            bool hasBias = bias != null;
-            if (hasBias)
-            {
-                var bs = Vector512.Create(biasScale);
-                bl = Vector512.Load(bias) * bs;
-                bh = Vector512.Load(bias + h) * bs;
-            }
-
-            StoreRow(c, c00, c01, va, load, hasBias, bl, bh);
-            StoreRow(c + ldc, c10, c11, va, load, hasBias, bl, bh);
-            StoreRow(c + 2 * ldc, c20, c21, va, load, hasBias, bl, bh);
-            StoreRow(c + 3 * ldc, c30, c31, va, load, hasBias, bl, bh);
-            StoreRow(c + 4 * ldc, c40, c41, va, load, hasBias, bl, bh);
-            StoreRow(c + 5 * ldc, c50, c51, va, load, hasBias, bl, bh);
-            return;
-        }
-
-        T* tmp = stackalloc T[MR * MaxWidth];
-        int w = 2 * h;
-        Vector512.Store(c00, tmp); Vector512.Store(c01, tmp + h);
-        Vector512.Store(c10, tmp + w); Vector512.Store(c11, tmp + w + h);
-        Vector512.Store(c20, tmp + 2 * w); Vector512.Store(c21, tmp + 2 * w + h);
-        Vector512.Store(c30, tmp + 3 * w); Vector512.Store(c31, tmp + 3 * w + h);
-        Vector512.Store(c40, tmp + 4 * w); Vector512.Store(c41, tmp + 4 * w + h);
-        Vector512.Store(c50, tmp + 5 * w); Vector512.Store(c51, tmp + 5 * w + h);
-        StorePartial(tmp, w, c, ldc, alpha, load, bias, biasScale, mr, nr);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreRow(T* c, Vector512<T> lo, Vector512<T> hi, Vector512<T> alpha, bool load, bool hasBias, Vector512<T> bl, Vector512<T> bh)
-    {
-        int h = Vector512<T>.Count;
+        int h = TS.Count;
         if (hasBias)
         {
-            lo = Fmadd(lo, alpha, bl);
-            hi = Fmadd(hi, alpha, bh);
+            lo = TS.MultiplyAdd(lo, alpha, bl);
+            hi = TS.MultiplyAdd(hi, alpha, bh);
             if (load)
             {
-                lo += Vector512.Load(c);
-                hi += Vector512.Load(c + h);
+                lo = TS.Add(lo, TS.Load(c));
+                hi = TS.Add(hi, TS.Load(c + h));
             }
         }
         else if (load)
         {
-            lo = Fmadd(lo, alpha, Vector512.Load(c));
-            hi = Fmadd(hi, alpha, Vector512.Load(c + h));
+            lo = TS.MultiplyAdd(lo, alpha, TS.Load(c));
+            hi = TS.MultiplyAdd(hi, alpha, TS.Load(c + h));
         }
         else
         {
-            lo *= alpha;
-            hi *= alpha;
+            lo = TS.Multiply(lo, alpha);
+            hi = TS.Multiply(hi, alpha);
         }
 
-        Vector512.Store(lo, c);
-        Vector512.Store(hi, c + h);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreRow(T* c, Vector256<T> lo, Vector256<T> hi, Vector256<T> alpha, bool load, bool hasBias, Vector256<T> bl, Vector256<T> bh)
-    {
-        int h = Vector256<T>.Count;
-        if (hasBias)
-        {
-            lo = Fmadd(lo, alpha, bl);
-            hi = Fmadd(hi, alpha, bh);
-            if (load)
-            {
-                lo += Vector256.Load(c);
-                hi += Vector256.Load(c + h);
-            }
-        }
-        else if (load)
-        {
-            lo = Fmadd(lo, alpha, Vector256.Load(c));
-            hi = Fmadd(hi, alpha, Vector256.Load(c + h));
-        }
-        else
-        {
-            lo *= alpha;
-            hi *= alpha;
-        }
-
-        Vector256.Store(lo, c);
-        Vector256.Store(hi, c + h);
+        TS.Store(lo, c);
+        TS.Store(hi, c + h);
     }
 
     private static void StorePartial(T* tmp, int w, T* c, nint ldc, T alpha, bool load, T* bias, T biasScale, int mr, int nr)

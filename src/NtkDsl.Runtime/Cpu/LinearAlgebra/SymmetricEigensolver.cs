@@ -29,7 +29,8 @@ internal static unsafe class SymmetricEigensolver<T> where T : unmanaged, IFloat
 
     private static readonly bool HasFma = System.Runtime.Intrinsics.X86.Fma.IsSupported || System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported;
 
-    private static readonly T Eps = T.CreateChecked(typeof(T) == typeof(float) ? 1.1920928955078125e-7 : 2.220446049250313e-16);
+    /// <summary>The machine epsilon of T (2^-23, 2^-52).</summary>
+    internal static readonly T Eps = T.CreateChecked(typeof(T) == typeof(float) ? 1.1920928955078125e-7 : 2.220446049250313e-16);
 
     /// <summary>
     /// Eigenvalues ascending into <paramref name="values"/> and, unless <paramref name="vectors"/> is null,

@@ -29,7 +29,7 @@ internal static unsafe class TridiagonalDivideConquer<T> where T : unmanaged, IF
 
     private const int MaxSecularIterations = 100;
 
-    private static readonly T Eps = T.CreateChecked(typeof(T) == typeof(float) ? 1.1920928955078125e-7 : 2.220446049250313e-16);
+    private static readonly T Eps = SymmetricEigensolver<T>.Eps;
 
     /// <summary>
     /// Eigenvalues of the tridiagonal (d diagonal, e[i] = T[i, i + 1]; both destroyed) into d, eigenvectors as rows of
