@@ -6,8 +6,8 @@ namespace NtkDsl.Tests.Cpu;
 
 /// <summary>
 /// The CPU backend's matrix products against a naive triple loop, on sizes that are 1, odd, and
-/// non-multiples of the register tile (6 x 8 / 6 x 16) and cache blocks (MC 96, KC 256, NC 256 / 512);
-/// every transpose variant, both element types, 1 and 2 threads, AVX2 and portable micro-kernels.
+/// non-multiples of the register tiles (6 x 8 / 6 x 16 Vector256, 6 x 16 / 6 x 32 Vector512) and cache blocks (MC 96, KC 256, NC 256 / 512);
+/// every transpose variant, both element types, 1 and 2 threads, AVX-512, AVX2 and portable micro-kernels.
 /// Errors are measured against sum_k |a_ik b_kj| (the natural scale of a rounded dot product).
 /// </summary>
 [Collection(SerialCollection.Name)]
@@ -49,9 +49,11 @@ public class GemmTests
 
     private static void CheckAll<T>(int m, int n, int k, double tol) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        foreach (bool portable in new[] { false, true })
+        // The machine's best kernel (AVX-512 where it exists), the Vector256 one, and the portable one.
+        foreach (var (portable, avx2) in new[] { (false, false), (false, true), (true, false) })
         {
             PackedGemm<T>.ForcePortableKernel = portable;
+            PackedGemm<T>.ForceAvx2Kernel = avx2;
             try
             {
                 foreach (int threads in new[] { 1, 2 }) CheckVariants<T>(m, n, k, tol, new CpuBackend<T>(threads));
@@ -59,6 +61,7 @@ public class GemmTests
             finally
             {
                 PackedGemm<T>.ForcePortableKernel = false;
+                PackedGemm<T>.ForceAvx2Kernel = false;
             }
         }
     }

@@ -118,7 +118,72 @@ public class LinearAlgebraTests
             .Select(c => c.Real).Order().ToArray();
         double scale = theirs.Max(Math.Abs);
         for (int i = 0; i < n; i++) Assert.True(Math.Abs(ours[i] - theirs[i]) <= 1e-12 * n * scale, $"l[{i}] {ours[i]} vs {theirs[i]}");
-        Assert.Equal(ours, CpuLinearAlgebra.SymmetricEigenvalues(a));
+        // Eigenvalues only run implicit QL, with vectors divide and conquer: both backward stable, so they agree to n eps ||A||.
+        var valuesOnly = CpuLinearAlgebra.SymmetricEigenvalues(a);
+        for (int i = 0; i < n; i++) Assert.True(Math.Abs(ours[i] - valuesOnly[i]) <= 4 * n * Eps * scale, $"values-only l[{i}]");
+    }
+
+    public static TheoryData<int> TridiagonalSizes => new() { 1, 2, 3, 31, 33, 64, 65, 129, 301 };
+
+    /// <summary>
+    /// Spectra that stress divide and conquer's deflation and secular equation, given as already-tridiagonal (and
+    /// diagonal) matrices so the tridiagonal solver sees them as they are: the 1-2-1 Toeplitz matrix (eigenvalues
+    /// 2 - 2 cos(k pi / (n + 1)), a closed form), Wilkinson's W (pairs of eigenvalues equal to ~1e-14 relative), copies of
+    /// W glued by 1e-10 (tight clusters), a graded diagonal plus tiny coupling, and a diagonal with repeated entries;
+    /// eigenvalues checked against MathNet.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(TridiagonalSizes))]
+    public void Tridiagonal_eigensolver_handles_closed_form_clustered_and_repeated_spectra(int n)
+    {
+        var toeplitz = Tridiagonal(Enumerable.Repeat(2.0, n).ToArray(), Enumerable.Repeat(-1.0, n - 1).ToArray());
+        CheckEigen(toeplitz, 60, Enumerable.Range(1, n).Select(k => 2 - 2 * Math.Cos(k * Math.PI / (n + 1))).ToArray());
+
+        var wilkinson = Tridiagonal(Enumerable.Range(0, n).Select(i => Math.Abs(i - (n - 1) / 2.0)).ToArray(), Enumerable.Repeat(1.0, n - 1).ToArray());
+        CheckEigen(wilkinson, 60, MathNetValues(wilkinson));
+
+        const int Block = 21;
+        var glued = Tridiagonal(
+            Enumerable.Range(0, n).Select(i => (double)Math.Abs(i % Block - Block / 2)).ToArray(),
+            Enumerable.Range(0, n - 1).Select(i => i % Block == Block - 1 ? 1e-10 : 1.0).ToArray());
+        CheckEigen(glued, 60, MathNetValues(glued));
+
+        var graded = Tridiagonal(Enumerable.Range(0, n).Select(i => Math.Pow(10, -12.0 * i / Math.Max(1, n - 1))).ToArray(),
+            Enumerable.Range(0, n - 1).Select(i => 1e-13 * Math.Sin(i + 1)).ToArray());
+        CheckEigen(graded, 60, MathNetValues(graded));
+
+        var repeated = Tridiagonal(Enumerable.Range(0, n).Select(i => (double)(i % 3 - 1)).ToArray(), new double[Math.Max(0, n - 1)]);
+        CheckEigen(repeated, 60, repeated.Data.Where((_, i) => i / n == i % n).ToArray());
+    }
+
+    [Theory]
+    [InlineData(65)]
+    [InlineData(257)]
+    public void Eigendecomposition_of_clustered_spectra(int n)
+    {
+        // Two clusters of width 1e-12 and 1e-6 and a 5-fold repeated value, in a random basis (dense input).
+        var values = Enumerable.Range(0, n).Select(i => i % 3 == 0 ? 1 + 1e-12 * i : i % 3 == 1 ? -0.5 + 1e-6 * i : i < 15 ? 0.25 : 2.0 * i / n).ToArray();
+        CheckEigen(Congruence(Orthogonal(n, seed: 21), values), 60, values);
+    }
+
+    [Theory]
+    [InlineData(3)]
+    [InlineData(65)]
+    [InlineData(301)]
+    public void Float32_eigendecomposition_of_clustered_and_rank_deficient_matrices(int n)
+    {
+        var g = Random(n, Math.Max(1, n / 3), seed: 8);
+        var rankDeficient = Mul(g, T(g));
+        Symmetrize(rankDeficient);
+        var wilkinson = Tridiagonal(Enumerable.Range(0, n).Select(i => Math.Abs(i - (n - 1) / 2.0)).ToArray(), Enumerable.Repeat(1.0, n - 1).ToArray());
+        foreach (var a64 in new[] { rankDeficient, wilkinson })
+        {
+            var a = new Matrix<float>(n, n, a64.Data.Select(v => (float)v).ToArray());
+            var (values, vectors) = CpuLinearAlgebra.SymmetricEigen(a);
+            var af = new Matrix<double>(n, n, a.Data.Select(v => (double)v).ToArray());
+            CheckEigenIdentities(af, values.Select(v => (double)v).ToArray(),
+                new Matrix<double>(n, n, vectors.Data.Select(v => (double)v).ToArray()), 60 * n * 1.2e-7, 60 * n * 1.2e-7);
+        }
     }
 
     [Theory]
@@ -135,6 +200,13 @@ public class LinearAlgebraTests
         var af = new Matrix<double>(n, n, a.Data.Select(v => (double)v).ToArray());
         double scale = MaxAbs(af.Data);
         Assert.True(MaxDiff(Mul(l64, T(l64)), af) <= 4 * n * 1.2e-7 * scale);
+
+        // 70 right-hand sides: one full 64-column strip of the float32 unblocked solve and a partial one.
+        var b64 = Random(n, 70, seed: 12);
+        var x = CpuLinearAlgebra.TryCholesky(a, out _)!.Solve(new Matrix<float>(n, 70, b64.Data.Select(v => (float)v).ToArray()));
+        var x64 = new Matrix<double>(n, 70, x.Data.Select(v => (double)v).ToArray());
+        double residual = MaxDiff(Mul(af, x64), new Matrix<double>(n, 70, b64.Data.Select(v => (double)(float)v).ToArray()));
+        Assert.True(residual <= 4 * n * 1.2e-7 * scale * MaxAbs(x64.Data) * n, $"float32 A X - B = {residual:G3} at n = {n}");
 
         var (values, vectors) = CpuLinearAlgebra.SymmetricEigen(a);
         CheckEigenIdentities(af, values.Select(v => (double)v).ToArray(),
@@ -270,6 +342,18 @@ public class LinearAlgebraTests
     }
 
     private static Matrix<double> T(Matrix<double> a) => a.Transpose();
+
+    private static Matrix<double> Tridiagonal(double[] diagonal, double[] offDiagonal)
+    {
+        int n = diagonal.Length;
+        var a = new Matrix<double>(n, n);
+        for (int i = 0; i < n; i++) a[i, i] = diagonal[i];
+        for (int i = 0; i + 1 < n; i++) a[i, i + 1] = a[i + 1, i] = offDiagonal[i];
+        return a;
+    }
+
+    private static double[] MathNetValues(Matrix<double> a)
+        => MathNetMatrix.Build.DenseOfRowMajor(a.Rows, a.Cols, a.Data).Evd(Symmetricity.Symmetric).EigenValues.Select(c => c.Real).Order().ToArray();
 
     private static void Symmetrize(Matrix<double> a)
     {

@@ -36,21 +36,23 @@ internal unsafe struct GemmProblem<T> where T : unmanaged
 }
 
 /// <summary>
-/// A packed, cache-blocked GEMM (the BLIS loop structure): op(B) is packed in KC x NR micro-panels
-/// (L1-resident), op(A) in MR x KC micro-panels of an MC x KC block (L2-resident), and an MR x NR
-/// register tile is accumulated with Vector256 FMA (6 x 8 for double, 6 x 16 for float: 12
-/// accumulators + 2 B vectors + 1 broadcast = 15 of the 16 ymm registers). Work items are MC x NC tiles
-/// of C with the whole K loop inside, handed out dynamically by <see cref="WorkerPool"/>; each thread
-/// packs into its own pinned buffers, so steady-state calls allocate nothing.
+/// A packed, cache-blocked GEMM (the BLIS loop structure): op(B) is packed in KC x NR micro-panels of a KC x NC block
+/// (L2-resident), op(A) in MR x KC micro-panels of an MC x KC block; each A micro-panel stays in L1 while the B
+/// micro-panels stream past it, and an MR x NR register tile is accumulated with FMA: 6 x 2 Vector512 (6 x 16 double,
+/// 6 x 32 float) where AVX-512 exists, else 6 x 2 Vector256 (6 x 8 / 6 x 16; 12 accumulators + 2 B vectors + 1
+/// broadcast = 15 of the 16 ymm registers), else a portable Vector&lt;T&gt; kernel. Work items are MC x NC tiles of C
+/// with the whole K loop inside, handed out dynamically by <see cref="WorkerPool"/>; each thread packs into its own
+/// pinned buffers, so steady-state calls allocate nothing.
 /// </summary>
 internal static unsafe class PackedGemm<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     public const int MR = 6;
-    public static readonly int NR = 2 * Vector256<T>.Count;
 
-    // Per-element sizes keep the packed blocks at the same byte sizes for both types:
-    // B micro-panel KC * NR * sizeof(T) = 16 KiB (L1 is 48 KiB), A block MC * KC = 192/96 KiB and
-    // B block KC * NC = 512 KiB, together within the 1 MiB L2.
+    // The widest register tile (Vector512 float: 32 columns), for the edge-tile spill buffers.
+    private const int MaxWidth = 32;
+
+    // Per-element sizes keep the packed blocks at the same byte sizes for both types: A micro-panel MR * KC * sizeof(T)
+    // = 12/6 KiB (L1 is 32 KiB), A block MC * KC = 192/96 KiB and B block KC * NC = 512 KiB, together within the 1 MiB L2.
     public const int KC = 256;
     public const int MC = 96;
     public static readonly int NC = typeof(T) == typeof(double) ? 256 : 512;
@@ -61,11 +63,28 @@ internal static unsafe class PackedGemm<T> where T : unmanaged, IFloatingPointIe
     /// <summary>Test hook: run the portable Vector&lt;T&gt; micro-kernel even where AVX2 + FMA exist.</summary>
     internal static bool ForcePortableKernel { get; set; }
 
+    /// <summary>Test hook: run the Vector256 micro-kernel even where AVX-512 exists.</summary>
+    internal static bool ForceAvx2Kernel { get; set; }
+
     [ThreadStatic] private static T[]? t_packA;
     [ThreadStatic] private static T[]? t_packB;
 
-    private static bool UseAvx2 => Avx2.IsSupported && Fma.IsSupported && !ForcePortableKernel
-        && (typeof(T) == typeof(double) || typeof(T) == typeof(float));
+    private enum Kernel
+    {
+        Portable,
+        Avx2,
+        Avx512,
+    }
+
+    private static readonly bool IsFloat = typeof(T) == typeof(double) || typeof(T) == typeof(float);
+
+    private static Kernel Selected =>
+        ForcePortableKernel || !IsFloat || !(Avx2.IsSupported && Fma.IsSupported) ? Kernel.Portable
+        : Avx512F.IsSupported && !ForceAvx2Kernel ? Kernel.Avx512
+        : Kernel.Avx2;
+
+    // The register tile's width: two vectors of the kernel's width (the portable kernel uses the Vector256 layout).
+    private static int Width(Kernel kernel) => kernel == Kernel.Avx512 ? 2 * Vector512<T>.Count : 2 * Vector256<T>.Count;
 
     public static void Run(in GemmProblem<T> p, int threads)
     {
@@ -86,11 +105,11 @@ internal static unsafe class PackedGemm<T> where T : unmanaged, IFloatingPointIe
         // An upper triangle's items range from full to empty: smaller runs, handed out largest first (see
         // TileJob), keep every worker busy to the end.
         if (p.UpperOnly && workers > 1) groups = Math.Min(mBlocks, Math.Max(groups, 4 * workers));
-        var job = new TileJob(p, nBlocks, mBlocks, groups);
+        var job = new TileJob(p, nBlocks, mBlocks, groups, Selected);
         WorkerPool.Run(job, groups * nBlocks, workers);
     }
 
-    private readonly struct TileJob(GemmProblem<T> p, int nBlocks, int mBlocks, int groups) : IWorkItems
+    private readonly struct TileJob(GemmProblem<T> p, int nBlocks, int mBlocks, int groups, Kernel kernel) : IWorkItems
     {
         public void Run(int item)
         {
@@ -98,41 +117,52 @@ internal static unsafe class PackedGemm<T> where T : unmanaged, IFloatingPointIe
             int group = p.UpperOnly ? item % groups : item / nBlocks;
             int jc = (p.UpperOnly ? nBlocks - 1 - item / groups : item % nBlocks) * NC;
             int first = (int)((long)mBlocks * group / groups), last = (int)((long)mBlocks * (group + 1) / groups);
-            Tiles(p, first * MC, Math.Min(p.M, last * MC), jc);
+            Tiles(p, first * MC, Math.Min(p.M, last * MC), jc, kernel);
         }
     }
 
     // C[icStart..icEnd, jc..jc+NC) for every depth block: B is packed once per depth block, A per row block.
-    private static void Tiles(in GemmProblem<T> p, int icStart, int icEnd, int jc)
+    private static void Tiles(in GemmProblem<T> p, int icStart, int icEnd, int jc, Kernel kernel)
     {
         int nc = Math.Min(NC, p.N - jc);
         if (p.UpperOnly && jc + nc <= icStart) return; // every column is left of every row: strictly lower
         T* packA = Buffer(ref t_packA, MC * KC);
         T* packB = Buffer(ref t_packB, KC * NC);
-        int nr = NR;
+        int nr = Width(kernel);
         for (int pc = 0; pc < p.K; pc += KC)
         {
             int kc = Math.Min(KC, p.K - pc);
             bool first = pc == 0;
             bool load = !first || p.Accumulate;
             T* bias = first ? p.Bias : null;
-            PackB(p.B + pc * p.RsB + jc * p.CsB, p.RsB, p.CsB, kc, nc, packB);
+            PackB(p.B + pc * p.RsB + jc * p.CsB, p.RsB, p.CsB, kc, nc, nr, packB);
             for (int ic = icStart; ic < icEnd; ic += MC)
             {
                 int mc = Math.Min(MC, icEnd - ic);
                 if (p.UpperOnly && jc + nc <= ic) break; // this and every later row block is strictly lower
                 PackA(p.A + ic * p.RsA + pc * p.CsA, p.RsA, p.CsA, mc, kc, packA);
-                for (int jr = 0; jr < nc; jr += nr)
+                for (int ir = 0; ir < mc; ir += MR)
                 {
-                    int nrr = Math.Min(nr, nc - jr);
-                    for (int ir = 0; ir < mc; ir += MR)
+                    int mrr = Math.Min(MR, mc - ir);
+                    T* a = packA + ir * kc;
+                    for (int jr = 0; jr < nc; jr += nr)
                     {
+                        int nrr = Math.Min(nr, nc - jr);
                         if (p.UpperOnly && jc + jr + nrr <= ic + ir) continue;
-                        int mrr = Math.Min(MR, mc - ir);
                         T* c = p.C + (ic + ir) * p.Ldc + jc + jr;
                         T* b = bias == null ? null : bias + jc + jr;
-                        if (UseAvx2) KernelAvx2(kc, packA + ir * kc, packB + jr * kc, c, p.Ldc, p.Alpha, load, b, p.BiasScale, mrr, nrr);
-                        else KernelPortable(kc, packA + ir * kc, packB + jr * kc, c, p.Ldc, p.Alpha, load, b, p.BiasScale, mrr, nrr);
+                        switch (kernel)
+                        {
+                            case Kernel.Avx512:
+                                KernelSimd<Simd512, Vector512<T>>(kc, a, packB + jr * kc, c, p.Ldc, p.Alpha, load, b, p.BiasScale, mrr, nrr);
+                                break;
+                            case Kernel.Avx2:
+                                KernelSimd<Simd256, Vector256<T>>(kc, a, packB + jr * kc, c, p.Ldc, p.Alpha, load, b, p.BiasScale, mrr, nrr);
+                                break;
+                            default:
+                                KernelPortable(kc, a, packB + jr * kc, c, p.Ldc, p.Alpha, load, b, p.BiasScale, mrr, nrr);
+                                break;
+                        }
                     }
                 }
             }
@@ -195,10 +225,9 @@ internal static unsafe class PackedGemm<T> where T : unmanaged, IFloatingPointIe
         }
     }
 
-    // packed[panel][k][c] = op(B)(k, panel * NR + c), zero-padded to a multiple of NR columns.
-    private static void PackB(T* b, nint rs, nint cs, int kc, int nc, T* dst)
+    // packed[panel][k][c] = op(B)(k, panel * nr + c), zero-padded to a multiple of nr columns.
+    private static void PackB(T* b, nint rs, nint cs, int kc, int nc, int nr, T* dst)
     {
-        int nr = NR;
         for (int jr = 0; jr < nc; jr += nr)
         {
             int w = Math.Min(nr, nc - jr);
@@ -213,8 +242,7 @@ internal static unsafe class PackedGemm<T> where T : unmanaged, IFloatingPointIe
                     T* d = panel + k * nr;
                     if (w == nr)
                     {
-                        Vector256.Store(Vector256.Load(s), d);
-                        Vector256.Store(Vector256.Load(s + nr / 2), d + nr / 2);
+                        for (int c = 0; c < nr; c += Vector256<T>.Count) Vector256.Store(Vector256.Load(s + c), d + c);
                     }
                     else
                     {
@@ -252,104 +280,146 @@ internal static unsafe class PackedGemm<T> where T : unmanaged, IFloatingPointIe
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<T> Fmadd(Vector256<T> a, Vector256<T> b, Vector256<T> c)
+    /// <summary>The vector operations the micro-kernel needs, for one vector width (the JIT specializes per struct).</summary>
+    private interface ISimd<TV> where TV : struct
     {
-        if (typeof(T) == typeof(double)) return Fma.MultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
-        return Fma.MultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
+        static abstract int Count { get; }
+        static abstract TV Load(T* p);
+        static abstract void Store(TV v, T* p);
+        static abstract TV Broadcast(T v);
+        static abstract TV MultiplyAdd(TV a, TV b, TV c); // a b + c, fused
+        static abstract TV Multiply(TV a, TV b);
+        static abstract TV Add(TV a, TV b);
     }
 
-    private static void KernelAvx2(int kc, T* a, T* b, T* c, nint ldc, T alpha, bool load, T* bias, T biasScale, int mr, int nr)
+    private readonly struct Simd256 : ISimd<Vector256<T>>
     {
-        int h = Vector256<T>.Count;
-        Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        Vector256<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        public static int Count => Vector256<T>.Count;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Load(T* p) => Vector256.Load(p);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector256<T> v, T* p) => Vector256.Store(v, p);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Broadcast(T v) => Vector256.Create(v);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Multiply(Vector256<T> a, Vector256<T> b) => a * b;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Add(Vector256<T> a, Vector256<T> b) => a + b;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<T> MultiplyAdd(Vector256<T> a, Vector256<T> b, Vector256<T> c)
+        {
+            if (typeof(T) == typeof(double)) return Fma.MultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
+            return Fma.MultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
+        }
+    }
+
+    private readonly struct Simd512 : ISimd<Vector512<T>>
+    {
+        public static int Count => Vector512<T>.Count;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Load(T* p) => Vector512.Load(p);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector512<T> v, T* p) => Vector512.Store(v, p);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Broadcast(T v) => Vector512.Create(v);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Multiply(Vector512<T> a, Vector512<T> b) => a * b;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Add(Vector512<T> a, Vector512<T> b) => a + b;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<T> MultiplyAdd(Vector512<T> a, Vector512<T> b, Vector512<T> c)
+        {
+            if (typeof(T) == typeof(double)) return Avx512F.FusedMultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
+            return Avx512F.FusedMultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
+        }
+    }
+
+    // The 6 x 2-vector register tile: 12 accumulators + 2 B vectors + 1 broadcast (15 of the 16 ymm registers).
+    private static void KernelSimd<TS, TV>(int kc, T* a, T* b, T* c, nint ldc, T alpha, bool load, T* bias, T biasScale, int mr, int nr)
+        where TS : struct, ISimd<TV> where TV : struct
+    {
+        int h = TS.Count;
+        TV c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        TV c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         for (int k = 0; k < kc; k++)
         {
-            var b0 = Vector256.Load(b);
-            var b1 = Vector256.Load(b + h);
-            var av = Vector256.Create(a[0]);
-            c00 = Fmadd(av, b0, c00);
-            c01 = Fmadd(av, b1, c01);
-            av = Vector256.Create(a[1]);
-            c10 = Fmadd(av, b0, c10);
-            c11 = Fmadd(av, b1, c11);
-            av = Vector256.Create(a[2]);
-            c20 = Fmadd(av, b0, c20);
-            c21 = Fmadd(av, b1, c21);
-            av = Vector256.Create(a[3]);
-            c30 = Fmadd(av, b0, c30);
-            c31 = Fmadd(av, b1, c31);
-            av = Vector256.Create(a[4]);
-            c40 = Fmadd(av, b0, c40);
-            c41 = Fmadd(av, b1, c41);
-            av = Vector256.Create(a[5]);
-            c50 = Fmadd(av, b0, c50);
-            c51 = Fmadd(av, b1, c51);
+            var b0 = TS.Load(b);
+            var b1 = TS.Load(b + h);
+            var av = TS.Broadcast(a[0]);
+            c00 = TS.MultiplyAdd(av, b0, c00);
+            c01 = TS.MultiplyAdd(av, b1, c01);
+            av = TS.Broadcast(a[1]);
+            c10 = TS.MultiplyAdd(av, b0, c10);
+            c11 = TS.MultiplyAdd(av, b1, c11);
+            av = TS.Broadcast(a[2]);
+            c20 = TS.MultiplyAdd(av, b0, c20);
+            c21 = TS.MultiplyAdd(av, b1, c21);
+            av = TS.Broadcast(a[3]);
+            c30 = TS.MultiplyAdd(av, b0, c30);
+            c31 = TS.MultiplyAdd(av, b1, c31);
+            av = TS.Broadcast(a[4]);
+            c40 = TS.MultiplyAdd(av, b0, c40);
+            c41 = TS.MultiplyAdd(av, b1, c41);
+            av = TS.Broadcast(a[5]);
+            c50 = TS.MultiplyAdd(av, b0, c50);
+            c51 = TS.MultiplyAdd(av, b1, c51);
             a += MR;
             b += 2 * h;
         }
 
         if (mr == MR && nr == 2 * h)
         {
-            var va = Vector256.Create(alpha);
-            Vector256<T> bl = default, bh = default;
+            var va = TS.Broadcast(alpha);
+            TV bl = default, bh = default;
             bool hasBias = bias != null;
             if (hasBias)
             {
-                var bs = Vector256.Create(biasScale);
-                bl = Vector256.Load(bias) * bs;
-                bh = Vector256.Load(bias + h) * bs;
+                var bs = TS.Broadcast(biasScale);
+                bl = TS.Multiply(TS.Load(bias), bs);
+                bh = TS.Multiply(TS.Load(bias + h), bs);
             }
 
-            StoreRow(c, c00, c01, va, load, hasBias, bl, bh);
-            StoreRow(c + ldc, c10, c11, va, load, hasBias, bl, bh);
-            StoreRow(c + 2 * ldc, c20, c21, va, load, hasBias, bl, bh);
-            StoreRow(c + 3 * ldc, c30, c31, va, load, hasBias, bl, bh);
-            StoreRow(c + 4 * ldc, c40, c41, va, load, hasBias, bl, bh);
-            StoreRow(c + 5 * ldc, c50, c51, va, load, hasBias, bl, bh);
+            StoreRow<TS, TV>(c, c00, c01, va, load, hasBias, bl, bh);
+            StoreRow<TS, TV>(c + ldc, c10, c11, va, load, hasBias, bl, bh);
+            StoreRow<TS, TV>(c + 2 * ldc, c20, c21, va, load, hasBias, bl, bh);
+            StoreRow<TS, TV>(c + 3 * ldc, c30, c31, va, load, hasBias, bl, bh);
+            StoreRow<TS, TV>(c + 4 * ldc, c40, c41, va, load, hasBias, bl, bh);
+            StoreRow<TS, TV>(c + 5 * ldc, c50, c51, va, load, hasBias, bl, bh);
             return;
         }
 
         // Edge tile: spill the register tile and store only its valid part.
-        T* tmp = stackalloc T[MR * 16]; // NR <= 16
+        T* tmp = stackalloc T[MR * MaxWidth];
         int w = 2 * h;
-        Vector256.Store(c00, tmp); Vector256.Store(c01, tmp + h);
-        Vector256.Store(c10, tmp + w); Vector256.Store(c11, tmp + w + h);
-        Vector256.Store(c20, tmp + 2 * w); Vector256.Store(c21, tmp + 2 * w + h);
-        Vector256.Store(c30, tmp + 3 * w); Vector256.Store(c31, tmp + 3 * w + h);
-        Vector256.Store(c40, tmp + 4 * w); Vector256.Store(c41, tmp + 4 * w + h);
-        Vector256.Store(c50, tmp + 5 * w); Vector256.Store(c51, tmp + 5 * w + h);
+        TS.Store(c00, tmp); TS.Store(c01, tmp + h);
+        TS.Store(c10, tmp + w); TS.Store(c11, tmp + w + h);
+        TS.Store(c20, tmp + 2 * w); TS.Store(c21, tmp + 2 * w + h);
+        TS.Store(c30, tmp + 3 * w); TS.Store(c31, tmp + 3 * w + h);
+        TS.Store(c40, tmp + 4 * w); TS.Store(c41, tmp + 4 * w + h);
+        TS.Store(c50, tmp + 5 * w); TS.Store(c51, tmp + 5 * w + h);
         StorePartial(tmp, w, c, ldc, alpha, load, bias, biasScale, mr, nr);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreRow(T* c, Vector256<T> lo, Vector256<T> hi, Vector256<T> alpha, bool load, bool hasBias, Vector256<T> bl, Vector256<T> bh)
+    private static void StoreRow<TS, TV>(T* c, TV lo, TV hi, TV alpha, bool load, bool hasBias, TV bl, TV bh)
+        where TS : struct, ISimd<TV> where TV : struct
     {
-        int h = Vector256<T>.Count;
+        int h = TS.Count;
         if (hasBias)
         {
-            lo = Fmadd(lo, alpha, bl);
-            hi = Fmadd(hi, alpha, bh);
+            lo = TS.MultiplyAdd(lo, alpha, bl);
+            hi = TS.MultiplyAdd(hi, alpha, bh);
             if (load)
             {
-                lo += Vector256.Load(c);
-                hi += Vector256.Load(c + h);
+                lo = TS.Add(lo, TS.Load(c));
+                hi = TS.Add(hi, TS.Load(c + h));
             }
         }
         else if (load)
         {
-            lo = Fmadd(lo, alpha, Vector256.Load(c));
-            hi = Fmadd(hi, alpha, Vector256.Load(c + h));
+            lo = TS.MultiplyAdd(lo, alpha, TS.Load(c));
+            hi = TS.MultiplyAdd(hi, alpha, TS.Load(c + h));
         }
         else
         {
-            lo *= alpha;
-            hi *= alpha;
+            lo = TS.Multiply(lo, alpha);
+            hi = TS.Multiply(hi, alpha);
         }
 
-        Vector256.Store(lo, c);
-        Vector256.Store(hi, c + h);
+        TS.Store(lo, c);
+        TS.Store(hi, c + h);
     }
 
     private static void StorePartial(T* tmp, int w, T* c, nint ldc, T alpha, bool load, T* bias, T biasScale, int mr, int nr)
@@ -370,8 +440,8 @@ internal static unsafe class PackedGemm<T> where T : unmanaged, IFloatingPointIe
     // NR is a multiple of Vector<T>.Count, scalar otherwise.
     private static void KernelPortable(int kc, T* a, T* b, T* c, nint ldc, T alpha, bool load, T* bias, T biasScale, int mr, int nr)
     {
-        int w = NR;
-        T* acc = stackalloc T[MR * 16]; // NR <= 16
+        int w = Width(Kernel.Portable);
+        T* acc = stackalloc T[MR * MaxWidth];
         new Span<T>(acc, MR * w).Clear();
         int vc = Vector<T>.Count;
         if (Vector.IsHardwareAccelerated && w % vc == 0)

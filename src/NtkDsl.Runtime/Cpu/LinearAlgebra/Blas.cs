@@ -7,7 +7,8 @@ namespace NtkDsl.Cpu.LinearAlgebra;
 /// <summary>
 /// Level-3 building blocks on raw row-major storage for the factorizations: a strided GEMM (sub-matrix views
 /// are base pointer + row stride, transposes are swapped strides, all absorbed by <see cref="PackedGemm{T}"/>'s
-/// packing) and triangular solves with many right-hand sides (TRSM) that spend their time in that GEMM.
+/// packing) and triangular solves with many right-hand sides (TRSM) that spend their time in that GEMM; their leaves
+/// solve L1-resident column strips with each solution row accumulated in registers.
 /// </summary>
 /// <remarks>
 /// Triangular factors are upper triangles U in row-major storage (row i holds U[i, i..n)); the lower factor
@@ -16,11 +17,10 @@ namespace NtkDsl.Cpu.LinearAlgebra;
 /// </remarks>
 internal static unsafe class Blas<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    /// <summary>Triangular sizes at or below which the solves run the unblocked (row-axpy) kernel.</summary>
+    /// <summary>Triangular sizes at or below which the solves run the unblocked (register-accumulated rows) kernel.</summary>
     private const int TrsmLeaf = 64;
 
-    /// <summary>Right-hand-side columns per work item of the unblocked kernel.</summary>
-    private const int TrsmColumnChunk = 256;
+    private static readonly bool HasFma = System.Runtime.Intrinsics.X86.Fma.IsSupported || System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported;
 
     public static int Threads => CpuSettings.MaxDegreeOfParallelism > 0 ? CpuSettings.MaxDegreeOfParallelism : Environment.ProcessorCount;
 
@@ -85,47 +85,93 @@ internal static unsafe class Blas<T> where T : unmanaged, IFloatingPointIeee754<
     /// <summary>Splits a recursion at about half, on a multiple of the GEMM's row tile so blocks stay aligned.</summary>
     public static int Split(int n) => Math.Max(PackedGemm<T>.MR, n / 2 / PackedGemm<T>.MR * PackedGemm<T>.MR);
 
-    // Unblocked solves as row operations (each row of B is contiguous), split over column chunks of B.
+    // Unblocked solves on column strips of B narrow enough that the strip (n <= 64 rows) stays in L1: each row of the
+    // solution is accumulated in registers (x_j = (b_j - sum_i U[i, j] x_i) / U[j, j], the sum over the rows already
+    // solved) and stored once, so the inner loop is one load and one FMA per vector.
     private static void Leaf(T* u, nint ldu, int n, T* b, nint ldb, int r, bool transposed)
     {
-        int chunks = (r + TrsmColumnChunk - 1) / TrsmColumnChunk;
+        int strip = StripWidth;
+        int strips = (r + strip - 1) / strip;
         var job = new LeafJob(u, ldu, n, b, ldb, r, transposed);
         int threads = (long)n * n * r < PackedGemm<T>.ParallelThreshold ? 1 : Threads;
-        WorkerPool.Run(job, chunks, threads);
+        WorkerPool.Run(job, strips, threads);
     }
+
+    /// <summary>Columns of B per work item of the unblocked solve: eight vectors (the register accumulators).</summary>
+    private static int StripWidth => 8 * Vector<T>.Count;
 
     private readonly struct LeafJob(T* u, nint ldu, int n, T* b, nint ldb, int r, bool transposed) : IWorkItems
     {
         public void Run(int item)
         {
-            int c0 = item * TrsmColumnChunk, w = Math.Min(TrsmColumnChunk, r - c0);
-            if (transposed)
+            int strip = StripWidth;
+            int c0 = item * strip, w = Math.Min(strip, r - c0);
+            T* x = b + c0;
+            // Row j of op(U): coefficient of solved row i is U[i, j] (transposed, forward) or U[j, i] (backward).
+            nint rowStep = transposed ? 1 : ldu, colStep = transposed ? ldu : 1;
+            for (int step = 0; step < n; step++)
             {
-                // x_i = (b_i - sum_{k < i} U[k, i] x_k) / U[i, i], done as: scale row i, subtract it from later rows.
-                for (int i = 0; i < n; i++)
-                {
-                    var xi = new Span<T>(b + i * ldb + c0, w);
-                    TensorPrimitives.Divide(xi, u[i * ldu + i], xi);
-                    for (int j = i + 1; j < n; j++)
-                    {
-                        var xj = new Span<T>(b + j * ldb + c0, w);
-                        TensorPrimitives.MultiplyAdd(xi, -u[i * ldu + j], xj, xj);
-                    }
-                }
+                int j = transposed ? step : n - 1 - step;
+                int i0 = transposed ? 0 : j + 1, i1 = transposed ? j : n;
+                T* coefficients = u + j * rowStep; // coefficient of row i: coefficients[i * colStep]
+                T inv = T.One / u[j * ldu + j];
+                T* xj = x + j * ldb;
+                if (w == strip) SolveRowFull(coefficients, colStep, i0, i1, x, ldb, xj, inv);
+                else SolveRowPartial(coefficients, colStep, i0, i1, x, ldb, xj, inv, w);
             }
-            else
+        }
+
+        private static void SolveRowFull(T* coefficients, nint colStep, int i0, int i1, T* x, nint ldb, T* xj, T inv)
+        {
+            int v = Vector<T>.Count;
+            var a0 = Vector.Load(xj);
+            var a1 = Vector.Load(xj + v);
+            var a2 = Vector.Load(xj + 2 * v);
+            var a3 = Vector.Load(xj + 3 * v);
+            var a4 = Vector.Load(xj + 4 * v);
+            var a5 = Vector.Load(xj + 5 * v);
+            var a6 = Vector.Load(xj + 6 * v);
+            var a7 = Vector.Load(xj + 7 * v);
+            for (int i = i0; i < i1; i++)
             {
-                for (int i = n - 1; i >= 0; i--)
-                {
-                    var xi = new Span<T>(b + i * ldb + c0, w);
-                    TensorPrimitives.Divide(xi, u[i * ldu + i], xi);
-                    for (int j = 0; j < i; j++)
-                    {
-                        var xj = new Span<T>(b + j * ldb + c0, w);
-                        TensorPrimitives.MultiplyAdd(xi, -u[j * ldu + i], xj, xj);
-                    }
-                }
+                var c = new Vector<T>(-coefficients[i * colStep]);
+                T* xi = x + i * ldb;
+                a0 = Fma(c, Vector.Load(xi), a0);
+                a1 = Fma(c, Vector.Load(xi + v), a1);
+                a2 = Fma(c, Vector.Load(xi + 2 * v), a2);
+                a3 = Fma(c, Vector.Load(xi + 3 * v), a3);
+                a4 = Fma(c, Vector.Load(xi + 4 * v), a4);
+                a5 = Fma(c, Vector.Load(xi + 5 * v), a5);
+                a6 = Fma(c, Vector.Load(xi + 6 * v), a6);
+                a7 = Fma(c, Vector.Load(xi + 7 * v), a7);
             }
+
+            var s = new Vector<T>(inv);
+            Vector.Store(a0 * s, xj);
+            Vector.Store(a1 * s, xj + v);
+            Vector.Store(a2 * s, xj + 2 * v);
+            Vector.Store(a3 * s, xj + 3 * v);
+            Vector.Store(a4 * s, xj + 4 * v);
+            Vector.Store(a5 * s, xj + 5 * v);
+            Vector.Store(a6 * s, xj + 6 * v);
+            Vector.Store(a7 * s, xj + 7 * v);
+        }
+
+        private static void SolveRowPartial(T* coefficients, nint colStep, int i0, int i1, T* x, nint ldb, T* xj, T inv, int w)
+        {
+            var row = new Span<T>(xj, w);
+            for (int i = i0; i < i1; i++)
+                TensorPrimitives.MultiplyAdd(new ReadOnlySpan<T>(x + i * ldb, w), -coefficients[i * colStep], row, row);
+            TensorPrimitives.Multiply(row, inv, row);
+        }
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        private static Vector<T> Fma(Vector<T> a, Vector<T> b, Vector<T> c)
+        {
+            if (!HasFma) return a * b + c;
+            if (typeof(T) == typeof(double)) return Vector.FusedMultiplyAdd(a.As<T, double>(), b.As<T, double>(), c.As<T, double>()).As<double, T>();
+            if (typeof(T) == typeof(float)) return Vector.FusedMultiplyAdd(a.As<T, float>(), b.As<T, float>(), c.As<T, float>()).As<float, T>();
+            return a * b + c;
         }
     }
 }

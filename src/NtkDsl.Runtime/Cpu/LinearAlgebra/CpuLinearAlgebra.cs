@@ -12,7 +12,8 @@ namespace NtkDsl;
 /// </summary>
 /// <remarks>
 /// <para>Cholesky is recursive (LAPACK potrf2: TRSM + SYRK on the GEMM); the eigendecomposition is blocked Householder
-/// tridiagonalization, implicit QL and a compact-WY blocked back-transformation (rates: the README's Performance
+/// tridiagonalization, divide and conquer on the tridiagonal matrix (merges as GEMMs) and a compact-WY blocked
+/// back-transformation (rates: the README's Performance
 /// section). Inputs are never modified.</para>
 /// <para>Symmetric inputs are checked: every entry finite, and |a_ij - a_ji| &lt;= 1e-5 max |a| (kernels computed in
 /// float32 pass); violations throw <see cref="ArgumentException"/> naming the argument and the offending entry.</para>
@@ -54,7 +55,7 @@ public static class CpuLinearAlgebra
         return (values, vectors);
     }
 
-    /// <summary>Eigenvalues only (ascending): the tridiagonalization and QL without eigenvectors, about a sixth of the work.</summary>
+    /// <summary>Eigenvalues only (ascending): the tridiagonalization and implicit QL without eigenvectors, about half the time.</summary>
     /// <param name="symmetric">A symmetric n x n matrix (finite).</param>
     /// <exception cref="ArgumentException">Not square, not finite or not symmetric.</exception>
     public static T[] SymmetricEigenvalues<T>(Matrix<T> symmetric)

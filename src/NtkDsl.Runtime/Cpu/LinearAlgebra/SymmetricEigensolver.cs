@@ -12,13 +12,15 @@ namespace NtkDsl.Cpu.LinearAlgebra;
 /// reflectors are built against a lazily updated trailing matrix (one symmetric matrix-vector product per
 /// reflector, reading only the upper triangle), then the trailing matrix takes the rank-2b update
 /// A -= V^T W + W^T V as two upper-triangle GEMMs (SYR2K).</item>
-/// <item>Implicit QL with Wilkinson shifts on T (EISPACK tql2). The rotations are recorded and applied to Z^T in
-/// batches, strip of columns by strip (each strip L2-resident across all sweeps of a batch; strips run in parallel).</item>
+/// <item>The tridiagonal eigenproblem: with eigenvectors by divide and conquer (<see cref="TridiagonalDivideConquer{T}"/>,
+/// whose merges are GEMMs), eigenvalues alone by implicit QL with Wilkinson shifts (EISPACK tql2), which also solves the
+/// divide-and-conquer leaves: its rotations are recorded and applied to Z^T in batches, strip of columns by strip.</item>
 /// <item>Back-transformation X^T = Z^T H_(n-2) ... H_0 in blocks of <see cref="BackWidth"/> reflectors with the
 /// compact WY form H_k ... H_(k+b-1) = I - V^T T V (larft): three GEMMs per block.</item>
 /// </list>
-/// Storage: the input copy holds the reflectors afterwards; X^T is built in the output array and transposed
-/// in place, so the work space beyond input and output is O(n b).
+/// Storage: the input copy holds the reflectors afterwards; X^T is built in the output array and transposed in place;
+/// divide and conquer needs two n x n buffers (the gathered eigenvectors and the rank-one eigenvectors of a merge), as
+/// LAPACK's dsyevd does (its workspace is 1 + 6n + 2n^2).
 /// </summary>
 internal static unsafe class SymmetricEigensolver<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -27,7 +29,8 @@ internal static unsafe class SymmetricEigensolver<T> where T : unmanaged, IFloat
 
     private static readonly bool HasFma = System.Runtime.Intrinsics.X86.Fma.IsSupported || System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported;
 
-    private static readonly T Eps = T.CreateChecked(typeof(T) == typeof(float) ? 1.1920928955078125e-7 : 2.220446049250313e-16);
+    /// <summary>The machine epsilon of T (2^-23, 2^-52).</summary>
+    internal static readonly T Eps = T.CreateChecked(typeof(T) == typeof(float) ? 1.1920928955078125e-7 : 2.220446049250313e-16);
 
     /// <summary>
     /// Eigenvalues ascending into <paramref name="values"/> and, unless <paramref name="vectors"/> is null,
@@ -49,10 +52,7 @@ internal static unsafe class SymmetricEigensolver<T> where T : unmanaged, IFloat
                 return;
             }
 
-            new Span<T>(px, n * n).Clear();
-            for (int i = 0; i < n; i++) px[i * n + i] = T.One;
-            TridiagonalQl(pd, pe, n, px);
-            SortAscending(pd, px, n);
+            TridiagonalDivideConquer<T>.Solve(pd, pe, n, px);
             BackTransform(pa, ptau, n, px);
             TransposeInPlace(px, n);
         }
@@ -182,7 +182,7 @@ internal static unsafe class SymmetricEigensolver<T> where T : unmanaged, IFloat
     // EISPACK tql2. The eigenvalue iteration never reads the eigenvectors, so the rotations are only recorded
     // (sweep by sweep) and applied in batches by RotationBatch; zt = Z^T (rows: eigenvectors of T), null for
     // eigenvalues only.
-    private static void TridiagonalQl(T* d, T* e, int n, T* zt)
+    internal static void TridiagonalQl(T* d, T* e, int n, T* zt)
     {
         e[n - 1] = T.Zero;
         var batch = zt == null ? null : new RotationBatch(zt, n);
@@ -256,11 +256,12 @@ internal static unsafe class SymmetricEigensolver<T> where T : unmanaged, IFloat
     /// </summary>
     private sealed class RotationBatch
     {
-        private const int Capacity = 1 << 20; // rotations per batch (16 MB of coefficients in float64)
+        private const int MaxCapacity = 1 << 20; // rotations per batch (16 MB of coefficients in float64)
 
         private readonly T* _zt;
         private readonly int _n;
-        private readonly T[] _coefficients = new T[2 * Capacity];
+        private readonly int _capacity;
+        private readonly T[] _coefficients;
         private readonly List<(int L, int M, int Offset)> _sweeps = [];
         private int _used;
 
@@ -268,13 +269,16 @@ internal static unsafe class SymmetricEigensolver<T> where T : unmanaged, IFloat
         {
             _zt = zt;
             _n = n;
+            // QL takes ~1.7 n^2 rotations in all: small problems (divide and conquer leaves) get a small batch.
+            _capacity = (int)Math.Min(MaxCapacity, 2L * n * n + 64);
+            _coefficients = new T[2 * _capacity];
         }
 
         /// <summary>Room for the m - l rotations of one sweep, (c, s) pairs in the order i = m-1 down to l.</summary>
         public Span<T> BeginSweep(int l, int m)
         {
             int count = m - l;
-            if (_used + count > Capacity) Flush();
+            if (_used + count > _capacity) Flush();
             _sweeps.Add((l, m, _used));
             var span = _coefficients.AsSpan(2 * _used, 2 * count);
             _used += count;
@@ -377,7 +381,7 @@ internal static unsafe class SymmetricEigensolver<T> where T : unmanaged, IFloat
     }
 
     // Ascending eigenvalues, rows of zt permuted alike (cycle by cycle with one spare row).
-    private static void SortAscending(T* d, T* zt, int n)
+    internal static void SortAscending(T* d, T* zt, int n)
     {
         var order = new int[n];
         var keys = new T[n];
