@@ -177,9 +177,7 @@ public static class ActivationMoments
             return PolarQuadrature(activation, l11, l21, l22);
         }
 
-        double b2 = InputScale2(activation);
-        var m = Integrate(new Builtin(activation), b2 * q11, b2 * q12, b2 * q22, tolerance);
-        return new KernelMoments(m.K, b2 * m.KDot);
+        return Smooth(activation, tolerance).Entry(q11, q12, q22);
     }
 
     /// <summary>
@@ -208,9 +206,8 @@ public static class ActivationMoments
         where TActivation : IScalarActivation
     {
         double tolerance = (options ?? InfiniteWidthOptions.Default).QuadratureTolerance;
-        CheckCovariance(q11, q12, q22);
         CheckTolerance(tolerance);
-        return Integrate(activation, q11, q12, q22, tolerance);
+        return new SmoothMoments<TActivation>(activation, tolerance, 1, (options ?? InfiniteWidthOptions.Default).MehlerSeries).Entry(q11, q12, q22);
     }
 
     /// <summary>Diagonal moments E[phi(u)^2], E[phi'(u)^2] of an activation given by code, u ~ N(0, q).</summary>
@@ -238,6 +235,55 @@ public static class ActivationMoments
         double b2 = InputScale2(activation);
         var m = IntegrateDiagonal(new Builtin(activation), b2 * q, tolerance);
         return new KernelMoments(m.K, b2 * m.KDot);
+    }
+
+    /// <summary>The quadrature moments of a smooth built-in activation (not piecewise linear), with its input scale taken out.</summary>
+    internal static SmoothMoments<Builtin> Smooth(Activation activation, double tolerance, bool series = true) =>
+        new(new Builtin(activation), tolerance, InputScale2(activation), series);
+
+    /// <summary>
+    /// Moments of one smooth activation (built in or given by code) at one tolerance, for single entries and for rows of
+    /// entries sharing their first point: the Mehler series over Hermite coefficients cached per variance
+    /// (<see cref="HermiteExpansion"/>) where its error bound proves it accurate to the tolerance, otherwise nested
+    /// adaptive quadrature (always, when <paramref name="series"/> is false). <paramref name="inputScale2"/> (b^2 for Erf
+    /// and Sin) scales the variances, and KDot by it. Row and Entry run the same code, so they agree bit for bit; so do
+    /// (q11, q22) and (q22, q11).
+    /// </summary>
+    internal sealed class SmoothMoments<TActivation>(TActivation activation, double tolerance, double inputScale2, bool series = true)
+        where TActivation : IScalarActivation
+    {
+        private readonly HermiteExpansion.Cache<TActivation> _expansions = new(activation);
+
+        /// <summary>The moments of one entry.</summary>
+        public KernelMoments Entry(double q11, double q12, double q22)
+        {
+            HermiteExpansion? first = null;
+            return Moments(ref first, q11, q12, q22);
+        }
+
+        /// <summary>moments[j] = Entry(q11, q12[j], q22[j]), with the first point's expansion fetched once.</summary>
+        public void Row(double q11, ReadOnlySpan<double> q12, ReadOnlySpan<double> q22, Span<KernelMoments> moments)
+        {
+            HermiteExpansion? first = null;
+            for (int j = 0; j < moments.Length; j++) moments[j] = Moments(ref first, q11, q12[j], q22[j]);
+        }
+
+        private KernelMoments Moments(ref HermiteExpansion? first, double q11, double q12, double q22)
+        {
+            CheckCovariance(q11, q12, q22);
+            double b2 = inputScale2, p11 = b2 * q11, p22 = b2 * q22;
+            double p12 = ClampCovariance(p11, b2 * q12, p22);
+            double rho = p12 / Math.Sqrt(p11 * p22);
+            KernelMoments m;
+            if (series && HermiteExpansion.Applies(p11, p22, rho))
+            {
+                first ??= _expansions.Get(p11);
+                if (HermiteExpansion.TrySum(first, _expansions.Get(p22), rho, tolerance, out m)) return new KernelMoments(m.K, b2 * m.KDot);
+            }
+
+            m = Integrate(activation, p11, p12, p22, tolerance);
+            return new KernelMoments(m.K, b2 * m.KDot);
+        }
     }
 
     private static KernelMoments Integrate<TActivation>(TActivation activation, double q11, double q12, double q22, double tolerance)
@@ -403,7 +449,7 @@ public static class ActivationMoments
     // phi and phi' of the built-in smooth kinds together, one exp or tanh each and accurate to a few ulps in the
     // saturated tails (tanh' and sigmoid' from exp(-|x|), not as 1 - tanh^2 or s (1 - s)). Erf and Sin without
     // their input scale B (see InputScale2).
-    private readonly struct Builtin(Activation activation) : IScalarActivation
+    internal readonly struct Builtin(Activation activation) : IScalarActivation
     {
         private const double TwoOverSqrtPi = 1.1283791670955126;
         private const double InvSqrt2Pi = 0.3989422804014327;

@@ -16,6 +16,15 @@ public sealed record InfiniteWidthOptions
     /// </summary>
     public double QuadratureTolerance { get; init; } = ActivationMoments.DefaultQuadratureTolerance;
 
+    /// <summary>
+    /// Sum the Mehler (Hermite) series of the quadrature moments wherever its error bound proves it accurate to
+    /// <see cref="QuadratureTolerance"/> (default true: the coefficients are computed once per point and variance, so
+    /// an entry costs a short dot product; entries where the bound fails, such as correlations near +-1, are integrated
+    /// adaptively). False integrates every entry by nested adaptive quadrature, the slower reference path (for
+    /// comparison and testing).
+    /// </summary>
+    public bool MehlerSeries { get; init; } = true;
+
     /// <summary>Use quadrature even where a closed form exists (for testing the quadrature). Default false.</summary>
     public bool ForceQuadrature { get; init; }
 
