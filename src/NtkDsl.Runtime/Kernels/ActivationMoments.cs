@@ -257,18 +257,20 @@ public static class ActivationMoments
         /// <summary>The moments of one entry.</summary>
         public KernelMoments Entry(double q11, double q12, double q22)
         {
-            HermiteExpansion? first = null;
-            return Moments(ref first, q11, q12, q22);
+            HermiteExpansion? first = null, firstLong = null;
+            return Moments(ref first, ref firstLong, q11, q12, q22);
         }
 
-        /// <summary>moments[j] = Entry(q11, q12[j], q22[j]), with the first point's expansion fetched once.</summary>
+        /// <summary>moments[j] = Entry(q11, q12[j], q22[j]), with the first point's expansions fetched once.</summary>
         public void Row(double q11, ReadOnlySpan<double> q12, ReadOnlySpan<double> q22, Span<KernelMoments> moments)
         {
-            HermiteExpansion? first = null;
-            for (int j = 0; j < moments.Length; j++) moments[j] = Moments(ref first, q11, q12[j], q22[j]);
+            HermiteExpansion? first = null, firstLong = null;
+            for (int j = 0; j < moments.Length; j++) moments[j] = Moments(ref first, ref firstLong, q11, q12[j], q22[j]);
         }
 
-        private KernelMoments Moments(ref HermiteExpansion? first, double q11, double q12, double q22)
+        // The short series, then the long one, then adaptive quadrature: each step is decided by the entry alone, so a
+        // row gives the same bits as its entries one by one.
+        private KernelMoments Moments(ref HermiteExpansion? first, ref HermiteExpansion? firstLong, double q11, double q12, double q22)
         {
             CheckCovariance(q11, q12, q22);
             double b2 = inputScale2, p11 = b2 * q11, p22 = b2 * q22;
@@ -277,8 +279,10 @@ public static class ActivationMoments
             KernelMoments m;
             if (series && HermiteExpansion.Applies(p11, p22, rho))
             {
-                first ??= _expansions.Get(p11);
-                if (HermiteExpansion.TrySum(first, _expansions.Get(p22), rho, tolerance, out m)) return new KernelMoments(m.K, b2 * m.KDot);
+                first ??= _expansions.Get(p11, full: false);
+                if (HermiteExpansion.TrySum(first, _expansions.Get(p22, full: false), rho, tolerance, out m)) return new KernelMoments(m.K, b2 * m.KDot);
+                firstLong ??= _expansions.Get(p11, full: true);
+                if (HermiteExpansion.TrySum(firstLong, _expansions.Get(p22, full: true), rho, tolerance, out m)) return new KernelMoments(m.K, b2 * m.KDot);
             }
 
             m = Integrate(activation, p11, p12, p22, tolerance);

@@ -11,9 +11,9 @@ namespace NtkDsl;
 /// <c>c_k(q) = E[phi(sqrt(q) Z) h_k(Z)]</c>, <c>d_k(q) = E[phi'(sqrt(q) Z) h_k(Z)]</c> (Mehler's formula).
 /// </summary>
 /// <remarks>
-/// <para>The coefficients k = 0..<see cref="Terms"/> are computed once per variance (a kernel row shares its first
+/// <para>The coefficients k = 0..<see cref="ShortTerms"/> are computed once per variance (a kernel row shares its first
 /// point's, a column cache the others'), so an entry costs one short dot product instead of a nested 2-D adaptive
-/// quadrature. They are integrated in z over +-<see cref="Window"/> (|h_k(z)| pdf(z) &lt;= 1.09 exp(-z^2/4) / sqrt(2 pi)
+/// quadrature; up to <see cref="MaxTerms"/> when an entry's correlation needs more (<see cref="Cache{TActivation}"/>). They are integrated in z over +-<see cref="Window"/> (|h_k(z)| pdf(z) &lt;= 1.09 exp(-z^2/4) / sqrt(2 pi)
 /// by Cramér's inequality: the mass outside is below 1e-19) by 20-point Gauss-Legendre on panels at most 1 wide in z
 /// (h_256 oscillates with wavelength ~0.4) with breakpoints where phi has its features, x = sqrt(q) z = 0, +-2, +-6,
 /// +-18, +-54 (GaussianExpectation's grading), once on those panels and once on their halves; the difference is
@@ -29,10 +29,13 @@ namespace NtkDsl;
 /// </remarks>
 internal sealed class HermiteExpansion
 {
-    /// <summary>Index of the last coefficient (k = 0..Terms).</summary>
-    public const int Terms = 256;
+    /// <summary>Index of the last coefficient of the short expansions (enough for |rho| up to ~0.6).</summary>
+    public const int ShortTerms = 64;
 
-    /// <summary>Largest |rho| for which the series is tried (0.98^257 = 6e-3: beyond, it rarely converges in <see cref="Terms"/> terms).</summary>
+    /// <summary>Index of the last coefficient of the long expansions (|rho| up to ~0.9 at every variance).</summary>
+    public const int MaxTerms = 256;
+
+    /// <summary>Largest |rho| for which the series is tried (0.98^257 = 6e-3: beyond, it rarely converges in <see cref="MaxTerms"/> terms).</summary>
     public const double MaxCorrelation = 0.98;
 
     /// <summary>Half-width of the integration window in z.</summary>
@@ -51,8 +54,8 @@ internal sealed class HermiteExpansion
     private static readonly GaussLegendre Rule = GaussLegendre.ForDegree(PanelNodes);
 
     // sqrt(k) and 1 / sqrt(k + 1) of the recurrence h_(k+1) = (z h_k - sqrt(k) h_(k-1)) / sqrt(k + 1).
-    private static readonly double[] Root = Enumerable.Range(0, Terms + 1).Select(k => Math.Sqrt(k)).ToArray();
-    private static readonly double[] InvRootNext = Enumerable.Range(0, Terms + 1).Select(k => 1 / Math.Sqrt(k + 1.0)).ToArray();
+    private static readonly double[] Root = Enumerable.Range(0, MaxTerms + 1).Select(k => Math.Sqrt(k)).ToArray();
+    private static readonly double[] InvRootNext = Enumerable.Range(0, MaxTerms + 1).Select(k => 1 / Math.Sqrt(k + 1.0)).ToArray();
 
     private readonly double[] _c, _d, _suffixC, _suffixD;
     private readonly double _errorC, _errorD, _beyondC, _beyondD;
@@ -74,6 +77,9 @@ internal sealed class HermiteExpansion
     /// <summary>False when the coefficients are not accurate enough for the series (or phi or phi' vanishes): use quadrature.</summary>
     public bool IsUsable { get; }
 
+    /// <summary>Index of the last coefficient (<see cref="ShortTerms"/> or <see cref="MaxTerms"/>).</summary>
+    public int Terms => _c.Length - 1;
+
     /// <summary>c_k = E[phi(sqrt(q) Z) h_k(Z)], k = 0..<see cref="Terms"/>.</summary>
     public ReadOnlySpan<double> C => _c;
 
@@ -89,15 +95,16 @@ internal sealed class HermiteExpansion
     /// <summary>True when the series applies to this covariance at all: both variances positive, |rho| at most <see cref="MaxCorrelation"/>.</summary>
     public static bool Applies(double q11, double q22, double rho) => q11 > 0 && q22 > 0 && Math.Abs(rho) <= MaxCorrelation;
 
-    /// <summary>The expansion of <paramref name="activation"/> at variance <paramref name="q"/> &gt; 0.</summary>
-    public static HermiteExpansion Of<TActivation>(TActivation activation, double q)
+    /// <summary>The expansion of <paramref name="activation"/> at variance <paramref name="q"/> &gt; 0 up to h_<paramref name="terms"/> (at most <see cref="MaxTerms"/>).</summary>
+    public static HermiteExpansion Of<TActivation>(TActivation activation, double q, int terms = MaxTerms)
         where TActivation : IScalarActivation
     {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(terms, MaxTerms);
         double s = Math.Sqrt(q);
         var breaks = Breakpoints(s);
-        var coarse = Accumulate(activation, s, breaks, 1, out double coarseSquares, out double coarseSquaresD, out _, out _, out _);
-        var fine = Accumulate(activation, s, breaks, 2, out double squares, out double squaresD, out int panels, out double envelope, out double envelopeD);
-        int n = Terms + 1;
+        int n = terms + 1;
+        var coarse = Accumulate(activation, s, breaks, 1, n, out double coarseSquares, out double coarseSquaresD, out _, out _, out _);
+        var fine = Accumulate(activation, s, breaks, 2, n, out double squares, out double squaresD, out int panels, out double envelope, out double envelopeD);
         double[] c = fine[..n], d = fine[n..];
         double estimateC = 0, estimateD = 0;
         for (int k = 0; k < n; k++)
@@ -110,7 +117,7 @@ internal sealed class HermiteExpansion
         // absolute values add up to at most the envelope sum_i w_i |phi(s z_i)| 1.0865 exp(z_i^2 / 4) (Cramér:
         // |h_k(z)| <= 1.0865 exp(z^2 / 4)), with h_k from a recurrence that loses ~k ulps.
         double sigma = Math.Sqrt(squares), sigmaD = Math.Sqrt(squaresD);
-        double roundoff = (PanelNodes + panels + Terms) * Epsilon * CramerConstant;
+        double roundoff = (PanelNodes + panels + terms) * Epsilon * CramerConstant;
         double errorC = estimateC + roundoff * envelope, errorD = estimateD + roundoff * envelopeD;
         bool usable = sigma > 0 && sigmaD > 0 && errorC <= MaxCoefficientError * sigma && errorD <= MaxCoefficientError * sigmaD;
         double squaresRounding = (PanelNodes + panels) * Epsilon;
@@ -123,21 +130,24 @@ internal sealed class HermiteExpansion
     /// The Mehler series of K = E[phi(u) phi(v)] and KDot = E[phi'(u) phi'(v)] for the correlation <paramref name="rho"/>
     /// (|rho| &lt; 1) between the variances of <paramref name="first"/> and <paramref name="second"/>, summed until the
     /// bound on what is left out is below <see cref="Safety"/> * <paramref name="tolerance"/> of both values. False (and
-    /// default moments) when it never is within <see cref="Terms"/> terms. Symmetric in the two expansions bit for bit.
+    /// default moments) when it never is within the expansions' terms (both have the same <see cref="Terms"/>).
+    /// Symmetric in the two expansions bit for bit.
     /// </summary>
     public static bool TrySum(HermiteExpansion first, HermiteExpansion second, double rho, double tolerance, out KernelMoments moments)
     {
         moments = default;
         if (!first.IsUsable || !second.IsUsable) return false;
+        int terms = first.Terms;
+        if (second.Terms != terms) throw new ArgumentException("Both expansions must have the same number of terms.", nameof(second));
         double target = Safety * tolerance;
         double absRho = Math.Abs(rho);
-        double last = Math.Pow(absRho, Terms + 1);
+        double last = Math.Pow(absRho, terms + 1);
         double beyondK = last * (first._beyondC * second._beyondC), beyondD = last * (first._beyondD * second._beyondD);
         double errorC = first._errorC * second._errorC, errorD = first._errorD * second._errorD;
         ReadOnlySpan<double> c1 = first._c, c2 = second._c, d1 = first._d, d2 = second._d;
         ReadOnlySpan<double> s1 = first._suffixC, s2 = second._suffixC, t1 = first._suffixD, t2 = second._suffixD;
         double power = 1, k = 0, kdot = 0, absK = 0, absKDot = 0, errK = 0, errKDot = 0;
-        for (int j = 0; j <= Terms; j++)
+        for (int j = 0; j <= terms; j++)
         {
             double ap = Math.Abs(power);
             double termK = power * (c1[j] * c2[j]), termKDot = power * (d1[j] * d2[j]);
@@ -184,16 +194,15 @@ internal sealed class HermiteExpansion
         return [.. points];
     }
 
-    // sum_i w_i pdf(z_i) (phi, phi')(s z_i) h_k(z_i) for k = 0..Terms on the panels, each split into `split` equal
+    // sum_i w_i pdf(z_i) (phi, phi')(s z_i) h_k(z_i) for k = 0..n-1 on the panels, each split into `split` equal
     // parts: [c_0..c_N, d_0..d_N], E[phi^2], E[phi'^2] and the envelopes sum_i w_i |phi| exp(z_i^2 / 4) (and for phi').
     // Four nodes at a time run the recurrence in one vector; each panel is summed on its own, then added (blocked
     // summation, so that a coefficient's rounding grows with PanelNodes + panels, not with the number of nodes).
-    private static double[] Accumulate<TActivation>(TActivation activation, double s, double[] breaks, int split,
+    private static double[] Accumulate<TActivation>(TActivation activation, double s, double[] breaks, int split, int n,
         out double squares, out double squaresD, out int panels, out double envelope, out double envelopeD)
         where TActivation : IScalarActivation
     {
         const int Lanes = 4;
-        int n = Terms + 1;
         var sums = new double[2 * n];
         Span<Vector256<double>> c = stackalloc Vector256<double>[n];
         Span<Vector256<double>> d = stackalloc Vector256<double>[n];
@@ -273,12 +282,18 @@ internal sealed class HermiteExpansion
         return suffix;
     }
 
-    /// <summary>Expansions of one activation by variance (thread-safe; one per kernel layer, so columns are computed once).</summary>
+    /// <summary>
+    /// Expansions of one activation by variance, short and long (thread-safe; one per kernel layer, so each point's are
+    /// computed once, and the long ones only for points with an entry whose correlation needs them).
+    /// </summary>
     internal sealed class Cache<TActivation>(TActivation activation)
         where TActivation : IScalarActivation
     {
-        private readonly ConcurrentDictionary<double, HermiteExpansion> _byVariance = new();
+        private readonly ConcurrentDictionary<double, HermiteExpansion> _short = new(), _long = new();
 
-        public HermiteExpansion Get(double q) => _byVariance.GetOrAdd(q, static (v, f) => Of(f, v), activation);
+        /// <summary>The expansion up to <see cref="ShortTerms"/> (<paramref name="full"/> false) or <see cref="MaxTerms"/>.</summary>
+        public HermiteExpansion Get(double q, bool full) => full
+            ? _long.GetOrAdd(q, static (v, f) => Of(f, v, MaxTerms), activation)
+            : _short.GetOrAdd(q, static (v, f) => Of(f, v, ShortTerms), activation);
     }
 }
