@@ -35,9 +35,6 @@ internal sealed class HermiteExpansion
     /// <summary>Index of the last coefficient of the long expansions (|rho| up to ~0.9 at every variance).</summary>
     public const int MaxTerms = 256;
 
-    /// <summary>Largest |rho| for which the series is tried (0.98^257 = 6e-3: beyond, it rarely converges in <see cref="MaxTerms"/> terms).</summary>
-    public const double MaxCorrelation = 0.98;
-
     /// <summary>Half-width of the integration window in z.</summary>
     public const double Window = 13;
 
@@ -92,8 +89,12 @@ internal sealed class HermiteExpansion
     /// <inheritdoc cref="ErrorC"/>
     public double ErrorD => _errorD;
 
-    /// <summary>True when the series applies to this covariance at all: both variances positive, |rho| at most <see cref="MaxCorrelation"/>.</summary>
-    public static bool Applies(double q11, double q22, double rho) => q11 > 0 && q22 > 0 && Math.Abs(rho) <= MaxCorrelation;
+    /// <summary>
+    /// True when the series is tried at all: both variances positive and |rho| &lt; 1 (it converges there when the
+    /// coefficients decay fast, at small variances; at |rho| = 1, a point with itself, the 1-D quadrature of the
+    /// diagonal gives the same bits as the 2-D path).
+    /// </summary>
+    public static bool Applies(double q11, double q22, double rho) => q11 > 0 && q22 > 0 && Math.Abs(rho) < 1;
 
     /// <summary>The expansion of <paramref name="activation"/> at variance <paramref name="q"/> &gt; 0 up to h_<paramref name="terms"/> (at most <see cref="MaxTerms"/>).</summary>
     public static HermiteExpansion Of<TActivation>(TActivation activation, double q, int terms = MaxTerms)

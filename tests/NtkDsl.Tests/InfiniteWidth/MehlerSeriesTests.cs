@@ -48,8 +48,8 @@ public sealed class MehlerSeriesTests(ITestOutputHelper output)
         value == reference ? 0 : Math.Abs(value - reference) / Math.Max(Math.Abs(reference), 1e-6 * scale);
 
     /// <summary>
-    /// The series alone at every reference point with 0 &lt; |rho| &lt;= 0.9 (correlations -0.6 and 0.9 at variances from
-    /// 1e-8 to 1e8, and mixed 1e8 with 1e-8): wherever it accepts, within 1e-10 of the mpmath value; and it must
+    /// The series alone at every reference point with 0 &lt; |rho| &lt; 1 (correlations -0.6, 0.9 and 1 - 1e-6 at variances
+    /// from 1e-8 to 1e8, and mixed 1e8 with 1e-8): wherever it accepts, within 1e-10 of the mpmath value; and it must
     /// accept at |rho| = 0.6 for every variance pair, so the fast path is what the references check there.
     /// </summary>
     [Fact]
@@ -63,7 +63,7 @@ public sealed class MehlerSeriesTests(ITestOutputHelper output)
             string name = p.GetProperty("activation").GetString()!;
             double q11 = p.GetProperty("q11").GetDouble(), q12 = p.GetProperty("q12").GetDouble(), q22 = p.GetProperty("q22").GetDouble();
             double rho = p.GetProperty("rho").GetDouble();
-            if (rho == 0 || Math.Abs(rho) > 0.9) continue;
+            if (rho == 0 || Math.Abs(rho) == 1) continue;
             points++;
             var first = Expansion(name, q11);
             var second = Expansion(name, q22);
@@ -84,10 +84,11 @@ public sealed class MehlerSeriesTests(ITestOutputHelper output)
             double eK = Error(m.K, Parse(p.GetProperty("K")), scaleK), eKDot = Error(m.KDot, Parse(p.GetProperty("KDot")), scaleKDot);
             worst = Math.Max(worst, Math.Max(eK, eKDot));
             Assert.True(eK <= Tolerance && eKDot <= Tolerance, $"{name} at q11 = {q11}, q22 = {q22}, rho = {rho}: K {eK:E1}, KDot {eKDot:E1}");
+            output.WriteLine($"{name} q11 = {q11}, q22 = {q22}, rho = {rho}: series, error {Math.Max(eK, eKDot):E1}");
         }
 
-        output.WriteLine($"series accepted at {accepted} of {points} reference points with 0 < |rho| <= 0.9; worst error {worst:E2}");
-        Assert.True(accepted >= points * 3 / 4, $"series accepted at only {accepted} of {points} points");
+        output.WriteLine($"series accepted at {accepted} of {points} reference points with 0 < |rho| < 1; worst error {worst:E2}");
+        Assert.True(accepted >= points / 2, $"series accepted at only {accepted} of {points} points");
     }
 
     public static TheoryData<string> Activations() => ["Tanh", "Sigmoid", "Softplus", "Gelu", "Erf"];
