@@ -13,8 +13,9 @@ namespace NtkDsl;
 /// <remarks>
 /// <para>The coefficients k = 0..<see cref="ShortTerms"/> are computed once per variance (a kernel row shares its first
 /// point's, a column cache the others'), so an entry costs one short dot product instead of a nested 2-D adaptive
-/// quadrature; up to <see cref="MaxTerms"/> when an entry's correlation needs more (<see cref="Cache{TActivation}"/>). They are integrated in z over +-<see cref="Window"/> (|h_k(z)| pdf(z) &lt;= 1.09 exp(-z^2/4) / sqrt(2 pi)
-/// by Cramér's inequality: the mass outside is below 1e-19) by 20-point Gauss-Legendre on panels at most 1 wide in z
+/// quadrature; up to <see cref="MaxTerms"/> when an entry's correlation needs more (<see cref="Cache{TActivation}"/>).
+/// They are integrated in z over +-<see cref="Window"/> (|h_k(z)| pdf(z) &lt;= 1.09 exp(-z^2/4) / sqrt(2 pi) by
+/// Cramér's inequality: outside, the mass is below 1e-19 of a polynomially bounded phi's scale) by 20-point Gauss-Legendre on panels at most 1 wide in z
 /// (h_256 oscillates with wavelength ~0.4) with breakpoints where phi has its features, x = sqrt(q) z = 0, +-2, +-6,
 /// +-18, +-54 (GaussianExpectation's grading), once on those panels and once on their halves; the difference is
 /// the error estimate of each coefficient, to which the summation's rounding is added.</para>
@@ -29,10 +30,10 @@ namespace NtkDsl;
 /// </remarks>
 internal sealed class HermiteExpansion
 {
-    /// <summary>Index of the last coefficient of the short expansions (enough for |rho| up to ~0.6).</summary>
+    /// <summary>Index of the last coefficient of the short expansions (enough for |rho| up to ~0.6 at every variance).</summary>
     public const int ShortTerms = 64;
 
-    /// <summary>Index of the last coefficient of the long expansions (|rho| up to ~0.9 at every variance).</summary>
+    /// <summary>Index of the last coefficient of the long expansions (|rho| up to ~0.9 at variances up to ~100, any |rho| &lt; 1 up to ~3).</summary>
     public const int MaxTerms = 256;
 
     /// <summary>Half-width of the integration window in z.</summary>
@@ -285,7 +286,8 @@ internal sealed class HermiteExpansion
 
     /// <summary>
     /// Expansions of one activation by variance, short and long (thread-safe; one per kernel layer, so each point's are
-    /// computed once, and the long ones only for points with an entry whose correlation needs them).
+    /// computed once, and the long ones only for points with an entry whose correlation needs them): ~2 KB per point,
+    /// ~8 KB more with the long expansion, for the layer's duration.
     /// </summary>
     internal sealed class Cache<TActivation>(TActivation activation)
         where TActivation : IScalarActivation

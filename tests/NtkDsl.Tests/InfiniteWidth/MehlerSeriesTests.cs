@@ -1,8 +1,7 @@
-using System.Globalization;
-using System.Text.Json;
 using NtkDsl.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
+using static NtkDsl.Tests.InfiniteWidth.MomentReferenceTests;
 
 namespace NtkDsl.Tests.InfiniteWidth;
 
@@ -17,18 +16,7 @@ public sealed class MehlerSeriesTests(ITestOutputHelper output)
 {
     private const double Tolerance = 1e-10;
 
-    /// <summary>x sigmoid(x) (SiLU), as a user would write it.</summary>
-    private readonly struct Silu : IScalarActivation
-    {
-        public void Evaluate(double x, out double value, out double derivative)
-        {
-            double s = x >= 0 ? 1 / (1 + Math.Exp(-x)) : Math.Exp(x) / (1 + Math.Exp(x));
-            value = x * s;
-            derivative = s + x * s * (1 - s);
-        }
-    }
-
-    /// <summary>A softened kink at x = 1 (not a panel breakpoint): max(x - 1, 0) with phi' a step.</summary>
+    /// <summary>A kink at x = 1 (not a panel breakpoint): max(x - 1, 0), phi' a step.</summary>
     private readonly struct KinkAtOne : IScalarActivation
     {
         public void Evaluate(double x, out double value, out double derivative)
@@ -41,11 +29,6 @@ public sealed class MehlerSeriesTests(ITestOutputHelper output)
     private static HermiteExpansion Expansion(string name, double q, int terms = HermiteExpansion.MaxTerms) => name == "Silu"
         ? HermiteExpansion.Of(new Silu(), q, terms)
         : HermiteExpansion.Of(new ActivationMoments.Builtin(Activation.Plain(Enum.Parse<ActivationKind>(name))), q, terms);
-
-    private static double Parse(JsonElement e) => double.Parse(e.GetString()!, CultureInfo.InvariantCulture);
-
-    private static double Error(double value, double reference, double scale) =>
-        value == reference ? 0 : Math.Abs(value - reference) / Math.Max(Math.Abs(reference), 1e-6 * scale);
 
     /// <summary>
     /// The series alone at every reference point with 0 &lt; |rho| &lt; 1 (correlations -0.6, 0.9 and 1 - 1e-6 at variances
