@@ -287,16 +287,29 @@ internal sealed class HermiteExpansion
     /// <summary>
     /// Expansions of one activation by variance, short and long (thread-safe; one per kernel layer, so each point's are
     /// computed once, and the long ones only for points with an entry whose correlation needs them): ~2 KB per point,
-    /// ~8 KB more with the long expansion, for the layer's duration.
+    /// ~8 KB more with the long expansion, for the layer's duration. At most <see cref="MaxCached"/> variances of each
+    /// length are kept (kernels over many points and positions); beyond, an expansion is recomputed where it is used,
+    /// with the same values.
     /// </summary>
     internal sealed class Cache<TActivation>(TActivation activation)
         where TActivation : IScalarActivation
     {
+        /// <summary>Most expansions of each length kept.</summary>
+        public const int MaxCached = 16384;
+
         private readonly ConcurrentDictionary<double, HermiteExpansion> _short = new(), _long = new();
+        private int _shortCount, _longCount;
 
         /// <summary>The expansion up to <see cref="ShortTerms"/> (<paramref name="full"/> false) or <see cref="MaxTerms"/>.</summary>
-        public HermiteExpansion Get(double q, bool full) => full
-            ? _long.GetOrAdd(q, static (v, f) => Of(f, v, MaxTerms), activation)
-            : _short.GetOrAdd(q, static (v, f) => Of(f, v, ShortTerms), activation);
+        public HermiteExpansion Get(double q, bool full) =>
+            full ? Get(_long, ref _longCount, q, MaxTerms) : Get(_short, ref _shortCount, q, ShortTerms);
+
+        private HermiteExpansion Get(ConcurrentDictionary<double, HermiteExpansion> cached, ref int count, double q, int terms)
+        {
+            if (cached.TryGetValue(q, out var expansion)) return expansion;
+            expansion = Of(activation, q, terms);
+            if (Volatile.Read(ref count) < MaxCached && cached.TryAdd(q, expansion)) Interlocked.Increment(ref count);
+            return expansion;
+        }
     }
 }
