@@ -27,9 +27,11 @@ public readonly record struct KernelMoments(double K, double KDot);
 /// <item>Sin (<c>a sin(b x + c)</c>): from the Gaussian characteristic function, as nt's <c>stax.Sin</c>.</item>
 /// <item>Identity: <c>K = q12</c>, <c>KDot = 1</c>.</item>
 /// </list>
-/// Tanh, Sigmoid and Softplus (and every kind when quadrature is forced) use adaptive quadrature to a relative
+/// Tanh, Sigmoid and Softplus (and every kind when quadrature is forced) use quadrature to a relative
 /// tolerance (<see cref="Quadrature"/>; default <see cref="DefaultQuadratureTolerance"/>), accurate to ~1e-10 or
-/// better for variances from 1e-8 to 1e8 and every correlation in [-1, 1]. Piecewise-linear kinds integrate in
+/// better for variances from 1e-8 to 1e8 and every correlation in [-1, 1]: the Mehler series over Hermite
+/// coefficients computed once per variance (<see cref="HermiteExpansion"/>) where its error bound proves the
+/// tolerance, nested adaptive quadrature elsewhere. Piecewise-linear kinds integrate in
 /// polar coordinates instead (exact radial part, Gauss-Legendre between the kinks).
 /// Every form is evaluated so that no NaN appears on the diagonal (q12^2 = q11 q22) or at zero variance:
 /// correlations are clamped through <c>max(q11 q22 - q12^2, 0)</c> and <c>atan2</c> instead of <c>acos</c>.
@@ -152,10 +154,11 @@ public static class ActivationMoments
 
     /// <summary>
     /// Moments by numerical integration (for Tanh, Sigmoid, Softplus, and for any kind when quadrature is forced):
-    /// conditioning on the larger-variance variable u, E[phi(v) | u] is a 1-D Gaussian expectation, integrated
-    /// together with phi' by adaptive Gauss-Kronrod on panels adapted to the variance and to where phi varies;
-    /// the outer expectation over u likewise (see <see cref="Numerical{TActivation}"/>). Piecewise-linear kinds
-    /// integrate in polar coordinates (exact radial part, Gauss-Legendre between the kinks).
+    /// the Mehler series where its bound proves the tolerance, else conditioning on the larger-variance variable u,
+    /// E[phi(v) | u] is a 1-D Gaussian expectation, integrated together with phi' by adaptive Gauss-Kronrod on panels
+    /// adapted to the variance and to where phi varies; the outer expectation over u likewise (see
+    /// <see cref="Numerical{TActivation}"/>). Piecewise-linear kinds integrate in polar coordinates (exact radial
+    /// part, Gauss-Legendre between the kinks).
     /// </summary>
     /// <param name="activation">Any activation.</param>
     /// <param name="q11">Var u, finite and &gt;= 0.</param>
@@ -177,9 +180,7 @@ public static class ActivationMoments
             return PolarQuadrature(activation, l11, l21, l22);
         }
 
-        double b2 = InputScale2(activation);
-        var m = Integrate(new Builtin(activation), b2 * q11, b2 * q12, b2 * q22, tolerance);
-        return new KernelMoments(m.K, b2 * m.KDot);
+        return Smooth(activation, tolerance).Entry(q11, q12, q22);
     }
 
     /// <summary>
@@ -188,7 +189,14 @@ public static class ActivationMoments
     /// <see cref="InfiniteWidthOptions.QuadratureTolerance"/>.
     /// </summary>
     /// <remarks>
-    /// With u the variable of larger variance, v | u ~ N(q12 u / q11, q22 - q12^2 / q11); the inner expectations
+    /// <para>First the Mehler series <c>K = sum_k rho^k c_k(q11) c_k(q22)</c>, <c>KDot = sum_k rho^k d_k(q11) d_k(q22)</c>
+    /// over the orthonormal Hermite coefficients of phi and phi' at each variance (<see cref="HermiteExpansion"/>: 64
+    /// coefficients, 256 when needed, by Gauss-Legendre on fixed panels with a step-halving error estimate), taken
+    /// when a bound on its truncation (Cauchy-Schwarz on the remaining coefficients, Parseval beyond the last) plus
+    /// the coefficients' errors is below a tenth of the tolerance times |K| and |KDot|; kernel states reuse each
+    /// point's coefficients for its whole row and column. It does not apply at |rho| &gt; 0.98, zero variance, or when
+    /// the coefficients' error estimate exceeds 1e-12 (a kink away from 0, say); then, or when its bound fails:</para>
+    /// <para>with u the variable of larger variance, v | u ~ N(q12 u / q11, q22 - q12^2 / q11); the inner expectations
     /// E[phi(v) | u], E[phi'(v) | u] and the outer one over u are 1-D Gaussian expectations, each integrated by
     /// adaptive Gauss-Kronrod (7/15 points) over +-9 standard deviations, on initial panels that put a breakpoint at
     /// x = 0 and grade geometrically away from it (x = +-2, 6, 18, 54) besides the Gaussian's own scale, then
@@ -199,7 +207,7 @@ public static class ActivationMoments
     /// needs no inner integral (v = q12 u / q11 exactly), and tiny variances need no special case (the panels then
     /// see a nearly polynomial integrand). The contract: phi and phi' are finite, grow at most polynomially, and
     /// vary on a scale of order 1 near x = 0 or are smooth elsewhere (features elsewhere are found by refinement,
-    /// at a cost); a kink or jump is best placed at 0. Results are symmetric in (q11, q22) bit for bit.
+    /// at a cost); a kink or jump is best placed at 0. Results are symmetric in (q11, q22) bit for bit.</para>
     /// </remarks>
     /// <exception cref="ArgumentOutOfRangeException">A variance is negative, a value is not finite, or the tolerance is outside [1e-13, 0.1].</exception>
     /// <exception cref="ArithmeticException">The tolerance was not reached within the panel budget (phi varies on too many scales).</exception>
@@ -208,9 +216,8 @@ public static class ActivationMoments
         where TActivation : IScalarActivation
     {
         double tolerance = (options ?? InfiniteWidthOptions.Default).QuadratureTolerance;
-        CheckCovariance(q11, q12, q22);
         CheckTolerance(tolerance);
-        return Integrate(activation, q11, q12, q22, tolerance);
+        return new SmoothMoments<TActivation>(activation, tolerance, 1, (options ?? InfiniteWidthOptions.Default).MehlerSeries).Entry(q11, q12, q22);
     }
 
     /// <summary>Diagonal moments E[phi(u)^2], E[phi'(u)^2] of an activation given by code, u ~ N(0, q).</summary>
@@ -238,6 +245,59 @@ public static class ActivationMoments
         double b2 = InputScale2(activation);
         var m = IntegrateDiagonal(new Builtin(activation), b2 * q, tolerance);
         return new KernelMoments(m.K, b2 * m.KDot);
+    }
+
+    /// <summary>The quadrature moments of a smooth built-in activation (not piecewise linear), with its input scale taken out.</summary>
+    internal static SmoothMoments<Builtin> Smooth(Activation activation, double tolerance, bool series = true) =>
+        new(new Builtin(activation), tolerance, InputScale2(activation), series);
+
+    /// <summary>
+    /// Moments of one smooth activation (built in or given by code) at one tolerance, for single entries and for rows of
+    /// entries sharing their first point: the Mehler series over Hermite coefficients cached per variance
+    /// (<see cref="HermiteExpansion"/>) where its error bound proves it accurate to the tolerance, otherwise nested
+    /// adaptive quadrature (always, when <paramref name="series"/> is false). <paramref name="inputScale2"/> (b^2 for Erf
+    /// and Sin) scales the variances, and KDot by it. Row and Entry run the same code, so they agree bit for bit; so do
+    /// (q11, q22) and (q22, q11).
+    /// </summary>
+    internal sealed class SmoothMoments<TActivation>(TActivation activation, double tolerance, double inputScale2, bool series = true)
+        where TActivation : IScalarActivation
+    {
+        private readonly HermiteExpansion.Cache<TActivation> _expansions = new(activation);
+
+        /// <summary>The moments of one entry.</summary>
+        public KernelMoments Entry(double q11, double q12, double q22)
+        {
+            HermiteExpansion? first = null, firstLong = null;
+            return Moments(ref first, ref firstLong, q11, q12, q22);
+        }
+
+        /// <summary>moments[j] = Entry(q11, q12[j], q22[j]), with the first point's expansions fetched once.</summary>
+        public void Row(double q11, ReadOnlySpan<double> q12, ReadOnlySpan<double> q22, Span<KernelMoments> moments)
+        {
+            HermiteExpansion? first = null, firstLong = null;
+            for (int j = 0; j < moments.Length; j++) moments[j] = Moments(ref first, ref firstLong, q11, q12[j], q22[j]);
+        }
+
+        // The short series, then the long one, then adaptive quadrature: each step is decided by the entry alone, so a
+        // row gives the same bits as its entries one by one.
+        private KernelMoments Moments(ref HermiteExpansion? first, ref HermiteExpansion? firstLong, double q11, double q12, double q22)
+        {
+            CheckCovariance(q11, q12, q22);
+            double b2 = inputScale2, p11 = b2 * q11, p22 = b2 * q22;
+            double p12 = ClampCovariance(p11, b2 * q12, p22);
+            double rho = p12 / Math.Sqrt(p11 * p22);
+            KernelMoments m;
+            if (series && HermiteExpansion.Applies(p11, p22, rho))
+            {
+                first ??= _expansions.Get(p11, full: false);
+                if (HermiteExpansion.TrySum(first, _expansions.Get(p22, full: false), rho, tolerance, out m)) return new KernelMoments(m.K, b2 * m.KDot);
+                firstLong ??= _expansions.Get(p11, full: true);
+                if (HermiteExpansion.TrySum(firstLong, _expansions.Get(p22, full: true), rho, tolerance, out m)) return new KernelMoments(m.K, b2 * m.KDot);
+            }
+
+            m = Integrate(activation, p11, p12, p22, tolerance);
+            return new KernelMoments(m.K, b2 * m.KDot);
+        }
     }
 
     private static KernelMoments Integrate<TActivation>(TActivation activation, double q11, double q12, double q22, double tolerance)
@@ -403,7 +463,7 @@ public static class ActivationMoments
     // phi and phi' of the built-in smooth kinds together, one exp or tanh each and accurate to a few ulps in the
     // saturated tails (tanh' and sigmoid' from exp(-|x|), not as 1 - tanh^2 or s (1 - s)). Erf and Sin without
     // their input scale B (see InputScale2).
-    private readonly struct Builtin(Activation activation) : IScalarActivation
+    internal readonly struct Builtin(Activation activation) : IScalarActivation
     {
         private const double TwoOverSqrtPi = 1.1283791670955126;
         private const double InvSqrt2Pi = 0.3989422804014327;

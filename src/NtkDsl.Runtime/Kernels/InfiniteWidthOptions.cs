@@ -10,11 +10,21 @@ public sealed record InfiniteWidthOptions
     /// Relative accuracy target of the moments computed by quadrature (Tanh, Sigmoid, Softplus, code-defined
     /// activations, and every activation when <see cref="ForceQuadrature"/> is set): each adaptive integral refines
     /// until its error estimate is below this fraction of E|phi(u) phi(v)| (for K) and of E|phi'(u) phi'(v)| (for
-    /// KDot). Default 1e-10; between 1e-13 and 0.1. The estimates are conservative: at the default the tests measure
-    /// errors of 2e-14 to 2e-12 against 20-digit references for variances from 1e-8 to 1e8 and every correlation. Looser is
-    /// cheaper (fewer panel refinements, down to the fixed initial panels).
+    /// KDot), and the Mehler series (<see cref="MehlerSeries"/>) is summed until its error bound is below a tenth of
+    /// this fraction of |K| and |KDot|. Default 1e-10; between 1e-13 and 0.1. The estimates are conservative: at the
+    /// default the tests measure errors of at most 9e-12 against 20-digit references for variances from 1e-8 to 1e8 and
+    /// every correlation. Looser is cheaper (fewer series terms and panel refinements).
     /// </summary>
     public double QuadratureTolerance { get; init; } = ActivationMoments.DefaultQuadratureTolerance;
+
+    /// <summary>
+    /// Sum the Mehler (Hermite) series of the quadrature moments wherever its error bound proves it accurate to
+    /// <see cref="QuadratureTolerance"/> (default true: the coefficients are computed once per point and variance, so
+    /// an entry costs a short dot product; entries where the bound fails, such as correlations near +-1, are integrated
+    /// adaptively). False integrates every entry by nested adaptive quadrature, the slower reference path (for
+    /// comparison and testing).
+    /// </summary>
+    public bool MehlerSeries { get; init; } = true;
 
     /// <summary>Use quadrature even where a closed form exists (for testing the quadrature). Default false.</summary>
     public bool ForceQuadrature { get; init; }

@@ -44,7 +44,7 @@ internal static class KernelRules
 
     /// <summary>The moment rule of a built-in activation: closed form when available (and not forced off), else quadrature.</summary>
     public static BuiltinMoments Moments(Activation activation, InfiniteWidthOptions options, double quadratureTolerance) =>
-        new(activation, options.ForceQuadrature || !ActivationMoments.HasClosedForm(activation) ? quadratureTolerance : null);
+        new(activation, options.ForceQuadrature || !ActivationMoments.HasClosedForm(activation) ? quadratureTolerance : null, options.MehlerSeries);
 
     /// <summary>Coefficients of one Dense layer's kernel map.</summary>
     internal readonly record struct DenseCoefficients(double W2, double B2, bool Ntk, double FanIn, double BiasGradient)
@@ -111,33 +111,47 @@ internal static class MomentRows
     }
 }
 
-/// <summary>A built-in activation: closed form when <paramref name="Tolerance"/> is null, else quadrature to that tolerance.</summary>
-internal readonly record struct BuiltinMoments(Activation Activation, double? Tolerance) : IMomentRule
+/// <summary>
+/// A built-in activation: closed form when <paramref name="Tolerance"/> is null, else quadrature to that tolerance
+/// (with the Mehler series where it converges, when <paramref name="Series"/>).
+/// </summary>
+internal readonly record struct BuiltinMoments(Activation Activation, double? Tolerance, bool Series = true) : IMomentRule
 {
+    // Smooth kinds under quadrature: Hermite expansions cached per variance for the layer's rows and columns.
+    private readonly ActivationMoments.SmoothMoments<ActivationMoments.Builtin>? _smooth =
+        Tolerance is { } tolerance && !Activation.IsPiecewiseLinear ? ActivationMoments.Smooth(Activation, tolerance, Series) : null;
+
     public int Cost => Tolerance is null ? 4 : 4096;
 
-    public KernelMoments Entry(double q11, double q12, double q22) => Tolerance is { } tolerance
-        ? ActivationMoments.Quadrature(Activation, q11, q12, q22, tolerance)
+    public KernelMoments Entry(double q11, double q12, double q22) =>
+        _smooth is { } smooth ? smooth.Entry(q11, q12, q22)
+        : Tolerance is { } tolerance ? ActivationMoments.Quadrature(Activation, q11, q12, q22, tolerance)
         : ActivationMoments.ClosedForm(Activation, q11, q12, q22);
 
     public KernelMoments Diagonal(double q) => Tolerance is { } tolerance
         ? ActivationMoments.QuadratureDiagonal(Activation, q, tolerance)
         : ActivationMoments.ClosedFormDiagonal(Activation, q);
 
-    public void Row(double q11, ReadOnlySpan<double> q12, ReadOnlySpan<double> q22, Span<KernelMoments> moments) =>
-        MomentRows.ByEntry(this, q11, q12, q22, moments);
+    public void Row(double q11, ReadOnlySpan<double> q12, ReadOnlySpan<double> q22, Span<KernelMoments> moments)
+    {
+        if (_smooth is { } smooth) smooth.Row(q11, q12, q22, moments);
+        else MomentRows.ByEntry(this, q11, q12, q22, moments);
+    }
 }
 
 /// <summary>A user-defined activation given by code, integrated numerically (<see cref="ActivationMoments.Numerical{TActivation}"/>).</summary>
 internal readonly record struct NumericalMoments<TFunction>(TFunction Function, InfiniteWidthOptions Options) : IMomentRule
     where TFunction : IScalarActivation
 {
+    // Hermite expansions cached per variance for the layer's rows and columns.
+    private readonly ActivationMoments.SmoothMoments<TFunction> _smooth = new(Function, Options.QuadratureTolerance, 1, Options.MehlerSeries);
+
     public int Cost => 4096;
 
-    public KernelMoments Entry(double q11, double q12, double q22) => ActivationMoments.Numerical(Function, q11, q12, q22, Options);
+    public KernelMoments Entry(double q11, double q12, double q22) => _smooth.Entry(q11, q12, q22);
 
     public KernelMoments Diagonal(double q) => ActivationMoments.NumericalDiagonal(Function, q, Options);
 
     public void Row(double q11, ReadOnlySpan<double> q12, ReadOnlySpan<double> q22, Span<KernelMoments> moments) =>
-        MomentRows.ByEntry(this, q11, q12, q22, moments);
+        _smooth.Row(q11, q12, q22, moments);
 }
