@@ -23,7 +23,9 @@ public static class InfiniteWidth
         ArgumentNullException.ThrowIfNull(x1);
         CheckInputWidth(network, x1, nameof(x1));
         if (x2 is not null) CheckInputWidth(network, x2, nameof(x2));
-        var state = KernelState.FromInputs(x1, x2, options);
+        var state = network.IsSpatial
+            ? KernelState.FromInputs(x1, x2, options, network.InputChannels, network.InputSpatial, network.NeedsPositionPairs)
+            : KernelState.FromInputs(x1, x2, options);
         Walk(network, state);
         return state.Result();
     }
@@ -37,7 +39,9 @@ public static class InfiniteWidth
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(x);
         CheckInputWidth(network, x, nameof(x));
-        var state = DiagonalKernelState.FromInputs(x, options);
+        var state = network.IsSpatial
+            ? DiagonalKernelState.FromInputs(x, options, network.InputChannels, network.InputSpatial, network.NeedsPositionPairs)
+            : DiagonalKernelState.FromInputs(x, options);
         Walk(network, state);
         return state.Result();
     }

@@ -82,6 +82,15 @@ public sealed record NetworkDescription(string Name, int Inputs, Parameterizatio
     /// <summary>The spatial shape of a spatial input (default for feature vectors).</summary>
     public SpatialShape InputSpatial { get; init; }
 
+    /// <summary>True for networks on [C, H, W] (or [C, L]) inputs.</summary>
+    public bool IsSpatial => InputChannels > 0;
+
+    /// <summary>
+    /// True when a pooling layer (AvgPool, SumPool, GlobalAvgPool) mixes spatial positions, so the infinite-width
+    /// state must keep the covariances of every pair of positions (otherwise same positions suffice).
+    /// </summary>
+    public bool NeedsPositionPairs => Layers.Any(l => l is PoolLayer or GlobalAvgPoolLayer);
+
     /// <summary>Output size (width of the last Dense layer).</summary>
     public int Outputs => Layers.OfType<DenseLayer>().Last().Width;
 
