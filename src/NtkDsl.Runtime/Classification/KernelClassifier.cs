@@ -35,12 +35,12 @@ public sealed record KernelClassifierOptions
     /// <see cref="KernelClassifier.ClassifyTiled"/>: the tile side in samples of the stored kernel and of every kernel
     /// evaluation (memory beyond the kernel: a few tiles of TileSize^2 doubles); &gt;= 1.
     /// </summary>
-    public int TileSize { get; init; } = 2048;
+    public int TileSize { get; init; } = 1024;
 
     /// <summary>
     /// <see cref="KernelClassifier.ClassifyTiled"/>: diag_reg is chosen on a stratified sample of this many training
-    /// samples (its kernel block is copied out of the stored kernel; <see cref="HoldoutFraction"/> of it is held out),
-    /// so choosing costs a few small dense solves instead of factoring the full kernel per candidate.
+    /// samples (its dense kernel is computed first, before the tiled one; <see cref="HoldoutFraction"/> of it is held
+    /// out), so choosing costs a few small dense solves instead of factoring the full kernel per candidate.
     /// </summary>
     public int DiagRegSubset { get; init; } = 5000;
 
@@ -51,11 +51,11 @@ public sealed record KernelClassifierOptions
 /// <summary>The stages of <see cref="KernelClassifier.ClassifyTiled"/>, in order.</summary>
 public enum TiledStage
 {
+    /// <summary>diag_reg candidates on the subset's held-out split (its own dense kernel, before the big one is allocated).</summary>
+    DiagReg,
+
     /// <summary>K(X, X) tile by tile.</summary>
     Kernel,
-
-    /// <summary>diag_reg candidates on the subset's held-out split.</summary>
-    DiagReg,
 
     /// <summary>The tiled Cholesky factorization in place.</summary>
     Factor,
@@ -138,9 +138,9 @@ public static class KernelClassifier
 
     /// <summary>
     /// Kernel regression at t = infinity for training sets whose kernel is too large to hold densely (or twice): K(X, X)
-    /// is computed tile by tile into a <see cref="TiledSymmetricMatrix"/> (one triangle), diag_reg is chosen on the
-    /// held-out split of a stratified subset (<see cref="KernelClassifierOptions.DiagRegSubset"/>, with the same
-    /// candidates and rule as <see cref="Classify"/>), the kernel is regularized and factored in place (tiled
+    /// is computed tile by tile into a <see cref="TiledSymmetricMatrix"/> (one triangle), after diag_reg was chosen on
+    /// the held-out split of a stratified subset (<see cref="KernelClassifierOptions.DiagRegSubset"/>, with the same
+    /// candidates and rule as <see cref="Classify"/>); the kernel is regularized and factored in place (tiled
     /// Cholesky), alpha = (K + diag_reg mean(diag K) I)^-1 Y is solved, and K(X*, X) alpha is streamed tile by tile.
     /// Memory: the kernel's triangle plus O(tile) (a few tiles, the subset's block, inputs and targets). The
     /// predictions equal <see cref="Classify"/>'s at t = infinity for the same diag_reg.
@@ -192,14 +192,8 @@ public static class KernelClassifier
         IReadOnlyList<int> trainLabels, int classCount, KernelClassifierOptions options, List<DiagRegTrial> trials)
     {
         int n = trainLabels.Count;
+        double diagReg = options.DiagRegCandidates.Count > 1 ? SelectDiagRegOnSubset(kernel, index, xTrain, trainLabels, classCount, options, trials) : options.DiagRegCandidates[0];
         var k = KernelTiles.ComputeTiled(kernel, index, xTrain, options.TileSize, (done, total) => options.OnProgress?.Invoke(TiledStage.Kernel, (double)done / total));
-        double diagReg = options.DiagRegCandidates[0];
-        if (options.DiagRegCandidates.Count > 1)
-        {
-            var subset = n <= options.DiagRegSubset ? Enumerable.Range(0, n).ToArray() : Stratified.Sample(trainLabels, options.DiagRegSubset, options.Seed);
-            diagReg = SelectDiagReg(k.Block(subset, subset), Stratified.Select(trainLabels, subset), classCount,
-                options with { OnCandidate = (done, total) => options.OnProgress?.Invoke(TiledStage.DiagReg, (double)done / total) }, trials);
-        }
 
         double meanDiagonal = k.Trace() / n, maxDiagonal = k.MaxAbsDiagonal();
         double shift = diagReg * meanDiagonal;
@@ -222,6 +216,19 @@ public static class KernelClassifier
         }
 
         return (k.Solve(Labels.OneHot(trainLabels, classCount)), diagReg);
+    }
+
+    // Before the big kernel exists: the subset's own dense kernel, the usual held-out choice, then the memory goes back to
+    // the system (an aggressive collection decommits it), so that the tiled kernel has the room.
+    private static double SelectDiagRegOnSubset(ClassifierKernel kernel, int index, Matrix<double> xTrain, IReadOnlyList<int> trainLabels, int classCount,
+        KernelClassifierOptions options, List<DiagRegTrial> trials)
+    {
+        int n = trainLabels.Count;
+        var subset = n <= options.DiagRegSubset ? Enumerable.Range(0, n).ToArray() : Stratified.Sample(trainLabels, options.DiagRegSubset, options.Seed);
+        double diagReg = SelectDiagReg(KernelTiles.Compute(kernel, Stratified.Rows(xTrain, subset), null)[index], Stratified.Select(trainLabels, subset), classCount,
+            options with { OnCandidate = (done, total) => options.OnProgress?.Invoke(TiledStage.DiagReg, (double)done / total) }, trials);
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        return diagReg;
     }
 
     private static double SelectDiagReg(Matrix<double> kTrainTrain, IReadOnlyList<int> labels, int classCount, KernelClassifierOptions options, List<DiagRegTrial> trials)

@@ -99,20 +99,6 @@ public sealed class TiledSymmetricMatrix
         }
     }
 
-    /// <summary>The dense block A[rows, cols] (for example a subset's kernel), before factoring.</summary>
-    /// <param name="rows">Row indices.</param>
-    /// <param name="cols">Column indices.</param>
-    public Matrix<double> Block(IReadOnlyList<int> rows, IReadOnlyList<int> cols)
-    {
-        ArgumentNullException.ThrowIfNull(rows);
-        ArgumentNullException.ThrowIfNull(cols);
-        RequireUnfactored();
-        var m = new Matrix<double>(rows.Count, cols.Count);
-        for (int a = 0; a < rows.Count; a++)
-            for (int b = 0; b < cols.Count; b++) m.Data[a * cols.Count + b] = this[rows[a], cols[b]];
-        return m;
-    }
-
     /// <summary>The whole matrix (or the factor U) as a dense matrix; for tests and small n.</summary>
     public Matrix<double> ToDense()
     {
