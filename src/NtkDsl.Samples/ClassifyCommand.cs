@@ -76,6 +76,18 @@ public sealed class ClassifySettings : CommandSettings
     [DefaultValue(256)]
     public int MemoryBudgetMiB { get; init; } = 256;
 
+    /// <summary>--dense-memory.</summary>
+    [CommandOption("--dense-memory <MB>")]
+    [Description("Memory in MiB up to which a kernel family is solved densely (its K(train, train) and K(test, train) matrices and the solver's copies); beyond it, with --times inf, the tiled path: K(train, train) as one triangle of tiles factored in place, K(test, train) streamed (kernel + O(tile) memory).")]
+    [DefaultValue(4096)]
+    public int DenseMemoryMiB { get; init; } = 4096;
+
+    /// <summary>--diag-reg-subset.</summary>
+    [CommandOption("--diag-reg-subset <N>")]
+    [Description("Tiled path: diag_reg is chosen on the held-out 20% of a stratified sample of this many training images (its dense kernel computed first).")]
+    [DefaultValue(5000)]
+    public int DiagRegSubset { get; init; } = 5000;
+
     /// <summary>--threads.</summary>
     [CommandOption("--threads <N>")]
     [Description("Threads (0 = all cores).")]
@@ -138,8 +150,11 @@ public sealed class ClassifySettings : CommandSettings
         if (TestSize < 0) throw new ArgumentException($"--test-size must be >= 0, got {TestSize}.");
         if (Threads < 0) throw new ArgumentException($"--threads must be >= 0, got {Threads}.");
         if (MemoryBudgetMiB < 1) throw new ArgumentException($"--memory-budget must be >= 1 MiB, got {MemoryBudgetMiB}.");
+        if (DenseMemoryMiB < 0) throw new ArgumentException($"--dense-memory must be >= 0 MiB, got {DenseMemoryMiB}.");
+        if (DiagRegSubset < 10) throw new ArgumentException($"--diag-reg-subset must be >= 10, got {DiagRegSubset}.");
         return new ClassifyOptions(Data, [.. sizes.Distinct().Order()], TestSize, Network.ToLowerInvariant(), methods, regs, times, Epochs,
-            LinearAlgebra.Equals("torch", StringComparison.OrdinalIgnoreCase), MemoryBudgetMiB * (1L << 20), Seed, Out);
+            LinearAlgebra.Equals("torch", StringComparison.OrdinalIgnoreCase), MemoryBudgetMiB * (1L << 20), Seed, Out,
+            DenseMemoryMiB * (1L << 20), DiagRegSubset);
     }
 
     private static T[] ParseList<T>(string text, string option, Func<string, T> parse)
@@ -180,8 +195,12 @@ public sealed class ClassifyCommand : Command<ClassifySettings>
 
 /// <summary>What one classify run does (parsed and validated options).</summary>
 internal sealed record ClassifyOptions(string Data, int[] TrainSizes, int TestSize, string Network, string[] Methods, double[] DiagRegs,
-    double[] Times, int Epochs, bool TorchLinearAlgebra, long MemoryBudgetBytes, int Seed, string OutDir)
+    double[] Times, int Epochs, bool TorchLinearAlgebra, long MemoryBudgetBytes, int Seed, string OutDir, long DenseMemoryBytes = 4L << 30,
+    int DiagRegSubset = 5000)
 {
+    /// <summary>Tile side of the tiled path: what the tile budget allows, at most 1024 (larger tiles gain little GEMM speed, hold more working memory per kernel evaluation and waste half a diagonal tile each).</summary>
+    public int TiledTileSize(ClassifierKernel kernel) => Math.Min(1024, KernelTiles.TileSize(kernel, MemoryBudgetBytes));
+
     public static readonly string[] AllMethods = ["nngp", "ntk", "empirical-ntk", "rbf", "linear", "network"];
 
     /// <summary>The folder of the committed subset, copied beside the samples app.</summary>
@@ -190,9 +209,9 @@ internal sealed record ClassifyOptions(string Data, int[] TrainSizes, int TestSi
     public string DataFolder => Data.Equals("subset", StringComparison.OrdinalIgnoreCase) ? SubsetFolder : Data;
 }
 
-/// <summary>One (training size, method) result.</summary>
+/// <summary>One (training size, method) result; Solver says how (dense, tiled with its tile size, SGD), LoadAverage is /proc/loadavg's 1/5/15-minute load when the row ended.</summary>
 internal sealed record ClassifyRow(int TrainSize, int TestSize, string Method, double Time, double Accuracy, double? DiagReg,
-    IReadOnlyList<DiagRegTrial> Trials, double[] PerClassAccuracy, int[][] Confusion, double Seconds, long PeakBytes);
+    IReadOnlyList<DiagRegTrial> Trials, double[] PerClassAccuracy, int[][] Confusion, double Seconds, long PeakBytes, string Solver, string LoadAverage);
 
 /// <summary>Everything a run produced.</summary>
 internal sealed record ClassifyResults(ClassifyOptions Options, string DataFolder, string NetworkDescription, IReadOnlyList<ClassifyRow> Rows,
@@ -217,21 +236,28 @@ internal sealed class ClassifyRun(IAnsiConsole console, ClassifyOptions options)
         var rows = new List<ClassifyRow>();
         foreach (int n in options.TrainSizes)
         {
-            var subset = train.Subset(Stratified.Sample(train.Labels, n, options.Seed));
-            var scaler = Standardizer.Fit(subset.Images);
-            var xTrain = scaler.Transform(subset.Images);
-            var xTest = scaler.Transform(test.Images);
+            var (xTrain, trainLabels, xTest) = Standardized(train, test, n);
             console.Write(new Rule($"training size {n}").LeftJustified());
             // The network first, so that 'net' in --times can be its gradient-flow time.
-            var network = options.Methods.Contains("network") ? RunNetwork(net, n, xTrain, xTest, subset.Labels, test.Labels) : null;
+            var network = options.Methods.Contains("network") ? RunNetwork(net, n, xTrain, xTest, trainLabels, test.Labels) : null;
             double[] times = [.. options.Times.Select(t => double.IsNaN(t) ? network!.Time : t).Distinct()];
             foreach (var family in Families(net, xTrain))
-                rows.AddRange(RunKernels(family, n, xTrain, xTest, subset.Labels, test.Labels, la, times));
+                rows.AddRange(UseTiled(family.Kernel, n, test.Count, times)
+                    ? RunTiled(family, n, xTrain, xTest, trainLabels, test.Labels)
+                    : RunKernels(family, n, xTrain, xTest, trainLabels, test.Labels, la, times));
             if (network is not null) rows.Add(network);
         }
 
         return new ClassifyResults(options, Path.GetFullPath(options.DataFolder), net.Description.ToString(), rows,
             options.TorchLinearAlgebra ? "torch.linalg (TorchKernelLinearAlgebra)" : "MathNet (managed)", PeakMemory.Note);
+    }
+
+    /// <summary>The stratified training sample of size n and the test set, standardized on the sample (the unstandardized sample is not kept: at 60,000 images it is 0.4 GB).</summary>
+    private (Matrix<double> XTrain, int[] TrainLabels, Matrix<double> XTest) Standardized(LabeledImages train, LabeledImages test, int n)
+    {
+        var subset = train.Subset(Stratified.Sample(train.Labels, n, options.Seed));
+        var scaler = Standardizer.Fit(subset.Images);
+        return (scaler.Transform(subset.Images), subset.Labels, scaler.Transform(test.Images));
     }
 
     private IEnumerable<(string Label, ClassifierKernel Kernel, string[] Wanted)> Families(ClassifyNetwork net, Matrix<double> xTrain)
@@ -242,6 +268,78 @@ internal sealed class ClassifyRun(IAnsiConsole console, ClassifyOptions options)
             yield return ("empirical NTK", net.Empirical(options.Seed, new TiledNtkOptions { MemoryBudgetBytes = options.MemoryBudgetBytes }), ["empirical-ntk"]);
         if (options.Methods.Contains("rbf")) yield return ("RBF (median bandwidth)", new RbfKernel(RbfKernel.MedianBandwidth(xTrain, seed: options.Seed)), ["rbf"]);
         if (options.Methods.Contains("linear")) yield return ("linear", new LinearKernel(), ["linear"]);
+    }
+
+    /// <summary>
+    /// Whether a family goes the tiled way: only at t = infinity, and when its dense path would hold more than
+    /// --dense-memory: K(train, train) and K(test, train) of every member, plus the dense solver's three n x n copies
+    /// (symmetrized, regularized, factor) and the held-out split's blocks.
+    /// </summary>
+    private bool UseTiled(ClassifierKernel kernel, int n, int nTest, double[] times) =>
+        times is [double.PositiveInfinity] && DenseBytes(kernel.Names.Count, n, nTest) > options.DenseMemoryBytes;
+
+    internal static long DenseBytes(int kernels, long n, long nTest) => 8 * (kernels * (n * n + nTest * n) + 4 * n * n);
+
+    private List<ClassifyRow> RunTiled((string Label, ClassifierKernel Kernel, string[] Wanted) family, int n, Matrix<double> xTrain, Matrix<double> xTest,
+        int[] trainLabels, int[] testLabels)
+    {
+        int tile = options.TiledTileSize(family.Kernel);
+        var rows = new List<ClassifyRow>();
+        console.MarkupLine($"  [grey]{Markup.Escape(family.Label)}: tiled path (dense would need {DenseBytes(family.Kernel.Names.Count, n, testLabels.Length) / 1e9:F1} GB > --dense-memory): "
+            + $"K(train, train) as {TiledSymmetricMatrix.BytesFor(n, tile) / 1e9:F2} GB of {tile} x {tile} tiles, one kernel at a time[/]");
+        foreach (string name in family.Wanted)
+        {
+            ReleaseMemory();
+            PeakMemory.Reset();
+            var sw = Stopwatch.StartNew();
+            KernelClassification result = default!;
+            NewProgress().Start(ctx =>
+                {
+                    var tasks = new Dictionary<TiledStage, ProgressTask>
+                    {
+                        [TiledStage.DiagReg] = ctx.AddTask(Markup.Escape($"{name}: diag_reg on a {Math.Min(n, options.DiagRegSubset)}-image subset"), maxValue: 1),
+                        [TiledStage.Kernel] = ctx.AddTask(Markup.Escape($"{name}: K(train, train) tiles"), autoStart: false, maxValue: 1),
+                        [TiledStage.Factor] = ctx.AddTask(Markup.Escape($"{name}: tiled Cholesky (flops)"), autoStart: false, maxValue: 1),
+                        [TiledStage.Predict] = ctx.AddTask(Markup.Escape($"{name}: solves, K(test, train) alpha tiles"), autoStart: false, maxValue: 1),
+                    };
+                    result = KernelClassifier.ClassifyTiled(family.Kernel, name, xTrain, xTest, trainLabels, testLabels, FashionMnist.ClassCount,
+                        new KernelClassifierOptions
+                        {
+                            DiagRegCandidates = options.DiagRegs,
+                            Seed = options.Seed,
+                            TileSize = tile,
+                            DiagRegSubset = options.DiagRegSubset,
+                            LinearAlgebra = CpuKernelLinearAlgebra.Instance,
+                            OnProgress = (stage, fraction) =>
+                            {
+                                LogProgress(name, stage, fraction, sw);
+                                foreach (var (s, t) in tasks)
+                                    if (s < stage && !t.IsFinished) t.Value = t.MaxValue;
+                                if (!tasks[stage].IsStarted) tasks[stage].StartTask();
+                                tasks[stage].Value = fraction;
+                            },
+                        });
+                    foreach (var t in tasks.Values) t.Value = t.MaxValue;
+                });
+            var r = result.Results[0];
+            var row = Row(n, testLabels.Length, name, r.Time, r.Metrics, result.DiagReg, result.Trials, sw.Elapsed.TotalSeconds, PeakMemory.Read(), $"tiled ({tile})");
+            PrintRow(row);
+            rows.Add(row);
+        }
+
+        return rows;
+    }
+
+    private (TiledStage Stage, int Percent) _logged = (TiledStage.Kernel, -1);
+
+    /// <summary>Without a live display (output redirected to a log), a timestamped line per percent of each stage, so a long run's rate can be read off.</summary>
+    private void LogProgress(string name, TiledStage stage, double fraction, Stopwatch sw)
+    {
+        if (console.Profile.Capabilities.Interactive) return;
+        int percent = (int)(fraction * 100);
+        if ((stage, percent) == _logged || (stage == _logged.Stage && percent < _logged.Percent)) return;
+        _logged = (stage, percent);
+        console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  [{DateTime.UtcNow:HH:mm:ss} UTC, {sw.Elapsed.TotalSeconds:F0} s] {name} {stage}: {percent}%"));
     }
 
     private List<ClassifyRow> RunKernels((string Label, ClassifierKernel Kernel, string[] Wanted) family, int n, Matrix<double> xTrain, Matrix<double> xTest,
@@ -293,7 +391,7 @@ internal sealed class ClassifyRun(IAnsiConsole console, ClassifyOptions options)
         var rows = new List<ClassifyRow>();
         foreach (var (name, result, seconds) in classified)
             foreach (var r in result.Results)
-                rows.Add(Row(n, testLabels.Length, name, r.Time, r.Metrics, result.DiagReg, result.Trials, seconds, peak));
+                rows.Add(Row(n, testLabels.Length, name, r.Time, r.Metrics, result.DiagReg, result.Trials, seconds, peak, "dense"));
         foreach (var row in rows) PrintRow(row);
         return rows;
     }
@@ -311,7 +409,7 @@ internal sealed class ClassifyRun(IAnsiConsole console, ClassifyOptions options)
             });
         var predicted = Labels.ArgMax(trained.TestOutputs);
         var metrics = ClassificationMetrics.Compute(predicted, testLabels, FashionMnist.ClassCount);
-        var row = Row(n, testLabels.Length, "network", trained.GradientFlowTime, metrics, null, [], sw.Elapsed.TotalSeconds, PeakMemory.Read());
+        var row = Row(n, testLabels.Length, "network", trained.GradientFlowTime, metrics, null, [], sw.Elapsed.TotalSeconds, PeakMemory.Read(), "SGD");
         PrintRow(row);
         console.MarkupLine($"  [grey]SGD: batch {NetworkTraining.BatchSize}, momentum {NetworkTraining.Momentum}, learning rate {F(trained.LearningRate)} (half the MSE limit of a batch's NTK), {trained.Steps} steps (gradient-flow time {F(trained.GradientFlowTime)}: --times net gives the kernels at that time), final loss {F(trained.FinalLoss)}[/]");
         return row;
@@ -334,25 +432,39 @@ internal sealed class ClassifyRun(IAnsiConsole console, ClassifyOptions options)
         task.Value = done;
     }
 
-    private static ClassifyRow Row(int n, int nTest, string method, double time, ClassificationMetrics m, double? diagReg, IReadOnlyList<DiagRegTrial> trials, double seconds, long peak)
+    private static ClassifyRow Row(int n, int nTest, string method, double time, ClassificationMetrics m, double? diagReg, IReadOnlyList<DiagRegTrial> trials, double seconds, long peak,
+        string solver)
     {
         int c = m.Confusion.GetLength(0);
         var confusion = Enumerable.Range(0, c).Select(i => Enumerable.Range(0, c).Select(j => m.Confusion[i, j]).ToArray()).ToArray();
-        return new ClassifyRow(n, nTest, method, time, m.Accuracy, diagReg, trials, [.. m.PerClassAccuracy], confusion, seconds, peak);
+        return new ClassifyRow(n, nTest, method, time, m.Accuracy, diagReg, trials, [.. m.PerClassAccuracy], confusion, seconds, peak, solver, LoadAverage());
+    }
+
+    /// <summary>The 1, 5 and 15 minute load averages of /proc/loadavg ("" where there is none): how shared the machine was.</summary>
+    private static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return "";
+        }
     }
 
     private void PrintRow(ClassifyRow r) =>
-        console.MarkupLine($"  [bold]{Markup.Escape(r.Method)}[/]{(r.Method == "network" ? "" : $" t = {TimeText(r.Time)}")}: accuracy [bold]{r.Accuracy:F4}[/]{(r.DiagReg is { } d ? $", diag_reg {F(d)}" : "")}, {r.Seconds:F1} s, peak {r.PeakBytes / 1e6:F0} MB");
+        console.MarkupLine($"  [bold]{Markup.Escape(r.Method)}[/]{(r.Method == "network" ? "" : $" t = {TimeText(r.Time)}")}: accuracy [bold]{r.Accuracy:F4}[/]{(r.DiagReg is { } d ? $", diag_reg {F(d)}" : "")}, {Markup.Escape(r.Solver)}, {r.Seconds:F1} s, peak {r.PeakBytes / 1e6:F0} MB, load {r.LoadAverage}");
 
     internal static string TimeText(double t) => double.IsPositiveInfinity(t) ? "inf" : F(t);
 
     /// <summary>The results table, one row per (training size, method, time).</summary>
     public static SummaryTable Table(ClassifyResults results, string title)
     {
-        var table = new SummaryTable(title, "train", "method", "t", "accuracy", "diag_reg", "wall time (s)", "peak memory (MB)");
+        var table = new SummaryTable(title, "train", "method", "t", "accuracy", "diag_reg", "solver", "wall time (s)", "peak memory (MB)", "load (1/5/15 min)");
         foreach (var r in results.Rows)
             table.Add(r.TrainSize.ToString(CultureInfo.InvariantCulture), r.Method, r.Method == "network" ? "SGD" : TimeText(r.Time), F(r.Accuracy, "F4"),
-                r.DiagReg is { } d ? F(d) : "-", F(r.Seconds, "F1"), F(r.PeakBytes / 1e6, "F0"));
+                r.DiagReg is { } d ? F(d) : "-", r.Solver, F(r.Seconds, "F1"), F(r.PeakBytes / 1e6, "F0"), r.LoadAverage);
         return table;
     }
 

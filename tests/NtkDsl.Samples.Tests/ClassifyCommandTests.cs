@@ -69,6 +69,34 @@ public sealed class ClassifyCommandTests : IDisposable
     }
 
     [Fact]
+    public void The_tiled_path_gives_the_dense_path_s_predictions_and_says_which_path_each_row_took()
+    {
+        string[] Common(string dir) =>
+            ["classify", "--data", "subset", "--train-sizes", "300", "--test-size", "100", "--linalg", "mathnet", "--kernels", "nngp,ntk,rbf",
+             "--diag-reg", "1e-3", "--out", dir];
+        string dense = Path.Combine(_dir, "dense"), tiled = Path.Combine(_dir, "tiled");
+        var d = Run(Common(dense));
+        Assert.True(d.Exit == 0, d.Output);
+        // --dense-memory 0: every family goes the tiled way; a 1 MiB tile budget makes tiles that do not divide 300.
+        var t = Run([.. Common(tiled), "--dense-memory", "0", "--memory-budget", "1"]);
+        Assert.True(t.Exit == 0, t.Output);
+        Assert.Contains("tiled path", t.Output, StringComparison.Ordinal);
+
+        static List<JsonElement> Rows(string dir) => [.. JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "classify.json"))).RootElement.GetProperty("rows").EnumerateArray()];
+        var (dRows, tRows) = (Rows(dense), Rows(tiled));
+        Assert.Equal(3, tRows.Count);
+        foreach (var row in dRows) Assert.Equal("dense", row.GetProperty("solver").GetString());
+        foreach (var row in tRows)
+        {
+            Assert.StartsWith("tiled (", row.GetProperty("solver").GetString(), StringComparison.Ordinal);
+            Assert.True(row.GetProperty("peak_bytes").GetInt64() > 0);
+            var same = dRows.Single(r => r.GetProperty("method").GetString() == row.GetProperty("method").GetString());
+            Assert.Equal(same.GetProperty("accuracy").GetDouble(), row.GetProperty("accuracy").GetDouble());
+            Assert.Equal(same.GetProperty("confusion").ToString(), row.GetProperty("confusion").ToString());
+        }
+    }
+
+    [Fact]
     public void Bad_inputs_are_errors_that_say_what_is_wrong()
     {
         var tooMany = Run("classify", "--data", "subset", "--train-sizes", "2001", "--out", _dir);
@@ -85,6 +113,8 @@ public sealed class ClassifyCommandTests : IDisposable
         Assert.NotEqual(0, Run("classify", "--train-sizes", "1000,abc").Exit);
         Assert.NotEqual(0, Run("classify", "--diag-reg", "-1").Exit);
         Assert.NotEqual(0, Run("classify", "--network", "resnet").Exit);
+        Assert.NotEqual(0, Run("classify", "--dense-memory", "-1").Exit);
+        Assert.NotEqual(0, Run("classify", "--diag-reg-subset", "5").Exit);
         Assert.NotEqual(0, Run("classify", "--times", "net", "--kernels", "ntk").Exit);
         Assert.Equal(0, Run("classify", "--help").Exit);
     }

@@ -250,6 +250,86 @@ public static class KernelTiles
         return results;
     }
 
+    /// <summary>
+    /// One kernel of <paramref name="kernel"/> on the rows of x against themselves, in the tiles of a
+    /// <see cref="TiledSymmetricMatrix"/> (one triangle of tiles, each its own array, so n may exceed what one .NET
+    /// array or the dense n x n matrix would hold): held are the tiles plus one tile's kernel evaluation.
+    /// </summary>
+    /// <param name="kernel">The kernel family.</param>
+    /// <param name="index">Which of its <see cref="ClassifierKernel.Names"/> to keep.</param>
+    /// <param name="x">Inputs [N, d].</param>
+    /// <param name="tileSize">Tile side in samples, &gt;= 1: both the storage tiles and the evaluated blocks.</param>
+    /// <param name="onTile">Called after each tile with (tiles done, tiles in total).</param>
+    public static TiledSymmetricMatrix ComputeTiled(ClassifierKernel kernel, int index, Matrix<double> x, int tileSize, Action<int, int>? onTile = null)
+    {
+        RequireKernelIndex(kernel, index);
+        ClassificationChecks.RequireInputs(x, nameof(x));
+        var k = new TiledSymmetricMatrix(x.Rows, tileSize);
+        int b = k.TileCount, total = b * (b + 1) / 2, done = 0;
+        for (int i = 0; i < b; i++)
+        {
+            var xi = Slice(x, i * k.TileSize, k.Extent(i));
+            for (int j = i; j < b; j++)
+            {
+                var block = kernel.ComputeBlock(xi, i == j ? null : Slice(x, j * k.TileSize, k.Extent(j)))[index];
+                block.Data.CopyTo(k.Tile(i, j));
+                CollectTileGarbage();
+                onTile?.Invoke(++done, total);
+            }
+        }
+
+        return k;
+    }
+
+    /// <summary>
+    /// K(x1, x2) C for one kernel of <paramref name="kernel"/>, streaming the kernel in tiles of
+    /// <paramref name="tileSize"/> x <paramref name="tileSize"/> samples that are multiplied by the rows of C as soon
+    /// as they are computed (for predictions K(X*, X) alpha): held are the result and one tile.
+    /// </summary>
+    /// <param name="kernel">The kernel family.</param>
+    /// <param name="index">Which of its <see cref="ClassifierKernel.Names"/> to use.</param>
+    /// <param name="x1">Inputs [N1, d] (the rows of the result).</param>
+    /// <param name="x2">Inputs [N2, d].</param>
+    /// <param name="coefficients">C [N2, r].</param>
+    /// <param name="tileSize">Tile side in samples, &gt;= 1.</param>
+    /// <param name="onTile">Called after each tile with (tiles done, tiles in total).</param>
+    /// <returns>[N1, r].</returns>
+    public static Matrix<double> MultiplyTiled(ClassifierKernel kernel, int index, Matrix<double> x1, Matrix<double> x2, Matrix<double> coefficients,
+        int tileSize, Action<int, int>? onTile = null)
+    {
+        RequireKernelIndex(kernel, index);
+        ClassificationChecks.RequireInputs(x1, nameof(x1));
+        ClassificationChecks.RequireInputs(x2, nameof(x2));
+        ArgumentNullException.ThrowIfNull(coefficients);
+        if (x2.Cols != x1.Cols)
+            throw new ArgumentException($"'{nameof(x2)}' must have {x1.Cols} columns like x1, but has shape [{x2.Rows}, {x2.Cols}].", nameof(x2));
+        if (coefficients.Rows != x2.Rows)
+            throw new ArgumentException($"'{nameof(coefficients)}' must have {x2.Rows} rows (one per row of x2), but has shape [{coefficients.Rows}, {coefficients.Cols}].", nameof(coefficients));
+        if (tileSize < 1) throw new ArgumentOutOfRangeException(nameof(tileSize), tileSize, "tileSize must be >= 1.");
+        int n1 = x1.Rows, n2 = x2.Rows, r = coefficients.Cols;
+        int b1 = (n1 + tileSize - 1) / tileSize, b2 = (n2 + tileSize - 1) / tileSize, done = 0;
+        var result = new Matrix<double>(n1, r);
+        for (int i = 0; i < b1; i++)
+        {
+            int r0 = i * tileSize, rc = Math.Min(tileSize, n1 - r0);
+            var a = Slice(x1, r0, rc);
+            var acc = new Matrix<double>(rc, r);
+            for (int j = 0; j < b2; j++)
+            {
+                int c0 = j * tileSize, cc = Math.Min(tileSize, n2 - c0);
+                var block = kernel.ComputeBlock(a, Slice(x2, c0, cc))[index];
+                var part = CpuLinearAlgebra.Multiply(block, false, Slice(coefficients, c0, cc), false);
+                System.Numerics.Tensors.TensorPrimitives.Add(acc.Data, part.Data, acc.Data);
+                CollectTileGarbage();
+                onTile?.Invoke(++done, b1 * b2);
+            }
+
+            acc.Data.CopyTo(result.Data.AsSpan(r0 * r, rc * r));
+        }
+
+        return result;
+    }
+
     /// <summary>The tile side (samples) that <see cref="Compute"/> uses for a kernel under a budget: the largest with side^2 x BytesPerEntry within it.</summary>
     /// <param name="kernel">The kernel family.</param>
     /// <param name="memoryBudgetBytes">The budget in bytes.</param>
@@ -259,6 +339,17 @@ public static class KernelTiles
         long entries = Math.Max(1, memoryBudgetBytes / Math.Max(1, kernel.BytesPerEntry));
         return (int)Math.Clamp((long)Math.Sqrt(entries), 1, 1 << 20);
     }
+
+    private static void RequireKernelIndex(ClassifierKernel kernel, int index)
+    {
+        ArgumentNullException.ThrowIfNull(kernel);
+        if ((uint)index >= (uint)kernel.Names.Count)
+            throw new ArgumentOutOfRangeException(nameof(index), index, $"index must pick one of the kernel's {kernel.Names.Count} matrices ({string.Join(", ", kernel.Names)}).");
+    }
+
+    // A tile's evaluation leaves large arrays behind; collecting them at once keeps the peak at the kernel plus one
+    // tile (the large-object heap is otherwise collected only when its budget, which grows with the live kernel, runs out).
+    private static void CollectTileGarbage() => GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
 
     private static Matrix<double> Slice(Matrix<double> x, int start, int count) =>
         start == 0 && count == x.Rows ? x : new Matrix<double>(count, x.Cols, x.Data.AsSpan(start * x.Cols, count * x.Cols).ToArray());

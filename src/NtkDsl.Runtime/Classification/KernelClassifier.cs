@@ -30,6 +30,38 @@ public sealed record KernelClassifierOptions
 
     /// <summary>Called after each diag_reg candidate with (candidates done, candidates in total).</summary>
     public Action<int, int>? OnCandidate { get; init; }
+
+    /// <summary>
+    /// <see cref="KernelClassifier.ClassifyTiled"/>: the tile side in samples of the stored kernel and of every kernel
+    /// evaluation (memory beyond the kernel: a few tiles of TileSize^2 doubles); &gt;= 1.
+    /// </summary>
+    public int TileSize { get; init; } = 1024;
+
+    /// <summary>
+    /// <see cref="KernelClassifier.ClassifyTiled"/>: diag_reg is chosen on a stratified sample of this many training
+    /// samples (its dense kernel is computed first, before the tiled one; <see cref="HoldoutFraction"/> of it is held
+    /// out), so choosing costs a few small dense solves instead of factoring the full kernel per candidate.
+    /// </summary>
+    public int DiagRegSubset { get; init; } = 5000;
+
+    /// <summary><see cref="KernelClassifier.ClassifyTiled"/>: called with (stage, fraction of it done in [0, 1]).</summary>
+    public Action<TiledStage, double>? OnProgress { get; init; }
+}
+
+/// <summary>The stages of <see cref="KernelClassifier.ClassifyTiled"/>, in order.</summary>
+public enum TiledStage
+{
+    /// <summary>diag_reg candidates on the subset's held-out split (its own dense kernel, before the big one is allocated).</summary>
+    DiagReg,
+
+    /// <summary>K(X, X) tile by tile.</summary>
+    Kernel,
+
+    /// <summary>The tiled Cholesky factorization in place.</summary>
+    Factor,
+
+    /// <summary>Triangular solves for the coefficients, then K(X*, X) alpha tile by tile.</summary>
+    Predict,
 }
 
 /// <summary>One diag_reg candidate on the held-out split: its accuracy, or why the solve failed.</summary>
@@ -102,6 +134,101 @@ public static class KernelClassifier
             return new TimedClassification(p.Time, p.Test!, predicted, ClassificationMetrics.Compute(predicted, testLabels, classCount));
         }).ToArray();
         return new KernelClassification(diagReg, trials, results);
+    }
+
+    /// <summary>
+    /// Kernel regression at t = infinity for training sets whose kernel is too large to hold densely (or twice): K(X, X)
+    /// is computed tile by tile into a <see cref="TiledSymmetricMatrix"/> (one triangle), after diag_reg was chosen on
+    /// the held-out split of a stratified subset (<see cref="KernelClassifierOptions.DiagRegSubset"/>, with the same
+    /// candidates and rule as <see cref="Classify"/>); the kernel is regularized and factored in place (tiled
+    /// Cholesky), alpha = (K + diag_reg mean(diag K) I)^-1 Y is solved, and K(X*, X) alpha is streamed tile by tile.
+    /// Memory: the kernel's triangle plus O(tile) (a few tiles, the subset's block, inputs and targets). The
+    /// predictions equal <see cref="Classify"/>'s at t = infinity for the same diag_reg.
+    /// </summary>
+    /// <param name="kernel">The kernel family (evaluated on blocks of the inputs).</param>
+    /// <param name="kernelName">Which of its <see cref="ClassifierKernel.Names"/> to classify with.</param>
+    /// <param name="xTrain">Training inputs [n, d].</param>
+    /// <param name="xTest">Test inputs [n*, d].</param>
+    /// <param name="trainLabels">n classes in [0, classCount).</param>
+    /// <param name="testLabels">n* classes in [0, classCount).</param>
+    /// <param name="classCount">Number of classes, &gt;= 2.</param>
+    /// <param name="options">Candidates, split, tile size; <see cref="KernelClassifierOptions.Times"/> must be t = infinity only.</param>
+    /// <exception cref="KernelConditioningException">Every candidate failed on the subset, or the final factorization did.</exception>
+    public static KernelClassification ClassifyTiled(ClassifierKernel kernel, string kernelName, Matrix<double> xTrain, Matrix<double> xTest,
+        IReadOnlyList<int> trainLabels, IReadOnlyList<int> testLabels, int classCount, KernelClassifierOptions? options = null)
+    {
+        options ??= new KernelClassifierOptions();
+        ArgumentNullException.ThrowIfNull(kernel);
+        int index = kernel.Names.ToList().IndexOf(kernelName);
+        if (index < 0) throw new ArgumentException($"'{nameof(kernelName)}' must be one of the kernel's matrices ({string.Join(", ", kernel.Names)}), got '{kernelName}'.", nameof(kernelName));
+        ClassificationChecks.RequireInputs(xTrain, nameof(xTrain));
+        ClassificationChecks.RequireInputs(xTest, nameof(xTest));
+        ClassificationChecks.RequireLabels(trainLabels, classCount, nameof(trainLabels));
+        ClassificationChecks.RequireLabels(testLabels, classCount, nameof(testLabels));
+        int n = trainLabels.Count;
+        if (xTrain.Rows != n)
+            throw new ArgumentException($"'{nameof(xTrain)}' must have {n} rows for {n} training labels, but has shape [{xTrain.Rows}, {xTrain.Cols}].", nameof(xTrain));
+        if (xTest.Rows != testLabels.Count || xTest.Cols != xTrain.Cols)
+            throw new ArgumentException($"'{nameof(xTest)}' must have shape [{testLabels.Count}, {xTrain.Cols}] (test labels by input features), but has shape [{xTest.Rows}, {xTest.Cols}].", nameof(xTest));
+        if (options.DiagRegCandidates is not { Count: > 0 })
+            throw new ArgumentException("DiagRegCandidates must hold at least one value.", nameof(options));
+        if (options.Times is not [double.PositiveInfinity])
+            throw new ArgumentException($"ClassifyTiled solves at t = infinity only (finite times need the eigendecomposition of the dense kernel); got Times = [{string.Join(", ", options.Times ?? [])}].", nameof(options));
+        if (options.TileSize < 1) throw new ArgumentOutOfRangeException(nameof(options), options.TileSize, "TileSize must be >= 1.");
+        if (options.DiagRegSubset < 10) throw new ArgumentOutOfRangeException(nameof(options), options.DiagRegSubset, "DiagRegSubset must be >= 10.");
+
+        var trials = new List<DiagRegTrial>();
+        var (alpha, diagReg) = FitTiled(kernel, index, kernelName, xTrain, trainLabels, classCount, options, trials);   // the kernel is gone after this
+        options.OnProgress?.Invoke(TiledStage.Predict, 0);
+        var scores = KernelTiles.MultiplyTiled(kernel, index, xTest, xTrain, alpha, options.TileSize,
+            (done, total) => options.OnProgress?.Invoke(TiledStage.Predict, (double)done / total));
+        var predicted = Labels.ArgMax(scores);
+        var result = new TimedClassification(double.PositiveInfinity, scores, predicted, ClassificationMetrics.Compute(predicted, testLabels, classCount));
+        return new KernelClassification(diagReg, trials, [result]);
+    }
+
+    // K(X, X) in tiles, diag_reg on the subset, factor in place, alpha = (K + shift I)^-1 Y.
+    private static (Matrix<double> Alpha, double DiagReg) FitTiled(ClassifierKernel kernel, int index, string kernelName, Matrix<double> xTrain,
+        IReadOnlyList<int> trainLabels, int classCount, KernelClassifierOptions options, List<DiagRegTrial> trials)
+    {
+        int n = trainLabels.Count;
+        double diagReg = options.DiagRegCandidates.Count > 1 ? SelectDiagRegOnSubset(kernel, index, xTrain, trainLabels, classCount, options, trials) : options.DiagRegCandidates[0];
+        var k = KernelTiles.ComputeTiled(kernel, index, xTrain, options.TileSize, (done, total) => options.OnProgress?.Invoke(TiledStage.Kernel, (double)done / total));
+
+        double meanDiagonal = k.Trace() / n, maxDiagonal = k.MaxAbsDiagonal();
+        double shift = diagReg * meanDiagonal;
+        k.AddToDiagonal(shift);
+        // As for the dense solves: a pivot below n eps max|diag| means a condition number ~1/(n eps), a solve of noise.
+        double pivotFloor = n * 2.220446049250313e-16 * (maxDiagonal + shift);
+        int failed = k.TryFactor(pivotFloor, f => options.OnProgress?.Invoke(TiledStage.Factor, f));
+        if (failed >= 0)
+        {
+            double pivot = k.PivotValue(failed);
+            // The failed pivot is what the Schur complement left there; a shift of its deficit plus the floor would lift it.
+            double suggestion = meanDiagonal > 0 ? diagReg + (Math.Max(0, -pivot) + 1e-8 * (maxDiagonal + shift)) / meanDiagonal : double.NaN;
+            suggestion = Math.Max(suggestion, Math.Max(10 * diagReg, 1e-6));
+            throw new KernelConditioningException(
+                $"K(X, X) ({kernelName}, {n} x {n}) + diag_reg * I is not numerically positive definite (tiled Cholesky failed at pivot {failed} of {n}, in tile {failed / k.TileSize} of {k.TileCount}; "
+                + $"pivot value {pivot.ToString("G4", System.Globalization.CultureInfo.InvariantCulture)}), so kernel regression (t = infinity) cannot solve with it: "
+                + (double.IsNaN(suggestion) ? "the mean diagonal is not positive, so no relative diag_reg can help; check the kernel"
+                    : $"raise diag_reg from {diagReg.ToString("G4", System.Globalization.CultureInfo.InvariantCulture)} to about {suggestion.ToString("G2", System.Globalization.CultureInfo.InvariantCulture)} (relative to the mean diagonal)")
+                + ". The kernel was factored in place and must be recomputed.", nameof(kernel), suggestion, failed);
+        }
+
+        return (k.Solve(Labels.OneHot(trainLabels, classCount)), diagReg);
+    }
+
+    // Before the big kernel exists: the subset's own dense kernel, the usual held-out choice, then the memory goes back to
+    // the system (an aggressive collection decommits it), so that the tiled kernel has the room.
+    private static double SelectDiagRegOnSubset(ClassifierKernel kernel, int index, Matrix<double> xTrain, IReadOnlyList<int> trainLabels, int classCount,
+        KernelClassifierOptions options, List<DiagRegTrial> trials)
+    {
+        int n = trainLabels.Count;
+        var subset = n <= options.DiagRegSubset ? Enumerable.Range(0, n).ToArray() : Stratified.Sample(trainLabels, options.DiagRegSubset, options.Seed);
+        double diagReg = SelectDiagReg(KernelTiles.Compute(kernel, Stratified.Rows(xTrain, subset), null)[index], Stratified.Select(trainLabels, subset), classCount,
+            options with { OnCandidate = (done, total) => options.OnProgress?.Invoke(TiledStage.DiagReg, (double)done / total) }, trials);
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        return diagReg;
     }
 
     private static double SelectDiagReg(Matrix<double> kTrainTrain, IReadOnlyList<int> labels, int classCount, KernelClassifierOptions options, List<DiagRegTrial> trials)

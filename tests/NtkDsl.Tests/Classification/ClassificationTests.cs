@@ -20,7 +20,7 @@ public partial class FashionTestNet;
 public sealed class ClassificationTests
 {
     /// <summary>Three Gaussian clusters (std 0.3) around centers 4 apart: separable with a wide margin.</summary>
-    private static (Matrix<double> X, int[] Labels) Clusters(int perClass, int seed)
+    internal static (Matrix<double> X, int[] Labels) Clusters(int perClass, int seed)
     {
         var rng = new Random(seed);
         double[][] centers = [[4, 0, 0, 0, 0], [0, 4, 0, 0, 0], [0, 0, 4, 0, 0]];
@@ -41,7 +41,7 @@ public sealed class ClassificationTests
 
     public static TheoryData<string> KernelNames => ["nngp", "ntk", "empirical-ntk", "rbf", "linear"];
 
-    private static ClassifierKernel Kernel(string name, Matrix<double> xTrain) => name switch
+    internal static ClassifierKernel Kernel(string name, Matrix<double> xTrain) => name switch
     {
         "nngp" or "ntk" => new InfiniteWidthKernel(ClusterNet.Description),
         "empirical-ntk" => new EmpiricalNtkKernel<ClusterNet>(ClusterNet.InitializeParameters<double>(1)),

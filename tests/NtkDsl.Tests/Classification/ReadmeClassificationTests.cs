@@ -19,6 +19,11 @@ public partial class ReadmeTests
         var result = KernelClassifier.Classify(k[1], kt[1], tr.Labels, test.Labels, FashionMnist.ClassCount);
         Assert.Contains(result.DiagReg, new KernelClassifierOptions().DiagRegCandidates);
         Assert.InRange(result.Results[0].Metrics.Accuracy, 0.5, 1.0);
+        var tiled = KernelClassifier.ClassifyTiled(kernel, "ntk", x, xTest, tr.Labels, test.Labels, FashionMnist.ClassCount);
+        // 500 images are fewer than DiagRegSubset: the same held-out split, the same choice, the same predictions up to rounding.
+        Assert.Equal(result.DiagReg, tiled.DiagReg);
+        Assert.Equal(result.Trials, tiled.Trials);
+        Assert.InRange(tiled.Results[0].Metrics.Accuracy, result.Results[0].Metrics.Accuracy - 0.002, result.Results[0].Metrics.Accuracy + 0.002);
         Assert.Throws<ArgumentOutOfRangeException>(() => Stratified.Sample(train.Labels, 5000, seed: 0));
     }
 }
