@@ -110,3 +110,12 @@ public readonly record struct Activation(ActivationKind Kind, double A, double B
 
     private static double NormalCdf(double x) => 0.5 * SpecialFunctions.Erfc(-x / Math.Sqrt(2));
 }
+
+/// <summary>An elementwise activation layer.</summary>
+/// <param name="Activation">The function.</param>
+public sealed record ActivationLayer(Activation Activation) : Layer;
+
+/// <summary>A user-defined elementwise activation (<see cref="ElementwiseAttribute"/>).</summary>
+/// <param name="Name">The declared name, "Function/Derivative" (the methods phi and phi').</param>
+/// <param name="Function">phi and phi' as code.</param>
+public sealed record ElementwiseLayer(string Name, IScalarActivation Function) : Layer;
