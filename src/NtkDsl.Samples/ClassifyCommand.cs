@@ -66,9 +66,9 @@ public sealed class ClassifySettings : CommandSettings
 
     /// <summary>--linalg.</summary>
     [CommandOption("--linalg <KIND>")]
-    [Description("Linear algebra of the kernel solves: torch (torch.linalg, fast) or mathnet (managed, slow beyond a few thousand samples).")]
-    [DefaultValue("torch")]
-    public string LinearAlgebra { get; init; } = "torch";
+    [Description("Linear algebra of the dense kernel solves: cpu (NtkDsl's blocked Cholesky and eigensolver), torch (torch.linalg) or mathnet (managed, slow beyond a few thousand samples). The tiled path always uses NtkDsl's tiled Cholesky.")]
+    [DefaultValue("cpu")]
+    public string LinearAlgebra { get; init; } = "cpu";
 
     /// <summary>--memory-budget.</summary>
     [CommandOption("--memory-budget <MB>")]
@@ -144,8 +144,9 @@ public sealed class ClassifySettings : CommandSettings
             ? [.. new KernelClassifierOptions().DiagRegCandidates]
             : [ParseList(DiagReg, "--diag-reg", s => double.Parse(s, CultureInfo.InvariantCulture)).Single()];
         if (regs.Any(r => !(r >= 0) || !double.IsFinite(r))) throw new ArgumentException($"--diag-reg must be 'auto' or a finite value >= 0, got '{DiagReg}'.");
-        if (!LinearAlgebra.Equals("torch", StringComparison.OrdinalIgnoreCase) && !LinearAlgebra.Equals("mathnet", StringComparison.OrdinalIgnoreCase))
-            throw new ArgumentException($"--linalg must be torch or mathnet, got '{LinearAlgebra}'.");
+        string linearAlgebra = LinearAlgebra.ToLowerInvariant();
+        if (!ClassifyOptions.LinearAlgebraKinds.Contains(linearAlgebra))
+            throw new ArgumentException($"--linalg must be one of {string.Join(", ", ClassifyOptions.LinearAlgebraKinds)}, got '{LinearAlgebra}'.");
         if (Epochs < 1) throw new ArgumentException($"--epochs must be >= 1, got {Epochs}.");
         if (TestSize < 0) throw new ArgumentException($"--test-size must be >= 0, got {TestSize}.");
         if (Threads < 0) throw new ArgumentException($"--threads must be >= 0, got {Threads}.");
@@ -153,7 +154,7 @@ public sealed class ClassifySettings : CommandSettings
         if (DenseMemoryMiB < 0) throw new ArgumentException($"--dense-memory must be >= 0 MiB, got {DenseMemoryMiB}.");
         if (DiagRegSubset < 10) throw new ArgumentException($"--diag-reg-subset must be >= 10, got {DiagRegSubset}.");
         return new ClassifyOptions(Data, [.. sizes.Distinct().Order()], TestSize, Network.ToLowerInvariant(), methods, regs, times, Epochs,
-            LinearAlgebra.Equals("torch", StringComparison.OrdinalIgnoreCase), MemoryBudgetMiB * (1L << 20), Seed, Out,
+            linearAlgebra, MemoryBudgetMiB * (1L << 20), Seed, Out,
             DenseMemoryMiB * (1L << 20), DiagRegSubset);
     }
 
@@ -195,13 +196,26 @@ public sealed class ClassifyCommand : Command<ClassifySettings>
 
 /// <summary>What one classify run does (parsed and validated options).</summary>
 internal sealed record ClassifyOptions(string Data, int[] TrainSizes, int TestSize, string Network, string[] Methods, double[] DiagRegs,
-    double[] Times, int Epochs, bool TorchLinearAlgebra, long MemoryBudgetBytes, int Seed, string OutDir, long DenseMemoryBytes = 4L << 30,
+    double[] Times, int Epochs, string LinearAlgebra, long MemoryBudgetBytes, int Seed, string OutDir, long DenseMemoryBytes = 4L << 30,
     int DiagRegSubset = 5000)
 {
     /// <summary>Tile side of the tiled path: what the tile budget allows, at most 1024 (larger tiles gain little GEMM speed, hold more working memory per kernel evaluation and waste half a diagonal tile each).</summary>
     public int TiledTileSize(ClassifierKernel kernel) => Math.Min(1024, KernelTiles.TileSize(kernel, MemoryBudgetBytes));
 
     public static readonly string[] AllMethods = ["nngp", "ntk", "empirical-ntk", "rbf", "linear", "network"];
+
+    /// <summary>The --linalg choices, the default first.</summary>
+    public static readonly string[] LinearAlgebraKinds = ["cpu", "torch", "mathnet"];
+
+    public bool TorchLinearAlgebra => LinearAlgebra == "torch";
+
+    /// <summary>The dense path's solver and how reports name it.</summary>
+    public (IKernelLinearAlgebra Solver, string Name) DenseLinearAlgebra() => LinearAlgebra switch
+    {
+        "torch" => (TorchKernelLinearAlgebra.Cpu, "torch.linalg (TorchKernelLinearAlgebra)"),
+        "mathnet" => (MathNetLinearAlgebra.Instance, "MathNet (managed)"),
+        _ => (CpuKernelLinearAlgebra.Instance, "NtkDsl CPU (CpuKernelLinearAlgebra)"),
+    };
 
     /// <summary>The folder of the committed subset, copied beside the samples app.</summary>
     public static string SubsetFolder => Path.Combine(AppContext.BaseDirectory, "data", "fashion-mnist-subset");
@@ -223,7 +237,7 @@ internal sealed class ClassifyRun(IAnsiConsole console, ClassifyOptions options)
     public ClassifyResults Execute()
     {
         var net = ClassifyNetworks.All[options.Network];
-        IKernelLinearAlgebra la = options.TorchLinearAlgebra ? TorchKernelLinearAlgebra.Cpu : MathNetLinearAlgebra.Instance;
+        var (la, linearAlgebraName) = options.DenseLinearAlgebra();
         var (train, test) = FashionMnist.Load(options.DataFolder);
         int largest = options.TrainSizes[^1];
         if (largest > train.Count)
@@ -232,12 +246,12 @@ internal sealed class ClassifyRun(IAnsiConsole console, ClassifyOptions options)
             throw new ArgumentException($"Test size {options.TestSize} is larger than the {test.Count} test images in '{options.DataFolder}'.");
         if (options.TestSize > 0) test = test.Subset(Stratified.Sample(test.Labels, options.TestSize, options.Seed));
 
-        console.MarkupLine($"Fashion-MNIST from [bold]{Markup.Escape(Path.GetFullPath(options.DataFolder))}[/]: {train.Count} train, {test.Count} test images; network {Markup.Escape(net.Description.ToString())}; linear algebra {(options.TorchLinearAlgebra ? "torch.linalg" : "MathNet")}.");
+        console.MarkupLine($"Fashion-MNIST from [bold]{Markup.Escape(Path.GetFullPath(options.DataFolder))}[/]: {train.Count} train, {test.Count} test images; network {Markup.Escape(net.Description.ToString())}; dense linear algebra {Markup.Escape(linearAlgebraName)}.");
         var rows = new List<ClassifyRow>();
         foreach (int n in options.TrainSizes)
         {
             var (xTrain, trainLabels, xTest) = Standardized(train, test, n);
-            console.Write(new Rule($"training size {n}").LeftJustified());
+            console.Heading($"training size {n}");
             // The network first, so that 'net' in --times can be its gradient-flow time.
             var network = options.Methods.Contains("network") ? RunNetwork(net, n, xTrain, xTest, trainLabels, test.Labels) : null;
             double[] times = [.. options.Times.Select(t => double.IsNaN(t) ? network!.Time : t).Distinct()];
@@ -249,7 +263,7 @@ internal sealed class ClassifyRun(IAnsiConsole console, ClassifyOptions options)
         }
 
         return new ClassifyResults(options, Path.GetFullPath(options.DataFolder), net.Description.ToString(), rows,
-            options.TorchLinearAlgebra ? "torch.linalg (TorchKernelLinearAlgebra)" : "MathNet (managed)", PeakMemory.Note);
+            linearAlgebraName, PeakMemory.Note);
     }
 
     /// <summary>The stratified training sample of size n and the test set, standardized on the sample (the unstandardized sample is not kept: at 60,000 images it is 0.4 GB).</summary>

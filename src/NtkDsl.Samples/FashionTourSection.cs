@@ -11,10 +11,10 @@ internal static class FashionTourSection
 {
     public static void Run(IAnsiConsole console, Report report, TourOptions tour)
     {
-        console.Write(new Rule("e  Real data: Fashion-MNIST with the kernels of a declared network").LeftJustified());
+        console.Heading("e  Real data: Fashion-MNIST with the kernels of a declared network");
         int train = tour.Quick ? 300 : 1000, test = tour.Quick ? 300 : 1000, epochs = tour.Quick ? 3 : 10;
         var options = new ClassifyOptions("subset", [train], test, "mlp-relu", ["nngp", "ntk", "rbf", "linear", "network"],
-            [.. new KernelClassifierOptions().DiagRegCandidates], [double.PositiveInfinity], epochs, TorchLinearAlgebra: false,
+            [.. new KernelClassifierOptions().DiagRegCandidates], [double.PositiveInfinity], epochs, LinearAlgebra: "cpu",
             MemoryBudgetBytes: 256L << 20, tour.Seed, tour.OutDir);
         var results = new ClassifyRun(console, options).Execute();
         var table = ClassifyRun.Table(results, $"e. Fashion-MNIST subset: test accuracy ({train} training, {test} test images)");

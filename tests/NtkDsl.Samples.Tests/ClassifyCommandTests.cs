@@ -97,6 +97,28 @@ public sealed class ClassifyCommandTests : IDisposable
     }
 
     [Fact]
+    public void NtkDsl_s_own_dense_solver_gives_MathNet_s_predictions()
+    {
+        string[] Common(string dir, string solver) =>
+            ["classify", "--data", "subset", "--train-sizes", "400", "--test-size", "200", "--linalg", solver, "--kernels", "nngp,ntk,rbf",
+             "--times", "inf,50", "--diag-reg", "1e-3", "--out", dir];
+        string cpu = Path.Combine(_dir, "cpu"), mathNet = Path.Combine(_dir, "mathnet");
+        var c = Run(Common(cpu, "cpu"));
+        Assert.True(c.Exit == 0, c.Output);
+        Assert.Contains("NtkDsl CPU (CpuKernelLinearAlgebra)", c.Output, StringComparison.Ordinal);
+        Assert.Equal(0, Run(Common(mathNet, "mathnet")).Exit);
+
+        static List<JsonElement> Rows(string dir) => [.. JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "classify.json"))).RootElement.GetProperty("rows").EnumerateArray()];
+        var (cRows, mRows) = (Rows(cpu), Rows(mathNet));
+        Assert.Equal(6, cRows.Count);   // 3 kernels x (t = inf: Cholesky, t = 50: eigendecomposition)
+        for (int i = 0; i < cRows.Count; i++)
+        {
+            Assert.Equal(mRows[i].GetProperty("method").GetString(), cRows[i].GetProperty("method").GetString());
+            Assert.Equal(mRows[i].GetProperty("confusion").ToString(), cRows[i].GetProperty("confusion").ToString());
+        }
+    }
+
+    [Fact]
     public void Bad_inputs_are_errors_that_say_what_is_wrong()
     {
         var tooMany = Run("classify", "--data", "subset", "--train-sizes", "2001", "--out", _dir);
@@ -116,6 +138,9 @@ public sealed class ClassifyCommandTests : IDisposable
         Assert.NotEqual(0, Run("classify", "--dense-memory", "-1").Exit);
         Assert.NotEqual(0, Run("classify", "--diag-reg-subset", "5").Exit);
         Assert.NotEqual(0, Run("classify", "--times", "net", "--kernels", "ntk").Exit);
+        var badSolver = Run("classify", "--linalg", "lapack");
+        Assert.NotEqual(0, badSolver.Exit);
+        Assert.Contains("--linalg must be one of cpu, torch, mathnet, got 'lapack'", badSolver.Output, StringComparison.Ordinal);
         Assert.Equal(0, Run("classify", "--help").Exit);
     }
 }
