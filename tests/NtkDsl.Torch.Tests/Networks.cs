@@ -61,3 +61,11 @@ public partial class ConvImage;
 [GlobalAvgPool]
 [Dense(3)]
 public partial class ConvSequence;
+
+/// <summary>Small spatial extent, wide channels: both convolutions take the position-pair NTK strategy (PositionMajor, PositionPairAccumulate).</summary>
+[Network(Channels = 12, Height = 2, Width = 2, WeightStd = 1.3, BiasStd = 0.2)]
+[Conv(16, 3, Padding = Padding.Same), Relu]
+[Conv(6, 2), Erf]
+[Flatten]
+[Dense(2)]
+public partial class ConvWideChannels;
