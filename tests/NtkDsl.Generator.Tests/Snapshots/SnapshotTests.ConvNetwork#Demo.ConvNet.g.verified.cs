@@ -63,8 +63,8 @@ namespace Demo
         public static long NtkWorkspaceElements(long n1, long n2, bool sameInputs, global::NtkDsl.NtkMode mode)
         {
             long repeat = mode == global::NtkDsl.NtkMode.Full ? OutputSize : 1;
-            long elements = n1 * 512 + n1 * 576 + n1 * 512 + n1 * 128 + n1 * 64 + n1 * 288 + n1 * 64 + n1 * 16 + n1 * OutputSize + (n1 * 4) * 72 + (n1 * 4) * n2 * 4 + n1 * n2 + (n1 * repeat) * OutputSize + (n1 * repeat) * n2 * repeat + (n1 * repeat) * 16 + (n1 * repeat) * 64 + (n1 * repeat * 4) * 16 + (n1 * repeat * 4) * n2 * repeat * 4 + (n1 * repeat) * 288 + (n1 * repeat) * 128 + (n1 * repeat) * 512 + (n1 * repeat) * 80;
-            if (!sameInputs) elements += n2 * 512 + n2 * 576 + n2 * 512 + n2 * 128 + n2 * 64 + n2 * 288 + n2 * 64 + n2 * 16 + n2 * OutputSize + (n2 * 4) * 72 + (n2 * repeat) * OutputSize + (n2 * repeat) * 16 + (n2 * repeat) * 64 + (n2 * repeat * 4) * 16 + (n2 * repeat) * 288 + (n2 * repeat) * 128 + (n2 * repeat) * 512 + (n2 * repeat) * 80;
+            long elements = n1 * 512 + n1 * 576 + n1 * 512 + n1 * 128 + n1 * 64 + n1 * 288 + n1 * 64 + n1 * 16 + n1 * OutputSize + (n1 * 4) * 72 + (n1 * 4) * n2 * 4 + n1 * n2 + (n1 * repeat) * OutputSize + (n1 * repeat) * n2 * repeat + (n1 * repeat) * 16 + (n1 * repeat) * 64 + (n1 * repeat * 4) * 16 + (n1 * repeat * 4) * n2 * repeat * 4 + (global::System.Math.Min(n1 * repeat, NtkGenerated.Layer4CotangentBlockRows)) * 288 + (n1 * repeat) * 128 + (n1 * repeat) * 512 + (n1 * repeat) * 80;
+            if (!sameInputs) elements += n2 * 512 + n2 * 576 + n2 * 512 + n2 * 128 + n2 * 64 + n2 * 288 + n2 * 64 + n2 * 16 + n2 * OutputSize + (n2 * 4) * 72 + (n2 * repeat) * OutputSize + (n2 * repeat) * 16 + (n2 * repeat) * 64 + (n2 * repeat * 4) * 16 + (global::System.Math.Min(n2 * repeat, NtkGenerated.Layer4CotangentBlockRows)) * 288 + (n2 * repeat) * 128 + (n2 * repeat) * 512 + (n2 * repeat) * 80;
             return elements;
         }
 
@@ -102,9 +102,8 @@ namespace Demo
             TTensor aColumns4 = workspace.Get(backend, NtkGenerated.AColumns4, n, 288);
             backend.SummedRowProducts(c5, aColumns4, 4, NtkGenerated.Layer4WeightScale, backend.View(gradient, NtkGenerated.Layer4Weights, 16, 72), false);
             TTensor c3 = workspace.Get(backend, NtkGenerated.VjpC3, n, 128);
-            TTensor ccols4 = workspace.Get(backend, NtkGenerated.VjpCColumns4, n, 288);
-            backend.MatMulRows(backend.View(theta, NtkGenerated.Layer4Weights, 16, 72), true, c5, NtkGenerated.Layer4WeightScale, ccols4, false);
-            backend.Col2Im(ccols4, 8, NtkGenerated.Layer4.Window, c3);
+            TTensor ccols4 = workspace.Get(backend, NtkGenerated.VjpCColumns4, global::System.Math.Min(n, NtkGenerated.Layer4CotangentBlockRows), 288);
+            global::NtkDsl.Backends.ConvCotangent.Input(backend, backend.View(theta, NtkGenerated.Layer4Weights, 16, 72), c5, NtkGenerated.Layer4WeightScale, 8, NtkGenerated.Layer4.Window, ccols4, c3);
             // Layer 3: AvgPool [8, 8, 8] -> [8, 4, 4], 2x2 window, stride 2, Valid padding
             TTensor c2 = workspace.Get(backend, NtkGenerated.VjpC2, n, 512);
             backend.WindowSumsTranspose(c3, 8, NtkGenerated.Layer3.Window, NtkGenerated.Layer3Scale, c2);
@@ -182,9 +181,8 @@ namespace Demo
             TTensor aColumns4 = workspace.Get(backend, NtkGenerated.AColumns4, n, 288);
             backend.RowProducts(c5, aColumns4, 4, OutputSize, NtkGenerated.Layer4WeightScale, jacobian, NtkGenerated.Layer4Weights);
             TTensor c3 = workspace.Get(backend, NtkGenerated.JacobianC3, n * OutputSize, 128);
-            TTensor ccols4 = workspace.Get(backend, NtkGenerated.JacobianCColumns4, n * OutputSize, 288);
-            backend.MatMulRows(backend.View(theta, NtkGenerated.Layer4Weights, 16, 72), true, c5, NtkGenerated.Layer4WeightScale, ccols4, false);
-            backend.Col2Im(ccols4, 8, NtkGenerated.Layer4.Window, c3);
+            TTensor ccols4 = workspace.Get(backend, NtkGenerated.JacobianCColumns4, global::System.Math.Min(n * OutputSize, NtkGenerated.Layer4CotangentBlockRows), 288);
+            global::NtkDsl.Backends.ConvCotangent.Input(backend, backend.View(theta, NtkGenerated.Layer4Weights, 16, 72), c5, NtkGenerated.Layer4WeightScale, 8, NtkGenerated.Layer4.Window, ccols4, c3);
             // Layer 3: AvgPool [8, 8, 8] -> [8, 4, 4], 2x2 window, stride 2, Valid padding
             TTensor c2 = workspace.Get(backend, NtkGenerated.JacobianC2, n * OutputSize, 512);
             backend.WindowSumsTranspose(c3, 8, NtkGenerated.Layer3.Window, NtkGenerated.Layer3Scale, c2);
@@ -291,6 +289,7 @@ namespace Demo
             public const int Layer4Weights = 80;
             public const double Layer4WeightScale = 0.1649915822768611;
             public static global::NtkDsl.ConvLayer Layer4 => (global::NtkDsl.ConvLayer)Description.Layers[3];
+            public const int Layer4CotangentBlockRows = 14563; // rows per block of col2im(W^T D), at most 4,194,304 scratch elements
             // Layer 5: Erf on [64].
             public static readonly global::NtkDsl.Activation Layer5 = new global::NtkDsl.Activation(global::NtkDsl.ActivationKind.Erf, 1.0, 1.0, 0.0);
             // Layer 6: GlobalAvgPool [16, 2, 2] -> [16], the mean over 4 positions.
@@ -324,7 +323,7 @@ namespace Demo
             public const int B6 = 15; // a6 of x2 in Ntk: [n2, 16]
             public const int VjpC6 = 16; // Vjp: cotangent of a6: [n, 16]
             public const int VjpC5 = 17; // Vjp: cotangent of a5: [n, 64]
-            public const int VjpCColumns4 = 18; // Vjp: W^T times the cotangent of a4: [n, 288]
+            public const int VjpCColumns4 = 18; // Vjp: W^T times a block of the cotangent of a4: [global::System.Math.Min(n, NtkGenerated.Layer4CotangentBlockRows), 288]
             public const int VjpC3 = 19; // Vjp: cotangent of a3: [n, 128]
             public const int VjpC2 = 20; // Vjp: cotangent of a2: [n, 512]
             public const int JvpT1 = 21; // Jvp: tangent of a1: [n, 512]
@@ -336,7 +335,7 @@ namespace Demo
             public const int JacobianSeeds = 27; // Jacobian: one identity block per sample, the cotangent of a7: [n * OutputSize, OutputSize]
             public const int JacobianC6 = 28; // Jacobian: cotangent of a6: [n * OutputSize, 16]
             public const int JacobianC5 = 29; // Jacobian: cotangent of a5: [n * OutputSize, 64]
-            public const int JacobianCColumns4 = 30; // Jacobian: W^T times the cotangent of a4: [n * OutputSize, 288]
+            public const int JacobianCColumns4 = 30; // Jacobian: W^T times a block of the cotangent of a4: [global::System.Math.Min(n * OutputSize, NtkGenerated.Layer4CotangentBlockRows), 288]
             public const int JacobianC3 = 31; // Jacobian: cotangent of a3: [n * OutputSize, 128]
             public const int JacobianC2 = 32; // Jacobian: cotangent of a2: [n * OutputSize, 512]
             public const int NtkOutput1 = 33; // Ntk: f(x1): [n1, OutputSize]
@@ -355,9 +354,9 @@ namespace Demo
             public const int NtkPositionCotangents1_4 = 46; // Ntk x1: the cotangent of layer 4's output, position-major: [n1 * repeat * 4, 16]
             public const int NtkPositionCotangents2_4 = 47; // Ntk x2: the cotangent of layer 4's output, position-major: [n2 * repeat * 4, 16]
             public const int NtkPositionCotangentGram4 = 48; // Ntk: <D_r[:, p], D_s[:, p']> of layer 4: [n1 * repeat * 4, n2 * repeat * 4]
-            public const int NtkCColumns4 = 49; // Ntk x1: W^T times the cotangent of a4: [n1 * repeat, 288]
+            public const int NtkCColumns4 = 49; // Ntk x1: W^T times a block of the cotangent of a4: [global::System.Math.Min(n1 * repeat, NtkGenerated.Layer4CotangentBlockRows), 288]
             public const int NtkC3 = 50; // Ntk x1: cotangent of a3: [n1 * repeat, 128]
-            public const int NtkDColumns4 = 51; // Ntk x2: W^T times the cotangent of a4: [n2 * repeat, 288]
+            public const int NtkDColumns4 = 51; // Ntk x2: W^T times a block of the cotangent of a4: [global::System.Math.Min(n2 * repeat, NtkGenerated.Layer4CotangentBlockRows), 288]
             public const int NtkD3 = 52; // Ntk x2: cotangent of a3: [n2 * repeat, 128]
             public const int NtkC2 = 53; // Ntk x1: cotangent of a2: [n1 * repeat, 512]
             public const int NtkD2 = 54; // Ntk x2: cotangent of a2: [n2 * repeat, 512]
@@ -432,15 +431,13 @@ namespace Demo
                 TTensor patchGram4 = workspace.Get(backend, NtkGenerated.NtkPatchGram4, n1 * 4, n2 * 4);
                 backend.PositionPairAccumulate(dpGram4, patchGram4, 4, repeat, NtkGenerated.Layer4WeightScale * NtkGenerated.Layer4WeightScale, 0.0, result);
                 TTensor c3 = workspace.Get(backend, NtkGenerated.NtkC3, n1 * repeat, 128);
-                TTensor ccols4 = workspace.Get(backend, NtkGenerated.NtkCColumns4, n1 * repeat, 288);
-                backend.MatMulRows(backend.View(theta, NtkGenerated.Layer4Weights, 16, 72), true, c5, NtkGenerated.Layer4WeightScale, ccols4, false);
-                backend.Col2Im(ccols4, 8, NtkGenerated.Layer4.Window, c3);
+                TTensor ccols4 = workspace.Get(backend, NtkGenerated.NtkCColumns4, global::System.Math.Min(n1 * repeat, NtkGenerated.Layer4CotangentBlockRows), 288);
+                global::NtkDsl.Backends.ConvCotangent.Input(backend, backend.View(theta, NtkGenerated.Layer4Weights, 16, 72), c5, NtkGenerated.Layer4WeightScale, 8, NtkGenerated.Layer4.Window, ccols4, c3);
                 TTensor d3 = sameInputs ? c3 : workspace.Get(backend, NtkGenerated.NtkD3, n2 * repeat, 128);
                 if (!sameInputs)
                 {
-                    TTensor dcols4 = workspace.Get(backend, NtkGenerated.NtkDColumns4, n2 * repeat, 288);
-                    backend.MatMulRows(backend.View(theta, NtkGenerated.Layer4Weights, 16, 72), true, d5, NtkGenerated.Layer4WeightScale, dcols4, false);
-                    backend.Col2Im(dcols4, 8, NtkGenerated.Layer4.Window, d3);
+                    TTensor dcols4 = workspace.Get(backend, NtkGenerated.NtkDColumns4, global::System.Math.Min(n2 * repeat, NtkGenerated.Layer4CotangentBlockRows), 288);
+                    global::NtkDsl.Backends.ConvCotangent.Input(backend, backend.View(theta, NtkGenerated.Layer4Weights, 16, 72), d5, NtkGenerated.Layer4WeightScale, 8, NtkGenerated.Layer4.Window, dcols4, d3);
                 }
                 // Layer 3: AvgPool [8, 8, 8] -> [8, 4, 4], 2x2 window, stride 2, Valid padding
                 TTensor c2 = workspace.Get(backend, NtkGenerated.NtkC2, n1 * repeat, 512);

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using NtkDsl.Generator.Ir;
 using static NtkDsl.Generator.Emitting.EmitContext;
@@ -49,6 +50,8 @@ internal sealed class ConvRule : ILayerRule
         e.W.Line($"public const double {n}WeightScale = {Double(p.WeightScale)};");
         if (p.HasBias) e.W.Line($"public const double {n}BiasScale = {Double(p.BiasScale)};");
         e.W.Line($"public static {Ns}.ConvLayer {n} => ({Ns}.ConvLayer)Description.Layers[{Int(node.Index)}];");
+        if (node.HasParametersBefore)
+            e.W.Line($"public const int {n}CotangentBlockRows = {Int(CotangentBlockRows(node))}; // rows per block of col2im(W^T D), at most {Count(CotangentBlockElements)} scratch elements");
     }
 
     public IEnumerable<(string Suffix, string Comment, long Cols)> BatchBuffers(LayerNode node) =>
@@ -137,15 +140,25 @@ internal sealed class ConvRule : ILayerRule
 
     public void Cotangent(EmitContext e, LayerNode node, CotangentStream stream)
     {
-        // The input's cotangent is col2im(W^T D): through the columns, then summed back onto the input positions.
+        // The input's cotangent is col2im(W^T D): through the columns, then summed back onto the input positions, in
+        // blocks of at most CotangentBlockRows rows (one scratch of bounded size, however many cotangent rows there are).
         string colsCount = Int(Fan(node) * node.OutShape.Positions);
-        string slot = CotangentWalk.ScratchSlot(e, stream, $"Columns{node.Number}", $"W^T times the cotangent of a{node.Number}", colsCount);
+        string rows = $"global::System.Math.Min({stream.Rows}, {Helper(Name(node) + "CotangentBlockRows")})";
+        string slot = CotangentWalk.ScratchSlot(e, stream, $"Columns{node.Number}", $"W^T times a block of the cotangent of a{node.Number}", colsCount, rows);
         string scratch = $"{stream.Prefix}cols{node.Number}";
         CotangentWalk.Step(e, node, stream, Int(node.InShape.Size),
-            $"TTensor {scratch} = workspace.Get(backend, {slot}, {stream.Rows}, {colsCount});",
-            $"backend.MatMulRows({Weights(node, "theta")}, true, {stream.Current}, {WeightScale(node)}, {scratch}, false);",
-            $"backend.Col2Im({scratch}, {Int(node.InShape.Channels)}, {Helper(Name(node))}.Window, {{next}});");
+            $"TTensor {scratch} = workspace.Get(backend, {slot}, {rows}, {colsCount});",
+            $"{Backends}.ConvCotangent.Input(backend, {Weights(node, "theta")}, {stream.Current}, {WeightScale(node)}, {Int(node.InShape.Channels)}, {Helper(Name(node))}.Window, {scratch}, {{next}});");
     }
+
+    /// <summary>
+    /// Rows per block of the input-cotangent pass: the scratch W^T D holds at most <see cref="CotangentBlockElements"/>
+    /// elements (at least one row).
+    /// </summary>
+    private static long CotangentBlockRows(LayerNode node) => Math.Max(1, CotangentBlockElements / (Fan(node) * node.OutShape.Positions));
+
+    /// <summary>The element budget of a convolution's input-cotangent scratch (2^22: 32 MB in float64).</summary>
+    internal const long CotangentBlockElements = 1L << 22;
 
     public void InfiniteWidth(EmitContext e, LayerNode node, string state) =>
         e.W.Line($"{state}.Conv({Helper(Name(node))}, {Ns}.Parameterization.{(e.Ir.Model.Standard ? "Standard" : "Ntk")});");
