@@ -38,13 +38,12 @@ public static class TorchInfiniteWidth
         var b = same ? a : x2!.to(ScalarType.Float64);
         var walk = new Walk(network);
 
-        // Each sample's own kernels first: the per-position variances every activation reads.
-        var variances1 = walk.Variances(a);
-        var variances2 = same ? variances1 : walk.Variances(b);
-
+        // Each sample's own kernels first (in tiles of samples): the per-position variances every activation reads.
         long n1 = a.size(0), n2 = b.size(0);
         long perPair = 8 * Math.Max(1, walk.EntriesPerPair);
-        int tile = (int)Math.Clamp(tileElements / perPair, 1, n2);
+        int tile = (int)Math.Clamp(tileElements / perPair, 1, Math.Max(n1, n2));
+        var variances1 = walk.Variances(a, tile);
+        var variances2 = same ? variances1 : walk.Variances(b, tile);
         var nngp = zeros(n1, n2, dtype: ScalarType.Float64, device: a.device);
         var ntk = zeros(n1, n2, dtype: ScalarType.Float64, device: a.device);
         for (long i = 0; i < n1; i++)
@@ -90,35 +89,43 @@ public static class TorchInfiniteWidth
 
         public long EntriesPerPair => network.IsSpatial ? (_pairs ? (long)network.InputSpatial.Positions * network.InputSpatial.Positions : network.InputSpatial.Positions) : 1;
 
-        // For each activation (in layer order), each sample's variances at its input: [N, P] or [N].
-        public List<Tensor> Variances(Tensor x)
+        // For each activation (in layer order), each sample's variances at its input: [N, P] or [N], computed on
+        // tiles of samples.
+        public List<Tensor> Variances(Tensor x, int tile)
         {
-            var variances = new List<Tensor>();
-            var sigma = Input(x, x, self: true);
-            var theta = zeros_like(sigma);
-            foreach (var layer in network.Layers)
+            var chunks = new List<List<Tensor>>();
+            for (long start = 0; start < x.size(0); start += tile)
             {
-                if (layer is ActivationLayer act)
+                using var scope = NewDisposeScope();
+                var rows = x.narrow(0, start, Math.Min(tile, x.size(0) - start));
+                var variances = new List<Tensor>();
+                var state = (Input(rows, rows, self: true), (Tensor?)null);
+                foreach (var layer in network.Layers)
                 {
-                    var v = Diagonal(sigma);
-                    variances.Add(v);
-                    (sigma, theta) = Activate(act.Activation, sigma, theta, v, v);
+                    if (layer is ActivationLayer act)
+                    {
+                        var v = Diagonal(state.Item1).clone();
+                        variances.Add(v);
+                        state = Step(state, () => Activate(act.Activation, state.Item1, state.Item2!, v, v));
+                    }
+                    else
+                    {
+                        state = Step(state, () => Linear(layer, state.Item1, state.Item2 ?? zeros_like(state.Item1)));
+                    }
                 }
-                else
-                {
-                    (sigma, theta) = Linear(layer, sigma, theta);
-                }
+
+                foreach (var v in variances) v.MoveToOuterDisposeScope();
+                chunks.Add(variances);
             }
 
-            return variances;
+            return [.. Enumerable.Range(0, chunks[0].Count).Select(l => chunks.Count == 1 ? chunks[0][l] : cat(chunks.Select(c => c[l]).ToArray(), 0))];
         }
 
         // The kernels of sample i of x1 (row a) against the samples j0.. of x2 (rows b): [B] each.
         public (Tensor Sigma, Tensor Theta) Pairs(Tensor a, Tensor b, List<Tensor> variances1, List<Tensor> variances2, long i, long j0)
         {
             long count = b.size(0);
-            var sigma = Input(a, b, self: false);
-            var theta = zeros_like(sigma);
+            var state = (Input(a, b, self: false), (Tensor?)null);
             int k = 0;
             foreach (var layer in network.Layers)
             {
@@ -127,14 +134,32 @@ public static class TorchInfiniteWidth
                     var va = variances1[k].narrow(0, i, 1);
                     var vb = variances2[k].narrow(0, j0, count);
                     k++;
-                    (sigma, theta) = Activate(act.Activation, sigma, theta, va, vb);
+                    state = Step(state, () => Activate(act.Activation, state.Item1, state.Item2!, va, vb));
                 }
                 else
                 {
-                    (sigma, theta) = Linear(layer, sigma, theta);
+                    state = Step(state, () => Linear(layer, state.Item1, state.Item2 ?? zeros_like(state.Item1)));
                 }
             }
 
+            return (state.Item1, state.Item2!);
+        }
+
+        // One layer in its own dispose scope: its temporaries go at once, the previous state is disposed, the new state
+        // joins the caller's scope. (Theta is null, i.e. zero, until the first layer with parameters.)
+        private static (Tensor, Tensor?) Step((Tensor Sigma, Tensor? Theta) old, Func<(Tensor, Tensor)> layer)
+        {
+            Tensor sigma, theta;
+            using (var scope = NewDisposeScope())
+            {
+                (sigma, theta) = layer();
+                if (ReferenceEquals(sigma, old.Sigma) && ReferenceEquals(theta, old.Theta)) return old;
+                sigma.MoveToOuterDisposeScope();
+                theta.MoveToOuterDisposeScope();
+            }
+
+            old.Sigma.Dispose();
+            old.Theta?.Dispose();
             return (sigma, theta);
         }
 
@@ -209,17 +234,17 @@ public static class TorchInfiniteWidth
             int inputs = window.Input.Positions, outputs = window.Output.Positions;
             bool pairs = k.dim() == 3;
             var padded = pairs ? nn.functional.pad(k, [0, 1, 0, 1]) : nn.functional.pad(k, [0, 1]);
-            Tensor? sum = null;
+            var sum = pairs ? zeros(k.size(0), outputs, outputs, dtype: k.dtype, device: k.device) : zeros(k.size(0), outputs, dtype: k.dtype, device: k.device);
             for (int t = 0; t < window.Taps; t++)
             {
+                using var scope = NewDisposeScope();
                 var index = new long[outputs];
                 for (int p = 0; p < outputs; p++) index[p] = map[t * outputs + p] < 0 ? inputs : map[t * outputs + p];
                 var idx = tensor(index, device: k.device);
-                var gathered = pairs ? padded.index_select(1, idx).index_select(2, idx) : padded.index_select(1, idx);
-                sum = sum is null ? gathered : sum.add_(gathered);
+                sum.add_(pairs ? padded.index_select(1, idx).index_select(2, idx) : padded.index_select(1, idx));
             }
 
-            return sum!.div_(window.Taps);
+            return sum.div_(window.Taps);
         }
 
         // A [P_out, P_in]: A[p, q] = the taps of output p that read input q (zero padding reads nothing).
