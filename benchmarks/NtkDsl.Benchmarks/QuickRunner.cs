@@ -316,7 +316,7 @@ public static class QuickRunner
 
     // N images for cntk-gap: issue 15 asks N = 128 at 28 x 28 (8,256 pairs, ~8.7e11 flop-equivalents, hours here); the
     // quick run takes a size whose time is minutes, and reports the per-pair rate that extrapolates to N = 128.
-    private const int CntkGapN = 16;
+    private const int CntkGapN = 8;
 
     private static JsonObject CntkGap(string name, int n, int size, Context ctx)
     {
