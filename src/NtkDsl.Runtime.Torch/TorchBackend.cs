@@ -498,6 +498,28 @@ public readonly struct TorchBackend : ITensorBackend<Tensor>
         }
     }
 
+    /// <inheritdoc/>
+    public void PositionMajor(Tensor a, int positions, Tensor dst)
+    {
+        using var scope = NewDisposeScope();
+        long rows = a.size(0), channels = a.size(1) / positions;
+        dst.copy_(a.reshape(rows, channels, positions).transpose(1, 2).reshape(rows * positions, channels));
+    }
+
+    /// <inheritdoc/>
+    public void PositionPairAccumulate(Tensor gramD, Tensor gramX, int positions, int repeat, double scale, double offset, Tensor dst)
+    {
+        using var scope = NewDisposeScope();
+        using var s = scale.ToScalar();
+        using var o = offset.ToScalar();
+        long r1 = gramX.size(0) / positions, r2 = gramX.size(1) / positions;
+        // gramD as [R1, repeat, P, R2, repeat, P] times the factor broadcast as [R1, 1, P, R2, 1, P], summed over (P, P).
+        var factor = gramX.mul(s);
+        factor.add_(o);
+        var terms = gramD.reshape(r1, repeat, positions, r2, repeat, positions).mul(factor.view(r1, 1, positions, r2, 1, positions));
+        dst.add_(terms.sum([2, 5]).reshape(r1 * repeat, r2 * repeat));
+    }
+
     // x > 0 ? B : A, elementwise (the derivative of A min(x, 0) + B max(x, 0), left slope at 0).
     private static Tensor Slopes(Activation activation, Tensor z)
     {

@@ -71,7 +71,8 @@ public sealed class QuickModeTests
             var seconds = r["seconds"]!.AsObject();
             Assert.True(seconds.ContainsKey("ntkdsl_cpu"), name);
             Assert.True(seconds.ContainsKey("ntkdsl_torch"), name);
-            Assert.True(seconds.ContainsKey("torch_layerwise") || seconds.ContainsKey("torch_sequential") || seconds.ContainsKey("torch_linalg"), name);
+            // cntk-gap's plain-torch recursion is the runtime's TorchInfiniteWidth (ntkdsl_torch), not a separate one.
+            Assert.True(seconds.ContainsKey("torch_layerwise") || seconds.ContainsKey("torch_sequential") || seconds.ContainsKey("torch_linalg") || name == "cntk-gap", name);
             foreach (var (impl, value) in seconds)
             {
                 if (value is null)

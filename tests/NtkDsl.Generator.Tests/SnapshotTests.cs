@@ -31,9 +31,9 @@ public class SnapshotTests
         namespace Demo;
 
         [Network(Channels = 1, Height = 8, Width = 8, WeightStd = 1.4, BiasStd = 0.1)]
-        [Conv(4, 3, Padding = Padding.Same), Relu]
+        [Conv(8, 3, Padding = Padding.Same), Relu]
         [AvgPool(2)]
-        [Conv(4, 3, Bias = false), Erf]
+        [Conv(16, 3, Bias = false), Erf]
         [GlobalAvgPool]
         [Dense(2)]
         public partial class ConvNet;

@@ -41,6 +41,31 @@ public sealed class ConvTests
         }
     }
 
+    [Theory]
+    [InlineData(NtkMode.Full)]
+    [InlineData(NtkMode.Trace)]
+    [InlineData(NtkMode.Diagonal)]
+    public void Structured_ntk_of_both_conv_strategies_equals_the_cpu_backend(NtkMode mode)
+    {
+        // ConvImage contracts per-layer Jacobians; ConvWideChannels takes position pairs in both convolutions.
+        using var scope = NewDisposeScope();
+        Compare<ConvImage>(mode, same: false);
+        Compare<ConvWideChannels>(mode, same: false);
+        Compare<ConvWideChannels>(mode, same: true);
+    }
+
+    private static void Compare<TNet>(NtkMode mode, bool same) where TNet : Backends.INetwork<TNet>
+    {
+        var theta = CpuNetwork<TNet, double>.InitializeParameters(12);
+        var x1 = new Matrix<double>(4, TNet.InputSize, TestSupport.Random(4, TNet.InputSize, 13).Cast<double>().ToArray());
+        var x2 = same ? x1 : new Matrix<double>(3, TNet.InputSize, TestSupport.Random(3, TNet.InputSize, 14).Cast<double>().ToArray());
+        var expected = CpuNetwork<TNet, double>.Ntk(theta, x1, same ? null : x2, mode);
+        using var net = new TorchNetwork<TNet>(TorchBackend.Float64());
+        var actual = net.Ntk(TorchConvert.ToTensor(theta, 1, theta.Length), x1.ToTensor(), same ? null : x2.ToTensor(), mode).ToMatrix<double>();
+        double diff = expected.Data.Zip(actual.Data, (a, b) => Math.Abs(a - b)).Max(), scale = expected.Data.Max(Math.Abs);
+        Assert.True(diff / scale < 1e-12, $"{typeof(TNet).Name} {mode}: relative difference {diff / scale:E2}");
+    }
+
     [Fact]
     public void Rows_that_are_not_C_H_W_values_are_rejected_naming_the_sample_shape()
     {

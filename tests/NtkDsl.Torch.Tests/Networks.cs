@@ -61,3 +61,36 @@ public partial class ConvImage;
 [GlobalAvgPool]
 [Dense(3)]
 public partial class ConvSequence;
+
+/// <summary>Small spatial extent, wide channels: both convolutions take the position-pair NTK strategy (PositionMajor, PositionPairAccumulate).</summary>
+[Network(Channels = 12, Height = 2, Width = 2, WeightStd = 1.3, BiasStd = 0.2)]
+[Conv(16, 3, Padding = Padding.Same), Relu]
+[Conv(6, 2), Erf]
+[Flatten]
+[Dense(2)]
+public partial class ConvWideChannels;
+
+/// <summary>CNTK with position pairs: Same conv, overlapping average pooling, a Circular LeakyRelu conv, global average pooling.</summary>
+[Network(Channels = 2, Height = 5, Width = 5, WeightStd = 1.4, BiasStd = 0.2)]
+[Conv(3, 3, Padding = Padding.Same), Relu]
+[AvgPool(2, Stride = 1)]
+[Conv(2, 3, Padding = Padding.Circular), LeakyRelu(0.2)]
+[GlobalAvgPool]
+[Dense(2)]
+public partial class CntkPooled;
+
+/// <summary>CNN-GP with same positions only (Flatten readout), strided Same conv, Abs, standard parameterization.</summary>
+[Network(Channels = 1, Height = 6, Width = 5, WeightStd = 1.2, BiasStd = 0.3, Parameterization = Parameterization.Standard)]
+[Conv(3, 3, Stride = 2, Padding = Padding.Same), Abs]
+[Conv(2, 2, Bias = false), Relu]
+[Flatten]
+[Dense(1)]
+public partial class CntkFlatten;
+
+/// <summary>1-D: sum pooling (position pairs), then Flatten, a readout without bias.</summary>
+[Network(Channels = 2, Length = 8, WeightStd = 1.3, BiasStd = 0.1)]
+[Conv(3, 3), Relu]
+[SumPool(2)]
+[Flatten]
+[Dense(2, Bias = false)]
+public partial class CntkSequence;

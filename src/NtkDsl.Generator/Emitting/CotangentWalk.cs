@@ -110,7 +110,7 @@ internal static class CotangentWalk
         stream.Current = next;
     }
 
-    /// <summary>The slot of a scratch buffer of a cotangent step [rows, cols] (named {SlotPrefix}{name}).</summary>
-    public static string ScratchSlot(EmitContext e, CotangentStream stream, string name, string comment, string cols) =>
-        e.Plan.Add($"{stream.SlotPrefix}{name}", $"{stream.Label}: {comment}", stream.Rows, cols, stream.InNtk, secondBatchOnly: stream.SameAs is not null);
+    /// <summary>The slot of a scratch buffer of a cotangent step [rows (default: the stream's), cols] (named {SlotPrefix}{name}).</summary>
+    public static string ScratchSlot(EmitContext e, CotangentStream stream, string name, string comment, string cols, string? rows = null) =>
+        e.Plan.Add($"{stream.SlotPrefix}{name}", $"{stream.Label}: {comment}", rows ?? stream.Rows, cols, stream.InNtk, secondBatchOnly: stream.SameAs is not null);
 }

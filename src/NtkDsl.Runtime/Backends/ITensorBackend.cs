@@ -131,6 +131,20 @@ public interface ITensorBackend<TTensor>
     void HadamardAccumulate(TTensor gramD, TTensor gramA, int repeat, double scale, double offset, TTensor dst);
 
     /// <summary>
+    /// dst[r * positions + p, c] = a[r, c * positions + p]: each row's [C, P] block (channel-major, as NCHW rows and
+    /// im2col columns are) as P rows of C values, dst [R * P, C].
+    /// </summary>
+    void PositionMajor(TTensor a, int positions, TTensor dst);
+
+    /// <summary>
+    /// dst[i, j] += sum over p, p' &lt; positions of gramD[i P + p, j P + p'] * (scale * gramX[(i / repeat) P + p,
+    /// (j / repeat) P + p'] + offset): a convolution's position-pair term of the structured NTK, with the cotangent
+    /// position Gram gramD [R1 * repeat * P, R2 * repeat * P], the patch Gram gramX [R1 * P, R2 * P] and dst
+    /// [R1 * repeat, R2 * repeat]. <see cref="HadamardAccumulate"/> is the case positions = 1.
+    /// </summary>
+    void PositionPairAccumulate(TTensor gramD, TTensor gramX, int positions, int repeat, double scale, double offset, TTensor dst);
+
+    /// <summary>
     /// Fast path: dst = wScale * x W^T + bScale * b, with x [N, in], W [out, in], b [1, out] broadcast over rows,
     /// dst [N, out]. The default is <see cref="MatMulTransposeB"/> then <see cref="AddBias"/>.
     /// </summary>

@@ -351,6 +351,24 @@ public readonly struct CpuBackend<T>(int maxDegreeOfParallelism) : ITensorBacken
         RunRows(job, dst.Rows, dst.Cols);
     }
 
+    /// <inheritdoc/>
+    public void PositionMajor(CpuTensor<T> a, int positions, CpuTensor<T> dst)
+    {
+        int channels = Channels(a, positions, nameof(a));
+        RequireShape(dst, a.Rows * positions, channels, nameof(dst));
+        RunRows(new PositionMajorRows(a, positions, channels, dst), a.Rows, a.Cols);
+    }
+
+    /// <inheritdoc/>
+    public void PositionPairAccumulate(CpuTensor<T> gramD, CpuTensor<T> gramX, int positions, int repeat, double scale, double offset, CpuTensor<T> dst)
+    {
+        if (positions <= 0 || repeat <= 0 || gramX.Rows % positions != 0 || gramX.Cols % positions != 0)
+            throw new ArgumentException($"A patch Gram [{gramX.Rows}, {gramX.Cols}] does not hold blocks of {positions} x {positions} positions (repeat {repeat}).", nameof(gramX));
+        RequireShape(gramD, gramX.Rows * repeat, gramX.Cols * repeat, nameof(gramD));
+        RequireShape(dst, gramD.Rows / positions, gramD.Cols / positions, nameof(dst));
+        RunRows(new PositionPairRows(gramD, gramX, positions, repeat, T.CreateChecked(scale), T.CreateChecked(offset), dst), dst.Rows, (long)gramD.Cols * positions);
+    }
+
     private static void RequireBias(CpuTensor<T> b, int count)
     {
         if (b.Rows * b.Cols < count)
@@ -537,6 +555,54 @@ public readonly struct CpuBackend<T>(int maxDegreeOfParallelism) : ITensorBacken
                 }
             }
         }
+    }
+
+    private readonly struct PositionMajorRows(CpuTensor<T> a, int positions, int channels, CpuTensor<T> dst) : IRowBlocks
+    {
+        public void Run(int rowStart, int rowEnd)
+        {
+            for (int r = rowStart; r < rowEnd; r++)
+            {
+                var ar = a.Row(r);
+                for (int p = 0; p < positions; p++)
+                {
+                    var dr = dst.Row(r * positions + p);
+                    for (int c = 0; c < channels; c++) dr[c] = ar[c * positions + p];
+                }
+            }
+        }
+    }
+
+    // dst[i, j] += the sum of the P x P block B = gramD block (i, j) .* (s gramX block + o), added in an order that
+    // transposing B does not change (the diagonal, then B[p, q] + B[q, p] for p < q): when both Grams are symmetric (one
+    // batch) the result stays exactly symmetric, as the Gram's SYRK keeps it.
+    private readonly struct PositionPairRows(CpuTensor<T> gramD, CpuTensor<T> gramX, int positions, int repeat, T s, T o, CpuTensor<T> dst) : IRowBlocks
+    {
+        public void Run(int rowStart, int rowEnd)
+        {
+            int pp = positions;
+            for (int i = rowStart; i < rowEnd; i++)
+            {
+                var dr = dst.Row(i);
+                int di = i * pp, xi = i / repeat * pp;
+                for (int j = 0; j < dr.Length; j++)
+                {
+                    int dj = j * pp, xj = j / repeat * pp;
+                    T sum = T.Zero;
+                    for (int p = 0; p < pp; p++)
+                    {
+                        sum += Term(di + p, dj + p, xi + p, xj + p);
+                        for (int q = p + 1; q < pp; q++)
+                            sum += Term(di + p, dj + q, xi + p, xj + q) + Term(di + q, dj + p, xi + q, xj + p);
+                    }
+
+                    dr[j] += sum;
+                }
+            }
+        }
+
+        private T Term(int dRow, int dCol, int xRow, int xCol) =>
+            gramD.Array[gramD.Offset + (long)dRow * gramD.Cols + dCol] * (s * gramX.Array[gramX.Offset + (long)xRow * gramX.Cols + xCol] + o);
     }
 
     // dst rows [n * repeat, (n + 1) * repeat) *= phi'(z[n]) for the samples n of the block.

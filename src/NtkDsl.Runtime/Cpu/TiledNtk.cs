@@ -119,9 +119,9 @@ public static class TiledNtk
         if (parameters.Length != TNet.ParameterCount)
             throw new ArgumentException($"'{nameof(parameters)}' must have length ParameterCount = {TNet.ParameterCount}, but has length {parameters.Length}.", nameof(parameters));
         Shapes.RequireFinite<T>(parameters, nameof(parameters));
-        Shapes.RequireInput(x1, nameof(x1), TNet.InputSize);
+        Shapes.RequireInput(x1, nameof(x1), TNet.Description);
         bool same = x2 is null || ReferenceEquals(x1, x2);
-        if (!same) Shapes.RequireInput(x2, nameof(x2), TNet.InputSize);
+        if (!same) Shapes.RequireInput(x2, nameof(x2), TNet.Description);
         var xs = same ? x1 : x2!;
 
         var plan = Plan<TNet, T>(x1.Rows, xs.Rows, same, mode, options, sink.MirrorsLower);

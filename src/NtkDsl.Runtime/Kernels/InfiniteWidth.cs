@@ -53,7 +53,8 @@ public static class InfiniteWidth
 
     private static void CheckInputWidth(NetworkDescription network, Matrix<double> x, string name)
     {
-        if (x.Cols != network.Inputs)
-            throw new ArgumentException($"{name} must be N x {network.Inputs} for {network.Name}, got {x.Rows} x {x.Cols}.", name);
+        if (x.Cols == network.Inputs) return;
+        if (network.IsSpatial) throw Backends.Shapes.SpatialInputError(name, network, $"[{x.Rows}, {x.Cols}]");
+        throw new ArgumentException($"{name} must be N x {network.Inputs} for {network.Name}, got {x.Rows} x {x.Cols}.", name);
     }
 }

@@ -35,3 +35,25 @@ public partial class SequenceConvNet;
 [Flatten]
 [Dense(1, Bias = false)]
 public partial class StandardConvNet;
+
+/// <summary>
+/// Small spatial extents with wide channels: the cost model picks position pairs for both convolutions (2x2 then 1x1
+/// output positions, fan-ins 108 and 64), so their NTK terms run as position-pair Grams.
+/// </summary>
+[Network(Channels = 12, Height = 2, Width = 2, WeightStd = 1.3, BiasStd = 0.2)]
+[Conv(16, 3, Padding = Padding.Same), Relu]
+[Conv(6, 2), Erf]
+[Flatten]
+[Dense(2)]
+public partial class PositionPairConvNet;
+
+/// <summary>
+/// 1-D, standard parameterization, both strategies in one network: position pairs for the wide first convolution
+/// (3 positions, fan-in 30), Jacobian contraction for the 1-tap second one (fan-in 12), no bias on the second.
+/// </summary>
+[Network(Channels = 10, Length = 3, WeightStd = 1.1, BiasStd = 0.4, Parameterization = Parameterization.Standard)]
+[Conv(12, 3, Padding = Padding.Circular), Tanh]
+[Conv(4, 1, Bias = false), Relu]
+[GlobalAvgPool]
+[Dense(2)]
+public partial class MixedStrategyConvNet;

@@ -13,7 +13,7 @@ public class ConvPassTests
     public static TheoryData<INetworkCase> Networks() =>
     [
         new NetworkCase<SameValidConvNet>(), new NetworkCase<CircularPoolConvNet>(), new NetworkCase<SequenceConvNet>(),
-        new NetworkCase<StandardConvNet>(),
+        new NetworkCase<StandardConvNet>(), new NetworkCase<PositionPairConvNet>(), new NetworkCase<MixedStrategyConvNet>(),
     ];
 
     [Theory]

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using NtkDsl.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -58,7 +59,7 @@ public sealed class ConvMonteCarloTests(ITestOutputHelper output)
         var draws = new (Matrix<double> Nngp, Matrix<double> Ntk)[Samples];
         Parallel.For(0, Samples, i =>
         {
-            var conv = new NaiveConvNet(net);
+            var conv = new NaiveConvNet(net.Description);
             conv.Initialize(MonteCarloKernel.SampleSeed(23, i));
             draws[i] = conv.EmpiricalKernels(x);
         });
@@ -88,7 +89,7 @@ public sealed class ConvMonteCarloTests(ITestOutputHelper output)
         foreach (var (readout, parameterization) in new[] { ("AvgPool", Parameterization.Ntk), ("GlobalAvgPool", Parameterization.Standard), ("Flatten", Parameterization.Ntk) })
         {
             var net = Net(Activation.Plain(ActivationKind.Tanh), Padding.Same, readout, parameterization, width: 3, outputs: 2);
-            var conv = new NaiveConvNet(net);
+            var conv = new NaiveConvNet(net.Description);
             conv.Initialize(5);
             var x = InfiniteWidthTestSupport.RandomInputs(1, net.InputSize, 8).Row(0).ToArray();
             var grad = conv.Gradient(x, 1);

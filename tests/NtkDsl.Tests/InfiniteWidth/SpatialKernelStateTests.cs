@@ -1,3 +1,4 @@
+using NtkDsl.Tests.Support;
 using Xunit;
 
 namespace NtkDsl.Tests.InfiniteWidth;

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using NtkDsl.Generator.Ir;
 using static NtkDsl.Generator.Emitting.EmitContext;
@@ -10,10 +11,19 @@ namespace NtkDsl.Generator.Emitting.Rules;
 /// sample (P output positions), which the forward pass keeps: z = W X (a batched GEMM with a shared W), the cotangent
 /// of the input is col2im(W^T D), the weight gradient sum_n D_n X_n^T and a Jacobian row D_r X^T.
 /// <para>
-/// NTK term, by the cost model (per sample pair, R = rows of the stream, F = C_in kh kw, O = C_out): contracting the
-/// layer's Jacobians J_r = D_r X^T [O, F] costs 2 O F P per row to form and 2 O F per row pair to contract, with memory
-/// R O F; the position-pair Grams (Novak et al. 2022) cost 2 P^2 (O + F) per row pair, with memory R1 R2 P^2. The
-/// Jacobian contraction is the one implemented; the generated comment states both counts for the layer.
+/// NTK term: one of two strategies per layer, chosen at generation time by <see cref="Costs"/> (the generated comment
+/// states both counts and the choice). With F = C_in kh kw, O = C_out, P output positions, q row pairs per sample pair
+/// (OutputSize in Trace/Diagonal mode, OutputSize^2 in Full mode):
+/// <list type="bullet">
+/// <item>Jacobian contraction: J_r = WeightScale D_r X^T [O, F] (and the bias block BiasScale sum_p D_r), formed for
+/// every cotangent row (2 O F P FLOPs per row), contracted per row pair (2 O (F + 1)); memory O (F + 1) per row.</item>
+/// <item>Position pairs (Novak et al. 2022, structured derivatives): Theta_l(r, s) = sum_{p, p'} &lt;D_r[:, p], D_s[:, p']&gt;
+/// (WeightScale^2 &lt;X[:, p], X'[:, p']&gt; + BiasScale^2): the patch Gram once per sample pair (2 F P^2, before the
+/// output loop), the cotangent position Gram and its weighted block sums per row pair (2 P^2 (O + 1)); memory P^2 per
+/// row pair and per sample pair, plus position-major copies of D (P O per row) and X (P F per sample).</item>
+/// </list>
+/// The choice compares the per-sample-pair counts in Trace mode (q = OutputSize), the terms that dominate a kernel of
+/// many samples: position pairs win for small spatial extents with wide channels (P^2 well below F).
 /// </para>
 /// </summary>
 internal sealed class ConvRule : ILayerRule
@@ -40,6 +50,8 @@ internal sealed class ConvRule : ILayerRule
         e.W.Line($"public const double {n}WeightScale = {Double(p.WeightScale)};");
         if (p.HasBias) e.W.Line($"public const double {n}BiasScale = {Double(p.BiasScale)};");
         e.W.Line($"public static {Ns}.ConvLayer {n} => ({Ns}.ConvLayer)Description.Layers[{Int(node.Index)}];");
+        if (node.HasParametersBefore)
+            e.W.Line($"public const int {n}CotangentBlockRows = {Int(CotangentBlockRows(node))}; // rows per block of col2im(W^T D), at most {Count(CotangentBlockElements)} scratch elements");
     }
 
     public IEnumerable<(string Suffix, string Comment, long Cols)> BatchBuffers(LayerNode node) =>
@@ -73,6 +85,20 @@ internal sealed class ConvRule : ILayerRule
 
     public void PrepareNtk(EmitContext e, LayerNode node, Batch first, Batch second)
     {
+        if (!PositionPairs(e, node)) return;
+        // The patch Gram <X[:, p], X'[:, p']> [n1 P, n2 P], shared by every output of the NTK passes.
+        string positions = Int(node.OutShape.Positions), fan = Int(Fan(node)), colsCount = Int(Fan(node) * node.OutShape.Positions);
+        string p1 = e.Plan.Add($"NtkPatches1_{node.Number}", $"Ntk x1: the im2col columns of layer {node.Number}, position-major", $"n1 * {positions}", fan, inNtk: true);
+        string p2 = e.Plan.Add($"NtkPatches2_{node.Number}", $"Ntk x2: the im2col columns of layer {node.Number}, position-major", $"n2 * {positions}", fan, inNtk: true, secondBatchOnly: true);
+        string gram = e.Plan.Add(PatchGramSlot(node), $"Ntk: the patch Gram of layer {node.Number}, <X[:, p], X'[:, p']>", $"n1 * {positions}", $"n2 * {positions}", inNtk: true);
+        string x1 = $"patches1_{node.Number}", x2 = $"patches2_{node.Number}", g = $"patchGram{node.Number}";
+        e.W.Line($"TTensor {x1} = workspace.Get(backend, {p1}, n1 * {positions}, {fan});");
+        e.W.Line($"backend.PositionMajor({e.BatchBuffer(first, ColumnsSuffix(node), colsCount)}, {positions}, {x1});");
+        string secondColumns = e.BatchBuffer(second, ColumnsSuffix(node), colsCount);
+        e.W.Line($"TTensor {x2} = sameInputs ? {x1} : workspace.Get(backend, {p2}, n2 * {positions}, {fan});");
+        e.W.Line($"if (!sameInputs) backend.PositionMajor({secondColumns}, {positions}, {x2});");
+        e.Fetch(g, gram, $"n1 * {positions}", $"n2 * {positions}");
+        e.W.Line($"backend.Gram({x1}, {x2}, {g});");
     }
 
     public void ParameterTerm(EmitContext e, LayerNode node, SinkKind sink, CotangentStream[] streams)
@@ -93,6 +119,10 @@ internal sealed class ConvRule : ILayerRule
                 e.W.Line($"backend.RowProducts({c}, {jcols}, {positions}, OutputSize, {WeightScale(node)}, jacobian, {Helper(n + "Weights")});");
                 if (p.HasBias) e.W.Line($"backend.SumPositions({c}, {positions}, {BiasScale(node)}, jacobian, {Helper(n + "Bias")});");
                 break;
+            case SinkKind.Ntk when PositionPairs(e, node):
+                WriteCostComment(e, node);
+                PositionPairTerm(e, node, streams);
+                break;
             case SinkKind.Ntk:
                 WriteCostComment(e, node);
                 string count = Int(p.Count);
@@ -110,15 +140,25 @@ internal sealed class ConvRule : ILayerRule
 
     public void Cotangent(EmitContext e, LayerNode node, CotangentStream stream)
     {
-        // The input's cotangent is col2im(W^T D): through the columns, then summed back onto the input positions.
+        // The input's cotangent is col2im(W^T D): through the columns, then summed back onto the input positions, in
+        // blocks of at most CotangentBlockRows rows (one scratch of bounded size, however many cotangent rows there are).
         string colsCount = Int(Fan(node) * node.OutShape.Positions);
-        string slot = CotangentWalk.ScratchSlot(e, stream, $"Columns{node.Number}", $"W^T times the cotangent of a{node.Number}", colsCount);
+        string rows = $"global::System.Math.Min({stream.Rows}, {Helper(Name(node) + "CotangentBlockRows")})";
+        string slot = CotangentWalk.ScratchSlot(e, stream, $"Columns{node.Number}", $"W^T times a block of the cotangent of a{node.Number}", colsCount, rows);
         string scratch = $"{stream.Prefix}cols{node.Number}";
         CotangentWalk.Step(e, node, stream, Int(node.InShape.Size),
-            $"TTensor {scratch} = workspace.Get(backend, {slot}, {stream.Rows}, {colsCount});",
-            $"backend.MatMulRows({Weights(node, "theta")}, true, {stream.Current}, {WeightScale(node)}, {scratch}, false);",
-            $"backend.Col2Im({scratch}, {Int(node.InShape.Channels)}, {Helper(Name(node))}.Window, {{next}});");
+            $"TTensor {scratch} = workspace.Get(backend, {slot}, {rows}, {colsCount});",
+            $"{Backends}.ConvCotangent.Input(backend, {Weights(node, "theta")}, {stream.Current}, {WeightScale(node)}, {Int(node.InShape.Channels)}, {Helper(Name(node))}.Window, {scratch}, {{next}});");
     }
+
+    /// <summary>
+    /// Rows per block of the input-cotangent pass: the scratch W^T D holds at most <see cref="CotangentBlockElements"/>
+    /// elements (at least one row).
+    /// </summary>
+    private static long CotangentBlockRows(LayerNode node) => Math.Max(1, CotangentBlockElements / (Fan(node) * node.OutShape.Positions));
+
+    /// <summary>The element budget of a convolution's input-cotangent scratch (2^22: 32 MB in float64).</summary>
+    internal const long CotangentBlockElements = 1L << 22;
 
     public void InfiniteWidth(EmitContext e, LayerNode node, string state) =>
         e.W.Line($"{state}.Conv({Helper(Name(node))}, {Ns}.Parameterization.{(e.Ir.Model.Standard ? "Standard" : "Ntk")});");
@@ -145,13 +185,58 @@ internal sealed class ConvRule : ILayerRule
             e.W.Line($"backend.SumPositions({stream.Current}, {positions}, {BiasScale(node)}, {j}, {Int(node.Parameters.BiasOffset - node.Parameters.WeightOffset)});");
     }
 
-    // The cost model's two counts for this layer (per row, per row pair) and its choice.
+    /// <summary>
+    /// The cost model: FLOPs per sample pair of the layer's NTK term in Trace mode (OutputSize row pairs per sample pair)
+    /// by Jacobian contraction and by position pairs (see the class summary).
+    /// </summary>
+    internal static (long JacobianContraction, long PositionPairs) Costs(long channelsOut, long fan, long positions, long outputs)
+    {
+        long pp = positions * positions;
+        return (outputs * 2 * channelsOut * (fan + 1), 2 * fan * pp + outputs * 2 * pp * (channelsOut + 1));
+    }
+
+    private static (long JacobianContraction, long PositionPairs) Costs(EmitContext e, LayerNode node) =>
+        Costs(node.OutShape.Channels, Fan(node), node.OutShape.Positions, e.Ir.Outputs);
+
+    private static bool PositionPairs(EmitContext e, LayerNode node)
+    {
+        var (jacobian, pairs) = Costs(e, node);
+        return pairs < jacobian;
+    }
+
+    // The cost model's counts for this layer, its memory and its choice.
     private static void WriteCostComment(EmitContext e, LayerNode node)
     {
         long o = node.OutShape.Channels, f = Fan(node), positions = node.OutShape.Positions;
-        e.W.Line($"// NTK term by Jacobian contraction: forming J_r = D_r X^T costs {Count(2 * o * f * positions)} FLOPs per row, contracting {Count(2 * node.Parameters!.Count)} per row pair;");
-        e.W.Line($"// position-pair Grams would cost {Count(2 * positions * positions * (o + f))} FLOPs per row pair (not implemented).");
+        var (jacobian, pairs) = Costs(e, node);
+        bool chosen = pairs < jacobian;
+        e.W.Line($"// NTK term, cost model per sample pair in Trace mode ({Count(e.Ir.Outputs)} row pairs): Jacobian contraction {Count(jacobian)} FLOPs " +
+                 $"(+ {Count(2 * o * f * positions)} per row to form J_r = D_r X^T; memory {Count(o * (f + 1))} per row),");
+        e.W.Line($"// position pairs {Count(pairs)} FLOPs (memory {Count(positions * positions)} per row pair and per sample pair, {Count(positions * o)} per row, {Count(positions * f)} per sample):" +
+                 $" {(chosen ? "position pairs" : "Jacobian contraction")} chosen.");
     }
+
+    // Theta_l += sum_{p, p'} <D_r[:, p], D_s[:, p']> (WeightScale^2 <X[:, p], X'[:, p']> + BiasScale^2).
+    private static void PositionPairTerm(EmitContext e, LayerNode node, CotangentStream[] streams)
+    {
+        string positions = Int(node.OutShape.Positions), channels = Int(node.OutShape.Channels);
+        string r1 = $"{streams[0].Rows} * {positions}", r2 = $"{streams[1].Rows} * {positions}";
+        string s1 = e.Plan.Add($"NtkPositionCotangents1_{node.Number}", $"Ntk x1: the cotangent of layer {node.Number}'s output, position-major", r1, channels, inNtk: true);
+        string s2 = e.Plan.Add($"NtkPositionCotangents2_{node.Number}", $"Ntk x2: the cotangent of layer {node.Number}'s output, position-major", r2, channels, inNtk: true, secondBatchOnly: true);
+        string gramSlot = e.Plan.Add($"NtkPositionCotangentGram{node.Number}", $"Ntk: <D_r[:, p], D_s[:, p']> of layer {node.Number}", r1, r2, inNtk: true);
+        string d1 = $"dp1_{node.Number}", d2 = $"dp2_{node.Number}", gram = $"dpGram{node.Number}";
+        e.W.Line($"TTensor {d1} = workspace.Get(backend, {s1}, {r1}, {channels});");
+        e.W.Line($"backend.PositionMajor({streams[0].Current}, {positions}, {d1});");
+        e.W.Line($"TTensor {d2} = sameInputs ? {d1} : workspace.Get(backend, {s2}, {r2}, {channels});");
+        e.W.Line($"if (!sameInputs) backend.PositionMajor({streams[1].Current}, {positions}, {d2});");
+        e.W.Line($"TTensor {gram} = workspace.Get(backend, {gramSlot}, {r1}, {r2});");
+        e.W.Line($"backend.Gram({d1}, {d2}, {gram});");
+        string patchGram = e.Fetch($"patchGram{node.Number}", Helper(PatchGramSlot(node)), $"n1 * {positions}", $"n2 * {positions}");
+        string ws = WeightScale(node), bias = node.Parameters!.HasBias ? $"{BiasScale(node)} * {BiasScale(node)}" : "0.0";
+        e.W.Line($"backend.PositionPairAccumulate({gram}, {patchGram}, {positions}, repeat, {ws} * {ws}, {bias}, result);");
+    }
+
+    private static string PatchGramSlot(LayerNode node) => $"NtkPatchGram{node.Number}";
 
     // z (=) WeightScale W X + BiasScale b from the parameter vector (or tangent) named flat.
     private static void Product(EmitContext e, LayerNode node, string flat, string cols, string output, bool accumulate)

@@ -1,9 +1,11 @@
-namespace NtkDsl.Tests.InfiniteWidth;
+using NtkDsl.Tests.InfiniteWidth;
+
+namespace NtkDsl.Tests.Support;
 
 /// <summary>
-/// A conv net description for the infinite-width tests: input [C, H, W], the contract's layer records (Conv, Pool,
-/// GlobalAvgPool, Flatten, Dense, activations) with parameter offsets resolved here, in the public layout (per layer
-/// W then b; conv W [C_out, C_in, kh, kw]).
+/// A builder of conv net descriptions for the infinite-width tests: input [C, H, W], the contract's layer records
+/// (Conv, Pool, GlobalAvgPool, Flatten, Dense, activations) with parameter offsets resolved here, in the public layout
+/// (per layer W then b; conv W [C_out, C_in, kh, kw]).
 /// </summary>
 internal sealed class ConvNetSpec
 {
@@ -77,6 +79,10 @@ internal sealed class ConvNetSpec
         return this;
     }
 
+    /// <summary>The network as the runtime describes it (for <see cref="NaiveConvNet"/> and the kernel state).</summary>
+    public NetworkDescription Description =>
+        new("ConvNetSpec", InputSize, Parameterization, [.. _layers]) { InputChannels = Channels, InputSpatial = Input };
+
     /// <summary>The analytic kernels: the spatial state walked through the layers.</summary>
     public InfiniteWidthKernels Kernels(Matrix<double> x1, Matrix<double>? x2 = null, InfiniteWidthOptions? options = null)
     {
@@ -95,70 +101,106 @@ internal sealed class ConvNetSpec
 }
 
 /// <summary>
-/// A deliberately plain finite-width conv net (loops only; no library code but the layer records' geometry and
-/// <see cref="Activation"/>'s Evaluate/Derivative): forward pass, per-sample gradient by backpropagation written
-/// out, and the empirical NNGP and NTK. The independent check of the CNN-GP / CNTK recursion.
+/// The one plain-loop conv net of the tests (loops only; no library code but the layer records' sizes and
+/// <see cref="Activation"/>'s Evaluate/Derivative): its window geometry is written from the definitions (NCHW samples,
+/// PyTorch's weight layout [C_out, C_in, kh, kw] then the bias, padding as PyTorch/TensorFlow 'same' (output
+/// ceil(n / stride), the smaller half of the padding before), circular padding wrapping indices, average pooling
+/// counting zero padding), independent of the runtime's window code. Forward pass, per-sample gradient by
+/// backpropagation written out, and the empirical NNGP and NTK: the independent check of the generated passes
+/// (Conv/ConvPassTests) and of the CNN-GP / CNTK recursion (InfiniteWidth/ConvMonteCarloTests).
 /// </summary>
-internal sealed class NaiveConvNet(ConvNetSpec spec)
+internal sealed class NaiveConvNet(NetworkDescription net)
 {
-    public double[] Parameters { get; } = new double[spec.ParameterCount];
+    public double[] Parameters { get; } = new double[net.ParameterCount];
+
+    /// <summary>f(x) [N, outputs] of a batch of NCHW rows with the given parameters.</summary>
+    public static Matrix<double> Forward(NetworkDescription net, double[] theta, Matrix<double> x)
+    {
+        var naive = new NaiveConvNet(net);
+        theta.CopyTo(naive.Parameters, 0);
+        var output = new Matrix<double>(x.Rows, net.Outputs);
+        for (int n = 0; n < x.Rows; n++)
+        {
+            var f = naive.Forward(x.Row(n).ToArray());
+            for (int o = 0; o < net.Outputs; o++) output[n, o] = f[o];
+        }
+
+        return output;
+    }
 
     /// <summary>NTK parameterization: W, b ~ N(0, 1). Standard: W ~ N(0, sw^2 / fan_in), b ~ N(0, sb^2).</summary>
     public void Initialize(int seed)
     {
         var rng = new Random(seed);
-        bool ntk = spec.Parameterization == Parameterization.Ntk;
-        foreach (var layer in spec.Layers)
+        bool ntk = net.Parameterization == Parameterization.Ntk;
+        foreach (var layer in net.Layers)
         {
-            (int offset, int weights, int fanIn, int biasOffset, int biases, bool hasBias) = layer switch
+            (int offset, int weights, int fanIn, int biasOffset, int biases, bool hasBias, double weightStd, double biasStd) = layer switch
             {
-                ConvLayer c => (c.WeightOffset, c.OutChannels * c.FanIn, c.FanIn, c.BiasOffset, c.OutChannels, c.HasBias),
-                DenseLayer d => (d.WeightOffset, d.Width * d.Inputs, d.Inputs, d.BiasOffset, d.Width, d.HasBias),
-                _ => (0, 0, 1, 0, 0, false),
+                ConvLayer c => (c.WeightOffset, c.OutChannels * c.FanIn, c.FanIn, c.BiasOffset, c.OutChannels, c.HasBias, c.WeightStd, c.BiasStd),
+                DenseLayer d => (d.WeightOffset, d.Width * d.Inputs, d.Inputs, d.BiasOffset, d.Width, d.HasBias, d.WeightStd, d.BiasStd),
+                _ => (0, 0, 1, 0, 0, false, 0.0, 0.0),
             };
-            double wStd = ntk ? 1 : spec.WeightStd / Math.Sqrt(fanIn), bStd = ntk ? 1 : spec.BiasStd;
+            double wStd = ntk ? 1 : weightStd / Math.Sqrt(fanIn), bStd = ntk ? 1 : biasStd;
             for (int i = 0; i < weights; i++) Parameters[offset + i] = wStd * InfiniteWidthTestSupport.Gaussian(rng);
             if (hasBias)
                 for (int i = 0; i < biases; i++) Parameters[biasOffset + i] = bStd * InfiniteWidthTestSupport.Gaussian(rng);
         }
     }
 
-    private (double W, double B) Scales(int fanIn) =>
-        spec.Parameterization == Parameterization.Ntk ? (spec.WeightStd / Math.Sqrt(fanIn), spec.BiasStd) : (1, 1);
+    private (double W, double B) Scales(double weightStd, double biasStd, int fanIn) =>
+        net.Parameterization == Parameterization.Ntk ? (weightStd / Math.Sqrt(fanIn), biasStd) : (1, 1);
 
     private readonly Dictionary<SpatialWindow, int[]> _tables = [];
 
-    // Input position read by output position p at tap t ([P_out, taps]), or -1 in zero padding.
+    // Input position read by output position p at tap t ([P_out, taps]), or -1 in zero padding, from the definitions.
     private int[] Positions(SpatialWindow w)
     {
         lock (_tables)
         {
             if (_tables.TryGetValue(w, out var table)) return table;
-            int ow = w.Output.Width, k = w.Taps;
-            table = new int[w.Output.Positions * k];
-            for (int p = 0; p < w.Output.Positions; p++)
-                for (int t = 0; t < k; t++)
+            var (height, width, kh, kw, sh, sw) = (w.Input.Height, w.Input.Width, w.Height, w.Width, w.StrideHeight, w.StrideWidth);
+            int oh = OutSize(height, kh, sh, w.Padding), ow = OutSize(width, kw, sw, w.Padding);
+            int ph = PadBefore(height, kh, sh, w.Padding), pw = PadBefore(width, kw, sw, w.Padding);
+            if (oh * ow != w.Output.Positions) throw new InvalidOperationException($"The runtime's output {w.Output} is not {oh} x {ow}.");
+            table = new int[oh * ow * kh * kw];
+            for (int i = 0; i < oh; i++)
+            for (int j = 0; j < ow; j++)
+            for (int u = 0; u < kh; u++)
+            for (int v = 0; v < kw; v++)
+            {
+                int row = i * sh + u - ph, column = j * sw + v - pw;
+                if (w.Padding == Padding.Circular)
                 {
-                    int r = w.InputRow(p / ow, t / w.Width), c = w.InputColumn(p % ow, t % w.Width);
-                    table[p * k + t] = r < 0 || c < 0 ? -1 : r * w.Input.Width + c;
+                    row = ((row % height) + height) % height;
+                    column = ((column % width) + width) % width;
                 }
+
+                bool inside = row >= 0 && row < height && column >= 0 && column < width;
+                table[(i * ow + j) * kh * kw + u * kw + v] = inside ? row * width + column : -1;
+            }
 
             return _tables[w] = table;
         }
     }
 
+    private static int OutSize(int n, int k, int s, Padding padding) => padding == Padding.Valid ? (n - k) / s + 1 : (n + s - 1) / s;
+
+    private static int PadBefore(int n, int k, int s, Padding padding) =>
+        padding == Padding.Valid ? 0 : Math.Max((OutSize(n, k, s, padding) - 1) * s + k - n, 0) / 2;
+
     /// <summary>Forward pass of one NCHW sample; <paramref name="layerInputs"/> receives each layer's input.</summary>
     public double[] Forward(double[] x, List<double[]>? layerInputs = null)
     {
         var a = x;
-        foreach (var layer in spec.Layers)
+        foreach (var layer in net.Layers)
         {
             layerInputs?.Add(a);
             switch (layer)
             {
                 case ConvLayer c:
                 {
-                    var (sw, sb) = Scales(c.FanIn);
+                    var (sw, sb) = Scales(c.WeightStd, c.BiasStd, c.FanIn);
                     int pin = c.Window.Input.Positions, pout = c.Window.Output.Positions, k = c.Window.Taps;
                     var z = new double[c.OutChannels * pout];
                     var positions = Positions(c.Window);
@@ -182,7 +224,7 @@ internal sealed class NaiveConvNet(ConvNetSpec spec)
 
                 case DenseLayer d:
                 {
-                    var (sw, sb) = Scales(d.Inputs);
+                    var (sw, sb) = Scales(d.WeightStd, d.BiasStd, d.Inputs);
                     a = NaiveDense.Forward(d, Parameters, a, sw, sb);
                     break;
                 }
@@ -224,6 +266,8 @@ internal sealed class NaiveConvNet(ConvNetSpec spec)
 
                 case FlattenLayer:
                     break; // NCHW rows are already flat
+                default:
+                    throw new NotSupportedException(layer.ToString());
             }
         }
 
@@ -238,24 +282,24 @@ internal sealed class NaiveConvNet(ConvNetSpec spec)
         var grad = new double[Parameters.Length];
         var g = new double[f.Length];
         g[output] = 1;
-        for (int l = spec.Layers.Count - 1; l >= 0; l--)
+        for (int l = net.Layers.Count - 1; l >= 0; l--)
         {
             var input = inputs[l];
-            switch (spec.Layers[l])
+            switch (net.Layers[l])
             {
                 case ActivationLayer act:
                     for (int i = 0; i < g.Length; i++) g[i] *= act.Activation.Derivative(input[i]);
                     break;
                 case DenseLayer d:
                 {
-                    var (sw, sb) = Scales(d.Inputs);
+                    var (sw, sb) = Scales(d.WeightStd, d.BiasStd, d.Inputs);
                     g = NaiveDense.Backward(d, Parameters, input, g, grad, sw, sb);
                     break;
                 }
 
                 case ConvLayer c:
                 {
-                    var (sw, sb) = Scales(c.FanIn);
+                    var (sw, sb) = Scales(c.WeightStd, c.BiasStd, c.FanIn);
                     int pin = c.Window.Input.Positions, pout = c.Window.Output.Positions, k = c.Window.Taps;
                     var gIn = new double[c.InChannels * pin];
                     var positions = Positions(c.Window);
@@ -332,8 +376,8 @@ internal sealed class NaiveConvNet(ConvNetSpec spec)
             features[a] = inputs[^1];
         }
 
-        var readout = (DenseLayer)spec.Layers[^1];
-        double sw2 = spec.WeightStd * spec.WeightStd, sb2 = readout.HasBias ? spec.BiasStd * spec.BiasStd : 0;
+        var readout = (DenseLayer)net.Layers[^1];
+        double sw2 = readout.WeightStd * readout.WeightStd, sb2 = readout.HasBias ? readout.BiasStd * readout.BiasStd : 0;
         var nngp = NaiveDense.Gram(features);
         for (int k = 0; k < nngp.Data.Length; k++) nngp.Data[k] = sw2 * nngp.Data[k] / features[0].Length + sb2;
         return (nngp, NaiveDense.Gram(jacobian));
