@@ -155,6 +155,22 @@ public class LinearAlgebraTests
     public void Eigendecomposition_satisfies_A_V_equals_V_diag_l_and_V_is_orthonormal(int n)
         => CheckEigen(Spd(n, seed: 100 + n, logCondition: 4), 60);
 
+    [Fact]
+    public void Eigendecomposition_allocates_one_n_by_n_workspace_beyond_its_output()
+    {
+        // Every allocation counts (all threads; this collection runs alone), so this bounds the peak too: the output
+        // (V and l), the input copy, and O(n) buffers (panels of 32 to 288 rows in the three stages, 1000 n in all here).
+        int n = 1200;
+        var a = Spd(n, seed: 9, logCondition: 3);
+        CpuLinearAlgebra.SymmetricEigen(Spd(40, seed: 1, logCondition: 1));   // pools, JIT
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        var (values, vectors) = CpuLinearAlgebra.SymmetricEigen(a);
+        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+        long bound = 8L * (2L * n * n + 1000L * n);
+        Assert.True(allocated <= bound, $"allocated {allocated / 1e6:F1} MB > {bound / 1e6:F1} MB (2 n^2 + 1000 n doubles)");
+        Assert.True(values[0] > 0 && vectors.Rows == n);
+    }
+
     [Theory]
     [InlineData(97)]
     [InlineData(300)]
