@@ -37,8 +37,29 @@ internal static unsafe class Cholesky<T> where T : unmanaged, IFloatingPointIeee
     {
         int threads = Blas<T>.Threads;
         int tile = TileOverride > 0 ? TileOverride : TileSide(n);
-        return threads > 1 && n > 2 * tile ? new TileSchedule(a, ld, n, tile).Run(threads) : Recursive(a, ld, n, threads);
+        if (threads <= 1 || n <= 2 * tile) return Recursive(a, ld, n, threads);
+        int count = (n + tile - 1) / tile;
+        var tiles = new nint[count * (count + 1) / 2];
+        var strides = new nint[tiles.Length];
+        for (int i = 0, t = 0; i < count; i++)
+            for (int j = i; j < count; j++, t++)
+            {
+                tiles[t] = (nint)(a + (nint)i * tile * ld + (nint)j * tile);
+                strides[t] = ld;
+            }
+
+        return FactorTiles(n, tile, tiles, strides, null, null, threads);
     }
+
+    /// <summary>
+    /// The task-parallel tile factorization of a matrix whose upper triangle of tiles may live anywhere: tile (i, j),
+    /// i &lt;= j, at address tiles[t] with row stride strides[t], t enumerating the tiles row by row; b x b tiles except
+    /// the last row and column (n - (count - 1) b). Returns -1 or the first failed pivot, a pivot also failing when its
+    /// square is not above <paramref name="pivotFloor"/>; <paramref name="onPanel"/>(k) runs (one call at a time, in
+    /// order) once tile row k is final.
+    /// </summary>
+    public static int FactorTiles(int n, int tile, nint[] tiles, nint[] strides, T? pivotFloor, Action<int>? onPanel, int threads)
+        => new TileSchedule(n, tile, tiles, strides, pivotFloor, onPanel).Run(threads);
 
     // Multiples of 96 (the register tile's 6 rows and 16 / 32 columns divide them); 192 keeps a tile update in one
     // K block of the GEMM. Smaller matrices take smaller tiles so that there are enough tasks for the lookahead.
@@ -88,8 +109,9 @@ internal static unsafe class Cholesky<T> where T : unmanaged, IFloatingPointIeee
     private sealed class TileSchedule
     {
         private readonly object _gate = new();
-        private readonly T* _a;
-        private readonly nint _ld;
+        private readonly nint[] _tiles, _strides;
+        private readonly T? _pivotFloor;
+        private readonly Action<int>? _onPanel;
         private readonly int _n, _b, _count;
         private readonly int[] _applied;
         private readonly bool[] _final, _running;
@@ -97,10 +119,12 @@ internal static unsafe class Cholesky<T> where T : unmanaged, IFloatingPointIeee
         private bool _stop;
         private ExceptionDispatchInfo? _error;
 
-        public TileSchedule(T* a, nint ld, int n, int tile)
+        public TileSchedule(int n, int tile, nint[] tiles, nint[] strides, T? pivotFloor, Action<int>? onPanel)
         {
-            _a = a;
-            _ld = ld;
+            _tiles = tiles;
+            _strides = strides;
+            _pivotFloor = pivotFloor;
+            _onPanel = onPanel;
             _n = n;
             _b = tile;
             _count = (n + tile - 1) / tile;
@@ -126,7 +150,9 @@ internal static unsafe class Cholesky<T> where T : unmanaged, IFloatingPointIeee
 
         private int Extent(int i) => Math.Min(_b, _n - i * _b);
 
-        private T* Tile(int i, int j) => _a + (nint)i * _b * _ld + (nint)j * _b;
+        private T* Tile(int i, int j) => (T*)_tiles[Index(i, j)];
+
+        private nint Ld(int i, int j) => _strides[Index(i, j)];
 
         private void Work()
         {
@@ -174,7 +200,7 @@ internal static unsafe class Cholesky<T> where T : unmanaged, IFloatingPointIeee
                     {
                         _final[t] = true;
                         _remaining--;
-                        while (_firstRow < _count && RowFinal(_firstRow)) _firstRow++;
+                        for (; _firstRow < _count && RowFinal(_firstRow); _firstRow++) _onPanel?.Invoke(_firstRow);
                     }
 
                     Monitor.PulseAll(_gate);
@@ -213,18 +239,23 @@ internal static unsafe class Cholesky<T> where T : unmanaged, IFloatingPointIeee
             if (panel < i)
             {
                 // A_ij -= U_pi^T U_pj (the upper triangle on the diagonal).
-                Blas<T>.Gemm(ei, ej, Extent(panel), -T.One, Tile(panel, i), 1, _ld, Tile(panel, j), _ld, 1, Tile(i, j), _ld,
-                    accumulate: true, upperOnly: i == j, threads: 1);
+                Blas<T>.Gemm(ei, ej, Extent(panel), -T.One, Tile(panel, i), 1, Ld(panel, i), Tile(panel, j), Ld(panel, j), 1,
+                    Tile(i, j), Ld(i, j), accumulate: true, upperOnly: i == j, threads: 1);
                 return -1;
             }
 
             if (i == j)
             {
-                int failed = Recursive(Tile(i, i), _ld, ei, 1);
+                T* u = Tile(i, i);
+                nint ld = Ld(i, i);
+                int failed = Recursive(u, ld, ei, 1);
+                if (failed < 0 && _pivotFloor is { } floor)
+                    for (int q = 0; q < ei && failed < 0; q++)
+                        if (!(u[q * ld + q] * u[q * ld + q] > floor)) failed = q;
                 return failed >= 0 ? i * _b + failed : -1;
             }
 
-            Blas<T>.SolveUpperTransposed(Tile(i, i), _ld, ei, Tile(i, j), _ld, ej, threads: 1);   // U_ij = U_ii^-T A_ij
+            Blas<T>.SolveUpperTransposed(Tile(i, i), Ld(i, i), ei, Tile(i, j), Ld(i, j), ej, threads: 1);   // U_ij = U_ii^-T A_ij
             return -1;
         }
     }
