@@ -191,23 +191,38 @@ public sealed class GradientDescentMse
             var v = eig.Eigenvectors;
             var p = _la.Multiply(v, true, r, false);        // V^T (f0 - y), m x c
             var kv = kTestTrain is null ? null : _la.Multiply(kTestTrain, false, v, false);  // Theta* V
-            var scale = new double[m];
-            for (int ti = 0; ti < times.Count; ti++)
+            // Times in batches: V (and Theta* V) times the scaled p of every time in the batch side by side, one product
+            // that reads V once instead of one matrix-vector product per time.
+            var finite = Enumerable.Range(0, times.Count).Where(i => !double.IsPositiveInfinity(times[i])).ToArray();
+            int perBatch = Math.Max(1, BatchColumns / c);
+            for (int start = 0; start < finite.Length; start += perBatch)
             {
-                double t = times[ti];
-                if (double.IsPositiveInfinity(t)) continue;
-                double s = t * LearningRate / TargetCount;
-                for (int i = 0; i < m; i++) scale[i] = DynamicsMath.NegExpm1(l[i], s);
-                var dTrain = _la.Multiply(v, false, ScaledRows(scale, p), false);
-                var train = DynamicsMath.Add(f0, DynamicsMath.Reshape(dTrain, n, o));
-                Matrix<double>? test = null;
-                if (kv is not null)
+                int count = Math.Min(perBatch, finite.Length - start);
+                var decay = new Matrix<double>(m, c * count);
+                var inverse = kv is null ? null : new Matrix<double>(m, c * count);
+                for (int b = 0; b < count; b++)
                 {
-                    for (int i = 0; i < m; i++) scale[i] = DynamicsMath.InvExpm1(l[i], s);
-                    var dTest = _la.Multiply(kv, false, ScaledRows(scale, p), false);
-                    test = DynamicsMath.Add(f0Test!, DynamicsMath.Reshape(dTest, nTest, o));
+                    double s = times[finite[start + b]] * LearningRate / TargetCount;
+                    for (int i = 0; i < m; i++)
+                    {
+                        double dl = DynamicsMath.NegExpm1(l[i], s), il = inverse is null ? 0 : DynamicsMath.InvExpm1(l[i], s);
+                        for (int j = 0; j < c; j++)
+                        {
+                            decay.Data[(i * count + b) * c + j] = dl * p.Data[i * c + j];
+                            if (inverse is not null) inverse.Data[(i * count + b) * c + j] = il * p.Data[i * c + j];
+                        }
+                    }
                 }
-                results[ti] = new MsePrediction(t, train, test);
+
+                var dTrain = _la.Multiply(v, false, decay, false);
+                var dTest = kv is null ? null : _la.Multiply(kv, false, inverse!, false);
+                for (int b = 0; b < count; b++)
+                {
+                    int ti = finite[start + b];
+                    var train = DynamicsMath.Add(f0, DynamicsMath.Reshape(Columns(dTrain, b * c, c), n, o));
+                    var test = dTest is null ? null : DynamicsMath.Add(f0Test!, DynamicsMath.Reshape(Columns(dTest, b * c, c), nTest, o));
+                    results[ti] = new MsePrediction(times[ti], train, test);
+                }
             }
         }
 
@@ -310,10 +325,13 @@ public sealed class GradientDescentMse
         return f;
     }
 
-    private static Matrix<double> ScaledRows(double[] d, Matrix<double> p)
+    /// <summary>Columns per batched product of the eigen route (times x right-hand sides): V is read once per batch.</summary>
+    private const int BatchColumns = 512;
+
+    private static Matrix<double> Columns(Matrix<double> m, int first, int count)
     {
-        var s = new Matrix<double>(p.Rows, p.Cols, (double[])p.Data.Clone());
-        DynamicsMath.ScaleRows(d, s);
+        var s = new Matrix<double>(m.Rows, count);
+        for (int i = 0; i < m.Rows; i++) m.Row(i).Slice(first, count).CopyTo(s.Row(i));
         return s;
     }
 }

@@ -77,10 +77,99 @@ public class LinearAlgebraTests
         else Assert.True(factor.Diagonal()[rank..].Min() < 1e-6 * factor.Diagonal()[..rank].Min(), "no tiny pivot past the rank");
     }
 
+    // The task-parallel tile Cholesky (two threads, small tiles so that odd sizes give many tiles and a short last one).
+    [Theory]
+    [InlineData(37, 12)]
+    [InlineData(301, 48)]
+    [InlineData(530, 96)]
+    public void Tiled_cholesky_reproduces_the_matrix_matches_MathNet_and_does_not_depend_on_the_schedule(int n, int tile)
+    {
+        var a = Spd(n, seed: 21 + n, logCondition: 6);
+        var (factor, failed) = WithTiles(tile, () => (CpuLinearAlgebra.TryCholesky(a, out int f), f));
+        Assert.Equal(-1, failed);
+        var l = factor!.Lower();
+        for (int i = 0; i < n; i++)
+            for (int j = i + 1; j < n; j++) Assert.Equal(0.0, l[i, j]);
+        double scale = MaxAbs(a.Data);
+        Assert.True(MaxDiff(Mul(l, T(l)), a) <= 4 * n * Eps * scale, $"L L^T - A too large at n = {n}");
+        var theirs = MathNetMatrix.Build.DenseOfRowMajor(n, n, a.Data).Cholesky().Factor;
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j <= i; j++)
+                Assert.True(Math.Abs(l[i, j] - theirs[i, j]) <= 1e-8 * Math.Sqrt(scale), $"L[{i}, {j}] differs from MathNet's");
+        // Every tile takes its updates one panel at a time in panel order: repeated runs agree to the last bit.
+        for (int run = 0; run < 3; run++)
+            Assert.Equal(l.Data, WithTiles(tile, () => CpuLinearAlgebra.TryCholesky(a, out _)!.Lower()).Data);
+        var b = Random(n, 70, seed: 8);
+        var x = factor.Solve(b);
+        Assert.True(MaxDiff(Mul(a, x), b) <= 4 * n * Eps * scale * MaxAbs(x.Data) * n, "A X - B");
+    }
+
+    [Theory]
+    [InlineData(301, 48, 0)]
+    [InlineData(301, 48, 47)]
+    [InlineData(301, 48, 48)]
+    [InlineData(301, 48, 200)]
+    [InlineData(301, 48, 300)]
+    public void Tiled_cholesky_reports_the_first_non_positive_pivot_and_its_schur_complement(int n, int tile, int k)
+    {
+        var a = Spd(n, seed: 11, logCondition: 1);
+        // The Schur complement of the leading k x k block at (k, k), computed by the recursive (one-tile) factorization.
+        double schur = SchurPivot(a, k);
+        a[k, k] -= schur + 1;
+        var (factor, failed) = WithTiles(tile, () => (CpuLinearAlgebra.TryCholesky(a, out int f), f));
+        Assert.Null(factor);
+        Assert.Equal(k, failed);
+        a[k, k] += 2;   // now the pivot is +1: the factorization goes through
+        Assert.NotNull(WithTiles(tile, () => CpuLinearAlgebra.TryCholesky(a, out _)));
+    }
+
+    [Fact]
+    public void Tiled_cholesky_of_a_rank_deficient_matrix_fails_at_or_after_its_rank()
+    {
+        int n = 301, rank = 150;
+        var g = Random(n, rank, seed: 5);
+        var a = Mul(g, T(g));
+        Symmetrize(a);
+        var (factor, failed) = WithTiles(48, () => (CpuLinearAlgebra.TryCholesky(a, out int f), f));
+        if (factor is null) Assert.InRange(failed, rank, n - 1);
+        else Assert.True(factor.Diagonal()[rank..].Min() < 1e-6 * factor.Diagonal()[..rank].Min(), "no tiny pivot past the rank");
+    }
+
+    [Theory]
+    [InlineData(97, 24)]
+    [InlineData(301, 96)]
+    public void Tiled_float32_cholesky_satisfies_L_LT_equals_A(int n, int tile)
+    {
+        var a64 = Spd(n, seed: 4, logCondition: 2);
+        var a = new Matrix<float>(n, n, a64.Data.Select(v => (float)v).ToArray());
+        int failed = -2;
+        var l = WithTiles(tile, () => NtkDsl.Cpu.LinearAlgebra.Cholesky<float>.TileOverride = tile, () => CpuLinearAlgebra.TryCholesky(a, out failed))!.Lower();
+        Assert.Equal(-1, failed);
+        var l64 = new Matrix<double>(n, n, l.Data.Select(v => (double)v).ToArray());
+        var af = new Matrix<double>(n, n, a.Data.Select(v => (double)v).ToArray());
+        Assert.True(MaxDiff(Mul(l64, T(l64)), af) <= 4 * n * 1.2e-7 * MaxAbs(af.Data));
+    }
+
     [Theory]
     [MemberData(nameof(Sizes))]
     public void Eigendecomposition_satisfies_A_V_equals_V_diag_l_and_V_is_orthonormal(int n)
         => CheckEigen(Spd(n, seed: 100 + n, logCondition: 4), 60);
+
+    [Fact]
+    public void Eigendecomposition_allocates_one_n_by_n_workspace_beyond_its_output()
+    {
+        // Every allocation counts (all threads; this collection runs alone), so this bounds the peak too: the output
+        // (V and l), the input copy, and O(n) buffers (panels of 32 to 288 rows in the three stages, 1000 n in all here).
+        int n = 1200;
+        var a = Spd(n, seed: 9, logCondition: 3);
+        CpuLinearAlgebra.SymmetricEigen(Spd(40, seed: 1, logCondition: 1));   // pools, JIT
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        var (values, vectors) = CpuLinearAlgebra.SymmetricEigen(a);
+        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+        long bound = 8L * (2L * n * n + 1000L * n);
+        Assert.True(allocated <= bound, $"allocated {allocated / 1e6:F1} MB > {bound / 1e6:F1} MB (2 n^2 + 1000 n doubles)");
+        Assert.True(values[0] > 0 && vectors.Rows == n);
+    }
 
     [Theory]
     [InlineData(97)]
@@ -248,6 +337,43 @@ public class LinearAlgebraTests
     }
 
     // ---- helpers ----
+
+    // Runs f with the tile Cholesky on two threads and tiles of the given side (float64 unless set otherwise by the caller).
+    private static TResult WithTiles<TResult>(int tile, Func<TResult> f) => WithTiles(tile, () => NtkDsl.Cpu.LinearAlgebra.Cholesky<double>.TileOverride = tile, f);
+
+    private static TResult WithTiles<TResult>(int tile, Action set, Func<TResult> f)
+    {
+        int threads = NtkDsl.Cpu.CpuSettings.MaxDegreeOfParallelism;
+        try
+        {
+            NtkDsl.Cpu.CpuSettings.MaxDegreeOfParallelism = 2;
+            set();
+            return f();
+        }
+        finally
+        {
+            NtkDsl.Cpu.LinearAlgebra.Cholesky<double>.TileOverride = 0;
+            NtkDsl.Cpu.LinearAlgebra.Cholesky<float>.TileOverride = 0;
+            NtkDsl.Cpu.CpuSettings.MaxDegreeOfParallelism = threads;
+        }
+    }
+
+    // a[k, k] - a[k, :k] A11^-1 a[:k, k], by plain Gaussian elimination in double.
+    private static double SchurPivot(Matrix<double> a, int k)
+    {
+        int n = k + 1;
+        var m = new double[n, n];
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++) m[i, j] = a[i, j];
+        for (int p = 0; p < k; p++)
+            for (int i = p + 1; i < n; i++)
+            {
+                double f = m[i, p] / m[p, p];
+                for (int j = p; j < n; j++) m[i, j] -= f * m[p, j];
+            }
+
+        return m[k, k];
+    }
 
     private const double Eps = 2.220446049250313e-16;
 

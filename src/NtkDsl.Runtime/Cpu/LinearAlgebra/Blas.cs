@@ -24,9 +24,12 @@ internal static unsafe class Blas<T> where T : unmanaged, IFloatingPointIeee754<
 
     public static int Threads => CpuSettings.MaxDegreeOfParallelism > 0 ? CpuSettings.MaxDegreeOfParallelism : Environment.ProcessorCount;
 
-    /// <summary>C[m, n] = alpha op(A) op(B) (+ C when <paramref name="accumulate"/>), op(A)(i, k) = a[i rsA + k csA], op(B)(k, j) = b[k rsB + j csB].</summary>
+    /// <summary>
+    /// C[m, n] = alpha op(A) op(B) (+ C when <paramref name="accumulate"/>), op(A)(i, k) = a[i rsA + k csA], op(B)(k, j) = b[k rsB + j csB],
+    /// on <paramref name="threads"/> threads (0: <see cref="Threads"/>; tasks of a task-parallel factorization pass 1).
+    /// </summary>
     public static void Gemm(int m, int n, int k, T alpha, T* a, nint rsA, nint csA, T* b, nint rsB, nint csB,
-        T* c, nint ldc, bool accumulate, bool upperOnly = false)
+        T* c, nint ldc, bool accumulate, bool upperOnly = false, int threads = 0)
     {
         if (m <= 0 || n <= 0) return;
         if (k <= 0)
@@ -45,41 +48,41 @@ internal static unsafe class Blas<T> where T : unmanaged, IFloatingPointIeee754<
             Alpha = alpha, Accumulate = accumulate,
             UpperOnly = upperOnly && m == n,
         };
-        PackedGemm<T>.Run(p, Threads);
+        PackedGemm<T>.Run(p, threads > 0 ? threads : Threads);
     }
 
-    /// <summary>Solves U^T X = B (forward substitution with L = U^T), U n x n upper with row stride ldu.</summary>
-    public static void SolveUpperTransposed(T* u, nint ldu, int n, T* b, nint ldb, int r)
+    /// <summary>Solves U^T X = B (forward substitution with L = U^T), U n x n upper with row stride ldu (threads as <see cref="Gemm"/>).</summary>
+    public static void SolveUpperTransposed(T* u, nint ldu, int n, T* b, nint ldb, int r, int threads = 0)
     {
         if (n <= 0 || r <= 0) return;
         if (n <= TrsmLeaf)
         {
-            Leaf(u, ldu, n, b, ldb, r, transposed: true);
+            Leaf(u, ldu, n, b, ldb, r, transposed: true, threads);
             return;
         }
 
         int n1 = Split(n), n2 = n - n1;
-        SolveUpperTransposed(u, ldu, n1, b, ldb, r);
+        SolveUpperTransposed(u, ldu, n1, b, ldb, r, threads);
         // B2 -= U12^T X1, with U12^T(i, k) = u[k ldu + n1 + i].
-        Gemm(n2, r, n1, -T.One, u + n1, 1, ldu, b, ldb, 1, b + n1 * ldb, ldb, accumulate: true);
-        SolveUpperTransposed(u + n1 * ldu + n1, ldu, n2, b + n1 * ldb, ldb, r);
+        Gemm(n2, r, n1, -T.One, u + n1, 1, ldu, b, ldb, 1, b + n1 * ldb, ldb, accumulate: true, threads: threads);
+        SolveUpperTransposed(u + n1 * ldu + n1, ldu, n2, b + n1 * ldb, ldb, r, threads);
     }
 
-    /// <summary>Solves U X = B (back substitution), U n x n upper with row stride ldu.</summary>
-    public static void SolveUpper(T* u, nint ldu, int n, T* b, nint ldb, int r)
+    /// <summary>Solves U X = B (back substitution), U n x n upper with row stride ldu (threads as <see cref="Gemm"/>).</summary>
+    public static void SolveUpper(T* u, nint ldu, int n, T* b, nint ldb, int r, int threads = 0)
     {
         if (n <= 0 || r <= 0) return;
         if (n <= TrsmLeaf)
         {
-            Leaf(u, ldu, n, b, ldb, r, transposed: false);
+            Leaf(u, ldu, n, b, ldb, r, transposed: false, threads);
             return;
         }
 
         int n1 = Split(n), n2 = n - n1;
-        SolveUpper(u + n1 * ldu + n1, ldu, n2, b + n1 * ldb, ldb, r);
+        SolveUpper(u + n1 * ldu + n1, ldu, n2, b + n1 * ldb, ldb, r, threads);
         // B1 -= U12 X2, with U12(i, k) = u[i ldu + n1 + k].
-        Gemm(n1, r, n2, -T.One, u + n1, ldu, 1, b + n1 * ldb, ldb, 1, b, ldb, accumulate: true);
-        SolveUpper(u, ldu, n1, b, ldb, r);
+        Gemm(n1, r, n2, -T.One, u + n1, ldu, 1, b + n1 * ldb, ldb, 1, b, ldb, accumulate: true, threads: threads);
+        SolveUpper(u, ldu, n1, b, ldb, r, threads);
     }
 
     /// <summary>Splits a recursion at about half, on a multiple of the GEMM's row tile so blocks stay aligned.</summary>
@@ -88,12 +91,13 @@ internal static unsafe class Blas<T> where T : unmanaged, IFloatingPointIeee754<
     // Unblocked solves on column strips of B narrow enough that the strip (n <= 64 rows) stays in L1: each row of the
     // solution is accumulated in registers (x_j = (b_j - sum_i U[i, j] x_i) / U[j, j], the sum over the rows already
     // solved) and stored once, so the inner loop is one load and one FMA per vector.
-    private static void Leaf(T* u, nint ldu, int n, T* b, nint ldb, int r, bool transposed)
+    private static void Leaf(T* u, nint ldu, int n, T* b, nint ldb, int r, bool transposed, int threads)
     {
         int strip = StripWidth;
         int strips = (r + strip - 1) / strip;
         var job = new LeafJob(u, ldu, n, b, ldb, r, transposed);
-        int threads = (long)n * n * r < PackedGemm<T>.ParallelThreshold ? 1 : Threads;
+        if ((long)n * n * r < PackedGemm<T>.ParallelThreshold) threads = 1;
+        else if (threads <= 0) threads = Threads;
         WorkerPool.Run(job, strips, threads);
     }
 

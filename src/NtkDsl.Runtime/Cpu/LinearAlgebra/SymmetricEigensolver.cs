@@ -18,9 +18,10 @@ namespace NtkDsl.Cpu.LinearAlgebra;
 /// <item>Back-transformation X^T = Z^T H_(n-2) ... H_0 in blocks of <see cref="BackWidth"/> reflectors with the
 /// compact WY form H_k ... H_(k+b-1) = I - V^T T V (larft): three GEMMs per block.</item>
 /// </list>
-/// Storage: the input copy holds the reflectors afterwards; X^T is built in the output array and transposed in place;
-/// divide and conquer needs two n x n buffers (the gathered eigenvectors and the rank-one eigenvectors of a merge), as
-/// LAPACK's dsyevd does (its workspace is 1 + 6n + 2n^2).
+/// Storage: one n x n workspace (the input copy) and O(n) buffers. The copy holds the reflectors after stage 1; they are
+/// packed into its first n (n - 1) / 2 entries, and the rest, n (n + 1) / 2 entries, is divide and conquer's scratch for
+/// the gathered eigenvectors of a merge (at most n1^2 + n2^2). X^T is built in the output array and transposed in
+/// place. (LAPACK's dsyevd needs 1 + 6n + 2n^2 of workspace beyond its input and output.)
 /// </summary>
 internal static unsafe class SymmetricEigensolver<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -52,7 +53,10 @@ internal static unsafe class SymmetricEigensolver<T> where T : unmanaged, IFloat
                 return;
             }
 
-            TridiagonalDivideConquer<T>.Solve(pd, pe, n, px);
+            PackReflectors(pa, n);
+            long packed = (long)n * (n - 1) / 2;
+            System.Diagnostics.Debug.Assert(TridiagonalDivideConquer<T>.ScratchLength(n) <= (long)n * n - packed);
+            TridiagonalDivideConquer<T>.Solve(pd, pe, n, px, pa + packed);
             BackTransform(pa, ptau, n, px);
             TransposeInPlace(px, n);
         }
@@ -414,7 +418,17 @@ internal static unsafe class SymmetricEigensolver<T> where T : unmanaged, IFloat
 
     // ---- Stage 3: back-transformation ---------------------------------------------------------------------
 
-    // X^T = Z^T H_(n-2) ... H_0 with Z^T in xt: blocks of reflectors from the last to the first, each as
+    // Reflector j (a[j, j + 1..n), n - j - 1 values) moves to ReflectorOffset(j): rows in order, each ahead of where it
+    // was, so the moves never overwrite a reflector not yet moved.
+    private static void PackReflectors(T* a, int n)
+    {
+        for (int j = 0; j < n - 1; j++)
+            new ReadOnlySpan<T>(a + (nint)j * n + j + 1, n - j - 1).CopyTo(new Span<T>(a + ReflectorOffset(j, n), n - j - 1));
+    }
+
+    private static nint ReflectorOffset(int j, int n) => (nint)j * (n - 1) - (nint)j * (j - 1) / 2;
+
+    // X^T = Z^T H_(n-2) ... H_0 with Z^T in xt (reflectors packed, see PackReflectors): blocks of reflectors from the last to the first, each as
     // X2 -= ((X2 Vc) T^T) Vc^T on the columns k+1..n the block touches (Vc = the block's vectors as columns).
     private static void BackTransform(T* a, T* tau, int n, T* xt)
     {
@@ -437,7 +451,7 @@ internal static unsafe class SymmetricEigensolver<T> where T : unmanaged, IFloat
                 {
                     var dst = new Span<T>(vb + r * m, m);
                     dst[..r].Clear();
-                    new ReadOnlySpan<T>(a + (k + r) * n + c0 + r, m - r).CopyTo(dst[r..]);
+                    new ReadOnlySpan<T>(a + ReflectorOffset(k + r, n), m - r).CopyTo(dst[r..]);
                 }
 
                 // larft (forward, vectors as rows): T[i, i] = tau_i, T[0..i, i] = -tau_i T[0..i, 0..i] (V v_i).

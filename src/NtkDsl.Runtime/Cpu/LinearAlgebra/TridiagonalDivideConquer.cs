@@ -21,6 +21,11 @@ namespace NtkDsl.Cpu.LinearAlgebra;
 /// dense product).</item>
 /// </list>
 /// Eigenvectors are rows (Z^T, row i an eigenvector), which is how the eigensolver's back-transformation reads them.
+/// <para>Memory: besides zt, the caller's scratch for the gathered vectors (each half's part only: at most
+/// n1^2 + n2^2 values, <see cref="ScratchLength"/>) and O(n) panels: the k x k rank-one eigenvector matrix is never
+/// stored whole. Each root keeps its nearer pole and its offset from it, from which a panel of
+/// <see cref="PanelRows"/> rows of pole - root differences is rebuilt exactly (the same two roundings as in the
+/// solve) when the weights and then the vectors need it.</para>
 /// </summary>
 internal static unsafe class TridiagonalDivideConquer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -29,13 +34,20 @@ internal static unsafe class TridiagonalDivideConquer<T> where T : unmanaged, IF
 
     private const int MaxSecularIterations = 100;
 
+    /// <summary>Rows of the rank-one eigenvector matrix built at a time (each followed by its two GEMMs).</summary>
+    private const int PanelRows = 256;
+
+    /// <summary>Values of scratch <see cref="Solve"/> needs for n: the top merge's gathered halves, n1^2 + n2^2 (n1 = n / 2).</summary>
+    public static long ScratchLength(int n) => (long)(n / 2) * (n / 2) + (long)(n - n / 2) * (n - n / 2);
+
     private static readonly T Eps = SymmetricEigensolver<T>.Eps;
 
     /// <summary>
     /// Eigenvalues of the tridiagonal (d diagonal, e[i] = T[i, i + 1]; both destroyed) into d, eigenvectors as rows of
-    /// zt (n x n, row stride n), both in ascending order of the eigenvalues.
+    /// zt (n x n, row stride n), both in ascending order of the eigenvalues. <paramref name="scratch"/> holds
+    /// <see cref="ScratchLength"/>(n) values (overwritten).
     /// </summary>
-    public static void Solve(T* d, T* e, int n, T* zt)
+    public static void Solve(T* d, T* e, int n, T* zt, T* scratch)
     {
         new Span<T>(zt, n * n).Clear();
         if (n == 1)
@@ -58,7 +70,7 @@ internal static unsafe class TridiagonalDivideConquer<T> where T : unmanaged, IF
         T inv = T.One / scale;
         for (int i = 0; i < n; i++) d[i] *= inv;
         for (int i = 0; i < n - 1; i++) e[i] *= inv;
-        var work = new Workspace(n);
+        var work = new Workspace(n, scratch);
         Recurse(d, e, 0, n, zt, n, work);
         for (int i = 0; i < n; i++) d[i] *= scale;
         SymmetricEigensolver<T>.SortAscending(d, zt, n);
@@ -99,12 +111,14 @@ internal static unsafe class TridiagonalDivideConquer<T> where T : unmanaged, IF
     }
 
     /// <summary>Buffers sized for the top-level merge, reused by every merge.</summary>
-    private sealed class Workspace(int n)
+    private sealed class Workspace(int n, T* gathered)
     {
-        public readonly T[] Gathered = new T[n * n];
-        public readonly T[] Small = new T[n * n];
+        public readonly T* Gathered = gathered;
+        public readonly T[] Panel = new T[Math.Min(PanelRows, n) * n];
         public readonly T[] Z = new T[n];
         public readonly T[] Lambda = new T[n];
+        public readonly T[] Origin = new T[n];
+        public readonly T[] Offset = new T[n];
         public readonly T[] Pole = new T[n];
         public readonly T[] Weight = new T[n];
         public readonly T[] Hat = new T[n];
@@ -212,7 +226,10 @@ internal static unsafe class TridiagonalDivideConquer<T> where T : unmanaged, IF
         }
 
         int n2 = s - n1;
-        fixed (T* gathered = w.Gathered, u = w.Small, pPole = pole, pWeight = weight, pLambda = w.Lambda, pHat = w.Hat)
+        // Each chain of deflating rotations keeps one vector, so k1 + k2 <= n1 and k - k1 <= n2: the top parts (kinds 1
+        // and 2, columns [0, n1)) and the bottom parts (kinds 2 and 3, columns [n1, s)) fit in n1^2 + n2^2 values.
+        T* top = w.Gathered, bottom = top + (nint)(k1 + k2) * n1;
+        fixed (T* panel = w.Panel, pPole = pole, pWeight = weight, pLambda = w.Lambda, pOrigin = w.Origin, pOffset = w.Offset, pHat = w.Hat)
         {
             int next1 = 0, next2 = k1, next3 = k1 + k2;
             for (int i = 0; i < k; i++)
@@ -220,7 +237,8 @@ internal static unsafe class TridiagonalDivideConquer<T> where T : unmanaged, IF
                 int r = kept[i];
                 int at = kind[r] == 1 ? next1++ : kind[r] == 2 ? next2++ : next3++;
                 column[i] = at;
-                new ReadOnlySpan<T>(block + (nint)r * ld, s).CopyTo(new Span<T>(gathered + (nint)at * s, s));
+                if (at < k1 + k2) new ReadOnlySpan<T>(block + (nint)r * ld, n1).CopyTo(new Span<T>(top + (nint)at * n1, n1));
+                if (at >= k1) new ReadOnlySpan<T>(block + (nint)r * ld + n1, n2).CopyTo(new Span<T>(bottom + (nint)(at - k1) * n2, n2));
             }
 
             // Deflated rows move to the end of the block (in row order), their eigenvalues with them.
@@ -236,23 +254,60 @@ internal static unsafe class TridiagonalDivideConquer<T> where T : unmanaged, IF
                 }
             }
 
-            // Roots and the differences pole_j - lambda_i (row i of u), then Gu-Eisenstat's z, then the vectors.
-            SolveSecular(pPole, pWeight, k, beta, pLambda, u);
-            RecomputeWeights(pPole, pWeight, k, beta, u, pHat);
-            BuildVectors(pHat, k, u, column);
+            // Roots (each as its nearer pole + offset), then Gu-Eisenstat's z, then the vectors panel by panel: rows
+            // i0..i1 of u (eigenvector i of the rank-one problem) and the new rows i0..i1 of the block, top columns from
+            // the kind-1 and -2 vectors, bottom columns from kinds 2 and 3.
+            var roots = new Roots(pPole, k, pOrigin, pOffset);
+            SolveSecular(pPole, pWeight, k, beta, pLambda, pOrigin, pOffset);
+            int rows = w.Panel.Length / k;
+            RecomputeWeights(roots, pWeight, k, beta, panel, rows, pHat);
             for (int i = 0; i < k; i++) d[i] = pLambda[i];
-
-            // New rows 0..k: top columns from the kind-1 and -2 vectors, bottom columns from kind 2 and 3.
-            T* output = block;
-            if (k1 + k2 > 0)
-                Blas<T>.Gemm(k, n1, k1 + k2, T.One, u, k, 1, gathered, s, 1, output, ld, accumulate: false);
-            else
-                for (int i = 0; i < k; i++) new Span<T>(output + (nint)i * ld, n1).Clear();
-            if (k2 + (k - k1 - k2) > 0)
-                Blas<T>.Gemm(k, n2, k - k1, T.One, u + k1, k, 1, gathered + (nint)k1 * s + n1, s, 1, output + n1, ld, accumulate: false);
-            else
-                for (int i = 0; i < k; i++) new Span<T>(output + (nint)i * ld + n1, n2).Clear();
+            for (int i0 = 0; i0 < k; i0 += rows)
+            {
+                int pr = Math.Min(rows, k - i0);
+                roots.Fill(i0, pr, panel);
+                BuildVectors(pHat, k, panel, pr, column);
+                T* output = block + (nint)i0 * ld;
+                if (k1 + k2 > 0)
+                    Blas<T>.Gemm(pr, n1, k1 + k2, T.One, panel, k, 1, top, n1, 1, output, ld, accumulate: false);
+                else
+                    for (int i = 0; i < pr; i++) new Span<T>(output + (nint)i * ld, n1).Clear();
+                if (k - k1 > 0)
+                    Blas<T>.Gemm(pr, n2, k - k1, T.One, panel + k1, k, 1, bottom, n2, 1, output + n1, ld, accumulate: false);
+                else
+                    for (int i = 0; i < pr; i++) new Span<T>(output + (nint)i * ld + n1, n2).Clear();
+            }
         }
+    }
+
+    /// <summary>The roots of a merge as pole + offset: row i of pole - root differences is (p_j - origin_i) - offset_i.</summary>
+    private readonly struct Roots(T* pole, int k, T* origin, T* offset)
+    {
+        /// <summary>Rows [i0, i0 + count) of the differences into panel (row stride k), on the worker pool.</summary>
+        public void Fill(int i0, int count, T* panel)
+        {
+            var job = new FillJob(this, i0, panel);
+            WorkerPool.Run(job, count, (long)count * k < 1 << 14 ? 1 : Blas<T>.Threads);
+        }
+
+        public void Row(int i, T* delta)
+        {
+            T o = origin[i], t = offset[i];
+            for (int j = 0; j < k; j++) delta[j] = (pole[j] - o) - t;
+        }
+
+        /// <summary>Difference (i, i): pole i minus root i.</summary>
+        public T Diagonal(int i) => (pole[i] - origin[i]) - offset[i];
+
+        /// <summary>The poles, ascending.</summary>
+        public T* Pole => pole;
+
+        private readonly struct FillJob(Roots roots, int i0, T* panel) : IWorkItems
+        {
+            public void Run(int item) => roots.Row(i0 + item, panel + (nint)item * roots.Count);
+        }
+
+        private int Count => k;
     }
 
     // x' = c x + s y, y' = c y - s x (LAPACK drot on the two eigenvectors).
@@ -268,39 +323,43 @@ internal static unsafe class TridiagonalDivideConquer<T> where T : unmanaged, IF
 
     // ---- The secular equation ------------------------------------------------------------------------------------
 
-    private static void SolveSecular(T* pole, T* weight, int k, T beta, T* lambda, T* delta)
+    private static void SolveSecular(T* pole, T* weight, int k, T beta, T* lambda, T* origin, T* offset)
     {
         if (k == 1)
         {
-            lambda[0] = pole[0] + beta * weight[0] * weight[0];
-            delta[0] = -beta * weight[0] * weight[0];
+            origin[0] = pole[0];
+            offset[0] = beta * weight[0] * weight[0];
+            lambda[0] = origin[0] + offset[0];
             return;
         }
 
-        var job = new SecularJob(pole, weight, k, beta, lambda, delta);
+        var job = new SecularJob(pole, weight, k, beta, lambda, origin, offset);
         int chunks = (k + 31) / 32;
         WorkerPool.Run(job, chunks, (long)k * k < 1 << 14 ? 1 : Blas<T>.Threads);
     }
 
-    private readonly struct SecularJob(T* pole, T* weight, int k, T beta, T* lambda, T* delta) : IWorkItems
+    private readonly struct SecularJob(T* pole, T* weight, int k, T beta, T* lambda, T* origin, T* offset) : IWorkItems
     {
         public void Run(int item)
         {
             int end = Math.Min(k, (item + 1) * 32);
-            for (int i = item * 32; i < end; i++) lambda[i] = Root(pole, weight, k, beta, i, delta + (nint)i * k);
+            var delta = System.Buffers.ArrayPool<T>.Shared.Rent(k);
+            fixed (T* pd = delta)
+                for (int i = item * 32; i < end; i++) lambda[i] = Root(pole, weight, k, beta, i, pd, out origin[i], out offset[i]);
+            System.Buffers.ArrayPool<T>.Shared.Return(delta);
         }
     }
 
     /// <summary>
     /// Root i of 1/beta + sum_j w_j^2 / (p_j - x) = 0 (p ascending, beta &gt; 0): in (p_i, p_(i+1)), or (p_(k-1),
     /// p_(k-1) + beta |w|^2] for the last. It is found as x = origin + tau with origin the nearer pole, so that
-    /// delta_j = (p_j - origin) - tau, written to <paramref name="delta"/>, is accurate even when x is within ulps of a pole.
+    /// delta_j = (p_j - origin) - tau (scratch <paramref name="delta"/>, k values) is accurate even when x is within ulps of a pole.
     /// </summary>
-    private static T Root(T* p, T* w, int k, T beta, int i, T* delta)
+    private static T Root(T* p, T* w, int k, T beta, int i, T* delta, out T origin, out T tau)
     {
         T invBeta = T.One / beta;
         bool last = i == k - 1;
-        T origin, lo, hi, tau;
+        T lo, hi;
         if (!last)
         {
             T gap = p[i + 1] - p[i];
@@ -377,7 +436,6 @@ internal static unsafe class TridiagonalDivideConquer<T> where T : unmanaged, IF
             tau = next;
         }
 
-        for (int j = 0; j < k; j++) delta[j] -= tau;
         return origin + tau;
     }
 
@@ -421,32 +479,37 @@ internal static unsafe class TridiagonalDivideConquer<T> where T : unmanaged, IF
 
     // Gu-Eisenstat: |zhat_j|^2 = prod_i (lambda_i - p_j) / (beta prod_(i != j) (p_i - p_j)) with lambda_i - p_j = -delta[i, j];
     // zhat then has the exact eigenvalues lambda for the poles p, and the vectors zhat_j / delta[i, j] are orthogonal.
-    private static void RecomputeWeights(T* p, T* w, int k, T beta, T* delta, T* hat)
+    // The products run over the rows of delta panel by panel (rows i0..i0 + count in panel), in ascending i for every j.
+    private static void RecomputeWeights(Roots roots, T* w, int k, T beta, T* panel, int rows, T* hat)
     {
-        var job = new WeightJob(p, w, k, beta, delta, hat);
-        int chunks = (k + 63) / 64;
-        WorkerPool.Run(job, chunks, (long)k * k < 1 << 14 ? 1 : Blas<T>.Threads);
+        for (int j = 0; j < k; j++) hat[j] = -roots.Diagonal(j) / beta;
+        int chunks = (k + 63) / 64, threads = (long)k * k < 1 << 14 ? 1 : Blas<T>.Threads;
+        for (int i0 = 0; i0 < k; i0 += rows)
+        {
+            int count = Math.Min(rows, k - i0);
+            roots.Fill(i0, count, panel);
+            WorkerPool.Run(new WeightJob(roots.Pole, k, panel, i0, count, hat), chunks, threads);
+        }
+
+        for (int j = 0; j < k; j++)
+        {
+            T magnitude = T.Sqrt(T.Abs(hat[j]));
+            hat[j] = w[j] < T.Zero ? -magnitude : magnitude;
+        }
     }
 
-    private readonly struct WeightJob(T* p, T* w, int k, T beta, T* delta, T* hat) : IWorkItems
+    private readonly struct WeightJob(T* p, int k, T* panel, int i0, int count, T* hat) : IWorkItems
     {
         public void Run(int item)
         {
             int j0 = item * 64, j1 = Math.Min(k, j0 + 64);
-            for (int j = j0; j < j1; j++) hat[j] = -delta[(nint)j * k + j] / beta;
             Span<T> ratio = stackalloc T[64];
-            for (int i = 0; i < k; i++)
+            for (int i = i0; i < i0 + count; i++)
             {
                 // hat[j] *= delta[i, j] / (p[j] - p[i]) for j != i, as vector operations on the two sides of i.
-                T* row = delta + (nint)i * k;
+                T* row = panel + (nint)(i - i0) * k;
                 Scale(j0, Math.Min(j1, i), i, row, ratio);
                 Scale(Math.Max(j0, i + 1), j1, i, row, ratio);
-            }
-
-            for (int j = j0; j < j1; j++)
-            {
-                T magnitude = T.Sqrt(T.Abs(hat[j]));
-                hat[j] = w[j] < T.Zero ? -magnitude : magnitude;
             }
         }
 
@@ -462,13 +525,14 @@ internal static unsafe class TridiagonalDivideConquer<T> where T : unmanaged, IF
         }
     }
 
-    // Row i of u becomes eigenvector i of the rank-one problem, zhat_j / delta[i, j] normalized, written to column column[j].
-    private static void BuildVectors(T* hat, int k, T* u, int[] column)
+    // Row i of u (count rows of differences) becomes eigenvector i of the rank-one problem, zhat_j / delta[i, j]
+    // normalized, written to column column[j].
+    private static void BuildVectors(T* hat, int k, T* u, int count, int[] column)
     {
         fixed (int* pColumn = column)
         {
             var job = new VectorJob(hat, k, u, pColumn);
-            WorkerPool.Run(job, k, (long)k * k < 1 << 14 ? 1 : Blas<T>.Threads);
+            WorkerPool.Run(job, count, (long)count * k < 1 << 14 ? 1 : Blas<T>.Threads);
         }
     }
 
@@ -477,11 +541,13 @@ internal static unsafe class TridiagonalDivideConquer<T> where T : unmanaged, IF
         public void Run(int i)
         {
             T* row = u + (nint)i * k;
-            Span<T> v = k <= 512 ? stackalloc T[k] : new T[k];
+            T[]? rented = k <= 512 ? null : System.Buffers.ArrayPool<T>.Shared.Rent(k);
+            Span<T> v = rented is null ? stackalloc T[k] : rented.AsSpan(0, k);
             for (int j = 0; j < k; j++) v[j] = hat[j] / row[j];
             T norm = T.Sqrt(TensorPrimitives.Dot<T>(v, v));
             T inv = T.One / norm;
             for (int j = 0; j < k; j++) row[column[j]] = v[j] * inv;
+            if (rented is not null) System.Buffers.ArrayPool<T>.Shared.Return(rented);
         }
     }
 }

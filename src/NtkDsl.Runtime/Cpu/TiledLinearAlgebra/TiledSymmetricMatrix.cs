@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using NtkDsl.Cpu.LinearAlgebra;
 
 namespace NtkDsl;
@@ -6,7 +7,7 @@ namespace NtkDsl;
 /// <summary>
 /// A symmetric n x n matrix (a kernel K(X, X)) stored as one triangle of square tiles, each tile its own array, so
 /// that matrices larger than one .NET array and about half the size of their dense form fit in memory (60,000 x
-/// 60,000 in float64: 14.4 GB instead of 28.8 GB); factored in place by a tiled right-looking Cholesky and solved
+/// 60,000 in float64: 14.4 GB instead of 28.8 GB); factored in place by the task-parallel tile Cholesky and solved
 /// with tiled triangular solves, all on NtkDsl's packed GEMM and TRSM (<see cref="CpuLinearAlgebra"/>'s kernels).
 /// </summary>
 /// <remarks>
@@ -148,44 +149,56 @@ public sealed class TiledSymmetricMatrix
     }
 
     /// <summary>
-    /// Factors A = L L^T in place, right-looking over tile columns: for each k, the dense Cholesky of tile (k, k), a
-    /// TRSM for the tiles (k, j &gt; k) right of it, then the SYRK/GEMM update A_ij -= U_ki^T U_kj of every trailing
-    /// tile. Returns -1 on success, otherwise the 0-based index of the first pivot that is not positive, or not above
+    /// Factors A = L L^T in place by the task-parallel tile Cholesky of <see cref="CpuLinearAlgebra"/> on these tiles:
+    /// every tile operation (the dense Cholesky of tile (k, k), the TRSM U_kj = U_kk^-T A_kj of each tile right of it,
+    /// the update A_ij -= U_ki^T U_kj of each trailing tile) is a single-threaded task on the worker pool, started as
+    /// soon as the tiles it reads are final, next panels first, so the cores stay busy through every panel. Returns -1 on
+    /// success, otherwise the 0-based index of the first pivot that is not positive, or not above
     /// <paramref name="pivotFloor"/> (the matrix is then partly overwritten and must be refilled).
     /// </summary>
     /// <param name="pivotFloor">Pivots (squared diagonal entries of L) at or below this count as failures, &gt;= 0.</param>
-    /// <param name="onStep">Called after each tile column with (fraction of the multiply-adds done, in [0, 1]).</param>
+    /// <param name="onStep">Called once per tile row k, in order, when row k of the factor is final, with the fraction of
+    /// the multiply-adds of rows 0..k (in [0, 1]; later rows' work may already be under way). Called from the
+    /// factorization's threads, one call at a time.</param>
     /// <exception cref="InvalidOperationException">Already factored.</exception>
-    public unsafe int TryFactor(double pivotFloor = 0, Action<double>? onStep = null)
+    public int TryFactor(double pivotFloor = 0, Action<double>? onStep = null)
     {
         RequireUnfactored();
         if (!(pivotFloor >= 0)) throw new ArgumentOutOfRangeException(nameof(pivotFloor), pivotFloor, "pivotFloor must be >= 0.");
         double total = 0, done = 0;
         for (int k = 0; k < TileCount; k++) total += StepWork(k);
+        var handles = new GCHandle[_tiles.Length];
+        var addresses = new nint[_tiles.Length];
+        var strides = new nint[_tiles.Length];
+        int failed;
+        try
+        {
+            for (int i = 0; i < TileCount; i++)
+                for (int j = i; j < TileCount; j++)
+                {
+                    int t = Index(i, j);
+                    handles[t] = GCHandle.Alloc(_tiles[t], GCHandleType.Pinned);
+                    addresses[t] = handles[t].AddrOfPinnedObject();
+                    strides[t] = Extent(j);
+                }
+
+            failed = Cholesky<double>.FactorTiles(Size, TileSize, addresses, strides, pivotFloor, k =>
+            {
+                done += StepWork(k);
+                onStep?.Invoke(done / total);
+            }, Blas<double>.Threads);
+        }
+        finally
+        {
+            foreach (var h in handles)
+                if (h.IsAllocated) h.Free();
+        }
+
+        if (failed >= 0) return failed;
         for (int k = 0; k < TileCount; k++)
         {
-            int tk = Extent(k);
-            fixed (double* akk = _tiles[Index(k, k)])
-            {
-                int failed = Cholesky<double>.Factor(akk, tk, tk);
-                if (failed < 0)
-                    for (int p = 0; p < tk && failed < 0; p++)
-                        if (!(akk[p * tk + p] * akk[p * tk + p] > pivotFloor)) failed = p;
-                if (failed >= 0) return k * TileSize + failed;
-                for (int r = 1; r < tk; r++) new Span<double>(akk + r * tk, r).Clear();   // the strict lower part was scratch
-                for (int j = k + 1; j < TileCount; j++)
-                    fixed (double* akj = _tiles[Index(k, j)])
-                        Blas<double>.SolveUpperTransposed(akk, tk, tk, akj, Extent(j), Extent(j));     // U_kj = U_kk^-T A_kj
-            }
-
-            for (int i = k + 1; i < TileCount; i++)
-                fixed (double* uki = _tiles[Index(k, i)])
-                    for (int j = i; j < TileCount; j++)
-                        fixed (double* ukj = _tiles[Index(k, j)], aij = _tiles[Index(i, j)])
-                            Blas<double>.Gemm(Extent(i), Extent(j), tk, -1.0, uki, 1, Extent(i), ukj, Extent(j), 1, aij, Extent(j),   // A_ij -= U_ki^T U_kj
-                                accumulate: true, upperOnly: i == j);
-            done += StepWork(k);
-            onStep?.Invoke(done / total);
+            var akk = _tiles[Index(k, k)];
+            for (int r = 1, tk = Extent(k); r < tk; r++) Array.Clear(akk, r * tk, r);   // the strict lower part was scratch
         }
 
         IsFactored = true;
