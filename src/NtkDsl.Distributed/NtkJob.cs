@@ -27,7 +27,7 @@ public enum NtkKernelKind
 /// <see cref="Empirical{TNet, T}"/> or <see cref="InfiniteWidth{TNet}"/>.
 /// </summary>
 [GenerateSerializer, Immutable]
-public sealed class NtkJob
+public sealed record NtkJob
 {
     /// <summary>The network's type name (<c>typeof(TNet).FullName</c>), what silos look their registered networks up by.</summary>
     [Id(0)] public required string Network { get; init; }
@@ -75,11 +75,7 @@ public sealed class NtkJob
     public (int Rows, int Cols) TileShape(NtkTile tile) => NtkModes.ResultShape(Mode, tile.RowCount, tile.ColumnCount, Outputs);
 
     /// <summary>A job without its data: what a silo needs to check that it can run the job.</summary>
-    public NtkJob Header => new()
-    {
-        Network = Network, Fingerprint = Fingerprint, Kind = Kind, Mode = Mode, Outputs = Outputs, Float32 = Float32, InputSize = InputSize,
-        PlanShape = PlanShape, Parameters = [], X1 = [], X2 = [], Hash = Hash,
-    };
+    public NtkJob Header => this with { Parameters = [], X1 = [], X2 = [] };
 
     /// <summary>Whether the data is present and hashes to <see cref="Hash"/>.</summary>
     public bool HasValidData => X1.Length > 0 && ComputeHash(this) == Hash;
@@ -138,11 +134,7 @@ public sealed class NtkJob
             PlanShape = [plan.Rows, plan.Columns, plan.TileRows, plan.TileColumns, plan.Symmetric ? 1 : 0, plan.MirrorLower ? 1 : 0],
             Parameters = Bytes(parameters), X1 = Bytes(x1.Data), X2 = symmetric ? [] : Bytes(x2!.Data), Hash = "",
         };
-        return new NtkJob
-        {
-            Network = job.Network, Fingerprint = job.Fingerprint, Kind = kind, Mode = mode, Outputs = outputs, Float32 = job.Float32,
-            InputSize = job.InputSize, PlanShape = job.PlanShape, Parameters = job.Parameters, X1 = job.X1, X2 = job.X2, Hash = ComputeHash(job),
-        };
+        return job with { Hash = ComputeHash(job) };
     }
 
     internal static byte[] Bytes<T>(T[] values) where T : unmanaged => MemoryMarshal.AsBytes(values.AsSpan()).ToArray();

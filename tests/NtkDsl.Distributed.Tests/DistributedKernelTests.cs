@@ -67,6 +67,18 @@ public class DistributedKernelTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_kernel_computed_twice_on_the_cluster_has_the_same_bytes()
+    {
+        var theta = ClusterNet.InitializeParameters<float>(8);
+        var x1 = ClusterFixture.Random<float>(40, ClusterNet.InputSize, 12);
+        var job = NtkJob.Empirical<ClusterNet, float>(theta, x1, null, NtkMode.Full, NtkTilePlan.Create(40, 40, 5, true, true));
+        var (first, second) = (new Matrix<float>(80, 80), new Matrix<float>(80, 80));
+        var runs = new[] { await NtkCluster.ComputeAsync(fixture.Cluster.Client, job, first), await NtkCluster.ComputeAsync(fixture.Cluster.Client, job, second) };
+        Assert.Equal(first.Data, second.Data);
+        Assert.All(runs, r => Assert.Equal(36, r.TilesComputed)); // random placement: a tile's two computations mostly ran on different silos
+    }
+
+    [Fact]
     public async Task Inputs_and_parameters_go_to_each_silo_once()
     {
         var theta = ClusterNet.InitializeParameters<double>(9);
