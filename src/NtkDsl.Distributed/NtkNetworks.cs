@@ -86,16 +86,18 @@ internal sealed class NetworkEntry<TNet> : INetworkEntry where TNet : INetwork<T
         _ => InfiniteWidthTileExecutor.EstimateTileBytes(TNet.Description, tileRows, tileCols),
     };
 
+    // The closures hold the typed inputs only (not the job's bytes, which can then be collected).
     public Func<ITileComputer> Computers(NtkJob job, int threads)
     {
         var plan = job.Plan;
+        var (mode, outputs) = (job.Mode, job.Outputs);
         if (job.Kind != NtkKernelKind.Empirical)
         {
             if (job.Float32) throw new ArgumentException("Infinite-width kernels are computed in float64.", nameof(job));
             var (x1, x2) = Inputs<double>(job);
             var kernel = job.Kind == NtkKernelKind.InfiniteWidthNngp ? InfiniteWidthKernel.Nngp : InfiniteWidthKernel.Ntk;
             var options = new InfiniteWidthOptions { MaxDegreeOfParallelism = threads > 0 ? threads : -1 };
-            return () => new TileComputer<double>(job, new InfiniteWidthTileExecutor(TNet.Description, x1, x2, kernel, plan.Symmetric, options));
+            return () => new TileComputer<double>(mode, outputs, new InfiniteWidthTileExecutor(TNet.Description, x1, x2, kernel, plan.Symmetric, options));
         }
 
         return job.Float32 ? Empirical<float>(job, plan) : Empirical<double>(job, plan);
@@ -107,7 +109,8 @@ internal sealed class NetworkEntry<TNet> : INetworkEntry where TNet : INetwork<T
         if (parameters.Length != TNet.ParameterCount)
             throw new ArgumentException($"The job has {parameters.Length} parameters, {typeof(TNet).Name} has ParameterCount = {TNet.ParameterCount}.", nameof(job));
         var (x1, x2) = Inputs<T>(job);
-        return () => new TileComputer<T>(job, new CpuNtkTileExecutor<TNet, T>(parameters, x1, x2, job.Mode, plan));
+        var (mode, outputs) = (job.Mode, job.Outputs);
+        return () => new TileComputer<T>(mode, outputs, new CpuNtkTileExecutor<TNet, T>(parameters, x1, x2, mode, plan));
     }
 
     private static (Matrix<T> X1, Matrix<T> X2) Inputs<T>(NtkJob job) where T : unmanaged, IFloatingPointIeee754<T>
@@ -118,11 +121,11 @@ internal sealed class NetworkEntry<TNet> : INetworkEntry where TNet : INetwork<T
     }
 }
 
-internal sealed class TileComputer<T>(NtkJob job, INtkTileExecutor<T> executor) : ITileComputer where T : unmanaged, IFloatingPointIeee754<T>
+internal sealed class TileComputer<T>(NtkMode mode, int outputs, INtkTileExecutor<T> executor) : ITileComputer where T : unmanaged, IFloatingPointIeee754<T>
 {
     public byte[] Compute(NtkTile tile)
     {
-        var (rows, cols) = job.TileShape(tile);
+        var (rows, cols) = NtkModes.ResultShape(mode, tile.RowCount, tile.ColumnCount, outputs);
         var values = new Matrix<T>(rows, cols);
         executor.Compute(tile, values);
         return NtkJob.Bytes(values.Data);

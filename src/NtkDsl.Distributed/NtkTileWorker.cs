@@ -105,7 +105,7 @@ public sealed class NtkSiloWorkers
         var entry = _networks.Require(job, _options);
         if (!job.HasValidData)
             throw new ArgumentException($"The data of job {job.Hash} does not match its content hash (or is missing): refusing it.", nameof(job));
-        var cached = new CachedJob(job, entry.Computers(job, _options.ThreadsPerTile));
+        var cached = new CachedJob(job.Plan, entry.Computers(job, _options.ThreadsPerTile));
         lock (_jobs)
         {
             Remove(job.Hash);
@@ -172,7 +172,7 @@ public sealed class NtkSiloWorkers
             }
     }
 
-    private sealed class CachedJob(NtkJob job, Func<ITileComputer> create)
+    private sealed class CachedJob(NtkTilePlan plan, Func<ITileComputer> create)
     {
         public Func<ITileComputer> Create { get; } = create;
 
@@ -180,7 +180,6 @@ public sealed class NtkSiloWorkers
 
         public void RequireTile(NtkTile tile)
         {
-            var plan = job.Plan;
             bool inside = tile.RowCount >= 1 && tile.ColumnCount >= 1 && tile.RowCount <= plan.TileRows && tile.ColumnCount <= plan.TileColumns &&
                           tile.RowStart >= 0 && tile.ColumnStart >= 0 && tile.RowStart + tile.RowCount <= plan.Rows && tile.ColumnStart + tile.ColumnCount <= plan.Columns;
             if (!inside) throw new ArgumentException($"Tile {tile} is not within the plan's {plan.Rows} x {plan.Columns} samples in tiles of {plan.TileRows} x {plan.TileColumns}.", nameof(tile));
