@@ -23,7 +23,7 @@ public partial class FileBenchNet;
 // alternated, so that load from other processes falls on both alike.
 internal static class Bench
 {
-    public static async Task<int> SideBySide(int n, int tile, int reps)
+    public static async Task<int> SideBySide(int n, int tile, int reps, int silos)
     {
         var random = new Random(1);
         var x = new Matrix<double>(n, BenchNet.InputSize);
@@ -34,29 +34,31 @@ internal static class Bench
         var job = NtkJob.Empirical<BenchNet, double>(theta, x, null, NtkMode.Trace, plan);
         int tiles = plan.Tiles.Count();
 
-        await using var silos = await Silos.StartAsync(2, n2 => n2.Add<BenchNet>());
+        await using var cluster = await Silos.StartAsync(silos, nets => nets.Add<BenchNet>());
         var single = new Matrix<double>(n, n);
         var distributed = new Matrix<double>(n, n);
         var singleTimes = new List<double>();
         var clusterTimes = new List<double>();
+        string bySilo = "";
         for (int r = 0; r <= reps; r++) // round 0 warms up (JIT, job upload) and is not counted
         {
-            CpuSettings.MaxDegreeOfParallelism = 2;
+            CpuSettings.MaxDegreeOfParallelism = silos;
             var clock = Stopwatch.StartNew();
             TiledNtk.Compute<BenchNet, double>(theta, x, null, NtkMode.Trace, single, tiling);
             if (r > 0) singleTimes.Add(clock.Elapsed.TotalSeconds);
 
             CpuSettings.MaxDegreeOfParallelism = 1; // the silos' executors are built at job upload (round 0) with this
             clock.Restart();
-            await NtkCluster.ComputeAsync(silos.Client, job, distributed, new NtkClusterOptions { MaxTilesInFlight = 6 });
+            var run = await NtkCluster.ComputeAsync(cluster.Client, job, distributed, new NtkClusterOptions { MaxTilesInFlight = 3 * silos });
             if (r > 0) clusterTimes.Add(clock.Elapsed.TotalSeconds);
+            bySilo = string.Join(" + ", run.TilesBySilo.Values);
         }
 
         bool same = single.Data.AsSpan().SequenceEqual(distributed.Data);
         double s = Median(singleTimes), c = Median(clusterTimes);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"n {n}, tiles of {plan.TileRows} ({tiles} tiles), {reps} reps: single process 2 threads {s:F3} s, 2 silos x 1 thread {c:F3} s, " +
-            $"overhead ratio {c / s:F3}, {tiles / c:F1} tiles/s distributed vs {tiles / s:F1} single; results identical: {same}; " +
+            $"n {n}, tiles of {plan.TileRows} ({tiles} tiles), {reps} reps: single process {silos} threads {s:F3} s, {silos} silos x 1 thread {c:F3} s, " +
+            $"overhead ratio {c / s:F3}, {tiles / c:F1} tiles/s distributed vs {tiles / s:F1} single; results identical: {same}; tiles by silo (last run) {bySilo}; " +
             $"times single [{string.Join(", ", singleTimes.Select(t => t.ToString("F3", CultureInfo.InvariantCulture)))}] " +
             $"distributed [{string.Join(", ", clusterTimes.Select(t => t.ToString("F3", CultureInfo.InvariantCulture)))}]"));
         return same ? 0 : 1;

@@ -5,7 +5,7 @@
 //                                              the tiles, writes "<pause-file>.paused" and waits for the pause file to go away
 //   reference <out.npy>                        the same kernel with TiledNtk in this process
 //   compare <a.npy> <b.npy>                    exit 0 iff the files hold the same values bit for bit
-//   bench [n] [tile] [reps]                    in this process, side by side: TiledNtk on 2 threads vs 2 silos (real TCP on
+//   bench [n] [tile] [reps] [silos]            in this process, side by side: TiledNtk on S threads vs S silos (default 2) (real TCP on
 //                                              loopback) x 1 thread with the driver; median times, overhead ratio, tiles/s
 //   bench-file <out.npy> <n> <tile>            2 in-process silos write a float32 kernel to a .npy; time, peak RSS
 using NtkDsl;
@@ -64,7 +64,7 @@ switch (args)
         return same ? 0 : 1;
     }
     case ["bench", ..var rest]:
-        return await Bench.SideBySide(rest.Length > 0 ? int.Parse(rest[0]) : 2000, rest.Length > 1 ? int.Parse(rest[1]) : 250, rest.Length > 2 ? int.Parse(rest[2]) : 5);
+        return await Bench.SideBySide(rest.Length > 0 ? int.Parse(rest[0]) : 2000, rest.Length > 1 ? int.Parse(rest[1]) : 250, rest.Length > 2 ? int.Parse(rest[2]) : 5, rest.Length > 3 ? int.Parse(rest[3]) : 2);
     case ["bench-file", var path, var n, var tile]:
         return await Bench.ToFile(path, int.Parse(n), int.Parse(tile));
     default:
