@@ -131,20 +131,61 @@ public sealed class NpyTileSink<T> : KernelTileSink<T>, IDisposable where T : un
     private readonly int _size = System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
     private byte[] _row = [];
 
-    /// <summary>Creates (or overwrites) <paramref name="path"/> for the kernel of <paramref name="n1"/> x <paramref name="n2"/> samples in <paramref name="mode"/>'s layout.</summary>
-    public NpyTileSink(string path, int n1, int n2, NtkMode mode, int outputs) : base(mode, outputs, n1)
+    /// <summary>
+    /// Creates (or overwrites) <paramref name="path"/> for the kernel of <paramref name="n1"/> x <paramref name="n2"/>
+    /// samples in <paramref name="mode"/>'s layout. With <paramref name="resume"/> an existing file is kept and
+    /// written into (its tiles already written stay), after checking that it has exactly this kernel's header and
+    /// size; a missing file is created.
+    /// </summary>
+    /// <exception cref="IOException">The file cannot be created or opened for writing.</exception>
+    /// <exception cref="NpyFormatException"><paramref name="resume"/> and the existing file is not this kernel's .npy.</exception>
+    public NpyTileSink(string path, int n1, int n2, NtkMode mode, int outputs, bool resume = false) : base(mode, outputs, n1)
     {
         ArgumentNullException.ThrowIfNull(path);
         var (rows, cols) = NtkModes.ResultShape(mode, n1, n2, outputs);
-        _stream = File.Create(path);
-        long count = Npy.WriteHeader<T>(_stream, [rows, cols]);
-        _dataStart = _stream.Position;
-        _stream.SetLength(_dataStart + count * _size);
+        var header = new MemoryStream();
+        long length = Npy.WriteHeader<T>(header, [rows, cols]) * _size + header.Length;
+        bool keep = resume && File.Exists(path);
+        _stream = new FileStream(path, keep ? FileMode.Open : FileMode.Create, FileAccess.ReadWrite, FileShare.Read);
+        try
+        {
+            if (keep) RequireHeader(path, header.ToArray(), length);
+            else
+            {
+                header.WriteTo(_stream);
+                _stream.SetLength(length);
+            }
+        }
+        catch
+        {
+            _stream.Dispose();
+            throw;
+        }
+
+        _dataStart = header.Length;
         _cols = cols;
     }
 
+    /// <summary>Pushes the tiles written so far to the operating system (they survive the end of this process).</summary>
+    public void Flush() => _stream.Flush();
+
     /// <summary>Flushes and closes the file.</summary>
     public void Dispose() => _stream.Dispose();
+
+    private void RequireHeader(string path, byte[] header, long length)
+    {
+        var found = new byte[header.Length];
+        int read = _stream.ReadAtLeast(found, found.Length, throwOnEndOfStream: false);
+        if (read != header.Length || !found.AsSpan().SequenceEqual(header) || _stream.Length != length)
+            throw new NpyFormatException($"'{path}' is not the .npy file of this kernel (expected {length} bytes starting with the header " +
+                $"{Described(header)}); delete it or write elsewhere to start over.");
+    }
+
+    private static string Described(byte[] header)
+    {
+        string text = System.Text.Encoding.ASCII.GetString(header);
+        return text[text.IndexOf('{', StringComparison.Ordinal)..].Trim();
+    }
 
     /// <inheritdoc/>
     protected override void WriteRow(ReadOnlySpan<T> values, int row, int column)
