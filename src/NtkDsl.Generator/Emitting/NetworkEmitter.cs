@@ -421,7 +421,7 @@ internal sealed class NetworkEmitter
             string state = states[k + 1]!;
             if (--readers[k + 1] == 0) return state;
             string copy = $"branch{reader.Number}";
-            e.W.Line($"var {copy} = {state}.Copy(); // a{k + 1} also feeds layer {reader.Number}");
+            e.W.Line($"var {copy} = {state}.Copy(); // layer {reader.Number} branches off a{k + 1}, which later layers read too");
             return copy;
         }
     }

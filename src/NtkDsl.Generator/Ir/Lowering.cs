@@ -69,8 +69,11 @@ internal static class Lowering
             if (layer.Kind == LayerKind.Repeat)
             {
                 string key = layer.Blocks.Count > 0 ? layer.Blocks[0] : "";
-                for (int r = 0; r < layer.Width && !Truncated; r++)
+                for (int r = 0, before = -1; r < layer.Width && !Truncated && Nodes.Count > before; r++)
+                {
+                    before = Nodes.Count; // a block that adds no node (unusable, a cycle) is not repeated
                     (input, shape) = Expand(key, input, shape, $"{scope}{Name(key)} #{r + 1}/");
+                }
                 return (input, shape);
             }
 

@@ -212,6 +212,7 @@ internal static class NetworkValidator
     private static void CheckBlocks(ParsedNetwork network, List<DiagnosticInfo> found)
     {
         var model = network.Model;
+        var done = new HashSet<string>();
         void Check(EquatableArray<LayerModel> layers, string? block, List<string> path)
         {
             for (int i = 0; i < layers.Count; i++)
@@ -228,7 +229,12 @@ internal static class NetworkValidator
                 {
                     var target = model.Block(key);
                     string targetName = target?.Name ?? key;
-                    if (target is null) continue; // beyond the parser's block limit: the node limit reports the size
+                    if (target is null)
+                    {
+                        Report("NTK0030", key, where, "the network refers to more block types than the generator reads (256)");
+                        continue;
+                    }
+
                     if (target.Problem is { } problem)
                     {
                         Report("NTK0030", targetName, where, problem);
@@ -247,6 +253,7 @@ internal static class NetworkValidator
                         continue;
                     }
 
+                    if (!done.Add(key)) continue; // its layers were checked already (blocks may be referenced many times)
                     path.Add(key);
                     Check(target.Layers, key, path);
                     path.RemoveAt(path.Count - 1);
