@@ -295,6 +295,8 @@ public static class QuickRunner
         var impls = work.Implementations.Where(kv => !skipped.ContainsKey(kv.Key)).ToDictionary();
         var measurements = MeasureAll(impls, ctx, () => new NtkWorkload<ResNetSmall, T>(2, NtkMode.Trace), expensive: true, slow: new HashSet<string> { "torch_autograd" });
         Fill(json, measurements, flops, skipped, Differences(work, impls.Keys));
+        json["gemm_shape"] = $"[1024, 1024] x [1024, 1024] {Dtype<T>()} (the machine's GEMM rate)";
+        Gemm(json, 1024, 1024, 1024, TorchConvert.DTypeOf<T>());
         json["flops_note"] = "ntkdsl: CostModel.ConvNtkFlops (executed; joins and activations not counted); torch_autograd: the algorithmic N O (4 P) + 2 (N O)^2 P";
         Log(ctx, json);
         return json;
