@@ -62,3 +62,21 @@ public partial class TanhMlp;
 [GlobalAvgPool]
 [Dense(10)]
 public partial class SmallCnn;
+
+/// <summary>
+/// ntk-resnet-small (issue 16): 1 x 28 x 28 images, Conv(16, 3x3, Same), four pre-activation residual blocks
+/// x + Conv(Relu(Conv(Relu(x)))) of 16 channels, Relu, GlobalAvgPool, Dense(10).
+/// </summary>
+[Network(Channels = 1, Height = 28, Width = 28, WeightStd = 1.4142135623730951, BiasStd = 0.1)]
+[Conv(16, 3, Padding = Padding.Same)]
+[Repeat(typeof(Block), 4)]
+[Relu, GlobalAvgPool]
+[Dense(10)]
+public partial class ResNetSmall
+{
+    [Residual(typeof(Inner))]
+    private sealed class Block;
+
+    [Relu, Conv(16, 3, Padding = Padding.Same), Relu, Conv(16, 3, Padding = Padding.Same)]
+    private sealed class Inner;
+}

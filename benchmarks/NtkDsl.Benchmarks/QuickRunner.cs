@@ -41,7 +41,7 @@ public static class QuickRunner
 {
     /// <summary>Every case name, in run order.</summary>
     public static readonly string[] CaseNames =
-        ["ntk-mlp-small", "ntk-mlp-large", "ntk-mlp-multi", "ntk-cnn-small", "forward", "infinite", "infinite-tanh", "cntk-gap", "cholesky", "eigh", "dynamics", "kernel-regression"];
+        ["ntk-mlp-small", "ntk-mlp-large", "ntk-mlp-multi", "ntk-cnn-small", "ntk-resnet-small", "forward", "infinite", "infinite-tanh", "cntk-gap", "cholesky", "eigh", "dynamics", "kernel-regression"];
 
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
 
@@ -134,6 +134,11 @@ public static class QuickRunner
                 yield return NtkCnn<float>(name, tiny ? 4 : 256, NtkMode.Trace, ctx);
                 yield return NtkCnn<double>(name, tiny ? 2 : 64, NtkMode.Full, ctx);
                 yield return NtkCnn<float>(name, tiny ? 2 : 64, NtkMode.Full, ctx);
+                break;
+            case "ntk-resnet-small":
+                // Issue 16 asks N = 128; the quick run takes N = 32 (minutes, not an hour, with the autograd baseline on a shared machine).
+                yield return NtkResNet<double>(name, tiny ? 4 : ResNetQuickN, ctx);
+                yield return NtkResNet<float>(name, tiny ? 4 : ResNetQuickN, ctx);
                 break;
             case "forward":
                 yield return Forward<float>(name, tiny ? 16 : 1024, ctx);
@@ -265,6 +270,34 @@ public static class QuickRunner
             ("torch_autograd / ntkdsl_cpu time >= 10", S("torch_autograd") / S("ntkdsl_cpu"), 10, true),
             ("ntkdsl_torch / ntkdsl_cpu time >= 1", S("ntkdsl_torch") / S("ntkdsl_cpu"), 1, true),
             ("ntkdsl_cpu gflops / gemm_gflops >= 0.5", json["gflops"]?["ntkdsl_cpu"]?.GetValue<double>() / json["gemm_gflops"]!.GetValue<double>(), 0.5, true));
+        Log(ctx, json);
+        return json;
+    }
+
+    private const int ResNetQuickN = 32;
+
+    // The residual conv net in trace mode: NtkDsl CPU and Torch (the generated structured NTK) vs TorchAutogradNtk, side by side.
+    private static JsonObject NtkResNet<T>(string name, int n, Context ctx) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var net = ResNetSmall.Description;
+        int bytes = typeof(T) == typeof(float) ? 4 : 8;
+        var json = Header(name, n, 16, net.Layers.OfType<ConvLayer>().Count(), net.Outputs, Dtype<T>(), ctx);
+        json["mode"] = nameof(NtkMode.Trace);
+        json["input_shape"] = "[1, 28, 28]";
+        json["parameters"] = net.ParameterCount;
+        double executed = CostModel.ConvNtkFlops(net, n, NtkMode.Trace);
+        var flops = new Dictionary<string, double> { ["ntkdsl_cpu"] = executed, ["ntkdsl_torch"] = executed, ["torch_autograd"] = CostModel.AutogradNtkFlops(net, n) };
+        json["j_mb"] = Round((double)n * net.Outputs * net.ParameterCount * bytes / 1e6, 1);
+        json["ntkdsl_workspace_mb"] = Round(ResNetSmall.NtkWorkspaceElements(n, n, true, NtkMode.Trace) * (double)bytes / 1e6, 1);
+        var skipped = new Dictionary<string, string> { ["torch_layerwise"] = "not written for residual conv nets: ntkdsl_torch is the structured algorithm in torch ops" };
+        if (!ctx.Options.Autograd) skipped["torch_autograd"] = "disabled (--no-autograd)";
+        using var work = new NtkWorkload<ResNetSmall, T>(n, NtkMode.Trace);
+        var impls = work.Implementations.Where(kv => !skipped.ContainsKey(kv.Key)).ToDictionary();
+        var measurements = MeasureAll(impls, ctx, () => new NtkWorkload<ResNetSmall, T>(2, NtkMode.Trace), expensive: true, slow: new HashSet<string> { "torch_autograd" });
+        Fill(json, measurements, flops, skipped, Differences(work, impls.Keys));
+        json["gemm_shape"] = $"[1024, 1024] x [1024, 1024] {Dtype<T>()} (the machine's GEMM rate)";
+        Gemm(json, 1024, 1024, 1024, TorchConvert.DTypeOf<T>());
+        json["flops_note"] = "ntkdsl: CostModel.ConvNtkFlops (executed; joins and activations not counted); torch_autograd: the algorithmic N O (4 P) + 2 (N O)^2 P";
         Log(ctx, json);
         return json;
     }

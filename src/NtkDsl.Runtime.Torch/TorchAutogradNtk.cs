@@ -98,13 +98,16 @@ public static class TorchAutogradNtk
         return scope.MoveToOuter(result.contiguous());
     }
 
-    /// <summary>The forward pass as differentiable torch operations, for a flat 1-D theta.</summary>
+    /// <summary>The forward pass as differentiable torch operations, for a flat 1-D theta (each layer reads its source; joins add or concatenate).</summary>
     private static Tensor Apply(NetworkDescription network, Tensor theta, Tensor x)
     {
         var p = network.Parameterization;
-        var a = x;
-        foreach (var layer in network.Layers)
+        var outputs = new List<Tensor>();
+        Tensor Output(int k) => k < 0 ? x : outputs[k];
+        for (int l = 0; l < network.Layers.Count; l++)
         {
+            var layer = network.Layers[l];
+            var a = Output(network.Sources[l]);
             switch (layer)
             {
                 case DenseLayer d:
@@ -153,12 +156,28 @@ public static class TorchAutogradNtk
                     a = Activate(act, a);
                     break;
 
+                case LayerNormLayer norm:
+                {
+                    var v = a.reshape(a.size(0), norm.Channels, norm.Positions);
+                    var centered = v.sub(v.mean([1L], keepdim: true));
+                    a = centered.div(centered.mul(centered).mean([1L], keepdim: true).add(norm.Epsilon.ToScalar()).sqrt()).reshape(a.size(0), -1);
+                    break;
+                }
+
+                case JoinLayer join:
+                    a = join.Kind == JoinKind.Sum
+                        ? join.Inputs.Skip(1).Aggregate(Output(join.Inputs[0]), (sum, k) => sum.add(Output(k)))
+                        : cat(join.Inputs.Select(Output).ToArray(), 1);
+                    break;
+
                 case ElementwiseLayer e:
                     throw new NotSupportedException($"Elementwise({e.Name}) is code, not torch operations, so autograd cannot differentiate it; use the generated Jacobian or Ntk.");
             }
+
+            outputs.Add(a);
         }
 
-        return a;
+        return outputs[^1];
     }
 
     private static Tensor Activate(Activation act, Tensor z) => act.Kind switch

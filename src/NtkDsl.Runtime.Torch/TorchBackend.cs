@@ -23,7 +23,7 @@ namespace NtkDsl.Torch;
 /// </para>
 /// <para>The default value of this struct is a float64 CPU backend.</para>
 /// </remarks>
-public readonly struct TorchBackend : ITensorBackend<Tensor>
+public readonly partial struct TorchBackend : ITensorBackend<Tensor>
 {
     private const double TwoOverSqrtPi = 1.1283791670955126;
     private const double InvSqrt2Pi = 0.3989422804014327;

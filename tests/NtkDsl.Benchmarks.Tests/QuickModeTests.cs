@@ -34,6 +34,7 @@ public sealed class QuickModeTests
         [
             ("ntk-mlp-small", "float64"), ("ntk-mlp-large", "float32"), ("ntk-mlp-large", "float64"), ("ntk-mlp-multi", "float64"),
             ("ntk-cnn-small", "float64"), ("ntk-cnn-small", "float32"), ("ntk-cnn-small", "float64"), ("ntk-cnn-small", "float32"),
+            ("ntk-resnet-small", "float64"), ("ntk-resnet-small", "float32"),
             ("forward", "float32"), ("forward", "float64"), ("infinite", "float64"), ("infinite-tanh", "float64"),
             ("cntk-gap", "float64"),
             ("cholesky", "float64"), ("cholesky", "float32"), ("eigh", "float64"), ("eigh", "float32"),

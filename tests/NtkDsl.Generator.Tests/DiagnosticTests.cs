@@ -186,4 +186,73 @@ public class DiagnosticTests
             if (File.Exists(Path.Combine(dir.FullName, "NtkDsl.sln"))) return dir.FullName;
         throw new InvalidOperationException("NtkDsl.sln not found above " + AppContext.BaseDirectory);
     }
+
+    private const string BlockNet = "[Network(Inputs = 2)]\n[Dense(8), Relu]\n{0}\n[Dense(1)]\npublic partial class Net\n{{\n{1}}}\n";
+
+    private static string Blocks(string layers, string members) => string.Format(System.Globalization.CultureInfo.InvariantCulture, BlockNet, layers, members);
+
+    [Fact]
+    public void NTK0030_not_a_block_names_the_type_and_the_reason() =>
+        Assert.Contains("'int'", Single(Blocks("[Residual(typeof(int))]", ""), "NTK0030", "Residual(").GetMessage());
+
+    [Fact]
+    public void NTK0031_empty_block_is_reported_on_the_reference() =>
+        Single(Blocks("[Repeat(typeof(B), 2)]", "    private sealed class B;\n"), "NTK0031", "Repeat(");
+
+    [Fact]
+    public void NTK0032_cycle_names_the_path_on_the_attribute_that_closes_it()
+    {
+        var source = Blocks("[Residual(typeof(B))]", "    [Dense(8), FanInSum(typeof(C), typeof(C))] private sealed class B;\n    [Residual(typeof(B))] private sealed class C;\n");
+        var diagnostic = Single(source, "NTK0032", "Residual(typeof(B))");
+        Assert.Contains("B -> C -> B", diagnostic.GetMessage());
+        int line = (Usings + source).Split('\n').ToList().FindIndex(l => l.Contains("class C;"));
+        Assert.Equal(line, diagnostic.Location.GetLineSpan().StartLinePosition.Line); // in C, not on the network's reference
+    }
+
+    [Fact]
+    public void NTK0033_shape_mismatch_lists_the_shapes_and_suggests_a_projection()
+    {
+        var message = Single(Blocks("[Residual(typeof(B))]", "    [Dense(16)] private sealed class B;\n"), "NTK0033", "Residual(").GetMessage();
+        Assert.Contains("[8] and [16]", message);
+        Assert.Contains("FanInSum(typeof(Block), typeof(Projection))", message);
+    }
+
+    [Fact]
+    public void NTK0033_is_reported_inside_a_block_on_its_own_attribute() =>
+        Single(Blocks("[Repeat(typeof(B), 2)]", "    [FanInSum(typeof(C), typeof(D))] private sealed class B;\n    [Dense(8)] private sealed class C;\n    [Dense(4)] private sealed class D;\n"),
+            "NTK0033", "FanInSum(typeof(C)");
+
+    [Fact]
+    public void NTK0034_concat_of_features_and_spatial_activations() =>
+        Assert.Contains("[2, 3, 3] and [4]", Single("""
+            [Network(Channels = 1, Height = 3, Width = 3)]
+            [FanInConcat(typeof(B), typeof(C)), Flatten]
+            [Dense(1)]
+            public partial class Net
+            {
+                [Conv(2, 3, Padding = Padding.Same)] private sealed class B;
+                [Flatten, Dense(4)] private sealed class C;
+            }
+            """, "NTK0034", "FanInConcat(").GetMessage());
+
+    [Fact]
+    public void NTK0035_repeat_count_and_single_branch() =>
+        Assert.Contains("got 0", Single(Blocks("[Repeat(typeof(B), 0)]", "    [Dense(8)] private sealed class B;\n"), "NTK0035", "Repeat(").GetMessage());
+
+    [Fact]
+    public void NTK0036_correlated_sum_is_a_warning_and_the_rest_is_generated()
+    {
+        var (result, _, compile) = GeneratorHarness.Run(Usings + Blocks("[Residual(typeof(B))]", "    [Dense(8), Relu] private sealed class B;\n"));
+        var diagnostic = Assert.Single(result.Diagnostics);
+        Assert.Equal("NTK0036", diagnostic.Id);
+        Assert.Equal(DiagnosticSeverity.Warning, diagnostic.Severity);
+        var source = Assert.Single(result.GeneratedSources).SourceText.ToString();
+        Assert.Contains("Ntk", source);
+        Assert.DoesNotContain("InfiniteWidth(", source);
+        Assert.Empty(compile.Where(d => d.Severity == DiagnosticSeverity.Error));
+    }
+
+    [Fact]
+    public void NTK0037_layer_norm_of_one_feature() =>
+        Single("[Network(Inputs = 2)]\n[Dense(1), LayerNorm]\n[Dense(1)]\npublic partial class Net;", "NTK0037", "LayerNorm");
 }

@@ -51,6 +51,31 @@ public class FuzzTests
         { "NTK0012", ["using NtkDsl;\n[Network(Inputs = int.MaxValue)]\n[Dense(int.MaxValue), Relu]\n[Dense(int.MaxValue), Relu]\n[Dense(int.MaxValue)]\npublic partial class Net;\n"] },
         { "NTK0012", ["using NtkDsl;\n[Network(Inputs = int.MaxValue)]\n[Dense(2)]\npublic partial class Net;\n"] },
         { "NTK0012", ["using NtkDsl;\n[Network(Inputs = 65536)]\n[Dense(32768)]\npublic partial class Net;\n"] },
+        // Blocks: every way a reference can be unusable, and usable nestings.
+        { "NTK0030", [Blocks("[Residual(typeof(int))]", "")] },
+        { "NTK0030", [Blocks("[Residual(null)]", "")] },
+        { "NTK0030", [Blocks("[Residual(typeof(System.Collections.Generic.List<int>))]", "")] },
+        { "NTK0030", [Blocks("[Residual(typeof(Net))]", "")] },
+        { "NTK0030", [Blocks("[Residual(typeof(G<int>))]", "    [Dense(4)] private sealed class G<TX>;\n")] },
+        { "NTK0030", [Blocks("[Residual(typeof(I))]", "    [Dense(4)] private interface I;\n")] },
+        { "NTK0031", [Blocks("[Residual(typeof(B))]", "    private sealed class B;\n")] },
+        { "NTK0032", [Blocks("[Residual(typeof(B))]", "    [Dense(4), Residual(typeof(C))] private sealed class B;\n    [Repeat(typeof(B), 2)] private sealed class C;\n")] },
+        { "NTK0033", [Blocks("[Residual(typeof(B))]", "    [Dense(5)] private sealed class B;\n")] },
+        { "NTK0033", [Blocks("[FanInSum(typeof(B), typeof(C))]", "    [Dense(5)] private sealed class B;\n    [Dense(4)] private sealed class C;\n")] },
+        { "NTK0035", [Blocks("[FanInSum(typeof(B))]", "    [Dense(4)] private sealed class B;\n")] },
+        { "NTK0035", [Blocks("[FanInConcat]", "")] },
+        { "NTK0035", [Blocks("[Repeat(typeof(B), -1)]", "    [Dense(4)] private sealed class B;\n")] },
+        { "NTK0035", [Blocks("[Repeat(typeof(B), int.MaxValue)]", "    [Dense(4), Relu] private sealed class B;\n")] },
+        { "NTK0035", [Blocks("[Repeat(typeof(B), 100)]", "    [Repeat(typeof(C), 100)] private sealed class B;\n    [Dense(4)] private sealed class C;\n")] },
+        { "NTK0014", [Blocks("[Residual(typeof(B))]", "    [Dense(4), System.Obsolete, Unknown] private sealed class B;\n    private sealed class UnknownAttribute : LayerAttribute;\n")] },
+        { "NTK0004", [Blocks("[Residual(typeof(B))]", "    [Dense(0)] private sealed class B;\n")] },
+        { "NTK0036", [Blocks("[Residual(typeof(B))]", "    [Dense(4), Relu] private sealed class B;\n")] },
+        { "NTK0037", [Blocks("[Dense(1), LayerNorm]", "")] },
+        { "NTK0009", [Blocks("[LayerNorm(Epsilon = double.NaN)]", "")] },
+        { "", [Blocks("[Residual(typeof(B)), Residual(typeof(B))]", "    [LayerNorm, Relu, Dense(4)] private sealed class B;\n")] },
+        { "", [Blocks("[FanInConcat(typeof(B), typeof(B)), Dense(4)]", "    [Elementwise(nameof(Phi), nameof(Phi)), Dense(3)] private sealed class B;\n    static double Phi(double x) => x;\n")] },
+        { "", [Blocks("[Repeat(typeof(B), 3)]", "    [FanInSum(typeof(C), typeof(C))] private sealed class B;\n    [Dense(4)] private struct C;\n")] },
+        { "", ["using NtkDsl;\n[Network(Channels = 2, Height = 3, Width = 3)]\n[Residual(typeof(B))]\n[FanInConcat(typeof(B), typeof(B)), LayerNorm, GlobalAvgPool]\n[Dense(1)]\npublic partial class Net\n{\n    [Conv(2, 3, Padding = Padding.Same)] private sealed class B;\n}\n"] },
         // Records and other type kinds.
         { "", [$"using NtkDsl;\n[Network(Inputs = 2)]\n{Layers}public partial record Net;\n"] },
         { "", [$"using NtkDsl;\n[Network(Inputs = 2)]\n{Layers}public partial record class Net(int Seed);\n"] },
@@ -76,6 +101,10 @@ public class FuzzTests
         { "", [Elementwise("nameof(@int)", "nameof(@int)", "static double @int(double x) => x;")] },
         { "", [Elementwise("nameof(Phi)", "nameof(Phi)", "internal static double Phi(in double x) => x;").Replace("in double", "double")] },
     };
+
+    // A network on 4 features: Dense(4), Relu, the given layers, Dense(1); the blocks are members.
+    private static string Blocks(string layers, string members) =>
+        $"using NtkDsl;\n[Network(Inputs = 2)]\n[Dense(4), Relu]\n{layers}\n[Dense(1)]\npublic partial class Net\n{{\n{members}}}\n";
 
     private static string Elementwise(string function, string derivative, string members) =>
         $"using NtkDsl;\n[Network(Inputs = 2)]\n[Dense(4), Elementwise({function}, {derivative})]\n[Dense(1)]\npublic partial class Net\n{{\n    {members}\n}}\n";
@@ -114,6 +143,56 @@ public class FuzzTests
         Assert.InRange(generated, 20, 240);
     }
 
+    [Fact]
+    public void Random_block_declarations()
+    {
+        var random = new Random(20261216);
+        int rejected = 0, generated = 0;
+        for (int i = 0; i < 200; i++)
+        {
+            var source = RandomBlockSource(random);
+            try
+            {
+                var diagnostics = Check([source], out int files);
+                if (diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error)) rejected++;
+                generated += files;
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                throw new Xunit.Sdk.XunitException($"Case {i}:\n{source}\n{e.Message}");
+            }
+        }
+
+        Assert.True(rejected is >= 30 and <= 190 && generated is >= 10 and <= 170, $"{rejected} rejected, {generated} generated");
+    }
+
+    private static readonly string[] BlockLayerPool =
+        ["[Dense(3)]", "[Relu]", "[Erf]", "[LayerNorm]", "[LayerNorm(Epsilon = -1)]", "[Dense(0)]", "[Conv(2, 3, Padding = Padding.Same)]", "[Flatten]",
+         "[GlobalAvgPool]", "[Residual(typeof(B0))]", "[Residual(typeof(B1))]", "[Repeat(typeof(B1), 2)]", "[Repeat(typeof(B2), 0)]",
+         "[Repeat(typeof(B0), 5000)]", "[FanInSum(typeof(B0), typeof(B1))]", "[FanInSum(typeof(B2))]", "[FanInConcat(typeof(B1), typeof(B2))]",
+         "[FanInConcat(typeof(B0), typeof(B0))]", "[Residual(typeof(int))]", "[Residual(null)]", "[Residual(typeof(Net))]", "[Identity]"];
+
+    // A network with three nested block types B0..B2: usually layers that fit (one width or channel count throughout, and
+    // blocks that refer only to later blocks), otherwise anything of the pool (cycles, bad types, shape mismatches).
+    private static string RandomBlockSource(Random r)
+    {
+        bool spatial = r.Next(3) == 0;
+        string layer = spatial ? "[Conv(2, 3, Padding = Padding.Same)]" : "[Dense(3)]";
+        string Layers(int count, int block) => string.Concat(Enumerable.Range(0, count).Select(_ =>
+        {
+            if (r.Next(4) == 0) return Pick(r, BlockLayerPool);
+            var usual = new List<string> { layer, layer, "[Relu]", "[LayerNorm]" };
+            for (int b = block + 1; b < 3; b++)
+                usual.AddRange([$"[Residual(typeof(B{b}))]", $"[Repeat(typeof(B{b}), 2)]", $"[FanInSum(typeof(B{b}), typeof(B{b}))]", $"[FanInConcat(typeof(B{b}), typeof(B{b}))]"]);
+            return Pick(r, [.. usual]);
+        }));
+        var blocks = string.Concat(Enumerable.Range(0, 3).Select(b =>
+            r.Next(10) == 0 ? $"    private sealed class B{b};\n" : $"    {Layers(r.Next(1, 3), b)}{layer} private sealed class B{b};\n"));
+        var layers = layer + Layers(r.Next(1, 4), -1) + (spatial ? "[Flatten]" : "") + (r.Next(8) > 0 ? "[Dense(2)]" : "");
+        var header = spatial ? "Channels = 2, Height = 4, Width = 4" : "Inputs = 3";
+        return $"using NtkDsl;\n[Network({header})]\n{layers}\npublic partial class Net\n{{\n{blocks}}}\n";
+    }
+
     // Runs the generator and checks the contract; returns its diagnostics.
     private static IReadOnlyList<Diagnostic> Check(string[] sources) => Check(sources, out _);
 
@@ -143,7 +222,9 @@ public class FuzzTests
         }
 
         // An NTK error means no code for that network (the names of generated files are unique by construction).
-        int errored = errors.Select(d => At(d).FirstAncestorOrSelf<TypeDeclarationSyntax>()).Distinct().Count();
+        // (An error inside a block, a type nested in the network, belongs to the network around it.)
+        static bool IsNetwork(TypeDeclarationSyntax type) => type.AttributeLists.SelectMany(l => l.Attributes).Any(a => a.Name.ToString() is "Network" or "NetworkAttribute");
+        int errored = errors.Select(d => At(d).AncestorsAndSelf().OfType<TypeDeclarationSyntax>().FirstOrDefault(IsNetwork) ?? At(d).FirstAncestorOrSelf<TypeDeclarationSyntax>()).Distinct().Count();
         int networks = trees.Take(sources.Length).Sum(t => t.GetRoot().DescendantNodes().OfType<TypeDeclarationSyntax>()
             .Count(type => type.AttributeLists.SelectMany(l => l.Attributes).Any(a => a.Name.ToString() is "Network" or "NetworkAttribute")));
         Assert.True(result.GeneratedSources.Length <= networks - errored, $"{result.GeneratedSources.Length} files for {networks} networks with {errored} in error");

@@ -40,6 +40,33 @@ public class SnapshotTests
         """, nameof(ConvNetwork));
 
     [Fact]
+    public void ResidualNetwork() => Verify("""
+        using NtkDsl;
+        namespace Demo;
+
+        [Network(Channels = 1, Height = 6, Width = 6, WeightStd = 1.4, BiasStd = 0.1)]
+        [Conv(4, 3, Padding = Padding.Same)]
+        [Repeat(typeof(Block), 2)]
+        [FanInConcat(typeof(Wide), typeof(Pointwise))]
+        [Relu, GlobalAvgPool]
+        [Dense(2)]
+        public partial class ResNet
+        {
+            [Residual(typeof(Inner))]
+            private sealed class Block;
+
+            [LayerNorm, Relu, Conv(4, 3, Padding = Padding.Same)]
+            private sealed class Inner;
+
+            [Conv(2, 3, Padding = Padding.Same)]
+            private sealed class Wide;
+
+            [Conv(2, 1)]
+            private sealed class Pointwise;
+        }
+        """, nameof(ResidualNetwork));
+
+    [Fact]
     public void MultiOutputNetwork() => Verify("""
         using NtkDsl;
         namespace Demo.Models;

@@ -93,6 +93,31 @@ internal static class DiagnosticDescriptors
         "Layer {0} ({1}) of '{2}': with Valid padding a window of {3} and stride {4} on an axis of {5} never reads the last {6} input element(s), giving output {7}; choose a stride that divides {5} - {3}, or use Same padding",
         DiagnosticSeverity.Warning);
 
+    public static readonly DiagnosticDescriptor InvalidBlock = Create("NTK0030", "Not a block type",
+        "The block '{0}' of {1} cannot be used: {2}");
+
+    public static readonly DiagnosticDescriptor EmptyBlock = Create("NTK0031", "Block has no layers",
+        "The block '{0}' of {1} has no layer attributes; give it layers, e.g. [Dense(64), Relu]");
+
+    public static readonly DiagnosticDescriptor BlockCycle = Create("NTK0032", "Block contains itself",
+        "The block '{0}' of {1} contains itself ({2}); a block must not refer to itself, directly or through other blocks");
+
+    public static readonly DiagnosticDescriptor BranchShapeMismatch = Create("NTK0033", "Summed branches differ in shape",
+        "The branches of {0} give different shapes, {1}, so they cannot be added; {2}");
+
+    public static readonly DiagnosticDescriptor ConcatMismatch = Create("NTK0034", "Concatenated branches differ in spatial shape",
+        "The branches of {0} give {1}, which cannot be concatenated: feature vectors join feature vectors, and [C, H, W] activations join along C with the same H and W");
+
+    public static readonly DiagnosticDescriptor InvalidBlockArguments = Create("NTK0035", "Invalid block reference",
+        "{0}: {1}");
+
+    public static readonly DiagnosticDescriptor DependentBranches = Create("NTK0036", "No infinite-width kernel for correlated branches",
+        "InfiniteWidth is not generated for '{0}': the branches summed by {1} are correlated in the infinite-width limit; every branch but one must end in a Dense or Conv layer (followed only by pooling, Flatten or LayerNorm), as a residual block x + f(x) does",
+        DiagnosticSeverity.Warning);
+
+    public static readonly DiagnosticDescriptor LayerNormTooNarrow = Create("NTK0037", "LayerNorm needs two or more channels",
+        "Layer {0} (LayerNorm) of '{1}' gets {2}, one value per position to normalize over, which normalizes to 0; put it after a layer with two or more features or channels");
+
     public static DiagnosticDescriptor? ById(string id) => id switch
     {
         "NTK0001" => NotPartial,
@@ -119,6 +144,14 @@ internal static class DiagnosticDescriptors
         "NTK0022" => DenseOnSpatial,
         "NTK0023" => InvalidWindow,
         "NTK0024" => StrideLeavesInput,
+        "NTK0030" => InvalidBlock,
+        "NTK0031" => EmptyBlock,
+        "NTK0032" => BlockCycle,
+        "NTK0033" => BranchShapeMismatch,
+        "NTK0034" => ConcatMismatch,
+        "NTK0035" => InvalidBlockArguments,
+        "NTK0036" => DependentBranches,
+        "NTK0037" => LayerNormTooNarrow,
         _ => null,
     };
 

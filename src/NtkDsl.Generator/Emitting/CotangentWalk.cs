@@ -1,3 +1,5 @@
+using System.Collections.Generic;
+using System.Linq;
 using NtkDsl.Generator.Emitting.Rules;
 using NtkDsl.Generator.Ir;
 
@@ -55,26 +57,64 @@ internal sealed class CotangentStream
     public bool InNtk { get; }
 
     public CotangentStream? SameAs { get; }
+
+    /// <summary>The cotangent of a_k gathered so far (k = node number; a fan-out adds every reader's contribution).</summary>
+    public Dictionary<int, string> Cotangents { get; } = new();
+
+    /// <summary>Tensor names declared in the pass, so a second contribution to a_k gets its own name.</summary>
+    public HashSet<string> Declared { get; } = new();
 }
 
 /// <summary>
-/// The one backward walk: from the last layer to the first, each layer with parameters hands its cotangents to
-/// the sink, then (while parameters remain before it) its rule moves every stream's cotangent to its input.
-/// Vjp, Jacobian and the NTK differ only in the streams and the sink.
+/// The one backward walk: from the last layer to the first, each layer with parameters hands its cotangents to the sink,
+/// then (while parameters remain before it) its rule moves every stream's cotangent to its input; a join hands its
+/// cotangent to each branch (<see cref="JoinRule.Distribute"/>). Where an output feeds several layers (a fan-out) their
+/// contributions add up: the first becomes the output's cotangent, later ones are added to it, so each layer's cotangent
+/// D is the sum over the paths from it to the output. Vjp, Jacobian and the NTK differ only in the streams and the sink.
 /// </summary>
 internal static class CotangentWalk
 {
     public static void Emit(EmitContext e, SinkKind sink, params CotangentStream[] streams)
     {
+        foreach (var stream in streams) stream.Cotangents[e.Ir.Nodes.Count] = stream.Current;
         for (int i = e.Ir.Nodes.Count - 1; i >= 0; i--)
         {
             var node = e.Ir.Nodes[i];
+            if (!Trainable(node) || !streams[0].Cotangents.ContainsKey(node.Number)) continue;
             var rule = LayerRules.For(node);
-            e.W.Line($"// Layer {node.Number}: {rule.Label(node)}");
+            e.Heading(node, rule.Label(node));
+            foreach (var stream in streams) stream.Current = stream.Cotangents[node.Number];
             if (node.Parameters is not null) rule.ParameterTerm(e, node, sink, streams);
-            if (!node.HasParametersBefore) break;
+            if (!node.HasParametersBefore) continue;
+            if (node.IsJoin)
+            {
+                JoinRule.Distribute(e, node, streams);
+                continue;
+            }
+
             foreach (var stream in streams) rule.Cotangent(e, node, stream);
+            foreach (var stream in streams) Merge(e, stream, node.Input + 1, stream.Current);
         }
+    }
+
+    /// <summary>Whether a node has parameters or reads from one that has (its output needs a cotangent).</summary>
+    public static bool Trainable(LayerNode node) => node.Parameters is not null || node.HasParametersBefore;
+
+    /// <summary>Whether a_k (k = node number, 0 the input) needs a cotangent.</summary>
+    public static bool Trainable(EmitContext e, int k) => k > 0 && Trainable(e.Ir.Nodes[k - 1]);
+
+    /// <summary>Adds the contribution <paramref name="tensor"/> to the cotangent of a_k (the first one is it, owned by a_k).</summary>
+    public static void Merge(EmitContext e, CotangentStream stream, int k, string tensor)
+    {
+        if (k <= 0) return;
+        if (!stream.Cotangents.TryGetValue(k, out var gathered))
+        {
+            stream.Cotangents[k] = tensor;
+            return;
+        }
+
+        string add = $"backend.AddScaled({tensor}, 1.0, {gathered});";
+        e.W.Line(stream.SameAs is null ? add : $"if (!sameInputs) {add}");
     }
 
     /// <summary>
@@ -82,10 +122,18 @@ internal static class CotangentWalk
     /// statements (with "{next}" for the new tensor) run only for a stream of its own; a second stream that aliases the
     /// first (same inputs) takes the first's result.
     /// </summary>
-    public static void Step(EmitContext e, LayerNode node, CotangentStream stream, string cols, params string[] statements)
+    public static void Step(EmitContext e, LayerNode node, CotangentStream stream, string cols, params string[] statements) =>
+        StepTo(e, node, node.Input + 1, stream, cols, statements);
+
+    /// <summary><see cref="Step"/> into a contribution to a_k (a join hands one to each branch).</summary>
+    public static void StepTo(EmitContext e, LayerNode node, int k, CotangentStream stream, string cols, params string[] statements)
     {
-        string next = $"{stream.Prefix}{node.Index}";
-        string slot = e.Plan.Add($"{stream.SlotPrefix}{node.Index}", $"{stream.Label}: cotangent of a{node.Index}", stream.Rows, cols, stream.InNtk, secondBatchOnly: stream.SameAs is not null);
+        // The first contribution to a_k is named c{k}; a fan-out's later ones c{k}_{reader}.
+        string suffix = stream.Declared.Contains($"{stream.Prefix}{k}") ? $"{k}_{node.Number}" : $"{k}";
+        string next = $"{stream.Prefix}{suffix}";
+        stream.Declared.Add(next);
+        string slot = e.Plan.Add($"{stream.SlotPrefix}{suffix}", $"{stream.Label}: cotangent of a{k}" + (suffix.Contains("_") ? $" through layer {node.Number}" : ""),
+            stream.Rows, cols, stream.InNtk, secondBatchOnly: stream.SameAs is not null);
         string get = $"workspace.Get(backend, {slot}, {stream.Rows}, {cols})";
         if (stream.SameAs is { } first)
         {

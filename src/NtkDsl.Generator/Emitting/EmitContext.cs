@@ -41,7 +41,20 @@ internal sealed class EmitContext
     public void BeginMethod() => _declared.Clear();
 
     /// <summary>The input tensor of <paramref name="node"/> in <paramref name="batch"/>, fetched from its slot at first use.</summary>
-    public string Input(Batch batch, LayerNode node) => Activation(batch, node.Index);
+    public string Input(Batch batch, LayerNode node) => Activation(batch, node.Input + 1);
+
+    /// <summary>
+    /// The names of the tensors a_0 .. a_M in the method being written, where the driver tracks them for joins: RunForward's
+    /// activations, Jvp's tangents (null: zero).
+    /// </summary>
+    public IReadOnlyList<string?> Tensors { get; set; } = new string?[0];
+
+    /// <summary>The comment line that opens a layer's code: "// Layer 5 (Residual(Block)): Conv ...".</summary>
+    public void Heading(LayerNode node, string label)
+    {
+        string scope = node.Scope.TrimEnd('/');
+        W.Line($"// Layer {node.Number}{(scope.Length == 0 ? "" : $" ({scope})")}: {label}");
+    }
 
     /// <summary>
     /// a_k of the batch: the batch itself for k = 0, the same tensor as a_(k-1) after a Flatten (NCHW rows already are
@@ -50,7 +63,7 @@ internal sealed class EmitContext
     public string Activation(Batch batch, int k)
     {
         if (k == 0) return batch.Input;
-        if (Ir.Nodes[k - 1].Kind == Model.LayerKind.Flatten) return Activation(batch, k - 1);
+        if (Ir.Nodes[k - 1].Kind == Model.LayerKind.Flatten) return Activation(batch, Ir.Nodes[k - 1].Input + 1);
         string name = $"{batch.Prefix}{k}";
         if (_declared.Add(name))
         {

@@ -39,7 +39,7 @@ internal sealed class NetworkEmitter
     public static string Emit(NetworkModel model, string version) => new NetworkEmitter(model).Write(version);
 
     /// <summary>True when the infinite-width kernel exists for this architecture (every activation has a Gaussian input).</summary>
-    public static bool HasInfiniteWidth(NetworkIr ir) => Validation.NetworkValidator.FirstNonGaussianActivation(ir.Model) < 0;
+    public static bool HasInfiniteWidth(NetworkIr ir) => Validation.NetworkValidator.InfiniteWidthObstacle(ir) is null;
 
     private string Write(string version)
     {
@@ -105,7 +105,7 @@ internal sealed class NetworkEmitter
             ? new[] { Int(input.Channels), $"new {Ns}.SpatialShape({Int(input.Height)}, {Int(input.Width)})" }
             : new[] { Int(input.Size) });
         args.AddRange(new[] { $"{Ns}.Parameterization.{(_model.Standard ? "Standard" : "Ntk")}", Double(_model.WeightStd), Double(_model.BiasStd) });
-        args.AddRange(_ir.Nodes.Select(n => LayerRules.For(n).DescriptionSpec(n)));
+        args.AddRange(_ir.Nodes.Select(n => LayerRules.For(n).DescriptionSpec(n) + (n.IsJoin || n.Input == n.Index - 1 ? "" : $".From({Int(n.Input)})")));
         for (int i = 0; i < args.Count; i++) w.Line($"    {args[i]}{(i + 1 < args.Count ? "," : ");")}");
         w.Line();
 
@@ -197,17 +197,34 @@ internal sealed class NetworkEmitter
         OpenPass(e, "Jvp", ("tangent", "1", "ParameterCount"), ("output", "n", "OutputSize"), ("tangentOutput", "n", "OutputSize"));
         e.W.Line($"{Helper("RunForward")}(backend, theta, x, output, workspace, second: false);");
         var batch = First("x", "n");
-        string? tangent = null; // null: zero (no parameters before this layer)
+        var tangents = new string?[M + 1]; // tangents[k]: the tangent of a_k; null: zero (no parameters before)
+        e.Tensors = tangents;
         foreach (var node in _ir.Nodes)
         {
             var rule = LayerRules.For(node);
             bool last = node.Index == M - 1;
-            e.W.Line($"// Layer {node.Number}: {rule.Label(node)}");
-            tangent = rule.Tangent(e, node, batch, tangent, last ? "tangentOutput" : $"t{node.Number}", last);
+            e.Heading(node, rule.Label(node));
+            string? input = tangents[node.Input + 1];
+            if (rule is IInPlaceRule && input is not null && ReadLater(node.Input, node.Index))
+            {
+                // The rule works in place, but another layer still reads this tangent (a fan-out): give the rule a copy.
+                string cols = Int(node.InShape.Size), copy = $"t{node.Number}in";
+                string slot = e.Plan.Add($"JvpT{node.Number}In", $"Jvp: copy of the tangent of a{node.Input + 1} for layer {node.Number}", "n", cols);
+                e.W.Line($"TTensor {copy} = workspace.Get(backend, {slot}, n, {cols});");
+                e.W.Line($"backend.Copy({input}, {copy});");
+                input = copy;
+            }
+
+            tangents[node.Number] = rule.Tangent(e, node, batch, input, last ? "tangentOutput" : $"t{node.Number}", last);
         }
 
+        e.Tensors = new string?[0];
         e.W.Close().Line();
     }
+
+    // Whether a node after 'after' reads the tensor of node k's output (directly, or through a Flatten, whose output is that tensor).
+    private bool ReadLater(int k, int after) =>
+        _ir.Readers(k).Any(r => r.Index > after || (r.Kind == LayerKind.Flatten && ReadLater(r.Index, after)));
 
     private void WriteJacobian(EmitContext e)
     {
@@ -285,36 +302,43 @@ internal sealed class NetworkEmitter
         e.W.Line("// The forward pass of one batch; a_k (k < layers) stays in slot Ak (Bk for the second batch of Ntk) for the backward passes.");
         e.W.Open($"public static void RunForward<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor output, {Workspace} workspace, bool second)", BackendConstraint);
         e.W.Line("int n = backend.Rows(x);");
-        string input = "x";
+        var names = new string?[M + 1]; // names[k]: the tensor of a_k
+        names[0] = "x";
+        e.Tensors = names;
         for (int i = 0; i < M; i++)
         {
             var node = _ir.Nodes[i];
             var rule = LayerRules.For(node);
-            string target = Target(node);
-            if (rule is DenseRule dense && DenseRule.Fuses(node) && i + 1 < M - 1 && LayerRules.For(_ir.Nodes[i + 1]) is ActivationRule { FusesIntoDense: true })
+            string target = Target(node), input = names[node.Input + 1]!;
+            if (rule is DenseRule dense && DenseRule.Fuses(node) && i + 1 < M - 1 && _ir.Nodes[i + 1].Input == i &&
+                LayerRules.For(_ir.Nodes[i + 1]) is ActivationRule { FusesIntoDense: true })
             {
                 var activation = _ir.Nodes[i + 1];
-                e.W.Line($"// Layers {node.Number} and {activation.Number}: {rule.Label(node)} ({Flops(node)}), {LayerRules.For(activation).Label(activation)}");
+                string scope = node.Scope.TrimEnd('/');
+                e.W.Line($"// Layers {node.Number} and {activation.Number}{(scope.Length == 0 ? "" : $" ({scope})")}: {rule.Label(node)} ({Flops(node)}), {LayerRules.For(activation).Label(activation)}");
                 Declare(node);
                 Declare(activation);
                 dense.ForwardWithActivation(e, node, activation, input, target, Target(activation));
-                input = Target(activation);
+                names[node.Number] = target;
+                names[activation.Number] = Target(activation);
                 i++;
                 continue;
             }
 
             if (node.Kind == LayerKind.Flatten)
             {
-                e.W.Line($"// Layer {node.Number}: {rule.Label(node)}: a{node.Number} is a{node.Index}.");
+                e.Heading(node, $"{rule.Label(node)}: a{node.Number} is a{node.Input + 1}.");
+                names[node.Number] = input;
                 continue;
             }
 
-            e.W.Line($"// Layer {node.Number}: {rule.Label(node)}" + (node.Parameters is null ? "" : $" ({Flops(node)})"));
+            e.Heading(node, rule.Label(node) + (node.Parameters is null ? "" : $" ({Flops(node)})"));
             Declare(node);
             rule.Forward(e, node, input, target);
-            input = target;
+            names[node.Number] = target;
         }
 
+        e.Tensors = new string?[0];
         e.W.Close().Line();
 
         string Target(LayerNode node) => node.Index == M - 1 ? "output" : $"a{node.Number}";
@@ -354,9 +378,51 @@ internal sealed class NetworkEmitter
             if (kind == "Kernels") e.W.Line($"if (x2 is not null) {Backends}.Shapes.RequireInput(x2, \"x2\", Description);");
             string stateType = kind == "Kernels" ? "KernelState" : "DiagonalKernelState";
             e.W.Line($"{Ns}.{stateType} state = {Ns}.{create};");
-            foreach (var node in _ir.Nodes) LayerRules.For(node).InfiniteWidth(e, node, "state");
-            e.W.Line("return state.Result();");
+            WriteKernelLayers(e);
             e.W.Close().Line();
+        }
+    }
+
+    // The layers' kernel maps on 'state'. A branch point hands every reader but the last a Copy of its state (neural-tangents'
+    // FanOut); a join Adds (FanInSum) or Concats (FanInConcat) the states of its branches.
+    private void WriteKernelLayers(EmitContext e)
+    {
+        var states = new string?[M + 1];
+        states[0] = "state";
+        var readers = new int[M + 1];
+        foreach (var node in _ir.Nodes)
+            foreach (int k in node.Reads) readers[k + 1]++;
+        foreach (var node in _ir.Nodes)
+        {
+            var rule = LayerRules.For(node);
+            if (node.IsJoin)
+            {
+                string joined = Take(node.Joined[0], node);
+                foreach (int k in node.Joined.Skip(1))
+                {
+                    string branch = Take(k, node);
+                    e.Heading(node, rule.Label(node));
+                    e.W.Line(JoinRule.Combine(node, joined, branch));
+                }
+
+                states[node.Number] = joined;
+                continue;
+            }
+
+            string state = Take(node.Input, node);
+            rule.InfiniteWidth(e, node, state);
+            states[node.Number] = state;
+        }
+
+        e.W.Line($"return {states[M]}.Result();");
+
+        string Take(int k, LayerNode reader)
+        {
+            string state = states[k + 1]!;
+            if (--readers[k + 1] == 0) return state;
+            string copy = $"branch{reader.Number}";
+            e.W.Line($"var {copy} = {state}.Copy(); // layer {reader.Number} branches off a{k + 1}, which later layers read too");
+            return copy;
         }
     }
 

@@ -1,5 +1,7 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
+using NtkDsl.Generator.Helpers;
 using NtkDsl.Generator.Model;
 using NtkDsl.Layers;
 
@@ -17,25 +19,119 @@ internal static class Lowering
 
     public static NetworkIr Lower(NetworkModel model)
     {
-        var nodes = new List<LayerNode>(model.Layers.Count);
-        var shape = InputShape(model);
-        long offset = 0;
-        bool parametersBefore = false;
-        for (int i = 0; i < model.Layers.Count; i++)
+        var lowering = new Builder(model);
+        var input = InputShape(model);
+        lowering.Sequence(model.Layers, null, -1, input, "");
+        return new NetworkIr(model, lowering.Nodes, lowering.Offset) { Input = input, Truncated = lowering.Truncated };
+    }
+
+    // Expands blocks in place: a block's layers become nodes in evaluation order, a Repeat repeats them, a join reads the
+    // last node of each branch. A block already being expanded (a cycle), an unusable block or a declaration of more than
+    // NetworkIr.MaxNodes nodes expands to nothing more; validation reports those.
+    private sealed class Builder(NetworkModel model)
+    {
+        private readonly HashSet<string> _expanding = new(StringComparer.Ordinal);
+        private readonly List<bool> _trainable = new(); // node k or a node it reads from has parameters
+
+        public List<LayerNode> Nodes { get; } = new();
+
+        public long Offset { get; private set; }
+
+        public bool Truncated { get; private set; }
+
+        // The layers in sequence from node 'input' of shape 'shape'; returns the last node and its shape.
+        public (int Node, TensorShape Shape) Sequence(EquatableArray<LayerModel> layers, string? block, int input, TensorShape shape, string scope)
         {
-            var layer = model.Layers[i];
+            for (int i = 0; i < layers.Count; i++)
+            {
+                var layer = layers[i];
+                if (Nodes.Count >= NetworkIr.MaxNodes)
+                {
+                    Truncated = true;
+                    break;
+                }
+
+                if (layer.IsBlockReference)
+                {
+                    (input, shape) = Reference(layer, block, i, input, shape, scope);
+                    continue;
+                }
+
+                input = AddNode(layer, block, i, input, shape, scope);
+                shape = Nodes[input].OutShape;
+            }
+
+            return (input, shape);
+        }
+
+        private (int Node, TensorShape Shape) Reference(LayerModel layer, string? block, int index, int input, TensorShape shape, string scope)
+        {
+            if (layer.Kind == LayerKind.Repeat)
+            {
+                string key = layer.Blocks.Count > 0 ? layer.Blocks[0] : "";
+                for (int r = 0, before = -1; r < layer.Width && !Truncated && Nodes.Count > before; r++)
+                {
+                    before = Nodes.Count; // a block that adds no node (unusable, a cycle) is not repeated
+                    (input, shape) = Expand(key, input, shape, $"{scope}{Name(key)} #{r + 1}/");
+                }
+                return (input, shape);
+            }
+
+            // A join: every branch from the same input, then the node that sums or concatenates them.
+            var ends = new List<(int Node, TensorShape Shape)>();
+            if (layer.Kind == LayerKind.Residual) ends.Add((input, shape));
+            for (int b = 0; b < layer.Blocks.Count; b++)
+                ends.Add(Expand(layer.Blocks[b], input, shape, $"{scope}{(layer.Kind == LayerKind.Residual ? "Residual" : layer.Kind.ToString())}({Name(layer.Blocks[b])})/"));
+            if (ends.Count == 0 || Nodes.Count >= NetworkIr.MaxNodes)
+            {
+                Truncated |= Nodes.Count >= NetworkIr.MaxNodes;
+                return (input, shape);
+            }
+
+            bool concat = layer.Kind == LayerKind.FanInConcat;
+            var first = ends[0].Shape;
+            long channels = concat ? ends.Aggregate(0L, (sum, e) => Add(sum, first.IsSpatial ? e.Shape.Channels : e.Shape.Size)) : first.Channels;
+            var outShape = first with { Channels = channels };
+            var kind = concat ? LayerKind.FanInConcat : LayerKind.FanInSum;
+            int node = Nodes.Count;
+            bool trainable = ends.Any(e => IsTrainable(e.Node));
+            Nodes.Add(new LayerNode(node, kind, layer, ends[0].Node, first, outShape, null, trainable)
+            {
+                Joined = ends.Select(e => e.Node).ToArray(),
+                Origin = (block, index),
+                Scope = scope,
+            });
+            _trainable.Add(trainable);
+            return (node, outShape);
+        }
+
+        private (int Node, TensorShape Shape) Expand(string key, int input, TensorShape shape, string scope)
+        {
+            var block = model.Block(key);
+            if (block is null || block.Problem is not null || !_expanding.Add(key)) return (input, shape);
+            var end = Sequence(block.Layers, key, input, shape, scope);
+            _expanding.Remove(key);
+            return end;
+        }
+
+        private string Name(string key) => model.Block(key)?.Name ?? key;
+
+        private bool IsTrainable(int node) => node >= 0 && _trainable[node];
+
+        private int AddNode(LayerModel layer, string? block, int index, int input, TensorShape shape, string scope)
+        {
             var outShape = shape;
             LayerParameters? parameters = null;
             WindowIr? window = null;
             switch (layer.Kind)
             {
                 case LayerKind.Dense:
-                    parameters = Parameters(model, layer, offset, Math.Max(0, layer.Width), shape.Size);
+                    parameters = Parameters(model, layer, Offset, Math.Max(0, layer.Width), shape.Size);
                     outShape = new TensorShape(Math.Max(0, layer.Width));
                     break;
                 case LayerKind.Conv:
                     window = Window(shape, layer.Kernel, layer.Stride, layer.Padding);
-                    parameters = Parameters(model, layer, offset, Math.Max(0, layer.Width), Multiply(shape.Channels, window.Taps));
+                    parameters = Parameters(model, layer, Offset, Math.Max(0, layer.Width), Multiply(shape.Channels, window.Taps));
                     outShape = Output(shape, window, Math.Max(0, layer.Width));
                     break;
                 case LayerKind.AvgPool:
@@ -51,13 +147,16 @@ internal static class Lowering
                     break;
             }
 
-            if (parameters is not null) offset = Add(offset, parameters.Count);
-            nodes.Add(new LayerNode(i, layer.Kind, layer, i - 1, shape, outShape, parameters, parametersBefore, window));
-            parametersBefore |= parameters is not null;
-            shape = outShape;
+            if (parameters is not null) Offset = Add(Offset, parameters.Count);
+            int node = Nodes.Count;
+            Nodes.Add(new LayerNode(node, layer.Kind, layer, input, shape, outShape, parameters, IsTrainable(input), window)
+            {
+                Origin = (block, index),
+                Scope = scope,
+            });
+            _trainable.Add(parameters is not null || IsTrainable(input));
+            return node;
         }
-
-        return new NetworkIr(model, nodes, offset);
     }
 
     /// <summary>The input's shape: [C, H, W] or [C, L] when a spatial input is declared, else [Inputs].</summary>

@@ -62,9 +62,13 @@ internal sealed record LayerParameters(
 }
 
 /// <summary>
-/// One layer node: its kind and declaration, the node that feeds it (-1: the network input; serial chains
-/// today, branches will give a node several inputs), the shapes in and out, its parameters if it has any, and the
-/// window of convolution and pooling layers.
+/// One layer node: its kind and declaration, the node that feeds it (-1: the network input), the shapes in and out,
+/// its parameters if it has any, and the window of convolution and pooling layers. A join (Kind FanInSum or FanInConcat;
+/// a Residual lowers to a FanInSum of its input and its block) reads every node of <see cref="Joined"/> (its
+/// <see cref="Input"/> is the first of them, <see cref="InShape"/> that one's shape).
+/// <see cref="HasParametersBefore"/>: some node the layer reads from, directly or not, has parameters (so cotangents must
+/// flow to its input). <see cref="Origin"/> is the declaration the node comes from (a block key or null for the network,
+/// and the index of the attribute there); <see cref="Scope"/> names the block instances it sits in, for comments.
 /// </summary>
 internal sealed record LayerNode(
     int Index,
@@ -79,6 +83,21 @@ internal sealed record LayerNode(
 {
     /// <summary>1-based number used in comments, names and messages ("layer 3").</summary>
     public int Number => Index + 1;
+
+    /// <summary>The nodes a join reads, in order (empty for other layers).</summary>
+    public IReadOnlyList<int> Joined { get; init; } = [];
+
+    /// <summary>The block (key; null for the network) and attribute index the node was declared by.</summary>
+    public (string? Block, int Layer) Origin { get; init; }
+
+    /// <summary>The block instances the node sits in ("" at the top level), e.g. "Residual(Block) #2".</summary>
+    public string Scope { get; init; } = "";
+
+    /// <summary>Whether the node joins branches.</summary>
+    public bool IsJoin => Kind is LayerKind.FanInSum or LayerKind.FanInConcat;
+
+    /// <summary>The nodes the layer reads: <see cref="Joined"/> for a join, else its <see cref="Input"/>.</summary>
+    public IReadOnlyList<int> Reads => IsJoin ? Joined : [Input];
 }
 
 /// <summary>A lowered network: nodes in evaluation order with everything the rules need as numbers.</summary>
@@ -89,4 +108,22 @@ internal sealed record NetworkIr(NetworkModel Model, IReadOnlyList<LayerNode> No
     public long Outputs => Last.OutShape.Size;
 
     public IEnumerable<LayerNode> WithParameters => Nodes.Where(n => n.Parameters is not null);
+
+    /// <summary>True when some node reads another node than the one before it (residual connections, parallel branches).</summary>
+    public bool IsBranching => Nodes.Any(n => n.IsJoin);
+
+    /// <summary>The shape of a_k's node output (k = node index; -1: the network input).</summary>
+    public TensorShape OutputOf(int index) => index < 0 ? Input : Nodes[index].OutShape;
+
+    /// <summary>The network input's shape.</summary>
+    public TensorShape Input { get; init; } = new(0);
+
+    /// <summary>Nodes that read the output of node <paramref name="index"/> (-1: the input), in order.</summary>
+    public IEnumerable<LayerNode> Readers(int index) => Nodes.Where(n => n.Reads.Contains(index));
+
+    /// <summary>Nodes expanded beyond this are not lowered (NTK0035 reports the declaration).</summary>
+    public const int MaxNodes = 4096;
+
+    /// <summary>True when the declaration expands to more than <see cref="MaxNodes"/> nodes (lowering stopped there).</summary>
+    public bool Truncated { get; init; }
 }

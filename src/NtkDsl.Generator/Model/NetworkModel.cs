@@ -23,6 +23,19 @@ internal enum LayerKind
     SumPool,
     GlobalAvgPool,
     Flatten,
+    LayerNorm,
+
+    /// <summary>x + Block(x) (<see cref="LayerModel.Blocks"/> has one block).</summary>
+    Residual,
+
+    /// <summary>The sum of parallel blocks.</summary>
+    FanInSum,
+
+    /// <summary>The concatenation of parallel blocks.</summary>
+    FanInConcat,
+
+    /// <summary>A block <see cref="LayerModel.Width"/> times in sequence.</summary>
+    Repeat,
 }
 
 /// <summary>
@@ -30,11 +43,20 @@ internal enum LayerKind
 /// user's methods for phi and phi' (<see cref="Function"/>, <see cref="Derivative"/>, escaped) and carries what is
 /// wrong with them in <see cref="Problem"/> (null when both are usable). Spatial layers carry their window
 /// (<see cref="Kernel"/>, <see cref="Stride"/> as declared, 0 meaning the default, and the <see cref="Padding"/> value);
-/// a convolution's output channels are its <see cref="Width"/>.
+/// a convolution's output channels are its <see cref="Width"/>. Block references (Residual, FanInSum, FanInConcat, Repeat)
+/// name their blocks in <see cref="Blocks"/> (keys of <see cref="NetworkModel.Blocks"/>), a Repeat its count in Width;
+/// LayerNorm carries its epsilon in A. An Elementwise layer of a block names methods of the network.
 /// </summary>
 internal sealed record LayerModel(LayerKind Kind, int Width, double? WeightStd, double? BiasStd, bool HasBias, double A, double B, double C,
-    string? Function = null, string? Derivative = null, string? Problem = null, int Kernel = 0, int Stride = 0, int Padding = 0)
+    string? Function = null, string? Derivative = null, string? Problem = null, int Kernel = 0, int Stride = 0, int Padding = 0,
+    EquatableArray<string> Blocks = default)
 {
+    /// <summary>Whether the layer refers to blocks (Residual, FanInSum, FanInConcat, Repeat).</summary>
+    public bool IsBlockReference => Kind is LayerKind.Residual or LayerKind.FanInSum or LayerKind.FanInConcat or LayerKind.Repeat;
+
+    /// <summary>Whether the layer joins branches (Residual, FanInSum, FanInConcat).</summary>
+    public bool IsJoin => Kind is LayerKind.Residual or LayerKind.FanInSum or LayerKind.FanInConcat;
+
     public bool IsDense => Kind == LayerKind.Dense;
 
     /// <summary>Whether the layer has weights (Dense and Conv).</summary>
@@ -44,8 +66,14 @@ internal sealed record LayerModel(LayerKind Kind, int Width, double? WeightStd, 
     public bool IsSpatial => Kind is LayerKind.Conv or LayerKind.AvgPool or LayerKind.SumPool or LayerKind.GlobalAvgPool or LayerKind.Flatten;
 
     /// <summary>Whether the layer is an elementwise activation (built-in or user-defined).</summary>
-    public bool IsActivation => !HasWeights && !IsSpatial;
+    public bool IsActivation => !HasWeights && !IsSpatial && !IsBlockReference && Kind != LayerKind.LayerNorm;
 }
+
+/// <summary>
+/// A block type the network refers to: its key (the fully qualified type name), its C# name for messages, its layers, and
+/// what makes it unusable (<see cref="Problem"/>: not a named type, generic, a [Network]; null when usable).
+/// </summary>
+internal sealed record BlockModel(string Key, string Name, EquatableArray<LayerModel> Layers, string? Problem);
 
 /// <summary>
 /// The spatial input of [Network] as declared: Channels with Height and Width (images) or with Length (sequences);
@@ -87,8 +115,12 @@ internal sealed record NetworkModel(
     double WeightStd,
     double BiasStd,
     bool Standard,
-    EquatableArray<LayerModel> Layers)
+    EquatableArray<LayerModel> Layers,
+    EquatableArray<BlockModel> Blocks = default)
 {
+    /// <summary>The block with <paramref name="key"/>, or null.</summary>
+    public BlockModel? Block(string key) => Blocks.FirstOrDefault(b => b.Key == key);
+
     /// <summary>The network's name as C# source (escaped when it is a keyword, e.g. <c>@class</c>).</summary>
     public string TypeIdentifier => Identifiers.Escape(TypeName);
 

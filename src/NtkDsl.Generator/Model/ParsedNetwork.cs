@@ -1,3 +1,4 @@
+using System.Linq;
 using NtkDsl.Generator.Helpers;
 
 namespace NtkDsl.Generator.Model;
@@ -10,7 +11,23 @@ internal sealed record ParsedNetwork(
     EquatableArray<LayerSite> LayerSites,
     TypeFacts Type,
     int ParameterizationValue,
-    EquatableArray<UnknownLayer> UnknownLayers);
+    EquatableArray<UnknownLayer> UnknownLayers,
+    EquatableArray<BlockSites> BlockSites = default)
+{
+    /// <summary>The sites of the layers of a block (key of <see cref="NetworkModel.Blocks"/>) or of the network (null).</summary>
+    public EquatableArray<LayerSite> SitesOf(string? block) =>
+        block is null ? LayerSites : BlockSites.FirstOrDefault(b => b.Key == block)?.Sites ?? EquatableArray<LayerSite>.Empty;
+
+    /// <summary>The location of layer <paramref name="index"/> of a block or of the network (null: unknown).</summary>
+    public LocationInfo? SiteOf(string? block, int index)
+    {
+        var sites = SitesOf(block);
+        return index >= 0 && index < sites.Count ? sites[index].Location : null;
+    }
+}
+
+/// <summary>Where the layer attributes of a block sit, and the attributes of it the generator does not know.</summary>
+internal sealed record BlockSites(string Key, EquatableArray<LayerSite> Sites, EquatableArray<UnknownLayer> UnknownLayers);
 
 /// <summary>A LayerAttribute subclass the generator does not know, with its location.</summary>
 internal sealed record UnknownLayer(string Name, LocationInfo? Location);

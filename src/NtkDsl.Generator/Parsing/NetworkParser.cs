@@ -36,7 +36,15 @@ internal static class NetworkParser
         ["NtkDsl.SumPoolAttribute"] = LayerKind.SumPool,
         ["NtkDsl.GlobalAvgPoolAttribute"] = LayerKind.GlobalAvgPool,
         ["NtkDsl.FlattenAttribute"] = LayerKind.Flatten,
+        ["NtkDsl.LayerNormAttribute"] = LayerKind.LayerNorm,
+        ["NtkDsl.ResidualAttribute"] = LayerKind.Residual,
+        ["NtkDsl.FanInSumAttribute"] = LayerKind.FanInSum,
+        ["NtkDsl.FanInConcatAttribute"] = LayerKind.FanInConcat,
+        ["NtkDsl.RepeatAttribute"] = LayerKind.Repeat,
     };
+
+    // Blocks read per network at most (a guard for pathological declarations; more are left unread and reported as unknown).
+    private const int MaxBlocks = 256;
 
     /// <summary>Classes and record classes carry [Network] (the attribute targets classes only).</summary>
     public static bool IsCandidate(SyntaxNode node) => node is ClassDeclarationSyntax or RecordDeclarationSyntax;
@@ -72,26 +80,31 @@ internal static class NetworkParser
             }
         }
 
-        var declarations = type.DeclaringSyntaxReferences;
-        var layers = new List<LayerModel>();
-        var sites = new List<LayerSite>();
-        var unknown = new List<UnknownLayer>();
-        foreach (var attribute in type.GetAttributes())
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (attribute.AttributeClass is not { } attributeClass || !DerivesFromLayer(attributeClass)) continue;
-            if (HasErrors(attribute)) return null;
+        var referenced = new List<ITypeSymbol?>();
+        var read = ReadLayers(type, type, referenced, cancellationToken);
+        if (read is null) return null;
+        var (layers, sites, unknown) = read.Value;
 
-            var syntax = attribute.ApplicationSyntaxReference;
-            if (!KnownLayers.TryGetValue(attributeClass.ToDisplayString(), out var kind))
+        // The blocks the layers refer to, breadth first, each read once (so a cycle ends here; validation reports it).
+        var blocks = new List<BlockModel>();
+        var blockSites = new List<BlockSites>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (int next = 0; next < referenced.Count && blocks.Count < MaxBlocks; next++)
+        {
+            var block = referenced[next];
+            string key = BlockKey(block);
+            if (!seen.Add(key)) continue;
+            string? problem = BlockProblem(block);
+            if (problem is not null || block is not INamedTypeSymbol named)
             {
-                unknown.Add(new UnknownLayer(attributeClass.Name, LocationInfo.From(syntax?.GetSyntax(cancellationToken))));
+                blocks.Add(new BlockModel(key, BlockName(block), EquatableArray<LayerModel>.Empty, problem ?? "it is not a class or struct"));
                 continue;
             }
 
-            layers.Add(kind == LayerKind.Elementwise ? ReadElementwise(type, attribute) : ReadLayer(kind, attribute));
-            int declarationIndex = syntax is null ? 0 : IndexOfDeclaration(declarations, syntax);
-            sites.Add(new LayerSite(LocationInfo.From(syntax?.GetSyntax(cancellationToken)), declarationIndex));
+            var blockRead = ReadLayers(named, type, referenced, cancellationToken);
+            if (blockRead is null) return null;
+            blocks.Add(new BlockModel(key, BlockName(block), blockRead.Value.Layers.ToEquatableArray(), null));
+            blockSites.Add(new BlockSites(key, blockRead.Value.Sites.ToEquatableArray(), blockRead.Value.Unknown.ToEquatableArray()));
         }
 
         var containing = new List<ContainingType>();
@@ -124,11 +137,86 @@ internal static class NetworkParser
 
         var model = new NetworkModel(Namespace(type), type.Name, Keyword(type), containing.ToEquatableArray(), inputs,
             new SpatialInput(channels, height, width, length), weightStd, biasStd,
-            Standard: parameterization == 1, layers.ToEquatableArray());
+            Standard: parameterization == 1, layers.ToEquatableArray(), blocks.ToEquatableArray());
         return new ParsedNetwork(model, Identifiers.HintName(model.FullName),
             LocationInfo.From(network.ApplicationSyntaxReference?.GetSyntax(cancellationToken)),
-            sites.ToEquatableArray(), facts, parameterization, unknown.ToEquatableArray());
+            sites.ToEquatableArray(), facts, parameterization, unknown.ToEquatableArray(), blockSites.ToEquatableArray());
     }
+
+    // The layer attributes of a network or block type in source order; null when an attribute does not compile. Block
+    // references add their types to 'referenced'. Elementwise layers name methods of the network.
+    private static (List<LayerModel> Layers, List<LayerSite> Sites, List<UnknownLayer> Unknown)? ReadLayers(
+        INamedTypeSymbol type, INamedTypeSymbol network, List<ITypeSymbol?> referenced, CancellationToken cancellationToken)
+    {
+        var declarations = type.DeclaringSyntaxReferences;
+        var layers = new List<LayerModel>();
+        var sites = new List<LayerSite>();
+        var unknown = new List<UnknownLayer>();
+        foreach (var attribute in type.GetAttributes())
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (attribute.AttributeClass is not { } attributeClass || !DerivesFromLayer(attributeClass)) continue;
+            if (HasErrors(attribute)) return null;
+
+            var syntax = attribute.ApplicationSyntaxReference;
+            if (!KnownLayers.TryGetValue(attributeClass.ToDisplayString(), out var kind))
+            {
+                unknown.Add(new UnknownLayer(attributeClass.Name, LocationInfo.From(syntax?.GetSyntax(cancellationToken))));
+                continue;
+            }
+
+            layers.Add(kind switch
+            {
+                LayerKind.Elementwise => ReadElementwise(network, attribute),
+                LayerKind.Residual or LayerKind.FanInSum or LayerKind.FanInConcat or LayerKind.Repeat => ReadBlockReference(kind, attribute, referenced),
+                _ => ReadLayer(kind, attribute),
+            });
+            int declarationIndex = syntax is null ? 0 : IndexOfDeclaration(declarations, syntax);
+            sites.Add(new LayerSite(LocationInfo.From(syntax?.GetSyntax(cancellationToken)), declarationIndex));
+        }
+
+        return (layers, sites, unknown);
+    }
+
+    // [Residual(typeof(B))], [Repeat(typeof(B), n)], [FanInSum(typeof(A), typeof(B))], [FanInConcat(...)]: the block keys.
+    private static LayerModel ReadBlockReference(LayerKind kind, AttributeData attribute, List<ITypeSymbol?> referenced)
+    {
+        var types = new List<ITypeSymbol?>();
+        var arguments = attribute.ConstructorArguments;
+        if (arguments.Length > 0)
+        {
+            if (arguments[0].Kind == TypedConstantKind.Array)
+            {
+                if (!arguments[0].IsNull) types.AddRange(arguments[0].Values.Select(v => v.Value as ITypeSymbol));
+            }
+            else
+            {
+                types.Add(arguments[0].Value as ITypeSymbol);
+            }
+        }
+
+        int count = kind == LayerKind.Repeat && arguments.Length > 1 ? AsInt(arguments[1]) : 0;
+        referenced.AddRange(types);
+        return new LayerModel(kind, count, null, null, false, 1, 1, 0, Blocks: types.Select(BlockKey).ToEquatableArray());
+    }
+
+    private static string BlockKey(ITypeSymbol? type) => type is null ? "null" : type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
+
+    private static string BlockName(ITypeSymbol? type) => type is null ? "null" : type.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat);
+
+    // Why a type cannot be a block (null: it can).
+    private static string? BlockProblem(ITypeSymbol? type) => type switch
+    {
+        null => "no type is given (typeof(...) of a class with layer attributes)",
+        INamedTypeSymbol { TypeKind: TypeKind.Error } => "the type is not known",
+        INamedTypeSymbol { TypeKind: not (TypeKind.Class or TypeKind.Struct) } => "it is not a class or struct",
+        INamedTypeSymbol { IsGenericType: true } => "it is generic",
+        INamedTypeSymbol { DeclaringSyntaxReferences.IsEmpty: true } => "it is not declared in this project's source (a block is a class or struct of yours with layer attributes)",
+        INamedTypeSymbol named when named.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == NetworkAttributeName) =>
+            "it is a [Network]; a block is a type with layer attributes and without [Network]",
+        INamedTypeSymbol => null,
+        _ => "it is not a class or struct",
+    };
 
     // The namespace as source text, each part escaped (namespace @event -> "@event").
     private static string? Namespace(INamedTypeSymbol type)
@@ -181,6 +269,12 @@ internal static class NetworkParser
             if (kind is LayerKind.AvgPool or LayerKind.SumPool) kernel = AsInt(arguments[0]);
         }
 
+        double epsilon = 1e-5;
+        foreach (var argument in attribute.NamedArguments)
+        {
+            if (argument.Key == "Epsilon") epsilon = AsDouble(argument.Value);
+        }
+
         // Conv's stride defaults to 1, a pool's to its window (0 here: the window).
         if (kind == LayerKind.Conv) stride = 1;
 
@@ -206,6 +300,7 @@ internal static class NetworkParser
             LayerKind.Conv => new LayerModel(kind, width, weightStd, biasStd, hasBias, 1, 1, 0, Kernel: kernel, Stride: stride, Padding: padding),
             LayerKind.AvgPool or LayerKind.SumPool => new LayerModel(kind, 0, null, null, false, 1, 1, 0, Kernel: kernel, Stride: stride, Padding: padding),
             LayerKind.Relu => new LayerModel(kind, 0, null, null, false, 0, 1, 0),
+            LayerKind.LayerNorm => new LayerModel(kind, 0, null, null, false, epsilon, 1, 0),
             LayerKind.LeakyRelu => new LayerModel(kind, 0, null, null, false, a, 1, 0),
             LayerKind.Abs => new LayerModel(kind, 0, null, null, false, -1, 1, 0),
             LayerKind.Erf or LayerKind.Sin => new LayerModel(kind, 0, null, null, false, a, b, c),

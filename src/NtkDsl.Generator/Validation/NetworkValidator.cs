@@ -43,26 +43,32 @@ internal static class NetworkValidator
         CheckStd("WeightStd", model.WeightStd, $"[Network] on '{name}'", at);
         CheckStd("BiasStd", model.BiasStd, $"[Network] on '{name}'", at);
 
-        foreach (var unknown in network.UnknownLayers) Report("NTK0014", unknown.Location, unknown.Name);
+        foreach (var unknown in network.UnknownLayers.Concat(network.BlockSites.SelectMany(b => b.UnknownLayers))) Report("NTK0014", unknown.Location, unknown.Name);
         if (model.Layers.Count == 0)
         {
             if (network.UnknownLayers.Count == 0) Report("NTK0003", at, name);
             return found.ToEquatableArray();
         }
 
-        for (int i = 0; i < model.Layers.Count; i++)
+        CheckLayers(model.Layers, null, $"'{name}'");
+        foreach (var block in model.Blocks.Where(b => b.Problem is null)) CheckLayers(block.Layers, block.Key, $"block '{block.Name}'");
+        CheckBlocks(network, found);
+
+        void CheckLayers(EquatableArray<LayerModel> layers, string? block, string owner)
         {
-            var layer = model.Layers[i];
-            var site = network.LayerSites[i].Location;
-            string where = $"layer {i + 1} ({layer.Kind}) of '{name}'";
+        for (int i = 0; i < layers.Count; i++)
+        {
+            var layer = layers[i];
+            var site = network.SiteOf(block, i);
+            string where = $"layer {i + 1} ({layer.Kind}) of {owner}";
             switch (layer.Kind)
             {
                 case LayerKind.Dense:
                 case LayerKind.Conv:
-                    if (layer.Width <= 0 && layer.IsDense) Report("NTK0004", site, (i + 1).ToString(CultureInfo.InvariantCulture), name, Format(layer.Width));
+                    if (layer.Width <= 0 && layer.IsDense) Report("NTK0004", site, (i + 1).ToString(CultureInfo.InvariantCulture), block is null ? name : owner, Format(layer.Width));
                     if (layer.WeightStd is { } ws) CheckStd("WeightStd", ws, where, site);
                     if (layer.BiasStd is { } bs) CheckStd("BiasStd", bs, where, site);
-                    if (layer.BiasStd is not null && !layer.HasBias) Report("NTK0013", site, (i + 1).ToString(CultureInfo.InvariantCulture), name);
+                    if (layer.BiasStd is not null && !layer.HasBias) Report("NTK0013", site, (i + 1).ToString(CultureInfo.InvariantCulture), block is null ? name : owner);
                     break;
                 case LayerKind.LeakyRelu:
                     CheckFinite("Slope", layer.A, where, site);
@@ -74,39 +80,51 @@ internal static class NetworkValidator
                     CheckFinite("C", layer.C, where, site);
                     break;
                 case LayerKind.Elementwise:
-                    if (layer.Problem is { } problem) Report("NTK0019", site, (i + 1).ToString(CultureInfo.InvariantCulture), name, problem);
+                    if (layer.Problem is { } problem) Report("NTK0019", site, (i + 1).ToString(CultureInfo.InvariantCulture), block is null ? name : owner, problem);
                     break;
                 case LayerKind.Tanh:
                 case LayerKind.Sigmoid:
                 case LayerKind.Softplus:
-                    Report("NTK0015", site, layer.Kind.ToString(), (i + 1).ToString(CultureInfo.InvariantCulture), name);
+                    Report("NTK0015", site, layer.Kind.ToString(), (i + 1).ToString(CultureInfo.InvariantCulture), block is null ? name : owner);
+                    break;
+                case LayerKind.LayerNorm:
+                    if (double.IsNaN(layer.A) || double.IsInfinity(layer.A) || layer.A < 0)
+                        Report("NTK0009", site, "Epsilon", where, Format(layer.A), "it must be a finite number >= 0");
                     break;
             }
         }
 
-        var nonGaussian = FirstNonGaussianActivation(model);
-        if (nonGaussian >= 0)
-            Report("NTK0016", network.LayerSites[nonGaussian].Location, name, model.Layers[nonGaussian].Kind.ToString(), (nonGaussian + 1).ToString(CultureInfo.InvariantCulture));
+            if (layers.Count > 0)
+            {
+                var sites = network.SitesOf(block);
+                var split = sites.FirstOrDefault(s => s.DeclarationIndex != sites[0].DeclarationIndex);
+                if (split is not null) Report("NTK0007", split.Location, block is null ? name : owner);
+            }
+        }
 
         var last = model.Layers[model.Layers.Count - 1];
         if (!last.IsDense) Report("NTK0006", network.LayerSites[model.Layers.Count - 1].Location, name, last.Kind.ToString());
 
-        var firstDeclaration = network.LayerSites[0].DeclarationIndex;
-        var split = network.LayerSites.FirstOrDefault(s => s.DeclarationIndex != firstDeclaration);
-        if (split is not null) Report("NTK0007", split.Location, name);
-
-        if (inputValid) CheckShapes(network, found);
+        if (inputValid && !found.Any(d => IsError(d.Id))) CheckShapes(network, found);
 
         if (!found.Any(d => IsError(d.Id)))
         {
             // What lowering derives must fit the emitted code: an int parameter vector and finite double literals.
             var ir = Lowering.Lower(model);
+            if (InfiniteWidthObstacle(ir) is { } obstacle)
+            {
+                if (obstacle.IsJoin)
+                    Report("NTK0036", network.SiteOf(obstacle.Origin.Block, obstacle.Origin.Layer), name, Describe(network, obstacle));
+                else
+                    Report("NTK0016", network.SiteOf(obstacle.Origin.Block, obstacle.Origin.Layer), name, obstacle.Kind.ToString(), Format(obstacle.Number));
+            }
+
             if (ir.ParameterCount > int.MaxValue)
                 Report("NTK0012", at, name, ir.ParameterCount >= long.MaxValue / 4 ? "more than 9.2e18" : ir.ParameterCount.ToString(CultureInfo.InvariantCulture));
             foreach (var node in ir.WithParameters)
             {
                 var p = node.Parameters!;
-                var site = network.LayerSites[node.Index].Location;
+                var site = network.SiteOf(node.Origin.Block, node.Origin.Layer);
                 string where = $"layer {node.Number} ({node.Kind}) of '{name}'";
                 if (!IsFinite(p.WeightScale) || !IsFinite(p.NtkWeight))
                     Report("NTK0009", node.Declaration.WeightStd is null ? at : site, "WeightStd", node.Declaration.WeightStd is null ? $"[Network] on '{name}' (used by {where})" : where,
@@ -133,23 +151,121 @@ internal static class NetworkValidator
     }
 
     /// <summary>
-    /// Index of the first activation (other than Identity) whose input is not a linear image of a Dense or Conv
-    /// layer's output (pooling and Flatten are linear), or -1. The infinite-width recursion needs Gaussian
-    /// pre-activations, as in neural-tangents.
+    /// The first node that keeps the infinite-width kernel from being generated, or null: an activation (other than
+    /// Identity) or LayerNorm whose input is not Gaussian in the limit (not a linear image of Dense or Conv outputs; pooling,
+    /// Flatten and sums of Gaussians are linear), as in neural-tangents; or a FanInSum whose branches are correlated (more
+    /// than one branch does not end in its own Dense or Conv layer followed only by linear maps or LayerNorm).
     /// </summary>
-    public static int FirstNonGaussianActivation(NetworkModel model)
+    public static LayerNode? InfiniteWidthObstacle(NetworkIr ir)
     {
-        bool gaussian = false;
-        for (int i = 0; i < model.Layers.Count; i++)
+        var gaussian = new bool[ir.Nodes.Count];
+        var fresh = new bool[ir.Nodes.Count]; // odd in weights of its own: independent of other branches in the limit
+        bool Gaussian(int k) => k >= 0 && gaussian[k];
+        bool Fresh(int k) => k >= 0 && fresh[k];
+        foreach (var node in ir.Nodes)
         {
-            var layer = model.Layers[i];
-            if (layer.HasWeights) gaussian = true;
-            else if (layer.IsSpatial || layer.Kind == LayerKind.Identity) continue;
-            else if (!gaussian) return i;
-            else gaussian = false;
+            var layer = node.Declaration;
+            int i = node.Index;
+            if (layer.HasWeights)
+            {
+                gaussian[i] = fresh[i] = true;
+            }
+            else if (node.IsJoin)
+            {
+                if (node.Kind == LayerKind.FanInSum && node.Joined.Count(k => !Fresh(k)) > 1) return node;
+                gaussian[i] = node.Joined.All(Gaussian);
+            }
+            else if (layer.IsSpatial || node.Kind == LayerKind.Identity)
+            {
+                (gaussian[i], fresh[i]) = (Gaussian(node.Input), Fresh(node.Input));
+            }
+            else if (!Gaussian(node.Input))
+            {
+                return node;
+            }
+            else if (node.Kind == LayerKind.LayerNorm)
+            {
+                (gaussian[i], fresh[i]) = (true, Fresh(node.Input));
+            }
         }
 
-        return -1;
+        return null;
+    }
+
+    // [Residual(typeof(Block))] (layer 3 of 'Net'), for messages about a block reference.
+    private static string Describe(ParsedNetwork network, LayerModel layer, string? block, int index)
+    {
+        var model = network.Model;
+        string Name(string key) => model.Block(key)?.Name ?? key;
+        string kind = layer.Kind.ToString();
+        string args = layer.Kind == LayerKind.Repeat
+            ? $"typeof({Name(layer.Blocks.Count > 0 ? layer.Blocks[0] : "null")}), {Format(layer.Width)}"
+            : string.Join(", ", layer.Blocks.Select(b => $"typeof({Name(b)})"));
+        string owner = block is null ? $"'{model.TypeName}'" : $"block '{Name(block)}'";
+        return $"[{kind}({args})] (layer {Format(index + 1)} of {owner})";
+    }
+
+    private static string Describe(ParsedNetwork network, LayerNode join) => Describe(network, join.Declaration, join.Origin.Block, join.Origin.Layer);
+
+    // Block references: usable types with layers, no cycles, positive repeat counts, at least two parallel branches,
+    // and an expansion that fits NetworkIr.MaxNodes.
+    private static void CheckBlocks(ParsedNetwork network, List<DiagnosticInfo> found)
+    {
+        var model = network.Model;
+        var done = new HashSet<string>();
+        void Check(EquatableArray<LayerModel> layers, string? block, List<string> path)
+        {
+            for (int i = 0; i < layers.Count; i++)
+            {
+                var layer = layers[i];
+                if (!layer.IsBlockReference) continue;
+                var site = network.SiteOf(block, i);
+                string where = Describe(network, layer, block, i);
+                void Report(string id, params string[] args) => found.Add(new DiagnosticInfo(id, site, args.ToEquatableArray()));
+                if (layer.Kind == LayerKind.Repeat && layer.Width <= 0) Report("NTK0035", where, $"the repeat count must be positive (got {Format(layer.Width)})");
+                if (layer.Kind is LayerKind.FanInSum or LayerKind.FanInConcat && layer.Blocks.Count < 2)
+                    Report("NTK0035", where, $"parallel branches need at least two block types (got {Format(layer.Blocks.Count)}); for x + Block(x) use [Residual(typeof(Block))]");
+                foreach (var key in layer.Blocks.Distinct())
+                {
+                    var target = model.Block(key);
+                    string targetName = target?.Name ?? key;
+                    if (target is null)
+                    {
+                        Report("NTK0030", key, where, "the network refers to more block types than the generator reads (256)");
+                        continue;
+                    }
+
+                    if (target.Problem is { } problem)
+                    {
+                        Report("NTK0030", targetName, where, problem);
+                        continue;
+                    }
+
+                    if (path.Contains(key))
+                    {
+                        Report("NTK0032", targetName, where, string.Join(" -> ", path.Skip(path.IndexOf(key)).Append(key).Select(k => model.Block(k)?.Name ?? k)));
+                        continue;
+                    }
+
+                    if (target.Layers.Count == 0)
+                    {
+                        Report("NTK0031", targetName, where);
+                        continue;
+                    }
+
+                    if (!done.Add(key)) continue; // its layers were checked already (blocks may be referenced many times)
+                    path.Add(key);
+                    Check(target.Layers, key, path);
+                    path.RemoveAt(path.Count - 1);
+                }
+            }
+        }
+
+        Check(model.Layers, null, new List<string>());
+        if (found.Any(d => IsError(d.Id))) return;
+        if (Lowering.Lower(model).Truncated)
+            found.Add(new DiagnosticInfo("NTK0035", network.NetworkLocation,
+                new[] { $"'{model.TypeName}'", $"its blocks expand to more than {Format(NetworkIr.MaxNodes)} layers; use fewer repetitions" }.ToEquatableArray()));
     }
 
     // The shapes through the layers (on a valid input): spatial layers need spatial inputs, Dense needs features,
@@ -161,12 +277,39 @@ internal static class NetworkValidator
         foreach (var node in ir.Nodes)
         {
             var layer = node.Declaration;
-            var site = network.LayerSites[node.Index].Location;
+            var site = network.SiteOf(node.Origin.Block, node.Origin.Layer);
             string number = Format(node.Number), kind = layer.Kind.ToString(), input = node.InShape.ToString();
             void Report(string id, params string[] args) => found.Add(new DiagnosticInfo(id, site, args.ToEquatableArray()));
+            if (node.IsJoin)
+            {
+                var shapes = node.Joined.Select(ir.OutputOf).ToList();
+                string list = string.Join(" and ", shapes.Select(s => s.ToString()));
+                if (node.Kind == LayerKind.FanInSum && shapes.Any(s => s != shapes[0]))
+                {
+                    Report("NTK0033", Describe(network, node), list, layer.Kind == LayerKind.Residual
+                        ? $"a residual block must give its input's shape {shapes[0]}; for a projection on the shortcut use [FanInSum(typeof(Block), typeof(Projection))]"
+                        : "make every branch end in the same shape");
+                    return;
+                }
+
+                if (node.Kind == LayerKind.FanInConcat && shapes.Any(s => s.IsSpatial != shapes[0].IsSpatial || s.Height != shapes[0].Height || s.Width != shapes[0].Width))
+                {
+                    Report("NTK0034", Describe(network, node), list);
+                    return;
+                }
+
+                continue;
+            }
+
             if (layer.IsSpatial && !node.InShape.IsSpatial)
             {
                 Report("NTK0021", number, kind, name, input);
+                return;
+            }
+
+            if (node.Kind == LayerKind.LayerNorm && node.InShape.Channels < 2)
+            {
+                Report("NTK0037", number, name, input);
                 return;
             }
 

@@ -15,7 +15,7 @@ namespace NtkDsl.Backends;
 /// </para>
 /// </summary>
 /// <typeparam name="TTensor">The backend's tensor handle.</typeparam>
-public interface ITensorBackend<TTensor>
+public partial interface ITensorBackend<TTensor>
 {
     /// <summary>Number of rows of <paramref name="t"/>.</summary>
     int Rows(TTensor t);

@@ -12,7 +12,7 @@ namespace NtkDsl.Cpu;
 /// the upper triangle (SYRK). Elementwise operations are vectorized. Nothing allocates in steady state.
 /// </summary>
 /// <param name="maxDegreeOfParallelism">Threads to use for large operations (0 or less: all cores).</param>
-public readonly struct CpuBackend<T>(int maxDegreeOfParallelism) : ITensorBackend<CpuTensor<T>>
+public readonly partial struct CpuBackend<T>(int maxDegreeOfParallelism) : ITensorBackend<CpuTensor<T>>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>A backend that uses every core.</summary>

@@ -75,12 +75,24 @@ public sealed class DiagonalKernelState : LayerKernelState
 
     private protected override void RunToFeatures(SpatialKernelProgram program) => (_nngp, _ntk) = program.RunDiagonal(0, Options);
 
-    private protected override void AddEntries(LayerKernelState other)
+    private protected override void AddEntries(LayerKernelState other, double a, double b)
     {
         var o = (DiagonalKernelState)other;
         if (o.Count != Count) throw new ArgumentException($"Branches must have the same inputs: {Count} and {o.Count} points.", nameof(other));
-        System.Numerics.Tensors.TensorPrimitives.Add(_nngp!, o._nngp!, _nngp!);
-        System.Numerics.Tensors.TensorPrimitives.Add(_ntk!, o._ntk!, _ntk!);
+        KernelRules.Combine(_nngp!, a, o._nngp!, b);
+        KernelRules.Combine(_ntk!, a, o._ntk!, b);
+    }
+
+    private protected override void ApplyNormalization(double epsilon)
+    {
+        var nngp = _nngp!;
+        var ntk = _ntk!;
+        for (int i = 0; i < nngp.Length; i++)
+        {
+            double scale = KernelRules.NormalizationScale(nngp[i], nngp[i], epsilon);
+            nngp[i] *= scale;
+            ntk[i] *= scale;
+        }
     }
 
     private protected override void ApplyDense(KernelRules.DenseCoefficients c)

@@ -26,8 +26,7 @@ public static class InfiniteWidth
         var state = network.IsSpatial
             ? KernelState.FromInputs(x1, x2, options, network.InputChannels, network.InputSpatial, network.NeedsPositionPairs)
             : KernelState.FromInputs(x1, x2, options);
-        Walk(network, state);
-        return state.Result();
+        return ((KernelState)Walk(network, state)).Result();
     }
 
     /// <summary>The diagonal k(x_i, x_i) of both kernels for the N rows of <paramref name="x"/>, in O(N L).</summary>
@@ -42,13 +41,50 @@ public static class InfiniteWidth
         var state = network.IsSpatial
             ? DiagonalKernelState.FromInputs(x, options, network.InputChannels, network.InputSpatial, network.NeedsPositionPairs)
             : DiagonalKernelState.FromInputs(x, options);
-        Walk(network, state);
-        return state.Result();
+        return ((DiagonalKernelState)Walk(network, state)).Result();
     }
 
-    private static void Walk(NetworkDescription network, LayerKernelState state)
+    // Layer by layer; at a branch point (an output read by several layers) every reader but the last takes a Copy, and
+    // joins Add (sum) or Concat the states of their inputs. Returns the state of the last layer.
+    private static LayerKernelState Walk(NetworkDescription network, LayerKernelState input)
     {
-        foreach (var layer in network.Layers) state.Apply(layer, network.Parameterization);
+        var layers = network.Layers;
+        var sources = network.Sources;
+        var readers = new int[layers.Count + 1]; // readers[k + 1]: how many layers read the output of layer k (k = -1: the input)
+        for (int l = 0; l < layers.Count; l++)
+            foreach (int k in layers[l] is JoinLayer j ? j.Inputs : [sources[l]]) readers[k + 1]++;
+        var states = new LayerKernelState?[layers.Count + 1];
+        states[0] = input;
+        for (int l = 0; l < layers.Count; l++)
+        {
+            if (layers[l] is JoinLayer join)
+            {
+                var state = Take(join.Inputs[0]);
+                for (int b = 1; b < join.Inputs.Count; b++)
+                {
+                    var branch = Take(join.Inputs[b]);
+                    if (join.Kind == JoinKind.Sum) state.Add(branch);
+                    else state.Concat(branch);
+                }
+
+                states[l + 1] = state;
+                continue;
+            }
+
+            var current = Take(sources[l]);
+            current.Apply(layers[l], network.Parameterization);
+            states[l + 1] = current;
+        }
+
+        return states[layers.Count]!;
+
+        LayerKernelState Take(int k)
+        {
+            var state = states[k + 1]!;
+            if (--readers[k + 1] > 0) return state.Copy();
+            states[k + 1] = null;
+            return state;
+        }
     }
 
     private static void CheckInputWidth(NetworkDescription network, Matrix<double> x, string name)

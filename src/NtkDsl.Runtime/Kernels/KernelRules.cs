@@ -35,6 +35,21 @@ internal static class KernelRules
                 $"{activation} needs Gaussian pre-activations: put a Dense layer before it (the inputs or another activation's outputs are not Gaussian).");
     }
 
+    /// <summary>LayerNorm's factor for an entry whose two variances are q1 and q2: 1 / sqrt((q1 + eps)(q2 + eps)).</summary>
+    public static double NormalizationScale(double q1, double q2, double epsilon) => 1.0 / Math.Sqrt((q1 + epsilon) * (q2 + epsilon));
+
+    /// <summary>x = a x + b y entrywise (a = b = 1: the plain sum, bit for bit).</summary>
+    public static void Combine(Span<double> x, double a, ReadOnlySpan<double> y, double b)
+    {
+        if (a == 1 && b == 1)
+        {
+            System.Numerics.Tensors.TensorPrimitives.Add(x, y, x);
+            return;
+        }
+
+        for (int i = 0; i < x.Length; i++) x[i] = a * x[i] + b * y[i];
+    }
+
     /// <summary>An activation's entry map: Sigma' = K, Theta' = KDot * Theta.</summary>
     public static void Apply(in KernelMoments m, ref double sigma, ref double theta)
     {

@@ -150,15 +150,38 @@ public sealed class KernelState : LayerKernelState
         (_nngp, _ntk) = (nngp, ntk);
     }
 
-    private protected override void AddEntries(LayerKernelState other)
+    private protected override void AddEntries(LayerKernelState other, double a, double b)
     {
         var o = (KernelState)other;
         if (o.Rows != Rows || o.Cols != Cols || o.IsSymmetric != IsSymmetric)
             throw new ArgumentException($"Branches must have the same inputs: {Rows} x {Cols} and {o.Rows} x {o.Cols}.", nameof(other));
-        System.Numerics.Tensors.TensorPrimitives.Add(_nngp!.Data, o._nngp!.Data, _nngp.Data);
-        System.Numerics.Tensors.TensorPrimitives.Add(_ntk!.Data, o._ntk!.Data, _ntk.Data);
-        System.Numerics.Tensors.TensorPrimitives.Add(_var1, o._var1, _var1);
-        if (!IsSymmetric) System.Numerics.Tensors.TensorPrimitives.Add(_var2, o._var2, _var2);
+        KernelRules.Combine(_nngp!.Data, a, o._nngp!.Data, b);
+        KernelRules.Combine(_ntk!.Data, a, o._ntk!.Data, b);
+        KernelRules.Combine(_var1, a, o._var1, b);
+        if (!IsSymmetric) KernelRules.Combine(_var2, a, o._var2, b);
+    }
+
+    private protected override void ApplyNormalization(double epsilon)
+    {
+        // Entries read the variances before this layer; update them only after the matrices.
+        var var1 = _var1;
+        var var2 = _var2;
+        int cols = Cols;
+        bool symmetric = IsSymmetric;
+        var nngp = _nngp!.Data;
+        var ntk = _ntk!.Data;
+        Options.ForRows(Rows, (long)Rows * cols / 4, i =>
+        {
+            for (int j = symmetric ? i : 0, idx = i * cols + j; j < cols; j++, idx++)
+            {
+                double scale = KernelRules.NormalizationScale(var1[i], var2[j], epsilon);
+                nngp[idx] *= scale;
+                ntk[idx] *= scale;
+            }
+        });
+        for (int i = 0; i < var1.Length; i++) var1[i] *= KernelRules.NormalizationScale(var1[i], var1[i], epsilon);
+        if (!symmetric)
+            for (int j = 0; j < var2.Length; j++) var2[j] *= KernelRules.NormalizationScale(var2[j], var2[j], epsilon);
     }
 
     private protected override void ApplyDense(KernelRules.DenseCoefficients c)

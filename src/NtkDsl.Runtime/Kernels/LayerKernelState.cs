@@ -196,6 +196,7 @@ public abstract class LayerKernelState
             case FlattenLayer flatten: Flatten(flatten); break;
             case ActivationLayer act: Activate(act.Activation); break;
             case ElementwiseLayer e: Activate(e.Function); break;
+            case LayerNormLayer norm: LayerNorm(norm); break;
             default: throw new NotSupportedException($"Layer {layer} has no infinite-width kernel.");
         }
     }
@@ -216,7 +217,64 @@ public abstract class LayerKernelState
                 $"Branches must have the same kind and shape: this is a {GetType().Name} of {Describe()}, the other a {other.GetType().Name} of {other.Describe()}.",
                 nameof(other));
         if (_program is { } program) program.AddBranch(other._program!, nameof(other));
-        else AddEntries(other);
+        else AddEntries(other, 1, 1);
+        IsGaussian = IsGaussian && other.IsGaussian;
+    }
+
+    /// <summary>
+    /// Layer normalization over features, or over the channels at each position (neural-tangents' <c>LayerNorm</c>):
+    /// in the infinite-width limit the channel mean of a Gaussian representation vanishes and its variance is
+    /// q(x) = Sigma(x, x) (per position), so Sigma'(x, x') = Sigma(x, x') / sqrt((q(x) + eps)(q(x') + eps)) and Theta' the
+    /// same (the normalization is a fixed scaling per sample in the limit); for position pairs the two positions' variances.
+    /// The state stays Gaussian.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The state is not Gaussian (no Dense or Conv layer before it).</exception>
+    /// <exception cref="ArgumentException">The layer's shape differs from the state's.</exception>
+    public void LayerNorm(LayerNormLayer layer)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        KernelRules.RequireGaussian(IsGaussian, "LayerNorm");
+        if (_program is { } program)
+        {
+            if (layer.Spatial is not { } shape)
+                throw new ArgumentException($"The LayerNorm layer is for feature vectors, but the state is {program.Current}.", nameof(layer));
+            KernelRules.CheckSpatialInputs("LayerNorm", layer.Channels, shape, program.Current, nameof(layer));
+            program.Add(new LayerNormOp(layer.Epsilon, program.Current));
+            return;
+        }
+
+        if (layer.Spatial is not null || layer.Channels != Width)
+            throw new ArgumentException($"The LayerNorm layer normalizes {layer.Channels} features{(layer.Spatial is { } s ? $" at {s}" : "")}, but the state has width {Width}.", nameof(layer));
+        ApplyNormalization(layer.Epsilon);
+    }
+
+    /// <summary>
+    /// The concatenation of this branch and <paramref name="other"/> (neural-tangents' <c>FanInConcat</c>): the kernels
+    /// per channel (or feature) are the average of the branches' weighted by their widths, w1 K1 + w2 K2 over w1 + w2
+    /// (channels of [C, H, W] states, features of feature vectors). Exact whether or not the branches are independent.
+    /// Both must come from the same <c>FromInputs</c> state through <see cref="Copy"/>; spatial states need the same
+    /// spatial shape.
+    /// </summary>
+    /// <exception cref="ArgumentException">A different kind of state, spatial shape or inputs.</exception>
+    public void Concat(LayerKernelState other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        if (other.GetType() != GetType() || other.Spatial != Spatial || other.PositionPairs != PositionPairs)
+            throw new ArgumentException(
+                $"Concatenated branches must have the same kind and spatial shape: this is a {GetType().Name} of {Describe()}, the other a {other.GetType().Name} of {other.Describe()}.",
+                nameof(other));
+        if (_program is { } program)
+        {
+            program.AddConcatBranch(other._program!, nameof(other));
+            Width = program.Current.Channels * program.Current.Positions;
+        }
+        else
+        {
+            double total = (double)Width + other.Width;
+            AddEntries(other, Width / total, other.Width / total);
+            Width += other.Width;
+        }
+
         IsGaussian = IsGaussian && other.IsGaussian;
     }
 
@@ -229,8 +287,11 @@ public abstract class LayerKernelState
     /// <summary>Applies an activation's moments to every stored entry and variance (feature-vector states).</summary>
     private protected abstract void ApplyMoments<TRule>(TRule rule) where TRule : IMomentRule;
 
-    /// <summary>Adds another feature-vector state's entries and variances (same kind and sizes).</summary>
-    private protected abstract void AddEntries(LayerKernelState other);
+    /// <summary>Sets this state's entries and variances to a K + b K_other (feature-vector states of the same kind and sizes).</summary>
+    private protected abstract void AddEntries(LayerKernelState other, double a, double b);
+
+    /// <summary>Divides every entry by sqrt((q + eps)(q' + eps)) of its two variances (LayerNorm on feature vectors).</summary>
+    private protected abstract void ApplyNormalization(double epsilon);
 
     /// <summary>Runs a spatial program that ends in a reduction and stores the resulting feature-vector kernels.</summary>
     private protected abstract void RunToFeatures(SpatialKernelProgram program);

@@ -17,6 +17,9 @@ internal abstract class SpatialOp(SpatialLayout input, SpatialLayout output)
 
     public virtual int MaxPositions => Math.Max(In.Positions, Out.Positions);
 
+    /// <summary>Levels of branch buffers the op uses (0 for an op that runs no branch).</summary>
+    public virtual int BranchDepth => 0;
+
     /// <summary>Allocates per-sample storage of side <paramref name="side"/> before its diagonal pass.</summary>
     public virtual void PrepareVariances(int side, int rows) { }
 
@@ -350,7 +353,7 @@ internal sealed class ReduceOp(SpatialLayout input, bool global) : SpatialOp(inp
 /// </summary>
 internal sealed class BranchSumOp(SpatialLayout layout, SpatialInputs inputs, IReadOnlyList<SpatialOp> branch) : SpatialOp(layout, layout)
 {
-    public int Depth => 1 + branch.OfType<BranchSumOp>().Select(b => b.Depth).DefaultIfEmpty(0).Max();
+    public override int BranchDepth => 1 + branch.Select(b => b.BranchDepth).DefaultIfEmpty(0).Max();
 
     public override int MaxEntries => Math.Max(inputs.Layout.Entries, branch.Select(o => o.MaxEntries).DefaultIfEmpty(1).Max());
 

@@ -74,6 +74,14 @@ internal sealed class SpatialKernelProgram
         Add(new BranchSumOp(Current, Inputs, [.. other._ops]));
     }
 
+    /// <summary>Records the channel concatenation with another branch of the same inputs (neural-tangents' FanInConcat).</summary>
+    public void AddConcatBranch(SpatialKernelProgram other, string argument)
+    {
+        if (!ReferenceEquals(other.Inputs, Inputs))
+            throw new ArgumentException("Both branches must start from the same FromInputs state (copy it with Copy()).", argument);
+        Add(new BranchConcatOp(Current, other.Current, Inputs, [.. other._ops]));
+    }
+
     /// <summary>
     /// Runs the program for each sample of side <paramref name="side"/> with itself (the diagonal pass) and returns
     /// the reduced Sigma(x, x), Theta(x, x). Records, in every activation, the per-position variances of the side.
@@ -138,7 +146,7 @@ internal sealed class SpatialKernelProgram
         }, diagonal: false, 0, symmetric ? 0 : 1, pairsPerRow: n2, tileCount: tiles.Count);
     }
 
-    private int Depth => 1 + _ops.OfType<BranchSumOp>().Select(b => b.Depth).DefaultIfEmpty(0).Max();
+    private int Depth => 1 + _ops.Select(o => o.BranchDepth).DefaultIfEmpty(0).Max();
 
     private int MaxEntries => Math.Max(Inputs.Layout.Entries, _ops.Select(o => o.MaxEntries).DefaultIfEmpty(1).Max());
 

@@ -17,6 +17,21 @@ public sealed record NetworkDescription(string Name, int Inputs, Parameterizatio
     /// <summary>The spatial shape of a spatial input (default for feature vectors).</summary>
     public SpatialShape InputSpatial { get; init; }
 
+    /// <summary>
+    /// For each layer, the index of the layer whose output it reads (-1: the network input); layer l - 1 in a serial
+    /// network. A <see cref="JoinLayer"/> reads its own <see cref="JoinLayer.Inputs"/> instead.
+    /// </summary>
+    public IReadOnlyList<int> Sources
+    {
+        get => _sources ?? [.. Enumerable.Range(-1, Layers.Count)];
+        init => _sources = value;
+    }
+
+    private readonly IReadOnlyList<int>? _sources;
+
+    /// <summary>True when some layer does not simply read the layer before it (residual connections, parallel branches).</summary>
+    public bool IsBranching => Layers.Any(l => l is JoinLayer);
+
     /// <summary>True for networks on [C, H, W] (or [C, L]) inputs.</summary>
     public bool IsSpatial => InputChannels > 0;
 
@@ -56,12 +71,36 @@ public sealed record NetworkDescription(string Name, int Inputs, Parameterizatio
         double weightStd, double biasStd, IEnumerable<LayerSpec> layers)
     {
         var resolved = new List<Layer>();
+        var sources = new List<int>();
+        var outputs = new List<(int Channels, SpatialShape Spatial, int Features)>(); // channels > 0: [channels, spatial]; else features
         var (inputChannels, inputSpatial) = (channels, spatial);
-        int features = inputs, offset = 0; // channels > 0: activations are [channels, spatial]; else features
+        int offset = 0;
         foreach (var spec in layers)
         {
+            int number = resolved.Count + 1;
+            int source = spec.Source ?? resolved.Count - 1;
+            if (source < -1 || source >= resolved.Count)
+                throw new ArgumentException($"Layer {number} reads layer {source + 1}, which is not before it.", nameof(layers));
+            (channels, spatial, int features) = source < 0 ? (inputChannels, inputSpatial, inputs) : outputs[source];
             Layer layer;
-            if (spec.Activation is { } activation)
+            if (spec.Join is { } join)
+            {
+                var shapes = join.Inputs.Select(i => i >= -1 && i < resolved.Count ? (i < 0 ? (inputChannels, inputSpatial, inputs) : outputs[i])
+                    : throw new ArgumentException($"Join layer {number} reads layer {i + 1}, which is not before it.", nameof(layers))).ToList();
+                if (shapes.Count < 2 || shapes.Any(s => s.Item1 != shapes[0].Item1 && join.Kind == JoinKind.Sum || s.Item2 != shapes[0].Item2 ||
+                                                        (s.Item1 == 0 && join.Kind == JoinKind.Sum && s.Item3 != shapes[0].Item3)))
+                    throw new ArgumentException($"Join layer {number} ({join.Kind}) needs two or more inputs of matching shapes.", nameof(layers));
+                bool isSpatial = shapes[0].Item1 > 0;
+                var widths = shapes.Select(s => isSpatial ? s.Item1 : s.Item3).ToArray();
+                layer = new JoinLayer(join.Kind, join.Inputs, widths, isSpatial ? shapes[0].Item2 : null);
+                int total = join.Kind == JoinKind.Sum ? widths[0] : widths.Sum();
+                (channels, spatial, features) = isSpatial ? (total, shapes[0].Item2, total * shapes[0].Item2.Positions) : (0, default, total);
+            }
+            else if (spec.NormEpsilon is { } epsilon)
+            {
+                layer = channels > 0 ? new LayerNormLayer(channels, spatial, epsilon) : new LayerNormLayer(features, null, epsilon);
+            }
+            else if (spec.Activation is { } activation)
             {
                 layer = new ActivationLayer(activation);
             }
@@ -72,7 +111,7 @@ public sealed record NetworkDescription(string Name, int Inputs, Parameterizatio
             else if (spec.Spatial is { } s)
             {
                 if (channels == 0)
-                    throw new ArgumentException($"Layer {resolved.Count + 1} ({s.Kind}) needs spatial activations, but its input is {features} features.", nameof(layers));
+                    throw new ArgumentException($"Layer {number} ({s.Kind}) needs spatial activations, but its input is {features} features.", nameof(layers));
                 var window = SpatialWindow.Of(spatial, s.Kernel, s.Stride, s.Padding);
                 switch (s.Kind)
                 {
@@ -98,21 +137,30 @@ public sealed record NetworkDescription(string Name, int Inputs, Parameterizatio
                         channels = 0;
                         break;
                 }
+
+                if (channels > 0) features = channels * spatial.Positions;
             }
             else
             {
                 if (channels != 0)
-                    throw new ArgumentException($"Layer {resolved.Count + 1} (Dense) needs feature vectors; flatten or pool the spatial activations first.", nameof(layers));
+                    throw new ArgumentException($"Layer {number} (Dense) needs feature vectors; flatten or pool the spatial activations first.", nameof(layers));
                 layer = new DenseLayer(features, spec.Width, spec.WeightStd ?? weightStd, spec.BiasStd ?? biasStd, spec.HasBias,
                     offset, offset + spec.Width * features);
                 features = spec.Width;
             }
 
             resolved.Add(layer);
+            sources.Add(source);
+            outputs.Add((channels, spatial, features));
             offset += layer.ParameterCount;
         }
 
-        return new NetworkDescription(name, inputs, parameterization, resolved) { InputChannels = inputChannels, InputSpatial = inputSpatial };
+        return new NetworkDescription(name, inputs, parameterization, resolved)
+        {
+            InputChannels = inputChannels,
+            InputSpatial = inputSpatial,
+            Sources = sources,
+        };
     }
 
     /// <inheritdoc/>
@@ -126,6 +174,8 @@ public sealed record NetworkDescription(string Name, int Inputs, Parameterizatio
             PoolLayer p => $"{(p.Sum ? "SumPool" : "AvgPool")}({p.Window.Height}x{p.Window.Width})",
             GlobalAvgPoolLayer => "GlobalAvgPool",
             FlattenLayer => "Flatten",
+            LayerNormLayer => "LayerNorm",
+            JoinLayer j => $"{j.Kind}({string.Join(", ", j.Inputs.Select(i => i + 1))})",
             _ => "?",
         }));
 }
@@ -148,6 +198,11 @@ public enum SpatialLayerKind
     /// <summary>Flatten (<see cref="FlattenAttribute"/>).</summary>
     Flatten,
 }
+
+/// <summary>The inputs of a join layer spec.</summary>
+/// <param name="Kind">Sum or concatenation.</param>
+/// <param name="Inputs">Indices of the joined layers (-1 for the network input).</param>
+public sealed record JoinSpec(JoinKind Kind, IReadOnlyList<int> Inputs);
 
 /// <summary>The window of a spatial layer spec (size 0 for GlobalAvgPool and Flatten, which have none).</summary>
 /// <param name="Kind">The layer kind.</param>
@@ -182,6 +237,24 @@ public readonly record struct LayerSpec(int Width, double? WeightStd, double? Bi
 
     /// <summary>The window of a spatial layer (null otherwise).</summary>
     public SpatialSpec? Spatial { get; init; }
+
+    /// <summary>Layer normalization (<see cref="LayerNormAttribute"/>) with this epsilon.</summary>
+    public static LayerSpec LayerNorm(double epsilon) => new(0, null, null, false, null) { NormEpsilon = epsilon };
+
+    /// <summary>The epsilon of a LayerNorm layer (null otherwise).</summary>
+    public double? NormEpsilon { get; init; }
+
+    /// <summary>A join of the outputs of earlier layers (indices into the list, -1 for the network input).</summary>
+    public static LayerSpec Joined(JoinKind kind, params int[] inputs) => new(0, null, null, false, null) { Join = new JoinSpec(kind, inputs) };
+
+    /// <summary>The join of a join layer (null otherwise).</summary>
+    public JoinSpec? Join { get; init; }
+
+    /// <summary>The index of the layer whose output this layer reads (-1: the network input); null for the layer before it.</summary>
+    public int? Source { get; init; }
+
+    /// <summary>This layer reading the output of layer <paramref name="source"/> (-1: the network input) instead of the previous one.</summary>
+    public LayerSpec From(int source) => this with { Source = source };
     /// <summary>An activation layer.</summary>
     public static LayerSpec Act(Activation activation) => new(0, null, null, false, activation);
 

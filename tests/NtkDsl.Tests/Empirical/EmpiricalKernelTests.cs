@@ -14,6 +14,9 @@ public class EmpiricalKernelTests
     /// <summary>The conv networks (Conv/ConvNetworks.cs) go through the same checks of the derivatives and the NTK.</summary>
     public static TheoryData<INetworkCase> ConvNetworks() => Conv.ConvPassTests.Networks();
 
+    /// <summary>The branching networks (Residual/ResidualNetworks.cs) go through the same checks.</summary>
+    public static TheoryData<INetworkCase> ResidualNetworks() => Residual.ResidualPassTests.Networks();
+
     [Theory]
     [MemberData(nameof(Networks))]
     public void Forward_matches_a_plain_loop_implementation(INetworkCase net)
@@ -27,6 +30,7 @@ public class EmpiricalKernelTests
     [Theory]
     [MemberData(nameof(Networks))]
     [MemberData(nameof(ConvNetworks))]
+    [MemberData(nameof(ResidualNetworks))]
     public void Jacobian_matches_central_finite_differences(INetworkCase net)
     {
         // Central differences have error O(h^2 f''') ~ 1e-10 at h = 1e-5 plus rounding ~ 1e-16 / h = 1e-11:
@@ -53,6 +57,7 @@ public class EmpiricalKernelTests
     [Theory]
     [MemberData(nameof(Networks))]
     [MemberData(nameof(ConvNetworks))]
+    [MemberData(nameof(ResidualNetworks))]
     public void Vjp_and_Jvp_agree_with_the_Jacobian(INetworkCase net)
     {
         var theta = net.Initialize<double>(seed: 5);
@@ -77,6 +82,7 @@ public class EmpiricalKernelTests
     [Theory]
     [MemberData(nameof(Networks))]
     [MemberData(nameof(ConvNetworks))]
+    [MemberData(nameof(ResidualNetworks))]
     public void Structured_ntk_equals_explicit_J_Jt_in_every_output_mode(INetworkCase net)
     {
         var theta = net.Initialize<double>(seed: 9);
@@ -104,6 +110,7 @@ public class EmpiricalKernelTests
     [Theory]
     [MemberData(nameof(Networks))]
     [MemberData(nameof(ConvNetworks))]
+    [MemberData(nameof(ResidualNetworks))]
     public void Ntk_of_one_batch_is_symmetric_positive_semidefinite_and_matches_the_cross_kernel(INetworkCase net)
     {
         var theta = net.Initialize<double>(seed: 12);
@@ -125,6 +132,7 @@ public class EmpiricalKernelTests
     [Theory]
     [MemberData(nameof(Networks))]
     [MemberData(nameof(ConvNetworks))]
+    [MemberData(nameof(ResidualNetworks))]
     public void Float32_is_within_1e_4_of_float64(INetworkCase net)
     {
         // float32 carries ~7 digits; through a few layers and sums of ~10 terms, 1e-4 relative is the budget.

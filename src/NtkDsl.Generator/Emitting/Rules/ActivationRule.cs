@@ -9,7 +9,7 @@ namespace NtkDsl.Generator.Emitting.Rules;
 /// An elementwise activation a = phi(z): no parameters; its tangent and cotangent steps multiply by phi'(z);
 /// its infinite-width map is KernelState.Activate (closed forms or quadrature, chosen by the runtime).
 /// </summary>
-internal class ActivationRule : ILayerRule
+internal class ActivationRule : ILayerRule, IInPlaceRule
 {
     public virtual string Label(LayerNode node) => node.Kind.ToString();
 

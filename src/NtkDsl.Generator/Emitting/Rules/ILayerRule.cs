@@ -50,6 +50,14 @@ internal interface ILayerRule
     void InfiniteWidth(EmitContext e, LayerNode node, string state);
 }
 
+/// <summary>
+/// A rule whose tangent and cotangent steps overwrite the stream they are given (activations, LayerNorm): where that
+/// tensor is still read by another layer (a fan-out), the driver hands the rule a copy.
+/// </summary>
+internal interface IInPlaceRule
+{
+}
+
 /// <summary>The rule of each layer kind.</summary>
 internal static class LayerRules
 {
@@ -60,6 +68,8 @@ internal static class LayerRules
     private static readonly ILayerRule Pool = new PoolRule();
     private static readonly ILayerRule GlobalAvgPool = new GlobalAvgPoolRule();
     private static readonly ILayerRule Flatten = new FlattenRule();
+    private static readonly ILayerRule LayerNorm = new LayerNormRule();
+    private static readonly ILayerRule Join = new JoinRule();
 
     public static ILayerRule For(LayerNode node) => node.Kind switch
     {
@@ -69,6 +79,8 @@ internal static class LayerRules
         LayerKind.AvgPool or LayerKind.SumPool => Pool,
         LayerKind.GlobalAvgPool => GlobalAvgPool,
         LayerKind.Flatten => Flatten,
+        LayerKind.LayerNorm => LayerNorm,
+        LayerKind.FanInSum or LayerKind.FanInConcat => Join,
         _ => Activation,
     };
 }
