@@ -93,6 +93,10 @@ internal static class DiagnosticDescriptors
         "Layer {0} ({1}) of '{2}': with Valid padding a window of {3} and stride {4} on an axis of {5} never reads the last {6} input element(s), giving output {7}; choose a stride that divides {5} - {3}, or use Same padding",
         DiagnosticSeverity.Warning);
 
+    public static readonly DiagnosticDescriptor NoKernelLimit = Create("NTK0040", "No infinite-width kernel in the feature-learning regime",
+        "InfiniteWidth is not generated for '{0}': under Parameterization.{1} the network learns features at every width (Yang & Hu 2021), so its NTK keeps moving during training and no fixed infinite-width kernel describes the trained network; the empirical NTK, Jacobians and linearization are generated",
+        DiagnosticSeverity.Info);
+
     public static DiagnosticDescriptor? ById(string id) => id switch
     {
         "NTK0001" => NotPartial,
@@ -119,6 +123,7 @@ internal static class DiagnosticDescriptors
         "NTK0022" => DenseOnSpatial,
         "NTK0023" => InvalidWindow,
         "NTK0024" => StrideLeavesInput,
+        "NTK0040" => NoKernelLimit,
         _ => null,
     };
 

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using NtkDsl.Generator.Model;
 using NtkDsl.Layers;
 
@@ -21,6 +22,7 @@ internal static class Lowering
         var shape = InputShape(model);
         long offset = 0;
         bool parametersBefore = false;
+        int weighted = model.Layers.Count(l => l.HasWeights), seen = 0;
         for (int i = 0; i < model.Layers.Count; i++)
         {
             var layer = model.Layers[i];
@@ -30,12 +32,12 @@ internal static class Lowering
             switch (layer.Kind)
             {
                 case LayerKind.Dense:
-                    parameters = Parameters(model, layer, offset, Math.Max(0, layer.Width), shape.Size);
+                    parameters = Parameters(model, layer, DenseScaling.RoleOf(seen++, weighted), offset, Math.Max(0, layer.Width), shape.Size);
                     outShape = new TensorShape(Math.Max(0, layer.Width));
                     break;
                 case LayerKind.Conv:
                     window = Window(shape, layer.Kernel, layer.Stride, layer.Padding);
-                    parameters = Parameters(model, layer, offset, Math.Max(0, layer.Width), Multiply(shape.Channels, window.Taps));
+                    parameters = Parameters(model, layer, DenseScaling.RoleOf(seen++, weighted), offset, Math.Max(0, layer.Width), Multiply(shape.Channels, window.Taps));
                     outShape = Output(shape, window, Math.Max(0, layer.Width));
                     break;
                 case LayerKind.AvgPool:
@@ -84,15 +86,12 @@ internal static class Lowering
                 SpatialGeometry.OutputSize(input.Height, window.Height, window.StrideHeight, window.Padding),
                 SpatialGeometry.OutputSize(input.Width, window.Width, window.StrideWidth, window.Padding), input.Sequence);
 
-    private static LayerParameters Parameters(NetworkModel model, LayerModel layer, long offset, long width, long fanIn)
+    private static LayerParameters Parameters(NetworkModel model, LayerModel layer, LayerRole role, long offset, long width, long fanIn)
     {
         double ws = layer.WeightStd ?? model.WeightStd, bs = layer.BiasStd ?? model.BiasStd;
         long weights = Multiply(width, fanIn), count = Add(weights, layer.HasBias ? width : 0);
-        return new LayerParameters(offset, Add(offset, weights), count, layer.HasBias, ws, bs,
-            DenseScaling.WeightScale(ws, Math.Max(1, fanIn), model.Standard),
-            DenseScaling.BiasScale(bs, layer.HasBias, model.Standard),
-            DenseScaling.NtkWeightCoefficient(ws, Math.Max(1, fanIn), model.Standard),
-            DenseScaling.NtkBiasCoefficient(bs, layer.HasBias, model.Standard));
+        var s = DenseScaling.Of(model.Parameterization, role, ws, bs, layer.HasBias, fanIn, width);
+        return new LayerParameters(offset, Add(offset, weights), count, layer.HasBias, ws, bs, s.WeightScale, s.BiasScale, s.NtkWeight, s.NtkBias);
     }
 
     private static long Add(long a, long b) => Math.Min(Saturated, a + b);

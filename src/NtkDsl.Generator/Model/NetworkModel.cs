@@ -86,7 +86,7 @@ internal sealed record NetworkModel(
     SpatialInput Spatial,
     double WeightStd,
     double BiasStd,
-    bool Standard,
+    NtkDsl.Layers.Parameterization Parameterization,
     EquatableArray<LayerModel> Layers)
 {
     /// <summary>The network's name as C# source (escaped when it is a keyword, e.g. <c>@class</c>).</summary>

@@ -34,8 +34,12 @@ internal static class NetworkValidator
         else if (network.Type.InGenericType) Report("NTK0008", at, name, "nested in a generic type");
         if (network.Type.NonPartialContainer is { } container) Report("NTK0010", at, container, name);
 
-        if (network.ParameterizationValue is not (0 or 1))
-            Report("NTK0009", at, "Parameterization", $"[Network] on '{name}'", Format(network.ParameterizationValue), "use Parameterization.Ntk or Parameterization.Standard");
+        bool kernelLimit = AbcParameterization.Of(model.Parameterization).HasKernelLimit;
+        if (network.ParameterizationValue is not (>= 0 and <= 3))
+            Report("NTK0009", at, "Parameterization", $"[Network] on '{name}'", Format(network.ParameterizationValue),
+                "use Parameterization.Ntk, Standard, MeanField or MaximalUpdate");
+        else if (!kernelLimit)
+            Report("NTK0040", at, name, model.Parameterization.ToString());
         var spatial = model.Spatial;
         bool inputValid = spatial.IsDeclared ? spatial.IsValid && (model.Inputs == 0 || model.Inputs == spatial.Size) : model.Inputs > 0;
         if (spatial.IsDeclared && !inputValid) Report("NTK0020", at, name, DescribeInput(model));
@@ -79,13 +83,13 @@ internal static class NetworkValidator
                 case LayerKind.Tanh:
                 case LayerKind.Sigmoid:
                 case LayerKind.Softplus:
-                    Report("NTK0015", site, layer.Kind.ToString(), (i + 1).ToString(CultureInfo.InvariantCulture), name);
+                    if (kernelLimit) Report("NTK0015", site, layer.Kind.ToString(), (i + 1).ToString(CultureInfo.InvariantCulture), name);
                     break;
             }
         }
 
         var nonGaussian = FirstNonGaussianActivation(model);
-        if (nonGaussian >= 0)
+        if (nonGaussian >= 0 && kernelLimit)
             Report("NTK0016", network.LayerSites[nonGaussian].Location, name, model.Layers[nonGaussian].Kind.ToString(), (nonGaussian + 1).ToString(CultureInfo.InvariantCulture));
 
         var last = model.Layers[model.Layers.Count - 1];

@@ -121,7 +121,7 @@ internal sealed class ConvRule : ILayerRule
     }
 
     public void InfiniteWidth(EmitContext e, LayerNode node, string state) =>
-        e.W.Line($"{state}.Conv({Helper(Name(node))}, {Ns}.Parameterization.{(e.Ir.Model.Standard ? "Standard" : "Ntk")});");
+        e.W.Line($"{state}.Conv({Helper(Name(node))}, {Ns}.Parameterization.{e.Ir.Model.Parameterization});");
 
     // J [rows, parameters] of the stream's samples: the weight blocks D_r X^T, then the bias blocks.
     private static string LayerJacobian(EmitContext e, LayerNode node, CotangentStream stream, string count)
