@@ -91,7 +91,8 @@ internal static class Lowering
         double ws = layer.WeightStd ?? model.WeightStd, bs = layer.BiasStd ?? model.BiasStd;
         long weights = Multiply(width, fanIn), count = Add(weights, layer.HasBias ? width : 0);
         var s = DenseScaling.Of(model.Parameterization, role, ws, bs, layer.HasBias, fanIn, width);
-        return new LayerParameters(offset, Add(offset, weights), count, layer.HasBias, ws, bs, s.WeightScale, s.BiasScale, s.NtkWeight, s.NtkBias);
+        return new LayerParameters(offset, Add(offset, weights), count, layer.HasBias, ws, bs, s.WeightScale, s.BiasScale, s.NtkWeight, s.NtkBias,
+            s.WeightLearningRate, s.BiasLearningRate);
     }
 
     private static long Add(long a, long b) => Math.Min(Saturated, a + b);
