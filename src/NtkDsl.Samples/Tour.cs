@@ -41,6 +41,7 @@ internal sealed class Tour(IAnsiConsole console, TourOptions options)
         Timed("b  lazy training vs width", LazyTraining);
         Timed("c+d  dynamics, narrow vs wide", DynamicsAndTradeOff);
         Timed("e  Fashion-MNIST subset", () => FashionTourSection.Run(console, _report, options));
+        Timed("f  lazy vs feature learning (muP)", () => ParameterizationTourSection.Run(console, _report, _plots, _results, options));
 
         var summary = new SummaryTable("Run summary", "section", "wall time (s)");
         foreach (var (s, t) in _timings) summary.Add(s, F(t, "F1"));
