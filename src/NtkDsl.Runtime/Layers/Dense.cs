@@ -27,16 +27,16 @@ public sealed record DenseLayer(int Inputs, int Width, double WeightStd, double 
     internal Layers.LayerScaling Scaling(Parameterization parameterization) =>
         Layers.DenseScaling.Of(parameterization, Role, WeightStd, BiasStd, HasBias, Inputs, Width);
 
-    /// <summary>The factor of W a in the forward pass: w_std / sqrt(fan_in) under NTK parameterization, 1 under standard.</summary>
+    /// <summary>The factor of W a in the forward pass: w_std / sqrt(fan_in) under NTK parameterization, 1 under standard (the others: <see cref="AbcParameterization"/>).</summary>
     public double WeightScale(Parameterization parameterization) => Scaling(parameterization).WeightScale;
 
-    /// <summary>The factor of b in the forward pass: b_std under NTK parameterization, 1 under standard, 0 without a bias.</summary>
+    /// <summary>The factor of b in the forward pass: b_std under NTK parameterization, 1 under standard, 0 without a bias (the others: <see cref="AbcParameterization"/>).</summary>
     public double BiasScale(Parameterization parameterization) => Scaling(parameterization).BiasScale;
 
-    /// <summary>The standard deviation W is initialized with: 1 under NTK parameterization, w_std / sqrt(fan_in) under standard.</summary>
+    /// <summary>The standard deviation W is initialized with: 1 under NTK parameterization, w_std / sqrt(fan_in) under standard (the others: <see cref="AbcParameterization"/>).</summary>
     public double WeightInitStd(Parameterization parameterization) => Scaling(parameterization).WeightInitStd;
 
-    /// <summary>The standard deviation b is initialized with: 1 under NTK parameterization, b_std under standard.</summary>
+    /// <summary>The standard deviation b is initialized with: 1 under NTK parameterization, b_std under standard (the others: <see cref="AbcParameterization"/>).</summary>
     public double BiasInitStd(Parameterization parameterization) => Scaling(parameterization).BiasInitStd;
 
     /// <inheritdoc/>
