@@ -11,7 +11,8 @@ namespace NtkDsl.Torch;
 /// </summary>
 /// <remarks>
 /// Parameters follow the public layout (per Dense layer W [out, in] row-major, then b [out]). NTK
-/// parameterization: z = (w_std / sqrt(fan_in)) W a + b_std b; standard: z = W a + b. theta may be [P] or
+/// parameterization: z = (w_std / sqrt(fan_in)) W a + b_std b; standard: z = W a + b; the others as in
+/// <see cref="AbcParameterization"/> (the layers' WeightScale and BiasScale). theta may be [P] or
 /// [1, P]; all tensors must share one floating-point element type and device. Results join the caller's
 /// dispose scope, if any; every intermediate tensor is disposed before returning.
 /// </remarks>
@@ -54,7 +55,8 @@ public static class TorchAutogradNtk
     }
 
     /// <summary>
-    /// The empirical NTK Theta(x1, x2) = J(x1) J(x2)^T (x2 = x1 when null), shaped by <paramref name="mode"/>:
+    /// The empirical NTK Theta(x1, x2) = J(x1) diag(rho) J(x2)^T (x2 = x1 when null; rho the learning-rate multipliers of
+    /// the parameterization, all 1 under NTK and standard parameterization), shaped by <paramref name="mode"/>:
     /// <see cref="NtkMode.Full"/> [N1 * O, N2 * O] with entry (n1 * O + k, n2 * O + k'); <see cref="NtkMode.Trace"/>
     /// [N1, N2], the mean over outputs of Theta_kk; <see cref="NtkMode.Diagonal"/> [O * N1, N2], block k = Theta_kk.
     /// </summary>
@@ -66,6 +68,8 @@ public static class TorchAutogradNtk
         using var scope = NewDisposeScope();
         var j1 = Jacobian(network, theta, x1);
         var j2 = x2 is null || ReferenceEquals(x1, x2) ? j1 : Jacobian(network, theta, x2);
+        // J diag(rho) J^T with the parameterization's learning-rate multipliers (all 1 under NTK and standard).
+        if (network.LearningRateMultipliers<double>() is { } rates) j1 = j1.mul(tensor(rates, dtype: j1.dtype, device: j1.device));
         return scope.MoveToOuter(FromJacobians(j1, j2, network.Outputs, mode));
     }
 

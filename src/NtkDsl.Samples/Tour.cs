@@ -42,6 +42,7 @@ internal sealed class Tour(IAnsiConsole console, TourOptions options)
         Timed("c+d  dynamics, narrow vs wide", DynamicsAndTradeOff);
         Timed("e  Fashion-MNIST subset", () => FashionTourSection.Run(console, _report, options));
         Timed("f  residual blocks", () => ResidualTourSection.Run(console, _report, options));
+        Timed("g  lazy vs feature learning (muP)", () => ParameterizationTourSection.Run(console, _report, _plots, _results, options));
 
         var summary = new SummaryTable("Run summary", "section", "wall time (s)");
         foreach (var (s, t) in _timings) summary.Add(s, F(t, "F1"));

@@ -130,6 +130,35 @@ public class DiagnosticTests
         Assert.Contains("Ntk<T>(", generated.SourceText.ToString());
     }
 
+    [Theory]
+    [InlineData("MeanField")]
+    [InlineData("MaximalUpdate")]
+    public void NTK0040_no_infinite_width_kernel_in_the_feature_learning_regime(string parameterization)
+    {
+        // Tanh would report NTK0015 (quadrature) and Relu, Tanh NTK0016 under NTK parameterization; here there is no
+        // infinite-width kernel at all, so NTK0040 alone says so.
+        string source = $"[Network(Inputs = 2, Parameterization = Parameterization.{parameterization})]\n[Dense(4), Relu, Tanh]\n[Dense(1)]\npublic partial class Net;";
+        var diagnostic = Single(source, "NTK0040", "Network(", DiagnosticSeverity.Info);
+        Assert.Contains(parameterization, diagnostic.GetMessage());
+        var (result, _, compile) = GeneratorHarness.Run(Usings + source);
+        Assert.Equal(["NTK0040"], result.Diagnostics.Select(d => d.Id));
+        Assert.Empty(compile.Where(d => d.Severity == DiagnosticSeverity.Error));
+        string generated = result.GeneratedSources.Single().SourceText.ToString();
+        Assert.DoesNotContain("InfiniteWidth", generated);
+        Assert.Contains("Ntk<T>(", generated);
+        Assert.Contains($"Parameterization.{parameterization}", generated);
+    }
+
+    [Theory]
+    [InlineData("Ntk")]
+    [InlineData("Standard")]
+    public void NTK0040_is_not_reported_in_the_kernel_regime(string parameterization)
+    {
+        var (result, _, _) = GeneratorHarness.Run(Usings + $"[Network(Inputs = 2, Parameterization = Parameterization.{parameterization})]\n[Dense(4), Relu]\n[Dense(1)]\npublic partial class Net;");
+        Assert.Empty(result.Diagnostics);
+        Assert.Contains("InfiniteWidth(", result.GeneratedSources.Single().SourceText.ToString());
+    }
+
     [Fact]
     public void Attributes_that_do_not_compile_leave_the_report_to_the_compiler()
     {

@@ -249,6 +249,7 @@ public class FuzzTests
         ["Inputs = 2", "Inputs = 1", "Inputs = 0", "Inputs = -3", "Inputs = int.MaxValue", "Inputs = 3, WeightStd = 1e200", "Inputs = 3, BiasStd = 1e155",
          "Inputs = 3, WeightStd = double.NaN", "Inputs = 2, WeightStd = 1.5, BiasStd = 0.1", "Inputs = 2, Parameterization = Parameterization.Standard",
          "Inputs = 2, Parameterization = (Parameterization)9", "Inputs = 4, WeightStd = 1e-300", "",
+         "Inputs = 2, Parameterization = Parameterization.MeanField", "Inputs = 3, BiasStd = 0.2, Parameterization = Parameterization.MaximalUpdate",
          "Channels = 1, Height = 5, Width = 5", "Channels = 2, Length = 6", "Channels = 1, Height = 4", "Channels = 1, Height = 3, Width = 3, Inputs = 9",
          "Channels = 1, Height = 3, Width = 3, Inputs = 8", "Channels = 1, Height = 2, Width = 2, Length = 2", "Channels = int.MaxValue, Height = 2, Width = 2",
          "Channels = 0, Height = 3, Width = 3", "Channels = 2, Height = -3, Width = 3"];

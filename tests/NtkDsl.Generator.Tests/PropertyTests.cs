@@ -63,7 +63,7 @@ public class PropertyTests
             "[LeakyRelu(double.NaN)]", "[Erf(A = double.PositiveInfinity)]", "[Tanh]", "[Dense(2, Bias = false, BiasStd = 1)]");
         var header = OneOf(
             "[Network(Inputs = 0)]", "[Network(Inputs = -1)]", "[Network]", "[Network(Inputs = 2, WeightStd = double.NaN)]",
-            "[Network(Inputs = 2, BiasStd = -0.1)]", "[Network(Inputs = 2, Parameterization = (Parameterization)3)]", "[Network(Inputs = 2)]");
+            "[Network(Inputs = 2, BiasStd = -0.1)]", "[Network(Inputs = 2, Parameterization = (Parameterization)7)]", "[Network(Inputs = 2)]");
         var keyword = OneOf("public partial class", "public class", "public static partial class", "internal partial class");
         SampleFixed(Gen.Select(header, attribute.Array[0, 6], keyword), c =>
         {

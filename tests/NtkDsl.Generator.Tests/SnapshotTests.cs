@@ -91,6 +91,29 @@ public class SnapshotTests
         """, nameof(StandardParameterizationWithoutBias));
 
     [Fact]
+    public void MaximalUpdateParameterization() => Verify("""
+        using NtkDsl;
+        namespace Demo;
+
+        [Network(Inputs = 3, WeightStd = 1.5, BiasStd = 0.1, Parameterization = Parameterization.MaximalUpdate)]
+        [Dense(64), Relu]
+        [Dense(32), Tanh]
+        [Dense(2)]
+        public partial class MupNet;
+        """, nameof(MaximalUpdateParameterization));
+
+    [Fact]
+    public void MeanFieldParameterization() => Verify("""
+        using NtkDsl;
+        namespace Demo;
+
+        [Network(Inputs = 3, WeightStd = 1.5, BiasStd = 0.1, Parameterization = Parameterization.MeanField)]
+        [Dense(64), Relu]
+        [Dense(2)]
+        public partial class MeanFieldNet;
+        """, nameof(MeanFieldParameterization));
+
+    [Fact]
     public void NestedNetworkWithCoefficients() => Verify("""
         using NtkDsl;
         namespace Demo;

@@ -41,7 +41,8 @@ public sealed class QuickTourFixture : IDisposable
 [Collection("tour")]
 public sealed class TourTests(QuickTourFixture tour)
 {
-    private static readonly string[] Plots = ["a-kernel-curves", "a-kernel-heatmap", "a-eigenvalue-spectrum", "b-drift-vs-width", "c-trajectories", "c-function", "d-narrow-vs-wide"];
+    private static readonly string[] Plots = ["a-kernel-curves", "a-kernel-heatmap", "a-eigenvalue-spectrum", "b-drift-vs-width", "c-trajectories", "c-function", "d-narrow-vs-wide",
+        "g-kernel-change-vs-width", "g-lr-standard", "g-lr-mup"];
 
     [Fact]
     public void The_quick_tour_succeeds()
@@ -73,7 +74,7 @@ public sealed class TourTests(QuickTourFixture tour)
         Assert.StartsWith("<!DOCTYPE html>", html, StringComparison.Ordinal);
         Assert.Equal(Plots.Length, CountOf(html, "<figure><svg"));
         foreach (var name in Plots) Assert.Contains(name + ".svg", html, StringComparison.Ordinal);
-        foreach (var caption in new[] { "a. Theta(x0, x(gamma))", "b. Drift after training", "c. Width", "d. Width 16 vs width", "Run summary" })
+        foreach (var caption in new[] { "a. Theta(x0, x(gamma))", "b. Drift after training", "c. Width", "d. Width 16 vs width", "f. ", "g. Kernel changes after", "g. Best learning rate", "Run summary" })
             Assert.Contains("<caption>" + caption, html, StringComparison.Ordinal);
         Assert.DoesNotContain("<img", html, StringComparison.Ordinal);            // nothing external
         Assert.DoesNotContain("src=\"", html, StringComparison.Ordinal);
@@ -119,6 +120,18 @@ public sealed class TourTests(QuickTourFixture tour)
         Assert.True(V("tradeoff.narrow.kernel_change") > 0.1, $"narrow {V("tradeoff.narrow.kernel_change"):P1}");
         Assert.InRange(V("tradeoff.wide.kernel_change"), 0, 0.08);
         Assert.True(V("tradeoff.narrow.kernel_change") > 4 * V("tradeoff.wide.kernel_change"), "the narrow kernel must move far more");
+
+        // f: widths 64-2048, one seed in --quick. Measured (seeds 1-5): NTK-parameterization slopes -0.56 to -0.91 (NTK
+        // change) and -0.74 to -1.20 (hidden kernel change), muP slopes -0.05 to 0.09; alignment gain at width 2048
+        // 0.0002-0.0005 (NTK) vs 0.18-0.26 (muP); best learning rate moves by 2^4-2^6 under standard parameterization,
+        // spread 2^0-2^1 under muP.
+        Assert.True(V("mup.slope.ntk.kernel") < -0.3 && V("mup.slope.ntk.features") < -0.4, "NTK parameterization: kernels must freeze with width");
+        Assert.InRange(V("mup.slope.mup.kernel"), -0.3, 0.3);
+        Assert.InRange(V("mup.slope.mup.features"), -0.3, 0.3);
+        Assert.InRange(V("mup.alignment_gain.ntk_widest"), -0.005, 0.005);
+        Assert.True(V("mup.alignment_gain.mup_widest") > 0.09, $"muP alignment gain {V("mup.alignment_gain.mup_widest"):F3}");
+        Assert.True(V("mup.best_log2_eta_shift.standard") >= 2, $"standard: best eta shift 2^{V("mup.best_log2_eta_shift.standard")}");
+        Assert.InRange(V("mup.best_log2_eta_spread.mup"), 0, 2);
     }
 
     private static int CountOf(string s, string what)

@@ -67,6 +67,27 @@ public sealed class ConvTests
     }
 
     [Fact]
+    public void Autograd_baseline_includes_the_learning_rate_multipliers_of_mup_and_mean_field()
+    {
+        // PyTorch autograd's J, scaled by the description's rho: J diag(rho) J^T must equal the generated NTK.
+        using var scope = NewDisposeScope();
+        foreach (var (description, theta, expected, inputs) in new[]
+                 {
+                     (MupMlp.Description, MupMlp.InitializeParameters<double>(3), (Func<double[], Matrix<double>, Matrix<double>, Matrix<double>>)((t, a, b) => MupMlp.Ntk(t, a, b, NtkMode.Full)), MupMlp.InputSize),
+                     (MeanFieldConv.Description, MeanFieldConv.InitializeParameters<double>(3), (t, a, b) => MeanFieldConv.Ntk(t, a, b, NtkMode.Full), MeanFieldConv.InputSize),
+                 })
+        {
+            var x1 = new Matrix<double>(3, inputs, TestSupport.Random(3, inputs, 12).Cast<double>().ToArray());
+            var x2 = new Matrix<double>(2, inputs, TestSupport.Random(2, inputs, 13).Cast<double>().ToArray());
+            var want = expected(theta, x1, x2);
+            var actual = TorchAutogradNtk.Ntk(description, TorchConvert.ToTensor(theta, 1, theta.Length), x1.ToTensor(), x2.ToTensor(), NtkMode.Full).ToMatrix<double>();
+            double diff = want.Data.Zip(actual.Data, (a, b) => Math.Abs(a - b)).Max(), scale = want.Data.Max(Math.Abs);
+            Assert.True(diff / scale < 1e-12, $"{description.Name}: relative difference {diff / scale:E2}");
+            Assert.NotNull(description.LearningRateMultipliers<double>());
+        }
+    }
+
+    [Fact]
     public void Rows_that_are_not_C_H_W_values_are_rejected_naming_the_sample_shape()
     {
         using var scope = NewDisposeScope();

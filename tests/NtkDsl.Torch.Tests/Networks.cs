@@ -94,3 +94,16 @@ public partial class CntkFlatten;
 [Flatten]
 [Dense(2, Bias = false)]
 public partial class CntkSequence;
+/// <summary>Maximal-update parameterization with every role (input, hidden without bias, output): per-layer learning rates in the NTK.</summary>
+[Network(Inputs = 3, WeightStd = 1.3, BiasStd = 0.2, Parameterization = Parameterization.MaximalUpdate)]
+[Dense(7), Tanh]
+[Dense(6, Bias = false), Relu]
+[Dense(2)]
+public partial class MupMlp;
+
+/// <summary>A mean-field conv net: conv input layer, Flatten, Dense readout with the 1/n multiplier.</summary>
+[Network(Channels = 2, Height = 4, Width = 4, WeightStd = 1.2, BiasStd = 0.1, Parameterization = Parameterization.MeanField)]
+[Conv(3, 3, Padding = Padding.Same), Relu]
+[Flatten]
+[Dense(2)]
+public partial class MeanFieldConv;

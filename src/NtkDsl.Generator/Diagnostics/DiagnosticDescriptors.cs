@@ -117,6 +117,9 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor LayerNormTooNarrow = Create("NTK0037", "LayerNorm needs two or more channels",
         "Layer {0} (LayerNorm) of '{1}' gets {2}, one value per position to normalize over, which normalizes to 0; put it after a layer with two or more features or channels");
+    public static readonly DiagnosticDescriptor NoKernelLimit = Create("NTK0040", "No infinite-width kernel in the feature-learning regime",
+        "InfiniteWidth is not generated for '{0}': under Parameterization.{1} the network learns features at every width (Yang & Hu 2021), so its NTK keeps moving during training and no fixed infinite-width kernel describes the trained network; the empirical NTK, Jacobians and linearization are generated",
+        DiagnosticSeverity.Info);
 
     public static DiagnosticDescriptor? ById(string id) => id switch
     {
@@ -152,6 +155,7 @@ internal static class DiagnosticDescriptors
         "NTK0035" => InvalidBlockArguments,
         "NTK0036" => DependentBranches,
         "NTK0037" => LayerNormTooNarrow,
+        "NTK0040" => NoKernelLimit,
         _ => null,
     };
 

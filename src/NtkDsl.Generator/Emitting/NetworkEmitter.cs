@@ -38,8 +38,13 @@ internal sealed class NetworkEmitter
 
     public static string Emit(NetworkModel model, string version) => new NetworkEmitter(model).Write(version);
 
-    /// <summary>True when the infinite-width kernel exists for this architecture (every activation has a Gaussian input).</summary>
-    public static bool HasInfiniteWidth(NetworkIr ir) => Validation.NetworkValidator.InfiniteWidthObstacle(ir) is null;
+    /// <summary>
+    /// True when the infinite-width kernel exists for this architecture (every activation has a Gaussian input, summed
+    /// branches are independent) and is the limit of training under its parameterization (not under mean-field or
+    /// maximal-update parameterization: NTK0040).
+    /// </summary>
+    public static bool HasInfiniteWidth(NetworkIr ir) =>
+        NtkDsl.Layers.AbcParameterization.Of(ir.Model.Parameterization).HasKernelLimit && Validation.NetworkValidator.InfiniteWidthObstacle(ir) is null;
 
     private string Write(string version)
     {
@@ -83,7 +88,7 @@ internal sealed class NetworkEmitter
             LayerKind.Conv => $"Conv({n.OutShape.Channels})",
             _ => n.Kind.ToString(),
         })) +
-        $", {(_model.Standard ? "standard" : "NTK")} parameterization";
+        $", {NtkDsl.Layers.AbcParameterization.Of(_model.Parameterization).Name} parameterization";
 
     private void WriteConstants(IndentedWriter w)
     {
@@ -104,7 +109,7 @@ internal sealed class NetworkEmitter
         args.AddRange(input.IsSpatial
             ? new[] { Int(input.Channels), $"new {Ns}.SpatialShape({Int(input.Height)}, {Int(input.Width)})" }
             : new[] { Int(input.Size) });
-        args.AddRange(new[] { $"{Ns}.Parameterization.{(_model.Standard ? "Standard" : "Ntk")}", Double(_model.WeightStd), Double(_model.BiasStd) });
+        args.AddRange(new[] { $"{Ns}.Parameterization.{_model.Parameterization}", Double(_model.WeightStd), Double(_model.BiasStd) });
         args.AddRange(_ir.Nodes.Select(n => LayerRules.For(n).DescriptionSpec(n) + (n.IsJoin || n.Input == n.Index - 1 ? "" : $".From({Int(n.Input)})")));
         for (int i = 0; i < args.Count; i++) w.Line($"    {args[i]}{(i + 1 < args.Count ? "," : ");")}");
         w.Line();

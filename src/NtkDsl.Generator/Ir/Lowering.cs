@@ -19,8 +19,12 @@ internal static class Lowering
 
     public static NetworkIr Lower(NetworkModel model)
     {
-        var lowering = new Builder(model);
+        // Scalings depend on a layer's role (input, hidden, output: its index among the layers with weights in evaluation
+        // order), so a first expansion counts those layers.
         var input = InputShape(model);
+        var counting = new Builder(model, weighted: 0);
+        counting.Sequence(model.Layers, null, -1, input, "");
+        var lowering = new Builder(model, counting.Nodes.Count(n => n.Parameters is not null));
         lowering.Sequence(model.Layers, null, -1, input, "");
         return new NetworkIr(model, lowering.Nodes, lowering.Offset) { Input = input, Truncated = lowering.Truncated };
     }
@@ -28,8 +32,9 @@ internal static class Lowering
     // Expands blocks in place: a block's layers become nodes in evaluation order, a Repeat repeats them, a join reads the
     // last node of each branch. A block already being expanded (a cycle), an unusable block or a declaration of more than
     // NetworkIr.MaxNodes nodes expands to nothing more; validation reports those.
-    private sealed class Builder(NetworkModel model)
+    private sealed class Builder(NetworkModel model, int weighted)
     {
+        private int _seen; // layers with weights expanded so far
         private readonly HashSet<string> _expanding = new(StringComparer.Ordinal);
         private readonly List<bool> _trainable = new(); // node k or a node it reads from has parameters
 
@@ -126,12 +131,12 @@ internal static class Lowering
             switch (layer.Kind)
             {
                 case LayerKind.Dense:
-                    parameters = Parameters(model, layer, Offset, Math.Max(0, layer.Width), shape.Size);
+                    parameters = Parameters(model, layer, DenseScaling.RoleOf(_seen++, weighted), Offset, Math.Max(0, layer.Width), shape.Size);
                     outShape = new TensorShape(Math.Max(0, layer.Width));
                     break;
                 case LayerKind.Conv:
                     window = Window(shape, layer.Kernel, layer.Stride, layer.Padding);
-                    parameters = Parameters(model, layer, Offset, Math.Max(0, layer.Width), Multiply(shape.Channels, window.Taps));
+                    parameters = Parameters(model, layer, DenseScaling.RoleOf(_seen++, weighted), Offset, Math.Max(0, layer.Width), Multiply(shape.Channels, window.Taps));
                     outShape = Output(shape, window, Math.Max(0, layer.Width));
                     break;
                 case LayerKind.AvgPool:
@@ -183,15 +188,13 @@ internal static class Lowering
                 SpatialGeometry.OutputSize(input.Height, window.Height, window.StrideHeight, window.Padding),
                 SpatialGeometry.OutputSize(input.Width, window.Width, window.StrideWidth, window.Padding), input.Sequence);
 
-    private static LayerParameters Parameters(NetworkModel model, LayerModel layer, long offset, long width, long fanIn)
+    private static LayerParameters Parameters(NetworkModel model, LayerModel layer, LayerRole role, long offset, long width, long fanIn)
     {
         double ws = layer.WeightStd ?? model.WeightStd, bs = layer.BiasStd ?? model.BiasStd;
         long weights = Multiply(width, fanIn), count = Add(weights, layer.HasBias ? width : 0);
-        return new LayerParameters(offset, Add(offset, weights), count, layer.HasBias, ws, bs,
-            DenseScaling.WeightScale(ws, Math.Max(1, fanIn), model.Standard),
-            DenseScaling.BiasScale(bs, layer.HasBias, model.Standard),
-            DenseScaling.NtkWeightCoefficient(ws, Math.Max(1, fanIn), model.Standard),
-            DenseScaling.NtkBiasCoefficient(bs, layer.HasBias, model.Standard));
+        var s = DenseScaling.Of(model.Parameterization, role, ws, bs, layer.HasBias, fanIn, width);
+        return new LayerParameters(offset, Add(offset, weights), count, layer.HasBias, ws, bs, s.WeightScale, s.BiasScale, s.NtkWeight, s.NtkBias,
+            s.WeightLearningRate, s.BiasLearningRate);
     }
 
     private static long Add(long a, long b) => Math.Min(Saturated, a + b);

@@ -45,6 +45,8 @@ internal sealed record WindowIr(int Height, int Width, int StrideHeight, int Str
 /// <param name="BiasScale">Forward factor of b (0 without a bias).</param>
 /// <param name="NtkWeight">Factor of the input Gram in the layer's NTK term.</param>
 /// <param name="NtkBias">Constant added to the input Gram in the layer's NTK term.</param>
+/// <param name="WeightRate">Learning-rate multiplier rho of W (1 except under mean-field and maximal-update parameterization).</param>
+/// <param name="BiasRate">Learning-rate multiplier rho of b.</param>
 internal sealed record LayerParameters(
     long WeightOffset,
     long BiasOffset,
@@ -55,8 +57,13 @@ internal sealed record LayerParameters(
     double WeightScale,
     double BiasScale,
     double NtkWeight,
-    double NtkBias)
+    double NtkBias,
+    double WeightRate = 1,
+    double BiasRate = 1)
 {
+    /// <summary>Whether the layer's NTK term needs the learning-rate multipliers (rho != 1), so sqrt(rho) scales its Jacobian blocks.</summary>
+    public bool HasRates => WeightRate != 1 || (HasBias && BiasRate != 1);
+
     /// <summary>Every scale the emitted code writes as a literal (they must be finite).</summary>
     public IEnumerable<double> Scales => new[] { WeightScale, BiasScale, NtkWeight, NtkBias };
 }

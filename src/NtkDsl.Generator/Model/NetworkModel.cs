@@ -114,7 +114,7 @@ internal sealed record NetworkModel(
     SpatialInput Spatial,
     double WeightStd,
     double BiasStd,
-    bool Standard,
+    NtkDsl.Layers.Parameterization Parameterization,
     EquatableArray<LayerModel> Layers,
     EquatableArray<BlockModel> Blocks = default)
 {

@@ -137,7 +137,7 @@ internal static class NetworkParser
 
         var model = new NetworkModel(Namespace(type), type.Name, Keyword(type), containing.ToEquatableArray(), inputs,
             new SpatialInput(channels, height, width, length), weightStd, biasStd,
-            Standard: parameterization == 1, layers.ToEquatableArray(), blocks.ToEquatableArray());
+            (NtkDsl.Layers.Parameterization)parameterization, layers.ToEquatableArray(), blocks.ToEquatableArray());
         return new ParsedNetwork(model, Identifiers.HintName(model.FullName),
             LocationInfo.From(network.ApplicationSyntaxReference?.GetSyntax(cancellationToken)),
             sites.ToEquatableArray(), facts, parameterization, unknown.ToEquatableArray(), blockSites.ToEquatableArray());

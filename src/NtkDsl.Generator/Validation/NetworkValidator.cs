@@ -34,8 +34,12 @@ internal static class NetworkValidator
         else if (network.Type.InGenericType) Report("NTK0008", at, name, "nested in a generic type");
         if (network.Type.NonPartialContainer is { } container) Report("NTK0010", at, container, name);
 
-        if (network.ParameterizationValue is not (0 or 1))
-            Report("NTK0009", at, "Parameterization", $"[Network] on '{name}'", Format(network.ParameterizationValue), "use Parameterization.Ntk or Parameterization.Standard");
+        bool kernelLimit = AbcParameterization.Of(model.Parameterization).HasKernelLimit;
+        if (network.ParameterizationValue is not (>= 0 and <= 3))
+            Report("NTK0009", at, "Parameterization", $"[Network] on '{name}'", Format(network.ParameterizationValue),
+                "use Parameterization.Ntk, Standard, MeanField or MaximalUpdate");
+        else if (!kernelLimit)
+            Report("NTK0040", at, name, model.Parameterization.ToString());
         var spatial = model.Spatial;
         bool inputValid = spatial.IsDeclared ? spatial.IsValid && (model.Inputs == 0 || model.Inputs == spatial.Size) : model.Inputs > 0;
         if (spatial.IsDeclared && !inputValid) Report("NTK0020", at, name, DescribeInput(model));
@@ -85,7 +89,7 @@ internal static class NetworkValidator
                 case LayerKind.Tanh:
                 case LayerKind.Sigmoid:
                 case LayerKind.Softplus:
-                    Report("NTK0015", site, layer.Kind.ToString(), (i + 1).ToString(CultureInfo.InvariantCulture), block is null ? name : owner);
+                    if (kernelLimit) Report("NTK0015", site, layer.Kind.ToString(), (i + 1).ToString(CultureInfo.InvariantCulture), block is null ? name : owner);
                     break;
                 case LayerKind.LayerNorm:
                     if (double.IsNaN(layer.A) || double.IsInfinity(layer.A) || layer.A < 0)
@@ -111,7 +115,7 @@ internal static class NetworkValidator
         {
             // What lowering derives must fit the emitted code: an int parameter vector and finite double literals.
             var ir = Lowering.Lower(model);
-            if (InfiniteWidthObstacle(ir) is { } obstacle)
+            if (kernelLimit && InfiniteWidthObstacle(ir) is { } obstacle)
             {
                 if (obstacle.IsJoin)
                     Report("NTK0036", network.SiteOf(obstacle.Origin.Block, obstacle.Origin.Layer), name, Describe(network, obstacle));

@@ -40,16 +40,10 @@ public sealed class NetworkAttribute : Attribute
     /// <summary>Default bias standard deviation sigma_b of every Dense layer (default 0).</summary>
     public double BiasStd { get; set; }
 
-    /// <summary>How weights are scaled; <see cref="NtkDsl.Parameterization.Ntk"/> by default.</summary>
+    /// <summary>
+    /// How weights, initialization and learning rates scale with width; <see cref="NtkDsl.Parameterization.Ntk"/> by default.
+    /// <see cref="NtkDsl.Parameterization.MeanField"/> and <see cref="NtkDsl.Parameterization.MaximalUpdate"/> learn features at
+    /// every width and have no infinite-width kernel (no InfiniteWidth member; info NTK0040). See <see cref="AbcParameterization"/>.
+    /// </summary>
     public Parameterization Parameterization { get; set; } = Parameterization.Ntk;
-}
-
-/// <summary>The two parameterizations of neural-tangents.</summary>
-public enum Parameterization
-{
-    /// <summary>z = (sigma_w / sqrt(fan_in)) W a + sigma_b b with W, b ~ N(0, 1).</summary>
-    Ntk,
-
-    /// <summary>z = W a + b with W ~ N(0, sigma_w^2 / fan_in) and b ~ N(0, sigma_b^2).</summary>
-    Standard,
 }

@@ -20,19 +20,30 @@ public sealed record DenseLayer(int Inputs, int Width, double WeightStd, double 
         if (HasBias) yield return new(BiasOffset, Width, BiasInitStd(parameterization));
     }
 
-    /// <summary>The factor of W a in the forward pass: w_std / sqrt(fan_in) under NTK parameterization, 1 under standard.</summary>
-    public double WeightScale(Parameterization parameterization) =>
-        Layers.DenseScaling.WeightScale(WeightStd, Inputs, parameterization == Parameterization.Standard);
+    /// <summary>Input, hidden or output layer (which dimension grows with width; see <see cref="AbcParameterization"/>). Set by <see cref="NetworkDescription"/>.</summary>
+    public LayerRole Role { get; init; }
 
-    /// <summary>The factor of b in the forward pass: b_std under NTK parameterization, 1 under standard, 0 without a bias.</summary>
-    public double BiasScale(Parameterization parameterization) =>
-        Layers.DenseScaling.BiasScale(BiasStd, HasBias, parameterization == Parameterization.Standard);
+    /// <summary>Every scaling of this layer under <paramref name="parameterization"/> (one formula, shared with the generator).</summary>
+    internal Layers.LayerScaling Scaling(Parameterization parameterization) =>
+        Layers.DenseScaling.Of(parameterization, Role, WeightStd, BiasStd, HasBias, Inputs, Width);
 
-    /// <summary>The standard deviation W is initialized with: 1 under NTK parameterization, w_std / sqrt(fan_in) under standard.</summary>
-    public double WeightInitStd(Parameterization parameterization) =>
-        Layers.DenseScaling.WeightInitStd(WeightStd, Inputs, parameterization == Parameterization.Standard);
+    /// <summary>The factor of W a in the forward pass: w_std / sqrt(fan_in) under NTK parameterization, 1 under standard (the others: <see cref="AbcParameterization"/>).</summary>
+    public double WeightScale(Parameterization parameterization) => Scaling(parameterization).WeightScale;
 
-    /// <summary>The standard deviation b is initialized with: 1 under NTK parameterization, b_std under standard.</summary>
-    public double BiasInitStd(Parameterization parameterization) =>
-        Layers.DenseScaling.BiasInitStd(BiasStd, parameterization == Parameterization.Standard);
+    /// <summary>The factor of b in the forward pass: b_std under NTK parameterization, 1 under standard, 0 without a bias (the others: <see cref="AbcParameterization"/>).</summary>
+    public double BiasScale(Parameterization parameterization) => Scaling(parameterization).BiasScale;
+
+    /// <summary>The standard deviation W is initialized with: 1 under NTK parameterization, w_std / sqrt(fan_in) under standard (the others: <see cref="AbcParameterization"/>).</summary>
+    public double WeightInitStd(Parameterization parameterization) => Scaling(parameterization).WeightInitStd;
+
+    /// <summary>The standard deviation b is initialized with: 1 under NTK parameterization, b_std under standard (the others: <see cref="AbcParameterization"/>).</summary>
+    public double BiasInitStd(Parameterization parameterization) => Scaling(parameterization).BiasInitStd;
+
+    /// <inheritdoc/>
+    public override IEnumerable<LearningRateSegment> LearningRates(Parameterization parameterization)
+    {
+        var s = Scaling(parameterization);
+        yield return new(WeightOffset, Width * Inputs, s.WeightLearningRate);
+        if (HasBias) yield return new(BiasOffset, Width, s.BiasLearningRate);
+    }
 }

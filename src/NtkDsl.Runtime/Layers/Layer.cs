@@ -11,6 +11,13 @@ public abstract record Layer
     /// with (weights, then the bias), in layout order.
     /// </summary>
     public virtual IEnumerable<ParameterSegment> Segments(Parameterization parameterization) => [];
+
+    /// <summary>
+    /// The runs of the flat parameter vector this layer owns, each with its learning-rate multiplier rho: 1 under NTK
+    /// and standard parameterization, powers of the width under mean-field and maximal-update parameterization (see
+    /// <see cref="AbcParameterization"/>).
+    /// </summary>
+    public virtual IEnumerable<LearningRateSegment> LearningRates(Parameterization parameterization) => [];
 }
 
 /// <summary>A run of the flat parameter vector drawn from N(0, Std^2) at initialization.</summary>
@@ -18,3 +25,9 @@ public abstract record Layer
 /// <param name="Length">Number of elements.</param>
 /// <param name="Std">Initialization standard deviation.</param>
 public readonly record struct ParameterSegment(int Offset, int Length, double Std);
+
+/// <summary>A run of the flat parameter vector trained with learning rate eta * Multiplier.</summary>
+/// <param name="Offset">Index of the first element.</param>
+/// <param name="Length">Number of elements.</param>
+/// <param name="Multiplier">The learning-rate multiplier rho of these parameters.</param>
+public readonly record struct LearningRateSegment(int Offset, int Length, double Multiplier);

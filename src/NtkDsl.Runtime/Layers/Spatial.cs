@@ -92,21 +92,32 @@ public sealed record ConvLayer(int InChannels, int OutChannels, SpatialWindow Wi
         if (HasBias) yield return new(BiasOffset, OutChannels, BiasInitStd(parameterization));
     }
 
+    /// <summary>Input, hidden or output layer (which dimension grows with width; see <see cref="AbcParameterization"/>). Set by <see cref="NetworkDescription"/>.</summary>
+    public LayerRole Role { get; init; }
+
+    /// <summary>Every scaling of this layer (fan-in C_in kh kw, fan-out the output channels; see <see cref="DenseScaling"/>).</summary>
+    internal LayerScaling Scaling(Parameterization parameterization) =>
+        DenseScaling.Of(parameterization, Role, WeightStd, BiasStd, HasBias, FanIn, OutChannels);
+
     /// <summary>The factor of conv(W, a) in the forward pass (see <see cref="DenseScaling"/>).</summary>
-    public double WeightScale(Parameterization parameterization) =>
-        DenseScaling.WeightScale(WeightStd, FanIn, parameterization == Parameterization.Standard);
+    public double WeightScale(Parameterization parameterization) => Scaling(parameterization).WeightScale;
 
     /// <summary>The factor of b in the forward pass.</summary>
-    public double BiasScale(Parameterization parameterization) =>
-        DenseScaling.BiasScale(BiasStd, HasBias, parameterization == Parameterization.Standard);
+    public double BiasScale(Parameterization parameterization) => Scaling(parameterization).BiasScale;
 
     /// <summary>The standard deviation W is initialized with.</summary>
-    public double WeightInitStd(Parameterization parameterization) =>
-        DenseScaling.WeightInitStd(WeightStd, FanIn, parameterization == Parameterization.Standard);
+    public double WeightInitStd(Parameterization parameterization) => Scaling(parameterization).WeightInitStd;
 
     /// <summary>The standard deviation b is initialized with.</summary>
-    public double BiasInitStd(Parameterization parameterization) =>
-        DenseScaling.BiasInitStd(BiasStd, parameterization == Parameterization.Standard);
+    public double BiasInitStd(Parameterization parameterization) => Scaling(parameterization).BiasInitStd;
+
+    /// <inheritdoc/>
+    public override IEnumerable<LearningRateSegment> LearningRates(Parameterization parameterization)
+    {
+        var s = Scaling(parameterization);
+        yield return new(WeightOffset, OutChannels * FanIn, s.WeightLearningRate);
+        if (HasBias) yield return new(BiasOffset, OutChannels, s.BiasLearningRate);
+    }
 }
 
 /// <summary>Average (<paramref name="Sum"/> false) or sum pooling over <paramref name="Window"/>, channel by channel.</summary>

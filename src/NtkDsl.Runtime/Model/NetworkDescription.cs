@@ -7,7 +7,7 @@ namespace NtkDsl;
 /// </summary>
 /// <param name="Name">The declaring type's name.</param>
 /// <param name="Inputs">Input size d (C * H * W for spatial inputs).</param>
-/// <param name="Parameterization">NTK or standard parameterization.</param>
+/// <param name="Parameterization">How weights, initialization and learning rates scale with width (see <see cref="AbcParameterization"/>).</param>
 /// <param name="Layers">Layers in order.</param>
 public sealed record NetworkDescription(string Name, int Inputs, Parameterization Parameterization, IReadOnlyList<Layer> Layers)
 {
@@ -155,12 +155,30 @@ public sealed record NetworkDescription(string Name, int Inputs, Parameterizatio
             offset += layer.ParameterCount;
         }
 
-        return new NetworkDescription(name, inputs, parameterization, resolved)
+        return new NetworkDescription(name, inputs, parameterization, WithRoles(resolved))
         {
             InputChannels = inputChannels,
             InputSpatial = inputSpatial,
             Sources = sources,
         };
+    }
+
+    // Each layer with weights learns its role (input, hidden, output), which its scalings depend on.
+    private static List<Layer> WithRoles(List<Layer> layers)
+    {
+        var weighted = layers.Select((l, i) => (l, i)).Where(p => p.l is DenseLayer or ConvLayer).Select(p => p.i).ToList();
+        for (int j = 0; j < weighted.Count; j++)
+        {
+            var role = NtkDsl.Layers.DenseScaling.RoleOf(j, weighted.Count);
+            layers[weighted[j]] = layers[weighted[j]] switch
+            {
+                DenseLayer d => d with { Role = role },
+                ConvLayer c => c with { Role = role },
+                var other => other,
+            };
+        }
+
+        return layers;
     }
 
     /// <inheritdoc/>

@@ -5,7 +5,8 @@ namespace NtkDsl;
 /// <summary>
 /// Draws a parameter vector from the initialization distribution of a network: N(0, 1) for every
 /// parameter under NTK parameterization; W ~ N(0, sigma_w^2 / fan_in) and b ~ N(0, sigma_b^2) under
-/// standard parameterization. Deterministic for a given seed on every platform (a fixed-algorithm RNG).
+/// standard parameterization; the per-layer stds of <see cref="AbcParameterization"/> under mean-field and maximal-update
+/// parameterization. Deterministic for a given seed on every platform (a fixed-algorithm RNG).
 /// </summary>
 public static class ParameterInitializer
 {

@@ -37,6 +37,14 @@ public interface IDifferentiableModel<T> where T : unmanaged, IFloatingPointIeee
     /// <param name="cotangent">Output cotangent [N, O], e.g. dLoss/df.</param>
     /// <param name="gradient">Destination, length P.</param>
     void Vjp(T[] parameters, Matrix<T> x, Matrix<T> cotangent, T[] gradient);
+
+    /// <summary>
+    /// Per-parameter learning-rate multipliers rho (length P) that <see cref="Trainer{T}"/> applies to the gradient before
+    /// the optimizer's step, so SGD updates theta -= eta rho g; null (the default) means 1 for every parameter. A generated
+    /// network under mean-field or maximal-update parameterization has them from its description
+    /// (<see cref="ParameterizationExtensions.LearningRateMultipliers{T}(NetworkDescription)"/>).
+    /// </summary>
+    T[]? LearningRateMultipliers => null;
 }
 
 /// <summary>
@@ -51,6 +59,9 @@ public sealed class NetworkModel<TNet, T> : IDifferentiableModel<T>, IKernelMode
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     private Matrix<T>? _scratch;
+
+    /// <inheritdoc/>
+    public T[]? LearningRateMultipliers { get; } = TNet.Description.LearningRateMultipliers<T>();
 
     /// <inheritdoc/>
     public int InputSize => TNet.InputSize;

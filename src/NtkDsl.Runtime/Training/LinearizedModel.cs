@@ -43,6 +43,9 @@ public sealed class LinearizedModel<TNet, T> : IDifferentiableModel<T>, IKernelM
     /// <inheritdoc/>
     public int InputSize => TNet.InputSize;
 
+    /// <summary>The network's learning-rate multipliers: the linearization is trained with the same per-layer rates (its NTK includes them).</summary>
+    public T[]? LearningRateMultipliers { get; } = TNet.Description.LearningRateMultipliers<T>();
+
     /// <inheritdoc/>
     public int OutputSize => TNet.OutputSize;
 

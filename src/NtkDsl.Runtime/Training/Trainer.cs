@@ -105,7 +105,12 @@ public sealed class TrainingHistory
 
 /// <summary>
 /// Trains any <see cref="IDifferentiableModel{T}"/> (a network or its linearization) with the gradients of the
-/// generated code: per step one forward pass, the loss gradient dL/df, one VJP, and one optimizer update.
+/// generated code: per step one forward pass, the loss gradient dL/df, one VJP, the model's per-parameter
+/// learning-rate multipliers (<see cref="IDifferentiableModel{T}.LearningRateMultipliers"/>: 1 under NTK and standard
+/// parameterization, the per-layer rates of mean-field and maximal-update parameterization, read from the generated
+/// description) and one optimizer update. The multipliers scale the gradient the optimizer sees, which makes them
+/// per-layer learning rates for <see cref="Sgd{T}"/> (with or without momentum); <see cref="EvaluateWithGradient"/>
+/// returns the plain gradient.
 /// Full-batch or seeded minibatches; deterministic for a given seed (the generated passes are deterministic).
 /// </summary>
 /// <remarks>Holds scratch buffers: one trainer must not run on several threads at once.</remarks>
@@ -118,6 +123,7 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
     private readonly T[] _gradient;
     private readonly T[] _previous;
     private readonly T[] _start;
+    private readonly T[]? _rates;
     private Matrix<T>? _outputs;
     private Matrix<T>? _lossGradient;
     private Matrix<T>? _xBatch;
@@ -138,6 +144,9 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         _gradient = new T[model.ParameterCount];
         _previous = new T[model.ParameterCount];
         _start = new T[model.ParameterCount];
+        _rates = model.LearningRateMultipliers;
+        if (_rates is not null && _rates.Length != model.ParameterCount)
+            throw new ArgumentException($"The model's LearningRateMultipliers must have length ParameterCount = {model.ParameterCount}, but has length {_rates.Length}.", nameof(model));
     }
 
     /// <summary>The model being trained.</summary>
@@ -261,6 +270,8 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
                 if (FirstNonFinite(_gradient) is int gi)
                     throw Diverged(step + 1, epoch, $"the gradient is {Show(double.CreateTruncating(_gradient[gi]))} at parameter {gi}", x, step, loss);
                 parameters.CopyTo(_previous, 0);
+                if (_rates is not null)
+                    for (int i = 0; i < _gradient.Length; i++) _gradient[i] *= _rates[i];   // per-layer learning rates eta rho
                 Optimizer.Step(parameters, _gradient);
                 if (FirstNonFinite(parameters) is int pi)
                 {

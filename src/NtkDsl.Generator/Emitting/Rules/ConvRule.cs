@@ -49,6 +49,12 @@ internal sealed class ConvRule : ILayerRule
         if (p.HasBias) e.W.Line($"public const int {n}Bias = {Int(p.BiasOffset)};");
         e.W.Line($"public const double {n}WeightScale = {Double(p.WeightScale)};");
         if (p.HasBias) e.W.Line($"public const double {n}BiasScale = {Double(p.BiasScale)};");
+        if (p.HasRates)
+        {
+            // The NTK of gradient flow with per-layer rates: the Jacobian blocks J1 J2^T are scaled by sqrt(rho) each.
+            e.W.Line($"public const double {n}NtkWeightScale = {Double(System.Math.Sqrt(p.WeightRate) * p.WeightScale)};");
+            if (p.HasBias) e.W.Line($"public const double {n}NtkBiasScale = {Double(System.Math.Sqrt(p.BiasRate) * p.BiasScale)};");
+        }
         e.W.Line($"public static {Ns}.ConvLayer {n} => ({Ns}.ConvLayer)Description.Layers[{Int(node.Index)}];");
         if (node.HasParametersBefore)
             e.W.Line($"public const int {n}CotangentBlockRows = {Int(CotangentBlockRows(node))}; // rows per block of col2im(W^T D), at most {Count(CotangentBlockElements)} scratch elements");
@@ -161,7 +167,7 @@ internal sealed class ConvRule : ILayerRule
     internal const long CotangentBlockElements = 1L << 22;
 
     public void InfiniteWidth(EmitContext e, LayerNode node, string state) =>
-        e.W.Line($"{state}.Conv({Helper(Name(node))}, {Ns}.Parameterization.{(e.Ir.Model.Standard ? "Standard" : "Ntk")});");
+        e.W.Line($"{state}.Conv({Helper(Name(node))}, {Ns}.Parameterization.{e.Ir.Model.Parameterization});");
 
     // J [rows, parameters] of the stream's samples: the weight blocks D_r X^T, then the bias blocks.
     private static string LayerJacobian(EmitContext e, LayerNode node, CotangentStream stream, string count)
@@ -180,9 +186,10 @@ internal sealed class ConvRule : ILayerRule
         string cols = stream.SameAs is null
             ? e.BatchBuffer(stream.Batch, ColumnsSuffix(node), colsCount)
             : $"workspace.Get(backend, {Helper(stream.Batch.Slots + ColumnsSuffix(node))}, {stream.Batch.Rows}, {colsCount})";
-        e.W.Line($"backend.RowProducts({stream.Current}, {cols}, {positions}, repeat, {WeightScale(node)}, {j}, 0);");
-        if (node.Parameters!.HasBias)
-            e.W.Line($"backend.SumPositions({stream.Current}, {positions}, {BiasScale(node)}, {j}, {Int(node.Parameters.BiasOffset - node.Parameters.WeightOffset)});");
+        bool rates = node.Parameters!.HasRates;
+        e.W.Line($"backend.RowProducts({stream.Current}, {cols}, {positions}, repeat, {(rates ? Helper(Name(node) + "NtkWeightScale") : WeightScale(node))}, {j}, 0);");
+        if (node.Parameters.HasBias)
+            e.W.Line($"backend.SumPositions({stream.Current}, {positions}, {(rates ? Helper(Name(node) + "NtkBiasScale") : BiasScale(node))}, {j}, {Int(node.Parameters.BiasOffset - node.Parameters.WeightOffset)});");
     }
 
     /// <summary>
