@@ -61,3 +61,11 @@ public partial class MupConv;
 [Flatten]
 [Dense(2)]
 public partial class MfConv;
+
+/// <summary>Small spatial extent, wide channels: both convolutions take the position-pair NTK strategy, whose term must carry the rates too.</summary>
+[Network(Channels = 12, Height = 2, Width = 2, WeightStd = 1.3, BiasStd = 0.2, Parameterization = Parameterization.MaximalUpdate)]
+[Conv(16, 3, Padding = Padding.Same), Relu]
+[Conv(6, 2), Erf]
+[Flatten]
+[Dense(2)]
+public partial class MupConvPositionPairs;

@@ -44,7 +44,8 @@ public sealed class ParameterizationTests
     ];
 
     public static TheoryData<INetworkCase> Networks() =>
-        [new NetworkCase<MupDeep>(), new NetworkCase<MfDeep>(), new NetworkCase<MupLinear>(), new NetworkCase<MupConv>(), new NetworkCase<MfConv>()];
+        [new NetworkCase<MupDeep>(), new NetworkCase<MfDeep>(), new NetworkCase<MupLinear>(), new NetworkCase<MupConv>(), new NetworkCase<MfConv>(),
+         new NetworkCase<MupConvPositionPairs>()];
 
     [Fact]
     public void Layer_scalings_of_the_description_are_the_formulas()

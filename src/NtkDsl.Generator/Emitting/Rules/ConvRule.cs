@@ -223,7 +223,7 @@ internal sealed class ConvRule : ILayerRule
                  $" {(chosen ? "position pairs" : "Jacobian contraction")} chosen.");
     }
 
-    // Theta_l += sum_{p, p'} <D_r[:, p], D_s[:, p']> (WeightScale^2 <X[:, p], X'[:, p']> + BiasScale^2).
+    // Theta_l += sum_{p, p'} <D_r[:, p], D_s[:, p']> (WeightScale^2 <X[:, p], X'[:, p']> + BiasScale^2), times the rates where there are.
     private static void PositionPairTerm(EmitContext e, LayerNode node, CotangentStream[] streams)
     {
         string positions = Int(node.OutShape.Positions), channels = Int(node.OutShape.Channels);
@@ -239,7 +239,11 @@ internal sealed class ConvRule : ILayerRule
         e.W.Line($"TTensor {gram} = workspace.Get(backend, {gramSlot}, {r1}, {r2});");
         e.W.Line($"backend.Gram({d1}, {d2}, {gram});");
         string patchGram = e.Fetch($"patchGram{node.Number}", Helper(PatchGramSlot(node)), $"n1 * {positions}", $"n2 * {positions}");
-        string ws = WeightScale(node), bias = node.Parameters!.HasBias ? $"{BiasScale(node)} * {BiasScale(node)}" : "0.0";
+        // With per-layer rates (mean-field, muP) the term is that of J diag(rho) J^T: the scales carry sqrt(rho).
+        bool rates = node.Parameters!.HasRates;
+        string ws = rates ? Helper(Name(node) + "NtkWeightScale") : WeightScale(node);
+        string bs = rates ? Helper(Name(node) + "NtkBiasScale") : BiasScale(node);
+        string bias = node.Parameters.HasBias ? $"{bs} * {bs}" : "0.0";
         e.W.Line($"backend.PositionPairAccumulate({gram}, {patchGram}, {positions}, repeat, {ws} * {ws}, {bias}, result);");
     }
 
