@@ -25,7 +25,7 @@ internal static class ResidualTourSection
 {
     public static void Run(IAnsiConsole console, Report report, TourOptions tour)
     {
-        console.Write(new Rule("f  Residual blocks: x + f(x), empirical vs infinite-width NTK").LeftJustified());
+        console.Heading("f  Residual blocks: x + f(x), empirical vs infinite-width NTK");
         int seeds = tour.Quick ? 4 : 16;
         var angles = new[] { -2.0, -0.7, 0.4, 1.5 };
         var x = new Matrix<double>(angles.Length, 2, [.. angles.SelectMany(a => new[] { Math.Cos(a), Math.Sin(a) })]);

@@ -71,8 +71,8 @@ namespace Demo
         public static long NtkWorkspaceElements(long n1, long n2, bool sameInputs, global::NtkDsl.NtkMode mode)
         {
             long repeat = mode == global::NtkDsl.NtkMode.Full ? OutputSize : 1;
-            long elements = n1 * 144 + n1 * 324 + n1 * 144 + n1 * 144 + n1 * 144 + n1 * 1296 + n1 * 144 + n1 * 144 + n1 * 144 + n1 * 144 + n1 * 1296 + n1 * 144 + n1 * 72 + n1 * 1296 + n1 * 72 + n1 * 144 + n1 * 144 + n1 * 144 + n1 * 4 + n1 * OutputSize + n1 * n2 + (n1 * repeat) * OutputSize + (n1 * repeat) * n2 * repeat + (n1 * repeat) * 4 + (n1 * repeat) * 144 + (n1 * repeat) * 72 + (n1 * repeat) * 72 + (n1 * repeat) * 10 + (n1 * repeat) * 144 + (n1 * repeat) * 144 + (n1 * repeat) * 74 + (n1 * repeat) * 1296 + (n1 * repeat) * 144 + (n1 * repeat) * 144 + (n1 * repeat) * 148 + (n1 * repeat) * 1296 + (n1 * repeat) * 144 + (n1 * repeat) * 144 + (n1 * repeat) * 148 + (n1 * repeat) * 1296 + (n1 * repeat) * 144 + (n1 * repeat) * 40;
-            if (!sameInputs) elements += n2 * 144 + n2 * 324 + n2 * 144 + n2 * 144 + n2 * 144 + n2 * 1296 + n2 * 144 + n2 * 144 + n2 * 144 + n2 * 144 + n2 * 1296 + n2 * 144 + n2 * 72 + n2 * 1296 + n2 * 72 + n2 * 144 + n2 * 144 + n2 * 144 + n2 * 4 + n2 * OutputSize + (n2 * repeat) * OutputSize + (n2 * repeat) * 4 + (n2 * repeat) * 144 + (n2 * repeat) * 72 + (n2 * repeat) * 72 + (n2 * repeat) * 10 + (n2 * repeat) * 144 + (n2 * repeat) * 144 + (n2 * repeat) * 74 + (n2 * repeat) * 1296 + (n2 * repeat) * 144 + (n2 * repeat) * 144 + (n2 * repeat) * 148 + (n2 * repeat) * 1296 + (n2 * repeat) * 144 + (n2 * repeat) * 144 + (n2 * repeat) * 148 + (n2 * repeat) * 1296 + (n2 * repeat) * 144 + (n2 * repeat) * 40;
+            long elements = n1 * 144 + n1 * 324 + n1 * 144 + n1 * 144 + n1 * 144 + n1 * 1296 + n1 * 144 + n1 * 144 + n1 * 144 + n1 * 144 + n1 * 1296 + n1 * 144 + n1 * 72 + n1 * 1296 + n1 * 72 + n1 * 144 + n1 * 144 + n1 * 144 + n1 * 4 + n1 * OutputSize + n1 * n2 + (n1 * repeat) * OutputSize + (n1 * repeat) * n2 * repeat + (n1 * repeat) * 4 + (n1 * repeat) * 144 + (n1 * repeat) * 72 + (n1 * repeat) * 72 + (n1 * repeat) * 10 + (global::System.Math.Min(n1 * repeat, NtkGenerated.Layer11CotangentBlockRows)) * 144 + (n1 * repeat) * 144 + (n1 * repeat) * 74 + (global::System.Math.Min(n1 * repeat, NtkGenerated.Layer10CotangentBlockRows)) * 1296 + (n1 * repeat) * 144 + (n1 * repeat) * 144 + (n1 * repeat) * 148 + (global::System.Math.Min(n1 * repeat, NtkGenerated.Layer8CotangentBlockRows)) * 1296 + (n1 * repeat) * 144 + (n1 * repeat) * 144 + (n1 * repeat) * 148 + (global::System.Math.Min(n1 * repeat, NtkGenerated.Layer4CotangentBlockRows)) * 1296 + (n1 * repeat) * 144 + (n1 * repeat) * 40;
+            if (!sameInputs) elements += n2 * 144 + n2 * 324 + n2 * 144 + n2 * 144 + n2 * 144 + n2 * 1296 + n2 * 144 + n2 * 144 + n2 * 144 + n2 * 144 + n2 * 1296 + n2 * 144 + n2 * 72 + n2 * 1296 + n2 * 72 + n2 * 144 + n2 * 144 + n2 * 144 + n2 * 4 + n2 * OutputSize + (n2 * repeat) * OutputSize + (n2 * repeat) * 4 + (n2 * repeat) * 144 + (n2 * repeat) * 72 + (n2 * repeat) * 72 + (n2 * repeat) * 10 + (global::System.Math.Min(n2 * repeat, NtkGenerated.Layer11CotangentBlockRows)) * 144 + (n2 * repeat) * 144 + (n2 * repeat) * 74 + (global::System.Math.Min(n2 * repeat, NtkGenerated.Layer10CotangentBlockRows)) * 1296 + (n2 * repeat) * 144 + (n2 * repeat) * 144 + (n2 * repeat) * 148 + (global::System.Math.Min(n2 * repeat, NtkGenerated.Layer8CotangentBlockRows)) * 1296 + (n2 * repeat) * 144 + (n2 * repeat) * 144 + (n2 * repeat) * 148 + (global::System.Math.Min(n2 * repeat, NtkGenerated.Layer4CotangentBlockRows)) * 1296 + (n2 * repeat) * 144 + (n2 * repeat) * 40;
             return elements;
         }
 
@@ -116,17 +116,15 @@ namespace Demo
             backend.SummedRowProducts(c11, aColumns11, 36, NtkGenerated.Layer11WeightScale, backend.View(gradient, NtkGenerated.Layer11Weights, 2, 4), false);
             backend.ColumnSums(c11, 36, NtkGenerated.Layer11BiasScale, backend.View(gradient, NtkGenerated.Layer11Bias, 1, 2), false);
             TTensor c9 = workspace.Get(backend, NtkGenerated.VjpC9, n, 144);
-            TTensor ccols11 = workspace.Get(backend, NtkGenerated.VjpCColumns11, n, 144);
-            backend.MatMulRows(backend.View(theta, NtkGenerated.Layer11Weights, 2, 4), true, c11, NtkGenerated.Layer11WeightScale, ccols11, false);
-            backend.Col2Im(ccols11, 4, NtkGenerated.Layer11.Window, c9);
+            TTensor ccols11 = workspace.Get(backend, NtkGenerated.VjpCColumns11, global::System.Math.Min(n, NtkGenerated.Layer11CotangentBlockRows), 144);
+            global::NtkDsl.Backends.ConvCotangent.Input(backend, backend.View(theta, NtkGenerated.Layer11Weights, 2, 4), c11, NtkGenerated.Layer11WeightScale, 4, NtkGenerated.Layer11.Window, ccols11, c9);
             // Layer 10 (FanInConcat(Wide)): Conv [4, 6, 6] -> [2, 6, 6], 3x3 window, stride 1, Same padding
             TTensor aColumns10 = workspace.Get(backend, NtkGenerated.AColumns10, n, 1296);
             backend.SummedRowProducts(c10, aColumns10, 36, NtkGenerated.Layer10WeightScale, backend.View(gradient, NtkGenerated.Layer10Weights, 2, 36), false);
             backend.ColumnSums(c10, 36, NtkGenerated.Layer10BiasScale, backend.View(gradient, NtkGenerated.Layer10Bias, 1, 2), false);
             TTensor c9_10 = workspace.Get(backend, NtkGenerated.VjpC9_10, n, 144);
-            TTensor ccols10 = workspace.Get(backend, NtkGenerated.VjpCColumns10, n, 1296);
-            backend.MatMulRows(backend.View(theta, NtkGenerated.Layer10Weights, 2, 36), true, c10, NtkGenerated.Layer10WeightScale, ccols10, false);
-            backend.Col2Im(ccols10, 4, NtkGenerated.Layer10.Window, c9_10);
+            TTensor ccols10 = workspace.Get(backend, NtkGenerated.VjpCColumns10, global::System.Math.Min(n, NtkGenerated.Layer10CotangentBlockRows), 1296);
+            global::NtkDsl.Backends.ConvCotangent.Input(backend, backend.View(theta, NtkGenerated.Layer10Weights, 2, 36), c10, NtkGenerated.Layer10WeightScale, 4, NtkGenerated.Layer10.Window, ccols10, c9_10);
             backend.AddScaled(c9_10, 1.0, c9);
             // Layer 9 (Block #2): Residual a5 + a8 -> [4, 6, 6]
             TTensor c8 = workspace.Get(backend, NtkGenerated.VjpC8, n, 144);
@@ -136,9 +134,8 @@ namespace Demo
             backend.SummedRowProducts(c8, aColumns8, 36, NtkGenerated.Layer8WeightScale, backend.View(gradient, NtkGenerated.Layer8Weights, 4, 36), false);
             backend.ColumnSums(c8, 36, NtkGenerated.Layer8BiasScale, backend.View(gradient, NtkGenerated.Layer8Bias, 1, 4), false);
             TTensor c7 = workspace.Get(backend, NtkGenerated.VjpC7, n, 144);
-            TTensor ccols8 = workspace.Get(backend, NtkGenerated.VjpCColumns8, n, 1296);
-            backend.MatMulRows(backend.View(theta, NtkGenerated.Layer8Weights, 4, 36), true, c8, NtkGenerated.Layer8WeightScale, ccols8, false);
-            backend.Col2Im(ccols8, 4, NtkGenerated.Layer8.Window, c7);
+            TTensor ccols8 = workspace.Get(backend, NtkGenerated.VjpCColumns8, global::System.Math.Min(n, NtkGenerated.Layer8CotangentBlockRows), 1296);
+            global::NtkDsl.Backends.ConvCotangent.Input(backend, backend.View(theta, NtkGenerated.Layer8Weights, 4, 36), c8, NtkGenerated.Layer8WeightScale, 4, NtkGenerated.Layer8.Window, ccols8, c7);
             // Layer 7 (Block #2/Residual(Inner)): Relu
             TTensor a6 = workspace.Get(backend, NtkGenerated.A6, n, 144);
             backend.MultiplyByDerivative(NtkGenerated.Layer7, a6, c7, 1);
@@ -154,9 +151,8 @@ namespace Demo
             backend.SummedRowProducts(c4, aColumns4, 36, NtkGenerated.Layer4WeightScale, backend.View(gradient, NtkGenerated.Layer4Weights, 4, 36), false);
             backend.ColumnSums(c4, 36, NtkGenerated.Layer4BiasScale, backend.View(gradient, NtkGenerated.Layer4Bias, 1, 4), false);
             TTensor c3 = workspace.Get(backend, NtkGenerated.VjpC3, n, 144);
-            TTensor ccols4 = workspace.Get(backend, NtkGenerated.VjpCColumns4, n, 1296);
-            backend.MatMulRows(backend.View(theta, NtkGenerated.Layer4Weights, 4, 36), true, c4, NtkGenerated.Layer4WeightScale, ccols4, false);
-            backend.Col2Im(ccols4, 4, NtkGenerated.Layer4.Window, c3);
+            TTensor ccols4 = workspace.Get(backend, NtkGenerated.VjpCColumns4, global::System.Math.Min(n, NtkGenerated.Layer4CotangentBlockRows), 1296);
+            global::NtkDsl.Backends.ConvCotangent.Input(backend, backend.View(theta, NtkGenerated.Layer4Weights, 4, 36), c4, NtkGenerated.Layer4WeightScale, 4, NtkGenerated.Layer4.Window, ccols4, c3);
             // Layer 3 (Block #1/Residual(Inner)): Relu
             TTensor a2 = workspace.Get(backend, NtkGenerated.A2, n, 144);
             backend.MultiplyByDerivative(NtkGenerated.Layer3, a2, c3, 1);
@@ -288,17 +284,15 @@ namespace Demo
             backend.RowProducts(c11, aColumns11, 36, OutputSize, NtkGenerated.Layer11WeightScale, jacobian, NtkGenerated.Layer11Weights);
             backend.SumPositions(c11, 36, NtkGenerated.Layer11BiasScale, jacobian, NtkGenerated.Layer11Bias);
             TTensor c9 = workspace.Get(backend, NtkGenerated.JacobianC9, n * OutputSize, 144);
-            TTensor ccols11 = workspace.Get(backend, NtkGenerated.JacobianCColumns11, n * OutputSize, 144);
-            backend.MatMulRows(backend.View(theta, NtkGenerated.Layer11Weights, 2, 4), true, c11, NtkGenerated.Layer11WeightScale, ccols11, false);
-            backend.Col2Im(ccols11, 4, NtkGenerated.Layer11.Window, c9);
+            TTensor ccols11 = workspace.Get(backend, NtkGenerated.JacobianCColumns11, global::System.Math.Min(n * OutputSize, NtkGenerated.Layer11CotangentBlockRows), 144);
+            global::NtkDsl.Backends.ConvCotangent.Input(backend, backend.View(theta, NtkGenerated.Layer11Weights, 2, 4), c11, NtkGenerated.Layer11WeightScale, 4, NtkGenerated.Layer11.Window, ccols11, c9);
             // Layer 10 (FanInConcat(Wide)): Conv [4, 6, 6] -> [2, 6, 6], 3x3 window, stride 1, Same padding
             TTensor aColumns10 = workspace.Get(backend, NtkGenerated.AColumns10, n, 1296);
             backend.RowProducts(c10, aColumns10, 36, OutputSize, NtkGenerated.Layer10WeightScale, jacobian, NtkGenerated.Layer10Weights);
             backend.SumPositions(c10, 36, NtkGenerated.Layer10BiasScale, jacobian, NtkGenerated.Layer10Bias);
             TTensor c9_10 = workspace.Get(backend, NtkGenerated.JacobianC9_10, n * OutputSize, 144);
-            TTensor ccols10 = workspace.Get(backend, NtkGenerated.JacobianCColumns10, n * OutputSize, 1296);
-            backend.MatMulRows(backend.View(theta, NtkGenerated.Layer10Weights, 2, 36), true, c10, NtkGenerated.Layer10WeightScale, ccols10, false);
-            backend.Col2Im(ccols10, 4, NtkGenerated.Layer10.Window, c9_10);
+            TTensor ccols10 = workspace.Get(backend, NtkGenerated.JacobianCColumns10, global::System.Math.Min(n * OutputSize, NtkGenerated.Layer10CotangentBlockRows), 1296);
+            global::NtkDsl.Backends.ConvCotangent.Input(backend, backend.View(theta, NtkGenerated.Layer10Weights, 2, 36), c10, NtkGenerated.Layer10WeightScale, 4, NtkGenerated.Layer10.Window, ccols10, c9_10);
             backend.AddScaled(c9_10, 1.0, c9);
             // Layer 9 (Block #2): Residual a5 + a8 -> [4, 6, 6]
             TTensor c8 = workspace.Get(backend, NtkGenerated.JacobianC8, n * OutputSize, 144);
@@ -308,9 +302,8 @@ namespace Demo
             backend.RowProducts(c8, aColumns8, 36, OutputSize, NtkGenerated.Layer8WeightScale, jacobian, NtkGenerated.Layer8Weights);
             backend.SumPositions(c8, 36, NtkGenerated.Layer8BiasScale, jacobian, NtkGenerated.Layer8Bias);
             TTensor c7 = workspace.Get(backend, NtkGenerated.JacobianC7, n * OutputSize, 144);
-            TTensor ccols8 = workspace.Get(backend, NtkGenerated.JacobianCColumns8, n * OutputSize, 1296);
-            backend.MatMulRows(backend.View(theta, NtkGenerated.Layer8Weights, 4, 36), true, c8, NtkGenerated.Layer8WeightScale, ccols8, false);
-            backend.Col2Im(ccols8, 4, NtkGenerated.Layer8.Window, c7);
+            TTensor ccols8 = workspace.Get(backend, NtkGenerated.JacobianCColumns8, global::System.Math.Min(n * OutputSize, NtkGenerated.Layer8CotangentBlockRows), 1296);
+            global::NtkDsl.Backends.ConvCotangent.Input(backend, backend.View(theta, NtkGenerated.Layer8Weights, 4, 36), c8, NtkGenerated.Layer8WeightScale, 4, NtkGenerated.Layer8.Window, ccols8, c7);
             // Layer 7 (Block #2/Residual(Inner)): Relu
             TTensor a6 = workspace.Get(backend, NtkGenerated.A6, n, 144);
             backend.MultiplyByDerivative(NtkGenerated.Layer7, a6, c7, OutputSize);
@@ -326,9 +319,8 @@ namespace Demo
             backend.RowProducts(c4, aColumns4, 36, OutputSize, NtkGenerated.Layer4WeightScale, jacobian, NtkGenerated.Layer4Weights);
             backend.SumPositions(c4, 36, NtkGenerated.Layer4BiasScale, jacobian, NtkGenerated.Layer4Bias);
             TTensor c3 = workspace.Get(backend, NtkGenerated.JacobianC3, n * OutputSize, 144);
-            TTensor ccols4 = workspace.Get(backend, NtkGenerated.JacobianCColumns4, n * OutputSize, 1296);
-            backend.MatMulRows(backend.View(theta, NtkGenerated.Layer4Weights, 4, 36), true, c4, NtkGenerated.Layer4WeightScale, ccols4, false);
-            backend.Col2Im(ccols4, 4, NtkGenerated.Layer4.Window, c3);
+            TTensor ccols4 = workspace.Get(backend, NtkGenerated.JacobianCColumns4, global::System.Math.Min(n * OutputSize, NtkGenerated.Layer4CotangentBlockRows), 1296);
+            global::NtkDsl.Backends.ConvCotangent.Input(backend, backend.View(theta, NtkGenerated.Layer4Weights, 4, 36), c4, NtkGenerated.Layer4WeightScale, 4, NtkGenerated.Layer4.Window, ccols4, c3);
             // Layer 3 (Block #1/Residual(Inner)): Relu
             TTensor a2 = workspace.Get(backend, NtkGenerated.A2, n, 144);
             backend.MultiplyByDerivative(NtkGenerated.Layer3, a2, c3, OutputSize);
@@ -458,6 +450,7 @@ namespace Demo
             public const double Layer4WeightScale = 0.2333333333333333;
             public const double Layer4BiasScale = 0.1;
             public static global::NtkDsl.ConvLayer Layer4 => (global::NtkDsl.ConvLayer)Description.Layers[3];
+            public const int Layer4CotangentBlockRows = 3236; // rows per block of col2im(W^T D), at most 4,194,304 scratch elements
             // Layer 5: Residual a1 + a4 -> [4, 6, 6].
             // Layer 6: LayerNorm over the 4 channels of [4, 6, 6] at each of 36 positions.
             public const double Layer6Epsilon = 1E-05;
@@ -470,6 +463,7 @@ namespace Demo
             public const double Layer8WeightScale = 0.2333333333333333;
             public const double Layer8BiasScale = 0.1;
             public static global::NtkDsl.ConvLayer Layer8 => (global::NtkDsl.ConvLayer)Description.Layers[7];
+            public const int Layer8CotangentBlockRows = 3236; // rows per block of col2im(W^T D), at most 4,194,304 scratch elements
             // Layer 9: Residual a5 + a8 -> [4, 6, 6].
             // Layer 10: Conv [4, 6, 6] -> [2, 6, 6], 3x3 window, stride 1, Same padding; W [2, 4, 3, 3] at 336, b [2] at 408 (74 parameters).
             public const int Layer10Weights = 336;
@@ -477,12 +471,14 @@ namespace Demo
             public const double Layer10WeightScale = 0.2333333333333333;
             public const double Layer10BiasScale = 0.1;
             public static global::NtkDsl.ConvLayer Layer10 => (global::NtkDsl.ConvLayer)Description.Layers[9];
+            public const int Layer10CotangentBlockRows = 3236; // rows per block of col2im(W^T D), at most 4,194,304 scratch elements
             // Layer 11: Conv [4, 6, 6] -> [2, 6, 6], 1x1 window, stride 1, Valid padding; W [2, 4, 1, 1] at 410, b [2] at 418 (10 parameters).
             public const int Layer11Weights = 410;
             public const int Layer11Bias = 418;
             public const double Layer11WeightScale = 0.7;
             public const double Layer11BiasScale = 0.1;
             public static global::NtkDsl.ConvLayer Layer11 => (global::NtkDsl.ConvLayer)Description.Layers[10];
+            public const int Layer11CotangentBlockRows = 29127; // rows per block of col2im(W^T D), at most 4,194,304 scratch elements
             // Layer 12: FanInConcat a10 | a11 -> [4, 6, 6], column blocks a10 at 0, a11 at 72.
             // Layer 13: Relu on [144].
             public static readonly global::NtkDsl.Activation Layer13 = new global::NtkDsl.Activation(global::NtkDsl.ActivationKind.Relu, 0.0, 1.0, 0.0);
@@ -541,15 +537,15 @@ namespace Demo
             public const int VjpC13 = 39; // Vjp: cotangent of a13: [n, 144]
             public const int VjpC10 = 40; // Vjp: cotangent of a10: [n, 72]
             public const int VjpC11 = 41; // Vjp: cotangent of a11: [n, 72]
-            public const int VjpCColumns11 = 42; // Vjp: W^T times the cotangent of a11: [n, 144]
+            public const int VjpCColumns11 = 42; // Vjp: W^T times a block of the cotangent of a11: [global::System.Math.Min(n, NtkGenerated.Layer11CotangentBlockRows), 144]
             public const int VjpC9 = 43; // Vjp: cotangent of a9: [n, 144]
-            public const int VjpCColumns10 = 44; // Vjp: W^T times the cotangent of a10: [n, 1296]
+            public const int VjpCColumns10 = 44; // Vjp: W^T times a block of the cotangent of a10: [global::System.Math.Min(n, NtkGenerated.Layer10CotangentBlockRows), 1296]
             public const int VjpC9_10 = 45; // Vjp: cotangent of a9 through layer 10: [n, 144]
             public const int VjpC8 = 46; // Vjp: cotangent of a8: [n, 144]
-            public const int VjpCColumns8 = 47; // Vjp: W^T times the cotangent of a8: [n, 1296]
+            public const int VjpCColumns8 = 47; // Vjp: W^T times a block of the cotangent of a8: [global::System.Math.Min(n, NtkGenerated.Layer8CotangentBlockRows), 1296]
             public const int VjpC7 = 48; // Vjp: cotangent of a7: [n, 144]
             public const int VjpC4 = 49; // Vjp: cotangent of a4: [n, 144]
-            public const int VjpCColumns4 = 50; // Vjp: W^T times the cotangent of a4: [n, 1296]
+            public const int VjpCColumns4 = 50; // Vjp: W^T times a block of the cotangent of a4: [global::System.Math.Min(n, NtkGenerated.Layer4CotangentBlockRows), 1296]
             public const int VjpC3 = 51; // Vjp: cotangent of a3: [n, 144]
             public const int JvpT1 = 52; // Jvp: tangent of a1: [n, 144]
             public const int JvpT2In = 53; // Jvp: copy of the tangent of a1 for layer 2: [n, 144]
@@ -572,15 +568,15 @@ namespace Demo
             public const int JacobianC13 = 70; // Jacobian: cotangent of a13: [n * OutputSize, 144]
             public const int JacobianC10 = 71; // Jacobian: cotangent of a10: [n * OutputSize, 72]
             public const int JacobianC11 = 72; // Jacobian: cotangent of a11: [n * OutputSize, 72]
-            public const int JacobianCColumns11 = 73; // Jacobian: W^T times the cotangent of a11: [n * OutputSize, 144]
+            public const int JacobianCColumns11 = 73; // Jacobian: W^T times a block of the cotangent of a11: [global::System.Math.Min(n * OutputSize, NtkGenerated.Layer11CotangentBlockRows), 144]
             public const int JacobianC9 = 74; // Jacobian: cotangent of a9: [n * OutputSize, 144]
-            public const int JacobianCColumns10 = 75; // Jacobian: W^T times the cotangent of a10: [n * OutputSize, 1296]
+            public const int JacobianCColumns10 = 75; // Jacobian: W^T times a block of the cotangent of a10: [global::System.Math.Min(n * OutputSize, NtkGenerated.Layer10CotangentBlockRows), 1296]
             public const int JacobianC9_10 = 76; // Jacobian: cotangent of a9 through layer 10: [n * OutputSize, 144]
             public const int JacobianC8 = 77; // Jacobian: cotangent of a8: [n * OutputSize, 144]
-            public const int JacobianCColumns8 = 78; // Jacobian: W^T times the cotangent of a8: [n * OutputSize, 1296]
+            public const int JacobianCColumns8 = 78; // Jacobian: W^T times a block of the cotangent of a8: [global::System.Math.Min(n * OutputSize, NtkGenerated.Layer8CotangentBlockRows), 1296]
             public const int JacobianC7 = 79; // Jacobian: cotangent of a7: [n * OutputSize, 144]
             public const int JacobianC4 = 80; // Jacobian: cotangent of a4: [n * OutputSize, 144]
-            public const int JacobianCColumns4 = 81; // Jacobian: W^T times the cotangent of a4: [n * OutputSize, 1296]
+            public const int JacobianCColumns4 = 81; // Jacobian: W^T times a block of the cotangent of a4: [global::System.Math.Min(n * OutputSize, NtkGenerated.Layer4CotangentBlockRows), 1296]
             public const int JacobianC3 = 82; // Jacobian: cotangent of a3: [n * OutputSize, 144]
             public const int NtkOutput1 = 83; // Ntk: f(x1): [n1, OutputSize]
             public const int NtkOutput2 = 84; // Ntk: f(x2): [n2, OutputSize]
@@ -598,31 +594,31 @@ namespace Demo
             public const int NtkD11 = 96; // Ntk x2: cotangent of a11: [n2 * repeat, 72]
             public const int NtkLayerJacobian1_11 = 97; // Ntk x1: the Jacobian of layer 11's parameters: [n1 * repeat, 10]
             public const int NtkLayerJacobian2_11 = 98; // Ntk x2: the Jacobian of layer 11's parameters: [n2 * repeat, 10]
-            public const int NtkCColumns11 = 99; // Ntk x1: W^T times the cotangent of a11: [n1 * repeat, 144]
+            public const int NtkCColumns11 = 99; // Ntk x1: W^T times a block of the cotangent of a11: [global::System.Math.Min(n1 * repeat, NtkGenerated.Layer11CotangentBlockRows), 144]
             public const int NtkC9 = 100; // Ntk x1: cotangent of a9: [n1 * repeat, 144]
-            public const int NtkDColumns11 = 101; // Ntk x2: W^T times the cotangent of a11: [n2 * repeat, 144]
+            public const int NtkDColumns11 = 101; // Ntk x2: W^T times a block of the cotangent of a11: [global::System.Math.Min(n2 * repeat, NtkGenerated.Layer11CotangentBlockRows), 144]
             public const int NtkD9 = 102; // Ntk x2: cotangent of a9: [n2 * repeat, 144]
             public const int NtkLayerJacobian1_10 = 103; // Ntk x1: the Jacobian of layer 10's parameters: [n1 * repeat, 74]
             public const int NtkLayerJacobian2_10 = 104; // Ntk x2: the Jacobian of layer 10's parameters: [n2 * repeat, 74]
-            public const int NtkCColumns10 = 105; // Ntk x1: W^T times the cotangent of a10: [n1 * repeat, 1296]
+            public const int NtkCColumns10 = 105; // Ntk x1: W^T times a block of the cotangent of a10: [global::System.Math.Min(n1 * repeat, NtkGenerated.Layer10CotangentBlockRows), 1296]
             public const int NtkC9_10 = 106; // Ntk x1: cotangent of a9 through layer 10: [n1 * repeat, 144]
-            public const int NtkDColumns10 = 107; // Ntk x2: W^T times the cotangent of a10: [n2 * repeat, 1296]
+            public const int NtkDColumns10 = 107; // Ntk x2: W^T times a block of the cotangent of a10: [global::System.Math.Min(n2 * repeat, NtkGenerated.Layer10CotangentBlockRows), 1296]
             public const int NtkD9_10 = 108; // Ntk x2: cotangent of a9 through layer 10: [n2 * repeat, 144]
             public const int NtkC8 = 109; // Ntk x1: cotangent of a8: [n1 * repeat, 144]
             public const int NtkD8 = 110; // Ntk x2: cotangent of a8: [n2 * repeat, 144]
             public const int NtkLayerJacobian1_8 = 111; // Ntk x1: the Jacobian of layer 8's parameters: [n1 * repeat, 148]
             public const int NtkLayerJacobian2_8 = 112; // Ntk x2: the Jacobian of layer 8's parameters: [n2 * repeat, 148]
-            public const int NtkCColumns8 = 113; // Ntk x1: W^T times the cotangent of a8: [n1 * repeat, 1296]
+            public const int NtkCColumns8 = 113; // Ntk x1: W^T times a block of the cotangent of a8: [global::System.Math.Min(n1 * repeat, NtkGenerated.Layer8CotangentBlockRows), 1296]
             public const int NtkC7 = 114; // Ntk x1: cotangent of a7: [n1 * repeat, 144]
-            public const int NtkDColumns8 = 115; // Ntk x2: W^T times the cotangent of a8: [n2 * repeat, 1296]
+            public const int NtkDColumns8 = 115; // Ntk x2: W^T times a block of the cotangent of a8: [global::System.Math.Min(n2 * repeat, NtkGenerated.Layer8CotangentBlockRows), 1296]
             public const int NtkD7 = 116; // Ntk x2: cotangent of a7: [n2 * repeat, 144]
             public const int NtkC4 = 117; // Ntk x1: cotangent of a4: [n1 * repeat, 144]
             public const int NtkD4 = 118; // Ntk x2: cotangent of a4: [n2 * repeat, 144]
             public const int NtkLayerJacobian1_4 = 119; // Ntk x1: the Jacobian of layer 4's parameters: [n1 * repeat, 148]
             public const int NtkLayerJacobian2_4 = 120; // Ntk x2: the Jacobian of layer 4's parameters: [n2 * repeat, 148]
-            public const int NtkCColumns4 = 121; // Ntk x1: W^T times the cotangent of a4: [n1 * repeat, 1296]
+            public const int NtkCColumns4 = 121; // Ntk x1: W^T times a block of the cotangent of a4: [global::System.Math.Min(n1 * repeat, NtkGenerated.Layer4CotangentBlockRows), 1296]
             public const int NtkC3 = 122; // Ntk x1: cotangent of a3: [n1 * repeat, 144]
-            public const int NtkDColumns4 = 123; // Ntk x2: W^T times the cotangent of a4: [n2 * repeat, 1296]
+            public const int NtkDColumns4 = 123; // Ntk x2: W^T times a block of the cotangent of a4: [global::System.Math.Min(n2 * repeat, NtkGenerated.Layer4CotangentBlockRows), 1296]
             public const int NtkD3 = 124; // Ntk x2: cotangent of a3: [n2 * repeat, 144]
             public const int NtkLayerJacobian1_1 = 125; // Ntk x1: the Jacobian of layer 1's parameters: [n1 * repeat, 40]
             public const int NtkLayerJacobian2_1 = 126; // Ntk x2: the Jacobian of layer 1's parameters: [n2 * repeat, 40]
@@ -730,8 +726,8 @@ namespace Demo
                 TTensor d11 = sameInputs ? c11 : workspace.Get(backend, NtkGenerated.NtkD11, n2 * repeat, 72);
                 if (!sameInputs) backend.CopyColumns(d13, 72, d11, 0, 72);
                 // Layer 11 (FanInConcat(Pointwise)): Conv [4, 6, 6] -> [2, 6, 6], 1x1 window, stride 1, Valid padding
-                // NTK term by Jacobian contraction: forming J_r = D_r X^T costs 576 FLOPs per row, contracting 20 per row pair;
-                // position-pair Grams would cost 15,552 FLOPs per row pair (not implemented).
+                // NTK term, cost model per sample pair in Trace mode (2 row pairs): Jacobian contraction 40 FLOPs (+ 576 per row to form J_r = D_r X^T; memory 10 per row),
+                // position pairs 25,920 FLOPs (memory 1,296 per row pair and per sample pair, 72 per row, 144 per sample): Jacobian contraction chosen.
                 TTensor j1_11 = workspace.Get(backend, NtkGenerated.NtkLayerJacobian1_11, n1 * repeat, 10);
                 TTensor aColumns11 = workspace.Get(backend, NtkGenerated.AColumns11, n1, 144);
                 backend.RowProducts(c11, aColumns11, 36, repeat, NtkGenerated.Layer11WeightScale, j1_11, 0);
@@ -744,19 +740,17 @@ namespace Demo
                 }
                 backend.MatMulTransposeB(j1_11, j2_11, 1.0, result, true);
                 TTensor c9 = workspace.Get(backend, NtkGenerated.NtkC9, n1 * repeat, 144);
-                TTensor ccols11 = workspace.Get(backend, NtkGenerated.NtkCColumns11, n1 * repeat, 144);
-                backend.MatMulRows(backend.View(theta, NtkGenerated.Layer11Weights, 2, 4), true, c11, NtkGenerated.Layer11WeightScale, ccols11, false);
-                backend.Col2Im(ccols11, 4, NtkGenerated.Layer11.Window, c9);
+                TTensor ccols11 = workspace.Get(backend, NtkGenerated.NtkCColumns11, global::System.Math.Min(n1 * repeat, NtkGenerated.Layer11CotangentBlockRows), 144);
+                global::NtkDsl.Backends.ConvCotangent.Input(backend, backend.View(theta, NtkGenerated.Layer11Weights, 2, 4), c11, NtkGenerated.Layer11WeightScale, 4, NtkGenerated.Layer11.Window, ccols11, c9);
                 TTensor d9 = sameInputs ? c9 : workspace.Get(backend, NtkGenerated.NtkD9, n2 * repeat, 144);
                 if (!sameInputs)
                 {
-                    TTensor dcols11 = workspace.Get(backend, NtkGenerated.NtkDColumns11, n2 * repeat, 144);
-                    backend.MatMulRows(backend.View(theta, NtkGenerated.Layer11Weights, 2, 4), true, d11, NtkGenerated.Layer11WeightScale, dcols11, false);
-                    backend.Col2Im(dcols11, 4, NtkGenerated.Layer11.Window, d9);
+                    TTensor dcols11 = workspace.Get(backend, NtkGenerated.NtkDColumns11, global::System.Math.Min(n2 * repeat, NtkGenerated.Layer11CotangentBlockRows), 144);
+                    global::NtkDsl.Backends.ConvCotangent.Input(backend, backend.View(theta, NtkGenerated.Layer11Weights, 2, 4), d11, NtkGenerated.Layer11WeightScale, 4, NtkGenerated.Layer11.Window, dcols11, d9);
                 }
                 // Layer 10 (FanInConcat(Wide)): Conv [4, 6, 6] -> [2, 6, 6], 3x3 window, stride 1, Same padding
-                // NTK term by Jacobian contraction: forming J_r = D_r X^T costs 5,184 FLOPs per row, contracting 148 per row pair;
-                // position-pair Grams would cost 98,496 FLOPs per row pair (not implemented).
+                // NTK term, cost model per sample pair in Trace mode (2 row pairs): Jacobian contraction 296 FLOPs (+ 5,184 per row to form J_r = D_r X^T; memory 74 per row),
+                // position pairs 108,864 FLOPs (memory 1,296 per row pair and per sample pair, 72 per row, 1,296 per sample): Jacobian contraction chosen.
                 TTensor j1_10 = workspace.Get(backend, NtkGenerated.NtkLayerJacobian1_10, n1 * repeat, 74);
                 TTensor aColumns10 = workspace.Get(backend, NtkGenerated.AColumns10, n1, 1296);
                 backend.RowProducts(c10, aColumns10, 36, repeat, NtkGenerated.Layer10WeightScale, j1_10, 0);
@@ -769,15 +763,13 @@ namespace Demo
                 }
                 backend.MatMulTransposeB(j1_10, j2_10, 1.0, result, true);
                 TTensor c9_10 = workspace.Get(backend, NtkGenerated.NtkC9_10, n1 * repeat, 144);
-                TTensor ccols10 = workspace.Get(backend, NtkGenerated.NtkCColumns10, n1 * repeat, 1296);
-                backend.MatMulRows(backend.View(theta, NtkGenerated.Layer10Weights, 2, 36), true, c10, NtkGenerated.Layer10WeightScale, ccols10, false);
-                backend.Col2Im(ccols10, 4, NtkGenerated.Layer10.Window, c9_10);
+                TTensor ccols10 = workspace.Get(backend, NtkGenerated.NtkCColumns10, global::System.Math.Min(n1 * repeat, NtkGenerated.Layer10CotangentBlockRows), 1296);
+                global::NtkDsl.Backends.ConvCotangent.Input(backend, backend.View(theta, NtkGenerated.Layer10Weights, 2, 36), c10, NtkGenerated.Layer10WeightScale, 4, NtkGenerated.Layer10.Window, ccols10, c9_10);
                 TTensor d9_10 = sameInputs ? c9_10 : workspace.Get(backend, NtkGenerated.NtkD9_10, n2 * repeat, 144);
                 if (!sameInputs)
                 {
-                    TTensor dcols10 = workspace.Get(backend, NtkGenerated.NtkDColumns10, n2 * repeat, 1296);
-                    backend.MatMulRows(backend.View(theta, NtkGenerated.Layer10Weights, 2, 36), true, d10, NtkGenerated.Layer10WeightScale, dcols10, false);
-                    backend.Col2Im(dcols10, 4, NtkGenerated.Layer10.Window, d9_10);
+                    TTensor dcols10 = workspace.Get(backend, NtkGenerated.NtkDColumns10, global::System.Math.Min(n2 * repeat, NtkGenerated.Layer10CotangentBlockRows), 1296);
+                    global::NtkDsl.Backends.ConvCotangent.Input(backend, backend.View(theta, NtkGenerated.Layer10Weights, 2, 36), d10, NtkGenerated.Layer10WeightScale, 4, NtkGenerated.Layer10.Window, dcols10, d9_10);
                 }
                 backend.AddScaled(c9_10, 1.0, c9);
                 if (!sameInputs) backend.AddScaled(d9_10, 1.0, d9);
@@ -787,8 +779,8 @@ namespace Demo
                 TTensor d8 = sameInputs ? c8 : workspace.Get(backend, NtkGenerated.NtkD8, n2 * repeat, 144);
                 if (!sameInputs) backend.Copy(d9, d8);
                 // Layer 8 (Block #2/Residual(Inner)): Conv [4, 6, 6] -> [4, 6, 6], 3x3 window, stride 1, Same padding
-                // NTK term by Jacobian contraction: forming J_r = D_r X^T costs 10,368 FLOPs per row, contracting 296 per row pair;
-                // position-pair Grams would cost 103,680 FLOPs per row pair (not implemented).
+                // NTK term, cost model per sample pair in Trace mode (2 row pairs): Jacobian contraction 592 FLOPs (+ 10,368 per row to form J_r = D_r X^T; memory 148 per row),
+                // position pairs 119,232 FLOPs (memory 1,296 per row pair and per sample pair, 144 per row, 1,296 per sample): Jacobian contraction chosen.
                 TTensor j1_8 = workspace.Get(backend, NtkGenerated.NtkLayerJacobian1_8, n1 * repeat, 148);
                 TTensor aColumns8 = workspace.Get(backend, NtkGenerated.AColumns8, n1, 1296);
                 backend.RowProducts(c8, aColumns8, 36, repeat, NtkGenerated.Layer8WeightScale, j1_8, 0);
@@ -801,15 +793,13 @@ namespace Demo
                 }
                 backend.MatMulTransposeB(j1_8, j2_8, 1.0, result, true);
                 TTensor c7 = workspace.Get(backend, NtkGenerated.NtkC7, n1 * repeat, 144);
-                TTensor ccols8 = workspace.Get(backend, NtkGenerated.NtkCColumns8, n1 * repeat, 1296);
-                backend.MatMulRows(backend.View(theta, NtkGenerated.Layer8Weights, 4, 36), true, c8, NtkGenerated.Layer8WeightScale, ccols8, false);
-                backend.Col2Im(ccols8, 4, NtkGenerated.Layer8.Window, c7);
+                TTensor ccols8 = workspace.Get(backend, NtkGenerated.NtkCColumns8, global::System.Math.Min(n1 * repeat, NtkGenerated.Layer8CotangentBlockRows), 1296);
+                global::NtkDsl.Backends.ConvCotangent.Input(backend, backend.View(theta, NtkGenerated.Layer8Weights, 4, 36), c8, NtkGenerated.Layer8WeightScale, 4, NtkGenerated.Layer8.Window, ccols8, c7);
                 TTensor d7 = sameInputs ? c7 : workspace.Get(backend, NtkGenerated.NtkD7, n2 * repeat, 144);
                 if (!sameInputs)
                 {
-                    TTensor dcols8 = workspace.Get(backend, NtkGenerated.NtkDColumns8, n2 * repeat, 1296);
-                    backend.MatMulRows(backend.View(theta, NtkGenerated.Layer8Weights, 4, 36), true, d8, NtkGenerated.Layer8WeightScale, dcols8, false);
-                    backend.Col2Im(dcols8, 4, NtkGenerated.Layer8.Window, d7);
+                    TTensor dcols8 = workspace.Get(backend, NtkGenerated.NtkDColumns8, global::System.Math.Min(n2 * repeat, NtkGenerated.Layer8CotangentBlockRows), 1296);
+                    global::NtkDsl.Backends.ConvCotangent.Input(backend, backend.View(theta, NtkGenerated.Layer8Weights, 4, 36), d8, NtkGenerated.Layer8WeightScale, 4, NtkGenerated.Layer8.Window, dcols8, d7);
                 }
                 // Layer 7 (Block #2/Residual(Inner)): Relu
                 TTensor a6 = workspace.Get(backend, NtkGenerated.A6, n1, 144);
@@ -829,8 +819,8 @@ namespace Demo
                 TTensor d4 = sameInputs ? c4 : workspace.Get(backend, NtkGenerated.NtkD4, n2 * repeat, 144);
                 if (!sameInputs) backend.Copy(d9, d4);
                 // Layer 4 (Block #1/Residual(Inner)): Conv [4, 6, 6] -> [4, 6, 6], 3x3 window, stride 1, Same padding
-                // NTK term by Jacobian contraction: forming J_r = D_r X^T costs 10,368 FLOPs per row, contracting 296 per row pair;
-                // position-pair Grams would cost 103,680 FLOPs per row pair (not implemented).
+                // NTK term, cost model per sample pair in Trace mode (2 row pairs): Jacobian contraction 592 FLOPs (+ 10,368 per row to form J_r = D_r X^T; memory 148 per row),
+                // position pairs 119,232 FLOPs (memory 1,296 per row pair and per sample pair, 144 per row, 1,296 per sample): Jacobian contraction chosen.
                 TTensor j1_4 = workspace.Get(backend, NtkGenerated.NtkLayerJacobian1_4, n1 * repeat, 148);
                 TTensor aColumns4 = workspace.Get(backend, NtkGenerated.AColumns4, n1, 1296);
                 backend.RowProducts(c4, aColumns4, 36, repeat, NtkGenerated.Layer4WeightScale, j1_4, 0);
@@ -843,15 +833,13 @@ namespace Demo
                 }
                 backend.MatMulTransposeB(j1_4, j2_4, 1.0, result, true);
                 TTensor c3 = workspace.Get(backend, NtkGenerated.NtkC3, n1 * repeat, 144);
-                TTensor ccols4 = workspace.Get(backend, NtkGenerated.NtkCColumns4, n1 * repeat, 1296);
-                backend.MatMulRows(backend.View(theta, NtkGenerated.Layer4Weights, 4, 36), true, c4, NtkGenerated.Layer4WeightScale, ccols4, false);
-                backend.Col2Im(ccols4, 4, NtkGenerated.Layer4.Window, c3);
+                TTensor ccols4 = workspace.Get(backend, NtkGenerated.NtkCColumns4, global::System.Math.Min(n1 * repeat, NtkGenerated.Layer4CotangentBlockRows), 1296);
+                global::NtkDsl.Backends.ConvCotangent.Input(backend, backend.View(theta, NtkGenerated.Layer4Weights, 4, 36), c4, NtkGenerated.Layer4WeightScale, 4, NtkGenerated.Layer4.Window, ccols4, c3);
                 TTensor d3 = sameInputs ? c3 : workspace.Get(backend, NtkGenerated.NtkD3, n2 * repeat, 144);
                 if (!sameInputs)
                 {
-                    TTensor dcols4 = workspace.Get(backend, NtkGenerated.NtkDColumns4, n2 * repeat, 1296);
-                    backend.MatMulRows(backend.View(theta, NtkGenerated.Layer4Weights, 4, 36), true, d4, NtkGenerated.Layer4WeightScale, dcols4, false);
-                    backend.Col2Im(dcols4, 4, NtkGenerated.Layer4.Window, d3);
+                    TTensor dcols4 = workspace.Get(backend, NtkGenerated.NtkDColumns4, global::System.Math.Min(n2 * repeat, NtkGenerated.Layer4CotangentBlockRows), 1296);
+                    global::NtkDsl.Backends.ConvCotangent.Input(backend, backend.View(theta, NtkGenerated.Layer4Weights, 4, 36), d4, NtkGenerated.Layer4WeightScale, 4, NtkGenerated.Layer4.Window, dcols4, d3);
                 }
                 // Layer 3 (Block #1/Residual(Inner)): Relu
                 TTensor a2 = workspace.Get(backend, NtkGenerated.A2, n1, 144);
@@ -866,8 +854,8 @@ namespace Demo
                 backend.AddScaled(c3, 1.0, c9);
                 if (!sameInputs) backend.AddScaled(d3, 1.0, d9);
                 // Layer 1: Conv [1, 6, 6] -> [4, 6, 6], 3x3 window, stride 1, Same padding
-                // NTK term by Jacobian contraction: forming J_r = D_r X^T costs 2,592 FLOPs per row, contracting 80 per row pair;
-                // position-pair Grams would cost 33,696 FLOPs per row pair (not implemented).
+                // NTK term, cost model per sample pair in Trace mode (2 row pairs): Jacobian contraction 160 FLOPs (+ 2,592 per row to form J_r = D_r X^T; memory 40 per row),
+                // position pairs 49,248 FLOPs (memory 1,296 per row pair and per sample pair, 144 per row, 324 per sample): Jacobian contraction chosen.
                 TTensor j1_1 = workspace.Get(backend, NtkGenerated.NtkLayerJacobian1_1, n1 * repeat, 40);
                 TTensor aColumns1 = workspace.Get(backend, NtkGenerated.AColumns1, n1, 324);
                 backend.RowProducts(c9, aColumns1, 36, repeat, NtkGenerated.Layer1WeightScale, j1_1, 0);
