@@ -36,6 +36,8 @@ switch (args)
         int tiles = job.Plan.Tiles.Count();
         var options = new NtkClusterOptions
         {
+            // Tiles take milliseconds here: a tile sent to the killed silo is retried after 30 s, not the default 10 minutes.
+            TileTimeout = TimeSpan.FromSeconds(30),
             Progress = new InlineProgress(p =>
             {
                 Console.WriteLine(p);
