@@ -9,8 +9,16 @@ namespace NtkDsl;
 /// </summary>
 internal static class ChebyshevDynamics
 {
-    /// <summary>Relative cost of a matrix-vector flop (memory-bound) against an eigendecomposition flop, for the cost model.</summary>
-    private const double MatVecPenalty = 4;
+    /// <summary>
+    /// Relative cost of a matrix-vector flop against an eigendecomposition flop, for the cost model: 4 while the kernel
+    /// stays in cache, 20 once it does not (then each product streams it from memory: measured 2026-12-01 at N = 4000,
+    /// ~2.5 GFLOP/s for K r against ~50 for the eigendecomposition, where the penalty of 4 chose the recurrence for 100
+    /// times and took 3x the eigen route's time).
+    /// </summary>
+    private static double MatVecPenalty(int m) => 8.0 * m * m > CacheBytes ? 20 : 4;
+
+    /// <summary>Kernel bytes above which a product K r is memory-bound (a typical last-level cache).</summary>
+    private const double CacheBytes = 16 << 20;
 
     /// <summary>Nominal flops of the eigendecomposition route (symmetric QR with vectors, as the benchmarks count it).</summary>
     public static double EigenCost(int m, int testRows) => 9.0 * m * m * m + 2.0 * testRows * m * m;
@@ -34,7 +42,7 @@ internal static class ChebyshevDynamics
 
     /// <summary>Work of the route (the PSD check by Cholesky, the recurrence, the per-time combinations and test products).</summary>
     public static double Cost(int m, int c, int testRows, int degree, int times)
-        => m * (double)m * m / 3 + MatVecPenalty * degree * (2.0 * m * m * c + 4.0 * times * m * c) + times * 2.0 * testRows * m * c;
+        => m * (double)m * m / 3 + MatVecPenalty(m) * degree * (2.0 * m * m * c + 4.0 * times * m * c) + times * 2.0 * testRows * m * c;
 
     /// <summary>
     /// Chebyshev coefficients of f on [0, b] at degree <paramref name="degree"/> (interpolation at Chebyshev points; the
