@@ -31,6 +31,9 @@ public sealed record QuickOptions
 
     /// <summary>Print the table (and progress) to the console.</summary>
     public bool Print { get; init; } = true;
+
+    /// <summary>Sample count for the conv cases' trace runs (ntk-cnn-small, ntk-resnet-small, cntk-gap); null: each case's default.</summary>
+    public int? Samples { get; init; }
 }
 
 /// <summary>
@@ -60,11 +63,13 @@ public static class QuickRunner
                 "--only" => options with { Only = Next().Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet() },
                 "--no-autograd" => options with { Autograd = false },
                 "--quiet" => options with { Print = false },
-                _ => throw new ArgumentException($"Unknown option '{args[i]}'. Usage: quick [--json FILE] [--tiny] [--threads N] [--only {string.Join(',', CaseNames)}] [--no-autograd] [--quiet]"),
+                "--samples" => options with { Samples = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                _ => throw new ArgumentException($"Unknown option '{args[i]}'. Usage: quick [--json FILE] [--tiny] [--threads N] [--only {string.Join(',', CaseNames)}] [--no-autograd] [--quiet] [--samples N]"),
             };
         }
 
         if (options.Threads < 1) throw new ArgumentException("--threads must be >= 1.");
+        if (options.Samples is < 1) throw new ArgumentException("--samples must be >= 1.");
         if (options.Only is not null && options.Only.Except(CaseNames).FirstOrDefault() is { } unknown)
             throw new ArgumentException($"Unknown case '{unknown}'; cases: {string.Join(", ", CaseNames)}.");
         return options;
@@ -130,15 +135,15 @@ public static class QuickRunner
                 break;
             case "ntk-cnn-small":
                 // Full mode at N = 64: its cotangent step holds W^T D for N O rows, [N O, C_in kh kw H W] (see README).
-                yield return NtkCnn<double>(name, tiny ? 4 : 256, NtkMode.Trace, ctx);
-                yield return NtkCnn<float>(name, tiny ? 4 : 256, NtkMode.Trace, ctx);
+                yield return NtkCnn<double>(name, ctx.Options.Samples ?? (tiny ? 4 : 256), NtkMode.Trace, ctx);
+                yield return NtkCnn<float>(name, ctx.Options.Samples ?? (tiny ? 4 : 256), NtkMode.Trace, ctx);
                 yield return NtkCnn<double>(name, tiny ? 2 : 64, NtkMode.Full, ctx);
                 yield return NtkCnn<float>(name, tiny ? 2 : 64, NtkMode.Full, ctx);
                 break;
             case "ntk-resnet-small":
                 // Issue 16 asks N = 128; the quick run takes N = 32 (minutes, not an hour, with the autograd baseline on a shared machine).
-                yield return NtkResNet<double>(name, tiny ? 4 : ResNetQuickN, ctx);
-                yield return NtkResNet<float>(name, tiny ? 4 : ResNetQuickN, ctx);
+                yield return NtkResNet<double>(name, ctx.Options.Samples ?? (tiny ? 4 : ResNetQuickN), ctx);
+                yield return NtkResNet<float>(name, ctx.Options.Samples ?? (tiny ? 4 : ResNetQuickN), ctx);
                 break;
             case "forward":
                 yield return Forward<float>(name, tiny ? 16 : 1024, ctx);
@@ -151,7 +156,7 @@ public static class QuickRunner
                 yield return InfiniteTanh(name, tiny ? 4 : 64, ctx);
                 break;
             case "cntk-gap":
-                yield return CntkGap(name, tiny ? 2 : CntkGapN, tiny ? 6 : 28, ctx);
+                yield return CntkGap(name, ctx.Options.Samples ?? (tiny ? 2 : CntkGapN), tiny ? 6 : 28, ctx);
                 break;
             case "cholesky" or "eigh":
                 var kind = name == "cholesky" ? Factorization.Cholesky : Factorization.Eigh;
