@@ -90,10 +90,7 @@ public sealed record NtkJob
         where TNet : INetwork<TNet>
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ArgumentNullException.ThrowIfNull(parameters);
-        if (parameters.Length != TNet.ParameterCount)
-            throw new ArgumentException($"'{nameof(parameters)}' must have length ParameterCount = {TNet.ParameterCount}, but has length {parameters.Length}.", nameof(parameters));
-        Shapes.RequireFinite<T>(parameters, nameof(parameters));
+        Shapes.RequireParameters(parameters, nameof(parameters), TNet.Description);
         _ = NtkModes.ResultShape(mode, 1, 1, TNet.OutputSize);
         return Create<TNet, T>(NtkKernelKind.Empirical, mode, TNet.OutputSize, parameters, x1, x2, plan);
     }

@@ -22,6 +22,16 @@ public static class Shapes
         Require(backend, result, name, rows, cols);
     }
 
+    /// <summary>Throws unless <paramref name="parameters"/> holds exactly <see cref="NetworkDescription.ParameterCount"/> finite values of <paramref name="network"/>.</summary>
+    public static void RequireParameters<T>(T[]? parameters, string name, NetworkDescription network) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(parameters, name);
+        if (parameters.Length != network.ParameterCount)
+            throw new ArgumentException($"'{name}' must have length ParameterCount = {network.ParameterCount} ({network.Name}), but has length {parameters.Length}.", name);
+        RequireFinite<T>(parameters, name);
+    }
+
     /// <summary>Throws unless <paramref name="x"/> is a non-empty [N, <paramref name="inputs"/>] batch of finite values.</summary>
     public static void RequireInput<T>(Matrix<T>? x, string name, int inputs) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {

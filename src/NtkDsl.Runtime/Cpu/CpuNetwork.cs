@@ -172,8 +172,7 @@ public sealed class CpuSession<TNet, T> : IDisposable
 
     private static void CheckParameters(T[] parameters, string name)
     {
-        CheckLength(parameters, name);
-        Shapes.RequireFinite<T>(parameters, name);
+        Shapes.RequireParameters(parameters, name, TNet.Description);
     }
 
     private static void CheckLength(T[] vector, string name)

@@ -115,10 +115,7 @@ public static class TiledNtk
         where TNet : INetwork<TNet>
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ArgumentNullException.ThrowIfNull(parameters);
-        if (parameters.Length != TNet.ParameterCount)
-            throw new ArgumentException($"'{nameof(parameters)}' must have length ParameterCount = {TNet.ParameterCount}, but has length {parameters.Length}.", nameof(parameters));
-        Shapes.RequireFinite<T>(parameters, nameof(parameters));
+        Shapes.RequireParameters(parameters, nameof(parameters), TNet.Description);
         Shapes.RequireInput(x1, nameof(x1), TNet.Description);
         bool same = x2 is null || ReferenceEquals(x1, x2);
         if (!same) Shapes.RequireInput(x2, nameof(x2), TNet.Description);
