@@ -34,7 +34,7 @@ public sealed class NtkNetworks
         if (job.InputSize != entry.InputSize)
             throw new ArgumentException($"Network '{job.Network}' takes {entry.InputSize} inputs per sample on this silo, the job has {job.InputSize}.", nameof(job));
         var plan = job.Plan;
-        long tile = entry.EstimateTileBytes(job, plan.TileRows, plan.TileColumns);
+        long tile = entry.EstimateTileBytes(job, plan.TileRows, plan.TileColumns, options);
         long dataBytes = (long)job.X1.Length + job.X2.Length + job.Parameters.Length;
         long need = tile * options.MaxConcurrentTiles + dataBytes;
         if (need > options.MemoryBudgetBytes)
@@ -57,10 +57,10 @@ internal interface INetworkEntry
 
     string Describe();
 
-    long EstimateTileBytes(NtkJob job, int tileRows, int tileCols);
+    long EstimateTileBytes(NtkJob job, int tileRows, int tileCols, NtkSiloOptions options);
 
     // A new computer of the job's tiles (one per concurrent tile: computers hold workspaces and are not thread-safe).
-    Func<ITileComputer> Computers(NtkJob job, int threads);
+    Func<ITileComputer> Computers(NtkJob job, NtkSiloOptions options);
 }
 
 internal interface ITileComputer : IDisposable
@@ -79,15 +79,23 @@ internal sealed class NetworkEntry<TNet> : INetworkEntry where TNet : INetwork<T
 
     public string Describe() => TNet.Description.ToString();
 
-    public long EstimateTileBytes(NtkJob job, int tileRows, int tileCols) => job.Kind switch
+    public long EstimateTileBytes(NtkJob job, int tileRows, int tileCols, NtkSiloOptions options) => job.Kind switch
     {
         NtkKernelKind.Empirical when job.Float32 => TiledNtk.EstimateTileBytes<TNet, float>(tileRows, tileCols, job.Mode),
         NtkKernelKind.Empirical => TiledNtk.EstimateTileBytes<TNet, double>(tileRows, tileCols, job.Mode),
-        _ => InfiniteWidthTileExecutor.EstimateTileBytes(TNet.Description, tileRows, tileCols),
+        _ => InfiniteWidthTileExecutor.EstimateTileBytes(TNet.Description, tileRows, tileCols, InfiniteWidthOptions(options)),
+    };
+
+    // Infinite-width tiles on this silo: its threads, and at most half a tile's share of the silo budget for the
+    // position-pair buffers of spatial networks (256 MiB, the single-process default, on a silo with room for it).
+    private static InfiniteWidthOptions InfiniteWidthOptions(NtkSiloOptions options) => new()
+    {
+        MaxDegreeOfParallelism = options.ThreadsPerTile > 0 ? options.ThreadsPerTile : -1,
+        SpatialTileBudgetBytes = Math.Clamp(options.MemoryBudgetBytes / (2L * options.MaxConcurrentTiles), 1, NtkDsl.InfiniteWidthOptions.Default.SpatialTileBudgetBytes),
     };
 
     // The closures hold the typed inputs only (not the job's bytes, which can then be collected).
-    public Func<ITileComputer> Computers(NtkJob job, int threads)
+    public Func<ITileComputer> Computers(NtkJob job, NtkSiloOptions siloOptions)
     {
         var plan = job.Plan;
         var (mode, outputs) = (job.Mode, job.Outputs);
@@ -96,7 +104,7 @@ internal sealed class NetworkEntry<TNet> : INetworkEntry where TNet : INetwork<T
             if (job.Float32) throw new ArgumentException("Infinite-width kernels are computed in float64.", nameof(job));
             var (x1, x2) = Inputs<double>(job);
             var kernel = job.Kind == NtkKernelKind.InfiniteWidthNngp ? InfiniteWidthKernel.Nngp : InfiniteWidthKernel.Ntk;
-            var options = new InfiniteWidthOptions { MaxDegreeOfParallelism = threads > 0 ? threads : -1 };
+            var options = InfiniteWidthOptions(siloOptions);
             return () => new TileComputer<double>(mode, outputs, new InfiniteWidthTileExecutor(TNet.Description, x1, x2, kernel, plan.Symmetric, options));
         }
 

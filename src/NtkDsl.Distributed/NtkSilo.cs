@@ -13,7 +13,8 @@ public sealed record NtkSiloOptions
     /// <summary>
     /// Bytes the silo may spend on tiles: the estimated bytes of one tile (<c>TiledNtk.EstimateTileBytes</c>, or the
     /// infinite-width estimate) times <see cref="MaxConcurrentTiles"/>, plus the job's inputs and parameters. A job
-    /// whose tiles need more is refused before any tile runs. Default 1 GiB.
+    /// whose tiles need more is refused before any tile runs. Infinite-width tiles of conv nets give half a tile's share of
+    /// it (at most the single-process default of 256 MiB) to their position-pair buffers. Default 1 GiB.
     /// </summary>
     public long MemoryBudgetBytes { get; init; } = 1L << 30;
 

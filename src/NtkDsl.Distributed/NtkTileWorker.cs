@@ -105,7 +105,7 @@ public sealed class NtkSiloWorkers
         var entry = _networks.Require(job, _options);
         if (!job.HasValidData)
             throw new ArgumentException($"The data of job {job.Hash} does not match its content hash (or is missing): refusing it.", nameof(job));
-        var cached = new CachedJob(job.Plan, entry.Computers(job, _options.ThreadsPerTile));
+        var cached = new CachedJob(job.Plan, entry.Computers(job, _options));
         lock (_jobs)
         {
             Remove(job.Hash);

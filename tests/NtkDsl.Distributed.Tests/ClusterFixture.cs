@@ -10,13 +10,22 @@ namespace NtkDsl.Distributed.Tests;
 [Dense(2)]
 public partial class ClusterNet;
 
+/// <summary>A conv net with average pooling: its infinite-width kernels need every pair of positions.</summary>
+[Network(Channels = 2, Height = 6, Width = 6, WeightStd = 1.3, BiasStd = 0.2)]
+[Conv(6, 3, Padding = Padding.Same), Relu]
+[AvgPool(2)]
+[Conv(6, 2), Erf]
+[GlobalAvgPool]
+[Dense(2)]
+public partial class ClusterConvNet;
+
 /// <summary>Declared here but registered on no silo: the cluster must refuse it.</summary>
 [Network(Inputs = 6)]
 [Dense(8), Relu]
 [Dense(1)]
 public partial class UnhostedNet;
 
-/// <summary>Three in-process silos hosting <see cref="ClusterNet"/> with a 64 MiB budget, and fast failure detection.</summary>
+/// <summary>Three in-process silos hosting <see cref="ClusterNet"/> and <see cref="ClusterConvNet"/> with a 64 MiB budget, and fast failure detection.</summary>
 public sealed class ClusterFixture : IAsyncLifetime
 {
     public const long SiloBudget = 64L << 20;
@@ -48,7 +57,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     {
         public void Configure(ISiloBuilder siloBuilder)
         {
-            siloBuilder.AddNtkWorkers(n => n.Add<ClusterNet>(), new NtkSiloOptions { MemoryBudgetBytes = SiloBudget, ThreadsPerTile = 1 });
+            siloBuilder.AddNtkWorkers(n => n.Add<ClusterNet>().Add<ClusterConvNet>(), new NtkSiloOptions { MemoryBudgetBytes = SiloBudget, ThreadsPerTile = 1 });
             siloBuilder.Configure<ClusterMembershipOptions>(o =>
             {
                 o.ProbeTimeout = TimeSpan.FromSeconds(1);

@@ -67,6 +67,29 @@ public class DistributedKernelTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Conv_net_kernels_equal_the_single_process_kernels_bit_for_bit()
+    {
+        var x1 = ClusterFixture.Random<double>(13, ClusterConvNet.InputSize, 21);
+        var plan = NtkTilePlan.Create(13, 13, 4, symmetric: true, mirrorLower: true);
+
+        // Infinite width: every position pair of the pooled state, in tiles on three silos.
+        var whole = InfiniteWidth.Kernels(ClusterConvNet.Description, x1);
+        var infinite = new Matrix<double>(13, 13);
+        await NtkCluster.ComputeAsync(fixture.Cluster.Client, NtkJob.InfiniteWidth<ClusterConvNet>(x1, null, InfiniteWidthKernel.Ntk, plan), infinite);
+        Assert.Equal(whole.Ntk.Data, infinite.Data);
+
+        // Empirical NTK in full mode (both outputs).
+        var theta = ClusterConvNet.InitializeParameters<double>(22);
+        var tiling = new TiledNtkOptions { TileRows = 4 };
+        var expected = new Matrix<double>(26, 26);
+        TiledNtk.Compute<ClusterConvNet, double>(theta, x1, null, NtkMode.Full, expected, tiling);
+        var empirical = new Matrix<double>(26, 26);
+        var job = NtkJob.Empirical<ClusterConvNet, double>(theta, x1, null, NtkMode.Full, TiledNtk.Plan<ClusterConvNet, double>(13, 13, true, NtkMode.Full, tiling));
+        await NtkCluster.ComputeAsync(fixture.Cluster.Client, job, empirical);
+        Assert.Equal(expected.Data, empirical.Data);
+    }
+
+    [Fact]
     public async Task A_kernel_computed_twice_on_the_cluster_has_the_same_bytes()
     {
         var theta = ClusterNet.InitializeParameters<float>(8);

@@ -38,6 +38,14 @@ public sealed record InfiniteWidthOptions
     /// </summary>
     public long ParallelThreshold { get; init; } = 32768;
 
+    /// <summary>
+    /// Bytes the position-pair buffers of a spatial network's kernel may take, all threads together (conv nets with
+    /// pooling hold an [HW, HW] state per sample pair and layer; the pairs run in tiles under this budget). Default
+    /// 256 MiB. A smaller budget runs smaller tiles, with the same numbers bit for bit; at least one sample pair per
+    /// thread is always held, whatever the budget.
+    /// </summary>
+    public long SpatialTileBudgetBytes { get; init; } = 256L << 20;
+
     internal void Validate()
     {
         if (!(QuadratureTolerance >= GaussianExpectation.MinTolerance && QuadratureTolerance <= ActivationMoments.MaxQuadratureTolerance))
@@ -46,6 +54,7 @@ public sealed record InfiniteWidthOptions
         if (MaxDegreeOfParallelism is 0 or < -1)
             throw new ArgumentOutOfRangeException(nameof(MaxDegreeOfParallelism), MaxDegreeOfParallelism, "Use -1 (no limit) or a positive thread count.");
         ArgumentOutOfRangeException.ThrowIfNegative(ParallelThreshold);
+        ArgumentOutOfRangeException.ThrowIfLessThan(SpatialTileBudgetBytes, 1, nameof(SpatialTileBudgetBytes));
     }
 
     internal void ForRows(int rows, long work, Action<int> body)

@@ -19,7 +19,7 @@ internal readonly record struct SpatialLayout(int Channels, SpatialShape Shape, 
 /// The spatial part of an infinite-width kernel recursion (convolutions, activations, pooling, branch sums), recorded
 /// layer by layer and run when the state becomes feature vectors (<c>GlobalAvgPool</c> or <c>Flatten</c>): then each
 /// tile of sample pairs runs every layer from the inputs to the reduction in its own buffers, so memory is the
-/// N1 x N2 result plus tiles under <see cref="TileBudgetBytes"/>, not N1 N2 (HW)^2.
+/// N1 x N2 result plus tiles under <see cref="InfiniteWidthOptions.SpatialTileBudgetBytes"/>, not N1 N2 (HW)^2.
 /// </summary>
 /// <remarks>
 /// <para>Both <see cref="KernelState"/> (every pair of samples) and <see cref="DiagonalKernelState"/> (each sample with
@@ -34,9 +34,6 @@ internal readonly record struct SpatialLayout(int Channels, SpatialShape Shape, 
 /// </remarks>
 internal sealed class SpatialKernelProgram
 {
-    /// <summary>Bytes of tile buffers all workers together may hold (256 MiB; at least one pair per worker).</summary>
-    internal static long TileBudgetBytes { get; set; } = 256L << 20;
-
     private readonly List<SpatialOp> _ops;
 
     private SpatialKernelProgram(SpatialInputs inputs, List<SpatialOp> ops, SpatialLayout current)
@@ -159,7 +156,7 @@ internal sealed class SpatialKernelProgram
     private int PairsPerTile(InfiniteWidthOptions options, int pairsPerRow)
     {
         long bytesPerPair = SpatialBuffers.BytesPerPair(MaxEntries, Depth);
-        long perWorker = TileBudgetBytes / Workers(options);
+        long perWorker = options.SpatialTileBudgetBytes / Workers(options);
         return (int)Math.Clamp(perWorker / bytesPerPair, 1, Math.Max(pairsPerRow, 1));
     }
 

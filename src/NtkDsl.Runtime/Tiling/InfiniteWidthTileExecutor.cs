@@ -44,14 +44,17 @@ public sealed class InfiniteWidthTileExecutor : INtkTileExecutor<double>
         (_network, _x1, _x2, _kernel, _symmetric, _options) = (network, x1, x2, kernel, symmetric, options);
     }
 
-    /// <summary>Estimated bytes one tile of <paramref name="tileRows"/> x <paramref name="tileCols"/> samples holds (input blocks, both kernels, the tile).</summary>
-    public static long EstimateTileBytes(NetworkDescription network, int tileRows, int tileCols)
+    /// <summary>
+    /// Estimated bytes one tile of <paramref name="tileRows"/> x <paramref name="tileCols"/> samples holds (input
+    /// blocks, both kernels, the tile; for spatial networks plus the position-pair budget
+    /// <see cref="InfiniteWidthOptions.SpatialTileBudgetBytes"/> of <paramref name="options"/>).
+    /// </summary>
+    public static long EstimateTileBytes(NetworkDescription network, int tileRows, int tileCols, InfiniteWidthOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(network);
         long pairs = (long)tileRows * tileCols;
         long bytes = (3 * pairs + (long)(tileRows + tileCols) * (network.Inputs + 2)) * sizeof(double);
-        // Spatial states run their pairs in tiles within a fixed budget (see SpatialKernelProgram).
-        return network.IsSpatial ? bytes + (256L << 20) : bytes;
+        return network.IsSpatial ? bytes + (options ?? InfiniteWidthOptions.Default).SpatialTileBudgetBytes : bytes;
     }
 
     /// <inheritdoc/>

@@ -162,6 +162,9 @@ public sealed class ActivationMomentTests(ITestOutputHelper output)
             Assert.Equal(nameof(InfiniteWidthOptions.QuadratureTolerance), ex.ParamName);
         }
 
+        Assert.Equal(nameof(InfiniteWidthOptions.SpatialTileBudgetBytes), Assert.Throws<ArgumentOutOfRangeException>(
+            () => NtkDsl.InfiniteWidth.Kernels(net, x, null, new InfiniteWidthOptions { SpatialTileBudgetBytes = 0 })).ParamName);
+
         var tanh = Activation.Plain(ActivationKind.Tanh);
         Assert.Equal("tolerance", Assert.Throws<ArgumentOutOfRangeException>(() => ActivationMoments.Quadrature(tanh, 1, 0, 1, 0)).ParamName);
         Assert.Equal("q11", Assert.Throws<ArgumentOutOfRangeException>(() => ActivationMoments.Quadrature(tanh, -1, 0, 1)).ParamName);

@@ -256,17 +256,7 @@ public sealed class SpatialKernelStateTests
         var x = InfiniteWidthTestSupport.RandomInputs(7, net.InputSize, 12);
         var serial = net.Kernels(x, null, new InfiniteWidthOptions { MaxDegreeOfParallelism = 1 });
         var parallel = net.Kernels(x, null, new InfiniteWidthOptions { ParallelThreshold = 0 });
-        long saved = SpatialKernelProgram.TileBudgetBytes;
-        InfiniteWidthKernels tiny;
-        try
-        {
-            SpatialKernelProgram.TileBudgetBytes = 1; // one pair per tile
-            tiny = net.Kernels(x, null, new InfiniteWidthOptions { ParallelThreshold = 0 });
-        }
-        finally
-        {
-            SpatialKernelProgram.TileBudgetBytes = saved;
-        }
+        var tiny = net.Kernels(x, null, new InfiniteWidthOptions { ParallelThreshold = 0, SpatialTileBudgetBytes = 1 }); // one pair per tile
 
         Assert.Equal(serial.Nngp.Data, parallel.Nngp.Data);
         Assert.Equal(serial.Ntk.Data, parallel.Ntk.Data);
