@@ -8,6 +8,9 @@
 //   bench [n] [tile] [reps] [silos]            in this process, side by side: TiledNtk on S threads vs S silos (default 2) (real TCP on
 //                                              loopback) x 1 thread with the driver; median times, overhead ratio, tiles/s
 //   bench-file <out.npy> <n> <tile>            2 in-process silos write a float32 kernel to a .npy; time, peak RSS
+// With NTK_POSTGRES set to a connection string, silos and client use Orleans' ADO.NET membership on PostgreSQL (the
+// README's production configuration) instead of development clustering; run-postgres.sh does that.
+using System.Net;
 using NtkDsl;
 using NtkDsl.Cpu;
 using NtkDsl.Distributed;
@@ -15,13 +18,20 @@ using NtkDsl.IO;
 using NtkDsl.Tiling;
 using Orleans.Configuration;
 
+string? postgres = Environment.GetEnvironmentVariable("NTK_POSTGRES");
+
 switch (args)
 {
     case ["silo", var index, var siloPort, var gatewayPort]:
         await NtkSilo.RunAsync(
             silo =>
             {
-                NtkSilo.Loopback(int.Parse(index), int.Parse(siloPort), int.Parse(gatewayPort))(silo);
+                int i = int.Parse(index);
+                if (postgres is null) NtkSilo.Loopback(i, int.Parse(siloPort), int.Parse(gatewayPort))(silo);
+                else
+                    silo.UseAdoNetClustering(o => (o.Invariant, o.ConnectionString) = ("Npgsql", postgres))
+                        .ConfigureEndpoints(IPAddress.Loopback, int.Parse(siloPort) + i, int.Parse(gatewayPort) + i)
+                        .Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = ("ntk-e2e", "ntk-e2e"));
                 // Notice a lost silo within a few seconds (Orleans' defaults are slower).
                 silo.Configure<ClusterMembershipOptions>(o => (o.ProbeTimeout, o.NumMissedProbesLimit) = (TimeSpan.FromSeconds(2), 2));
             },
@@ -30,7 +40,10 @@ switch (args)
         return 0;
     case ["client", var path, var silos, var gatewayPort, ..var rest]:
     {
-        await using var connection = await NtkClusterConnection.ConnectAsync(NtkClusterConnection.Loopback(int.Parse(silos), int.Parse(gatewayPort)));
+        await using var connection = await NtkClusterConnection.ConnectAsync(postgres is null
+            ? NtkClusterConnection.Loopback(int.Parse(silos), int.Parse(gatewayPort))
+            : client => client.UseAdoNetClustering(o => (o.Invariant, o.ConnectionString) = ("Npgsql", postgres))
+                .Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = ("ntk-e2e", "ntk-e2e")));
         string? pause = rest.Length > 0 ? rest[0] : null;
         var job = Job.Create();
         int tiles = job.Plan.Tiles.Count();
