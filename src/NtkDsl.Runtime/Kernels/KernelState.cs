@@ -228,9 +228,15 @@ public sealed class KernelState : LayerKernelState
             for (int k = 0; k < count; k++) KernelRules.Apply(moments[k], ref nngp[start + k], ref ntk[start + k]);
         });
 
+        if (symmetric)
+        {
+            // The diagonal entries already hold the diagonal rule's K (and var2 is var1's values).
+            for (int i = 0; i < var1.Length; i++) var1[i] = nngp[i * cols + i];
+            return;
+        }
+
         for (int i = 0; i < var1.Length; i++) var1[i] = rule.Diagonal(var1[i]).K;
-        if (!symmetric)
-            for (int j = 0; j < var2.Length; j++) var2[j] = rule.Diagonal(var2[j]).K;
+        for (int j = 0; j < var2.Length; j++) var2[j] = rule.Diagonal(var2[j]).K;
     }
 
     /// <summary>
