@@ -111,6 +111,8 @@ public class LinearAlgebraTests
     [InlineData(301, 48, 48)]
     [InlineData(301, 48, 200)]
     [InlineData(301, 48, 300)]
+    [InlineData(701, 288, 287)]
+    [InlineData(701, 288, 600)]
     public void Tiled_cholesky_reports_the_first_non_positive_pivot_and_its_schur_complement(int n, int tile, int k)
     {
         var a = Spd(n, seed: 11, logCondition: 1);
@@ -373,6 +375,23 @@ public class LinearAlgebraTests
             var l = CpuLinearAlgebra.TryCholesky(within, out _)!.Lower();
             Assert.Equal(CpuLinearAlgebra.TryCholesky(a64, out _)!.Lower().Data, l.Data);
         }
+    }
+
+    // Float32 tiles of 384 (the default at large n): the first non-positive pivot is reported on either side of a tile edge.
+    [Theory]
+    [InlineData(383)]
+    [InlineData(384)]
+    [InlineData(900)]
+    public void Tiled_float32_cholesky_reports_the_first_non_positive_pivot(int k)
+    {
+        int n = 1001;
+        var a64 = Spd(n, seed: 12, logCondition: 1);
+        a64[k, k] -= 10 * MaxAbs(a64.Data) + 10;
+        var a = new Matrix<float>(n, n, a64.Data.Select(v => (float)v).ToArray());
+        int failed = -2;
+        var factor = WithTiles(384, () => NtkDsl.Cpu.LinearAlgebra.Cholesky<float>.TileOverride = 384, () => CpuLinearAlgebra.TryCholesky(a, out failed));
+        Assert.Null(factor);
+        Assert.Equal(k, failed);
     }
 
     private static Matrix<TValue> With<TValue>(Matrix<TValue> a, int i, int j, TValue value) where TValue : unmanaged, IFloatingPointIeee754<TValue>

@@ -11,12 +11,14 @@ namespace NtkDsl;
 /// eigendecomposition, and matrix products. Thread count: <see cref="Cpu.CpuSettings.MaxDegreeOfParallelism"/>.
 /// </summary>
 /// <remarks>
-/// <para>Cholesky is recursive (LAPACK potrf2: TRSM + SYRK on the GEMM); the eigendecomposition is blocked Householder
+/// <para>Cholesky is a task-parallel tile factorization on several threads (recursive, LAPACK's potrf2, on one thread
+/// and inside its diagonal tiles), every TRSM and update on the packed GEMM; the eigendecomposition is blocked Householder
 /// tridiagonalization, divide and conquer on the tridiagonal matrix (merges as GEMMs) and a compact-WY blocked
 /// back-transformation (rates: the README's Performance
 /// section). Inputs are never modified.</para>
 /// <para>Symmetric inputs are checked: every entry finite, and |a_ij - a_ji| &lt;= 1e-5 max |a| (kernels computed in
-/// float32 pass); violations throw <see cref="ArgumentException"/> naming the argument and the offending entry.</para>
+/// float32 pass), in one vectorized pass that for Cholesky also copies the upper triangle it factors; violations throw
+/// <see cref="ArgumentException"/> naming the argument and the offending entry.</para>
 /// </remarks>
 public static class CpuLinearAlgebra
 {
