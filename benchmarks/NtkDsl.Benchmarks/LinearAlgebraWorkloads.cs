@@ -53,11 +53,12 @@ public sealed class FactorizationWorkload<T> : Workload where T : unmanaged, IFl
             }
 
         _tensor = _a.ToTensor();
-        var impls = new Dictionary<string, Action> { ["ntkdsl_cpu"] = () => Cpu() };
-        if (typeof(T) == typeof(double)) impls["ntkdsl_torch"] = () => Adapter();
+        // The timed calls are the factorization alone, as torch_linalg's (the solves of Result are not timed).
+        var impls = new Dictionary<string, Action> { ["ntkdsl_cpu"] = () => CpuFactor() };
+        if (typeof(T) == typeof(double)) impls["ntkdsl_torch"] = () => AdapterFactor();
         impls["torch_linalg"] = () => PlainTorch().Dispose();
         if (typeof(T) == typeof(double) && n <= (kind == Factorization.Eigh ? MathNetEighLimit : MathNetCholeskyLimit))
-            impls["mathnet"] = () => MathNet();
+            impls["mathnet"] = () => MathNetFactor();
         Implementations = impls;
     }
 
@@ -87,21 +88,30 @@ public sealed class FactorizationWorkload<T> : Workload where T : unmanaged, IFl
 
     private Matrix<T> Ones => new(_a.Rows, 1, Enumerable.Repeat(T.One, _a.Rows).ToArray());
 
-    private double[] Cpu()
+    private void CpuFactor()
     {
-        if (_kind == Factorization.Eigh) return ToDoubles(new Matrix<T>(1, _a.Rows, CpuLinearAlgebra.SymmetricEigen(_a).Eigenvalues));
-        var factor = CpuLinearAlgebra.TryCholesky(_a, out _) ?? throw new InvalidOperationException("not positive definite");
-        return ToDoubles(factor.Solve(Ones));
+        if (_kind == Factorization.Eigh) CpuLinearAlgebra.SymmetricEigen(_a);
+        else CpuCholesky();
     }
 
-    private double[] Adapter()
+    private CholeskyFactor<T> CpuCholesky() => CpuLinearAlgebra.TryCholesky(_a, out _) ?? throw new InvalidOperationException("not positive definite");
+
+    private double[] Cpu() => _kind == Factorization.Eigh
+        ? ToDoubles(new Matrix<T>(1, _a.Rows, CpuLinearAlgebra.SymmetricEigen(_a).Eigenvalues))
+        : ToDoubles(CpuCholesky().Solve(Ones));
+
+    private void AdapterFactor()
     {
-        var a = (Matrix<double>)(object)_a;
-        var la = TorchKernelLinearAlgebra.Cpu;
-        if (_kind == Factorization.Eigh) return [.. la.SymmetricEigen(a).Eigenvalues];
-        var factor = la.TryCholesky(a, out _) ?? throw new InvalidOperationException("not positive definite");
-        return factor.Solve((Matrix<double>)(object)Ones).Data;
+        if (_kind == Factorization.Eigh) TorchKernelLinearAlgebra.Cpu.SymmetricEigen((Matrix<double>)(object)_a);
+        else AdapterCholesky();
     }
+
+    private ICholeskyFactor AdapterCholesky() => TorchKernelLinearAlgebra.Cpu.TryCholesky((Matrix<double>)(object)_a, out _)
+        ?? throw new InvalidOperationException("not positive definite");
+
+    private double[] Adapter() => _kind == Factorization.Eigh
+        ? [.. TorchKernelLinearAlgebra.Cpu.SymmetricEigen((Matrix<double>)(object)_a).Eigenvalues]
+        : AdapterCholesky().Solve((Matrix<double>)(object)Ones).Data;
 
     private Tensor PlainTorch()
     {
@@ -118,14 +128,17 @@ public sealed class FactorizationWorkload<T> : Workload where T : unmanaged, IFl
         return ToDoubles(_kind == Factorization.Eigh ? t : cholesky_solve(Ones.ToTensor(), t));
     }
 
-    private double[] MathNet()
+    private MathNetMatrix MathNetInput => MathNetMatrix.Build.DenseOfRowMajor(_a.Rows, _a.Rows, (double[])(object)_a.Data);
+
+    private void MathNetFactor()
     {
-        int n = _a.Rows;
-        var m = MathNetMatrix.Build.DenseOfRowMajor(n, n, (double[])(object)_a.Data);
-        if (_kind == Factorization.Eigh)
-            return [.. m.Evd(global::MathNet.Numerics.LinearAlgebra.Symmetricity.Symmetric).EigenValues.Select(c => c.Real).Order()];
-        return m.Cholesky().Solve(MathNetMatrix.Build.Dense(n, 1, 1.0)).ToColumnMajorArray();
+        if (_kind == Factorization.Eigh) MathNetInput.Evd(global::MathNet.Numerics.LinearAlgebra.Symmetricity.Symmetric);
+        else MathNetInput.Cholesky();
     }
+
+    private double[] MathNet() => _kind == Factorization.Eigh
+        ? [.. MathNetInput.Evd(global::MathNet.Numerics.LinearAlgebra.Symmetricity.Symmetric).EigenValues.Select(c => c.Real).Order()]
+        : MathNetInput.Cholesky().Solve(MathNetMatrix.Build.Dense(_a.Rows, 1, 1.0)).ToColumnMajorArray();
 
     /// <inheritdoc/>
     protected override void Dispose(bool disposing)

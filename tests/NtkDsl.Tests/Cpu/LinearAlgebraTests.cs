@@ -82,6 +82,7 @@ public class LinearAlgebraTests
     [InlineData(37, 12)]
     [InlineData(301, 48)]
     [InlineData(530, 96)]
+    [InlineData(701, 288)]   // the float64 tile of large n: updates of depth 288 cross the GEMM's K block (256)
     public void Tiled_cholesky_reproduces_the_matrix_matches_MathNet_and_does_not_depend_on_the_schedule(int n, int tile)
     {
         var a = Spd(n, seed: 21 + n, logCondition: 6);
@@ -110,6 +111,8 @@ public class LinearAlgebraTests
     [InlineData(301, 48, 48)]
     [InlineData(301, 48, 200)]
     [InlineData(301, 48, 300)]
+    [InlineData(701, 288, 287)]
+    [InlineData(701, 288, 600)]
     public void Tiled_cholesky_reports_the_first_non_positive_pivot_and_its_schur_complement(int n, int tile, int k)
     {
         var a = Spd(n, seed: 11, logCondition: 1);
@@ -138,6 +141,7 @@ public class LinearAlgebraTests
     [Theory]
     [InlineData(97, 24)]
     [InlineData(301, 96)]
+    [InlineData(1001, 384)]   // the float32 tile of large n (two K blocks per update, a short last tile)
     public void Tiled_float32_cholesky_satisfies_L_LT_equals_A(int n, int tile)
     {
         var a64 = Spd(n, seed: 4, logCondition: 2);
@@ -334,6 +338,67 @@ public class LinearAlgebraTests
         Assert.Equal("symmetric", Assert.Throws<ArgumentException>(() => CpuLinearAlgebra.TryCholesky(inf, out _)).ParamName);
         var factor = CpuLinearAlgebra.TryCholesky(Spd(3, 1, 1), out _)!;
         Assert.Equal("rightHandSide", Assert.Throws<ArgumentException>(() => factor.Solve(new Matrix<double>(4, 1))).ParamName);
+    }
+
+    // The vectorized symmetry scan works in 32 x 32 blocks (vector part and scalar tail of each block row): a bad entry
+    // anywhere, above or below the diagonal, is named with its position, in both precisions.
+    [Theory]
+    [InlineData(31)]
+    [InlineData(33)]
+    [InlineData(70)]
+    public void Symmetry_and_finiteness_checks_find_every_bad_entry(int n)
+    {
+        var a64 = Spd(n, seed: n, logCondition: 1);
+        var a32 = new Matrix<float>(n, n, a64.Data.Select(v => (float)v).ToArray());
+        double tolerance = CpuLinearAlgebra.SymmetryTolerance * MaxAbs(a64.Data);
+        foreach (var (i, j) in new[] { (0, 0), (0, n - 1), (n - 1, 0), (n / 2, n / 3), (n - 1, n - 1), (1, n - 2) })
+        {
+            foreach (double bad in new[] { double.NaN, double.NegativeInfinity })
+            {
+                var e = Assert.Throws<ArgumentException>(() => CpuLinearAlgebra.TryCholesky(With(a64, i, j, bad), out _));
+                Assert.Equal("symmetric", e.ParamName);
+                Assert.Contains($"at ({i}, {j})", e.Message);
+                e = Assert.Throws<ArgumentException>(() => CpuLinearAlgebra.TryCholesky(With(a32, i, j, (float)bad), out _));
+                Assert.Contains($"at ({i}, {j})", e.Message);
+            }
+
+            if (i == j) continue;
+            var (lo, hi) = (Math.Min(i, j), Math.Max(i, j));
+            var asym = With(a64, i, j, a64[i, j] + 2 * tolerance);
+            var message = Assert.Throws<ArgumentException>(() => CpuLinearAlgebra.TryCholesky(asym, out _)).Message;
+            Assert.Contains($"element ({lo}, {hi})", message);
+            Assert.Throws<ArgumentException>(() => CpuLinearAlgebra.SymmetricEigenvalues(asym));
+            var asym32 = With(a32, i, j, a32[i, j] + (float)(4 * tolerance));
+            Assert.Contains($"element ({lo}, {hi})", Assert.Throws<ArgumentException>(() => CpuLinearAlgebra.TryCholesky(asym32, out _)).Message);
+            // Within the tolerance: accepted, and the factor is that of the upper triangle.
+            var within = With(a64, hi, lo, a64[hi, lo] + tolerance / 2);
+            var l = CpuLinearAlgebra.TryCholesky(within, out _)!.Lower();
+            Assert.Equal(CpuLinearAlgebra.TryCholesky(a64, out _)!.Lower().Data, l.Data);
+        }
+    }
+
+    // Float32 tiles of 384 (the default at large n): the first non-positive pivot is reported on either side of a tile edge.
+    [Theory]
+    [InlineData(383)]
+    [InlineData(384)]
+    [InlineData(900)]
+    public void Tiled_float32_cholesky_reports_the_first_non_positive_pivot(int k)
+    {
+        int n = 1001;
+        var a64 = Spd(n, seed: 12, logCondition: 1);
+        a64[k, k] -= 10 * MaxAbs(a64.Data) + 10;
+        var a = new Matrix<float>(n, n, a64.Data.Select(v => (float)v).ToArray());
+        int failed = -2;
+        var factor = WithTiles(384, () => NtkDsl.Cpu.LinearAlgebra.Cholesky<float>.TileOverride = 384, () => CpuLinearAlgebra.TryCholesky(a, out failed));
+        Assert.Null(factor);
+        Assert.Equal(k, failed);
+    }
+
+    private static Matrix<TValue> With<TValue>(Matrix<TValue> a, int i, int j, TValue value) where TValue : unmanaged, IFloatingPointIeee754<TValue>
+    {
+        var copy = new Matrix<TValue>(a.Rows, a.Cols, (TValue[])a.Data.Clone());
+        copy[i, j] = value;
+        return copy;
     }
 
     // ---- helpers ----

@@ -11,12 +11,14 @@ namespace NtkDsl;
 /// eigendecomposition, and matrix products. Thread count: <see cref="Cpu.CpuSettings.MaxDegreeOfParallelism"/>.
 /// </summary>
 /// <remarks>
-/// <para>Cholesky is recursive (LAPACK potrf2: TRSM + SYRK on the GEMM); the eigendecomposition is blocked Householder
+/// <para>Cholesky is a task-parallel tile factorization on several threads (recursive, LAPACK's potrf2, on one thread
+/// and inside its diagonal tiles), every TRSM and update on the packed GEMM; the eigendecomposition is blocked Householder
 /// tridiagonalization, divide and conquer on the tridiagonal matrix (merges as GEMMs) and a compact-WY blocked
 /// back-transformation (rates: the README's Performance
 /// section). Inputs are never modified.</para>
 /// <para>Symmetric inputs are checked: every entry finite, and |a_ij - a_ji| &lt;= 1e-5 max |a| (kernels computed in
-/// float32 pass); violations throw <see cref="ArgumentException"/> naming the argument and the offending entry.</para>
+/// float32 pass), in one vectorized pass that for Cholesky also copies the upper triangle it factors; violations throw
+/// <see cref="ArgumentException"/> naming the argument and the offending entry.</para>
 /// </remarks>
 public static class CpuLinearAlgebra
 {
@@ -33,8 +35,9 @@ public static class CpuLinearAlgebra
     public static CholeskyFactor<T>? TryCholesky<T>(Matrix<T> symmetric, out int failedPivot)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        RequireSymmetric(symmetric, nameof(symmetric));
-        var u = (T[])symmetric.Data.Clone();
+        // The factorization reads only the upper triangle: validate and copy it in one pass.
+        var u = GC.AllocateUninitializedArray<T>(symmetric.Data.Length);
+        CheckSymmetric(symmetric, nameof(symmetric), u);
         failedPivot = Factor(u, symmetric.Rows);
         return failedPivot >= 0 ? null : new CholeskyFactor<T>(u, symmetric.Rows);
     }
@@ -121,6 +124,12 @@ public static class CpuLinearAlgebra
 
     /// <summary>Rejects non-square, non-finite and asymmetric matrices, naming <paramref name="name"/> and the entry.</summary>
     internal static void RequireSymmetric<T>(Matrix<T> m, string name) where T : unmanaged, IFloatingPointIeee754<T>
+        => CheckSymmetric(m, name, null);
+
+    // RequireSymmetric that also copies the upper triangle of m (with the square blocks on the diagonal) into upper when
+    // given: one vectorized pass over the matrix in square blocks (see SymmetryScan); the element-wise scans below run
+    // only to name the offending entry.
+    private static void CheckSymmetric<T>(Matrix<T> m, string name, T[]? upper) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(m, name);
         if (m.Rows != m.Cols)
@@ -128,33 +137,19 @@ public static class CpuLinearAlgebra
         int n = m.Rows;
         var d = m.Data;
         if (d.Length == 0) return;
-        // Vectorized max |a| (NaN propagates); the element-wise scan runs only to name the offending entry.
-        T maxAbs = T.Abs(TensorPrimitives.MaxMagnitude<T>(d));
-        if (!T.IsFinite(maxAbs))
+        var (maxAbs, maxAsymmetry, finite) = SymmetryScan<T>.Run(d, n, upper);
+        if (!finite)
             for (int i = 0; i < d.Length; i++)
                 if (!T.IsFinite(d[i]))
                     throw new ArgumentException($"{name} contains {Fmt(d[i])} at ({i / n}, {i % n}); NaN and infinity are not allowed.", name);
 
         T tolerance = T.CreateChecked(SymmetryTolerance) * maxAbs;
-        if (IsSymmetric(d, n, tolerance)) return;
+        if (maxAsymmetry <= tolerance) return;
         for (int i = 0; i < n; i++)
             for (int j = i + 1; j < n; j++)
                 if (T.Abs(d[i * n + j] - d[j * n + i]) > tolerance)
                     throw new ArgumentException(
                         $"{name} must be symmetric; element ({i}, {j}) = {Fmt(d[i * n + j])} but ({j}, {i}) = {Fmt(d[j * n + i])} (tolerance {SymmetryTolerance:G2} relative to the largest entry).", name);
-    }
-
-    // |a_ij - a_ji| <= tolerance for all i < j, compared in square tiles so both the rows and the columns read stay
-    // in cache (a plain column walk misses on every element for large n).
-    private static bool IsSymmetric<T>(T[] d, int n, T tolerance) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        const int Tile = 32;
-        for (int i0 = 0; i0 < n; i0 += Tile)
-            for (int j0 = i0; j0 < n; j0 += Tile)
-                for (int i = i0, iEnd = Math.Min(n, i0 + Tile); i < iEnd; i++)
-                    for (int j = Math.Max(j0, i + 1), jEnd = Math.Min(n, j0 + Tile); j < jEnd; j++)
-                        if (T.Abs(d[i * n + j] - d[j * n + i]) > tolerance) return false;
-        return true;
     }
 
     private static string Fmt<T>(T v) where T : IFormattable => v.ToString("G6", CultureInfo.InvariantCulture);
