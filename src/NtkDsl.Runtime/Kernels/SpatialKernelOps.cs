@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 
 namespace NtkDsl;
 
@@ -51,15 +52,18 @@ internal abstract class SpatialOp(SpatialLayout input, SpatialLayout output)
 /// C k): the Dense entry map of <see cref="KernelRules.DenseCoefficients"/> applied to the tap means.
 /// </summary>
 /// <remarks>
-/// Cost per pair: k P_out^2 (position pairs) or k P_out (same positions) adds for each of Sigma and Theta, then the entry map.
-/// With position pairs the adds are vector adds of row segments (one run per output row at stride 1).
+/// Cost per pair: k P_out^2 (position pairs) or k P_out (same positions) adds for each of Sigma and Theta, then the entry
+/// map. With position pairs, K seen as [H, W, H, W]: for output positions p = (r, c) and row r' of p', tap (i, j) reads the
+/// input row (R(r', i)) of block (R(r, i), C(c, j)) shifted by column tap j; each output row sums all k taps in registers
+/// (four columns at a time where every tap's columns are contiguous, <see cref="WindowMap"/>), applies the map and is
+/// written once. The taps add in tap order from 0, as entry by entry.
 /// </remarks>
 internal sealed class ConvOp : SpatialOp
 {
     private readonly KernelRules.DenseCoefficients _coefficients;
     private readonly int _taps;
     private readonly int[] _positions; // [P_out, taps]
-    private readonly int[][] _runs; // per tap: (first output q, first input column, length) of consecutive columns
+    private readonly WindowMap _map;
 
     public ConvOp(ConvLayer layer, Parameterization parameterization, SpatialLayout input)
         : base(input, new SpatialLayout(layer.OutChannels, layer.Window.Output, input.Pairs))
@@ -67,82 +71,188 @@ internal sealed class ConvOp : SpatialOp
         _coefficients = KernelRules.DenseCoefficients.Of(layer, parameterization);
         _taps = layer.Window.Taps;
         _positions = WindowPositions(layer.Window);
-        _runs = new int[_taps][];
-        for (int t = 0; t < _taps; t++) _runs[t] = Runs(t);
-    }
-
-    // The output positions q whose input column (q, t) is valid, as runs where it advances by one with q: a stride-1
-    // convolution has one run per output row, so the pair sums are vector adds of row segments.
-    private int[] Runs(int tap)
-    {
-        var runs = new List<int>();
-        int pout = Out.Positions;
-        for (int q = 0; q < pout;)
-        {
-            int c = _positions[q * _taps + tap];
-            if (c < 0)
-            {
-                q++;
-                continue;
-            }
-
-            int length = 1;
-            while (q + length < pout && _positions[(q + length) * _taps + tap] == c + length) length++;
-            runs.AddRange([q, c, length]);
-            q += length;
-        }
-
-        return [.. runs];
+        _map = new WindowMap(layer.Window);
     }
 
     public override void Apply(SpatialTile tile, SpatialBuffers buffers)
     {
-        int pin = In.Positions, pout = Out.Positions, ein = In.Entries, eout = Out.Entries, k = _taps;
-        double invTaps = 1.0 / k;
+        int ein = In.Entries, eout = Out.Entries;
         for (int b = 0; b < tile.Count; b++)
         {
-            var s = buffers.S.AsSpan(b * ein, ein);
-            var t = buffers.T.AsSpan(b * ein, ein);
-            var s2 = buffers.S2.AsSpan(b * eout, eout);
-            var t2 = buffers.T2.AsSpan(b * eout, eout);
-            s2.Clear();
-            t2.Clear();
-            for (int p = 0; p < pout; p++)
+            if (In.Pairs)
             {
-                for (int tap = 0; tap < k; tap++)
-                {
-                    int a = _positions[p * k + tap];
-                    if (a < 0) continue;
-                    if (!In.Pairs)
-                    {
-                        s2[p] += s[a];
-                        t2[p] += t[a];
-                        continue;
-                    }
-
-                    var runs = _runs[tap];
-                    for (int r = 0; r < runs.Length; r += 3)
-                    {
-                        int q = p * pout + runs[r], c = a * pin + runs[r + 1], length = runs[r + 2];
-                        TensorPrimitives.Add(s2.Slice(q, length), s.Slice(c, length), s2.Slice(q, length));
-                        TensorPrimitives.Add(t2.Slice(q, length), t.Slice(c, length), t2.Slice(q, length));
-                    }
-                }
+                PairMeans(buffers.S.AsSpan(b * ein, ein), buffers.T.AsSpan(b * ein, ein), buffers.S2.AsSpan(b * eout, eout), buffers.T2.AsSpan(b * eout, eout));
+                continue;
             }
 
-            for (int e = 0; e < eout; e++)
-            {
-                double sigma = s2[e] * invTaps, theta = t2[e] * invTaps;
-                _coefficients.Apply(ref sigma, ref theta);
-                s2[e] = sigma;
-                t2[e] = theta;
-            }
+            SameMeans(buffers.S.AsSpan(b * ein, ein), buffers.T.AsSpan(b * ein, ein), buffers.S2.AsSpan(b * eout, eout), buffers.T2.AsSpan(b * eout, eout));
         }
 
         buffers.Swap();
     }
 
+    private void SameMeans(ReadOnlySpan<double> s, ReadOnlySpan<double> t, Span<double> s2, Span<double> t2)
+    {
+        int k = _taps;
+        double invTaps = 1.0 / k;
+        for (int p = 0; p < s2.Length; p++)
+        {
+            double sigma = 0, theta = 0;
+            for (int tap = 0; tap < k; tap++)
+            {
+                int a = _positions[p * k + tap];
+                if (a < 0) continue;
+                sigma += s[a];
+                theta += t[a];
+            }
+
+            sigma *= invTaps;
+            theta *= invTaps;
+            _coefficients.Apply(ref sigma, ref theta);
+            s2[p] = sigma;
+            t2[p] = theta;
+        }
+    }
+
+    private unsafe void PairMeans(ReadOnlySpan<double> s, ReadOnlySpan<double> t, Span<double> s2, Span<double> t2)
+    {
+        var map = _map;
+        int ho = map.OutHeight, wo = map.OutWidth, wi = map.InWidth, pin = In.Positions, pout = Out.Positions;
+        int kh = map.RowTaps.Length, kw = map.ColumnTaps.Length, lo = map.InteriorStart, hi = map.InteriorEnd;
+        int vectorEnd = lo + (hi - lo) / 4 * 4;
+        double invTaps = 1.0 / _taps;
+        var c = _coefficients;
+        var vInv = Vector256.Create(invTaps);
+        var w2 = Vector256.Create(c.W2);
+        var b2 = Vector256.Create(c.B2);
+        var fanIn = Vector256.Create(c.FanIn);
+        var biasGradient = Vector256.Create(c.BiasGradient);
+        // The active taps' input row starts for one output row, and their column taps.
+        Span<int> sources = _taps <= 1024 ? stackalloc int[_taps] : new int[_taps];
+        Span<int> columns = _taps <= 1024 ? stackalloc int[_taps] : new int[_taps];
+        fixed (double* sp = s, tp = t, s2p = s2, t2p = t2)
+        {
+            for (int r = 0; r < ho; r++)
+                for (int col = 0; col < wo; col++)
+                {
+                    int p = r * wo + col;
+                    for (int r2 = 0; r2 < ho; r2++)
+                    {
+                        int active = 0;
+                        for (int i = 0; i < kh; i++)
+                        {
+                            int rr = map.RowTaps[i][r], rr2 = map.RowTaps[i][r2];
+                            if (rr < 0 || rr2 < 0) continue;
+                            for (int j = 0; j < kw; j++)
+                            {
+                                int cc = map.ColumnTaps[j][col];
+                                if (cc < 0) continue;
+                                sources[active] = (rr * wi + cc) * pin + rr2 * wi;
+                                columns[active++] = j;
+                            }
+                        }
+
+                        int row = p * pout + r2 * wo;
+                        for (int c2 = lo; c2 < vectorEnd; c2 += 4)
+                        {
+                            var sigma = Vector256<double>.Zero;
+                            var theta = Vector256<double>.Zero;
+                            for (int a = 0; a < active; a++)
+                            {
+                                int at = sources[a] + c2 + map.ColumnOffsets[columns[a]];
+                                sigma += Vector256.Load(sp + at);
+                                theta += Vector256.Load(tp + at);
+                            }
+
+                            sigma *= vInv;
+                            theta *= vInv;
+                            // DenseCoefficients.Apply, lane by lane.
+                            var next = w2 * sigma + b2;
+                            theta = c.Ntk ? w2 * theta + next : w2 * theta + fanIn * sigma + biasGradient;
+                            next.Store(s2p + row + c2);
+                            theta.Store(t2p + row + c2);
+                        }
+
+                        for (int c2 = 0; c2 < wo; c2++)
+                        {
+                            if (c2 == lo) c2 = Math.Max(vectorEnd, lo);
+                            if (c2 >= wo) break;
+                            double sigma = 0, theta = 0;
+                            for (int a = 0; a < active; a++)
+                            {
+                                int cc2 = map.ColumnTaps[columns[a]][c2];
+                                if (cc2 < 0) continue;
+                                sigma += sp[sources[a] + cc2];
+                                theta += tp[sources[a] + cc2];
+                            }
+
+                            sigma *= invTaps;
+                            theta *= invTaps;
+                            c.Apply(ref sigma, ref theta);
+                            s2p[row + c2] = sigma;
+                            t2p[row + c2] = theta;
+                        }
+                    }
+                }
+        }
+    }
+
     public override string ToString() => $"Conv {In} -> {Out}";
+}
+
+/// <summary>
+/// A window's input rows and columns per output row and column and tap (-1 in zero padding), and the output columns
+/// [<see cref="InteriorStart"/>, <see cref="InteriorEnd"/>) where every column tap j reads the contiguous input columns
+/// c + <see cref="ColumnOffsets"/>[j] (stride 1, inside the input; empty for strided windows).
+/// </summary>
+internal sealed class WindowMap
+{
+    public WindowMap(SpatialWindow window)
+    {
+        var output = window.Output;
+        (OutHeight, OutWidth, InWidth) = (output.Height, output.Width, window.Input.Width);
+        RowTaps = new int[window.Height][];
+        for (int i = 0; i < window.Height; i++)
+        {
+            RowTaps[i] = new int[output.Height];
+            for (int r = 0; r < output.Height; r++) RowTaps[i][r] = window.InputRow(r, i);
+        }
+
+        ColumnTaps = new int[window.Width][];
+        ColumnOffsets = new int[window.Width];
+        for (int j = 0; j < window.Width; j++)
+        {
+            ColumnTaps[j] = new int[output.Width];
+            for (int c = 0; c < output.Width; c++) ColumnTaps[j][c] = window.InputColumn(c, j);
+            ColumnOffsets[j] = j - window.PadLeft;
+        }
+
+        bool Contiguous(int c) => window.StrideWidth == 1 && Enumerable.Range(0, window.Width).All(j => ColumnTaps[j][c] >= 0 && ColumnTaps[j][c] == c + ColumnOffsets[j]);
+        int start = 0;
+        while (start < output.Width && !Contiguous(start)) start++;
+        int end = start;
+        while (end < output.Width && Contiguous(end)) end++;
+        (InteriorStart, InteriorEnd) = (start, end);
+    }
+
+    public int OutHeight { get; }
+
+    public int OutWidth { get; }
+
+    public int InWidth { get; }
+
+    /// <summary>[tap row][output row]: the input row, or -1.</summary>
+    public int[][] RowTaps { get; }
+
+    /// <summary>[tap column][output column]: the input column, or -1.</summary>
+    public int[][] ColumnTaps { get; }
+
+    /// <summary>Input column minus output column of each column tap inside the interior.</summary>
+    public int[] ColumnOffsets { get; }
+
+    public int InteriorStart { get; }
+
+    public int InteriorEnd { get; }
 }
 
 /// <summary>
@@ -225,6 +335,10 @@ internal sealed class ActivationOp<TRule>(TRule rule, SpatialLayout layout) : Sp
 {
     private readonly double[]?[] _variances = new double[2][];
 
+    // A closed-form piecewise-linear kind maps its rows four entries at a time (ActivationMoments.ArcCosineRow).
+    private readonly Activation? _arcCosine = rule is BuiltinMoments { Tolerance: null } builtin && builtin.Activation.IsPiecewiseLinear
+        ? builtin.Activation : null;
+
     public override void PrepareVariances(int side, int rows) => _variances[side] = new double[rows * In.Positions];
 
     public override void Apply(SpatialTile tile, SpatialBuffers buffers)
@@ -243,7 +357,6 @@ internal sealed class ActivationOp<TRule>(TRule rule, SpatialLayout layout) : Sp
 
         var vi = _variances[tile.SideI]!;
         var vj = _variances[tile.SideJ]!;
-        var moments = buffers.Moments;
         if (layout.Pairs)
         {
             for (int b = 0; b < tile.Count; b++)
@@ -255,13 +368,13 @@ internal sealed class ActivationOp<TRule>(TRule rule, SpatialLayout layout) : Sp
                     int row = b * e + q * p;
                     if (!tile.Self[b])
                     {
-                        Row(q11, s.AsSpan(row, p), t.AsSpan(row, p), q22, moments);
+                        Row(q11, s.AsSpan(row, p), t.AsSpan(row, p), q22, buffers);
                         continue;
                     }
 
-                    Row(q11, s.AsSpan(row, q), t.AsSpan(row, q), q22[..q], moments);
+                    Row(q11, s.AsSpan(row, q), t.AsSpan(row, q), q22[..q], buffers);
                     KernelRules.Apply(rule.Diagonal(q11), ref s[row + q], ref t[row + q]);
-                    Row(q11, s.AsSpan(row + q + 1, p - q - 1), t.AsSpan(row + q + 1, p - q - 1), q22[(q + 1)..], moments);
+                    Row(q11, s.AsSpan(row + q + 1, p - q - 1), t.AsSpan(row + q + 1, p - q - 1), q22[(q + 1)..], buffers);
                 }
             }
         }
@@ -276,6 +389,7 @@ internal sealed class ActivationOp<TRule>(TRule rule, SpatialLayout layout) : Sp
             // A row segment (one I, several J): the entries at position q share q11, gathered across the tile.
             var q12 = buffers.Q12;
             var q22 = buffers.Q22;
+            var theta = buffers.Theta;
             for (int q = 0; q < p; q++)
             {
                 double q11 = vi[tile.I[0] * p + q];
@@ -289,23 +403,34 @@ internal sealed class ActivationOp<TRule>(TRule rule, SpatialLayout layout) : Sp
                     }
 
                     q12[n] = s[b * e + q];
+                    theta[n] = t[b * e + q];
                     q22[n++] = vj[tile.J[b] * p + q];
                 }
 
-                rule.Row(q11, q12.AsSpan(0, n), q22.AsSpan(0, n), moments.AsSpan(0, n));
+                Row(q11, q12.AsSpan(0, n), theta.AsSpan(0, n), q22.AsSpan(0, n), buffers);
                 for (int b = 0, m = 0; b < tile.Count; b++)
-                    if (!tile.Self[b])
-                        KernelRules.Apply(moments[m++], ref s[b * e + q], ref t[b * e + q]);
+                {
+                    if (tile.Self[b]) continue;
+                    s[b * e + q] = q12[m];
+                    t[b * e + q] = theta[m++];
+                }
             }
         }
     }
 
-    private void Row(double q11, Span<double> s, Span<double> t, ReadOnlySpan<double> q22, KernelMoments[] moments)
+    // sigma[k], theta[k] of entries sharing q11 to K, KDot theta.
+    private void Row(double q11, Span<double> sigma, Span<double> theta, ReadOnlySpan<double> q22, SpatialBuffers buffers)
     {
-        if (s.Length == 0) return;
-        var m = moments.AsSpan(0, s.Length);
-        rule.Row(q11, s, q22, m);
-        for (int k = 0; k < s.Length; k++) KernelRules.Apply(m[k], ref s[k], ref t[k]);
+        if (sigma.Length == 0) return;
+        if (_arcCosine is { } activation)
+        {
+            ActivationMoments.ArcCosineRow(activation, q11, sigma, theta, q22);
+            return;
+        }
+
+        var m = buffers.Moments.AsSpan(0, sigma.Length);
+        rule.Row(q11, sigma, q22, m);
+        for (int k = 0; k < sigma.Length; k++) KernelRules.Apply(m[k], ref sigma[k], ref theta[k]);
     }
 
     public override string ToString() => $"Activation {In}";
@@ -333,10 +458,9 @@ internal sealed class ReduceOp(SpatialLayout input, bool global) : SpatialOp(inp
 
     private double Mean(ReadOnlySpan<double> k, int p, double scale)
     {
+        if (global) return TensorPrimitives.Sum(k) * scale;
         double sum = 0;
-        if (global)
-            for (int i = 0; i < k.Length; i++) sum += k[i];
-        else if (In.Pairs)
+        if (In.Pairs)
             for (int q = 0; q < p; q++) sum += k[q * p + q];
         else
             for (int q = 0; q < p; q++) sum += k[q];
