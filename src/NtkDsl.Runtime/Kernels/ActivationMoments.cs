@@ -161,7 +161,7 @@ public static class ActivationMoments
     /// <see cref="ClosedForm"/> in its order (the clamp, max(q11 q22 - q12^2, 0), the pi/2 fill at zero variance), so
     /// the result differs from it only by atan2's last bits and keeps its no-NaN guarantees.
     /// </summary>
-    internal static void ArcCosineRow(Activation activation, double q11, Span<double> sigma, Span<double> theta, ReadOnlySpan<double> q22)
+    internal static unsafe void ArcCosineRow(Activation activation, double q11, Span<double> sigma, Span<double> theta, ReadOnlySpan<double> q22)
     {
         double a = activation.A, b = activation.B;
         var f = Vector256.Create((a - b) * (a - b) * InvTwoPi);
@@ -169,15 +169,19 @@ public static class ActivationMoments
         var v11 = Vector256.Create(q11);
         var m11 = Vector256.Create(Math.Max(q11, 0));
         int n = sigma.Length, j = 0;
-        for (; j + 4 <= n; j += 4)
+        if (theta.Length != n || q22.Length != n) throw new ArgumentException("Internal error: rows of different lengths.");
+        fixed (double* sp = sigma, tp = theta, qp = q22)
         {
-            var (k, kdot) = ArcCosine(f, mean, v11, m11, Vector256.Create(sigma[j..]), Vector256.Create(q22[j..]));
-            k.CopyTo(sigma[j..]);
-            (kdot * Vector256.Create(theta[j..])).CopyTo(theta[j..]);
+            for (; j + 4 <= n; j += 4)
+            {
+                var (k, kdot) = ArcCosine(f, mean, v11, m11, Vector256.Load(sp + j), Vector256.Load(qp + j));
+                k.Store(sp + j);
+                (kdot * Vector256.Load(tp + j)).Store(tp + j);
+            }
         }
 
         if (j == n) return;
-        // The last 1-3 entries through the same lanes (padded with a valid entry), so every entry gets the same bits.
+        // The last 1-3 entries through the same lanes (padded with zeros), so every entry gets the same bits.
         Span<double> q12s = stackalloc double[4], q22s = stackalloc double[4], thetas = stackalloc double[4];
         q12s.Clear();
         q22s.Clear();
@@ -197,10 +201,16 @@ public static class ActivationMoments
         Vector256<double> max11, Vector256<double> q12, Vector256<double> q22)
     {
         var zero = Vector256<double>.Zero;
-        // ClampCovariance, then det = max(q11 q22 - q12^2, 0) (the selects give +0 where Math.Max does).
-        var bound = Vector256.Sqrt(max11 * Vector256.ConditionalSelect(Vector256.GreaterThan(q22, zero), q22, zero));
-        q12 = Vector256.ConditionalSelect(Vector256.LessThan(q12, -bound), -bound, q12);
-        q12 = Vector256.ConditionalSelect(Vector256.GreaterThan(q12, bound), bound, q12);
+        // ClampCovariance where some lane may need it (rho = +-1 up to rounding), then det = max(q11 q22 - q12^2, 0) (the
+        // selects give +0 where Math.Max does).
+        var product = max11 * Vector256.ConditionalSelect(Vector256.GreaterThan(q22, zero), q22, zero);
+        if (Vector256.GreaterThanOrEqualAny(q12 * q12, product))
+        {
+            var bound = Vector256.Sqrt(product);
+            q12 = Vector256.ConditionalSelect(Vector256.LessThan(q12, -bound), -bound, q12);
+            q12 = Vector256.ConditionalSelect(Vector256.GreaterThan(q12, bound), bound, q12);
+        }
+
         var det = q11 * q22 - q12 * q12;
         var s = Vector256.Sqrt(Vector256.ConditionalSelect(Vector256.GreaterThan(det, zero), det, zero));
         var theta = Vector256.ConditionalSelect(Vector256.Equals(s, zero) & Vector256.Equals(q12, zero), Vector256.Create(Math.PI / 2), SimdMath.Atan2(s, q12));

@@ -28,8 +28,9 @@ internal static class SimdMath
     /// </summary>
     /// <remarks>
     /// With n = min(|y|, |x|), d = max(|y|, |x|): atan(n / d) in [0, pi/4] by Cephes' rational function, on
-    /// (n - d) / (n + d) plus pi/4 when n / d &gt; 0.66 (n - d is exact there; both scaled by a power of two first, away from overflow and the subnormals); then pi/2 - r when |y| &gt; |x|, pi - r
-    /// when x has its sign bit set, and the sign of y. One division for the argument, one for the rational function.
+    /// (n - d) / (n + d) plus pi/4 when n / d &gt; 0.66 (n - d is exact there; both are first scaled by a power of two,
+    /// away from overflow and the subnormals); then pi/2 - r when |y| &gt; |x|, pi - r when x has its sign bit set, and
+    /// the sign of y. One division for the argument, one for the rational function.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<double> Atan2(Vector256<double> y, Vector256<double> x)

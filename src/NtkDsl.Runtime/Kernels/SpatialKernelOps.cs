@@ -74,14 +74,18 @@ internal sealed class ConvOp : SpatialOp
         _map = new WindowMap(layer.Window);
     }
 
-    public override void Apply(SpatialTile tile, SpatialBuffers buffers)
+    public override void Apply(SpatialTile tile, SpatialBuffers buffers) => Apply(tile, buffers, null);
+
+    /// <summary>The map, then <paramref name="next"/> (an activation on position pairs) on each output row while it is in cache.</summary>
+    public void Apply(SpatialTile tile, SpatialBuffers buffers, IRowActivation? next)
     {
         int ein = In.Entries, eout = Out.Entries;
         for (int b = 0; b < tile.Count; b++)
         {
             if (In.Pairs)
             {
-                PairMeans(buffers.S.AsSpan(b * ein, ein), buffers.T.AsSpan(b * ein, ein), buffers.S2.AsSpan(b * eout, eout), buffers.T2.AsSpan(b * eout, eout));
+                PairMeans(buffers.S.AsSpan(b * ein, ein), buffers.T.AsSpan(b * ein, ein), buffers.S2.AsSpan(b * eout, eout), buffers.T2.AsSpan(b * eout, eout),
+                    next, tile, b, buffers);
                 continue;
             }
 
@@ -114,76 +118,92 @@ internal sealed class ConvOp : SpatialOp
         }
     }
 
-    private unsafe void PairMeans(ReadOnlySpan<double> s, ReadOnlySpan<double> t, Span<double> s2, Span<double> t2)
+    private unsafe void PairMeans(ReadOnlySpan<double> s, ReadOnlySpan<double> t, Span<double> s2, Span<double> t2,
+        IRowActivation? next, SpatialTile tile, int pair, SpatialBuffers buffers)
     {
         var map = _map;
         int ho = map.OutHeight, wo = map.OutWidth, wi = map.InWidth, pin = In.Positions, pout = Out.Positions;
-        int kh = map.RowTaps.Length, kw = map.ColumnTaps.Length, lo = map.InteriorStart, hi = map.InteriorEnd;
-        int vectorEnd = lo + (hi - lo) / 4 * 4;
-        double invTaps = 1.0 / _taps;
+        int kh = map.RowTaps.Length, kw = map.ColumnOffsets.Length, lo = map.InteriorStart, hi = map.InteriorEnd, k = _taps;
+        bool vector = hi - lo >= 4; // then [lo, hi) in vectors of 4, the last one overlapping its predecessor if need be
+        double invTaps = 1.0 / k;
         var c = _coefficients;
         var vInv = Vector256.Create(invTaps);
         var w2 = Vector256.Create(c.W2);
         var b2 = Vector256.Create(c.B2);
         var fanIn = Vector256.Create(c.FanIn);
         var biasGradient = Vector256.Create(c.BiasGradient);
-        // The active taps' input row starts for one output row, and their column taps.
-        Span<int> sources = _taps <= 1024 ? stackalloc int[_taps] : new int[_taps];
-        Span<int> columns = _taps <= 1024 ? stackalloc int[_taps] : new int[_taps];
+        // Per output position p, the taps whose input position is inside: block start and tap row and column; per row of
+        // p', those whose row is inside too: the input row start and column tap.
+        Span<int> scratch = 6 * k <= 2048 ? stackalloc int[6 * k] : new int[6 * k];
         fixed (double* sp = s, tp = t, s2p = s2, t2p = t2)
+        fixed (int* ints = scratch, columnTaps = map.ColumnIndex)
         {
+            int* blockStart = ints, tapRow = ints + k, tapColumn = ints + 2 * k, source = ints + 3 * k, sourceColumn = ints + 4 * k, vectorSource = ints + 5 * k;
             for (int r = 0; r < ho; r++)
                 for (int col = 0; col < wo; col++)
                 {
-                    int p = r * wo + col;
+                    int p = r * wo + col, taps = 0;
+                    for (int i = 0; i < kh; i++)
+                    {
+                        int rr = map.RowTaps[i][r];
+                        if (rr < 0) continue;
+                        for (int j = 0; j < kw; j++)
+                        {
+                            int cc = columnTaps[j * wo + col];
+                            if (cc < 0) continue;
+                            blockStart[taps] = (rr * wi + cc) * pin;
+                            tapRow[taps] = i;
+                            tapColumn[taps++] = j;
+                        }
+                    }
+
                     for (int r2 = 0; r2 < ho; r2++)
                     {
                         int active = 0;
-                        for (int i = 0; i < kh; i++)
+                        for (int a = 0; a < taps; a++)
                         {
-                            int rr = map.RowTaps[i][r], rr2 = map.RowTaps[i][r2];
-                            if (rr < 0 || rr2 < 0) continue;
-                            for (int j = 0; j < kw; j++)
-                            {
-                                int cc = map.ColumnTaps[j][col];
-                                if (cc < 0) continue;
-                                sources[active] = (rr * wi + cc) * pin + rr2 * wi;
-                                columns[active++] = j;
-                            }
+                            int rr2 = map.RowTaps[tapRow[a]][r2];
+                            if (rr2 < 0) continue;
+                            source[active] = blockStart[a] + rr2 * wi;
+                            sourceColumn[active++] = tapColumn[a];
                         }
 
                         int row = p * pout + r2 * wo;
-                        for (int c2 = lo; c2 < vectorEnd; c2 += 4)
+                        if (vector)
                         {
-                            var sigma = Vector256<double>.Zero;
-                            var theta = Vector256<double>.Zero;
-                            for (int a = 0; a < active; a++)
+                            for (int a = 0; a < active; a++) vectorSource[a] = source[a] + map.ColumnOffsets[sourceColumn[a]];
+                            for (int c2 = lo; c2 < hi; c2 += 4)
                             {
-                                int at = sources[a] + c2 + map.ColumnOffsets[columns[a]];
-                                sigma += Vector256.Load(sp + at);
-                                theta += Vector256.Load(tp + at);
-                            }
+                                int at = Math.Min(c2, hi - 4);
+                                var sigma = Vector256<double>.Zero;
+                                var theta = Vector256<double>.Zero;
+                                for (int a = 0; a < active; a++)
+                                {
+                                    sigma += Vector256.Load(sp + at + vectorSource[a]);
+                                    theta += Vector256.Load(tp + at + vectorSource[a]);
+                                }
 
-                            sigma *= vInv;
-                            theta *= vInv;
-                            // DenseCoefficients.Apply, lane by lane.
-                            var next = w2 * sigma + b2;
-                            theta = c.Ntk ? w2 * theta + next : w2 * theta + fanIn * sigma + biasGradient;
-                            next.Store(s2p + row + c2);
-                            theta.Store(t2p + row + c2);
+                                sigma *= vInv;
+                                theta *= vInv;
+                                // DenseCoefficients.Apply, lane by lane.
+                                var mapped = w2 * sigma + b2;
+                                theta = c.Ntk ? w2 * theta + mapped : w2 * theta + fanIn * sigma + biasGradient;
+                                mapped.Store(s2p + row + at);
+                                theta.Store(t2p + row + at);
+                            }
                         }
 
                         for (int c2 = 0; c2 < wo; c2++)
                         {
-                            if (c2 == lo) c2 = Math.Max(vectorEnd, lo);
+                            if (vector && c2 == lo) c2 = hi;
                             if (c2 >= wo) break;
                             double sigma = 0, theta = 0;
                             for (int a = 0; a < active; a++)
                             {
-                                int cc2 = map.ColumnTaps[columns[a]][c2];
+                                int cc2 = columnTaps[sourceColumn[a] * wo + c2];
                                 if (cc2 < 0) continue;
-                                sigma += sp[sources[a] + cc2];
-                                theta += tp[sources[a] + cc2];
+                                sigma += sp[source[a] + cc2];
+                                theta += tp[source[a] + cc2];
                             }
 
                             sigma *= invTaps;
@@ -192,6 +212,8 @@ internal sealed class ConvOp : SpatialOp
                             s2p[row + c2] = sigma;
                             t2p[row + c2] = theta;
                         }
+
+                        next?.MapRow(tile, pair, p, r2 * wo, s2.Slice(row, wo), t2.Slice(row, wo), buffers);
                     }
                 }
         }
@@ -218,16 +240,16 @@ internal sealed class WindowMap
             for (int r = 0; r < output.Height; r++) RowTaps[i][r] = window.InputRow(r, i);
         }
 
-        ColumnTaps = new int[window.Width][];
+        ColumnIndex = new int[window.Width * output.Width];
         ColumnOffsets = new int[window.Width];
         for (int j = 0; j < window.Width; j++)
         {
-            ColumnTaps[j] = new int[output.Width];
-            for (int c = 0; c < output.Width; c++) ColumnTaps[j][c] = window.InputColumn(c, j);
+            for (int c = 0; c < output.Width; c++) ColumnIndex[j * output.Width + c] = window.InputColumn(c, j);
             ColumnOffsets[j] = j - window.PadLeft;
         }
 
-        bool Contiguous(int c) => window.StrideWidth == 1 && Enumerable.Range(0, window.Width).All(j => ColumnTaps[j][c] >= 0 && ColumnTaps[j][c] == c + ColumnOffsets[j]);
+        bool Contiguous(int c) => window.StrideWidth == 1 && Enumerable.Range(0, window.Width).All(j =>
+            ColumnIndex[j * output.Width + c] >= 0 && ColumnIndex[j * output.Width + c] == c + ColumnOffsets[j]);
         int start = 0;
         while (start < output.Width && !Contiguous(start)) start++;
         int end = start;
@@ -244,8 +266,8 @@ internal sealed class WindowMap
     /// <summary>[tap row][output row]: the input row, or -1.</summary>
     public int[][] RowTaps { get; }
 
-    /// <summary>[tap column][output column]: the input column, or -1.</summary>
-    public int[][] ColumnTaps { get; }
+    /// <summary>[tap column, output column]: the input column, or -1.</summary>
+    public int[] ColumnIndex { get; }
 
     /// <summary>Input column minus output column of each column tap inside the interior.</summary>
     public int[] ColumnOffsets { get; }
@@ -329,9 +351,10 @@ internal sealed class PoolOp : SpatialOp
 /// </summary>
 /// <remarks>
 /// The variances come from the diagonal pass, which reads them off its own blocks and records them per side, so the full
-/// pass sees exactly the values (and bits) the diagonal state has. Cost: one moment evaluation per entry.
+/// pass sees exactly the values (and bits) the diagonal state has. Cost: one moment evaluation per entry; the closed-form
+/// Relu family four entries at a time (<see cref="ActivationMoments.ArcCosineRow"/>).
 /// </remarks>
-internal sealed class ActivationOp<TRule>(TRule rule, SpatialLayout layout) : SpatialOp(layout, layout) where TRule : IMomentRule
+internal sealed class ActivationOp<TRule>(TRule rule, SpatialLayout layout) : SpatialOp(layout, layout), IRowActivation where TRule : IMomentRule
 {
     private readonly double[]?[] _variances = new double[2][];
 
@@ -360,23 +383,8 @@ internal sealed class ActivationOp<TRule>(TRule rule, SpatialLayout layout) : Sp
         if (layout.Pairs)
         {
             for (int b = 0; b < tile.Count; b++)
-            {
-                var q22 = vj.AsSpan(tile.J[b] * p, p);
                 for (int q = 0; q < p; q++)
-                {
-                    double q11 = vi[tile.I[b] * p + q];
-                    int row = b * e + q * p;
-                    if (!tile.Self[b])
-                    {
-                        Row(q11, s.AsSpan(row, p), t.AsSpan(row, p), q22, buffers);
-                        continue;
-                    }
-
-                    Row(q11, s.AsSpan(row, q), t.AsSpan(row, q), q22[..q], buffers);
-                    KernelRules.Apply(rule.Diagonal(q11), ref s[row + q], ref t[row + q]);
-                    Row(q11, s.AsSpan(row + q + 1, p - q - 1), t.AsSpan(row + q + 1, p - q - 1), q22[(q + 1)..], buffers);
-                }
-            }
+                    MapRow(tile, b, q, 0, s.AsSpan(b * e + q * p, p), t.AsSpan(b * e + q * p, p), buffers);
         }
         else if (tile.Diagonal)
         {
@@ -418,6 +426,23 @@ internal sealed class ActivationOp<TRule>(TRule rule, SpatialLayout layout) : Sp
         }
     }
 
+    public void MapRow(SpatialTile tile, int pair, int first, int start, Span<double> sigma, Span<double> theta, SpatialBuffers buffers)
+    {
+        int p = In.Positions;
+        double q11 = _variances[tile.SideI]![tile.I[pair] * p + first];
+        var q22 = _variances[tile.SideJ]!.AsSpan(tile.J[pair] * p + start, sigma.Length);
+        int self = tile.Self[pair] ? first - start : -1; // the entry (first, first) of a sample with itself, if in the row
+        if (self < 0 || self >= sigma.Length)
+        {
+            Row(q11, sigma, theta, q22, buffers);
+            return;
+        }
+
+        Row(q11, sigma[..self], theta[..self], q22[..self], buffers);
+        KernelRules.Apply(rule.Diagonal(q11), ref sigma[self], ref theta[self]);
+        Row(q11, sigma[(self + 1)..], theta[(self + 1)..], q22[(self + 1)..], buffers);
+    }
+
     // sigma[k], theta[k] of entries sharing q11 to K, KDot theta.
     private void Row(double q11, Span<double> sigma, Span<double> theta, ReadOnlySpan<double> q22, SpatialBuffers buffers)
     {
@@ -434,6 +459,42 @@ internal sealed class ActivationOp<TRule>(TRule rule, SpatialLayout layout) : Sp
     }
 
     public override string ToString() => $"Activation {In}";
+}
+
+/// <summary>An activation on position pairs that maps one row segment of a pair's state at a time.</summary>
+internal interface IRowActivation
+{
+    /// <summary>
+    /// Maps the entries (first, start + k) of pair <paramref name="pair"/> of the tile, k &lt; sigma.Length, in place
+    /// (not in the diagonal pass, which records the variances first).
+    /// </summary>
+    void MapRow(SpatialTile tile, int pair, int first, int start, Span<double> sigma, Span<double> theta, SpatialBuffers buffers);
+}
+
+/// <summary>
+/// A convolution on position pairs and the activation after it: outside the diagonal pass the activation maps each output
+/// row the convolution writes while it is in cache, so the state makes one trip through memory per layer instead of two.
+/// The same operations per entry as the two ops one after the other, so the same bits.
+/// </summary>
+internal sealed class ConvActivationOp(ConvOp conv, SpatialOp activation) : SpatialOp(conv.In, activation.Out)
+{
+    private readonly IRowActivation _rows = (IRowActivation)activation;
+
+    public override void PrepareVariances(int side, int rows) => activation.PrepareVariances(side, rows);
+
+    public override void Apply(SpatialTile tile, SpatialBuffers buffers)
+    {
+        if (tile.Diagonal)
+        {
+            conv.Apply(tile, buffers);
+            activation.Apply(tile, buffers);
+            return;
+        }
+
+        conv.Apply(tile, buffers, _rows);
+    }
+
+    public override string ToString() => $"{conv}, {activation}";
 }
 
 /// <summary>

@@ -60,11 +60,15 @@ internal sealed class SpatialKernelProgram
     /// <summary>An independent copy (the ops are immutable and shared; later layers are recorded separately).</summary>
     public SpatialKernelProgram Copy() => new(Inputs, [.. _ops], Current);
 
-    /// <summary>Records a layer whose input layout is <see cref="Current"/>.</summary>
+    /// <summary>
+    /// Records a layer whose input layout is <see cref="Current"/> (an activation on position pairs right after a conv
+    /// joins it as one <see cref="ConvActivationOp"/>).
+    /// </summary>
     public void Add(SpatialOp op)
     {
         if (op.In != Current) throw new InvalidOperationException($"Internal error: {op} expects {op.In}, the state is {Current}.");
-        _ops.Add(op);
+        if (op is IRowActivation && op.In.Pairs && _ops.Count > 0 && _ops[^1] is ConvOp conv) _ops[^1] = new ConvActivationOp(conv, op);
+        else _ops.Add(op);
         Current = op.Out;
     }
 
@@ -273,7 +277,7 @@ internal sealed class SpatialInputs
 
     public int Rows(int side) => _rows[Math.Min(side, _rows.Length - 1)];
 
-    /// <summary>Sigma0 of every pair of the tile into S (rows x[c, p] x'[c, :] summed over the channels), Theta0 = 0 into T.</summary>
+    /// <summary>Sigma0 of every pair of the tile into S (rows x[c, p] x'[c, :] summed over the channels, then / C), Theta0 = 0 into T.</summary>
     public void Covariances(SpatialTile tile, SpatialBuffers buffers)
     {
         int c = Layout.Channels, p = Layout.Positions, e = Layout.Entries;
@@ -291,14 +295,14 @@ internal sealed class SpatialInputs
                     var row = s.Slice(q * p, p);
                     TensorPrimitives.Multiply(bx.AsSpan(xj, p), a[xi + q], row);
                     for (int ch = 1; ch < c; ch++) TensorPrimitives.MultiplyAdd(bx.AsSpan(xj + ch * p, p), a[xi + ch * p + q], row, row);
-                    TensorPrimitives.Multiply(row, invC, row);
+                    if (c > 1) TensorPrimitives.Multiply(row, invC, row);
                 }
             }
             else
             {
                 TensorPrimitives.Multiply(a.AsSpan(xi, p), bx.AsSpan(xj, p), s);
                 for (int ch = 1; ch < c; ch++) TensorPrimitives.MultiplyAdd(a.AsSpan(xi + ch * p, p), bx.AsSpan(xj + ch * p, p), s, s);
-                TensorPrimitives.Multiply(s, invC, s);
+                if (c > 1) TensorPrimitives.Multiply(s, invC, s);
             }
 
             buffers.T.AsSpan(b * e, e).Clear();
