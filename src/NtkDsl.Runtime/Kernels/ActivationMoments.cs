@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using MathNet.Numerics;
 
 namespace NtkDsl;
@@ -150,6 +152,70 @@ public static class ActivationMoments
         }
 
         return ClosedForm(activation, q, q, q);
+    }
+
+    /// <summary>
+    /// The closed-form arc-cosine map of a piecewise-linear activation (Relu, LeakyRelu, Abs) applied in place to a row
+    /// of entries sharing their first point: sigma[j] = K(q11, sigma[j], q22[j]), theta[j] *= KDot(q11, sigma[j], q22[j]),
+    /// four entries at a time (<see cref="SimdMath.Atan2"/>, within 2 ulp of atan2). Otherwise the operations of
+    /// <see cref="ClosedForm"/> in its order (the clamp, max(q11 q22 - q12^2, 0), the pi/2 fill at zero variance), so
+    /// the result differs from it only by atan2's last bits and keeps its no-NaN guarantees.
+    /// </summary>
+    internal static unsafe void ArcCosineRow(Activation activation, double q11, Span<double> sigma, Span<double> theta, ReadOnlySpan<double> q22)
+    {
+        double a = activation.A, b = activation.B;
+        var f = Vector256.Create((a - b) * (a - b) * InvTwoPi);
+        var mean = Vector256.Create(0.5 * (a * a + b * b));
+        var v11 = Vector256.Create(q11);
+        var m11 = Vector256.Create(Math.Max(q11, 0));
+        int n = sigma.Length, j = 0;
+        if (theta.Length != n || q22.Length != n) throw new ArgumentException("Internal error: rows of different lengths.");
+        fixed (double* sp = sigma, tp = theta, qp = q22)
+        {
+            for (; j + 4 <= n; j += 4)
+            {
+                var (k, kdot) = ArcCosine(f, mean, v11, m11, Vector256.Load(sp + j), Vector256.Load(qp + j));
+                k.Store(sp + j);
+                (kdot * Vector256.Load(tp + j)).Store(tp + j);
+            }
+        }
+
+        if (j == n) return;
+        // The last 1-3 entries through the same lanes (padded with zeros), so every entry gets the same bits.
+        Span<double> q12s = stackalloc double[4], q22s = stackalloc double[4], thetas = stackalloc double[4];
+        q12s.Clear();
+        q22s.Clear();
+        thetas.Clear();
+        sigma[j..].CopyTo(q12s);
+        q22[j..].CopyTo(q22s);
+        theta[j..].CopyTo(thetas);
+        var (kt, kdott) = ArcCosine(f, mean, v11, m11, Vector256.Create((ReadOnlySpan<double>)q12s), Vector256.Create((ReadOnlySpan<double>)q22s));
+        kt.CopyTo(q12s);
+        (kdott * Vector256.Create((ReadOnlySpan<double>)thetas)).CopyTo(thetas);
+        q12s[..(n - j)].CopyTo(sigma[j..]);
+        thetas[..(n - j)].CopyTo(theta[j..]);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<double> K, Vector256<double> KDot) ArcCosine(Vector256<double> f, Vector256<double> mean, Vector256<double> q11,
+        Vector256<double> max11, Vector256<double> q12, Vector256<double> q22)
+    {
+        var zero = Vector256<double>.Zero;
+        // ClampCovariance where some lane may need it (rho = +-1 up to rounding), then det = max(q11 q22 - q12^2, 0) (the
+        // selects give +0 where Math.Max does).
+        var product = max11 * Vector256.ConditionalSelect(Vector256.GreaterThan(q22, zero), q22, zero);
+        if (Vector256.GreaterThanOrEqualAny(q12 * q12, product))
+        {
+            var bound = Vector256.Sqrt(product);
+            q12 = Vector256.ConditionalSelect(Vector256.LessThan(q12, -bound), -bound, q12);
+            q12 = Vector256.ConditionalSelect(Vector256.GreaterThan(q12, bound), bound, q12);
+        }
+
+        var det = q11 * q22 - q12 * q12;
+        var s = Vector256.Sqrt(Vector256.ConditionalSelect(Vector256.GreaterThan(det, zero), det, zero));
+        var theta = Vector256.ConditionalSelect(Vector256.Equals(s, zero) & Vector256.Equals(q12, zero), Vector256.Create(Math.PI / 2), SimdMath.Atan2(s, q12));
+        var kdot = mean - f * theta;
+        return (f * s + kdot * q12, kdot);
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 
 namespace NtkDsl;
 
@@ -51,15 +52,18 @@ internal abstract class SpatialOp(SpatialLayout input, SpatialLayout output)
 /// C k): the Dense entry map of <see cref="KernelRules.DenseCoefficients"/> applied to the tap means.
 /// </summary>
 /// <remarks>
-/// Cost per pair: k P_out^2 (position pairs) or k P_out (same positions) adds for each of Sigma and Theta, then the entry map.
-/// With position pairs the adds are vector adds of row segments (one run per output row at stride 1).
+/// Cost per pair: k P_out^2 (position pairs) or k P_out (same positions) adds for each of Sigma and Theta, then the entry
+/// map. With position pairs, K seen as [H, W, H, W]: for output positions p = (r, c) and row r' of p', tap (i, j) reads the
+/// input row (R(r', i)) of block (R(r, i), C(c, j)) shifted by column tap j; each output row sums all k taps in registers
+/// (four columns at a time where every tap's columns are contiguous, <see cref="WindowMap"/>), applies the map and is
+/// written once. The taps add in tap order from 0, as entry by entry.
 /// </remarks>
 internal sealed class ConvOp : SpatialOp
 {
     private readonly KernelRules.DenseCoefficients _coefficients;
     private readonly int _taps;
     private readonly int[] _positions; // [P_out, taps]
-    private readonly int[][] _runs; // per tap: (first output q, first input column, length) of consecutive columns
+    private readonly WindowMap _map;
 
     public ConvOp(ConvLayer layer, Parameterization parameterization, SpatialLayout input)
         : base(input, new SpatialLayout(layer.OutChannels, layer.Window.Output, input.Pairs))
@@ -67,82 +71,210 @@ internal sealed class ConvOp : SpatialOp
         _coefficients = KernelRules.DenseCoefficients.Of(layer, parameterization);
         _taps = layer.Window.Taps;
         _positions = WindowPositions(layer.Window);
-        _runs = new int[_taps][];
-        for (int t = 0; t < _taps; t++) _runs[t] = Runs(t);
+        _map = new WindowMap(layer.Window);
     }
 
-    // The output positions q whose input column (q, t) is valid, as runs where it advances by one with q: a stride-1
-    // convolution has one run per output row, so the pair sums are vector adds of row segments.
-    private int[] Runs(int tap)
+    public override void Apply(SpatialTile tile, SpatialBuffers buffers) => Apply(tile, buffers, null);
+
+    /// <summary>The map, then <paramref name="next"/> (an activation on position pairs) on each output row while it is in cache.</summary>
+    public void Apply(SpatialTile tile, SpatialBuffers buffers, IRowActivation? next)
     {
-        var runs = new List<int>();
-        int pout = Out.Positions;
-        for (int q = 0; q < pout;)
+        int ein = In.Entries, eout = Out.Entries;
+        for (int b = 0; b < tile.Count; b++)
         {
-            int c = _positions[q * _taps + tap];
-            if (c < 0)
+            if (In.Pairs)
             {
-                q++;
+                PairMeans(buffers.S.AsSpan(b * ein, ein), buffers.T.AsSpan(b * ein, ein), buffers.S2.AsSpan(b * eout, eout), buffers.T2.AsSpan(b * eout, eout),
+                    next, tile, b, buffers);
                 continue;
             }
 
-            int length = 1;
-            while (q + length < pout && _positions[(q + length) * _taps + tap] == c + length) length++;
-            runs.AddRange([q, c, length]);
-            q += length;
-        }
-
-        return [.. runs];
-    }
-
-    public override void Apply(SpatialTile tile, SpatialBuffers buffers)
-    {
-        int pin = In.Positions, pout = Out.Positions, ein = In.Entries, eout = Out.Entries, k = _taps;
-        double invTaps = 1.0 / k;
-        for (int b = 0; b < tile.Count; b++)
-        {
-            var s = buffers.S.AsSpan(b * ein, ein);
-            var t = buffers.T.AsSpan(b * ein, ein);
-            var s2 = buffers.S2.AsSpan(b * eout, eout);
-            var t2 = buffers.T2.AsSpan(b * eout, eout);
-            s2.Clear();
-            t2.Clear();
-            for (int p = 0; p < pout; p++)
-            {
-                for (int tap = 0; tap < k; tap++)
-                {
-                    int a = _positions[p * k + tap];
-                    if (a < 0) continue;
-                    if (!In.Pairs)
-                    {
-                        s2[p] += s[a];
-                        t2[p] += t[a];
-                        continue;
-                    }
-
-                    var runs = _runs[tap];
-                    for (int r = 0; r < runs.Length; r += 3)
-                    {
-                        int q = p * pout + runs[r], c = a * pin + runs[r + 1], length = runs[r + 2];
-                        TensorPrimitives.Add(s2.Slice(q, length), s.Slice(c, length), s2.Slice(q, length));
-                        TensorPrimitives.Add(t2.Slice(q, length), t.Slice(c, length), t2.Slice(q, length));
-                    }
-                }
-            }
-
-            for (int e = 0; e < eout; e++)
-            {
-                double sigma = s2[e] * invTaps, theta = t2[e] * invTaps;
-                _coefficients.Apply(ref sigma, ref theta);
-                s2[e] = sigma;
-                t2[e] = theta;
-            }
+            SameMeans(buffers.S.AsSpan(b * ein, ein), buffers.T.AsSpan(b * ein, ein), buffers.S2.AsSpan(b * eout, eout), buffers.T2.AsSpan(b * eout, eout));
         }
 
         buffers.Swap();
     }
 
+    private void SameMeans(ReadOnlySpan<double> s, ReadOnlySpan<double> t, Span<double> s2, Span<double> t2)
+    {
+        int k = _taps;
+        double invTaps = 1.0 / k;
+        for (int p = 0; p < s2.Length; p++)
+        {
+            double sigma = 0, theta = 0;
+            for (int tap = 0; tap < k; tap++)
+            {
+                int a = _positions[p * k + tap];
+                if (a < 0) continue;
+                sigma += s[a];
+                theta += t[a];
+            }
+
+            sigma *= invTaps;
+            theta *= invTaps;
+            _coefficients.Apply(ref sigma, ref theta);
+            s2[p] = sigma;
+            t2[p] = theta;
+        }
+    }
+
+    private unsafe void PairMeans(ReadOnlySpan<double> s, ReadOnlySpan<double> t, Span<double> s2, Span<double> t2,
+        IRowActivation? next, SpatialTile tile, int pair, SpatialBuffers buffers)
+    {
+        var map = _map;
+        int ho = map.OutHeight, wo = map.OutWidth, wi = map.InWidth, pin = In.Positions, pout = Out.Positions;
+        int kh = map.RowTaps.Length, kw = map.ColumnOffsets.Length, lo = map.InteriorStart, hi = map.InteriorEnd, k = _taps;
+        bool vector = hi - lo >= 4; // then [lo, hi) in vectors of 4, the last one overlapping its predecessor if need be
+        double invTaps = 1.0 / k;
+        var c = _coefficients;
+        var vInv = Vector256.Create(invTaps);
+        var w2 = Vector256.Create(c.W2);
+        var b2 = Vector256.Create(c.B2);
+        var fanIn = Vector256.Create(c.FanIn);
+        var biasGradient = Vector256.Create(c.BiasGradient);
+        // Per output position p, the taps whose input position is inside: block start and tap row and column; per row of
+        // p', those whose row is inside too: the input row start and column tap.
+        Span<int> scratch = 6 * k <= 2048 ? stackalloc int[6 * k] : new int[6 * k];
+        fixed (double* sp = s, tp = t, s2p = s2, t2p = t2)
+        fixed (int* ints = scratch, columnTaps = map.ColumnIndex)
+        {
+            int* blockStart = ints, tapRow = ints + k, tapColumn = ints + 2 * k, source = ints + 3 * k, sourceColumn = ints + 4 * k, vectorSource = ints + 5 * k;
+            for (int r = 0; r < ho; r++)
+                for (int col = 0; col < wo; col++)
+                {
+                    int p = r * wo + col, taps = 0;
+                    for (int i = 0; i < kh; i++)
+                    {
+                        int rr = map.RowTaps[i][r];
+                        if (rr < 0) continue;
+                        for (int j = 0; j < kw; j++)
+                        {
+                            int cc = columnTaps[j * wo + col];
+                            if (cc < 0) continue;
+                            blockStart[taps] = (rr * wi + cc) * pin;
+                            tapRow[taps] = i;
+                            tapColumn[taps++] = j;
+                        }
+                    }
+
+                    for (int r2 = 0; r2 < ho; r2++)
+                    {
+                        int active = 0;
+                        for (int a = 0; a < taps; a++)
+                        {
+                            int rr2 = map.RowTaps[tapRow[a]][r2];
+                            if (rr2 < 0) continue;
+                            source[active] = blockStart[a] + rr2 * wi;
+                            sourceColumn[active++] = tapColumn[a];
+                        }
+
+                        int row = p * pout + r2 * wo;
+                        if (vector)
+                        {
+                            for (int a = 0; a < active; a++) vectorSource[a] = source[a] + map.ColumnOffsets[sourceColumn[a]];
+                            for (int c2 = lo; c2 < hi; c2 += 4)
+                            {
+                                int at = Math.Min(c2, hi - 4);
+                                var sigma = Vector256<double>.Zero;
+                                var theta = Vector256<double>.Zero;
+                                for (int a = 0; a < active; a++)
+                                {
+                                    sigma += Vector256.Load(sp + at + vectorSource[a]);
+                                    theta += Vector256.Load(tp + at + vectorSource[a]);
+                                }
+
+                                sigma *= vInv;
+                                theta *= vInv;
+                                // DenseCoefficients.Apply, lane by lane.
+                                var mapped = w2 * sigma + b2;
+                                theta = c.Ntk ? w2 * theta + mapped : w2 * theta + fanIn * sigma + biasGradient;
+                                mapped.Store(s2p + row + at);
+                                theta.Store(t2p + row + at);
+                            }
+                        }
+
+                        for (int c2 = 0; c2 < wo; c2++)
+                        {
+                            if (vector && c2 == lo) c2 = hi;
+                            if (c2 >= wo) break;
+                            double sigma = 0, theta = 0;
+                            for (int a = 0; a < active; a++)
+                            {
+                                int cc2 = columnTaps[sourceColumn[a] * wo + c2];
+                                if (cc2 < 0) continue;
+                                sigma += sp[source[a] + cc2];
+                                theta += tp[source[a] + cc2];
+                            }
+
+                            sigma *= invTaps;
+                            theta *= invTaps;
+                            c.Apply(ref sigma, ref theta);
+                            s2p[row + c2] = sigma;
+                            t2p[row + c2] = theta;
+                        }
+
+                        next?.MapRow(tile, pair, p, r2 * wo, s2.Slice(row, wo), t2.Slice(row, wo), buffers);
+                    }
+                }
+        }
+    }
+
     public override string ToString() => $"Conv {In} -> {Out}";
+}
+
+/// <summary>
+/// A window's input rows and columns per output row and column and tap (-1 in zero padding), and the output columns
+/// [<see cref="InteriorStart"/>, <see cref="InteriorEnd"/>) where every column tap j reads the contiguous input columns
+/// c + <see cref="ColumnOffsets"/>[j] (stride 1, inside the input; empty for strided windows).
+/// </summary>
+internal sealed class WindowMap
+{
+    public WindowMap(SpatialWindow window)
+    {
+        var output = window.Output;
+        (OutHeight, OutWidth, InWidth) = (output.Height, output.Width, window.Input.Width);
+        RowTaps = new int[window.Height][];
+        for (int i = 0; i < window.Height; i++)
+        {
+            RowTaps[i] = new int[output.Height];
+            for (int r = 0; r < output.Height; r++) RowTaps[i][r] = window.InputRow(r, i);
+        }
+
+        ColumnIndex = new int[window.Width * output.Width];
+        ColumnOffsets = new int[window.Width];
+        for (int j = 0; j < window.Width; j++)
+        {
+            for (int c = 0; c < output.Width; c++) ColumnIndex[j * output.Width + c] = window.InputColumn(c, j);
+            ColumnOffsets[j] = j - window.PadLeft;
+        }
+
+        bool Contiguous(int c) => window.StrideWidth == 1 && Enumerable.Range(0, window.Width).All(j =>
+            ColumnIndex[j * output.Width + c] >= 0 && ColumnIndex[j * output.Width + c] == c + ColumnOffsets[j]);
+        int start = 0;
+        while (start < output.Width && !Contiguous(start)) start++;
+        int end = start;
+        while (end < output.Width && Contiguous(end)) end++;
+        (InteriorStart, InteriorEnd) = (start, end);
+    }
+
+    public int OutHeight { get; }
+
+    public int OutWidth { get; }
+
+    public int InWidth { get; }
+
+    /// <summary>[tap row][output row]: the input row, or -1.</summary>
+    public int[][] RowTaps { get; }
+
+    /// <summary>[tap column, output column]: the input column, or -1.</summary>
+    public int[] ColumnIndex { get; }
+
+    /// <summary>Input column minus output column of each column tap inside the interior.</summary>
+    public int[] ColumnOffsets { get; }
+
+    public int InteriorStart { get; }
+
+    public int InteriorEnd { get; }
 }
 
 /// <summary>
@@ -219,11 +351,16 @@ internal sealed class PoolOp : SpatialOp
 /// </summary>
 /// <remarks>
 /// The variances come from the diagonal pass, which reads them off its own blocks and records them per side, so the full
-/// pass sees exactly the values (and bits) the diagonal state has. Cost: one moment evaluation per entry.
+/// pass sees exactly the values (and bits) the diagonal state has. Cost: one moment evaluation per entry; the closed-form
+/// Relu family four entries at a time (<see cref="ActivationMoments.ArcCosineRow"/>).
 /// </remarks>
-internal sealed class ActivationOp<TRule>(TRule rule, SpatialLayout layout) : SpatialOp(layout, layout) where TRule : IMomentRule
+internal sealed class ActivationOp<TRule>(TRule rule, SpatialLayout layout) : SpatialOp(layout, layout), IRowActivation where TRule : IMomentRule
 {
     private readonly double[]?[] _variances = new double[2][];
+
+    // A closed-form piecewise-linear kind maps its rows four entries at a time (ActivationMoments.ArcCosineRow).
+    private readonly Activation? _arcCosine = rule is BuiltinMoments { Tolerance: null } builtin && builtin.Activation.IsPiecewiseLinear
+        ? builtin.Activation : null;
 
     public override void PrepareVariances(int side, int rows) => _variances[side] = new double[rows * In.Positions];
 
@@ -243,27 +380,11 @@ internal sealed class ActivationOp<TRule>(TRule rule, SpatialLayout layout) : Sp
 
         var vi = _variances[tile.SideI]!;
         var vj = _variances[tile.SideJ]!;
-        var moments = buffers.Moments;
         if (layout.Pairs)
         {
             for (int b = 0; b < tile.Count; b++)
-            {
-                var q22 = vj.AsSpan(tile.J[b] * p, p);
                 for (int q = 0; q < p; q++)
-                {
-                    double q11 = vi[tile.I[b] * p + q];
-                    int row = b * e + q * p;
-                    if (!tile.Self[b])
-                    {
-                        Row(q11, s.AsSpan(row, p), t.AsSpan(row, p), q22, moments);
-                        continue;
-                    }
-
-                    Row(q11, s.AsSpan(row, q), t.AsSpan(row, q), q22[..q], moments);
-                    KernelRules.Apply(rule.Diagonal(q11), ref s[row + q], ref t[row + q]);
-                    Row(q11, s.AsSpan(row + q + 1, p - q - 1), t.AsSpan(row + q + 1, p - q - 1), q22[(q + 1)..], moments);
-                }
-            }
+                    MapRow(tile, b, q, 0, s.AsSpan(b * e + q * p, p), t.AsSpan(b * e + q * p, p), buffers);
         }
         else if (tile.Diagonal)
         {
@@ -276,6 +397,7 @@ internal sealed class ActivationOp<TRule>(TRule rule, SpatialLayout layout) : Sp
             // A row segment (one I, several J): the entries at position q share q11, gathered across the tile.
             var q12 = buffers.Q12;
             var q22 = buffers.Q22;
+            var theta = buffers.Theta;
             for (int q = 0; q < p; q++)
             {
                 double q11 = vi[tile.I[0] * p + q];
@@ -289,26 +411,90 @@ internal sealed class ActivationOp<TRule>(TRule rule, SpatialLayout layout) : Sp
                     }
 
                     q12[n] = s[b * e + q];
+                    theta[n] = t[b * e + q];
                     q22[n++] = vj[tile.J[b] * p + q];
                 }
 
-                rule.Row(q11, q12.AsSpan(0, n), q22.AsSpan(0, n), moments.AsSpan(0, n));
+                Row(q11, q12.AsSpan(0, n), theta.AsSpan(0, n), q22.AsSpan(0, n), buffers);
                 for (int b = 0, m = 0; b < tile.Count; b++)
-                    if (!tile.Self[b])
-                        KernelRules.Apply(moments[m++], ref s[b * e + q], ref t[b * e + q]);
+                {
+                    if (tile.Self[b]) continue;
+                    s[b * e + q] = q12[m];
+                    t[b * e + q] = theta[m++];
+                }
             }
         }
     }
 
-    private void Row(double q11, Span<double> s, Span<double> t, ReadOnlySpan<double> q22, KernelMoments[] moments)
+    public void MapRow(SpatialTile tile, int pair, int first, int start, Span<double> sigma, Span<double> theta, SpatialBuffers buffers)
     {
-        if (s.Length == 0) return;
-        var m = moments.AsSpan(0, s.Length);
-        rule.Row(q11, s, q22, m);
-        for (int k = 0; k < s.Length; k++) KernelRules.Apply(m[k], ref s[k], ref t[k]);
+        int p = In.Positions;
+        double q11 = _variances[tile.SideI]![tile.I[pair] * p + first];
+        var q22 = _variances[tile.SideJ]!.AsSpan(tile.J[pair] * p + start, sigma.Length);
+        int self = tile.Self[pair] ? first - start : -1; // the entry (first, first) of a sample with itself, if in the row
+        if (self < 0 || self >= sigma.Length)
+        {
+            Row(q11, sigma, theta, q22, buffers);
+            return;
+        }
+
+        Row(q11, sigma[..self], theta[..self], q22[..self], buffers);
+        KernelRules.Apply(rule.Diagonal(q11), ref sigma[self], ref theta[self]);
+        Row(q11, sigma[(self + 1)..], theta[(self + 1)..], q22[(self + 1)..], buffers);
+    }
+
+    // sigma[k], theta[k] of entries sharing q11 to K, KDot theta.
+    private void Row(double q11, Span<double> sigma, Span<double> theta, ReadOnlySpan<double> q22, SpatialBuffers buffers)
+    {
+        if (sigma.Length == 0) return;
+        if (_arcCosine is { } activation)
+        {
+            ActivationMoments.ArcCosineRow(activation, q11, sigma, theta, q22);
+            return;
+        }
+
+        var m = buffers.Moments.AsSpan(0, sigma.Length);
+        rule.Row(q11, sigma, q22, m);
+        for (int k = 0; k < sigma.Length; k++) KernelRules.Apply(m[k], ref sigma[k], ref theta[k]);
     }
 
     public override string ToString() => $"Activation {In}";
+}
+
+/// <summary>An activation on position pairs that maps one row segment of a pair's state at a time.</summary>
+internal interface IRowActivation
+{
+    /// <summary>
+    /// Maps the entries (first, start + k) of pair <paramref name="pair"/> of the tile, k &lt; sigma.Length, in place
+    /// (not in the diagonal pass, which records the variances first).
+    /// </summary>
+    void MapRow(SpatialTile tile, int pair, int first, int start, Span<double> sigma, Span<double> theta, SpatialBuffers buffers);
+}
+
+/// <summary>
+/// A convolution on position pairs and the activation after it: outside the diagonal pass the activation maps each output
+/// row the convolution writes while it is in cache, so the state makes one trip through memory per layer instead of two.
+/// The same operations per entry as the two ops one after the other, so the same bits.
+/// </summary>
+internal sealed class ConvActivationOp(ConvOp conv, SpatialOp activation) : SpatialOp(conv.In, activation.Out)
+{
+    private readonly IRowActivation _rows = (IRowActivation)activation;
+
+    public override void PrepareVariances(int side, int rows) => activation.PrepareVariances(side, rows);
+
+    public override void Apply(SpatialTile tile, SpatialBuffers buffers)
+    {
+        if (tile.Diagonal)
+        {
+            conv.Apply(tile, buffers);
+            activation.Apply(tile, buffers);
+            return;
+        }
+
+        conv.Apply(tile, buffers, _rows);
+    }
+
+    public override string ToString() => $"{conv}, {activation}";
 }
 
 /// <summary>
@@ -333,10 +519,9 @@ internal sealed class ReduceOp(SpatialLayout input, bool global) : SpatialOp(inp
 
     private double Mean(ReadOnlySpan<double> k, int p, double scale)
     {
+        if (global) return TensorPrimitives.Sum(k) * scale;
         double sum = 0;
-        if (global)
-            for (int i = 0; i < k.Length; i++) sum += k[i];
-        else if (In.Pairs)
+        if (In.Pairs)
             for (int q = 0; q < p; q++) sum += k[q * p + q];
         else
             for (int q = 0; q < p; q++) sum += k[q];

@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace NtkDsl;
 
 /// <summary>
@@ -43,7 +45,7 @@ internal sealed class SpatialKernelProgram
         Current = current;
     }
 
-    /// <summary>The inputs (transposed to [P, C] per sample) both sides read.</summary>
+    /// <summary>The inputs (NCHW rows) both sides read.</summary>
     public SpatialInputs Inputs { get; }
 
     /// <summary>The layout of the current layer's output.</summary>
@@ -55,11 +57,15 @@ internal sealed class SpatialKernelProgram
     /// <summary>An independent copy (the ops are immutable and shared; later layers are recorded separately).</summary>
     public SpatialKernelProgram Copy() => new(Inputs, [.. _ops], Current);
 
-    /// <summary>Records a layer whose input layout is <see cref="Current"/>.</summary>
+    /// <summary>
+    /// Records a layer whose input layout is <see cref="Current"/> (an activation on position pairs right after a conv
+    /// joins it as one <see cref="ConvActivationOp"/>).
+    /// </summary>
     public void Add(SpatialOp op)
     {
         if (op.In != Current) throw new InvalidOperationException($"Internal error: {op} expects {op.In}, the state is {Current}.");
-        _ops.Add(op);
+        if (op is IRowActivation && op.In.Pairs && _ops.Count > 0 && _ops[^1] is ConvOp conv) _ops[^1] = new ConvActivationOp(conv, op);
+        else _ops.Add(op);
         Current = op.Out;
     }
 
@@ -226,6 +232,7 @@ internal sealed class SpatialBuffers
         Scratch = new double[entries];
         Q12 = new double[Math.Max(pairs, positions)];
         Q22 = new double[Math.Max(pairs, positions)];
+        Theta = new double[Math.Max(pairs, positions)];
         Moments = new KernelMoments[Math.Max(pairs, positions)];
     }
 
@@ -233,7 +240,7 @@ internal sealed class SpatialBuffers
     public static long BytesPerPair(int entries, int depth) => 4L * entries * sizeof(double) * depth;
 
     public double[] S, T, S2, T2;
-    public readonly double[] Scratch, Q12, Q22;
+    public readonly double[] Scratch, Q12, Q22, Theta;
     public readonly KernelMoments[] Moments;
 
     /// <summary>Buffers for a branch computed beside this one (created on first use).</summary>
@@ -248,18 +255,18 @@ internal sealed class SpatialBuffers
 }
 
 /// <summary>
-/// The inputs of a spatial state, transposed to [P, C] per sample (channels contiguous), and the input covariance
+/// The inputs of a spatial state (NCHW rows, each channel's positions contiguous) and the input covariance
 /// Sigma0[p, p'] = (1/C) sum_c x[c, p] x'[c, p'] (neural-tangents' convention for NCHW with channel averaging).
 /// </summary>
 internal sealed class SpatialInputs
 {
-    private readonly double[][] _transposed;
+    private readonly double[][] _inputs;
     private readonly int[] _rows;
 
     public SpatialInputs(Matrix<double> x1, Matrix<double>? x2, SpatialLayout layout)
     {
         Layout = layout;
-        _transposed = x2 is null ? [Transpose(x1, layout)] : [Transpose(x1, layout), Transpose(x2, layout)];
+        _inputs = x2 is null ? [[.. x1.Data]] : [[.. x1.Data], [.. x2.Data]];
         _rows = x2 is null ? [x1.Rows] : [x1.Rows, x2.Rows];
     }
 
@@ -267,12 +274,13 @@ internal sealed class SpatialInputs
 
     public int Rows(int side) => _rows[Math.Min(side, _rows.Length - 1)];
 
+    /// <summary>Sigma0 of every pair of the tile into S (rows x[c, p] x'[c, :] summed over the channels, then / C), Theta0 = 0 into T.</summary>
     public void Covariances(SpatialTile tile, SpatialBuffers buffers)
     {
         int c = Layout.Channels, p = Layout.Positions, e = Layout.Entries;
         double invC = 1.0 / c;
-        var a = _transposed[Math.Min(tile.SideI, _transposed.Length - 1)];
-        var bx = _transposed[Math.Min(tile.SideJ, _transposed.Length - 1)];
+        var a = _inputs[Math.Min(tile.SideI, _inputs.Length - 1)];
+        var bx = _inputs[Math.Min(tile.SideJ, _inputs.Length - 1)];
         for (int b = 0; b < tile.Count; b++)
         {
             var s = buffers.S.AsSpan(b * e, e);
@@ -280,26 +288,21 @@ internal sealed class SpatialInputs
             if (Layout.Pairs)
             {
                 for (int q = 0; q < p; q++)
-                    for (int r = 0; r < p; r++)
-                        s[q * p + r] = KernelState.Dot(a.AsSpan(xi + q * c, c), bx.AsSpan(xj + r * c, c)) * invC;
+                {
+                    var row = s.Slice(q * p, p);
+                    TensorPrimitives.Multiply(bx.AsSpan(xj, p), a[xi + q], row);
+                    for (int ch = 1; ch < c; ch++) TensorPrimitives.MultiplyAdd(bx.AsSpan(xj + ch * p, p), a[xi + ch * p + q], row, row);
+                    if (c > 1) TensorPrimitives.Multiply(row, invC, row);
+                }
             }
             else
             {
-                for (int q = 0; q < p; q++) s[q] = KernelState.Dot(a.AsSpan(xi + q * c, c), bx.AsSpan(xj + q * c, c)) * invC;
+                TensorPrimitives.Multiply(a.AsSpan(xi, p), bx.AsSpan(xj, p), s);
+                for (int ch = 1; ch < c; ch++) TensorPrimitives.MultiplyAdd(a.AsSpan(xi + ch * p, p), bx.AsSpan(xj + ch * p, p), s, s);
+                if (c > 1) TensorPrimitives.Multiply(s, invC, s);
             }
 
             buffers.T.AsSpan(b * e, e).Clear();
         }
-    }
-
-    private static double[] Transpose(Matrix<double> x, SpatialLayout layout)
-    {
-        int c = layout.Channels, p = layout.Positions;
-        var t = new double[x.Data.Length];
-        for (int n = 0; n < x.Rows; n++)
-            for (int ch = 0; ch < c; ch++)
-                for (int q = 0; q < p; q++)
-                    t[n * p * c + q * c + ch] = x.Data[n * p * c + ch * p + q];
-        return t;
     }
 }
