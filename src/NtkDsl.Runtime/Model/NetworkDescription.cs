@@ -30,7 +30,7 @@ public sealed record NetworkDescription(string Name, int Inputs, Parameterizatio
     /// </summary>
     /// <exception cref="ArgumentException">Without one (mean-field, muP, an abc outside those classes), saying why.</exception>
     public Parameterization KernelParameterization => Abc.KernelForm ??
-        throw new ArgumentException($"{Name} has no infinite-width kernel: {Abc.NoKernelReason}. Use the empirical NTK.", "network");
+        throw new ArgumentException($"{Name} ({Abc.Name} parameterization) has no infinite-width kernel: {Abc.NoKernelReason}. Use the empirical NTK.", "network");
 
     /// <summary>Channels of a spatial input (0 for feature vectors).</summary>
     public int InputChannels { get; init; }
