@@ -1,6 +1,5 @@
 using NtkDsl.Backends;
 using NtkDsl.Cpu;
-using NtkDsl.Tests.Empirical;
 using NtkDsl.Tests.Support;
 
 namespace NtkDsl.Tests.Parameterizations;
@@ -8,7 +7,7 @@ namespace NtkDsl.Tests.Parameterizations;
 /// <summary>
 /// User-chosen abc-parameterizations and muTransfer base widths (AbcNetworks.cs) against formulas written out here: the
 /// per-layer multipliers, stds and learning rates; Monte Carlo of the initial function and gradient scales at two widths;
-/// finite differences and J diag(rho) J^T; the built-ins written as [Abc] giving bit-identical numbers; Yang &amp; Hu's
+/// one SGD step (finite differences and J diag(rho) J^T: CustomDeep and CustomConv are in ParameterizationTests.Networks); the built-ins written as [Abc] giving bit-identical numbers; Yang &amp; Hu's
 /// symmetry leaving the function and the NTK unchanged; muP at its base width equal to standard parameterization.
 /// </summary>
 public sealed class AbcParameterizationTests
@@ -17,8 +16,6 @@ public sealed class AbcParameterizationTests
 
     // The custom exponents of AbcNetworks.cs: input (0, 0, -1/2), hidden (1/4, 1/4, -1/2), output (3/4, 1/4, 1/2).
     private static double P(double n, double e) => Math.Pow(n, e);
-
-    public static TheoryData<INetworkCase> Networks() => [new NetworkCase<CustomDeep>(), new NetworkCase<CustomConv>()];
 
     [Fact]
     public void Custom_layer_scalings_and_learning_rates_are_the_formulas()
@@ -84,69 +81,14 @@ public sealed class AbcParameterizationTests
         double q = sw * sw / 4 * x2 + sb * sb;            // variance of a hidden pre-activation
         double mOut = P(n, -0.75), v2 = mOut * mOut * sw * sw * P(n, -0.5); // (m s)^2 of the output weights
         double rhoIn = P(n, 0.5), rhoOut = P(n, -0.5);
-        double[] expected =
+        ParameterizationTests.AssertScales<TNet>(x,
         [
             n * v2 * q / 2 + sb * sb,                     // Var f: E relu(h)^2 = q / 2
             rhoOut * mOut * mOut * n * q / 2,             // output weights: rho m^2 sum relu(h)^2
             1,                                            // output bias
             rhoIn * n * v2 * x2 / 2,                      // input weights: rho (m_out v_i relu'(h_i) x_j)^2 summed
             rhoIn * n * v2 / 2,                           // input bias
-        ];
-        expected = [.. expected, expected[1] + expected[2] + expected[3] + expected[4]];
-
-        var (input, output) = (TNet.Description.DenseLayers.First(), TNet.Description.DenseLayers.Last());
-        var rates = TNet.Description.LearningRateMultipliers<double>()!;
-        const int seeds = 400;
-        var samples = new double[seeds, expected.Length];
-        var one = new Matrix<double>(1, 1, [1.0]);
-        for (int s = 0; s < seeds; s++)
-        {
-            var theta = CpuNetwork<TNet, double>.InitializeParameters(2000 + s);
-            double f = CpuNetwork<TNet, double>.Forward(theta, x).Data[0];
-            var g = CpuNetwork<TNet, double>.Vjp(theta, x, one);
-            double Term(int offset, int length) => Enumerable.Range(offset, length).Sum(i => rates[i] * g[i] * g[i]);
-            samples[s, 0] = f * f;
-            samples[s, 1] = Term(output.WeightOffset, output.Inputs);
-            samples[s, 2] = Term(output.BiasOffset, 1);
-            samples[s, 3] = Term(input.WeightOffset, input.Width * input.Inputs);
-            samples[s, 4] = Term(input.BiasOffset, input.Width);
-            samples[s, 5] = CpuNetwork<TNet, double>.Ntk(theta, x).Data[0];
-        }
-
-        string[] names = ["Var f", "output weights", "output bias", "input weights", "input bias", "Theta(x, x)"];
-        for (int k = 0; k < expected.Length; k++)
-        {
-            var column = Enumerable.Range(0, seeds).Select(s => samples[s, k]).ToArray();
-            double mean = column.Average(), se = Math.Sqrt(column.Sum(c => (c - mean) * (c - mean)) / (seeds - 1) / seeds);
-            Assert.True(Math.Abs(mean - expected[k]) <= 4.5 * se + 1e-12 * expected[k],
-                $"{typeof(TNet).Name} {names[k]}: Monte Carlo {mean:E4} +- {se:E2}, formula {expected[k]:E4}");
-        }
-    }
-
-    [Theory]
-    [MemberData(nameof(Networks))]
-    public void Jacobian_Vjp_and_Jvp_of_a_custom_abc_match_finite_differences(INetworkCase net)
-    {
-        var passes = new EmpiricalKernelTests();
-        passes.Jacobian_matches_central_finite_differences(net);
-        passes.Vjp_and_Jvp_agree_with_the_Jacobian(net);
-    }
-
-    [Theory]
-    [MemberData(nameof(Networks))]
-    public void Empirical_ntk_of_a_custom_abc_is_J_diag_rho_Jt(INetworkCase net)
-    {
-        var theta = net.Initialize<double>(seed: 9);
-        var x1 = TestMath.RandomMatrix(4, net.Inputs, seed: 10);
-        var x2 = TestMath.RandomMatrix(3, net.Inputs, seed: 11);
-        var rates = net.Description.LearningRateMultipliers<double>()!;
-        var j1 = net.Jacobian(theta, x1);
-        var scaled = new Matrix<double>(j1.Rows, j1.Cols);
-        for (int r = 0; r < j1.Rows; r++)
-            for (int c = 0; c < j1.Cols; c++) scaled[r, c] = j1[r, c] * rates[c];
-        var full = TestMath.TimesTranspose(scaled, net.Jacobian(theta, x2));
-        Assert.True(TestMath.RelativeError(net.Ntk(theta, x1, x2, NtkMode.Full), full) < 1e-10);
-        Assert.True(TestMath.RelativeError(full, TestMath.TimesTranspose(j1, net.Jacobian(theta, x2))) > 1e-3, "rho = 1 would pass too");
+        ], firstSeed: 2000);
     }
 
     [Fact]
