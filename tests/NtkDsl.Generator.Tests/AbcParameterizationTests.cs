@@ -126,6 +126,15 @@ public class AbcParameterizationTests
         Assert.Contains("Parameterization.Ntk", diagnostic.GetMessage());
     }
 
+    [Fact]
+    public void NTK0048_exponents_on_a_block_type()
+    {
+        var diagnostic = DiagnosticTests.Single("[Network(Inputs = 2, Parameterization = Parameterization.Abc)]\n" + Abc("0, 0, 0", "0, 0.5, 0", "0, 0.5, 0") +
+            "[Dense(4)]\n[Residual(typeof(Block))]\n[Dense(1)]\npublic partial class Net;\n[Abc(LayerRole.Hidden, 0.5, 0, -1)]\n[Relu, Dense(4)]\npublic class Block;",
+            "NTK0048", "Abc(LayerRole.Hidden, 0.5");
+        Assert.Contains("block 'Block'", diagnostic.GetMessage());
+    }
+
     [Theory]
     [InlineData("Ntk", "64", "forward multiplier")]
     [InlineData("MeanField", "64", "forward multiplier")]

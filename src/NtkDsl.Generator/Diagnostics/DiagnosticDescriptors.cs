@@ -130,8 +130,8 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor InvalidAbcExponents = Create("NTK0047", "Invalid abc exponents",
         "[Abc] on '{0}' has {1}; {2}");
 
-    public static readonly DiagnosticDescriptor AbcWithoutAbcParameterization = Create("NTK0048", "abc settings without Parameterization.Abc",
-        "{0} on '{1}' only applies to Parameterization.Abc, but the network uses Parameterization.{2}; set Parameterization = Parameterization.Abc or remove it");
+    public static readonly DiagnosticDescriptor AbcWithoutAbcParameterization = Create("NTK0048", "abc settings that do not apply",
+        "{0} on {1} is ignored: {2}");
 
     public static readonly DiagnosticDescriptor InvalidBaseWidth = Create("NTK0049", "Invalid base width",
         "BaseWidth of [Network] on '{0}' is {1}: {2}");

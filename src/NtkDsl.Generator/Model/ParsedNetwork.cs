@@ -29,12 +29,13 @@ internal sealed record ParsedNetwork(
 
 /// <summary>
 /// The abc settings as declared: every [Abc(role, a, b, c)] on the network in source order, whether [Network] names
-/// ConstantsInMultiplier, and its BaseWidth (0: not given).
+/// ConstantsInMultiplier, its BaseWidth (0: not given), and any [Abc] on a block type (which has no parameterization).
 /// </summary>
-internal sealed record AbcDeclarations(EquatableArray<AbcDeclaration> Roles, bool ConstantsInMultiplierGiven, int BaseWidth);
+internal sealed record AbcDeclarations(EquatableArray<AbcDeclaration> Roles, bool ConstantsInMultiplierGiven, int BaseWidth,
+    EquatableArray<AbcDeclaration> OnBlocks = default);
 
-/// <summary>One [Abc(role, a, b, c)] as declared (RoleValue may lie outside LayerRole), with its location.</summary>
-internal sealed record AbcDeclaration(int RoleValue, double A, double B, double C, LocationInfo? Location);
+/// <summary>One [Abc(role, a, b, c)] as declared (RoleValue may lie outside LayerRole), with its location and, on a block type, the block's name.</summary>
+internal sealed record AbcDeclaration(int RoleValue, double A, double B, double C, LocationInfo? Location, string? Block = null);
 
 /// <summary>Where the layer attributes of a block sit, and the attributes of it the generator does not know.</summary>
 internal sealed record BlockSites(string Key, EquatableArray<LayerSite> Sites, EquatableArray<UnknownLayer> UnknownLayers);

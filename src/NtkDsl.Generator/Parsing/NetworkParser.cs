@@ -84,18 +84,9 @@ internal static class NetworkParser
             }
         }
 
-        var abcRoles = new List<AbcDeclaration>();
-        foreach (var attribute in type.GetAttributes())
-        {
-            if (attribute.AttributeClass?.ToDisplayString() != AbcAttributeName) continue;
-            if (HasErrors(attribute)) return null;
-            var arguments = attribute.ConstructorArguments;
-            abcRoles.Add(new AbcDeclaration(arguments.Length > 0 ? AsInt(arguments[0]) : -1,
-                arguments.Length > 1 ? AsDouble(arguments[1]) : double.NaN, arguments.Length > 2 ? AsDouble(arguments[2]) : double.NaN,
-                arguments.Length > 3 ? AsDouble(arguments[3]) : double.NaN, LocationInfo.From(attribute.ApplicationSyntaxReference?.GetSyntax(cancellationToken))));
-        }
-
-        var abcDeclarations = new AbcDeclarations(abcRoles.ToEquatableArray(), constantsGiven, baseWidth);
+        var abcRoles = ReadAbc(type, cancellationToken);
+        if (abcRoles is null) return null;
+        var abcOnBlocks = new List<AbcDeclaration>();
 
         var referenced = new List<ITypeSymbol?>();
         var read = ReadLayers(type, type, referenced, cancellationToken);
@@ -119,11 +110,14 @@ internal static class NetworkParser
             }
 
             var blockRead = ReadLayers(named, type, referenced, cancellationToken);
-            if (blockRead is null) return null;
+            var blockAbc = ReadAbc(named, cancellationToken);
+            if (blockRead is null || blockAbc is null) return null;
+            abcOnBlocks.AddRange(blockAbc.Select(a => a with { Block = BlockName(block) }));
             blocks.Add(new BlockModel(key, BlockName(block), blockRead.Value.Layers.ToEquatableArray(), null));
             blockSites.Add(new BlockSites(key, blockRead.Value.Sites.ToEquatableArray(), blockRead.Value.Unknown.ToEquatableArray()));
         }
 
+        var abcDeclarations = new AbcDeclarations(abcRoles.ToEquatableArray(), constantsGiven, baseWidth, abcOnBlocks.ToEquatableArray());
         var containing = new List<ContainingType>();
         var reserved = new SortedSet<string>(StringComparer.Ordinal);
         string? nonPartialContainer = null, fileLocal = type.IsFileLocal ? type.Name : null;
@@ -158,6 +152,23 @@ internal static class NetworkParser
         return new ParsedNetwork(model, Identifiers.HintName(model.FullName),
             LocationInfo.From(network.ApplicationSyntaxReference?.GetSyntax(cancellationToken)),
             sites.ToEquatableArray(), facts, parameterization, unknown.ToEquatableArray(), blockSites.ToEquatableArray(), abcDeclarations);
+    }
+
+    // The [Abc] attributes of a network or block type in source order; null when one does not compile.
+    private static List<AbcDeclaration>? ReadAbc(INamedTypeSymbol type, CancellationToken cancellationToken)
+    {
+        var found = new List<AbcDeclaration>();
+        foreach (var attribute in type.GetAttributes())
+        {
+            if (attribute.AttributeClass?.ToDisplayString() != AbcAttributeName) continue;
+            if (HasErrors(attribute)) return null;
+            var arguments = attribute.ConstructorArguments;
+            found.Add(new AbcDeclaration(arguments.Length > 0 ? AsInt(arguments[0]) : -1,
+                arguments.Length > 1 ? AsDouble(arguments[1]) : double.NaN, arguments.Length > 2 ? AsDouble(arguments[2]) : double.NaN,
+                arguments.Length > 3 ? AsDouble(arguments[3]) : double.NaN, LocationInfo.From(attribute.ApplicationSyntaxReference?.GetSyntax(cancellationToken))));
+        }
+
+        return found;
     }
 
     // The parameterization as declared, always some instance (validation judges the declaration): under Abc each role takes

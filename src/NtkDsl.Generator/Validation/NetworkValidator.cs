@@ -150,9 +150,13 @@ internal static class NetworkValidator
             if (!isAbc)
             {
                 string used = network.ParameterizationValue is >= 0 and <= 4 ? model.Parameterization.ToString() : Format(network.ParameterizationValue);
-                foreach (var role in declared.Roles) Report("NTK0048", role.Location, "[Abc]", name, used);
-                if (declared.ConstantsInMultiplierGiven) Report("NTK0048", at, "ConstantsInMultiplier", name, used);
+                string why = $"it applies to Parameterization.Abc only, and the network uses Parameterization.{used}; set Parameterization = Parameterization.Abc or remove it";
+                foreach (var role in declared.Roles) Report("NTK0048", role.Location, "[Abc]", $"'{name}'", why);
+                if (declared.ConstantsInMultiplierGiven) Report("NTK0048", at, "ConstantsInMultiplier", $"'{name}'", why);
             }
+
+            foreach (var role in declared.OnBlocks)
+                Report("NTK0048", role.Location, "[Abc]", $"block '{role.Block}' of '{name}'", $"a block has no parameterization of its own; put the exponents on '{name}', which declares [Network]");
 
             var seen = new HashSet<int>();
             foreach (var role in declared.Roles)
