@@ -40,10 +40,10 @@ public static class TorchReference
             {
                 l++;
                 inputs[l] = a;
-                wScale[l] = d.WeightScale(net.Parameterization);
+                wScale[l] = d.WeightScale(net.Abc);
                 // The effective weights c W (P multiplies, once), used forward and backward.
                 weights[l] = flat.narrow(0, d.WeightOffset, (long)d.Width * d.Inputs).view(d.Width, d.Inputs).mul(wScale[l]);
-                double bScale = d.BiasScale(net.Parameterization);
+                double bScale = d.BiasScale(net.Abc);
                 bTerm[l] = d.HasBias ? bScale * bScale : 0.0;
                 a = d.HasBias
                     ? addmm(flat.narrow(0, d.BiasOffset, d.Width).mul(bScale), a, weights[l].t(), 1f, 1f)
@@ -116,7 +116,7 @@ public static class TorchReference
         {
             if (layer is DenseLayer d)
             {
-                double ws = d.WeightScale(net.Parameterization), bs = d.BiasScale(net.Parameterization);
+                double ws = d.WeightScale(net.Abc), bs = d.BiasScale(net.Abc);
                 var w = flat.narrow(0, d.WeightOffset, (long)d.Width * d.Inputs).view(d.Width, d.Inputs).mul(ws);
                 a = d.HasBias ? addmm(flat.narrow(0, d.BiasOffset, d.Width).mul(bs), a, w.t(), 1f, 1f) : a.mm(w.t());
             }
@@ -145,7 +145,7 @@ public static class TorchReference
             if (layer is DenseLayer d)
             {
                 var linear = nn.Linear(d.Inputs, d.Width, hasBias: d.HasBias, dtype: theta.dtype);
-                double ws = d.WeightScale(net.Parameterization), bs = d.BiasScale(net.Parameterization);
+                double ws = d.WeightScale(net.Abc), bs = d.BiasScale(net.Abc);
                 using (var scope = NewDisposeScope())
                 {
                     linear.weight!.copy_(flat.narrow(0, d.WeightOffset, (long)d.Width * d.Inputs).view(d.Width, d.Inputs).mul(ws));

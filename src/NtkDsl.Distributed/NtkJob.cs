@@ -159,7 +159,7 @@ public static class NetworkFingerprint
     public static string Of<TNet>() where TNet : INetwork<TNet>
     {
         var d = TNet.Description;
-        string text = $"{d.Name}|{TNet.InputSize}|{TNet.OutputSize}|{TNet.ParameterCount}|{d.Parameterization}|{d.InputChannels}|{d.InputSpatial}|" +
+        string text = $"{d.Name}|{TNet.InputSize}|{TNet.OutputSize}|{TNet.ParameterCount}|{(d.Parameterization == Parameterization.Abc ? d.Abc : d.Parameterization)}|{d.InputChannels}|{d.InputSpatial}|" +
                       string.Join("|", d.Layers.Select(l => l is ElementwiseLayer e ? $"Elementwise({e.Name})" : l.ToString()));
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..16];
     }

@@ -105,7 +105,7 @@ public static class TorchAutogradNtk
     /// <summary>The forward pass as differentiable torch operations, for a flat 1-D theta (each layer reads its source; joins add or concatenate).</summary>
     private static Tensor Apply(NetworkDescription network, Tensor theta, Tensor x)
     {
-        var p = network.Parameterization;
+        var p = network.Abc;
         var outputs = new List<Tensor>();
         Tensor Output(int k) => k < 0 ? x : outputs[k];
         for (int l = 0; l < network.Layers.Count; l++)

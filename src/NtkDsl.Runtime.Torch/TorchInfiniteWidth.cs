@@ -86,6 +86,7 @@ public static class TorchInfiniteWidth
     private sealed class Walk(NetworkDescription network)
     {
         private readonly bool _pairs = network.NeedsPositionPairs;
+        private readonly Parameterization _parameterization = network.KernelParameterization;
 
         public long EntriesPerPair => network.IsSpatial ? (_pairs ? (long)network.InputSpatial.Positions * network.InputSpatial.Positions : network.InputSpatial.Positions) : 1;
 
@@ -220,7 +221,7 @@ public static class TorchInfiniteWidth
         {
             double w2 = weightStd * weightStd, b2 = biasStd * biasStd;
             var sigma = ms.mul(w2).add_(b2);
-            var theta = network.Parameterization == Parameterization.Ntk
+            var theta = _parameterization == Parameterization.Ntk
                 ? mt.mul(w2).add_(sigma)
                 : mt.mul(w2).add_(ms, alpha: fanIn).add_(hasBias ? 1.0 : 0.0);
             return (sigma, theta);

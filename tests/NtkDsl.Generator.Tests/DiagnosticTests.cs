@@ -5,10 +5,10 @@ namespace NtkDsl.Generator.Tests;
 /// <summary>One test per diagnostic: its id, severity, and that it points at the offending attribute.</summary>
 public class DiagnosticTests
 {
-    private const string Usings = "using NtkDsl;\nnamespace Demo;\n";
+    internal const string Usings = "using NtkDsl;\nnamespace Demo;\n";
 
     // Asserts exactly one generator diagnostic with this id, located on source text starting with `at`.
-    private static Diagnostic Single(string source, string id, string at, DiagnosticSeverity severity = DiagnosticSeverity.Error)
+    internal static Diagnostic Single(string source, string id, string at, DiagnosticSeverity severity = DiagnosticSeverity.Error)
     {
         var (result, output, _) = GeneratorHarness.Run(Usings + source);
         Assert.Null(result.Exception);

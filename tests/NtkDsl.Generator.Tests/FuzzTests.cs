@@ -250,6 +250,9 @@ public class FuzzTests
          "Inputs = 3, WeightStd = double.NaN", "Inputs = 2, WeightStd = 1.5, BiasStd = 0.1", "Inputs = 2, Parameterization = Parameterization.Standard",
          "Inputs = 2, Parameterization = (Parameterization)9", "Inputs = 4, WeightStd = 1e-300", "",
          "Inputs = 2, Parameterization = Parameterization.MeanField", "Inputs = 3, BiasStd = 0.2, Parameterization = Parameterization.MaximalUpdate",
+         "Inputs = 2, Parameterization = Parameterization.Abc", "Inputs = 2, Parameterization = Parameterization.Abc, ConstantsInMultiplier = true",
+         "Inputs = 2, Parameterization = Parameterization.Abc, BaseWidth = 3", "Inputs = 2, ConstantsInMultiplier = false",
+         "Inputs = 2, Parameterization = Parameterization.MaximalUpdate, BaseWidth = 2", "Inputs = 2, Parameterization = Parameterization.MeanField, BaseWidth = -5",
          "Channels = 1, Height = 5, Width = 5", "Channels = 2, Length = 6", "Channels = 1, Height = 4", "Channels = 1, Height = 3, Width = 3, Inputs = 9",
          "Channels = 1, Height = 3, Width = 3, Inputs = 8", "Channels = 1, Height = 2, Width = 2, Length = 2", "Channels = int.MaxValue, Height = 2, Width = 2",
          "Channels = 0, Height = 3, Width = 3", "Channels = 2, Height = -3, Width = 3"];
@@ -262,7 +265,9 @@ public class FuzzTests
          "[Conv(2, 3)]", "[Conv(2, 3, Padding = Padding.Same)]", "[Conv(2, 2, Stride = 2, Padding = Padding.Circular)]", "[Conv(0, 3)]", "[Conv(2, 0)]",
          "[Conv(2, 9)]", "[Conv(2, 3, Stride = 0)]", "[Conv(2, 3, Padding = (Padding)7)]", "[Conv(int.MaxValue, 3)]", "[Conv(2, 3, Bias = false, BiasStd = 1)]",
          "[Conv(2, 1, Stride = 2)]", "[AvgPool(2)]", "[SumPool(2, Stride = 1, Padding = Padding.Same)]", "[AvgPool(0)]", "[AvgPool(2, Stride = -1)]",
-         "[GlobalAvgPool]", "[Flatten]"];
+         "[GlobalAvgPool]", "[Flatten]", "[Abc(LayerRole.Input, 0, 0, -1)]", "[Abc(LayerRole.Hidden, a: 0.5, b: 0, c: -1)]",
+         "[Abc(LayerRole.Output, 0, 1, 1)]", "[Abc(LayerRole.Output, double.NaN, 0, 1)]", "[Abc((LayerRole)9, 0, 0, 0)]", "[Abc(LayerRole.Hidden, 0, 4, -4)]",
+         "[Abc(LayerRole.Input, 0, 0, 0), Abc(LayerRole.Hidden, 0.5, 0, -1), Abc(LayerRole.Output, 0.5, 0, -1)]"];
 
     private static string Pick(Random r, string[] items) => items[r.Next(items.Length)];
 

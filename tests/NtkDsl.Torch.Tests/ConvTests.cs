@@ -67,7 +67,7 @@ public sealed class ConvTests
     }
 
     [Fact]
-    public void Autograd_baseline_includes_the_learning_rate_multipliers_of_mup_and_mean_field()
+    public void Autograd_baseline_includes_the_learning_rate_multipliers_of_mup_mean_field_and_a_custom_abc()
     {
         // PyTorch autograd's J, scaled by the description's rho: J diag(rho) J^T must equal the generated NTK.
         using var scope = NewDisposeScope();
@@ -75,6 +75,7 @@ public sealed class ConvTests
                  {
                      (MupMlp.Description, MupMlp.InitializeParameters<double>(3), (Func<double[], Matrix<double>, Matrix<double>, Matrix<double>>)((t, a, b) => MupMlp.Ntk(t, a, b, NtkMode.Full)), MupMlp.InputSize),
                      (MeanFieldConv.Description, MeanFieldConv.InitializeParameters<double>(3), (t, a, b) => MeanFieldConv.Ntk(t, a, b, NtkMode.Full), MeanFieldConv.InputSize),
+                     (AbcMlp.Description, AbcMlp.InitializeParameters<double>(3), (t, a, b) => AbcMlp.Ntk(t, a, b, NtkMode.Full), AbcMlp.InputSize),
                  })
         {
             var x1 = new Matrix<double>(3, inputs, TestSupport.Random(3, inputs, 12).Cast<double>().ToArray());

@@ -101,6 +101,14 @@ public partial class CntkSequence;
 [Dense(2)]
 public partial class MupMlp;
 
+/// <summary>A user-chosen abc-parameterization (no built-in, no kernel limit) with every role: its rates in the autograd baseline.</summary>
+[Network(Inputs = 3, WeightStd = 1.3, BiasStd = 0.2, Parameterization = Parameterization.Abc)]
+[Abc(LayerRole.Input, a: 0, b: 0, c: -0.5), Abc(LayerRole.Hidden, a: 0.25, b: 0.25, c: -0.5), Abc(LayerRole.Output, a: 0.75, b: 0.25, c: 0.5)]
+[Dense(7), Tanh]
+[Dense(6, Bias = false), Relu]
+[Dense(2)]
+public partial class AbcMlp;
+
 /// <summary>A mean-field conv net: conv input layer, Flatten, Dense readout with the 1/n multiplier.</summary>
 [Network(Channels = 2, Height = 4, Width = 4, WeightStd = 1.2, BiasStd = 0.1, Parameterization = Parameterization.MeanField)]
 [Conv(3, 3, Padding = Padding.Same), Relu]

@@ -118,8 +118,23 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor LayerNormTooNarrow = Create("NTK0037", "LayerNorm needs two or more channels",
         "Layer {0} (LayerNorm) of '{1}' gets {2}, one value per position to normalize over, which normalizes to 0; put it after a layer with two or more features or channels");
     public static readonly DiagnosticDescriptor NoKernelLimit = Create("NTK0040", "No infinite-width kernel in the feature-learning regime",
-        "InfiniteWidth is not generated for '{0}': under Parameterization.{1} the network learns features at every width (Yang & Hu 2021), so its NTK keeps moving during training and no fixed infinite-width kernel describes the trained network; the empirical NTK, Jacobians and linearization are generated",
+        "InfiniteWidth is not generated for '{0}': {1}; the empirical NTK, Jacobians and linearization are generated",
         DiagnosticSeverity.Info);
+
+    public static readonly DiagnosticDescriptor AbcRoleMissing = Create("NTK0045", "abc exponents missing for a role",
+        "'{0}' declares Parameterization.Abc but no exponents for the {1} role; add [Abc(LayerRole.{1}, a: ..., b: ..., c: ...)] (every role needs one; Parameterization.Ntk's are input (0, 0, 0), hidden and output (0.5, 0, 0))");
+
+    public static readonly DiagnosticDescriptor AbcRoleTwice = Create("NTK0046", "abc exponents given twice for a role",
+        "The {0} role of '{1}' has exponents from an earlier [Abc] already; give each role (Input, Hidden, Output) exactly one [Abc]");
+
+    public static readonly DiagnosticDescriptor InvalidAbcExponents = Create("NTK0047", "Invalid abc exponents",
+        "[Abc] on '{0}' has {1}; {2}");
+
+    public static readonly DiagnosticDescriptor AbcWithoutAbcParameterization = Create("NTK0048", "abc settings that do not apply",
+        "{0} on {1} is ignored: {2}");
+
+    public static readonly DiagnosticDescriptor InvalidBaseWidth = Create("NTK0049", "Invalid base width",
+        "BaseWidth of [Network] on '{0}' is {1}: {2}");
 
     public static DiagnosticDescriptor? ById(string id) => id switch
     {
@@ -156,6 +171,11 @@ internal static class DiagnosticDescriptors
         "NTK0036" => DependentBranches,
         "NTK0037" => LayerNormTooNarrow,
         "NTK0040" => NoKernelLimit,
+        "NTK0045" => AbcRoleMissing,
+        "NTK0046" => AbcRoleTwice,
+        "NTK0047" => InvalidAbcExponents,
+        "NTK0048" => AbcWithoutAbcParameterization,
+        "NTK0049" => InvalidBaseWidth,
         _ => null,
     };
 

@@ -44,7 +44,7 @@ internal sealed class NetworkEmitter
     /// maximal-update parameterization: NTK0040).
     /// </summary>
     public static bool HasInfiniteWidth(NetworkIr ir) =>
-        NtkDsl.Layers.AbcParameterization.Of(ir.Model.Parameterization).HasKernelLimit && Validation.NetworkValidator.InfiniteWidthObstacle(ir) is null;
+        ir.Model.Abc.HasKernelLimit && Validation.NetworkValidator.InfiniteWidthObstacle(ir) is null;
 
     private string Write(string version)
     {
@@ -88,7 +88,7 @@ internal sealed class NetworkEmitter
             LayerKind.Conv => $"Conv({n.OutShape.Channels})",
             _ => n.Kind.ToString(),
         })) +
-        $", {NtkDsl.Layers.AbcParameterization.Of(_model.Parameterization).Name} parameterization";
+        $", {_model.Abc}";
 
     private void WriteConstants(IndentedWriter w)
     {
@@ -109,7 +109,7 @@ internal sealed class NetworkEmitter
         args.AddRange(input.IsSpatial
             ? new[] { Int(input.Channels), $"new {Ns}.SpatialShape({Int(input.Height)}, {Int(input.Width)})" }
             : new[] { Int(input.Size) });
-        args.AddRange(new[] { $"{Ns}.Parameterization.{_model.Parameterization}", Double(_model.WeightStd), Double(_model.BiasStd) });
+        args.AddRange(new[] { ParameterizationValue(_model.Abc), Double(_model.WeightStd), Double(_model.BiasStd) });
         args.AddRange(_ir.Nodes.Select(n => LayerRules.For(n).DescriptionSpec(n) + (n.IsJoin || n.Input == n.Index - 1 ? "" : $".From({Int(n.Input)})")));
         for (int i = 0; i < args.Count; i++) w.Line($"    {args[i]}{(i + 1 < args.Count ? "," : ");")}");
         w.Line();
@@ -118,6 +118,16 @@ internal sealed class NetworkEmitter
         w.Line($"static int {_interface}.OutputSize => OutputSize;").Line();
         w.Line($"static int {_interface}.ParameterCount => ParameterCount;").Line();
         w.Line($"static {Ns}.NetworkDescription {_interface}.Description => Description;").Line();
+    }
+
+    // The parameterization as a runtime value: the named one, or the user's exponents, with the base width if any.
+    private static string ParameterizationValue(NtkDsl.Layers.AbcParameterization abc)
+    {
+        string Exponents(NtkDsl.Layers.AbcExponents e) => $"new {Ns}.AbcExponents({Double(e.A)}, {Double(e.B)}, {Double(e.C)})";
+        string value = abc.Kind == NtkDsl.Layers.Parameterization.Abc
+            ? $"{Ns}.AbcParameterization.Custom({Exponents(abc.Input)}, {Exponents(abc.Hidden)}, {Exponents(abc.Output)}, {(abc.ConstantsInMultiplier ? "true" : "false")})"
+            : abc.BaseWidth > 0 ? $"{Ns}.AbcParameterization.{abc.Kind}" : $"{Ns}.Parameterization.{abc.Kind}";
+        return abc.BaseWidth > 0 ? $"{value}.WithBaseWidth({Int(abc.BaseWidth)})" : value;
     }
 
     private void WriteHostApi(IndentedWriter w)

@@ -19,22 +19,19 @@ internal static class Lowering
 
     public static NetworkIr Lower(NetworkModel model)
     {
-        // Scalings depend on a layer's role (input, hidden, output: its index among the layers with weights in evaluation
-        // order), so a first expansion counts those layers.
         var input = InputShape(model);
-        var counting = new Builder(model, weighted: 0);
-        counting.Sequence(model.Layers, null, -1, input, "");
-        var lowering = new Builder(model, counting.Nodes.Count(n => n.Parameters is not null));
+        var lowering = new Builder(model);
         lowering.Sequence(model.Layers, null, -1, input, "");
+        lowering.AssignRoles();
         return new NetworkIr(model, lowering.Nodes, lowering.Offset) { Input = input, Truncated = lowering.Truncated };
     }
 
     // Expands blocks in place: a block's layers become nodes in evaluation order, a Repeat repeats them, a join reads the
     // last node of each branch. A block already being expanded (a cycle), an unusable block or a declaration of more than
     // NetworkIr.MaxNodes nodes expands to nothing more; validation reports those.
-    private sealed class Builder(NetworkModel model, int weighted)
+    private sealed class Builder(NetworkModel model)
     {
-        private int _seen; // layers with weights expanded so far
+        private readonly List<(int Node, long FanIn, long Width)> _weighted = new(); // layers with weights in evaluation order
         private readonly HashSet<string> _expanding = new(StringComparer.Ordinal);
         private readonly List<bool> _trainable = new(); // node k or a node it reads from has parameters
 
@@ -119,6 +116,18 @@ internal static class Lowering
             return end;
         }
 
+        // Scalings depend on a layer's role (input, hidden, output: its index among the layers with weights in evaluation
+        // order), known once every block is expanded.
+        public void AssignRoles()
+        {
+            for (int j = 0; j < _weighted.Count; j++)
+            {
+                var (index, fanIn, width) = _weighted[j];
+                var node = Nodes[index];
+                Nodes[index] = node with { Parameters = Scaled(model, node.Parameters!, DenseScaling.RoleOf(j, _weighted.Count), fanIn, width) };
+            }
+        }
+
         private string Name(string key) => model.Block(key)?.Name ?? key;
 
         private bool IsTrainable(int node) => node >= 0 && _trainable[node];
@@ -128,15 +137,16 @@ internal static class Lowering
             var outShape = shape;
             LayerParameters? parameters = null;
             WindowIr? window = null;
+            long fanIn = 0;
             switch (layer.Kind)
             {
                 case LayerKind.Dense:
-                    parameters = Parameters(model, layer, DenseScaling.RoleOf(_seen++, weighted), Offset, Math.Max(0, layer.Width), shape.Size);
+                    parameters = Parameters(model, layer, Offset, Math.Max(0, layer.Width), fanIn = shape.Size);
                     outShape = new TensorShape(Math.Max(0, layer.Width));
                     break;
                 case LayerKind.Conv:
                     window = Window(shape, layer.Kernel, layer.Stride, layer.Padding);
-                    parameters = Parameters(model, layer, DenseScaling.RoleOf(_seen++, weighted), Offset, Math.Max(0, layer.Width), Multiply(shape.Channels, window.Taps));
+                    parameters = Parameters(model, layer, Offset, Math.Max(0, layer.Width), fanIn = Multiply(shape.Channels, window.Taps));
                     outShape = Output(shape, window, Math.Max(0, layer.Width));
                     break;
                 case LayerKind.AvgPool:
@@ -152,8 +162,13 @@ internal static class Lowering
                     break;
             }
 
-            if (parameters is not null) Offset = Add(Offset, parameters.Count);
             int node = Nodes.Count;
+            if (parameters is not null)
+            {
+                Offset = Add(Offset, parameters.Count);
+                _weighted.Add((node, fanIn, Math.Max(0, layer.Width)));
+            }
+
             Nodes.Add(new LayerNode(node, layer.Kind, layer, input, shape, outShape, parameters, IsTrainable(input), window)
             {
                 Origin = (block, index),
@@ -188,13 +203,22 @@ internal static class Lowering
                 SpatialGeometry.OutputSize(input.Height, window.Height, window.StrideHeight, window.Padding),
                 SpatialGeometry.OutputSize(input.Width, window.Width, window.StrideWidth, window.Padding), input.Sequence);
 
-    private static LayerParameters Parameters(NetworkModel model, LayerModel layer, LayerRole role, long offset, long width, long fanIn)
+    // A layer's parameters before its role is known (scales 0 until Scaled).
+    private static LayerParameters Parameters(NetworkModel model, LayerModel layer, long offset, long width, long fanIn)
     {
         double ws = layer.WeightStd ?? model.WeightStd, bs = layer.BiasStd ?? model.BiasStd;
         long weights = Multiply(width, fanIn), count = Add(weights, layer.HasBias ? width : 0);
-        var s = DenseScaling.Of(model.Parameterization, role, ws, bs, layer.HasBias, fanIn, width);
-        return new LayerParameters(offset, Add(offset, weights), count, layer.HasBias, ws, bs, s.WeightScale, s.BiasScale, s.NtkWeight, s.NtkBias,
-            s.WeightLearningRate, s.BiasLearningRate);
+        return new LayerParameters(offset, Add(offset, weights), count, layer.HasBias, ws, bs, 0, 0, 0, 0, 0, 0);
+    }
+
+    private static LayerParameters Scaled(NetworkModel model, LayerParameters p, LayerRole role, long fanIn, long width)
+    {
+        var s = DenseScaling.Of(model.Abc, role, p.WeightStd, p.BiasStd, p.HasBias, fanIn, width);
+        return p with
+        {
+            WeightScale = s.WeightScale, BiasScale = s.BiasScale, NtkWeight = s.NtkWeight, NtkBias = s.NtkBias,
+            WeightRate = s.WeightLearningRate, BiasRate = s.BiasLearningRate,
+        };
     }
 
     private static long Add(long a, long b) => Math.Min(Saturated, a + b);

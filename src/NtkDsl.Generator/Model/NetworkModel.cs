@@ -114,10 +114,13 @@ internal sealed record NetworkModel(
     SpatialInput Spatial,
     double WeightStd,
     double BiasStd,
-    NtkDsl.Layers.Parameterization Parameterization,
+    NtkDsl.Layers.AbcParameterization Abc,
     EquatableArray<LayerModel> Layers,
     EquatableArray<BlockModel> Blocks = default)
 {
+    /// <summary>The named parameterization (<c>Abc</c> for user-chosen exponents, which <see cref="Abc"/> holds).</summary>
+    public NtkDsl.Layers.Parameterization Parameterization => Abc.Kind;
+
     /// <summary>The block with <paramref name="key"/>, or null.</summary>
     public BlockModel? Block(string key) => Blocks.FirstOrDefault(b => b.Key == key);
 

@@ -12,7 +12,8 @@ internal sealed record ParsedNetwork(
     TypeFacts Type,
     int ParameterizationValue,
     EquatableArray<UnknownLayer> UnknownLayers,
-    EquatableArray<BlockSites> BlockSites = default)
+    EquatableArray<BlockSites> BlockSites = default,
+    AbcDeclarations? Abc = null)
 {
     /// <summary>The sites of the layers of a block (key of <see cref="NetworkModel.Blocks"/>) or of the network (null).</summary>
     public EquatableArray<LayerSite> SitesOf(string? block) =>
@@ -25,6 +26,16 @@ internal sealed record ParsedNetwork(
         return index >= 0 && index < sites.Count ? sites[index].Location : null;
     }
 }
+
+/// <summary>
+/// The abc settings as declared: every [Abc(role, a, b, c)] on the network in source order, whether [Network] names
+/// ConstantsInMultiplier, its BaseWidth (0: not given), and any [Abc] on a block type (which has no parameterization).
+/// </summary>
+internal sealed record AbcDeclarations(EquatableArray<AbcDeclaration> Roles, bool ConstantsInMultiplierGiven, int BaseWidth,
+    EquatableArray<AbcDeclaration> OnBlocks = default);
+
+/// <summary>One [Abc(role, a, b, c)] as declared (RoleValue may lie outside LayerRole), with its location and, on a block type, the block's name.</summary>
+internal sealed record AbcDeclaration(int RoleValue, double A, double B, double C, LocationInfo? Location, string? Block = null);
 
 /// <summary>Where the layer attributes of a block sit, and the attributes of it the generator does not know.</summary>
 internal sealed record BlockSites(string Key, EquatableArray<LayerSite> Sites, EquatableArray<UnknownLayer> UnknownLayers);

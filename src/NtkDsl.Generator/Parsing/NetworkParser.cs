@@ -16,6 +16,7 @@ internal static class NetworkParser
 {
     public const string NetworkAttributeName = "NtkDsl.NetworkAttribute";
     private const string LayerAttributeName = "NtkDsl.LayerAttribute";
+    private const string AbcAttributeName = "NtkDsl.AbcAttribute";
 
     private static readonly Dictionary<string, LayerKind> KnownLayers = new()
     {
@@ -63,8 +64,9 @@ internal static class NetworkParser
         if (first?.ApplicationSyntaxReference is not { } firstReference || firstReference.SyntaxTree != node.SyntaxTree ||
             !node.Span.Contains(firstReference.Span)) return null;
 
-        int inputs = 0, parameterization = 0, channels = 0, height = 0, width = 0, length = 0;
+        int inputs = 0, parameterization = 0, channels = 0, height = 0, width = 0, length = 0, baseWidth = 0;
         double weightStd = 1.0, biasStd = 0.0;
+        bool constantsInMultiplier = false, constantsGiven = false;
         foreach (var argument in network.NamedArguments)
         {
             switch (argument.Key)
@@ -77,8 +79,14 @@ internal static class NetworkParser
                 case "Height": height = AsInt(argument.Value); break;
                 case "Width": width = AsInt(argument.Value); break;
                 case "Length": length = AsInt(argument.Value); break;
+                case "BaseWidth": baseWidth = AsInt(argument.Value); break;
+                case "ConstantsInMultiplier": (constantsInMultiplier, constantsGiven) = (argument.Value.Value is true, true); break;
             }
         }
+
+        var abcRoles = ReadAbc(type, cancellationToken);
+        if (abcRoles is null) return null;
+        var abcOnBlocks = new List<AbcDeclaration>();
 
         var referenced = new List<ITypeSymbol?>();
         var read = ReadLayers(type, type, referenced, cancellationToken);
@@ -102,11 +110,14 @@ internal static class NetworkParser
             }
 
             var blockRead = ReadLayers(named, type, referenced, cancellationToken);
-            if (blockRead is null) return null;
+            var blockAbc = ReadAbc(named, cancellationToken);
+            if (blockRead is null || blockAbc is null) return null;
+            abcOnBlocks.AddRange(blockAbc.Select(a => a with { Block = BlockName(block) }));
             blocks.Add(new BlockModel(key, BlockName(block), blockRead.Value.Layers.ToEquatableArray(), null));
             blockSites.Add(new BlockSites(key, blockRead.Value.Sites.ToEquatableArray(), blockRead.Value.Unknown.ToEquatableArray()));
         }
 
+        var abcDeclarations = new AbcDeclarations(abcRoles.ToEquatableArray(), constantsGiven, baseWidth, abcOnBlocks.ToEquatableArray());
         var containing = new List<ContainingType>();
         var reserved = new SortedSet<string>(StringComparer.Ordinal);
         string? nonPartialContainer = null, fileLocal = type.IsFileLocal ? type.Name : null;
@@ -137,10 +148,49 @@ internal static class NetworkParser
 
         var model = new NetworkModel(Namespace(type), type.Name, Keyword(type), containing.ToEquatableArray(), inputs,
             new SpatialInput(channels, height, width, length), weightStd, biasStd,
-            (NtkDsl.Layers.Parameterization)parameterization, layers.ToEquatableArray(), blocks.ToEquatableArray());
+            Resolve(parameterization, abcDeclarations, constantsInMultiplier), layers.ToEquatableArray(), blocks.ToEquatableArray());
         return new ParsedNetwork(model, Identifiers.HintName(model.FullName),
             LocationInfo.From(network.ApplicationSyntaxReference?.GetSyntax(cancellationToken)),
-            sites.ToEquatableArray(), facts, parameterization, unknown.ToEquatableArray(), blockSites.ToEquatableArray());
+            sites.ToEquatableArray(), facts, parameterization, unknown.ToEquatableArray(), blockSites.ToEquatableArray(), abcDeclarations);
+    }
+
+    // The [Abc] attributes of a network or block type in source order; null when one does not compile.
+    private static List<AbcDeclaration>? ReadAbc(INamedTypeSymbol type, CancellationToken cancellationToken)
+    {
+        var found = new List<AbcDeclaration>();
+        foreach (var attribute in type.GetAttributes())
+        {
+            if (attribute.AttributeClass?.ToDisplayString() != AbcAttributeName) continue;
+            if (HasErrors(attribute)) return null;
+            var arguments = attribute.ConstructorArguments;
+            found.Add(new AbcDeclaration(arguments.Length > 0 ? AsInt(arguments[0]) : -1,
+                arguments.Length > 1 ? AsDouble(arguments[1]) : double.NaN, arguments.Length > 2 ? AsDouble(arguments[2]) : double.NaN,
+                arguments.Length > 3 ? AsDouble(arguments[3]) : double.NaN, LocationInfo.From(attribute.ApplicationSyntaxReference?.GetSyntax(cancellationToken))));
+        }
+
+        return found;
+    }
+
+    // The parameterization as declared, always some instance (validation judges the declaration): under Abc each role takes
+    // its first valid [Abc], NTK's exponents where there is none; the base width only where it is allowed.
+    private static NtkDsl.Layers.AbcParameterization Resolve(int parameterization, AbcDeclarations declared, bool constantsInMultiplier)
+    {
+        var abc = parameterization == (int)NtkDsl.Layers.Parameterization.Abc
+            ? NtkDsl.Layers.AbcParameterization.Custom(Role(NtkDsl.Layers.LayerRole.Input), Role(NtkDsl.Layers.LayerRole.Hidden),
+                Role(NtkDsl.Layers.LayerRole.Output), constantsInMultiplier)
+            : NtkDsl.Layers.AbcParameterization.Of((NtkDsl.Layers.Parameterization)parameterization);
+        return Validation.NetworkValidator.BaseWidthProblem(abc, declared.BaseWidth) is null && declared.BaseWidth > 0 ? abc.WithBaseWidth(declared.BaseWidth) : abc;
+
+        NtkDsl.Layers.AbcExponents Role(NtkDsl.Layers.LayerRole role)
+        {
+            foreach (var r in declared.Roles)
+            {
+                var exponents = new NtkDsl.Layers.AbcExponents(r.A, r.B, r.C);
+                if (r.RoleValue == (int)role && NtkDsl.Layers.AbcParameterization.ExponentProblem(exponents) is null) return exponents;
+            }
+
+            return NtkDsl.Layers.AbcParameterization.Ntk.Weights(role);
+        }
     }
 
     // The layer attributes of a network or block type in source order; null when an attribute does not compile. Block

@@ -34,12 +34,12 @@ internal static class NetworkValidator
         else if (network.Type.InGenericType) Report("NTK0008", at, name, "nested in a generic type");
         if (network.Type.NonPartialContainer is { } container) Report("NTK0010", at, container, name);
 
-        bool kernelLimit = AbcParameterization.Of(model.Parameterization).HasKernelLimit;
-        if (network.ParameterizationValue is not (>= 0 and <= 3))
+        bool abcValid = CheckAbc(), kernelLimit = model.Abc.HasKernelLimit;
+        if (network.ParameterizationValue is not (>= 0 and <= 4))
             Report("NTK0009", at, "Parameterization", $"[Network] on '{name}'", Format(network.ParameterizationValue),
-                "use Parameterization.Ntk, Standard, MeanField or MaximalUpdate");
-        else if (!kernelLimit)
-            Report("NTK0040", at, name, model.Parameterization.ToString());
+                "use Parameterization.Ntk, Standard, MeanField, MaximalUpdate or Abc");
+        else if (abcValid && model.Abc.NoKernelReason is { } reason)
+            Report("NTK0040", at, name, reason);
         var spatial = model.Spatial;
         bool inputValid = spatial.IsDeclared ? spatial.IsValid && (model.Inputs == 0 || model.Inputs == spatial.Size) : model.Inputs > 0;
         if (spatial.IsDeclared && !inputValid) Report("NTK0020", at, name, DescribeInput(model));
@@ -140,6 +140,46 @@ internal static class NetworkValidator
         }
 
         return found.ToEquatableArray();
+
+        // The abc declaration: under Parameterization.Abc one valid [Abc] per role; otherwise none, nor ConstantsInMultiplier.
+        bool CheckAbc()
+        {
+            var declared = network.Abc ?? new AbcDeclarations(EquatableArray<AbcDeclaration>.Empty, false, 0);
+            int before = found.Count;
+            bool isAbc = network.ParameterizationValue == (int)Parameterization.Abc;
+            if (!isAbc)
+            {
+                string used = network.ParameterizationValue is >= 0 and <= 4 ? model.Parameterization.ToString() : Format(network.ParameterizationValue);
+                string why = $"it applies to Parameterization.Abc only, and the network uses Parameterization.{used}; set Parameterization = Parameterization.Abc or remove it";
+                foreach (var role in declared.Roles) Report("NTK0048", role.Location, "[Abc]", $"'{name}'", why);
+                if (declared.ConstantsInMultiplierGiven) Report("NTK0048", at, "ConstantsInMultiplier", $"'{name}'", why);
+            }
+
+            foreach (var role in declared.OnBlocks)
+                Report("NTK0048", role.Location, "[Abc]", $"block '{role.Block}' of '{name}'", $"a block has no parameterization of its own; put the exponents on '{name}', which declares [Network]");
+
+            var seen = new HashSet<int>();
+            foreach (var role in declared.Roles)
+            {
+                var exponents = new AbcExponents(role.A, role.B, role.C);
+                if (role.RoleValue is < (int)LayerRole.Hidden or > (int)LayerRole.Output)
+                    Report("NTK0047", role.Location, name, $"role {Format(role.RoleValue)}", "use LayerRole.Input, LayerRole.Hidden or LayerRole.Output");
+                else if (AbcParameterization.ExponentProblem(exponents) is { } problem)
+                    Report("NTK0047", role.Location, name, $"exponents a = {Format(role.A)}, b = {Format(role.B)}, c = {Format(role.C)}", problem);
+                if (role.RoleValue is >= (int)LayerRole.Hidden and <= (int)LayerRole.Output && !seen.Add(role.RoleValue))
+                    Report("NTK0046", role.Location, ((LayerRole)role.RoleValue).ToString(), name);
+            }
+
+            if (isAbc)
+            {
+                foreach (var role in new[] { LayerRole.Input, LayerRole.Hidden, LayerRole.Output })
+                    if (!seen.Contains((int)role)) Report("NTK0045", at, name, role.ToString());
+            }
+
+            if (BaseWidthProblem(model.Abc, declared.BaseWidth) is { } baseProblem && network.ParameterizationValue is >= 0 and <= 4)
+                Report("NTK0049", at, name, Format(declared.BaseWidth), baseProblem);
+            return found.Count == before;
+        }
 
         void CheckStd(string property, double value, string owner, LocationInfo? location)
         {
@@ -378,6 +418,17 @@ internal static class NetworkValidator
     private static bool IsError(string id) => DiagnosticDescriptors.ById(id)?.DefaultSeverity == DiagnosticSeverity.Error;
 
     /// <summary>True when no diagnostic is an error (warnings and infos still allow emitting code).</summary>
+    /// <summary>
+    /// Why <paramref name="baseWidth"/> cannot be muTransfer's base width of <paramref name="abc"/> (null: it can, or it is 0,
+    /// none): it must be positive, and the constants must be in the initialization, where the standard form has them.
+    /// </summary>
+    public static string? BaseWidthProblem(AbcParameterization abc, int baseWidth) =>
+        baseWidth < 0 ? "a base width is positive (or 0 for none)"
+        : baseWidth == 0 ? null
+        : abc.Kind == Parameterization.Standard ? "it has no effect under Parameterization.Standard, which is the standard parameterization at every width; use it with Parameterization.MaximalUpdate"
+        : abc.ConstantsInMultiplier ? $"the base width makes a parameterization the standard one at width n0, so it needs the constants in the initialization; Parameterization.{abc.Kind} has them in the forward multiplier (use Parameterization.MaximalUpdate, or Abc without ConstantsInMultiplier)"
+        : null;
+
     public static bool AllowsEmission(EquatableArray<DiagnosticInfo> diagnostics) =>
         !diagnostics.Any(d => DiagnosticDescriptors.ById(d.Id)?.DefaultSeverity != DiagnosticSeverity.Info &&
                               DiagnosticDescriptors.ById(d.Id)?.DefaultSeverity != DiagnosticSeverity.Warning);

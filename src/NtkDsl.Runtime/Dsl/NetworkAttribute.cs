@@ -43,7 +43,23 @@ public sealed class NetworkAttribute : Attribute
     /// <summary>
     /// How weights, initialization and learning rates scale with width; <see cref="NtkDsl.Parameterization.Ntk"/> by default.
     /// <see cref="NtkDsl.Parameterization.MeanField"/> and <see cref="NtkDsl.Parameterization.MaximalUpdate"/> learn features at
-    /// every width and have no infinite-width kernel (no InfiniteWidth member; info NTK0040). See <see cref="AbcParameterization"/>.
+    /// every width and have no infinite-width kernel (no InfiniteWidth member; info NTK0040). <see cref="NtkDsl.Parameterization.Abc"/>
+    /// takes the exponents from one <see cref="AbcAttribute"/> per role. See <see cref="AbcParameterization"/>.
     /// </summary>
     public Parameterization Parameterization { get; set; } = Parameterization.Ntk;
+
+    /// <summary>
+    /// Under <see cref="NtkDsl.Parameterization.Abc"/> only: whether the constants sigma_w, sigma_b and 1/sqrt(d) go into the forward
+    /// multipliers (true: the NTK and mean-field forms, raw parameters N(0, n^-2b)) or into the initialization (false, the
+    /// default: the standard and muTransfer forms, multipliers n^-a).
+    /// </summary>
+    public bool ConstantsInMultiplier { get; set; }
+
+    /// <summary>
+    /// muTransfer's base width n0 (Yang et al. 2022), 0 (the default) for none; under <see cref="NtkDsl.Parameterization.MaximalUpdate"/>
+    /// or an <see cref="NtkDsl.Parameterization.Abc"/> with the constants in the initialization. Every width factor n^-e becomes
+    /// n^-e_SP (n / n0)^-(e - e_SP), e_SP the standard parameterization's exponent, so the network is the standard one at
+    /// width n0 (a learning rate tuned there for standard parameterization carries over) and scales as the exponents say.
+    /// </summary>
+    public int BaseWidth { get; set; }
 }

@@ -50,6 +50,7 @@ public static class InfiniteWidth
     {
         var layers = network.Layers;
         var sources = network.Sources;
+        var parameterization = network.KernelParameterization;
         var readers = new int[layers.Count + 1]; // readers[k + 1]: how many layers read the output of layer k (k = -1: the input)
         for (int l = 0; l < layers.Count; l++)
             foreach (int k in layers[l] is JoinLayer j ? j.Inputs : [sources[l]]) readers[k + 1]++;
@@ -72,7 +73,7 @@ public static class InfiniteWidth
             }
 
             var current = Take(sources[l]);
-            current.Apply(layers[l], network.Parameterization);
+            current.Apply(layers[l], parameterization);
             states[l + 1] = current;
         }
 

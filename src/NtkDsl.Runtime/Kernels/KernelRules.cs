@@ -78,9 +78,9 @@ internal static class KernelRules
             {
                 Parameterization.Ntk => new(sw * sw, sb * sb, true, 0, 0),
                 Parameterization.Standard => new(sw * sw, sb * sb, false, fanIn, hasBias ? 1 : 0),
-                Parameterization.MeanField or Parameterization.MaximalUpdate => throw new ArgumentException(
-                    $"The {AbcParameterization.Of(parameterization).Name} parameterization has no infinite-width kernel: its features keep moving during " +
-                    "training at every width (Yang & Hu 2021), so no fixed NNGP/NTK describes the trained network. Use the empirical NTK.", nameof(parameterization)),
+                Parameterization.MeanField or Parameterization.MaximalUpdate or Parameterization.Abc => throw new ArgumentException(
+                    $"Parameterization.{parameterization} has no infinite-width kernel map; a network's is its KernelParameterization " +
+                    "(NTK or standard, the two classes with an infinite-width kernel; see AbcParameterization.KernelForm).", nameof(parameterization)),
                 _ => throw new ArgumentOutOfRangeException(nameof(parameterization), parameterization, "Unknown parameterization."),
             };
         }

@@ -77,47 +77,13 @@ public sealed record SpatialWindow(SpatialShape Input, int Height, int Width, in
 /// <param name="WeightOffset">Index of W[0, 0, 0, 0] in the flat parameter vector.</param>
 /// <param name="BiasOffset">Index of b[0] (WeightOffset + OutChannels * FanIn).</param>
 public sealed record ConvLayer(int InChannels, int OutChannels, SpatialWindow Window, double WeightStd, double BiasStd, bool HasBias,
-    int WeightOffset, int BiasOffset) : Layer
+    int WeightOffset, int BiasOffset) : WeightedLayer
 {
     /// <summary>Fan-in InChannels * kh * kw.</summary>
-    public int FanIn => InChannels * Window.Taps;
-
-    /// <summary>Number of parameters of this layer.</summary>
-    public override int ParameterCount => OutChannels * FanIn + (HasBias ? OutChannels : 0);
+    public override int FanIn => InChannels * Window.Taps;
 
     /// <inheritdoc/>
-    public override IEnumerable<ParameterSegment> Segments(Parameterization parameterization)
-    {
-        yield return new(WeightOffset, OutChannels * FanIn, WeightInitStd(parameterization));
-        if (HasBias) yield return new(BiasOffset, OutChannels, BiasInitStd(parameterization));
-    }
-
-    /// <summary>Input, hidden or output layer (which dimension grows with width; see <see cref="AbcParameterization"/>). Set by <see cref="NetworkDescription"/>.</summary>
-    public LayerRole Role { get; init; }
-
-    /// <summary>Every scaling of this layer (fan-in C_in kh kw, fan-out the output channels; see <see cref="DenseScaling"/>).</summary>
-    internal LayerScaling Scaling(Parameterization parameterization) =>
-        DenseScaling.Of(parameterization, Role, WeightStd, BiasStd, HasBias, FanIn, OutChannels);
-
-    /// <summary>The factor of conv(W, a) in the forward pass (see <see cref="DenseScaling"/>).</summary>
-    public double WeightScale(Parameterization parameterization) => Scaling(parameterization).WeightScale;
-
-    /// <summary>The factor of b in the forward pass.</summary>
-    public double BiasScale(Parameterization parameterization) => Scaling(parameterization).BiasScale;
-
-    /// <summary>The standard deviation W is initialized with.</summary>
-    public double WeightInitStd(Parameterization parameterization) => Scaling(parameterization).WeightInitStd;
-
-    /// <summary>The standard deviation b is initialized with.</summary>
-    public double BiasInitStd(Parameterization parameterization) => Scaling(parameterization).BiasInitStd;
-
-    /// <inheritdoc/>
-    public override IEnumerable<LearningRateSegment> LearningRates(Parameterization parameterization)
-    {
-        var s = Scaling(parameterization);
-        yield return new(WeightOffset, OutChannels * FanIn, s.WeightLearningRate);
-        if (HasBias) yield return new(BiasOffset, OutChannels, s.BiasLearningRate);
-    }
+    public override int FanOut => OutChannels;
 }
 
 /// <summary>Average (<paramref name="Sum"/> false) or sum pooling over <paramref name="Window"/>, channel by channel.</summary>

@@ -7,10 +7,31 @@ namespace NtkDsl;
 /// </summary>
 /// <param name="Name">The declaring type's name.</param>
 /// <param name="Inputs">Input size d (C * H * W for spatial inputs).</param>
-/// <param name="Parameterization">How weights, initialization and learning rates scale with width (see <see cref="AbcParameterization"/>).</param>
+/// <param name="Parameterization">How weights, initialization and learning rates scale with width: the named one, or <see cref="Parameterization.Abc"/> with the exponents in <see cref="Abc"/>.</param>
 /// <param name="Layers">Layers in order.</param>
 public sealed record NetworkDescription(string Name, int Inputs, Parameterization Parameterization, IReadOnlyList<Layer> Layers)
 {
+    /// <summary>
+    /// The exponents and constants of every role (<see cref="AbcParameterization"/>): the built-in instance of
+    /// <see cref="Parameterization"/>, or the user's exponents under <see cref="Parameterization.Abc"/>. The initializer,
+    /// the trainer's learning-rate multipliers and the Torch autograd baseline read them here.
+    /// </summary>
+    public AbcParameterization Abc
+    {
+        get => _abc ?? AbcParameterization.Of(Parameterization);
+        init => _abc = value is null || value.Kind == Parameterization ? value
+            : throw new ArgumentException($"The parameterization's kind {value.Kind} differs from the description's {Parameterization}.", nameof(Abc));
+    }
+
+    private readonly AbcParameterization? _abc;
+
+    /// <summary>
+    /// The built-in (NTK or standard) whose infinite-width kernel maps this network has (<see cref="AbcParameterization.KernelForm"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">Without one (mean-field, muP, an abc outside those classes), saying why.</exception>
+    public Parameterization KernelParameterization => Abc.KernelForm ??
+        throw new ArgumentException($"{Name} ({Abc.Name} parameterization) has no infinite-width kernel: {Abc.NoKernelReason}. Use the empirical NTK.", "network");
+
     /// <summary>Channels of a spatial input (0 for feature vectors).</summary>
     public int InputChannels { get; init; }
 
@@ -55,7 +76,7 @@ public sealed record NetworkDescription(string Name, int Inputs, Parameterizatio
     /// (a Dense layer's stds default to the network's). Used by the generator's output and by code that builds
     /// networks at run time.
     /// </summary>
-    public static NetworkDescription Create(string name, int inputs, Parameterization parameterization, double weightStd, double biasStd,
+    public static NetworkDescription Create(string name, int inputs, AbcParameterization parameterization, double weightStd, double biasStd,
         params IEnumerable<LayerSpec> layers) =>
         Resolve(name, inputs, 0, default, parameterization, weightStd, biasStd, layers);
 
@@ -63,13 +84,14 @@ public sealed record NetworkDescription(string Name, int Inputs, Parameterizatio
     /// Builds a description of a network on [<paramref name="channels"/>, H, W] images or [C, L] sequences (height 1),
     /// resolving every layer's input shape, window and parameter offsets.
     /// </summary>
-    public static NetworkDescription Create(string name, int channels, SpatialShape spatial, Parameterization parameterization, double weightStd,
+    public static NetworkDescription Create(string name, int channels, SpatialShape spatial, AbcParameterization parameterization, double weightStd,
         double biasStd, params IEnumerable<LayerSpec> layers) =>
         Resolve(name, channels * spatial.Positions, channels, spatial, parameterization, weightStd, biasStd, layers);
 
-    private static NetworkDescription Resolve(string name, int inputs, int channels, SpatialShape spatial, Parameterization parameterization,
+    private static NetworkDescription Resolve(string name, int inputs, int channels, SpatialShape spatial, AbcParameterization parameterization,
         double weightStd, double biasStd, IEnumerable<LayerSpec> layers)
     {
+        ArgumentNullException.ThrowIfNull(parameterization);
         var resolved = new List<Layer>();
         var sources = new List<int>();
         var outputs = new List<(int Channels, SpatialShape Spatial, int Features)>(); // channels > 0: [channels, spatial]; else features
@@ -155,8 +177,9 @@ public sealed record NetworkDescription(string Name, int Inputs, Parameterizatio
             offset += layer.ParameterCount;
         }
 
-        return new NetworkDescription(name, inputs, parameterization, WithRoles(resolved))
+        return new NetworkDescription(name, inputs, parameterization.Kind, WithRoles(resolved))
         {
+            Abc = parameterization,
             InputChannels = inputChannels,
             InputSpatial = inputSpatial,
             Sources = sources,
@@ -166,16 +189,11 @@ public sealed record NetworkDescription(string Name, int Inputs, Parameterizatio
     // Each layer with weights learns its role (input, hidden, output), which its scalings depend on.
     private static List<Layer> WithRoles(List<Layer> layers)
     {
-        var weighted = layers.Select((l, i) => (l, i)).Where(p => p.l is DenseLayer or ConvLayer).Select(p => p.i).ToList();
+        var weighted = layers.Select((l, i) => (l, i)).Where(p => p.l is WeightedLayer).Select(p => p.i).ToList();
         for (int j = 0; j < weighted.Count; j++)
         {
             var role = NtkDsl.Layers.DenseScaling.RoleOf(j, weighted.Count);
-            layers[weighted[j]] = layers[weighted[j]] switch
-            {
-                DenseLayer d => d with { Role = role },
-                ConvLayer c => c with { Role = role },
-                var other => other,
-            };
+            layers[weighted[j]] = ((WeightedLayer)layers[weighted[j]]) with { Role = role };
         }
 
         return layers;

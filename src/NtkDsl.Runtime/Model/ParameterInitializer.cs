@@ -5,8 +5,8 @@ namespace NtkDsl;
 /// <summary>
 /// Draws a parameter vector from the initialization distribution of a network: N(0, 1) for every
 /// parameter under NTK parameterization; W ~ N(0, sigma_w^2 / fan_in) and b ~ N(0, sigma_b^2) under
-/// standard parameterization; the per-layer stds of <see cref="AbcParameterization"/> under mean-field and maximal-update
-/// parameterization. Deterministic for a given seed on every platform (a fixed-algorithm RNG).
+/// standard parameterization; the per-layer stds of <see cref="AbcParameterization"/> (n^-b, times the constants when
+/// they are in the initialization) under the others. Deterministic for a given seed on every platform (a fixed-algorithm RNG).
 /// </summary>
 public static class ParameterInitializer
 {
@@ -39,7 +39,7 @@ public static class ParameterInitializer
         ArgumentNullException.ThrowIfNull(network);
         if (length != network.ParameterCount)
             throw new ArgumentException($"Expected {network.ParameterCount} parameters, got a span of {length}.", name);
-        return [.. network.Layers.SelectMany(l => l.Segments(network.Parameterization)).Select(s => (s.Offset, s.Length, s.Std))];
+        return [.. network.Layers.SelectMany(l => l.Segments(network.Abc)).Select(s => (s.Offset, s.Length, s.Std))];
     }
 
     private static void FillChunk<T>((int Offset, int Length, double Std)[] segments, Span<T> destination, int seed, int chunk)

@@ -42,7 +42,7 @@ public static class FeatureLearning
         var description = TNet.Description;
         if (description.Layers[^1] is not DenseLayer output)
             throw new ArgumentException($"{description.Name} must end in a Dense layer to have a last hidden layer; it ends in {description.Layers[^1]}.", nameof(TNet));
-        double m = output.WeightScale(description.Parameterization);
+        double m = output.WeightScale(description.Abc);
         if (m == 0) throw new ArgumentException($"The output layer of {description.Name} has forward multiplier 0 (WeightStd = 0), so its input cannot be read from its gradient.", nameof(TNet));
         int n = output.Inputs;
         var features = new double[x.Rows][];

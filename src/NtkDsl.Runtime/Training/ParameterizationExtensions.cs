@@ -15,7 +15,7 @@ public static class ParameterizationExtensions
     public static T[]? LearningRateMultipliers<T>(this NetworkDescription network) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(network);
-        var segments = network.Layers.SelectMany(l => l.LearningRates(network.Parameterization)).ToList();
+        var segments = network.Layers.SelectMany(l => l.LearningRates(network.Abc)).ToList();
         if (segments.All(s => s.Multiplier == 1)) return null;
         var rates = new T[network.ParameterCount];
         Array.Fill(rates, T.One);

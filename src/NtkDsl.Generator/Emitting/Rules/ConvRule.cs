@@ -167,7 +167,7 @@ internal sealed class ConvRule : ILayerRule
     internal const long CotangentBlockElements = 1L << 22;
 
     public void InfiniteWidth(EmitContext e, LayerNode node, string state) =>
-        e.W.Line($"{state}.Conv({Helper(Name(node))}, {Ns}.Parameterization.{e.Ir.Model.Parameterization});");
+        e.W.Line($"{state}.Conv({Helper(Name(node))}, {Ns}.Parameterization.{e.Ir.Model.Abc.KernelForm ?? NtkDsl.Layers.Parameterization.Ntk});");
 
     // J [rows, parameters] of the stream's samples: the weight blocks D_r X^T, then the bias blocks.
     private static string LayerJacobian(EmitContext e, LayerNode node, CotangentStream stream, string count)

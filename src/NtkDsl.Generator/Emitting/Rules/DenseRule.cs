@@ -92,7 +92,7 @@ internal sealed class DenseRule : ILayerRule
         CotangentWalk.Step(e, node, stream, Int(node.InShape.Size), $"backend.MatMul({stream.Current}, {Weights(node, "theta")}, {WeightScale(node)}, {{next}});");
 
     public void InfiniteWidth(EmitContext e, LayerNode node, string state) =>
-        e.W.Line($"{state}.Dense({Helper(Name(node))}, {Ns}.Parameterization.{e.Ir.Model.Parameterization});");
+        e.W.Line($"{state}.Dense({Helper(Name(node))}, {Ns}.Parameterization.{e.Ir.Model.Abc.KernelForm ?? NtkDsl.Layers.Parameterization.Ntk});");
 
     private static string Name(LayerNode node) => $"Layer{node.Number}";
 
