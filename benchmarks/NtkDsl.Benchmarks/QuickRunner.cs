@@ -34,6 +34,9 @@ public sealed record QuickOptions
 
     /// <summary>Sample count for the conv cases' trace runs (ntk-cnn-small, ntk-resnet-small, cntk-gap); null: each case's default.</summary>
     public int? Samples { get; init; }
+
+    /// <summary>cntk-gap only: run just these competitors besides ntkdsl_cpu (the reference), e.g. none at N = 128, where the torch recursion takes most of an hour.</summary>
+    public IReadOnlySet<string>? CntkCompetitors { get; init; }
 }
 
 /// <summary>
@@ -64,7 +67,8 @@ public static class QuickRunner
                 "--no-autograd" => options with { Autograd = false },
                 "--quiet" => options with { Print = false },
                 "--samples" => options with { Samples = int.Parse(Next(), CultureInfo.InvariantCulture) },
-                _ => throw new ArgumentException($"Unknown option '{args[i]}'. Usage: quick [--json FILE] [--tiny] [--threads N] [--only {string.Join(',', CaseNames)}] [--no-autograd] [--quiet] [--samples N]"),
+                "--cntk-competitors" => options with { CntkCompetitors = Next().Split(',', StringSplitOptions.RemoveEmptyEntries).Where(c => c != "none").ToHashSet() },
+                _ => throw new ArgumentException($"Unknown option '{args[i]}'. Usage: quick [--json FILE] [--tiny] [--threads N] [--only {string.Join(',', CaseNames)}] [--no-autograd] [--quiet] [--samples N] [--cntk-competitors a,b|none]"),
             };
         }
 
@@ -369,10 +373,12 @@ public static class QuickRunner
         // Untiled, the state of one layer for every sample pair would be N^2 P^2 doubles for each of Sigma and Theta.
         json["untiled_state_mb_n128"] = Round(2 * 8.0 * 128 * 128 * entries / 1e6);
         json["tile_budget_mb"] = 256 * 1.048576;
-        var skipped = new Dictionary<string, string>();
-        var measurements = MeasureAll(work.Implementations, ctx, () => new CntkGapWorkload(2, 4, ctx.Options.Threads), expensive: true,
-            slow: new HashSet<string>(work.Implementations.Keys));
-        Fill(json, measurements, flops, skipped, Differences(work, work.Implementations.Keys));
+        var only = ctx.Options.CntkCompetitors;
+        var impls = work.Implementations.Where(kv => kv.Key == "ntkdsl_cpu" || only is null || only.Contains(kv.Key)).ToDictionary();
+        var skipped = work.Implementations.Keys.Except(impls.Keys).ToDictionary(k => k, _ => "left out by --cntk-competitors");
+        var measurements = MeasureAll(impls, ctx, () => new CntkGapWorkload(2, 4, ctx.Options.Threads), expensive: true,
+            slow: new HashSet<string>(impls.Keys));
+        Fill(json, measurements, flops, skipped, Differences(work, impls.Keys));
         var perPair = new JsonObject();
         var extrapolated = new JsonObject();
         foreach (var (key, m) in measurements)
