@@ -322,7 +322,7 @@ internal sealed class NetworkEmitter
 
         e.W.Line("// t [rows, cols] read as [rows / fold, fold * cols]: each sample's fold stacked rows side by side.");
         e.W.Line("public static TTensor Fold<TBackend, TTensor>(TBackend backend, TTensor t, int fold)");
-        e.W.Line("    where TBackend : global::NtkDsl.Backends.ITensorBackend<TTensor> =>");
+        e.W.Line($"    {BackendConstraint} =>");
         e.W.Line("    fold == 1 ? t : backend.View(t, 0, backend.Rows(t) / fold, backend.Cols(t) * fold);");
         e.W.Line();
 
