@@ -38,7 +38,7 @@ public class ConvStrategyTests
         Assert.Contains("position pairs 454 FLOPs", text);
         Assert.Contains("position pairs chosen.", text);
         Assert.Contains("backend.PositionPairAccumulate(", text);
-        Assert.Contains("backend.MatMulTransposeB(j1_1, j2_1", text);
+        Assert.Contains("backend.MatMulTransposeB(NtkGenerated.Fold(backend, j1_1, fold), NtkGenerated.Fold(backend, j2_1, fold)", text);
     }
 
     [Theory]

@@ -37,6 +37,9 @@ internal sealed class EmitContext
     /// <summary>A member of the nested helper class.</summary>
     public static string Helper(string name) => $"{GeneratedNames.HelperClass}.{name}";
 
+    /// <summary>An NTK-pass tensor read with its rows folded (Trace mode: a sample's stacked output rows side by side).</summary>
+    public static string Folded(string tensor) => $"{Helper("Fold")}(backend, {tensor}, fold)";
+
     /// <summary>Starts a method: no tensor is fetched yet.</summary>
     public void BeginMethod() => _declared.Clear();
 

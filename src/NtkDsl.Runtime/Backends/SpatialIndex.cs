@@ -19,6 +19,32 @@ public static class SpatialIndex
         return s_maps.GetValue(window, Build);
     }
 
+    private static readonly ConditionalWeakTable<SpatialWindow, int[]> s_runs = new();
+
+    /// <summary>
+    /// The map of <paramref name="window"/> as runs, triples (first entry, first input position or -1, length): entries
+    /// that read consecutive input positions (or all fall in padding), so window operations copy or add whole spans.
+    /// </summary>
+    public static int[] RunsOf(SpatialWindow window)
+    {
+        ArgumentNullException.ThrowIfNull(window);
+        return s_runs.GetValue(window, static w =>
+        {
+            var map = Of(w);
+            var runs = new List<int>();
+            for (int e = 0; e < map.Length;)
+            {
+                int start = e, source = map[e++];
+                while (e < map.Length && (source < 0 ? map[e] < 0 : map[e] == source + (e - start))) e++;
+                runs.Add(start);
+                runs.Add(source);
+                runs.Add(e - start);
+            }
+
+            return runs.ToArray();
+        });
+    }
+
     private static int[] Build(SpatialWindow window)
     {
         var output = window.Output;

@@ -204,7 +204,10 @@ public readonly partial struct CpuBackend<T>(int maxDegreeOfParallelism) : ITens
             return;
         }
 
-        RunMatrices(new TransposedProducts(this, a, b, inner, repeat, dst, colOffset, m, f, scale), a.Rows, (long)m * f * inner);
+        // A sample's repeat rows (stacked outputs) read the same b row: with dst holding just these blocks, they are one
+        // [repeat m, inner] x [inner, f] product into [repeat m, f] (b's row packed once, a taller product).
+        int group = repeat > 1 && colOffset == 0 && dst.Cols == m * f ? repeat : 1;
+        RunMatrices(new TransposedProducts(this, a, b, inner, repeat, group, dst, colOffset, m, f, scale), a.Rows / group, (long)m * group * f * inner);
     }
 
     /// <inheritdoc/>
@@ -304,7 +307,7 @@ public readonly partial struct CpuBackend<T>(int maxDegreeOfParallelism) : ITens
     {
         RequireShape(x, x.Rows, channels * window.Input.Positions, nameof(x));
         RequireShape(dst, x.Rows, channels * window.Taps * window.Output.Positions, nameof(dst));
-        RunRows(new WindowRows(SpatialIndex.Of(window), window.Input.Positions, channels, x, dst, T.One, Mode: 0), x.Rows, dst.Cols);
+        RunRows(new WindowRows(SpatialIndex.Of(window), SpatialIndex.RunsOf(window), window.Input.Positions, channels, x, dst, T.One, Mode: 0), x.Rows, dst.Cols);
     }
 
     /// <inheritdoc/>
@@ -312,7 +315,7 @@ public readonly partial struct CpuBackend<T>(int maxDegreeOfParallelism) : ITens
     {
         RequireShape(cols, cols.Rows, channels * window.Taps * window.Output.Positions, nameof(cols));
         RequireShape(dst, cols.Rows, channels * window.Input.Positions, nameof(dst));
-        RunRows(new WindowRows(SpatialIndex.Of(window), window.Input.Positions, channels, cols, dst, T.One, Mode: 1), cols.Rows, cols.Cols);
+        RunRows(new WindowRows(SpatialIndex.Of(window), SpatialIndex.RunsOf(window), window.Input.Positions, channels, cols, dst, T.One, Mode: 1), cols.Rows, cols.Cols);
     }
 
     /// <inheritdoc/>
@@ -320,7 +323,7 @@ public readonly partial struct CpuBackend<T>(int maxDegreeOfParallelism) : ITens
     {
         RequireShape(x, x.Rows, channels * window.Input.Positions, nameof(x));
         RequireShape(dst, x.Rows, channels * window.Output.Positions, nameof(dst));
-        RunRows(new WindowRows(SpatialIndex.Of(window), window.Input.Positions, channels, x, dst, T.CreateChecked(scale), Mode: 2), x.Rows, (long)dst.Cols * window.Taps);
+        RunRows(new WindowRows(SpatialIndex.Of(window), SpatialIndex.RunsOf(window), window.Input.Positions, channels, x, dst, T.CreateChecked(scale), Mode: 2), x.Rows, (long)dst.Cols * window.Taps);
     }
 
     /// <inheritdoc/>
@@ -328,7 +331,7 @@ public readonly partial struct CpuBackend<T>(int maxDegreeOfParallelism) : ITens
     {
         RequireShape(c, c.Rows, channels * window.Output.Positions, nameof(c));
         RequireShape(dst, c.Rows, channels * window.Input.Positions, nameof(dst));
-        RunRows(new WindowRows(SpatialIndex.Of(window), window.Input.Positions, channels, c, dst, T.CreateChecked(scale), Mode: 3), c.Rows, (long)c.Cols * window.Taps);
+        RunRows(new WindowRows(SpatialIndex.Of(window), SpatialIndex.RunsOf(window), window.Input.Positions, channels, c, dst, T.CreateChecked(scale), Mode: 3), c.Rows, (long)c.Cols * window.Taps);
     }
 
     /// <inheritdoc/>
@@ -444,20 +447,23 @@ public readonly partial struct CpuBackend<T>(int maxDegreeOfParallelism) : ITens
             backend.Gemm(w, rsA, csA, RowMatrix(b, r, k, q), q, 1, m, q, k, RowMatrix(dst, r, m, q), scale, accumulate, null, 0, 0, upperOnly: false, threads: threads);
     }
 
-    // dst[r, colOffset ..] [m, f] = scale * a[r] [m, inner] b[r / repeat]^T.
-    private readonly struct TransposedProducts(CpuBackend<T> backend, CpuTensor<T> a, CpuTensor<T> b, int inner, int repeat, CpuTensor<T> dst,
+    // dst[r, colOffset ..] [m, f] = scale * a[r] [m, inner] b[r / repeat]^T; with group = repeat > 1 (dst.Cols = m f), item r is
+    // b's row r and the repeat rows of a and dst that read it, one [repeat m, inner] x [inner, f] product.
+    private readonly struct TransposedProducts(CpuBackend<T> backend, CpuTensor<T> a, CpuTensor<T> b, int inner, int repeat, int group, CpuTensor<T> dst,
         int colOffset, int m, int f, double scale) : IMatrixItems
     {
         public void Run(int r, int threads)
         {
-            var target = new CpuTensor<T>(dst.Array, dst.Offset + r * dst.Cols + colOffset, m, f);
-            backend.Gemm(RowMatrix(a, r, m, inner), inner, 1, RowMatrix(b, r / repeat, f, inner), 1, inner, m, f, inner, target, scale, false, null, 0, 0,
+            int rows = m * group;
+            var target = new CpuTensor<T>(dst.Array, dst.Offset + r * group * dst.Cols + colOffset, rows, f);
+            var factor = new CpuTensor<T>(a.Array, a.Offset + r * group * a.Cols, rows, inner);
+            backend.Gemm(factor, inner, 1, RowMatrix(b, group > 1 ? r : r / repeat, f, inner), 1, inner, rows, f, inner, target, scale, false, null, 0, 0,
                 upperOnly: false, threads: threads);
         }
     }
 
     // The window operations over the gather map (see SpatialIndex): 0 im2col, 1 col2im, 2 window sums, 3 their adjoint.
-    private readonly struct WindowRows(int[] map, int inputPositions, int channels, CpuTensor<T> src, CpuTensor<T> dst, T scale, int Mode) : IRowBlocks
+    private readonly struct WindowRows(int[] map, int[] runs, int inputPositions, int channels, CpuTensor<T> src, CpuTensor<T> dst, T scale, int Mode) : IRowBlocks
     {
         public void Run(int rowStart, int rowEnd)
         {
@@ -474,16 +480,29 @@ public readonly partial struct CpuBackend<T>(int maxDegreeOfParallelism) : ITens
                     {
                         case 0:
                         {
+                            // im2col: whole runs of the map are copies (or zeros in the padding).
                             var block = d.Slice(c * taps, taps);
-                            for (int e = 0; e < taps; e++) block[e] = map[e] < 0 ? T.Zero : s[inputBase + map[e]];
+                            for (int i = 0; i < runs.Length; i += 3)
+                            {
+                                var part = block.Slice(runs[i], runs[i + 2]);
+                                if (runs[i + 1] < 0) part.Clear();
+                                else s.Slice(inputBase + runs[i + 1], part.Length).CopyTo(part);
+                            }
+
                             break;
                         }
 
                         case 1:
                         {
+                            // col2im: each run adds a span (every input position receives its terms in map order, as entry by entry).
                             var block = s.Slice(c * taps, taps);
-                            for (int e = 0; e < taps; e++)
-                                if (map[e] >= 0) d[inputBase + map[e]] += block[e];
+                            for (int i = 0; i < runs.Length; i += 3)
+                            {
+                                if (runs[i + 1] < 0) continue;
+                                var target = d.Slice(inputBase + runs[i + 1], runs[i + 2]);
+                                TensorPrimitives.Add(target, block.Slice(runs[i], runs[i + 2]), target);
+                            }
+
                             break;
                         }
 

@@ -303,10 +303,14 @@ public abstract class LayerKernelState
         IsGaussian = false;
     }
 
+    /// <summary>Op applications and tiles of the last spatial program this state ran (each op once per tile).</summary>
+    internal (long Applications, long Tiles) SpatialEvaluations { get; private set; }
+
     private void ToFeatures(SpatialKernelProgram program, ReduceOp reduce, int width)
     {
         program.Add(reduce);
         RunToFeatures(program);
+        SpatialEvaluations = program.Evaluations;
         _program = null;
         Width = width;
     }

@@ -356,13 +356,13 @@ internal sealed class PoolOp : SpatialOp
 /// </remarks>
 internal sealed class ActivationOp<TRule>(TRule rule, SpatialLayout layout) : SpatialOp(layout, layout), IRowActivation where TRule : IMomentRule
 {
-    private readonly double[]?[] _variances = new double[2][];
+    private readonly PositionVariances _variances = new(layout);
 
     // A closed-form piecewise-linear kind maps its rows four entries at a time (ActivationMoments.ArcCosineRow).
     private readonly Activation? _arcCosine = rule is BuiltinMoments { Tolerance: null } builtin && builtin.Activation.IsPiecewiseLinear
         ? builtin.Activation : null;
 
-    public override void PrepareVariances(int side, int rows) => _variances[side] = new double[rows * In.Positions];
+    public override void PrepareVariances(int side, int rows) => _variances.Prepare(side, rows);
 
     public override void Apply(SpatialTile tile, SpatialBuffers buffers)
     {
@@ -370,16 +370,7 @@ internal sealed class ActivationOp<TRule>(TRule rule, SpatialLayout layout) : Sp
         int p = layout.Positions, e = layout.Entries;
         var s = buffers.S;
         var t = buffers.T;
-        if (tile.Diagonal)
-        {
-            var record = _variances[tile.SideI]!;
-            for (int b = 0; b < tile.Count; b++)
-                for (int q = 0; q < p; q++)
-                    record[tile.I[b] * p + q] = s[b * e + (layout.Pairs ? q * p + q : q)];
-        }
-
-        var vi = _variances[tile.SideI]!;
-        var vj = _variances[tile.SideJ]!;
+        var (vi, vj) = _variances.Record(tile, s);
         if (layout.Pairs)
         {
             for (int b = 0; b < tile.Count; b++)
@@ -529,34 +520,4 @@ internal sealed class ReduceOp(SpatialLayout input, bool global) : SpatialOp(inp
     }
 
     public override string ToString() => $"{(global ? "GlobalAvgPool" : "Flatten")} {In}";
-}
-
-/// <summary>
-/// The sum with another branch of the same inputs (nt's <c>stax.FanInSum</c>: Sigma and Theta add): runs the branch's
-/// layers from the inputs in its own buffers on the same tile, then adds. Layers the two branches share before they
-/// split run in both (cost: the branch's layers again).
-/// </summary>
-internal sealed class BranchSumOp(SpatialLayout layout, SpatialInputs inputs, IReadOnlyList<SpatialOp> branch) : SpatialOp(layout, layout)
-{
-    public override int BranchDepth => 1 + branch.Select(b => b.BranchDepth).DefaultIfEmpty(0).Max();
-
-    public override int MaxEntries => Math.Max(inputs.Layout.Entries, branch.Select(o => o.MaxEntries).DefaultIfEmpty(1).Max());
-
-    public override int MaxPositions => Math.Max(inputs.Layout.Positions, branch.Select(o => o.MaxPositions).DefaultIfEmpty(1).Max());
-
-    public override void PrepareVariances(int side, int rows)
-    {
-        foreach (var op in branch) op.PrepareVariances(side, rows);
-    }
-
-    public override void Apply(SpatialTile tile, SpatialBuffers buffers)
-    {
-        var other = buffers.Branch;
-        SpatialKernelProgram.RunOps(inputs, branch, tile, other);
-        int n = tile.Count * In.Entries;
-        TensorPrimitives.Add(buffers.S.AsSpan(0, n), other.S.AsSpan(0, n), buffers.S.AsSpan(0, n));
-        TensorPrimitives.Add(buffers.T.AsSpan(0, n), other.T.AsSpan(0, n), buffers.T.AsSpan(0, n));
-    }
-
-    public override string ToString() => $"BranchSum {In}";
 }

@@ -37,6 +37,7 @@ internal readonly record struct SpatialLayout(int Channels, SpatialShape Shape, 
 internal sealed class SpatialKernelProgram
 {
     private readonly List<SpatialOp> _ops;
+    private long _applications, _tiles;
 
     private SpatialKernelProgram(SpatialInputs inputs, List<SpatialOp> ops, SpatialLayout current)
     {
@@ -54,8 +55,15 @@ internal sealed class SpatialKernelProgram
     /// <summary>Starts a program at the input covariances Sigma0[p, p'] = (1/C) sum_c x[c, p] x'[c, p'], Theta0 = 0.</summary>
     public static SpatialKernelProgram Start(SpatialInputs inputs) => new(inputs, [], inputs.Layout);
 
-    /// <summary>An independent copy (the ops are immutable and shared; later layers are recorded separately).</summary>
-    public SpatialKernelProgram Copy() => new(Inputs, [.. _ops], Current);
+    /// <summary>
+    /// An independent copy (the ops are immutable and shared; later layers are recorded separately). Both record a
+    /// <see cref="ForkOp"/> first, so a branch that joins later starts from the state kept there instead of the inputs.
+    /// </summary>
+    public SpatialKernelProgram Copy()
+    {
+        Add(new ForkOp(Current));
+        return new(Inputs, [.. _ops], Current);
+    }
 
     /// <summary>
     /// Records a layer whose input layout is <see cref="Current"/> (an activation on position pairs right after a conv
@@ -74,7 +82,8 @@ internal sealed class SpatialKernelProgram
     {
         if (!ReferenceEquals(other.Inputs, Inputs))
             throw new ArgumentException("Both branches must start from the same FromInputs state (copy it with Copy()).", argument);
-        Add(new BranchSumOp(Current, Inputs, [.. other._ops]));
+        var (fork, branch) = SharedPrefix(other);
+        Add(new BranchSumOp(Current, Inputs, fork, branch));
     }
 
     /// <summary>Records the channel concatenation with another branch of the same inputs (neural-tangents' FanInConcat).</summary>
@@ -82,7 +91,24 @@ internal sealed class SpatialKernelProgram
     {
         if (!ReferenceEquals(other.Inputs, Inputs))
             throw new ArgumentException("Both branches must start from the same FromInputs state (copy it with Copy()).", argument);
-        Add(new BranchConcatOp(Current, other.Current, Inputs, [.. other._ops]));
+        var (fork, branch) = SharedPrefix(other);
+        Add(new BranchConcatOp(Current, other.Current, Inputs, fork, branch));
+    }
+
+    /// <summary>Op applications (each op on one tile) of the runs so far, and the tiles run: every op once per tile.</summary>
+    internal (long Applications, long Tiles) Evaluations => (Interlocked.Read(ref _applications), Interlocked.Read(ref _tiles));
+
+    // The latest branch point this program and other both passed (their ops agree up to it: other was copied from this, or
+    // both from one state), and the ops other recorded after it: the branch runs only those, from the kept state.
+    private (ForkOp? Fork, SpatialOp[] Branch) SharedPrefix(SpatialKernelProgram other)
+    {
+        int common = 0;
+        while (common < _ops.Count && common < other._ops.Count && ReferenceEquals(_ops[common], other._ops[common])) common++;
+        while (common > 0 && _ops[common - 1] is not ForkOp) common--;
+        if (common == 0) return (null, [.. other._ops]);
+        var fork = (ForkOp)_ops[common - 1];
+        fork.Consumers++;
+        return (fork, [.. other._ops.Skip(common)]);
     }
 
     /// <summary>
@@ -183,17 +209,24 @@ internal sealed class SpatialKernelProgram
             {
                 tile.Index = k;
                 fill(tile);
-                RunOps(Inputs, _ops, tile, buffers);
+                Inputs.Covariances(tile, buffers);
+                Apply(_ops, tile, buffers);
                 write(tile, buffers.S, buffers.T);
             }
+
+            Interlocked.Add(ref _applications, tile.Applications);
+            Interlocked.Add(ref _tiles, (tiles - w + workers - 1) / workers);
         });
     }
 
-    /// <summary>Runs the input covariances and then <paramref name="ops"/> on one tile; the result is in S, T.</summary>
-    internal static void RunOps(SpatialInputs inputs, IReadOnlyList<SpatialOp> ops, SpatialTile tile, SpatialBuffers buffers)
+    /// <summary>Applies <paramref name="ops"/> to the state in <paramref name="buffers"/> on one tile; the result is in S, T.</summary>
+    internal static void Apply(IReadOnlyList<SpatialOp> ops, SpatialTile tile, SpatialBuffers buffers)
     {
-        inputs.Covariances(tile, buffers);
-        foreach (var op in ops) op.Apply(tile, buffers);
+        foreach (var op in ops)
+        {
+            op.Apply(tile, buffers);
+            tile.Applications++;
+        }
     }
 }
 
@@ -214,6 +247,9 @@ internal sealed class SpatialTile(int capacity)
 
     /// <summary>The side (0: X1, 1: X2) of I and of J.</summary>
     public int SideI, SideJ;
+
+    /// <summary>Ops applied to this worker's tiles so far (each op once per tile when branches share their prefix).</summary>
+    public long Applications;
 }
 
 /// <summary>A worker's buffers: current and next (Sigma, Theta) for every pair of a tile, scratch, and a branch's buffers.</summary>
@@ -222,9 +258,10 @@ internal sealed class SpatialBuffers
     private readonly int _pairs, _entries, _positions, _depth;
     private SpatialBuffers? _branch;
 
-    public SpatialBuffers(int pairs, int entries, int positions, int depth)
+    public SpatialBuffers(int pairs, int entries, int positions, int depth, ForkStates? forks = null)
     {
         (_pairs, _entries, _positions, _depth) = (pairs, entries, positions, depth);
+        Forks = forks ?? new ForkStates();
         S = new double[pairs * entries];
         T = new double[pairs * entries];
         S2 = new double[pairs * entries];
@@ -236,15 +273,21 @@ internal sealed class SpatialBuffers
         Moments = new KernelMoments[Math.Max(pairs, positions)];
     }
 
-    /// <summary>Bytes per pair of samples: four buffers of the largest layout, per branch nesting level.</summary>
-    public static long BytesPerPair(int entries, int depth) => 4L * entries * sizeof(double) * depth;
+    /// <summary>
+    /// Bytes per pair of samples: four buffers of the largest layout per branch nesting level, and two per level for
+    /// the states kept at branch points.
+    /// </summary>
+    public static long BytesPerPair(int entries, int depth) => 6L * entries * sizeof(double) * depth;
+
+    /// <summary>The worker's kept branch-point states, shared by the buffers of every branch level.</summary>
+    public ForkStates Forks { get; }
 
     public double[] S, T, S2, T2;
     public readonly double[] Scratch, Q12, Q22, Theta;
     public readonly KernelMoments[] Moments;
 
     /// <summary>Buffers for a branch computed beside this one (created on first use).</summary>
-    public SpatialBuffers Branch => _branch ??= new SpatialBuffers(_pairs, _entries, _positions, _depth - 1);
+    public SpatialBuffers Branch => _branch ??= new SpatialBuffers(_pairs, _entries, _positions, _depth - 1, Forks);
 
     /// <summary>Makes the next buffers current (after an op wrote S2, T2).</summary>
     public void Swap()

@@ -62,9 +62,12 @@ namespace Demo
         /// <summary>Elements of the workspace buffers one Ntk call holds for n1 x n2 samples (the buffer plan's NTK slots; tiling budgets with it).</summary>
         public static long NtkWorkspaceElements(long n1, long n2, bool sameInputs, global::NtkDsl.NtkMode mode)
         {
-            long repeat = mode == global::NtkDsl.NtkMode.Full ? OutputSize : 1;
-            long elements = n1 * 512 + n1 * 576 + n1 * 512 + n1 * 128 + n1 * 64 + n1 * 288 + n1 * 64 + n1 * 16 + n1 * OutputSize + (n1 * 4) * 72 + (n1 * 4) * n2 * 4 + n1 * n2 + (n1 * repeat) * OutputSize + (n1 * repeat) * n2 * repeat + (n1 * repeat) * 16 + (n1 * repeat) * 64 + (n1 * repeat * 4) * 16 + (n1 * repeat * 4) * n2 * repeat * 4 + (global::System.Math.Min(n1 * repeat, NtkGenerated.Layer4CotangentBlockRows)) * 288 + (n1 * repeat) * 128 + (n1 * repeat) * 512 + (n1 * repeat) * 80;
-            if (!sameInputs) elements += n2 * 512 + n2 * 576 + n2 * 512 + n2 * 128 + n2 * 64 + n2 * 288 + n2 * 64 + n2 * 16 + n2 * OutputSize + (n2 * 4) * 72 + (n2 * repeat) * OutputSize + (n2 * repeat) * 16 + (n2 * repeat) * 64 + (n2 * repeat * 4) * 16 + (global::System.Math.Min(n2 * repeat, NtkGenerated.Layer4CotangentBlockRows)) * 288 + (n2 * repeat) * 128 + (n2 * repeat) * 512 + (n2 * repeat) * 80;
+            long repeat = NtkGenerated.NtkRepeat(mode, n1, n2);
+            long fold = mode == global::NtkDsl.NtkMode.Trace ? repeat : 1, rows1 = n1 * repeat / fold, rows2 = n2 * repeat / fold;
+            long elements = n1 * 512 + n1 * 576 + n1 * 512 + n1 * 128 + n1 * 64 + n1 * 288 + n1 * 64 + n1 * 16 + n1 * OutputSize + (n1 * 4) * 72 + (n1 * 4) * n2 * 4 + n1 * n2 + (n1 * repeat) * OutputSize + rows1 * rows2 + (n1 * repeat) * 16 + (n1 * repeat) * 64 + (rows1 * 4) * fold * 16 + (rows1 * 4) * rows2 * 4 + (global::System.Math.Min(n1 * repeat, NtkGenerated.Layer4CotangentBlockRows)) * 288 + (n1 * repeat) * 128 + (n1 * repeat) * 512 + (n1 * repeat) * 72 + (n1 * repeat) * 8;
+            if (!sameInputs) elements += n2 * 512 + n2 * 576 + n2 * 512 + n2 * 128 + n2 * 64 + n2 * 288 + n2 * 64 + n2 * 16 + n2 * OutputSize + (n2 * 4) * 72 + (n2 * repeat) * OutputSize + (n2 * repeat) * 16 + (n2 * repeat) * 64 + (rows2 * 4) * fold * 16 + (global::System.Math.Min(n2 * repeat, NtkGenerated.Layer4CotangentBlockRows)) * 288 + (n2 * repeat) * 128 + (n2 * repeat) * 512 + (n2 * repeat) * 72 + (n2 * repeat) * 8;
+            if (mode == global::NtkDsl.NtkMode.Trace) elements += (n1 * repeat) * repeat;
+            if (mode == global::NtkDsl.NtkMode.Trace && !sameInputs) elements += (n2 * repeat) * repeat;
             return elements;
         }
 
@@ -218,14 +221,34 @@ namespace Demo
             TTensor g7 = workspace.Get(backend, NtkGenerated.NtkInputGram7, n1, n2);
             backend.Gram(a6, b6, g7);
             backend.Clear(result);
-            int repeat = mode == global::NtkDsl.NtkMode.Full ? OutputSize : 1;
+            int repeat = NtkGenerated.NtkRepeat(mode, n1, n2);
             TTensor seeds1 = workspace.Get(backend, NtkGenerated.NtkSeeds1, n1 * repeat, OutputSize);
             TTensor seeds2 = sameInputs ? seeds1 : workspace.Get(backend, NtkGenerated.NtkSeeds2, n2 * repeat, OutputSize);
             if (mode == global::NtkDsl.NtkMode.Full)
             {
                 backend.SetOutputSeeds(seeds1, OutputSize);
                 if (!sameInputs) backend.SetOutputSeeds(seeds2, OutputSize);
-                NtkGenerated.NtkPass(backend, theta, workspace, seeds1, seeds2, n1, n2, sameInputs, repeat, result);
+                NtkGenerated.NtkPass(backend, theta, workspace, seeds1, seeds2, n1, n2, sameInputs, repeat, sumOutputs: false, result);
+            }
+            else if (mode == global::NtkDsl.NtkMode.Trace)
+            {
+                // Groups of repeat outputs, stacked into one pass each; the pass sums each sample's rows (fewer, larger products).
+                TTensor group1 = workspace.Get(backend, NtkGenerated.NtkGroupSeeds1, n1 * repeat, repeat);
+                TTensor group2 = sameInputs ? group1 : workspace.Get(backend, NtkGenerated.NtkGroupSeeds2, n2 * repeat, repeat);
+                backend.SetOutputSeeds(group1, repeat);
+                if (!sameInputs) backend.SetOutputSeeds(group2, repeat);
+                for (int k = 0; k < OutputSize; k += repeat)
+                {
+                    backend.Clear(seeds1);
+                    backend.CopyColumns(group1, 0, seeds1, k, repeat);
+                    if (!sameInputs)
+                    {
+                        backend.Clear(seeds2);
+                        backend.CopyColumns(group2, 0, seeds2, k, repeat);
+                    }
+                    NtkGenerated.NtkPass(backend, theta, workspace, seeds1, seeds2, n1, n2, sameInputs, repeat, sumOutputs: true, result);
+                }
+                backend.Scale(result, 1.0 / OutputSize);
             }
             else
             {
@@ -233,10 +256,8 @@ namespace Demo
                 {
                     backend.SetOutputSeed(seeds1, k);
                     if (!sameInputs) backend.SetOutputSeed(seeds2, k);
-                    TTensor block = mode == global::NtkDsl.NtkMode.Diagonal ? backend.RowSlice(result, k * n1, n1) : result;
-                    NtkGenerated.NtkPass(backend, theta, workspace, seeds1, seeds2, n1, n2, sameInputs, 1, block);
+                    NtkGenerated.NtkPass(backend, theta, workspace, seeds1, seeds2, n1, n2, sameInputs, 1, sumOutputs: false, backend.RowSlice(result, k * n1, n1));
                 }
-                if (mode == global::NtkDsl.NtkMode.Trace) backend.Scale(result, 1.0 / OutputSize);
             }
         }
 
@@ -289,7 +310,7 @@ namespace Demo
             public const int Layer4Weights = 80;
             public const double Layer4WeightScale = 0.1649915822768611;
             public static global::NtkDsl.ConvLayer Layer4 => (global::NtkDsl.ConvLayer)Description.Layers[3];
-            public const int Layer4CotangentBlockRows = 14563; // rows per block of col2im(W^T D), at most 4,194,304 scratch elements
+            public const int Layer4CotangentBlockRows = 910; // rows per block of col2im(W^T D), at most 262,144 scratch elements
             // Layer 5: Erf on [64].
             public static readonly global::NtkDsl.Activation Layer5 = new global::NtkDsl.Activation(global::NtkDsl.ActivationKind.Erf, 1.0, 1.0, 0.0);
             // Layer 6: GlobalAvgPool [16, 2, 2] -> [16], the mean over 4 positions.
@@ -346,22 +367,28 @@ namespace Demo
             public const int NtkInputGram7 = 38; // Ntk: <a, a'> of the input of layer 7: [n1, n2]
             public const int NtkSeeds1 = 39; // Ntk: output seeds of x1, the cotangent of a7: [n1 * repeat, OutputSize]
             public const int NtkSeeds2 = 40; // Ntk: output seeds of x2: [n2 * repeat, OutputSize]
-            public const int NtkCotangentGram = 41; // Ntk: <D, D'> of the layer being visited: [n1 * repeat, n2 * repeat]
-            public const int NtkC6 = 42; // Ntk x1: cotangent of a6: [n1 * repeat, 16]
-            public const int NtkD6 = 43; // Ntk x2: cotangent of a6: [n2 * repeat, 16]
-            public const int NtkC5 = 44; // Ntk x1: cotangent of a5: [n1 * repeat, 64]
-            public const int NtkD5 = 45; // Ntk x2: cotangent of a5: [n2 * repeat, 64]
-            public const int NtkPositionCotangents1_4 = 46; // Ntk x1: the cotangent of layer 4's output, position-major: [n1 * repeat * 4, 16]
-            public const int NtkPositionCotangents2_4 = 47; // Ntk x2: the cotangent of layer 4's output, position-major: [n2 * repeat * 4, 16]
-            public const int NtkPositionCotangentGram4 = 48; // Ntk: <D_r[:, p], D_s[:, p']> of layer 4: [n1 * repeat * 4, n2 * repeat * 4]
-            public const int NtkCColumns4 = 49; // Ntk x1: W^T times a block of the cotangent of a4: [global::System.Math.Min(n1 * repeat, NtkGenerated.Layer4CotangentBlockRows), 288]
-            public const int NtkC3 = 50; // Ntk x1: cotangent of a3: [n1 * repeat, 128]
-            public const int NtkDColumns4 = 51; // Ntk x2: W^T times a block of the cotangent of a4: [global::System.Math.Min(n2 * repeat, NtkGenerated.Layer4CotangentBlockRows), 288]
-            public const int NtkD3 = 52; // Ntk x2: cotangent of a3: [n2 * repeat, 128]
-            public const int NtkC2 = 53; // Ntk x1: cotangent of a2: [n1 * repeat, 512]
-            public const int NtkD2 = 54; // Ntk x2: cotangent of a2: [n2 * repeat, 512]
-            public const int NtkLayerJacobian1_1 = 55; // Ntk x1: the Jacobian of layer 1's parameters: [n1 * repeat, 80]
-            public const int NtkLayerJacobian2_1 = 56; // Ntk x2: the Jacobian of layer 1's parameters: [n2 * repeat, 80]
+            public const int NtkGroupSeeds1 = 41; // Ntk: the seeds of one output group of x1: [n1 * repeat, repeat]
+            public const int NtkGroupSeeds2 = 42; // Ntk: the seeds of one output group of x2: [n2 * repeat, repeat]
+            public const int NtkCotangentGram = 43; // Ntk: <D, D'> of the layer being visited: [rows1, rows2]
+            public const int NtkC6 = 44; // Ntk x1: cotangent of a6: [n1 * repeat, 16]
+            public const int NtkD6 = 45; // Ntk x2: cotangent of a6: [n2 * repeat, 16]
+            public const int NtkC5 = 46; // Ntk x1: cotangent of a5: [n1 * repeat, 64]
+            public const int NtkD5 = 47; // Ntk x2: cotangent of a5: [n2 * repeat, 64]
+            public const int NtkPositionCotangents1_4 = 48; // Ntk x1: the cotangent of layer 4's output, position-major: [rows1 * 4, fold * 16]
+            public const int NtkPositionCotangents2_4 = 49; // Ntk x2: the cotangent of layer 4's output, position-major: [rows2 * 4, fold * 16]
+            public const int NtkPositionCotangentGram4 = 50; // Ntk: <D_r[:, p], D_s[:, p']> of layer 4: [rows1 * 4, rows2 * 4]
+            public const int NtkCColumns4 = 51; // Ntk x1: W^T times a block of the cotangent of a4: [global::System.Math.Min(n1 * repeat, NtkGenerated.Layer4CotangentBlockRows), 288]
+            public const int NtkC3 = 52; // Ntk x1: cotangent of a3: [n1 * repeat, 128]
+            public const int NtkDColumns4 = 53; // Ntk x2: W^T times a block of the cotangent of a4: [global::System.Math.Min(n2 * repeat, NtkGenerated.Layer4CotangentBlockRows), 288]
+            public const int NtkD3 = 54; // Ntk x2: cotangent of a3: [n2 * repeat, 128]
+            public const int NtkC2 = 55; // Ntk x1: cotangent of a2: [n1 * repeat, 512]
+            public const int NtkD2 = 56; // Ntk x2: cotangent of a2: [n2 * repeat, 512]
+            public const int NtkLayerJacobian1_1 = 57; // Ntk x1: the weight Jacobian of layer 1: [n1 * repeat, 72]
+            public const int NtkLayerBiasJacobian1_1 = 58; // Ntk x1: the bias Jacobian of layer 1: [n1 * repeat, 8]
+            public const int NtkLayerJacobian2_1 = 59; // Ntk x2: the weight Jacobian of layer 1: [n2 * repeat, 72]
+            public const int NtkLayerBiasJacobian2_1 = 60; // Ntk x2: the bias Jacobian of layer 1: [n2 * repeat, 8]
+            public const long NtkRowElements = OutputSize + 16 + 64 + 128 + 512 + 72 + 8; // per cotangent row of an NTK pass
+            public const long NtkStackedElements = 1L << 27; // what a Trace pass's stacked cotangent rows may hold
 
             // The forward pass of one batch; a_k (k < layers) stays in slot Ak (Bk for the second batch of Ntk) for the backward passes.
             public static void RunForward<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor output, global::NtkDsl.Backends.Workspace<TTensor> workspace, bool second)
@@ -396,15 +423,18 @@ namespace Demo
             }
 
             // Backpropagates the output seeds of x1 and x2 together and adds each layer's NTK term to result.
-            // The seeds stack repeat rows per sample: every output (repeat = OutputSize, full mode) or one.
-            public static void NtkPass<TBackend, TTensor>(TBackend backend, TTensor theta, global::NtkDsl.Backends.Workspace<TTensor> workspace, TTensor seeds1, TTensor seeds2, int n1, int n2, bool sameInputs, int repeat, TTensor result)
+            // The seeds stack repeat rows per sample (every output in Full mode, a group of outputs in Trace mode, one in
+            // Diagonal mode). With sumOutputs (Trace) result is [n1, n2] and each term sums over a sample's rows: every product
+            // reads the rows folded, [rows / repeat, repeat * cols] (Fold), so <row n, row n'> sums over the stacked outputs.
+            public static void NtkPass<TBackend, TTensor>(TBackend backend, TTensor theta, global::NtkDsl.Backends.Workspace<TTensor> workspace, TTensor seeds1, TTensor seeds2, int n1, int n2, bool sameInputs, int repeat, bool sumOutputs, TTensor result)
                 where TBackend : global::NtkDsl.Backends.ITensorBackend<TTensor>
             {
-                TTensor gd = workspace.Get(backend, NtkGenerated.NtkCotangentGram, n1 * repeat, n2 * repeat);
+                int fold = sumOutputs ? repeat : 1, rows1 = n1 * repeat / fold, rows2 = n2 * repeat / fold;
+                TTensor gd = workspace.Get(backend, NtkGenerated.NtkCotangentGram, rows1, rows2);
                 // Layer 7: Dense 16 -> 2
                 TTensor g7 = workspace.Get(backend, NtkGenerated.NtkInputGram7, n1, n2);
-                backend.Gram(seeds1, seeds2, gd);
-                backend.HadamardAccumulate(gd, g7, repeat, NtkGenerated.Layer7NtkWeight, NtkGenerated.Layer7NtkBias, result);
+                backend.Gram(NtkGenerated.Fold(backend, seeds1, fold), NtkGenerated.Fold(backend, seeds2, fold), gd);
+                backend.HadamardAccumulate(gd, g7, repeat / fold, NtkGenerated.Layer7NtkWeight, NtkGenerated.Layer7NtkBias, result);
                 TTensor c6 = workspace.Get(backend, NtkGenerated.NtkC6, n1 * repeat, 16);
                 backend.MatMul(seeds1, backend.View(theta, NtkGenerated.Layer7Weights, 2, 16), NtkGenerated.Layer7WeightScale, c6);
                 TTensor d6 = sameInputs ? c6 : workspace.Get(backend, NtkGenerated.NtkD6, n2 * repeat, 16);
@@ -422,14 +452,14 @@ namespace Demo
                 // Layer 4: Conv [8, 4, 4] -> [16, 2, 2], 3x3 window, stride 1, Valid padding, no bias
                 // NTK term, cost model per sample pair in Trace mode (2 row pairs): Jacobian contraction 4,672 FLOPs (+ 9,216 per row to form J_r = D_r X^T; memory 1,168 per row),
                 // position pairs 3,392 FLOPs (memory 16 per row pair and per sample pair, 64 per row, 288 per sample): position pairs chosen.
-                TTensor dp1_4 = workspace.Get(backend, NtkGenerated.NtkPositionCotangents1_4, n1 * repeat * 4, 16);
-                backend.PositionMajor(c5, 4, dp1_4);
-                TTensor dp2_4 = sameInputs ? dp1_4 : workspace.Get(backend, NtkGenerated.NtkPositionCotangents2_4, n2 * repeat * 4, 16);
-                if (!sameInputs) backend.PositionMajor(d5, 4, dp2_4);
-                TTensor dpGram4 = workspace.Get(backend, NtkGenerated.NtkPositionCotangentGram4, n1 * repeat * 4, n2 * repeat * 4);
+                TTensor dp1_4 = workspace.Get(backend, NtkGenerated.NtkPositionCotangents1_4, rows1 * 4, fold * 16);
+                backend.PositionMajor(NtkGenerated.Fold(backend, c5, fold), 4, dp1_4);
+                TTensor dp2_4 = sameInputs ? dp1_4 : workspace.Get(backend, NtkGenerated.NtkPositionCotangents2_4, rows2 * 4, fold * 16);
+                if (!sameInputs) backend.PositionMajor(NtkGenerated.Fold(backend, d5, fold), 4, dp2_4);
+                TTensor dpGram4 = workspace.Get(backend, NtkGenerated.NtkPositionCotangentGram4, rows1 * 4, rows2 * 4);
                 backend.Gram(dp1_4, dp2_4, dpGram4);
                 TTensor patchGram4 = workspace.Get(backend, NtkGenerated.NtkPatchGram4, n1 * 4, n2 * 4);
-                backend.PositionPairAccumulate(dpGram4, patchGram4, 4, repeat, NtkGenerated.Layer4WeightScale * NtkGenerated.Layer4WeightScale, 0.0, result);
+                backend.PositionPairAccumulate(dpGram4, patchGram4, 4, repeat / fold, NtkGenerated.Layer4WeightScale * NtkGenerated.Layer4WeightScale, 0.0, result);
                 TTensor c3 = workspace.Get(backend, NtkGenerated.NtkC3, n1 * repeat, 128);
                 TTensor ccols4 = workspace.Get(backend, NtkGenerated.NtkCColumns4, global::System.Math.Min(n1 * repeat, NtkGenerated.Layer4CotangentBlockRows), 288);
                 global::NtkDsl.Backends.ConvCotangent.Input(backend, backend.View(theta, NtkGenerated.Layer4Weights, 16, 72), c5, NtkGenerated.Layer4WeightScale, 8, NtkGenerated.Layer4.Window, ccols4, c3);
@@ -452,17 +482,40 @@ namespace Demo
                 // Layer 1: Conv [1, 8, 8] -> [8, 8, 8], 3x3 window, stride 1, Same padding
                 // NTK term, cost model per sample pair in Trace mode (2 row pairs): Jacobian contraction 320 FLOPs (+ 9,216 per row to form J_r = D_r X^T; memory 80 per row),
                 // position pairs 221,184 FLOPs (memory 4,096 per row pair and per sample pair, 512 per row, 576 per sample): Jacobian contraction chosen.
-                TTensor j1_1 = workspace.Get(backend, NtkGenerated.NtkLayerJacobian1_1, n1 * repeat, 80);
+                TTensor j1_1 = workspace.Get(backend, NtkGenerated.NtkLayerJacobian1_1, n1 * repeat, 72);
+                TTensor jb1_1 = workspace.Get(backend, NtkGenerated.NtkLayerBiasJacobian1_1, n1 * repeat, 8);
                 TTensor aColumns1 = workspace.Get(backend, NtkGenerated.AColumns1, n1, 576);
                 backend.RowProducts(c2, aColumns1, 64, repeat, NtkGenerated.Layer1WeightScale, j1_1, 0);
-                backend.SumPositions(c2, 64, NtkGenerated.Layer1BiasScale, j1_1, 72);
-                TTensor j2_1 = sameInputs ? j1_1 : workspace.Get(backend, NtkGenerated.NtkLayerJacobian2_1, n2 * repeat, 80);
+                backend.SumPositions(c2, 64, NtkGenerated.Layer1BiasScale, jb1_1, 0);
+                TTensor j2_1 = sameInputs ? j1_1 : workspace.Get(backend, NtkGenerated.NtkLayerJacobian2_1, n2 * repeat, 72);
+                TTensor jb2_1 = sameInputs ? jb1_1 : workspace.Get(backend, NtkGenerated.NtkLayerBiasJacobian2_1, n2 * repeat, 8);
                 if (!sameInputs)
                 {
                     backend.RowProducts(d2, workspace.Get(backend, NtkGenerated.BColumns1, n2, 576), 64, repeat, NtkGenerated.Layer1WeightScale, j2_1, 0);
-                    backend.SumPositions(d2, 64, NtkGenerated.Layer1BiasScale, j2_1, 72);
+                    backend.SumPositions(d2, 64, NtkGenerated.Layer1BiasScale, jb2_1, 0);
                 }
-                backend.MatMulTransposeB(j1_1, j2_1, 1.0, result, true);
+                backend.MatMulTransposeB(NtkGenerated.Fold(backend, j1_1, fold), NtkGenerated.Fold(backend, j2_1, fold), 1.0, result, true);
+                backend.MatMulTransposeB(NtkGenerated.Fold(backend, jb1_1, fold), NtkGenerated.Fold(backend, jb2_1, fold), 1.0, result, true);
+            }
+
+            // t [rows, cols] read as [rows / fold, fold * cols]: each sample's fold stacked rows side by side.
+            public static TTensor Fold<TBackend, TTensor>(TBackend backend, TTensor t, int fold)
+                where TBackend : global::NtkDsl.Backends.ITensorBackend<TTensor> =>
+                fold == 1 ? t : backend.View(t, 0, backend.Rows(t) / fold, backend.Cols(t) * fold);
+
+            /// <summary>
+            /// Cotangent rows per sample of one NTK pass: every output in Full mode, one in Diagonal mode; in Trace mode the
+            /// largest divisor g of OutputSize whose stacked cotangents (max(n1, n2) g rows of NtkRowElements) fit in
+            /// NtkStackedElements, so the passes run larger products (one per output group) within a bounded workspace.
+            /// </summary>
+            public static int NtkRepeat(global::NtkDsl.NtkMode mode, long n1, long n2)
+            {
+                if (mode == global::NtkDsl.NtkMode.Full) return OutputSize;
+                if (mode != global::NtkDsl.NtkMode.Trace) return 1;
+                long rows = global::System.Math.Max(global::System.Math.Max(n1, n2), 1);
+                for (int g = OutputSize; g > 1; g--)
+                    if (OutputSize % g == 0 && rows * g * NtkRowElements <= NtkStackedElements) return g;
+                return 1;
             }
         }
     }

@@ -63,9 +63,12 @@ namespace Demo
                 /// <summary>Elements of the workspace buffers one Ntk call holds for n1 x n2 samples (the buffer plan's NTK slots; tiling budgets with it).</summary>
                 public static long NtkWorkspaceElements(long n1, long n2, bool sameInputs, global::NtkDsl.NtkMode mode)
                 {
-                    long repeat = mode == global::NtkDsl.NtkMode.Full ? OutputSize : 1;
-                    long elements = n1 * 32 + n1 * 32 + n1 * 32 + n1 * 32 + n1 * OutputSize + n1 * n2 + n1 * n2 + n1 * n2 + (n1 * repeat) * OutputSize + (n1 * repeat) * n2 * repeat + (n1 * repeat) * 32 + (n1 * repeat) * 32;
+                    long repeat = NtkGenerated.NtkRepeat(mode, n1, n2);
+                    long fold = mode == global::NtkDsl.NtkMode.Trace ? repeat : 1, rows1 = n1 * repeat / fold, rows2 = n2 * repeat / fold;
+                    long elements = n1 * 32 + n1 * 32 + n1 * 32 + n1 * 32 + n1 * OutputSize + n1 * n2 + n1 * n2 + n1 * n2 + (n1 * repeat) * OutputSize + rows1 * rows2 + (n1 * repeat) * 32 + (n1 * repeat) * 32;
                     if (!sameInputs) elements += n2 * 32 + n2 * 32 + n2 * 32 + n2 * 32 + n2 * OutputSize + (n2 * repeat) * OutputSize + (n2 * repeat) * 32 + (n2 * repeat) * 32;
+                    if (mode == global::NtkDsl.NtkMode.Trace) elements += (n1 * repeat) * repeat;
+                    if (mode == global::NtkDsl.NtkMode.Trace && !sameInputs) elements += (n2 * repeat) * repeat;
                     return elements;
                 }
 
@@ -193,14 +196,34 @@ namespace Demo
                     TTensor g5 = workspace.Get(backend, NtkGenerated.NtkInputGram5, n1, n2);
                     backend.Gram(a4, b4, g5);
                     backend.Clear(result);
-                    int repeat = mode == global::NtkDsl.NtkMode.Full ? OutputSize : 1;
+                    int repeat = NtkGenerated.NtkRepeat(mode, n1, n2);
                     TTensor seeds1 = workspace.Get(backend, NtkGenerated.NtkSeeds1, n1 * repeat, OutputSize);
                     TTensor seeds2 = sameInputs ? seeds1 : workspace.Get(backend, NtkGenerated.NtkSeeds2, n2 * repeat, OutputSize);
                     if (mode == global::NtkDsl.NtkMode.Full)
                     {
                         backend.SetOutputSeeds(seeds1, OutputSize);
                         if (!sameInputs) backend.SetOutputSeeds(seeds2, OutputSize);
-                        NtkGenerated.NtkPass(backend, theta, workspace, seeds1, seeds2, n1, n2, sameInputs, repeat, result);
+                        NtkGenerated.NtkPass(backend, theta, workspace, seeds1, seeds2, n1, n2, sameInputs, repeat, sumOutputs: false, result);
+                    }
+                    else if (mode == global::NtkDsl.NtkMode.Trace)
+                    {
+                        // Groups of repeat outputs, stacked into one pass each; the pass sums each sample's rows (fewer, larger products).
+                        TTensor group1 = workspace.Get(backend, NtkGenerated.NtkGroupSeeds1, n1 * repeat, repeat);
+                        TTensor group2 = sameInputs ? group1 : workspace.Get(backend, NtkGenerated.NtkGroupSeeds2, n2 * repeat, repeat);
+                        backend.SetOutputSeeds(group1, repeat);
+                        if (!sameInputs) backend.SetOutputSeeds(group2, repeat);
+                        for (int k = 0; k < OutputSize; k += repeat)
+                        {
+                            backend.Clear(seeds1);
+                            backend.CopyColumns(group1, 0, seeds1, k, repeat);
+                            if (!sameInputs)
+                            {
+                                backend.Clear(seeds2);
+                                backend.CopyColumns(group2, 0, seeds2, k, repeat);
+                            }
+                            NtkGenerated.NtkPass(backend, theta, workspace, seeds1, seeds2, n1, n2, sameInputs, repeat, sumOutputs: true, result);
+                        }
+                        backend.Scale(result, 1.0 / OutputSize);
                     }
                     else
                     {
@@ -208,10 +231,8 @@ namespace Demo
                         {
                             backend.SetOutputSeed(seeds1, k);
                             if (!sameInputs) backend.SetOutputSeed(seeds2, k);
-                            TTensor block = mode == global::NtkDsl.NtkMode.Diagonal ? backend.RowSlice(result, k * n1, n1) : result;
-                            NtkGenerated.NtkPass(backend, theta, workspace, seeds1, seeds2, n1, n2, sameInputs, 1, block);
+                            NtkGenerated.NtkPass(backend, theta, workspace, seeds1, seeds2, n1, n2, sameInputs, 1, sumOutputs: false, backend.RowSlice(result, k * n1, n1));
                         }
-                        if (mode == global::NtkDsl.NtkMode.Trace) backend.Scale(result, 1.0 / OutputSize);
                     }
                 }
 
@@ -298,11 +319,15 @@ namespace Demo
                     public const int NtkInputGram5 = 20; // Ntk: <a, a'> of the input of layer 5: [n1, n2]
                     public const int NtkSeeds1 = 21; // Ntk: output seeds of x1, the cotangent of a5: [n1 * repeat, OutputSize]
                     public const int NtkSeeds2 = 22; // Ntk: output seeds of x2: [n2 * repeat, OutputSize]
-                    public const int NtkCotangentGram = 23; // Ntk: <D, D'> of the layer being visited: [n1 * repeat, n2 * repeat]
-                    public const int NtkC4 = 24; // Ntk x1: cotangent of a4: [n1 * repeat, 32]
-                    public const int NtkD4 = 25; // Ntk x2: cotangent of a4: [n2 * repeat, 32]
-                    public const int NtkC2 = 26; // Ntk x1: cotangent of a2: [n1 * repeat, 32]
-                    public const int NtkD2 = 27; // Ntk x2: cotangent of a2: [n2 * repeat, 32]
+                    public const int NtkGroupSeeds1 = 23; // Ntk: the seeds of one output group of x1: [n1 * repeat, repeat]
+                    public const int NtkGroupSeeds2 = 24; // Ntk: the seeds of one output group of x2: [n2 * repeat, repeat]
+                    public const int NtkCotangentGram = 25; // Ntk: <D, D'> of the layer being visited: [rows1, rows2]
+                    public const int NtkC4 = 26; // Ntk x1: cotangent of a4: [n1 * repeat, 32]
+                    public const int NtkD4 = 27; // Ntk x2: cotangent of a4: [n2 * repeat, 32]
+                    public const int NtkC2 = 28; // Ntk x1: cotangent of a2: [n1 * repeat, 32]
+                    public const int NtkD2 = 29; // Ntk x2: cotangent of a2: [n2 * repeat, 32]
+                    public const long NtkRowElements = OutputSize + 32 + 32; // per cotangent row of an NTK pass
+                    public const long NtkStackedElements = 1L << 27; // what a Trace pass's stacked cotangent rows may hold
 
                     // The forward pass of one batch; a_k (k < layers) stays in slot Ak (Bk for the second batch of Ntk) for the backward passes.
                     public static void RunForward<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor output, global::NtkDsl.Backends.Workspace<TTensor> workspace, bool second)
@@ -322,15 +347,18 @@ namespace Demo
                     }
 
                     // Backpropagates the output seeds of x1 and x2 together and adds each layer's NTK term to result.
-                    // The seeds stack repeat rows per sample: every output (repeat = OutputSize, full mode) or one.
-                    public static void NtkPass<TBackend, TTensor>(TBackend backend, TTensor theta, global::NtkDsl.Backends.Workspace<TTensor> workspace, TTensor seeds1, TTensor seeds2, int n1, int n2, bool sameInputs, int repeat, TTensor result)
+                    // The seeds stack repeat rows per sample (every output in Full mode, a group of outputs in Trace mode, one in
+                    // Diagonal mode). With sumOutputs (Trace) result is [n1, n2] and each term sums over a sample's rows: every product
+                    // reads the rows folded, [rows / repeat, repeat * cols] (Fold), so <row n, row n'> sums over the stacked outputs.
+                    public static void NtkPass<TBackend, TTensor>(TBackend backend, TTensor theta, global::NtkDsl.Backends.Workspace<TTensor> workspace, TTensor seeds1, TTensor seeds2, int n1, int n2, bool sameInputs, int repeat, bool sumOutputs, TTensor result)
                         where TBackend : global::NtkDsl.Backends.ITensorBackend<TTensor>
                     {
-                        TTensor gd = workspace.Get(backend, NtkGenerated.NtkCotangentGram, n1 * repeat, n2 * repeat);
+                        int fold = sumOutputs ? repeat : 1, rows1 = n1 * repeat / fold, rows2 = n2 * repeat / fold;
+                        TTensor gd = workspace.Get(backend, NtkGenerated.NtkCotangentGram, rows1, rows2);
                         // Layer 5: Dense 32 -> 1
                         TTensor g5 = workspace.Get(backend, NtkGenerated.NtkInputGram5, n1, n2);
-                        backend.Gram(seeds1, seeds2, gd);
-                        backend.HadamardAccumulate(gd, g5, repeat, NtkGenerated.Layer5NtkWeight, NtkGenerated.Layer5NtkBias, result);
+                        backend.Gram(NtkGenerated.Fold(backend, seeds1, fold), NtkGenerated.Fold(backend, seeds2, fold), gd);
+                        backend.HadamardAccumulate(gd, g5, repeat / fold, NtkGenerated.Layer5NtkWeight, NtkGenerated.Layer5NtkBias, result);
                         TTensor c4 = workspace.Get(backend, NtkGenerated.NtkC4, n1 * repeat, 32);
                         backend.MatMul(seeds1, backend.View(theta, NtkGenerated.Layer5Weights, 1, 32), NtkGenerated.Layer5WeightScale, c4);
                         TTensor d4 = sameInputs ? c4 : workspace.Get(backend, NtkGenerated.NtkD4, n2 * repeat, 32);
@@ -342,8 +370,8 @@ namespace Demo
                         if (!sameInputs) backend.MultiplyByDerivative(NtkGenerated.Layer4, b3, d4, repeat);
                         // Layer 3: Dense 32 -> 32
                         TTensor g3 = workspace.Get(backend, NtkGenerated.NtkInputGram3, n1, n2);
-                        backend.Gram(c4, d4, gd);
-                        backend.HadamardAccumulate(gd, g3, repeat, NtkGenerated.Layer3NtkWeight, NtkGenerated.Layer3NtkBias, result);
+                        backend.Gram(NtkGenerated.Fold(backend, c4, fold), NtkGenerated.Fold(backend, d4, fold), gd);
+                        backend.HadamardAccumulate(gd, g3, repeat / fold, NtkGenerated.Layer3NtkWeight, NtkGenerated.Layer3NtkBias, result);
                         TTensor c2 = workspace.Get(backend, NtkGenerated.NtkC2, n1 * repeat, 32);
                         backend.MatMul(c4, backend.View(theta, NtkGenerated.Layer3Weights, 32, 32), NtkGenerated.Layer3WeightScale, c2);
                         TTensor d2 = sameInputs ? c2 : workspace.Get(backend, NtkGenerated.NtkD2, n2 * repeat, 32);
@@ -355,8 +383,28 @@ namespace Demo
                         if (!sameInputs) backend.MultiplyByDerivative(NtkGenerated.Layer2, b1, d2, repeat);
                         // Layer 1: Dense 1 -> 32
                         TTensor g1 = workspace.Get(backend, NtkGenerated.NtkInputGram1, n1, n2);
-                        backend.Gram(c2, d2, gd);
-                        backend.HadamardAccumulate(gd, g1, repeat, NtkGenerated.Layer1NtkWeight, NtkGenerated.Layer1NtkBias, result);
+                        backend.Gram(NtkGenerated.Fold(backend, c2, fold), NtkGenerated.Fold(backend, d2, fold), gd);
+                        backend.HadamardAccumulate(gd, g1, repeat / fold, NtkGenerated.Layer1NtkWeight, NtkGenerated.Layer1NtkBias, result);
+                    }
+
+                    // t [rows, cols] read as [rows / fold, fold * cols]: each sample's fold stacked rows side by side.
+                    public static TTensor Fold<TBackend, TTensor>(TBackend backend, TTensor t, int fold)
+                        where TBackend : global::NtkDsl.Backends.ITensorBackend<TTensor> =>
+                        fold == 1 ? t : backend.View(t, 0, backend.Rows(t) / fold, backend.Cols(t) * fold);
+
+                    /// <summary>
+                    /// Cotangent rows per sample of one NTK pass: every output in Full mode, one in Diagonal mode; in Trace mode the
+                    /// largest divisor g of OutputSize whose stacked cotangents (max(n1, n2) g rows of NtkRowElements) fit in
+                    /// NtkStackedElements, so the passes run larger products (one per output group) within a bounded workspace.
+                    /// </summary>
+                    public static int NtkRepeat(global::NtkDsl.NtkMode mode, long n1, long n2)
+                    {
+                        if (mode == global::NtkDsl.NtkMode.Full) return OutputSize;
+                        if (mode != global::NtkDsl.NtkMode.Trace) return 1;
+                        long rows = global::System.Math.Max(global::System.Math.Max(n1, n2), 1);
+                        for (int g = OutputSize; g > 1; g--)
+                            if (OutputSize % g == 0 && rows * g * NtkRowElements <= NtkStackedElements) return g;
+                        return 1;
                     }
                 }
             }

@@ -70,9 +70,12 @@ namespace Demo
         /// <summary>Elements of the workspace buffers one Ntk call holds for n1 x n2 samples (the buffer plan's NTK slots; tiling budgets with it).</summary>
         public static long NtkWorkspaceElements(long n1, long n2, bool sameInputs, global::NtkDsl.NtkMode mode)
         {
-            long repeat = mode == global::NtkDsl.NtkMode.Full ? OutputSize : 1;
-            long elements = n1 * 144 + n1 * 324 + n1 * 144 + n1 * 144 + n1 * 144 + n1 * 1296 + n1 * 144 + n1 * 144 + n1 * 144 + n1 * 144 + n1 * 1296 + n1 * 144 + n1 * 72 + n1 * 1296 + n1 * 72 + n1 * 144 + n1 * 144 + n1 * 144 + n1 * 4 + n1 * OutputSize + n1 * n2 + (n1 * repeat) * OutputSize + (n1 * repeat) * n2 * repeat + (n1 * repeat) * 4 + (n1 * repeat) * 144 + (n1 * repeat) * 72 + (n1 * repeat) * 72 + (n1 * repeat) * 10 + (global::System.Math.Min(n1 * repeat, NtkGenerated.Layer11CotangentBlockRows)) * 144 + (n1 * repeat) * 144 + (n1 * repeat) * 74 + (global::System.Math.Min(n1 * repeat, NtkGenerated.Layer10CotangentBlockRows)) * 1296 + (n1 * repeat) * 144 + (n1 * repeat) * 144 + (n1 * repeat) * 148 + (global::System.Math.Min(n1 * repeat, NtkGenerated.Layer8CotangentBlockRows)) * 1296 + (n1 * repeat) * 144 + (n1 * repeat) * 144 + (n1 * repeat) * 148 + (global::System.Math.Min(n1 * repeat, NtkGenerated.Layer4CotangentBlockRows)) * 1296 + (n1 * repeat) * 144 + (n1 * repeat) * 40;
-            if (!sameInputs) elements += n2 * 144 + n2 * 324 + n2 * 144 + n2 * 144 + n2 * 144 + n2 * 1296 + n2 * 144 + n2 * 144 + n2 * 144 + n2 * 144 + n2 * 1296 + n2 * 144 + n2 * 72 + n2 * 1296 + n2 * 72 + n2 * 144 + n2 * 144 + n2 * 144 + n2 * 4 + n2 * OutputSize + (n2 * repeat) * OutputSize + (n2 * repeat) * 4 + (n2 * repeat) * 144 + (n2 * repeat) * 72 + (n2 * repeat) * 72 + (n2 * repeat) * 10 + (global::System.Math.Min(n2 * repeat, NtkGenerated.Layer11CotangentBlockRows)) * 144 + (n2 * repeat) * 144 + (n2 * repeat) * 74 + (global::System.Math.Min(n2 * repeat, NtkGenerated.Layer10CotangentBlockRows)) * 1296 + (n2 * repeat) * 144 + (n2 * repeat) * 144 + (n2 * repeat) * 148 + (global::System.Math.Min(n2 * repeat, NtkGenerated.Layer8CotangentBlockRows)) * 1296 + (n2 * repeat) * 144 + (n2 * repeat) * 144 + (n2 * repeat) * 148 + (global::System.Math.Min(n2 * repeat, NtkGenerated.Layer4CotangentBlockRows)) * 1296 + (n2 * repeat) * 144 + (n2 * repeat) * 40;
+            long repeat = NtkGenerated.NtkRepeat(mode, n1, n2);
+            long fold = mode == global::NtkDsl.NtkMode.Trace ? repeat : 1, rows1 = n1 * repeat / fold, rows2 = n2 * repeat / fold;
+            long elements = n1 * 144 + n1 * 324 + n1 * 144 + n1 * 144 + n1 * 144 + n1 * 1296 + n1 * 144 + n1 * 144 + n1 * 144 + n1 * 144 + n1 * 1296 + n1 * 144 + n1 * 72 + n1 * 1296 + n1 * 72 + n1 * 144 + n1 * 144 + n1 * 144 + n1 * 4 + n1 * OutputSize + n1 * n2 + (n1 * repeat) * OutputSize + rows1 * rows2 + (n1 * repeat) * 4 + (n1 * repeat) * 144 + (n1 * repeat) * 72 + (n1 * repeat) * 72 + (n1 * repeat) * 8 + (n1 * repeat) * 2 + (global::System.Math.Min(n1 * repeat, NtkGenerated.Layer11CotangentBlockRows)) * 144 + (n1 * repeat) * 144 + (n1 * repeat) * 72 + (n1 * repeat) * 2 + (global::System.Math.Min(n1 * repeat, NtkGenerated.Layer10CotangentBlockRows)) * 1296 + (n1 * repeat) * 144 + (n1 * repeat) * 144 + (n1 * repeat) * 144 + (n1 * repeat) * 4 + (global::System.Math.Min(n1 * repeat, NtkGenerated.Layer8CotangentBlockRows)) * 1296 + (n1 * repeat) * 144 + (n1 * repeat) * 144 + (n1 * repeat) * 144 + (n1 * repeat) * 4 + (global::System.Math.Min(n1 * repeat, NtkGenerated.Layer4CotangentBlockRows)) * 1296 + (n1 * repeat) * 144 + (n1 * repeat) * 36 + (n1 * repeat) * 4;
+            if (!sameInputs) elements += n2 * 144 + n2 * 324 + n2 * 144 + n2 * 144 + n2 * 144 + n2 * 1296 + n2 * 144 + n2 * 144 + n2 * 144 + n2 * 144 + n2 * 1296 + n2 * 144 + n2 * 72 + n2 * 1296 + n2 * 72 + n2 * 144 + n2 * 144 + n2 * 144 + n2 * 4 + n2 * OutputSize + (n2 * repeat) * OutputSize + (n2 * repeat) * 4 + (n2 * repeat) * 144 + (n2 * repeat) * 72 + (n2 * repeat) * 72 + (n2 * repeat) * 8 + (n2 * repeat) * 2 + (global::System.Math.Min(n2 * repeat, NtkGenerated.Layer11CotangentBlockRows)) * 144 + (n2 * repeat) * 144 + (n2 * repeat) * 72 + (n2 * repeat) * 2 + (global::System.Math.Min(n2 * repeat, NtkGenerated.Layer10CotangentBlockRows)) * 1296 + (n2 * repeat) * 144 + (n2 * repeat) * 144 + (n2 * repeat) * 144 + (n2 * repeat) * 4 + (global::System.Math.Min(n2 * repeat, NtkGenerated.Layer8CotangentBlockRows)) * 1296 + (n2 * repeat) * 144 + (n2 * repeat) * 144 + (n2 * repeat) * 144 + (n2 * repeat) * 4 + (global::System.Math.Min(n2 * repeat, NtkGenerated.Layer4CotangentBlockRows)) * 1296 + (n2 * repeat) * 144 + (n2 * repeat) * 36 + (n2 * repeat) * 4;
+            if (mode == global::NtkDsl.NtkMode.Trace) elements += (n1 * repeat) * repeat;
+            if (mode == global::NtkDsl.NtkMode.Trace && !sameInputs) elements += (n2 * repeat) * repeat;
             return elements;
         }
 
@@ -349,14 +352,34 @@ namespace Demo
             TTensor g15 = workspace.Get(backend, NtkGenerated.NtkInputGram15, n1, n2);
             backend.Gram(a14, b14, g15);
             backend.Clear(result);
-            int repeat = mode == global::NtkDsl.NtkMode.Full ? OutputSize : 1;
+            int repeat = NtkGenerated.NtkRepeat(mode, n1, n2);
             TTensor seeds1 = workspace.Get(backend, NtkGenerated.NtkSeeds1, n1 * repeat, OutputSize);
             TTensor seeds2 = sameInputs ? seeds1 : workspace.Get(backend, NtkGenerated.NtkSeeds2, n2 * repeat, OutputSize);
             if (mode == global::NtkDsl.NtkMode.Full)
             {
                 backend.SetOutputSeeds(seeds1, OutputSize);
                 if (!sameInputs) backend.SetOutputSeeds(seeds2, OutputSize);
-                NtkGenerated.NtkPass(backend, theta, workspace, seeds1, seeds2, n1, n2, sameInputs, repeat, result);
+                NtkGenerated.NtkPass(backend, theta, workspace, seeds1, seeds2, n1, n2, sameInputs, repeat, sumOutputs: false, result);
+            }
+            else if (mode == global::NtkDsl.NtkMode.Trace)
+            {
+                // Groups of repeat outputs, stacked into one pass each; the pass sums each sample's rows (fewer, larger products).
+                TTensor group1 = workspace.Get(backend, NtkGenerated.NtkGroupSeeds1, n1 * repeat, repeat);
+                TTensor group2 = sameInputs ? group1 : workspace.Get(backend, NtkGenerated.NtkGroupSeeds2, n2 * repeat, repeat);
+                backend.SetOutputSeeds(group1, repeat);
+                if (!sameInputs) backend.SetOutputSeeds(group2, repeat);
+                for (int k = 0; k < OutputSize; k += repeat)
+                {
+                    backend.Clear(seeds1);
+                    backend.CopyColumns(group1, 0, seeds1, k, repeat);
+                    if (!sameInputs)
+                    {
+                        backend.Clear(seeds2);
+                        backend.CopyColumns(group2, 0, seeds2, k, repeat);
+                    }
+                    NtkGenerated.NtkPass(backend, theta, workspace, seeds1, seeds2, n1, n2, sameInputs, repeat, sumOutputs: true, result);
+                }
+                backend.Scale(result, 1.0 / OutputSize);
             }
             else
             {
@@ -364,10 +387,8 @@ namespace Demo
                 {
                     backend.SetOutputSeed(seeds1, k);
                     if (!sameInputs) backend.SetOutputSeed(seeds2, k);
-                    TTensor block = mode == global::NtkDsl.NtkMode.Diagonal ? backend.RowSlice(result, k * n1, n1) : result;
-                    NtkGenerated.NtkPass(backend, theta, workspace, seeds1, seeds2, n1, n2, sameInputs, 1, block);
+                    NtkGenerated.NtkPass(backend, theta, workspace, seeds1, seeds2, n1, n2, sameInputs, 1, sumOutputs: false, backend.RowSlice(result, k * n1, n1));
                 }
-                if (mode == global::NtkDsl.NtkMode.Trace) backend.Scale(result, 1.0 / OutputSize);
             }
         }
 
@@ -450,7 +471,7 @@ namespace Demo
             public const double Layer4WeightScale = 0.2333333333333333;
             public const double Layer4BiasScale = 0.1;
             public static global::NtkDsl.ConvLayer Layer4 => (global::NtkDsl.ConvLayer)Description.Layers[3];
-            public const int Layer4CotangentBlockRows = 3236; // rows per block of col2im(W^T D), at most 4,194,304 scratch elements
+            public const int Layer4CotangentBlockRows = 202; // rows per block of col2im(W^T D), at most 262,144 scratch elements
             // Layer 5: Residual a1 + a4 -> [4, 6, 6].
             // Layer 6: LayerNorm over the 4 channels of [4, 6, 6] at each of 36 positions.
             public const double Layer6Epsilon = 1E-05;
@@ -463,7 +484,7 @@ namespace Demo
             public const double Layer8WeightScale = 0.2333333333333333;
             public const double Layer8BiasScale = 0.1;
             public static global::NtkDsl.ConvLayer Layer8 => (global::NtkDsl.ConvLayer)Description.Layers[7];
-            public const int Layer8CotangentBlockRows = 3236; // rows per block of col2im(W^T D), at most 4,194,304 scratch elements
+            public const int Layer8CotangentBlockRows = 202; // rows per block of col2im(W^T D), at most 262,144 scratch elements
             // Layer 9: Residual a5 + a8 -> [4, 6, 6].
             // Layer 10: Conv [4, 6, 6] -> [2, 6, 6], 3x3 window, stride 1, Same padding; W [2, 4, 3, 3] at 336, b [2] at 408 (74 parameters).
             public const int Layer10Weights = 336;
@@ -471,14 +492,14 @@ namespace Demo
             public const double Layer10WeightScale = 0.2333333333333333;
             public const double Layer10BiasScale = 0.1;
             public static global::NtkDsl.ConvLayer Layer10 => (global::NtkDsl.ConvLayer)Description.Layers[9];
-            public const int Layer10CotangentBlockRows = 3236; // rows per block of col2im(W^T D), at most 4,194,304 scratch elements
+            public const int Layer10CotangentBlockRows = 202; // rows per block of col2im(W^T D), at most 262,144 scratch elements
             // Layer 11: Conv [4, 6, 6] -> [2, 6, 6], 1x1 window, stride 1, Valid padding; W [2, 4, 1, 1] at 410, b [2] at 418 (10 parameters).
             public const int Layer11Weights = 410;
             public const int Layer11Bias = 418;
             public const double Layer11WeightScale = 0.7;
             public const double Layer11BiasScale = 0.1;
             public static global::NtkDsl.ConvLayer Layer11 => (global::NtkDsl.ConvLayer)Description.Layers[10];
-            public const int Layer11CotangentBlockRows = 29127; // rows per block of col2im(W^T D), at most 4,194,304 scratch elements
+            public const int Layer11CotangentBlockRows = 1820; // rows per block of col2im(W^T D), at most 262,144 scratch elements
             // Layer 12: FanInConcat a10 | a11 -> [4, 6, 6], column blocks a10 at 0, a11 at 72.
             // Layer 13: Relu on [144].
             public static readonly global::NtkDsl.Activation Layer13 = new global::NtkDsl.Activation(global::NtkDsl.ActivationKind.Relu, 0.0, 1.0, 0.0);
@@ -583,45 +604,59 @@ namespace Demo
             public const int NtkInputGram15 = 85; // Ntk: <a, a'> of the input of layer 15: [n1, n2]
             public const int NtkSeeds1 = 86; // Ntk: output seeds of x1, the cotangent of a15: [n1 * repeat, OutputSize]
             public const int NtkSeeds2 = 87; // Ntk: output seeds of x2: [n2 * repeat, OutputSize]
-            public const int NtkCotangentGram = 88; // Ntk: <D, D'> of the layer being visited: [n1 * repeat, n2 * repeat]
-            public const int NtkC14 = 89; // Ntk x1: cotangent of a14: [n1 * repeat, 4]
-            public const int NtkD14 = 90; // Ntk x2: cotangent of a14: [n2 * repeat, 4]
-            public const int NtkC13 = 91; // Ntk x1: cotangent of a13: [n1 * repeat, 144]
-            public const int NtkD13 = 92; // Ntk x2: cotangent of a13: [n2 * repeat, 144]
-            public const int NtkC10 = 93; // Ntk x1: cotangent of a10: [n1 * repeat, 72]
-            public const int NtkD10 = 94; // Ntk x2: cotangent of a10: [n2 * repeat, 72]
-            public const int NtkC11 = 95; // Ntk x1: cotangent of a11: [n1 * repeat, 72]
-            public const int NtkD11 = 96; // Ntk x2: cotangent of a11: [n2 * repeat, 72]
-            public const int NtkLayerJacobian1_11 = 97; // Ntk x1: the Jacobian of layer 11's parameters: [n1 * repeat, 10]
-            public const int NtkLayerJacobian2_11 = 98; // Ntk x2: the Jacobian of layer 11's parameters: [n2 * repeat, 10]
-            public const int NtkCColumns11 = 99; // Ntk x1: W^T times a block of the cotangent of a11: [global::System.Math.Min(n1 * repeat, NtkGenerated.Layer11CotangentBlockRows), 144]
-            public const int NtkC9 = 100; // Ntk x1: cotangent of a9: [n1 * repeat, 144]
-            public const int NtkDColumns11 = 101; // Ntk x2: W^T times a block of the cotangent of a11: [global::System.Math.Min(n2 * repeat, NtkGenerated.Layer11CotangentBlockRows), 144]
-            public const int NtkD9 = 102; // Ntk x2: cotangent of a9: [n2 * repeat, 144]
-            public const int NtkLayerJacobian1_10 = 103; // Ntk x1: the Jacobian of layer 10's parameters: [n1 * repeat, 74]
-            public const int NtkLayerJacobian2_10 = 104; // Ntk x2: the Jacobian of layer 10's parameters: [n2 * repeat, 74]
-            public const int NtkCColumns10 = 105; // Ntk x1: W^T times a block of the cotangent of a10: [global::System.Math.Min(n1 * repeat, NtkGenerated.Layer10CotangentBlockRows), 1296]
-            public const int NtkC9_10 = 106; // Ntk x1: cotangent of a9 through layer 10: [n1 * repeat, 144]
-            public const int NtkDColumns10 = 107; // Ntk x2: W^T times a block of the cotangent of a10: [global::System.Math.Min(n2 * repeat, NtkGenerated.Layer10CotangentBlockRows), 1296]
-            public const int NtkD9_10 = 108; // Ntk x2: cotangent of a9 through layer 10: [n2 * repeat, 144]
-            public const int NtkC8 = 109; // Ntk x1: cotangent of a8: [n1 * repeat, 144]
-            public const int NtkD8 = 110; // Ntk x2: cotangent of a8: [n2 * repeat, 144]
-            public const int NtkLayerJacobian1_8 = 111; // Ntk x1: the Jacobian of layer 8's parameters: [n1 * repeat, 148]
-            public const int NtkLayerJacobian2_8 = 112; // Ntk x2: the Jacobian of layer 8's parameters: [n2 * repeat, 148]
-            public const int NtkCColumns8 = 113; // Ntk x1: W^T times a block of the cotangent of a8: [global::System.Math.Min(n1 * repeat, NtkGenerated.Layer8CotangentBlockRows), 1296]
-            public const int NtkC7 = 114; // Ntk x1: cotangent of a7: [n1 * repeat, 144]
-            public const int NtkDColumns8 = 115; // Ntk x2: W^T times a block of the cotangent of a8: [global::System.Math.Min(n2 * repeat, NtkGenerated.Layer8CotangentBlockRows), 1296]
-            public const int NtkD7 = 116; // Ntk x2: cotangent of a7: [n2 * repeat, 144]
-            public const int NtkC4 = 117; // Ntk x1: cotangent of a4: [n1 * repeat, 144]
-            public const int NtkD4 = 118; // Ntk x2: cotangent of a4: [n2 * repeat, 144]
-            public const int NtkLayerJacobian1_4 = 119; // Ntk x1: the Jacobian of layer 4's parameters: [n1 * repeat, 148]
-            public const int NtkLayerJacobian2_4 = 120; // Ntk x2: the Jacobian of layer 4's parameters: [n2 * repeat, 148]
-            public const int NtkCColumns4 = 121; // Ntk x1: W^T times a block of the cotangent of a4: [global::System.Math.Min(n1 * repeat, NtkGenerated.Layer4CotangentBlockRows), 1296]
-            public const int NtkC3 = 122; // Ntk x1: cotangent of a3: [n1 * repeat, 144]
-            public const int NtkDColumns4 = 123; // Ntk x2: W^T times a block of the cotangent of a4: [global::System.Math.Min(n2 * repeat, NtkGenerated.Layer4CotangentBlockRows), 1296]
-            public const int NtkD3 = 124; // Ntk x2: cotangent of a3: [n2 * repeat, 144]
-            public const int NtkLayerJacobian1_1 = 125; // Ntk x1: the Jacobian of layer 1's parameters: [n1 * repeat, 40]
-            public const int NtkLayerJacobian2_1 = 126; // Ntk x2: the Jacobian of layer 1's parameters: [n2 * repeat, 40]
+            public const int NtkGroupSeeds1 = 88; // Ntk: the seeds of one output group of x1: [n1 * repeat, repeat]
+            public const int NtkGroupSeeds2 = 89; // Ntk: the seeds of one output group of x2: [n2 * repeat, repeat]
+            public const int NtkCotangentGram = 90; // Ntk: <D, D'> of the layer being visited: [rows1, rows2]
+            public const int NtkC14 = 91; // Ntk x1: cotangent of a14: [n1 * repeat, 4]
+            public const int NtkD14 = 92; // Ntk x2: cotangent of a14: [n2 * repeat, 4]
+            public const int NtkC13 = 93; // Ntk x1: cotangent of a13: [n1 * repeat, 144]
+            public const int NtkD13 = 94; // Ntk x2: cotangent of a13: [n2 * repeat, 144]
+            public const int NtkC10 = 95; // Ntk x1: cotangent of a10: [n1 * repeat, 72]
+            public const int NtkD10 = 96; // Ntk x2: cotangent of a10: [n2 * repeat, 72]
+            public const int NtkC11 = 97; // Ntk x1: cotangent of a11: [n1 * repeat, 72]
+            public const int NtkD11 = 98; // Ntk x2: cotangent of a11: [n2 * repeat, 72]
+            public const int NtkLayerJacobian1_11 = 99; // Ntk x1: the weight Jacobian of layer 11: [n1 * repeat, 8]
+            public const int NtkLayerBiasJacobian1_11 = 100; // Ntk x1: the bias Jacobian of layer 11: [n1 * repeat, 2]
+            public const int NtkLayerJacobian2_11 = 101; // Ntk x2: the weight Jacobian of layer 11: [n2 * repeat, 8]
+            public const int NtkLayerBiasJacobian2_11 = 102; // Ntk x2: the bias Jacobian of layer 11: [n2 * repeat, 2]
+            public const int NtkCColumns11 = 103; // Ntk x1: W^T times a block of the cotangent of a11: [global::System.Math.Min(n1 * repeat, NtkGenerated.Layer11CotangentBlockRows), 144]
+            public const int NtkC9 = 104; // Ntk x1: cotangent of a9: [n1 * repeat, 144]
+            public const int NtkDColumns11 = 105; // Ntk x2: W^T times a block of the cotangent of a11: [global::System.Math.Min(n2 * repeat, NtkGenerated.Layer11CotangentBlockRows), 144]
+            public const int NtkD9 = 106; // Ntk x2: cotangent of a9: [n2 * repeat, 144]
+            public const int NtkLayerJacobian1_10 = 107; // Ntk x1: the weight Jacobian of layer 10: [n1 * repeat, 72]
+            public const int NtkLayerBiasJacobian1_10 = 108; // Ntk x1: the bias Jacobian of layer 10: [n1 * repeat, 2]
+            public const int NtkLayerJacobian2_10 = 109; // Ntk x2: the weight Jacobian of layer 10: [n2 * repeat, 72]
+            public const int NtkLayerBiasJacobian2_10 = 110; // Ntk x2: the bias Jacobian of layer 10: [n2 * repeat, 2]
+            public const int NtkCColumns10 = 111; // Ntk x1: W^T times a block of the cotangent of a10: [global::System.Math.Min(n1 * repeat, NtkGenerated.Layer10CotangentBlockRows), 1296]
+            public const int NtkC9_10 = 112; // Ntk x1: cotangent of a9 through layer 10: [n1 * repeat, 144]
+            public const int NtkDColumns10 = 113; // Ntk x2: W^T times a block of the cotangent of a10: [global::System.Math.Min(n2 * repeat, NtkGenerated.Layer10CotangentBlockRows), 1296]
+            public const int NtkD9_10 = 114; // Ntk x2: cotangent of a9 through layer 10: [n2 * repeat, 144]
+            public const int NtkC8 = 115; // Ntk x1: cotangent of a8: [n1 * repeat, 144]
+            public const int NtkD8 = 116; // Ntk x2: cotangent of a8: [n2 * repeat, 144]
+            public const int NtkLayerJacobian1_8 = 117; // Ntk x1: the weight Jacobian of layer 8: [n1 * repeat, 144]
+            public const int NtkLayerBiasJacobian1_8 = 118; // Ntk x1: the bias Jacobian of layer 8: [n1 * repeat, 4]
+            public const int NtkLayerJacobian2_8 = 119; // Ntk x2: the weight Jacobian of layer 8: [n2 * repeat, 144]
+            public const int NtkLayerBiasJacobian2_8 = 120; // Ntk x2: the bias Jacobian of layer 8: [n2 * repeat, 4]
+            public const int NtkCColumns8 = 121; // Ntk x1: W^T times a block of the cotangent of a8: [global::System.Math.Min(n1 * repeat, NtkGenerated.Layer8CotangentBlockRows), 1296]
+            public const int NtkC7 = 122; // Ntk x1: cotangent of a7: [n1 * repeat, 144]
+            public const int NtkDColumns8 = 123; // Ntk x2: W^T times a block of the cotangent of a8: [global::System.Math.Min(n2 * repeat, NtkGenerated.Layer8CotangentBlockRows), 1296]
+            public const int NtkD7 = 124; // Ntk x2: cotangent of a7: [n2 * repeat, 144]
+            public const int NtkC4 = 125; // Ntk x1: cotangent of a4: [n1 * repeat, 144]
+            public const int NtkD4 = 126; // Ntk x2: cotangent of a4: [n2 * repeat, 144]
+            public const int NtkLayerJacobian1_4 = 127; // Ntk x1: the weight Jacobian of layer 4: [n1 * repeat, 144]
+            public const int NtkLayerBiasJacobian1_4 = 128; // Ntk x1: the bias Jacobian of layer 4: [n1 * repeat, 4]
+            public const int NtkLayerJacobian2_4 = 129; // Ntk x2: the weight Jacobian of layer 4: [n2 * repeat, 144]
+            public const int NtkLayerBiasJacobian2_4 = 130; // Ntk x2: the bias Jacobian of layer 4: [n2 * repeat, 4]
+            public const int NtkCColumns4 = 131; // Ntk x1: W^T times a block of the cotangent of a4: [global::System.Math.Min(n1 * repeat, NtkGenerated.Layer4CotangentBlockRows), 1296]
+            public const int NtkC3 = 132; // Ntk x1: cotangent of a3: [n1 * repeat, 144]
+            public const int NtkDColumns4 = 133; // Ntk x2: W^T times a block of the cotangent of a4: [global::System.Math.Min(n2 * repeat, NtkGenerated.Layer4CotangentBlockRows), 1296]
+            public const int NtkD3 = 134; // Ntk x2: cotangent of a3: [n2 * repeat, 144]
+            public const int NtkLayerJacobian1_1 = 135; // Ntk x1: the weight Jacobian of layer 1: [n1 * repeat, 36]
+            public const int NtkLayerBiasJacobian1_1 = 136; // Ntk x1: the bias Jacobian of layer 1: [n1 * repeat, 4]
+            public const int NtkLayerJacobian2_1 = 137; // Ntk x2: the weight Jacobian of layer 1: [n2 * repeat, 36]
+            public const int NtkLayerBiasJacobian2_1 = 138; // Ntk x2: the bias Jacobian of layer 1: [n2 * repeat, 4]
+            public const long NtkRowElements = OutputSize + 4 + 144 + 72 + 72 + 8 + 2 + 144 + 72 + 2 + 144 + 144 + 144 + 4 + 144 + 144 + 144 + 4 + 144 + 36 + 4; // per cotangent row of an NTK pass
+            public const long NtkStackedElements = 1L << 27; // what a Trace pass's stacked cotangent rows may hold
 
             // The forward pass of one batch; a_k (k < layers) stays in slot Ak (Bk for the second batch of Ntk) for the backward passes.
             public static void RunForward<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor output, global::NtkDsl.Backends.Workspace<TTensor> workspace, bool second)
@@ -693,15 +728,18 @@ namespace Demo
             }
 
             // Backpropagates the output seeds of x1 and x2 together and adds each layer's NTK term to result.
-            // The seeds stack repeat rows per sample: every output (repeat = OutputSize, full mode) or one.
-            public static void NtkPass<TBackend, TTensor>(TBackend backend, TTensor theta, global::NtkDsl.Backends.Workspace<TTensor> workspace, TTensor seeds1, TTensor seeds2, int n1, int n2, bool sameInputs, int repeat, TTensor result)
+            // The seeds stack repeat rows per sample (every output in Full mode, a group of outputs in Trace mode, one in
+            // Diagonal mode). With sumOutputs (Trace) result is [n1, n2] and each term sums over a sample's rows: every product
+            // reads the rows folded, [rows / repeat, repeat * cols] (Fold), so <row n, row n'> sums over the stacked outputs.
+            public static void NtkPass<TBackend, TTensor>(TBackend backend, TTensor theta, global::NtkDsl.Backends.Workspace<TTensor> workspace, TTensor seeds1, TTensor seeds2, int n1, int n2, bool sameInputs, int repeat, bool sumOutputs, TTensor result)
                 where TBackend : global::NtkDsl.Backends.ITensorBackend<TTensor>
             {
-                TTensor gd = workspace.Get(backend, NtkGenerated.NtkCotangentGram, n1 * repeat, n2 * repeat);
+                int fold = sumOutputs ? repeat : 1, rows1 = n1 * repeat / fold, rows2 = n2 * repeat / fold;
+                TTensor gd = workspace.Get(backend, NtkGenerated.NtkCotangentGram, rows1, rows2);
                 // Layer 15: Dense 4 -> 2
                 TTensor g15 = workspace.Get(backend, NtkGenerated.NtkInputGram15, n1, n2);
-                backend.Gram(seeds1, seeds2, gd);
-                backend.HadamardAccumulate(gd, g15, repeat, NtkGenerated.Layer15NtkWeight, NtkGenerated.Layer15NtkBias, result);
+                backend.Gram(NtkGenerated.Fold(backend, seeds1, fold), NtkGenerated.Fold(backend, seeds2, fold), gd);
+                backend.HadamardAccumulate(gd, g15, repeat / fold, NtkGenerated.Layer15NtkWeight, NtkGenerated.Layer15NtkBias, result);
                 TTensor c14 = workspace.Get(backend, NtkGenerated.NtkC14, n1 * repeat, 4);
                 backend.MatMul(seeds1, backend.View(theta, NtkGenerated.Layer15Weights, 2, 4), NtkGenerated.Layer15WeightScale, c14);
                 TTensor d14 = sameInputs ? c14 : workspace.Get(backend, NtkGenerated.NtkD14, n2 * repeat, 4);
@@ -728,17 +766,20 @@ namespace Demo
                 // Layer 11 (FanInConcat(Pointwise)): Conv [4, 6, 6] -> [2, 6, 6], 1x1 window, stride 1, Valid padding
                 // NTK term, cost model per sample pair in Trace mode (2 row pairs): Jacobian contraction 40 FLOPs (+ 576 per row to form J_r = D_r X^T; memory 10 per row),
                 // position pairs 25,920 FLOPs (memory 1,296 per row pair and per sample pair, 72 per row, 144 per sample): Jacobian contraction chosen.
-                TTensor j1_11 = workspace.Get(backend, NtkGenerated.NtkLayerJacobian1_11, n1 * repeat, 10);
+                TTensor j1_11 = workspace.Get(backend, NtkGenerated.NtkLayerJacobian1_11, n1 * repeat, 8);
+                TTensor jb1_11 = workspace.Get(backend, NtkGenerated.NtkLayerBiasJacobian1_11, n1 * repeat, 2);
                 TTensor aColumns11 = workspace.Get(backend, NtkGenerated.AColumns11, n1, 144);
                 backend.RowProducts(c11, aColumns11, 36, repeat, NtkGenerated.Layer11WeightScale, j1_11, 0);
-                backend.SumPositions(c11, 36, NtkGenerated.Layer11BiasScale, j1_11, 8);
-                TTensor j2_11 = sameInputs ? j1_11 : workspace.Get(backend, NtkGenerated.NtkLayerJacobian2_11, n2 * repeat, 10);
+                backend.SumPositions(c11, 36, NtkGenerated.Layer11BiasScale, jb1_11, 0);
+                TTensor j2_11 = sameInputs ? j1_11 : workspace.Get(backend, NtkGenerated.NtkLayerJacobian2_11, n2 * repeat, 8);
+                TTensor jb2_11 = sameInputs ? jb1_11 : workspace.Get(backend, NtkGenerated.NtkLayerBiasJacobian2_11, n2 * repeat, 2);
                 if (!sameInputs)
                 {
                     backend.RowProducts(d11, workspace.Get(backend, NtkGenerated.BColumns11, n2, 144), 36, repeat, NtkGenerated.Layer11WeightScale, j2_11, 0);
-                    backend.SumPositions(d11, 36, NtkGenerated.Layer11BiasScale, j2_11, 8);
+                    backend.SumPositions(d11, 36, NtkGenerated.Layer11BiasScale, jb2_11, 0);
                 }
-                backend.MatMulTransposeB(j1_11, j2_11, 1.0, result, true);
+                backend.MatMulTransposeB(NtkGenerated.Fold(backend, j1_11, fold), NtkGenerated.Fold(backend, j2_11, fold), 1.0, result, true);
+                backend.MatMulTransposeB(NtkGenerated.Fold(backend, jb1_11, fold), NtkGenerated.Fold(backend, jb2_11, fold), 1.0, result, true);
                 TTensor c9 = workspace.Get(backend, NtkGenerated.NtkC9, n1 * repeat, 144);
                 TTensor ccols11 = workspace.Get(backend, NtkGenerated.NtkCColumns11, global::System.Math.Min(n1 * repeat, NtkGenerated.Layer11CotangentBlockRows), 144);
                 global::NtkDsl.Backends.ConvCotangent.Input(backend, backend.View(theta, NtkGenerated.Layer11Weights, 2, 4), c11, NtkGenerated.Layer11WeightScale, 4, NtkGenerated.Layer11.Window, ccols11, c9);
@@ -751,17 +792,20 @@ namespace Demo
                 // Layer 10 (FanInConcat(Wide)): Conv [4, 6, 6] -> [2, 6, 6], 3x3 window, stride 1, Same padding
                 // NTK term, cost model per sample pair in Trace mode (2 row pairs): Jacobian contraction 296 FLOPs (+ 5,184 per row to form J_r = D_r X^T; memory 74 per row),
                 // position pairs 108,864 FLOPs (memory 1,296 per row pair and per sample pair, 72 per row, 1,296 per sample): Jacobian contraction chosen.
-                TTensor j1_10 = workspace.Get(backend, NtkGenerated.NtkLayerJacobian1_10, n1 * repeat, 74);
+                TTensor j1_10 = workspace.Get(backend, NtkGenerated.NtkLayerJacobian1_10, n1 * repeat, 72);
+                TTensor jb1_10 = workspace.Get(backend, NtkGenerated.NtkLayerBiasJacobian1_10, n1 * repeat, 2);
                 TTensor aColumns10 = workspace.Get(backend, NtkGenerated.AColumns10, n1, 1296);
                 backend.RowProducts(c10, aColumns10, 36, repeat, NtkGenerated.Layer10WeightScale, j1_10, 0);
-                backend.SumPositions(c10, 36, NtkGenerated.Layer10BiasScale, j1_10, 72);
-                TTensor j2_10 = sameInputs ? j1_10 : workspace.Get(backend, NtkGenerated.NtkLayerJacobian2_10, n2 * repeat, 74);
+                backend.SumPositions(c10, 36, NtkGenerated.Layer10BiasScale, jb1_10, 0);
+                TTensor j2_10 = sameInputs ? j1_10 : workspace.Get(backend, NtkGenerated.NtkLayerJacobian2_10, n2 * repeat, 72);
+                TTensor jb2_10 = sameInputs ? jb1_10 : workspace.Get(backend, NtkGenerated.NtkLayerBiasJacobian2_10, n2 * repeat, 2);
                 if (!sameInputs)
                 {
                     backend.RowProducts(d10, workspace.Get(backend, NtkGenerated.BColumns10, n2, 1296), 36, repeat, NtkGenerated.Layer10WeightScale, j2_10, 0);
-                    backend.SumPositions(d10, 36, NtkGenerated.Layer10BiasScale, j2_10, 72);
+                    backend.SumPositions(d10, 36, NtkGenerated.Layer10BiasScale, jb2_10, 0);
                 }
-                backend.MatMulTransposeB(j1_10, j2_10, 1.0, result, true);
+                backend.MatMulTransposeB(NtkGenerated.Fold(backend, j1_10, fold), NtkGenerated.Fold(backend, j2_10, fold), 1.0, result, true);
+                backend.MatMulTransposeB(NtkGenerated.Fold(backend, jb1_10, fold), NtkGenerated.Fold(backend, jb2_10, fold), 1.0, result, true);
                 TTensor c9_10 = workspace.Get(backend, NtkGenerated.NtkC9_10, n1 * repeat, 144);
                 TTensor ccols10 = workspace.Get(backend, NtkGenerated.NtkCColumns10, global::System.Math.Min(n1 * repeat, NtkGenerated.Layer10CotangentBlockRows), 1296);
                 global::NtkDsl.Backends.ConvCotangent.Input(backend, backend.View(theta, NtkGenerated.Layer10Weights, 2, 36), c10, NtkGenerated.Layer10WeightScale, 4, NtkGenerated.Layer10.Window, ccols10, c9_10);
@@ -781,17 +825,20 @@ namespace Demo
                 // Layer 8 (Block #2/Residual(Inner)): Conv [4, 6, 6] -> [4, 6, 6], 3x3 window, stride 1, Same padding
                 // NTK term, cost model per sample pair in Trace mode (2 row pairs): Jacobian contraction 592 FLOPs (+ 10,368 per row to form J_r = D_r X^T; memory 148 per row),
                 // position pairs 119,232 FLOPs (memory 1,296 per row pair and per sample pair, 144 per row, 1,296 per sample): Jacobian contraction chosen.
-                TTensor j1_8 = workspace.Get(backend, NtkGenerated.NtkLayerJacobian1_8, n1 * repeat, 148);
+                TTensor j1_8 = workspace.Get(backend, NtkGenerated.NtkLayerJacobian1_8, n1 * repeat, 144);
+                TTensor jb1_8 = workspace.Get(backend, NtkGenerated.NtkLayerBiasJacobian1_8, n1 * repeat, 4);
                 TTensor aColumns8 = workspace.Get(backend, NtkGenerated.AColumns8, n1, 1296);
                 backend.RowProducts(c8, aColumns8, 36, repeat, NtkGenerated.Layer8WeightScale, j1_8, 0);
-                backend.SumPositions(c8, 36, NtkGenerated.Layer8BiasScale, j1_8, 144);
-                TTensor j2_8 = sameInputs ? j1_8 : workspace.Get(backend, NtkGenerated.NtkLayerJacobian2_8, n2 * repeat, 148);
+                backend.SumPositions(c8, 36, NtkGenerated.Layer8BiasScale, jb1_8, 0);
+                TTensor j2_8 = sameInputs ? j1_8 : workspace.Get(backend, NtkGenerated.NtkLayerJacobian2_8, n2 * repeat, 144);
+                TTensor jb2_8 = sameInputs ? jb1_8 : workspace.Get(backend, NtkGenerated.NtkLayerBiasJacobian2_8, n2 * repeat, 4);
                 if (!sameInputs)
                 {
                     backend.RowProducts(d8, workspace.Get(backend, NtkGenerated.BColumns8, n2, 1296), 36, repeat, NtkGenerated.Layer8WeightScale, j2_8, 0);
-                    backend.SumPositions(d8, 36, NtkGenerated.Layer8BiasScale, j2_8, 144);
+                    backend.SumPositions(d8, 36, NtkGenerated.Layer8BiasScale, jb2_8, 0);
                 }
-                backend.MatMulTransposeB(j1_8, j2_8, 1.0, result, true);
+                backend.MatMulTransposeB(NtkGenerated.Fold(backend, j1_8, fold), NtkGenerated.Fold(backend, j2_8, fold), 1.0, result, true);
+                backend.MatMulTransposeB(NtkGenerated.Fold(backend, jb1_8, fold), NtkGenerated.Fold(backend, jb2_8, fold), 1.0, result, true);
                 TTensor c7 = workspace.Get(backend, NtkGenerated.NtkC7, n1 * repeat, 144);
                 TTensor ccols8 = workspace.Get(backend, NtkGenerated.NtkCColumns8, global::System.Math.Min(n1 * repeat, NtkGenerated.Layer8CotangentBlockRows), 1296);
                 global::NtkDsl.Backends.ConvCotangent.Input(backend, backend.View(theta, NtkGenerated.Layer8Weights, 4, 36), c8, NtkGenerated.Layer8WeightScale, 4, NtkGenerated.Layer8.Window, ccols8, c7);
@@ -821,17 +868,20 @@ namespace Demo
                 // Layer 4 (Block #1/Residual(Inner)): Conv [4, 6, 6] -> [4, 6, 6], 3x3 window, stride 1, Same padding
                 // NTK term, cost model per sample pair in Trace mode (2 row pairs): Jacobian contraction 592 FLOPs (+ 10,368 per row to form J_r = D_r X^T; memory 148 per row),
                 // position pairs 119,232 FLOPs (memory 1,296 per row pair and per sample pair, 144 per row, 1,296 per sample): Jacobian contraction chosen.
-                TTensor j1_4 = workspace.Get(backend, NtkGenerated.NtkLayerJacobian1_4, n1 * repeat, 148);
+                TTensor j1_4 = workspace.Get(backend, NtkGenerated.NtkLayerJacobian1_4, n1 * repeat, 144);
+                TTensor jb1_4 = workspace.Get(backend, NtkGenerated.NtkLayerBiasJacobian1_4, n1 * repeat, 4);
                 TTensor aColumns4 = workspace.Get(backend, NtkGenerated.AColumns4, n1, 1296);
                 backend.RowProducts(c4, aColumns4, 36, repeat, NtkGenerated.Layer4WeightScale, j1_4, 0);
-                backend.SumPositions(c4, 36, NtkGenerated.Layer4BiasScale, j1_4, 144);
-                TTensor j2_4 = sameInputs ? j1_4 : workspace.Get(backend, NtkGenerated.NtkLayerJacobian2_4, n2 * repeat, 148);
+                backend.SumPositions(c4, 36, NtkGenerated.Layer4BiasScale, jb1_4, 0);
+                TTensor j2_4 = sameInputs ? j1_4 : workspace.Get(backend, NtkGenerated.NtkLayerJacobian2_4, n2 * repeat, 144);
+                TTensor jb2_4 = sameInputs ? jb1_4 : workspace.Get(backend, NtkGenerated.NtkLayerBiasJacobian2_4, n2 * repeat, 4);
                 if (!sameInputs)
                 {
                     backend.RowProducts(d4, workspace.Get(backend, NtkGenerated.BColumns4, n2, 1296), 36, repeat, NtkGenerated.Layer4WeightScale, j2_4, 0);
-                    backend.SumPositions(d4, 36, NtkGenerated.Layer4BiasScale, j2_4, 144);
+                    backend.SumPositions(d4, 36, NtkGenerated.Layer4BiasScale, jb2_4, 0);
                 }
-                backend.MatMulTransposeB(j1_4, j2_4, 1.0, result, true);
+                backend.MatMulTransposeB(NtkGenerated.Fold(backend, j1_4, fold), NtkGenerated.Fold(backend, j2_4, fold), 1.0, result, true);
+                backend.MatMulTransposeB(NtkGenerated.Fold(backend, jb1_4, fold), NtkGenerated.Fold(backend, jb2_4, fold), 1.0, result, true);
                 TTensor c3 = workspace.Get(backend, NtkGenerated.NtkC3, n1 * repeat, 144);
                 TTensor ccols4 = workspace.Get(backend, NtkGenerated.NtkCColumns4, global::System.Math.Min(n1 * repeat, NtkGenerated.Layer4CotangentBlockRows), 1296);
                 global::NtkDsl.Backends.ConvCotangent.Input(backend, backend.View(theta, NtkGenerated.Layer4Weights, 4, 36), c4, NtkGenerated.Layer4WeightScale, 4, NtkGenerated.Layer4.Window, ccols4, c3);
@@ -856,17 +906,40 @@ namespace Demo
                 // Layer 1: Conv [1, 6, 6] -> [4, 6, 6], 3x3 window, stride 1, Same padding
                 // NTK term, cost model per sample pair in Trace mode (2 row pairs): Jacobian contraction 160 FLOPs (+ 2,592 per row to form J_r = D_r X^T; memory 40 per row),
                 // position pairs 49,248 FLOPs (memory 1,296 per row pair and per sample pair, 144 per row, 324 per sample): Jacobian contraction chosen.
-                TTensor j1_1 = workspace.Get(backend, NtkGenerated.NtkLayerJacobian1_1, n1 * repeat, 40);
+                TTensor j1_1 = workspace.Get(backend, NtkGenerated.NtkLayerJacobian1_1, n1 * repeat, 36);
+                TTensor jb1_1 = workspace.Get(backend, NtkGenerated.NtkLayerBiasJacobian1_1, n1 * repeat, 4);
                 TTensor aColumns1 = workspace.Get(backend, NtkGenerated.AColumns1, n1, 324);
                 backend.RowProducts(c9, aColumns1, 36, repeat, NtkGenerated.Layer1WeightScale, j1_1, 0);
-                backend.SumPositions(c9, 36, NtkGenerated.Layer1BiasScale, j1_1, 36);
-                TTensor j2_1 = sameInputs ? j1_1 : workspace.Get(backend, NtkGenerated.NtkLayerJacobian2_1, n2 * repeat, 40);
+                backend.SumPositions(c9, 36, NtkGenerated.Layer1BiasScale, jb1_1, 0);
+                TTensor j2_1 = sameInputs ? j1_1 : workspace.Get(backend, NtkGenerated.NtkLayerJacobian2_1, n2 * repeat, 36);
+                TTensor jb2_1 = sameInputs ? jb1_1 : workspace.Get(backend, NtkGenerated.NtkLayerBiasJacobian2_1, n2 * repeat, 4);
                 if (!sameInputs)
                 {
                     backend.RowProducts(d9, workspace.Get(backend, NtkGenerated.BColumns1, n2, 324), 36, repeat, NtkGenerated.Layer1WeightScale, j2_1, 0);
-                    backend.SumPositions(d9, 36, NtkGenerated.Layer1BiasScale, j2_1, 36);
+                    backend.SumPositions(d9, 36, NtkGenerated.Layer1BiasScale, jb2_1, 0);
                 }
-                backend.MatMulTransposeB(j1_1, j2_1, 1.0, result, true);
+                backend.MatMulTransposeB(NtkGenerated.Fold(backend, j1_1, fold), NtkGenerated.Fold(backend, j2_1, fold), 1.0, result, true);
+                backend.MatMulTransposeB(NtkGenerated.Fold(backend, jb1_1, fold), NtkGenerated.Fold(backend, jb2_1, fold), 1.0, result, true);
+            }
+
+            // t [rows, cols] read as [rows / fold, fold * cols]: each sample's fold stacked rows side by side.
+            public static TTensor Fold<TBackend, TTensor>(TBackend backend, TTensor t, int fold)
+                where TBackend : global::NtkDsl.Backends.ITensorBackend<TTensor> =>
+                fold == 1 ? t : backend.View(t, 0, backend.Rows(t) / fold, backend.Cols(t) * fold);
+
+            /// <summary>
+            /// Cotangent rows per sample of one NTK pass: every output in Full mode, one in Diagonal mode; in Trace mode the
+            /// largest divisor g of OutputSize whose stacked cotangents (max(n1, n2) g rows of NtkRowElements) fit in
+            /// NtkStackedElements, so the passes run larger products (one per output group) within a bounded workspace.
+            /// </summary>
+            public static int NtkRepeat(global::NtkDsl.NtkMode mode, long n1, long n2)
+            {
+                if (mode == global::NtkDsl.NtkMode.Full) return OutputSize;
+                if (mode != global::NtkDsl.NtkMode.Trace) return 1;
+                long rows = global::System.Math.Max(global::System.Math.Max(n1, n2), 1);
+                for (int g = OutputSize; g > 1; g--)
+                    if (OutputSize % g == 0 && rows * g * NtkRowElements <= NtkStackedElements) return g;
+                return 1;
             }
         }
     }

@@ -131,15 +131,23 @@ internal sealed class ConvRule : ILayerRule
                 break;
             case SinkKind.Ntk:
                 WriteCostComment(e, node);
-                string count = Int(p.Count);
-                string j1 = LayerJacobian(e, node, streams[0], count);
-                string j2Slot = e.Plan.Add($"NtkLayerJacobian2_{node.Number}", $"Ntk x2: the Jacobian of layer {node.Number}'s parameters", "n2 * repeat", count, inNtk: true, secondBatchOnly: true);
-                string j2 = $"j2_{node.Number}";
-                e.W.Line($"TTensor {j2} = sameInputs ? {j1} : workspace.Get(backend, {j2Slot}, n2 * repeat, {count});");
+                var (w1, b1) = LayerJacobian(e, node, streams[0]);
+                // Folded (Trace): one product over each sample's stacked rows sums the output group's terms.
+                string weights = Int(node.OutShape.Channels * Fan(node)), channelsOut = Int(node.OutShape.Channels);
+                string w2Slot = e.Plan.Add($"NtkLayerJacobian2_{node.Number}", $"Ntk x2: the weight Jacobian of layer {node.Number}", "n2 * repeat", weights, inNtk: true, secondBatchOnly: true);
+                string w2 = $"j2_{node.Number}", b2 = $"jb2_{node.Number}";
+                e.W.Line($"TTensor {w2} = sameInputs ? {w1} : workspace.Get(backend, {w2Slot}, n2 * repeat, {weights});");
+                if (p.HasBias)
+                {
+                    string b2Slot = e.Plan.Add($"NtkLayerBiasJacobian2_{node.Number}", $"Ntk x2: the bias Jacobian of layer {node.Number}", "n2 * repeat", channelsOut, inNtk: true, secondBatchOnly: true);
+                    e.W.Line($"TTensor {b2} = sameInputs ? {b1} : workspace.Get(backend, {b2Slot}, n2 * repeat, {channelsOut});");
+                }
+
                 e.W.Open("if (!sameInputs)");
-                FillJacobian(e, node, streams[1], j2);
+                FillJacobian(e, node, streams[1], w2, p.HasBias ? b2 : null);
                 e.W.Close();
-                e.W.Line($"backend.MatMulTransposeB({j1}, {j2}, 1.0, result, true);");
+                e.W.Line($"backend.MatMulTransposeB({Folded(w1)}, {Folded(w2)}, 1.0, result, true);");
+                if (p.HasBias) e.W.Line($"backend.MatMulTransposeB({Folded(b1!)}, {Folded(b2)}, 1.0, result, true);");
                 break;
         }
     }
@@ -163,23 +171,34 @@ internal sealed class ConvRule : ILayerRule
     /// </summary>
     private static long CotangentBlockRows(LayerNode node) => Math.Max(1, CotangentBlockElements / (Fan(node) * node.OutShape.Positions));
 
-    /// <summary>The element budget of a convolution's input-cotangent scratch (2^22: 32 MB in float64).</summary>
-    internal const long CotangentBlockElements = 1L << 22;
+    /// <summary>
+    /// The element budget of a convolution's input-cotangent scratch (2^18: 2 MB in float64), small enough that col2im
+    /// reads the block W^T D back from cache (a 32 MB block went through memory and took twice as long at 28 x 28).
+    /// </summary>
+    internal const long CotangentBlockElements = 1L << 18;
 
     public void InfiniteWidth(EmitContext e, LayerNode node, string state) =>
         e.W.Line($"{state}.Conv({Helper(Name(node))}, {Ns}.Parameterization.{e.Ir.Model.Abc.KernelForm ?? NtkDsl.Layers.Parameterization.Ntk});");
 
-    // J [rows, parameters] of the stream's samples: the weight blocks D_r X^T, then the bias blocks.
-    private static string LayerJacobian(EmitContext e, LayerNode node, CotangentStream stream, string count)
+    // J [rows, parameters] of the stream's samples: the weight blocks D_r X^T, and the bias blocks in their own tensor
+    // (so a sample's stacked weight rows are one [repeat C_out, F] product).
+    private static (string Weights, string? Bias) LayerJacobian(EmitContext e, LayerNode node, CotangentStream stream)
     {
-        string slot = e.Plan.Add($"NtkLayerJacobian1_{node.Number}", $"Ntk x1: the Jacobian of layer {node.Number}'s parameters", "n1 * repeat", count, inNtk: true);
-        string j = $"j1_{node.Number}";
-        e.W.Line($"TTensor {j} = workspace.Get(backend, {slot}, n1 * repeat, {count});");
-        FillJacobian(e, node, stream, j);
-        return j;
+        string weights = Int(node.OutShape.Channels * Fan(node)), channels = Int(node.OutShape.Channels);
+        string slot = e.Plan.Add($"NtkLayerJacobian1_{node.Number}", $"Ntk x1: the weight Jacobian of layer {node.Number}", "n1 * repeat", weights, inNtk: true);
+        string j = $"j1_{node.Number}", jb = $"jb1_{node.Number}";
+        e.W.Line($"TTensor {j} = workspace.Get(backend, {slot}, n1 * repeat, {weights});");
+        if (node.Parameters!.HasBias)
+        {
+            string biasSlot = e.Plan.Add($"NtkLayerBiasJacobian1_{node.Number}", $"Ntk x1: the bias Jacobian of layer {node.Number}", "n1 * repeat", channels, inNtk: true);
+            e.W.Line($"TTensor {jb} = workspace.Get(backend, {biasSlot}, n1 * repeat, {channels});");
+        }
+
+        FillJacobian(e, node, stream, j, node.Parameters.HasBias ? jb : null);
+        return (j, node.Parameters.HasBias ? jb : null);
     }
 
-    private static void FillJacobian(EmitContext e, LayerNode node, CotangentStream stream, string j)
+    private static void FillJacobian(EmitContext e, LayerNode node, CotangentStream stream, string j, string? jb)
     {
         string positions = Int(node.OutShape.Positions), colsCount = Int(Fan(node) * node.OutShape.Positions);
         // The second stream runs only for distinct inputs, so it reads its batch's columns directly.
@@ -188,8 +207,8 @@ internal sealed class ConvRule : ILayerRule
             : $"workspace.Get(backend, {Helper(stream.Batch.Slots + ColumnsSuffix(node))}, {stream.Batch.Rows}, {colsCount})";
         bool rates = node.Parameters!.HasRates;
         e.W.Line($"backend.RowProducts({stream.Current}, {cols}, {positions}, repeat, {(rates ? Helper(Name(node) + "NtkWeightScale") : WeightScale(node))}, {j}, 0);");
-        if (node.Parameters.HasBias)
-            e.W.Line($"backend.SumPositions({stream.Current}, {positions}, {(rates ? Helper(Name(node) + "NtkBiasScale") : BiasScale(node))}, {j}, {Int(node.Parameters.BiasOffset - node.Parameters.WeightOffset)});");
+        if (jb is not null)
+            e.W.Line($"backend.SumPositions({stream.Current}, {positions}, {(rates ? Helper(Name(node) + "NtkBiasScale") : BiasScale(node))}, {jb}, 0);");
     }
 
     /// <summary>
@@ -227,15 +246,16 @@ internal sealed class ConvRule : ILayerRule
     private static void PositionPairTerm(EmitContext e, LayerNode node, CotangentStream[] streams)
     {
         string positions = Int(node.OutShape.Positions), channels = Int(node.OutShape.Channels);
-        string r1 = $"{streams[0].Rows} * {positions}", r2 = $"{streams[1].Rows} * {positions}";
-        string s1 = e.Plan.Add($"NtkPositionCotangents1_{node.Number}", $"Ntk x1: the cotangent of layer {node.Number}'s output, position-major", r1, channels, inNtk: true);
-        string s2 = e.Plan.Add($"NtkPositionCotangents2_{node.Number}", $"Ntk x2: the cotangent of layer {node.Number}'s output, position-major", r2, channels, inNtk: true, secondBatchOnly: true);
+        // Folded (Trace): position-major rows (n, p) of a sample's stacked outputs' channels, so their Gram sums over the outputs.
+        string r1 = $"rows1 * {positions}", r2 = $"rows2 * {positions}", folded = $"fold * {channels}";
+        string s1 = e.Plan.Add($"NtkPositionCotangents1_{node.Number}", $"Ntk x1: the cotangent of layer {node.Number}'s output, position-major", r1, folded, inNtk: true);
+        string s2 = e.Plan.Add($"NtkPositionCotangents2_{node.Number}", $"Ntk x2: the cotangent of layer {node.Number}'s output, position-major", r2, folded, inNtk: true, secondBatchOnly: true);
         string gramSlot = e.Plan.Add($"NtkPositionCotangentGram{node.Number}", $"Ntk: <D_r[:, p], D_s[:, p']> of layer {node.Number}", r1, r2, inNtk: true);
         string d1 = $"dp1_{node.Number}", d2 = $"dp2_{node.Number}", gram = $"dpGram{node.Number}";
-        e.W.Line($"TTensor {d1} = workspace.Get(backend, {s1}, {r1}, {channels});");
-        e.W.Line($"backend.PositionMajor({streams[0].Current}, {positions}, {d1});");
-        e.W.Line($"TTensor {d2} = sameInputs ? {d1} : workspace.Get(backend, {s2}, {r2}, {channels});");
-        e.W.Line($"if (!sameInputs) backend.PositionMajor({streams[1].Current}, {positions}, {d2});");
+        e.W.Line($"TTensor {d1} = workspace.Get(backend, {s1}, {r1}, {folded});");
+        e.W.Line($"backend.PositionMajor({Folded(streams[0].Current)}, {positions}, {d1});");
+        e.W.Line($"TTensor {d2} = sameInputs ? {d1} : workspace.Get(backend, {s2}, {r2}, {folded});");
+        e.W.Line($"if (!sameInputs) backend.PositionMajor({Folded(streams[1].Current)}, {positions}, {d2});");
         e.W.Line($"TTensor {gram} = workspace.Get(backend, {gramSlot}, {r1}, {r2});");
         e.W.Line($"backend.Gram({d1}, {d2}, {gram});");
         string patchGram = e.Fetch($"patchGram{node.Number}", Helper(PatchGramSlot(node)), $"n1 * {positions}", $"n2 * {positions}");
@@ -244,7 +264,7 @@ internal sealed class ConvRule : ILayerRule
         string ws = rates ? Helper(Name(node) + "NtkWeightScale") : WeightScale(node);
         string bs = rates ? Helper(Name(node) + "NtkBiasScale") : BiasScale(node);
         string bias = node.Parameters.HasBias ? $"{bs} * {bs}" : "0.0";
-        e.W.Line($"backend.PositionPairAccumulate({gram}, {patchGram}, {positions}, repeat, {ws} * {ws}, {bias}, result);");
+        e.W.Line($"backend.PositionPairAccumulate({gram}, {patchGram}, {positions}, repeat / fold, {ws} * {ws}, {bias}, result);");
     }
 
     private static string PatchGramSlot(LayerNode node) => $"NtkPatchGram{node.Number}";

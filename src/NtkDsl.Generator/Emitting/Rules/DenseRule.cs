@@ -82,8 +82,8 @@ internal sealed class DenseRule : ILayerRule
                 break;
             case SinkKind.Ntk:
                 string gram = e.Fetch($"g{node.Number}", Helper(GramSlot(node)), "n1", "n2");
-                e.W.Line($"backend.Gram({c}, {streams[1].Current}, gd);");
-                e.W.Line($"backend.HadamardAccumulate(gd, {gram}, repeat, {Helper(n + "NtkWeight")}, {Helper(n + "NtkBias")}, result);");
+                e.W.Line($"backend.Gram({Folded(c)}, {Folded(streams[1].Current)}, gd);");
+                e.W.Line($"backend.HadamardAccumulate(gd, {gram}, repeat / fold, {Helper(n + "NtkWeight")}, {Helper(n + "NtkBias")}, result);");
                 break;
         }
     }
