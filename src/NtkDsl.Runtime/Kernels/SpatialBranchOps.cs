@@ -72,6 +72,9 @@ internal sealed class PositionVariances(SpatialLayout layout)
 
         return (_sides[tile.SideI]!, _sides[tile.SideJ]!);
     }
+
+    /// <summary>The record of one side (0: x1, 1: x2), filled by the diagonal pass.</summary>
+    public double[] Side(int side) => _sides[side]!;
 }
 
 /// <summary>

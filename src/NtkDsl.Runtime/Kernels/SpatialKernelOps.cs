@@ -420,8 +420,8 @@ internal sealed class ActivationOp<TRule>(TRule rule, SpatialLayout layout) : Sp
     public void MapRow(SpatialTile tile, int pair, int first, int start, Span<double> sigma, Span<double> theta, SpatialBuffers buffers)
     {
         int p = In.Positions;
-        double q11 = _variances[tile.SideI]![tile.I[pair] * p + first];
-        var q22 = _variances[tile.SideJ]!.AsSpan(tile.J[pair] * p + start, sigma.Length);
+        double q11 = _variances.Side(tile.SideI)[tile.I[pair] * p + first];
+        var q22 = _variances.Side(tile.SideJ).AsSpan(tile.J[pair] * p + start, sigma.Length);
         int self = tile.Self[pair] ? first - start : -1; // the entry (first, first) of a sample with itself, if in the row
         if (self < 0 || self >= sigma.Length)
         {
