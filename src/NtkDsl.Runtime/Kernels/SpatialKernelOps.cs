@@ -463,6 +463,81 @@ internal interface IRowActivation
 }
 
 /// <summary>
+/// LayerNorm over channels at each position (nt's <c>LayerNorm</c> kernel_fn on the channel axis): the entry (p, p') of a
+/// pair (x, x') becomes Sigma(x, x')[p, p'] / sqrt((q_p(x) + eps)(q_p'(x') + eps)), Theta the same, with the per-position
+/// variances q_p(x) = Sigma(x, x)[p, p], recorded by the diagonal pass as the activations do. Cost: P^2 (or P) multiplies.
+/// </summary>
+internal sealed class LayerNormOp(double epsilon, SpatialLayout layout) : SpatialOp(layout, layout)
+{
+    private readonly PositionVariances _variances = new(layout);
+
+    public override void PrepareVariances(int side, int rows) => _variances.Prepare(side, rows);
+
+    public override void Apply(SpatialTile tile, SpatialBuffers buffers)
+    {
+        var layout = In;
+        int p = layout.Positions, e = layout.Entries;
+        var s = buffers.S;
+        var t = buffers.T;
+        var (vi, vj) = _variances.Record(tile, s);
+        for (int b = 0; b < tile.Count; b++)
+        {
+            int i = tile.I[b] * p, j = tile.J[b] * p;
+            for (int q = 0; q < p; q++)
+            {
+                if (layout.Pairs)
+                {
+                    for (int r = 0; r < p; r++)
+                    {
+                        double scale = KernelRules.NormalizationScale(vi[i + q], vj[j + r], epsilon);
+                        s[b * e + q * p + r] *= scale;
+                        t[b * e + q * p + r] *= scale;
+                    }
+                }
+                else
+                {
+                    double scale = KernelRules.NormalizationScale(vi[i + q], vj[j + q], epsilon);
+                    s[b * e + q] *= scale;
+                    t[b * e + q] *= scale;
+                }
+            }
+        }
+    }
+
+    public override string ToString() => $"LayerNorm {In}";
+}
+
+/// <summary>
+/// The per-position variances Sigma_qq(x, x) of every sample of both sides, which the ops that need q11 and q22
+/// (activations, LayerNorm) record from the diagonal pass (each sample with itself) and read on every tile after it.
+/// </summary>
+internal sealed class PositionVariances(SpatialLayout layout)
+{
+    private readonly double[]?[] _sides = new double[2][];
+
+    /// <summary>Allocates the record of one side (0: x1, 1: x2) of <paramref name="rows"/> samples.</summary>
+    public void Prepare(int side, int rows) => _sides[side] = new double[rows * layout.Positions];
+
+    /// <summary>Records the variances of a diagonal tile (from its Sigma, <paramref name="s"/>), then returns both sides' records.</summary>
+    public (double[] I, double[] J) Record(SpatialTile tile, double[] s)
+    {
+        int p = layout.Positions, e = layout.Entries;
+        if (tile.Diagonal)
+        {
+            var record = _sides[tile.SideI]!;
+            for (int b = 0; b < tile.Count; b++)
+                for (int q = 0; q < p; q++)
+                    record[tile.I[b] * p + q] = s[b * e + (layout.Pairs ? q * p + q : q)];
+        }
+
+        return (_sides[tile.SideI]!, _sides[tile.SideJ]!);
+    }
+
+    /// <summary>The record of one side (0: x1, 1: x2), filled by the diagonal pass.</summary>
+    public double[] Side(int side) => _sides[side]!;
+}
+
+/// <summary>
 /// A convolution on position pairs and the activation after it: outside the diagonal pass the activation maps each output
 /// row the convolution writes while it is in cache, so the state makes one trip through memory per layer instead of two.
 /// The same operations per entry as the two ops one after the other, so the same bits.
