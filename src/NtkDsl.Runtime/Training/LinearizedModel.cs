@@ -28,14 +28,7 @@ public sealed class LinearizedModel<TNet, T> : IDifferentiableModel<T>, IKernelM
     /// <param name="initialParameters">theta0, length P, finite.</param>
     public LinearizedModel(T[] initialParameters)
     {
-        ArgumentNullException.ThrowIfNull(initialParameters);
-        if (initialParameters.Length != TNet.ParameterCount)
-            throw new ArgumentException($"'{nameof(initialParameters)}' must have length ParameterCount = {TNet.ParameterCount} ({TNet.Description.Name}), but has length {initialParameters.Length}.", nameof(initialParameters));
-        for (int i = 0; i < initialParameters.Length; i++)
-        {
-            if (!T.IsFinite(initialParameters[i]))
-                throw new ArgumentException($"'{nameof(initialParameters)}' contains {initialParameters[i]} at index {i}; parameters must be finite.", nameof(initialParameters));
-        }
+        Shapes.RequireParameters(initialParameters, nameof(initialParameters), TNet.Description);
         _theta0 = (T[])initialParameters.Clone();
         _delta = new T[_theta0.Length];
     }
