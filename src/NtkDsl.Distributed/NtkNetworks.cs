@@ -83,15 +83,15 @@ internal sealed class NetworkEntry<TNet> : INetworkEntry where TNet : INetwork<T
     {
         NtkKernelKind.Empirical when job.Float32 => TiledNtk.EstimateTileBytes<TNet, float>(tileRows, tileCols, job.Mode),
         NtkKernelKind.Empirical => TiledNtk.EstimateTileBytes<TNet, double>(tileRows, tileCols, job.Mode),
-        _ => InfiniteWidthTileExecutor.EstimateTileBytes(TNet.Description, tileRows, tileCols, InfiniteWidthOptions(options)),
+        _ => InfiniteWidthTileExecutor.EstimateTileBytes(TNet.Description, tileRows, tileCols, TileOptions(options)),
     };
 
     // Infinite-width tiles on this silo: its threads, and at most half a tile's share of the silo budget for the
     // position-pair buffers of spatial networks (256 MiB, the single-process default, on a silo with room for it).
-    private static InfiniteWidthOptions InfiniteWidthOptions(NtkSiloOptions options) => new()
+    private static InfiniteWidthOptions TileOptions(NtkSiloOptions options) => new()
     {
         MaxDegreeOfParallelism = options.ThreadsPerTile > 0 ? options.ThreadsPerTile : -1,
-        SpatialTileBudgetBytes = Math.Clamp(options.MemoryBudgetBytes / (2L * options.MaxConcurrentTiles), 1, NtkDsl.InfiniteWidthOptions.Default.SpatialTileBudgetBytes),
+        SpatialTileBudgetBytes = Math.Clamp(options.MemoryBudgetBytes / (2L * options.MaxConcurrentTiles), 1, InfiniteWidthOptions.Default.SpatialTileBudgetBytes),
     };
 
     // The closures hold the typed inputs only (not the job's bytes, which can then be collected).
@@ -104,7 +104,7 @@ internal sealed class NetworkEntry<TNet> : INetworkEntry where TNet : INetwork<T
             if (job.Float32) throw new ArgumentException("Infinite-width kernels are computed in float64.", nameof(job));
             var (x1, x2) = Inputs<double>(job);
             var kernel = job.Kind == NtkKernelKind.InfiniteWidthNngp ? InfiniteWidthKernel.Nngp : InfiniteWidthKernel.Ntk;
-            var options = InfiniteWidthOptions(siloOptions);
+            var options = TileOptions(siloOptions);
             return () => new TileComputer<double>(mode, outputs, new InfiniteWidthTileExecutor(TNet.Description, x1, x2, kernel, plan.Symmetric, options));
         }
 
