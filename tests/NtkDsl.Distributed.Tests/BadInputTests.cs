@@ -78,4 +78,18 @@ public class BadInputTests(ClusterFixture fixture)
         Assert.Equal("plan", e.ParamName);
         Assert.Contains("must tile 10 x 10 samples", e.Message);
     }
+
+    [Fact]
+    public void Parameters_of_the_wrong_length_or_with_NaN_are_refused_when_the_job_is_made()
+    {
+        var x = ClusterFixture.Random<double>(10, ClusterNet.InputSize, 5);
+        var plan = NtkTilePlan.Create(10, 10, 5, true, true);
+        var e = Assert.Throws<ArgumentException>(() => NtkJob.Empirical<ClusterNet, double>(new double[3], x, null, NtkMode.Trace, plan));
+        Assert.Equal("parameters", e.ParamName);
+        Assert.Contains($"must have length ParameterCount = {ClusterNet.ParameterCount}", e.Message);
+        var theta = ClusterNet.InitializeParameters<double>(1);
+        theta[2] = double.NaN;
+        e = Assert.Throws<ArgumentException>(() => NtkJob.Empirical<ClusterNet, double>(theta, x, null, NtkMode.Trace, plan));
+        Assert.Contains("contains NaN at index 2", e.Message);
+    }
 }

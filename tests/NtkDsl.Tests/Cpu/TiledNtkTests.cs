@@ -168,4 +168,28 @@ public class TiledNtkTests
         x[0, 0] = double.NaN;
         Assert.Throws<ArgumentException>(() => TiledNtk.Compute<ReluNet, double>(theta, x, null, NtkMode.Trace, destination));
     }
+
+    [Fact]
+    public void A_parameter_vector_of_the_wrong_length_or_with_NaN_is_named_with_the_expected_length_or_the_index()
+    {
+        var x = TestMath.RandomMatrix(5, ReluNet.InputSize, 2);
+        var destination = new Matrix<double>(5, 5);
+        var shortTheta = new double[ReluNet.ParameterCount - 1];
+        var nanTheta = ReluNet.InitializeParameters<double>(1);
+        nanTheta[7] = double.NaN;
+        var checks = new (Action Call, string Name, string Says)[]
+        {
+            (() => TiledNtk.Compute<ReluNet, double>(shortTheta, x, null, NtkMode.Trace, destination), "parameters",
+                $"must have length ParameterCount = {ReluNet.ParameterCount} ({ReluNet.Description.Name}), but has length {ReluNet.ParameterCount - 1}"),
+            (() => TiledNtk.Compute<ReluNet, double>(nanTheta, x, null, NtkMode.Trace, destination), "parameters", "contains NaN at index 7"),
+            (() => _ = new LinearizedModel<ReluNet, double>(shortTheta), "initialParameters", $"but has length {ReluNet.ParameterCount - 1}"),
+            (() => _ = new LinearizedModel<ReluNet, double>(nanTheta), "initialParameters", "contains NaN at index 7"),
+        };
+        foreach (var (call, name, says) in checks)
+        {
+            var e = Assert.Throws<ArgumentException>(call);
+            Assert.Equal(name, e.ParamName);
+            Assert.Contains(says, e.Message);
+        }
+    }
 }
