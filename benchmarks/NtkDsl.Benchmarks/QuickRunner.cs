@@ -263,7 +263,7 @@ public static class QuickRunner
         double executed = CostModel.ConvNtkFlops(net, n, mode);
         var flops = new Dictionary<string, double> { ["ntkdsl_cpu"] = executed, ["ntkdsl_torch"] = executed, ["torch_autograd"] = CostModel.AutogradNtkFlops(net, n) };
         json["j_mb"] = Round((double)n * o * net.ParameterCount * bytes / 1e6, 1);
-        json["ntkdsl_workspace_mb"] = Round(SmallCnn.NtkWorkspaceElements(n, n, true, mode) * (double)bytes / 1e6, 1);
+        json["ntkdsl_workspace_mb"] = Round(SmallCnn.NtkWorkspaceElements(n, n, true, mode, default(CpuBackend<T>).TraceOutputGroupLimit) * (double)bytes / 1e6, 1);
         var skipped = new Dictionary<string, string> { ["torch_layerwise"] = "not written for conv layers: ntkdsl_torch is the structured algorithm in torch ops" };
         if (!ctx.Options.Autograd) skipped["torch_autograd"] = "disabled (--no-autograd)";
         using var work = new NtkWorkload<SmallCnn, T>(n, mode);
@@ -297,7 +297,7 @@ public static class QuickRunner
         double executed = CostModel.ConvNtkFlops(net, n, NtkMode.Trace);
         var flops = new Dictionary<string, double> { ["ntkdsl_cpu"] = executed, ["ntkdsl_torch"] = executed, ["torch_autograd"] = CostModel.AutogradNtkFlops(net, n) };
         json["j_mb"] = Round((double)n * net.Outputs * net.ParameterCount * bytes / 1e6, 1);
-        json["ntkdsl_workspace_mb"] = Round(ResNetSmall.NtkWorkspaceElements(n, n, true, NtkMode.Trace) * (double)bytes / 1e6, 1);
+        json["ntkdsl_workspace_mb"] = Round(ResNetSmall.NtkWorkspaceElements(n, n, true, NtkMode.Trace, default(CpuBackend<T>).TraceOutputGroupLimit) * (double)bytes / 1e6, 1);
         var skipped = new Dictionary<string, string> { ["torch_layerwise"] = "not written for residual conv nets: ntkdsl_torch is the structured algorithm in torch ops" };
         if (!ctx.Options.Autograd) skipped["torch_autograd"] = "disabled (--no-autograd)";
         using var work = new NtkWorkload<ResNetSmall, T>(n, NtkMode.Trace);

@@ -21,6 +21,39 @@ public sealed class ConvTests
     }
 
     [Fact]
+    public void Trace_ntk_runs_one_output_per_pass_on_torch_and_equals_the_cpu_backend()
+    {
+        // The Torch backend does not stack Trace-mode outputs (TraceOutputGroupLimit 1), the CPU does: the workspace an
+        // Ntk call takes is the generated plan for that limit, smaller than the CPU's, and the kernel is the same.
+        using var scope = NewDisposeScope();
+        var backend = TorchBackend.Float64();
+        Assert.Equal(1, backend.TraceOutputGroupLimit);
+        var theta = CpuNetwork<ConvSequence, double>.InitializeParameters(4);
+        foreach (bool same in new[] { true, false })
+        {
+            var x1 = new Matrix<double>(5, ConvSequence.InputSize, TestSupport.Random(5, ConvSequence.InputSize, 12).Cast<double>().ToArray());
+            var x2 = same ? x1 : new Matrix<double>(3, ConvSequence.InputSize, TestSupport.Random(3, ConvSequence.InputSize, 13).Cast<double>().ToArray());
+            var workspace = new NtkDsl.Backends.Workspace<Tensor>();
+            var result = zeros(x1.Rows, x2.Rows, dtype: ScalarType.Float64);
+            var x1t = x1.ToTensor();
+            GeneratedNtk<ConvSequence>(backend, TorchConvert.ToTensor(theta, 1, theta.Length), x1t, same ? x1t : x2.ToTensor(), same, result, workspace);
+            long torchPlan = ConvSequence.NtkWorkspaceElements(x1.Rows, x2.Rows, same, NtkMode.Trace, backend.TraceOutputGroupLimit);
+            long cpuPlan = ConvSequence.NtkWorkspaceElements(x1.Rows, x2.Rows, same, NtkMode.Trace, default(CpuBackend<double>).TraceOutputGroupLimit);
+            Assert.Equal(torchPlan, workspace.HeldElements);
+            Assert.True(torchPlan < cpuPlan, $"torch plan {torchPlan} vs cpu plan {cpuPlan}");
+            var expected = CpuNetwork<ConvSequence, double>.Ntk(theta, x1, same ? null : x2, NtkMode.Trace);
+            var actual = result.ToMatrix<double>();
+            double diff = expected.Data.Zip(actual.Data, (a, b) => Math.Abs(a - b)).Max(), scale = expected.Data.Max(Math.Abs);
+            Assert.True(diff / scale < 1e-12, $"same = {same}: relative difference {diff / scale:E2}");
+            workspace.Clear();
+        }
+
+        static void GeneratedNtk<TNet>(TorchBackend backend, Tensor theta, Tensor x1, Tensor x2, bool same, Tensor result, NtkDsl.Backends.Workspace<Tensor> workspace)
+            where TNet : NtkDsl.Backends.INetwork<TNet> =>
+            TNet.Ntk(backend, theta, x1, x2, same, NtkMode.Trace, result, workspace);
+    }
+
+    [Fact]
     public void Autograd_baseline_of_conv_nets_equals_the_generated_ntk()
     {
         using var scope = NewDisposeScope();

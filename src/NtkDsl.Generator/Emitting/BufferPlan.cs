@@ -44,10 +44,10 @@ internal sealed class BufferPlan
         w.Line("public const long NtkStackedElements = 1L << 27; // what a Trace pass's stacked cotangent rows may hold");
     }
 
-    /// <summary>The body of NtkWorkspaceElements(n1, n2, sameInputs, mode): the elements of every NTK slot.</summary>
+    /// <summary>The body of NtkWorkspaceElements(n1, n2, sameInputs, mode, traceOutputGroupLimit): the elements of every NTK slot.</summary>
     public void WriteNtkElements(IndentedWriter w)
     {
-        w.Line($"long repeat = {EmitContext.Helper("NtkRepeat")}(mode, n1, n2);");
+        w.Line($"long repeat = {EmitContext.Helper("NtkRepeat")}(mode, n1, n2, traceOutputGroupLimit);");
         w.Line($"long fold = mode == {EmitContext.Ns}.NtkMode.Trace ? repeat : 1, rows1 = n1 * repeat / fold, rows2 = n2 * repeat / fold;");
         var shared = _slots.Where(s => s.InNtk && !s.SecondBatchOnly && !s.TraceOnly).Select(Size).ToList();
         var second = _slots.Where(s => s.InNtk && s.SecondBatchOnly && !s.TraceOnly).Select(Size).ToList();

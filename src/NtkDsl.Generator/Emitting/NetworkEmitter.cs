@@ -151,7 +151,7 @@ internal sealed class NetworkEmitter
     private void WriteNtkWorkspaceElements(IndentedWriter w, BufferPlan plan)
     {
         w.Line("/// <summary>Elements of the workspace buffers one Ntk call holds for n1 x n2 samples (the buffer plan's NTK slots; tiling budgets with it).</summary>");
-        w.Open($"public static long NtkWorkspaceElements(long n1, long n2, bool sameInputs, {Ns}.NtkMode mode)");
+        w.Open($"public static long NtkWorkspaceElements(long n1, long n2, bool sameInputs, {Ns}.NtkMode mode, int traceOutputGroupLimit)");
         plan.WriteNtkElements(w);
         w.Close().Line();
     }
@@ -274,7 +274,7 @@ internal sealed class NetworkEmitter
         e.W.Line("backend.Clear(result);");
         string seeds1 = e.Plan.Add("NtkSeeds1", $"Ntk: output seeds of x1, the cotangent of a{M}", "n1 * repeat", "OutputSize", inNtk: true);
         string seeds2 = e.Plan.Add("NtkSeeds2", "Ntk: output seeds of x2", "n2 * repeat", "OutputSize", inNtk: true, secondBatchOnly: true);
-        e.W.Line($"int repeat = {Helper("NtkRepeat")}(mode, n1, n2);");
+        e.W.Line($"int repeat = {Helper("NtkRepeat")}(mode, n1, n2, backend.TraceOutputGroupLimit);");
         e.W.Line($"TTensor seeds1 = workspace.Get(backend, {seeds1}, n1 * repeat, OutputSize);");
         e.W.Line($"TTensor seeds2 = sameInputs ? seeds1 : workspace.Get(backend, {seeds2}, n2 * repeat, OutputSize);");
         e.W.Open($"if (mode == {Ns}.NtkMode.Full)");
@@ -338,14 +338,15 @@ internal sealed class NetworkEmitter
 
         e.W.Line("/// <summary>");
         e.W.Line("/// Cotangent rows per sample of one NTK pass: every output in Full mode, one in Diagonal mode; in Trace mode the");
-        e.W.Line("/// largest divisor g of OutputSize whose stacked cotangents (max(n1, n2) g rows of NtkRowElements) fit in");
-        e.W.Line("/// NtkStackedElements, so the passes run larger products (one per output group) within a bounded workspace.");
+        e.W.Line("/// largest divisor g of OutputSize, at most the backend's groupLimit, whose stacked cotangents (max(n1, n2) g rows");
+        e.W.Line("/// of NtkRowElements) fit in NtkStackedElements, so the passes run larger products (one per output group) within a");
+        e.W.Line("/// bounded workspace.");
         e.W.Line("/// </summary>");
-        e.W.Open($"public static int NtkRepeat({Ns}.NtkMode mode, long n1, long n2)");
+        e.W.Open($"public static int NtkRepeat({Ns}.NtkMode mode, long n1, long n2, int groupLimit)");
         e.W.Line($"if (mode == {Ns}.NtkMode.Full) return OutputSize;");
         e.W.Line($"if (mode != {Ns}.NtkMode.Trace) return 1;");
         e.W.Line("long rows = global::System.Math.Max(global::System.Math.Max(n1, n2), 1);");
-        e.W.Line("for (int g = OutputSize; g > 1; g--)");
+        e.W.Line("for (int g = global::System.Math.Min(OutputSize, groupLimit); g > 1; g--)");
         e.W.Line("    if (OutputSize % g == 0 && rows * g * NtkRowElements <= NtkStackedElements) return g;");
         e.W.Line("return 1;");
         e.W.Close();

@@ -23,8 +23,9 @@ public interface INetwork<TSelf> where TSelf : INetwork<TSelf>
     /// <summary>
     /// Elements of the workspace buffers one <see cref="Ntk"/> call holds for <paramref name="n1"/> x <paramref name="n2"/>
     /// samples, from the generated buffer plan (forward activations, Grams, cotangents); tiling budgets memory with it.
+    /// <paramref name="traceOutputGroupLimit"/> is the backend's <see cref="ITensorBackend{TTensor}.TraceOutputGroupLimit"/>.
     /// </summary>
-    static abstract long NtkWorkspaceElements(long n1, long n2, bool sameInputs, NtkMode mode);
+    static abstract long NtkWorkspaceElements(long n1, long n2, bool sameInputs, NtkMode mode, int traceOutputGroupLimit);
 
     /// <summary>output [N, O] = f(x; theta) for x [N, d] and theta [1, P].</summary>
     static abstract void Forward<TBackend, TTensor>(TBackend backend, TTensor theta, TTensor x, TTensor output, Workspace<TTensor> workspace)

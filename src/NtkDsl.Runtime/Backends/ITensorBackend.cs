@@ -20,6 +20,13 @@ public partial interface ITensorBackend<TTensor>
     /// <summary>Number of rows of <paramref name="t"/>.</summary>
     int Rows(TTensor t);
 
+    /// <summary>
+    /// The most outputs a Trace-mode NTK stacks into one backward pass (the generated <c>NtkRepeat</c> also keeps the
+    /// stack within its workspace budget). Stacking makes the CPU's products larger and faster; on libtorch every
+    /// temporary grows with the stack and its products gain little, so the Torch backend runs one output per pass.
+    /// </summary>
+    int TraceOutputGroupLimit { get; }
+
     /// <summary>Number of columns of <paramref name="t"/>.</summary>
     int Cols(TTensor t);
 

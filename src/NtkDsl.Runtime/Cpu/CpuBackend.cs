@@ -26,6 +26,10 @@ public readonly partial struct CpuBackend<T>(int maxDegreeOfParallelism) : ITens
     public int Rows(CpuTensor<T> t) => t.Rows;
 
     /// <inheritdoc/>
+    /// <remarks>No limit beyond the generated workspace budget: larger stacks give the packed GEMM longer products.</remarks>
+    public int TraceOutputGroupLimit => int.MaxValue;
+
+    /// <inheritdoc/>
     public int Cols(CpuTensor<T> t) => t.Cols;
 
     /// <inheritdoc/>

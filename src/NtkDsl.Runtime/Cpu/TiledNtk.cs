@@ -103,7 +103,7 @@ public static class TiledNtk
         var (rows, cols) = NtkModes.ResultShape(mode, 1, 1, TNet.OutputSize);
         long result = rows * t1 * cols * t2;
         long elements =
-            TNet.NtkWorkspaceElements(t1, t2, sameInputs: false, mode) // the generated buffer plan of one Ntk call
+            TNet.NtkWorkspaceElements(t1, t2, sameInputs: false, mode, default(CpuBackend<T>).TraceOutputGroupLimit) // the generated buffer plan of one Ntk call
             + 2 * result // the tile and one exact-size copy for callbacks
             + (t1 + t2) * TNet.InputSize; // padded input blocks
         int threads = Math.Max(1, CpuSettings.MaxDegreeOfParallelism > 0 ? CpuSettings.MaxDegreeOfParallelism : Environment.ProcessorCount);

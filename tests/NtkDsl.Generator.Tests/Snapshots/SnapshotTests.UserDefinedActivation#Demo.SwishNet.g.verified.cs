@@ -55,9 +55,9 @@ namespace Demo
         public static global::NtkDsl.Matrix<T> Ntk<T>(T[] parameters, global::NtkDsl.Matrix<T> x1, global::NtkDsl.Matrix<T>? x2 = null, global::NtkDsl.NtkMode mode = global::NtkDsl.NtkMode.Trace) where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T> => global::NtkDsl.Cpu.CpuNetwork<SwishNet, T>.Ntk(parameters, x1, x2, mode);
 
         /// <summary>Elements of the workspace buffers one Ntk call holds for n1 x n2 samples (the buffer plan's NTK slots; tiling budgets with it).</summary>
-        public static long NtkWorkspaceElements(long n1, long n2, bool sameInputs, global::NtkDsl.NtkMode mode)
+        public static long NtkWorkspaceElements(long n1, long n2, bool sameInputs, global::NtkDsl.NtkMode mode, int traceOutputGroupLimit)
         {
-            long repeat = NtkGenerated.NtkRepeat(mode, n1, n2);
+            long repeat = NtkGenerated.NtkRepeat(mode, n1, n2, traceOutputGroupLimit);
             long fold = mode == global::NtkDsl.NtkMode.Trace ? repeat : 1, rows1 = n1 * repeat / fold, rows2 = n2 * repeat / fold;
             long elements = n1 * 8 + n1 * 8 + n1 * OutputSize + n1 * n2 + n1 * n2 + (n1 * repeat) * OutputSize + rows1 * rows2 + (n1 * repeat) * 8;
             if (!sameInputs) elements += n2 * 8 + n2 * 8 + n2 * OutputSize + (n2 * repeat) * OutputSize + (n2 * repeat) * 8;
@@ -160,7 +160,7 @@ namespace Demo
             TTensor g3 = workspace.Get(backend, NtkGenerated.NtkInputGram3, n1, n2);
             backend.Gram(a2, b2, g3);
             backend.Clear(result);
-            int repeat = NtkGenerated.NtkRepeat(mode, n1, n2);
+            int repeat = NtkGenerated.NtkRepeat(mode, n1, n2, backend.TraceOutputGroupLimit);
             TTensor seeds1 = workspace.Get(backend, NtkGenerated.NtkSeeds1, n1 * repeat, OutputSize);
             TTensor seeds2 = sameInputs ? seeds1 : workspace.Get(backend, NtkGenerated.NtkSeeds2, n2 * repeat, OutputSize);
             if (mode == global::NtkDsl.NtkMode.Full)
@@ -327,15 +327,16 @@ namespace Demo
 
             /// <summary>
             /// Cotangent rows per sample of one NTK pass: every output in Full mode, one in Diagonal mode; in Trace mode the
-            /// largest divisor g of OutputSize whose stacked cotangents (max(n1, n2) g rows of NtkRowElements) fit in
-            /// NtkStackedElements, so the passes run larger products (one per output group) within a bounded workspace.
+            /// largest divisor g of OutputSize, at most the backend's groupLimit, whose stacked cotangents (max(n1, n2) g rows
+            /// of NtkRowElements) fit in NtkStackedElements, so the passes run larger products (one per output group) within a
+            /// bounded workspace.
             /// </summary>
-            public static int NtkRepeat(global::NtkDsl.NtkMode mode, long n1, long n2)
+            public static int NtkRepeat(global::NtkDsl.NtkMode mode, long n1, long n2, int groupLimit)
             {
                 if (mode == global::NtkDsl.NtkMode.Full) return OutputSize;
                 if (mode != global::NtkDsl.NtkMode.Trace) return 1;
                 long rows = global::System.Math.Max(global::System.Math.Max(n1, n2), 1);
-                for (int g = OutputSize; g > 1; g--)
+                for (int g = global::System.Math.Min(OutputSize, groupLimit); g > 1; g--)
                     if (OutputSize % g == 0 && rows * g * NtkRowElements <= NtkStackedElements) return g;
                 return 1;
             }

@@ -48,7 +48,7 @@ public class HostSessionTests
         var x2 = same ? x1 : Inputs(4, seed: 8);
         using var session = new CpuSession<MyNet, double>();
         session.Ntk(Theta, x1, same ? null : x2, mode);
-        long expected = MyNet.NtkWorkspaceElements(x1.Rows, x2.Rows, same, mode) * Unsafe.SizeOf<double>();
+        long expected = MyNet.NtkWorkspaceElements(x1.Rows, x2.Rows, same, mode, default(CpuBackend<double>).TraceOutputGroupLimit) * Unsafe.SizeOf<double>();
         Assert.Equal(expected, session.WorkspaceBytes);
     }
 
@@ -62,7 +62,7 @@ public class HostSessionTests
 
         // 1,500 samples in full mode need more than the 64 MiB default (the [N O, N O] cotangent Gram alone is 72 MB).
         var large = Inputs(1500);
-        Assert.True(MyNet.NtkWorkspaceElements(1500, 1500, true, NtkMode.Full) * 8 > CpuSettings.RetainedWorkspaceBytes);
+        Assert.True(MyNet.NtkWorkspaceElements(1500, 1500, true, NtkMode.Full, default(CpuBackend<double>).TraceOutputGroupLimit) * 8 > CpuSettings.RetainedWorkspaceBytes);
         MyNet.Ntk(Theta, large, null, NtkMode.Full);
         Assert.Equal(0, CpuNetwork<MyNet, double>.RetainedWorkspaceBytes);
     }
