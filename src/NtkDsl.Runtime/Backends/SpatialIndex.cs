@@ -45,6 +45,26 @@ public static class SpatialIndex
         });
     }
 
+    private static readonly ConditionalWeakTable<SpatialWindow, int[][]> s_inverses = new();
+
+    /// <summary>
+    /// The map of <paramref name="window"/> inverted: for each input position q (row * width + column), the entries
+    /// t * P + p of the gather map that read it, in map order ([Hin Win] arrays; empty where no tap reads q). Col2im
+    /// sums exactly these terms into q.
+    /// </summary>
+    public static int[][] InverseOf(SpatialWindow window)
+    {
+        ArgumentNullException.ThrowIfNull(window);
+        return s_inverses.GetValue(window, static w =>
+        {
+            var map = Of(w);
+            var lists = new List<int>[w.Input.Positions];
+            for (int e = 0; e < map.Length; e++)
+                if (map[e] >= 0) (lists[map[e]] ??= new List<int>()).Add(e);
+            return lists.Select(l => l?.ToArray() ?? []).ToArray();
+        });
+    }
+
     private static int[] Build(SpatialWindow window)
     {
         var output = window.Output;
