@@ -39,21 +39,33 @@ public readonly partial struct TorchBackend
     }
 
     /// <inheritdoc/>
-    public void ChannelCol2Im(Tensor w, Tensor d, double scale, int channels, SpatialWindow window, Tensor dst)
+    public void SeparableConvCotangent(Tensor w, Tensor d, Tensor v, int repeat, double scale, int channels, SpatialWindow window, Tensor dst)
     {
         using var scope = NewDisposeScope();
         using var s = scale.ToScalar();
-        long samples = d.size(0), outChannels = w.size(0), taps = window.Taps, positions = window.Output.Positions, inputs = window.Input.Positions;
-        // Each channel's map spread onto the input positions its taps read, per tap: [N, C, taps, Hin Win] (padding taps
-        // land in a dropped column), then the filters contract the taps: [C, C_in, taps] x [C, taps, N Hin Win].
-        var spread = zeros(samples, outChannels, taps * inputs + 1, dtype: d.dtype, device: d.device);
         using var one = 1.0.ToScalar();
-        var source = d.reshape(samples, outChannels, 1, positions).expand(samples, outChannels, taps, positions).reshape(samples, outChannels, taps * positions);
-        spread.index_add_(2, TapIndex(window, d.device), source, one);
-        var perTap = spread.narrow(2, 0, taps * inputs).reshape(samples, outChannels, taps, inputs).permute(1, 2, 0, 3).reshape(outChannels, taps, samples * inputs);
-        var maps = w.reshape(outChannels, channels, taps).bmm(perTap); // [C, C_in, N Hin Win]
-        maps.mul_(s);
-        dst.copy_(maps.reshape(outChannels, channels, samples, inputs).permute(2, 1, 3, 0).reshape(samples, -1));
+        long samples = d.size(0), outChannels = w.size(0), taps = window.Taps, positions = window.Output.Positions, inputs = window.Input.Positions;
+        var index = TapIndex(window, d.device);
+        var filters = w.reshape(outChannels, channels, taps);
+        // Blocks of samples whose per-channel maps [B, C, C_in, Hin Win] stay near 2^22 elements.
+        long block = Math.Max(1, (1L << 22) / (outChannels * channels * inputs));
+        for (long start = 0; start < samples; start += block)
+        {
+            using var inner = NewDisposeScope();
+            long count = Math.Min(block, samples - start);
+            // Each channel's map spread onto the input positions its taps read, per tap ([B, C, taps, Hin Win]; padding taps
+            // land in a dropped column), then the filters contract the taps: [C, C_in, taps] x [C, taps, B Hin Win].
+            var spread = zeros(count, outChannels, taps * inputs + 1, dtype: d.dtype, device: d.device);
+            var source = d.narrow(0, start, count).reshape(count, outChannels, 1, positions).expand(count, outChannels, taps, positions).reshape(count, outChannels, taps * positions);
+            spread.index_add_(2, index, source, one);
+            var perTap = spread.narrow(2, 0, taps * inputs).reshape(count, outChannels, taps, inputs).permute(1, 2, 0, 3).reshape(outChannels, taps, count * inputs);
+            var maps = filters.bmm(perTap).reshape(outChannels, channels * count * inputs); // [C, C_in B Hin Win]
+            // dst rows of the block: v [B, repeat, C] times the maps [B, C, C_in Hin Win].
+            var perSample = maps.reshape(outChannels, channels, count, inputs).permute(2, 0, 1, 3).reshape(count, outChannels, channels * inputs);
+            var rows = v.narrow(0, start * repeat, count * repeat).reshape(count, repeat, outChannels).bmm(perSample);
+            rows.mul_(s);
+            dst.narrow(0, start * repeat, count * repeat).copy_(rows.reshape(count * repeat, channels * inputs));
+        }
     }
 
     // Entry t P + p of the gather map as an index into [taps, Hin Win] (t Hin Win + input position), padding taps at the end.

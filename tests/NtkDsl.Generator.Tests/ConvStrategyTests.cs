@@ -81,7 +81,7 @@ public class ConvStrategyTests
         Assert.EndsWith(choice, line.Trim());
         Assert.Equal(choice == "readout chosen.", text.Contains("backend.ChannelGramAccumulate("));
         // The input cotangent goes through the per-channel maps only where parameters come before the convolution.
-        Assert.Equal(choice == "readout chosen." && line.Contains("with the input cotangent"), text.Contains("ConvCotangent.Separable("));
+        Assert.Equal(choice == "readout chosen." && line.Contains("with the input cotangent"), text.Contains("backend.SeparableConvCotangent("));
     }
 
     [Fact]

@@ -28,11 +28,12 @@ public partial interface ITensorBackend<TTensor>
     void ChannelGramAccumulate(TTensor v1, TTensor v2, TTensor channelGrams, int repeat, bool sumOutputs, TTensor dst);
 
     /// <summary>
-    /// Per-channel col2im, the transposed convolution of every output channel alone: for w [C, C_in taps] (C_out rows,
-    /// PyTorch's weight layout), d [N, C * P] (NCHW rows of the window's P output positions) and dst
-    /// [N, C_in Hin Win * C], dst[n, (i Hin Win + q) C + c] = scale * sum over taps t and positions p whose tap t reads
-    /// input position q of channel i of w[c, i taps + t] d[n, c P + p]. Column c of each sample's [C_in Hin Win, C]
-    /// block is the input cotangent of the convolution for the cotangent d[n, c, :] on channel c alone.
+    /// The input cotangent of a convolution whose output cotangent is channel-separable, c[r, c, p] = v[r, c]
+    /// d[r / repeat, c, p]: dst[r] = sum_c v[r, c] col2im(scale w[c]^T d[r / repeat, c]), for w [C, C_in taps] (PyTorch's
+    /// weight layout), d [N, C P] (NCHW rows of the window's P output positions), v [N repeat, C] and dst
+    /// [N repeat, C_in Hin Win]. Each sample's C per-channel maps col2im(w[c]^T d[n, c]) (one transposed convolution)
+    /// are formed once and contracted with its rows' v: 2 C C_in Hin Win FLOPs per row instead of col2im(W^T c_r)'s
+    /// 2 C C_in kh kw P.
     /// </summary>
-    void ChannelCol2Im(TTensor w, TTensor d, double scale, int channels, SpatialWindow window, TTensor dst);
+    void SeparableConvCotangent(TTensor w, TTensor d, TTensor v, int repeat, double scale, int channels, SpatialWindow window, TTensor dst);
 }

@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using NtkDsl.Backends;
 using NtkDsl.Cpu.Gemm;
 
@@ -59,24 +61,26 @@ public readonly partial struct CpuBackend<T>
     }
 
     /// <inheritdoc/>
-    public void ChannelCol2Im(CpuTensor<T> w, CpuTensor<T> d, double scale, int channels, SpatialWindow window, CpuTensor<T> dst)
+    public void SeparableConvCotangent(CpuTensor<T> w, CpuTensor<T> d, CpuTensor<T> v, int repeat, double scale, int channels, SpatialWindow window, CpuTensor<T> dst)
     {
         ArgumentNullException.ThrowIfNull(window);
         int taps = window.Taps, positions = window.Output.Positions, inputs = window.Input.Positions, outChannels = w.Rows;
         RequireShape(w, outChannels, channels * taps, nameof(w));
         RequireShape(d, d.Rows, outChannels * positions, nameof(d));
-        RequireShape(dst, d.Rows, channels * inputs * outChannels, nameof(dst));
+        RequireShape(v, d.Rows * repeat, outChannels, nameof(v));
+        RequireShape(dst, v.Rows, channels * inputs, nameof(dst));
         if (d.Rows == 0) return;
 
-        // Each sample's [C, P] block position-major once ([P, C]: the channels of a position side by side), then one item
-        // per sample and input channel sums the taps that read each input position, C channels at a time.
+        // Each sample's [C, P] block position-major once ([P, C]: the channels of a position side by side); then one item
+        // per sample and input channel forms that channel's [Hin Win, C] maps in a buffer of its own (in cache) and
+        // contracts them with the sample's rows of v, a [repeat, C] x [C, Hin Win] product into dst.
         var positionMajor = ArrayPool<T>.Shared.Rent(d.Rows * d.Cols);
         try
         {
             RunRows(new PositionMajorRows(d, positions, outChannels, new CpuTensor<T>(positionMajor, 0, d.Rows * positions, outChannels)), d.Rows, d.Cols);
             int items = d.Rows * channels;
-            long work = (long)outChannels * taps * positions;
-            var job = new ChannelCol2ImItems(w, positionMajor, SpatialIndex.InverseOf(window), T.CreateChecked(scale), channels, taps, positions, inputs, dst);
+            long work = (long)outChannels * (taps * positions + repeat * inputs);
+            var job = new SeparableCotangentItems(this, w, positionMajor, v, repeat, SpatialIndex.InverseOf(window), T.CreateChecked(scale), channels, taps, positions, inputs, dst);
             WorkerPool.Run(job, items, items * work < PackedGemm<T>.ParallelThreshold ? 1 : Threads);
         }
         finally
@@ -167,15 +171,17 @@ public readonly partial struct CpuBackend<T>
         }
     }
 
-    // Item n C_in + i: rows (i Hin Win + q) of sample n's [C_in Hin Win, C] block, each the sum over the taps t reading input
-    // position q (from output position p) of scale w[:, i taps + t] .* d[n, p, :], in map order.
-    private readonly struct ChannelCol2ImItems(CpuTensor<T> w, T[] positionMajor, int[][] inverse, T scale, int channels, int taps, int positions, int inputs,
-        CpuTensor<T> dst) : IWorkItems
+    // Item n C_in + i: the [Hin Win, C] maps of input channel i of sample n, row q the sum over the (tap t, output position
+    // p) pairs reading input position q of scale w[:, i taps + t] .* d[n, p, :] in map order (C channels at a time in
+    // registers, chunks of four Vector256), then dst[n repeat + o, i Hin Win + q] = <v[n repeat + o], maps[q]>.
+    private readonly unsafe struct SeparableCotangentItems(CpuBackend<T> backend, CpuTensor<T> w, T[] positionMajor, CpuTensor<T> v, int repeat, InverseMap inverse,
+        T scale, int channels, int taps, int positions, int inputs, CpuTensor<T> dst) : IWorkItems
     {
         public void Run(int item)
         {
             int n = item / channels, i = item - n * channels, outChannels = w.Rows;
             var filters = ArrayPool<T>.Shared.Rent(taps * outChannels);
+            var maps = ArrayPool<T>.Shared.Rent(inputs * outChannels);
             try
             {
                 // filters[t C + c] = scale w[c, i taps + t]: the taps of input channel i, channels side by side.
@@ -185,23 +191,76 @@ public readonly partial struct CpuBackend<T>
                     for (int t = 0; t < taps; t++) filters[t * outChannels + c] = scale * wr[i * taps + t];
                 }
 
-                var sample = positionMajor.AsSpan(n * positions * outChannels, positions * outChannels);
-                var block = dst.Row(n).Slice(i * inputs * outChannels, inputs * outChannels);
-                for (int q = 0; q < inputs; q++)
+                fixed (T* pf = filters)
+                fixed (T* pd = &positionMajor[n * positions * outChannels])
+                fixed (T* pe = maps)
+                fixed (int* starts = inverse.Starts)
+                fixed (int* tapOf = inverse.Taps)
+                fixed (int* positionOf = inverse.Positions)
                 {
-                    var acc = block.Slice(q * outChannels, outChannels);
-                    acc.Clear();
-                    foreach (int e in inverse[q])
-                    {
-                        int t = e / positions, p = e - t * positions;
-                        AddProduct(filters.AsSpan(t * outChannels, outChannels), sample.Slice(p * outChannels, outChannels), acc);
-                    }
+                    for (int q = 0; q < inputs; q++)
+                        Accumulate(pf, pd, pe + (long)q * outChannels, tapOf + starts[q], positionOf + starts[q], starts[q + 1] - starts[q], outChannels);
                 }
+
+                // [repeat, C] (v's rows of the sample) x [C, Hin Win] (op(B)(c, q) = maps[q C + c]) into dst's columns of channel i.
+                backend.Gemm(From(v, n * repeat * outChannels), outChannels, 1, new CpuTensor<T>(maps, 0, inputs, outChannels), 1, outChannels, repeat, inputs, outChannels,
+                    From(dst, n * repeat * dst.Cols + i * inputs), 1.0, false, null, 0, 0, upperOnly: false, threads: 1, ldc: dst.Cols);
             }
             finally
             {
+                ArrayPool<T>.Shared.Return(maps);
                 ArrayPool<T>.Shared.Return(filters);
             }
+        }
+
+        // acc[0, C) = sum over the pairs k of filters[tap_k C + c] * sample[position_k C + c].
+        private static void Accumulate(T* filters, T* sample, T* acc, int* tapOf, int* positionOf, int pairs, int c)
+        {
+            int j = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                int width = Vector256<T>.Count;
+                for (; j + 4 * width <= c; j += 4 * width)
+                {
+                    Vector256<T> a0 = Vector256<T>.Zero, a1 = a0, a2 = a0, a3 = a0;
+                    for (int k = 0; k < pairs; k++)
+                    {
+                        T* f = filters + (long)tapOf[k] * c + j, s = sample + (long)positionOf[k] * c + j;
+                        a0 = MultiplyAdd(Vector256.Load(f), Vector256.Load(s), a0);
+                        a1 = MultiplyAdd(Vector256.Load(f + width), Vector256.Load(s + width), a1);
+                        a2 = MultiplyAdd(Vector256.Load(f + 2 * width), Vector256.Load(s + 2 * width), a2);
+                        a3 = MultiplyAdd(Vector256.Load(f + 3 * width), Vector256.Load(s + 3 * width), a3);
+                    }
+
+                    Vector256.Store(a0, acc + j);
+                    Vector256.Store(a1, acc + j + width);
+                    Vector256.Store(a2, acc + j + 2 * width);
+                    Vector256.Store(a3, acc + j + 3 * width);
+                }
+
+                for (; j + width <= c; j += width)
+                {
+                    Vector256<T> a0 = Vector256<T>.Zero;
+                    for (int k = 0; k < pairs; k++)
+                        a0 = MultiplyAdd(Vector256.Load(filters + (long)tapOf[k] * c + j), Vector256.Load(sample + (long)positionOf[k] * c + j), a0);
+                    Vector256.Store(a0, acc + j);
+                }
+            }
+
+            for (; j < c; j++)
+            {
+                T sum = T.Zero;
+                for (int k = 0; k < pairs; k++) sum += filters[(long)tapOf[k] * c + j] * sample[(long)positionOf[k] * c + j];
+                acc[j] = sum;
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector256<T> MultiplyAdd(Vector256<T> a, Vector256<T> b, Vector256<T> c)
+        {
+            if (typeof(T) == typeof(double)) return Vector256.FusedMultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
+            if (typeof(T) == typeof(float)) return Vector256.FusedMultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
+            return a * b + c;
         }
     }
 }

@@ -64,8 +64,8 @@ namespace Demo
         {
             long repeat = NtkGenerated.NtkRepeat(mode, n1, n2);
             long fold = mode == global::NtkDsl.NtkMode.Trace ? repeat : 1, rows1 = n1 * repeat / fold, rows2 = n2 * repeat / fold;
-            long elements = n1 * 512 + n1 * 576 + n1 * 512 + n1 * 128 + n1 * 64 + n1 * 288 + n1 * 64 + n1 * 16 + n1 * OutputSize + n1 * 1 + n1 * 64 + n1 * 1152 + (16 * n1) * n2 + n1 * n2 + (n1 * repeat) * OutputSize + rows1 * rows2 + (n1 * repeat) * 16 + (global::System.Math.Min(n1, NtkGenerated.Layer4ReadoutBlockSamples)) * 2048 + (n1 * repeat) * 128 + (n1 * repeat) * 512 + (n1 * repeat) * 72 + (n1 * repeat) * 8;
-            if (!sameInputs) elements += n2 * 512 + n2 * 576 + n2 * 512 + n2 * 128 + n2 * 64 + n2 * 288 + n2 * 64 + n2 * 16 + n2 * OutputSize + n2 * 1 + n2 * 64 + n2 * 1152 + (n2 * repeat) * OutputSize + (n2 * repeat) * 16 + (global::System.Math.Min(n2, NtkGenerated.Layer4ReadoutBlockSamples)) * 2048 + (n2 * repeat) * 128 + (n2 * repeat) * 512 + (n2 * repeat) * 72 + (n2 * repeat) * 8;
+            long elements = n1 * 512 + n1 * 576 + n1 * 512 + n1 * 128 + n1 * 64 + n1 * 288 + n1 * 64 + n1 * 16 + n1 * OutputSize + n1 * 1 + n1 * 64 + n1 * 1152 + (16 * n1) * n2 + n1 * n2 + (n1 * repeat) * OutputSize + rows1 * rows2 + (n1 * repeat) * 16 + (n1 * repeat) * 128 + (n1 * repeat) * 512 + (n1 * repeat) * 72 + (n1 * repeat) * 8;
+            if (!sameInputs) elements += n2 * 512 + n2 * 576 + n2 * 512 + n2 * 128 + n2 * 64 + n2 * 288 + n2 * 64 + n2 * 16 + n2 * OutputSize + n2 * 1 + n2 * 64 + n2 * 1152 + (n2 * repeat) * OutputSize + (n2 * repeat) * 16 + (n2 * repeat) * 128 + (n2 * repeat) * 512 + (n2 * repeat) * 72 + (n2 * repeat) * 8;
             if (mode == global::NtkDsl.NtkMode.Trace) elements += (n1 * repeat) * repeat;
             if (mode == global::NtkDsl.NtkMode.Trace && !sameInputs) elements += (n2 * repeat) * repeat;
             return elements;
@@ -328,7 +328,6 @@ namespace Demo
             public const int Layer4Weights = 80;
             public const double Layer4WeightScale = 0.1649915822768611;
             public static global::NtkDsl.ConvLayer Layer4 => (global::NtkDsl.ConvLayer)Description.Layers[3];
-            public const int Layer4ReadoutBlockSamples = 2048; // samples per block of the per-channel input-cotangent maps, at most 4,194,304 elements
             public const int Layer4CotangentBlockRows = 910; // rows per block of col2im(W^T D), at most 262,144 scratch elements
             // Layer 5: Erf on [64].
             public static readonly global::NtkDsl.Activation Layer5 = new global::NtkDsl.Activation(global::NtkDsl.ActivationKind.Erf, 1.0, 1.0, 0.0);
@@ -395,16 +394,14 @@ namespace Demo
             public const int NtkCotangentGram = 47; // Ntk: <D, D'> of the layer being visited: [rows1, rows2]
             public const int NtkC6 = 48; // Ntk x1: cotangent of a6: [n1 * repeat, 16]
             public const int NtkD6 = 49; // Ntk x2: cotangent of a6: [n2 * repeat, 16]
-            public const int NtkCReadoutMaps4 = 50; // Ntk x1: the per-channel input-cotangent maps of layer 4, a block of samples: [global::System.Math.Min(n1, NtkGenerated.Layer4ReadoutBlockSamples), 2048]
-            public const int NtkC3 = 51; // Ntk x1: cotangent of a3: [n1 * repeat, 128]
-            public const int NtkDReadoutMaps4 = 52; // Ntk x2: the per-channel input-cotangent maps of layer 4, a block of samples: [global::System.Math.Min(n2, NtkGenerated.Layer4ReadoutBlockSamples), 2048]
-            public const int NtkD3 = 53; // Ntk x2: cotangent of a3: [n2 * repeat, 128]
-            public const int NtkC2 = 54; // Ntk x1: cotangent of a2: [n1 * repeat, 512]
-            public const int NtkD2 = 55; // Ntk x2: cotangent of a2: [n2 * repeat, 512]
-            public const int NtkLayerJacobian1_1 = 56; // Ntk x1: the weight Jacobian of layer 1: [n1 * repeat, 72]
-            public const int NtkLayerBiasJacobian1_1 = 57; // Ntk x1: the bias Jacobian of layer 1: [n1 * repeat, 8]
-            public const int NtkLayerJacobian2_1 = 58; // Ntk x2: the weight Jacobian of layer 1: [n2 * repeat, 72]
-            public const int NtkLayerBiasJacobian2_1 = 59; // Ntk x2: the bias Jacobian of layer 1: [n2 * repeat, 8]
+            public const int NtkC3 = 50; // Ntk x1: cotangent of a3: [n1 * repeat, 128]
+            public const int NtkD3 = 51; // Ntk x2: cotangent of a3: [n2 * repeat, 128]
+            public const int NtkC2 = 52; // Ntk x1: cotangent of a2: [n1 * repeat, 512]
+            public const int NtkD2 = 53; // Ntk x2: cotangent of a2: [n2 * repeat, 512]
+            public const int NtkLayerJacobian1_1 = 54; // Ntk x1: the weight Jacobian of layer 1: [n1 * repeat, 72]
+            public const int NtkLayerBiasJacobian1_1 = 55; // Ntk x1: the bias Jacobian of layer 1: [n1 * repeat, 8]
+            public const int NtkLayerJacobian2_1 = 56; // Ntk x2: the weight Jacobian of layer 1: [n2 * repeat, 72]
+            public const int NtkLayerBiasJacobian2_1 = 57; // Ntk x2: the bias Jacobian of layer 1: [n2 * repeat, 8]
             public const long NtkRowElements = OutputSize + 16 + 128 + 512 + 72 + 8; // per cotangent row of an NTK pass
             public const long NtkStackedElements = 1L << 27; // what a Trace pass's stacked cotangent rows may hold
 
@@ -460,19 +457,14 @@ namespace Demo
                 // Layers 4-6: Conv [8, 4, 4] -> [16, 2, 2], 3x3 window, stride 1, Valid padding, no bias, read out by the global average pool (1/4 times the derivatives of layer 5 (Erf))
                 // NTK term, cost model per sample pair in Trace mode (2 row pairs): Jacobian contraction 4,672 FLOPs (+ 9,216 per row to form J_r = D_r X^T; memory 1,168 per row),
                 // position pairs 3,392 FLOPs (memory 16 per row pair and per sample pair, 64 per row, 288 per sample),
-                // readout through layer 6's global average pool 2,400 FLOPs (+ 26,624 per sample with the input cotangent; the other two 36,864 and 18,432 per sample; memory 1,168 per sample, 16 per sample pair, 2,048 per sample in blocks): readout chosen.
+                // readout through layer 6's global average pool 2,400 FLOPs (+ 26,624 per sample with the input cotangent; the other two 36,864 and 18,432 per sample; memory 1,168 per sample, 16 per sample pair): readout chosen.
                 TTensor readoutGram4 = workspace.Get(backend, NtkGenerated.NtkReadoutGram4, 16 * n1, n2);
                 backend.ChannelGramAccumulate(c6, d6, readoutGram4, repeat, sumOutputs, result);
                 TTensor readout1_4 = workspace.Get(backend, NtkGenerated.NtkReadout1_4, n1, 64);
                 TTensor c3 = workspace.Get(backend, NtkGenerated.NtkC3, n1 * repeat, 128);
-                TTensor cmaps4 = workspace.Get(backend, NtkGenerated.NtkCReadoutMaps4, global::System.Math.Min(n1, NtkGenerated.Layer4ReadoutBlockSamples), 2048);
-                global::NtkDsl.Backends.ConvCotangent.Separable(backend, backend.View(theta, NtkGenerated.Layer4Weights, 16, 72), readout1_4, c6, repeat, NtkGenerated.Layer4WeightScale, 8, NtkGenerated.Layer4.Window, cmaps4, c3);
+                backend.SeparableConvCotangent(backend.View(theta, NtkGenerated.Layer4Weights, 16, 72), readout1_4, c6, repeat, NtkGenerated.Layer4WeightScale, 8, NtkGenerated.Layer4.Window, c3);
                 TTensor d3 = sameInputs ? c3 : workspace.Get(backend, NtkGenerated.NtkD3, n2 * repeat, 128);
-                if (!sameInputs)
-                {
-                    TTensor dmaps4 = workspace.Get(backend, NtkGenerated.NtkDReadoutMaps4, global::System.Math.Min(n2, NtkGenerated.Layer4ReadoutBlockSamples), 2048);
-                    global::NtkDsl.Backends.ConvCotangent.Separable(backend, backend.View(theta, NtkGenerated.Layer4Weights, 16, 72), workspace.Get(backend, NtkGenerated.NtkReadout2_4, n2, 64), d6, repeat, NtkGenerated.Layer4WeightScale, 8, NtkGenerated.Layer4.Window, dmaps4, d3);
-                }
+                if (!sameInputs) backend.SeparableConvCotangent(backend.View(theta, NtkGenerated.Layer4Weights, 16, 72), workspace.Get(backend, NtkGenerated.NtkReadout2_4, n2, 64), d6, repeat, NtkGenerated.Layer4WeightScale, 8, NtkGenerated.Layer4.Window, d3);
                 // Layer 3: AvgPool [8, 8, 8] -> [8, 4, 4], 2x2 window, stride 2, Valid padding
                 TTensor c2 = workspace.Get(backend, NtkGenerated.NtkC2, n1 * repeat, 512);
                 backend.WindowSumsTranspose(c3, 8, NtkGenerated.Layer3.Window, NtkGenerated.Layer3Scale, c2);

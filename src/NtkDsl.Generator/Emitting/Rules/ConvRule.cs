@@ -34,7 +34,7 @@ namespace NtkDsl.Generator.Emitting.Rules;
 /// G_n = R_n X_n^T [O, F] formed once per sample (2 O F P), and the term is Theta_l(r, s) = sum_c v_r[c] v_s[c] H_c(n, m)
 /// with per-channel Grams H_c = WeightScale^2 &lt;G_n[c], G_m[c]&gt; + BiasScale^2 (sum_p R_n[c]) (sum_p R_m[c]) formed once per
 /// sample pair (2 O (F + 1)), plus 2 O per row pair. The input cotangent is sum_c v_r[c] E_n[c] with E_n[c] =
-/// col2im(WeightScale W[c]^T R_n[c]) (<see cref="Backends"/>.ConvCotangent.Separable): one transposed convolution per
+/// col2im(WeightScale W[c]^T R_n[c]) (the backends' SeparableConvCotangent): one transposed convolution per
 /// sample (O F P multiply-adds) and 2 O C_in Hin Win per row instead of col2im(W^T D_r)'s 2 O F P per row. It is chosen
 /// when it is cheaper per sample pair than the better of the two above and also over a kernel of
 /// <see cref="ReferenceSamples"/> x <see cref="ReferenceSamples"/> samples with the per-sample work counted (so it is
@@ -71,8 +71,6 @@ internal sealed class ConvRule : ILayerRule
             if (p.HasBias) e.W.Line($"public const double {n}NtkBiasScale = {Double(System.Math.Sqrt(p.BiasRate) * p.BiasScale)};");
         }
         e.W.Line($"public static {Ns}.ConvLayer {n} => ({Ns}.ConvLayer)Description.Layers[{Int(node.Index)}];");
-        if (node.HasParametersBefore && Strategy(e.Ir, node) == ConvNtkStrategy.Readout)
-            e.W.Line($"public const int {n}ReadoutBlockSamples = {Int(ReadoutBlockSamples(node))}; // samples per block of the per-channel input-cotangent maps, at most {Count(ReadoutBlockElements)} elements");
         if (node.HasParametersBefore)
             e.W.Line($"public const int {n}CotangentBlockRows = {Int(CotangentBlockRows(node))}; // rows per block of col2im(W^T D), at most {Count(CotangentBlockElements)} scratch elements");
     }
@@ -333,7 +331,7 @@ internal sealed class ConvRule : ILayerRule
         var (readoutPair, readoutSample) = ReadoutCosts(o, f, positions, node.InShape.Size, e.Ir.Outputs, cotangent);
         e.W.Line($"// readout through layer {readout.Pool.Number}'s global average pool {Count(readoutPair)} FLOPs (+ {Count(readoutSample)} per sample" +
                  (cotangent ? $" with the input cotangent; the other two {Count(jacobianSample)} and {Count(pairsSample)} per sample" : $"; the other two {Count(jacobianSample)} and 0") +
-                 $"; memory {Count(o * (f + 1))} per sample, {Count(o)} per sample pair{(cotangent ? $", {Count(o * node.InShape.Size)} per sample in blocks" : "")}): {choice} chosen.");
+                 $"; memory {Count(o * (f + 1))} per sample, {Count(o)} per sample pair): {choice} chosen.");
     }
 
     // Theta_l += sum_{p, p'} <D_r[:, p], D_s[:, p']> (WeightScale^2 <X[:, p], X'[:, p']> + BiasScale^2), times the rates where there are.
@@ -450,32 +448,20 @@ internal sealed class ConvRule : ILayerRule
         e.W.Line($"backend.ChannelGramAccumulate({streams[0].Current}, {streams[1].Current}, {gram}, repeat, sumOutputs, result);");
         if (!node.HasParametersBefore) return;
 
-        string n = Name(node), size = Int(node.OutShape.Size), maps = Int(node.OutShape.Channels * node.InShape.Size);
+        string size = Int(node.OutShape.Size);
         foreach (var stream in streams)
         {
-            int index = stream.SameAs is null ? 1 : 2;
-            string rows = index == 1 ? "n1" : "n2";
             string factor = stream.SameAs is null
-                ? e.Fetch($"readout1_{node.Number}", Helper($"NtkReadout1_{node.Number}"), rows, size)
-                : $"workspace.Get(backend, {Helper($"NtkReadout2_{node.Number}")}, {rows}, {size})";
-            string blockRows = $"global::System.Math.Min({rows}, {Helper(n + "ReadoutBlockSamples")})";
-            string slot = CotangentWalk.ScratchSlot(e, stream, $"ReadoutMaps{node.Number}", $"the per-channel input-cotangent maps of layer {node.Number}, a block of samples", maps, blockRows);
-            string scratch = $"{stream.Prefix}maps{node.Number}";
+                ? e.Fetch($"readout1_{node.Number}", Helper($"NtkReadout1_{node.Number}"), "n1", size)
+                : $"workspace.Get(backend, {Helper($"NtkReadout2_{node.Number}")}, n2, {size})";
             CotangentWalk.Step(e, node, stream, Int(node.InShape.Size),
-                $"TTensor {scratch} = workspace.Get(backend, {slot}, {blockRows}, {maps});",
-                $"{Backends}.ConvCotangent.Separable(backend, {Weights(node, "theta")}, {factor}, {stream.Current}, repeat, {WeightScale(node)}, {Int(node.InShape.Channels)}, {Helper(n)}.Window, {scratch}, {{next}});");
+                $"backend.SeparableConvCotangent({Weights(node, "theta")}, {factor}, {stream.Current}, repeat, {WeightScale(node)}, {Int(node.InShape.Channels)}, {Helper(Name(node))}.Window, {{next}});");
         }
     }
 
     // "1/784 times the derivatives of layers 4 (Relu)".
     private static string Through(ConvReadout readout) =>
         $"1/{Count(readout.Pool.InShape.Positions)}" + (readout.Chain.Count == 0 ? "" : " times the derivatives of " + string.Join(", ", readout.Chain.Select(c => $"layer {c.Number} ({LayerRules.For(c).Label(c)})")));
-
-    /// <summary>Samples per block of the readout's input-cotangent maps: C_out C_in Hin Win elements each, at most <see cref="ReadoutBlockElements"/> (at least one sample).</summary>
-    private static long ReadoutBlockSamples(LayerNode node) => Math.Max(1, ReadoutBlockElements / (node.OutShape.Channels * node.InShape.Size));
-
-    /// <summary>The element budget of the readout's per-channel maps (2^22: 32 MB in float64).</summary>
-    internal const long ReadoutBlockElements = 1L << 22;
 
     private static string ReadoutGramSlot(LayerNode node) => $"NtkReadoutGram{node.Number}";
 
