@@ -64,11 +64,11 @@ public partial class ConvSequence;
 
 /// <summary>
 /// The readout route (a global average pool reads the last convolution out through an activation): Circular padding,
-/// a two-layer head, three outputs.
+/// no bias (ConvSequence's readout convolution has one), a two-layer head, three outputs.
 /// </summary>
 [Network(Channels = 2, Height = 5, Width = 5, WeightStd = 1.3, BiasStd = 0.2)]
 [Conv(3, 3, Padding = Padding.Same), Relu]
-[Conv(4, 3, Padding = Padding.Circular), Tanh]
+[Conv(4, 3, Padding = Padding.Circular, Bias = false), Tanh]
 [GlobalAvgPool]
 [Dense(5), Erf]
 [Dense(3)]
