@@ -12,8 +12,9 @@ namespace NtkDsl.Generator.Emitting.Rules;
 /// sample (P output positions), which the forward pass keeps: z = W X (a batched GEMM with a shared W), the cotangent
 /// of the input is col2im(W^T D), the weight gradient sum_n D_n X_n^T and a Jacobian row D_r X^T.
 /// <para>
-/// NTK term: one of two strategies per layer, chosen at generation time by <see cref="Costs"/> (the generated comment
-/// states both counts and the choice). With F = C_in kh kw, O = C_out, P output positions, q row pairs per sample pair
+/// NTK term: one of three strategies per layer, chosen at generation time by <see cref="Strategy"/> from
+/// <see cref="Costs"/>, <see cref="PerSampleCosts"/> and <see cref="ReadoutCosts"/> (the generated comment states the
+/// counts and the choice). With F = C_in kh kw, O = C_out, P output positions, q row pairs per sample pair
 /// (OutputSize in Trace/Diagonal mode, OutputSize^2 in Full mode):
 /// <list type="bullet">
 /// <item>Jacobian contraction: J_r = WeightScale D_r X^T [O, F] (and the bias block BiasScale sum_p D_r), formed for
