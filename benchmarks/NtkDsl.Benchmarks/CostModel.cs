@@ -25,7 +25,14 @@ namespace NtkDsl.Benchmarks;
 /// <para>Conv NTK (ConvNtkFlops): forward 2 N C_out F P_out per conv layer (F = C_in kh kw); per backward pass with
 /// R rows (N O in Full mode, N in each of the O Trace passes): the layer's Jacobian D_r X^T 2 R C_out F P_out, its
 /// contraction J J'^T 2 R^2 (C_out F + C_out), the cotangent W^T D 2 R F C_out P_out (not for the first layer);
-/// Dense layers as above. Window sums, im2col and activations are O(N C H W) and not counted.</para>
+/// Dense layers as above. Window sums, im2col and activations are O(N C H W) and not counted. A convolution read out
+/// by a GlobalAvgPool through activations only (the generator's readout route, ConvRule; taken by ntk-cnn-small's
+/// second convolution) instead costs: per sample its factor R_n X_n^T 2 N C_out F P_out; per sample pair the
+/// per-channel Grams C_out N^2 (F + 1) (a SYRK: half of 2 C_out N^2 (F + 1)) and their weighting by the rows,
+/// 2 N^2 C_out (O + 1) in Trace mode (one output group: all O outputs in one pass, NtkRepeat's group while
+/// N O NtkRowElements fits its 2^27 elements; ntk-cnn-small up to N = 527), 3 (N O)^2 C_out in Full mode; and, not for
+/// the first layer, one transposed convolution per sample 2 N C_out F P_out and the rows' contraction with it
+/// 2 N O C_out C_in Hin Win.</para>
 /// </remarks>
 public static class CostModel
 {
@@ -81,10 +88,19 @@ public static class CostModel
     {
         double o = net.Outputs, rows = mode == NtkMode.Full ? n * o : n, passes = mode == NtkMode.Full ? 1 : o, total = 0;
         bool first = true;
-        foreach (var layer in net.Layers)
+        for (int l = 0; l < net.Layers.Count; l++)
         {
-            switch (layer)
+            switch (net.Layers[l])
             {
+                case ConvLayer c when IsReadout(net, l):
+                {
+                    double product = 2.0 * c.OutChannels * c.Window.Output.Positions * c.FanIn, nn = (double)n * n;
+                    double grams = c.OutChannels * nn * (c.FanIn + 1), weighting = mode == NtkMode.Full ? 3 * (n * o) * (n * o) * c.OutChannels : 2 * nn * c.OutChannels * (o + 1);
+                    double cotangent = first ? 0 : n * product + 2.0 * n * o * c.OutChannels * c.InChannels * c.Window.Input.Positions;
+                    total += n * product + n * product + grams + weighting + cotangent;
+                    break;
+                }
+
                 case ConvLayer c:
                 {
                     double outputs = c.OutChannels * (double)c.Window.Output.Positions, product = 2.0 * outputs * c.FanIn;
@@ -103,6 +119,18 @@ public static class CostModel
         }
 
         return total;
+    }
+
+    // Whether convolution l is read out by a GlobalAvgPool through activations only, in a serial stretch (the readout route).
+    private static bool IsReadout(NetworkDescription net, int l)
+    {
+        for (int k = l + 1; k < net.Layers.Count && net.Sources[k] == k - 1; k++)
+        {
+            if (net.Layers[k] is GlobalAvgPoolLayer) return true;
+            if (net.Layers[k] is not (ActivationLayer or ElementwiseLayer)) return false;
+        }
+
+        return false;
     }
 
     /// <summary>Forward pass: 2 N n_{l-1} n_l per Dense layer (bias and activations are O(N n), not counted).</summary>

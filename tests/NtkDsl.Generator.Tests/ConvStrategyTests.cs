@@ -53,4 +53,61 @@ public class ConvStrategyTests
         Assert.Equal(2 * f * p * p + 10 * 2 * p * p * (channelsOut + 1), pairs);
         Assert.Equal(positionPairs, pairs < jacobian);
     }
+
+    // Readout-route declarations: ntk-cnn-small, and the shapes of the networks NtkDsl.Tests checks against explicit J J^T.
+    public static TheoryData<string, string, string> Readouts() => new()
+    {
+        {
+            "[Network(Channels = 1, Height = 28, Width = 28)] [Conv(32, 3, Padding = Padding.Same), Relu] [Conv(32, 3, Padding = Padding.Same), Relu] [GlobalAvgPool] [Dense(10)]",
+            // C = 32, F = 288, P = 784, C_in Hin Win = 25,088, O = 10: per pair 2 * 32 * 289 + 10 * 2 * 32; per sample 2 * (2 * 32 * 288 * 784) + 10 * 2 * 32 * 25,088.
+            "readout through layer 5's global average pool 19,136 FLOPs (+ 44,957,696 per sample with the input cotangent; the other two 289,013,760 and 144,506,880 per sample",
+            "readout chosen."
+        },
+        { "[Network(Channels = 2, Height = 5, Width = 5)] [Conv(3, 3, Padding = Padding.Same), Relu] [Conv(4, 3, Padding = Padding.Same), Tanh, LeakyRelu(0.1)] [GlobalAvgPool] [Dense(5), Erf] [Dense(3)]", "readout through layer 6's", "readout chosen." },
+        { "[Network(Channels = 2, Length = 9)] [Conv(6, 3, Stride = 2, Bias = false), Tanh] [GlobalAvgPool] [Dense(2)]", "readout through layer 3's", "readout chosen." },
+        // One output: the readout costs 2 C more per sample pair than the Jacobian contraction.
+        { "[Network(Channels = 1, Height = 4, Width = 4)] [Conv(3, 3, Padding = Padding.Same), Relu] [Conv(3, 2), Erf] [GlobalAvgPool] [Dense(4), Relu] [Dense(1)]", "readout through layer 5's", "Jacobian contraction chosen." },
+    };
+
+    [Theory]
+    [MemberData(nameof(Readouts))]
+    public void A_convolution_read_out_by_a_global_pool_states_the_readout_counts_and_takes_it_where_cheaper(string layers, string counts, string choice)
+    {
+        var (result, _, diagnostics) = GeneratorHarness.Run($"using NtkDsl;\nnamespace Demo;\n{layers}\npublic partial class Net;");
+        Assert.DoesNotContain(diagnostics, d => d.Severity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error);
+        string text = result.GeneratedSources.Single().SourceText.ToString();
+        Assert.Contains(counts, text);
+        var line = text.Split('\n').Single(l => l.Contains("// readout through") && l.Contains("per sample"));
+        Assert.EndsWith(choice, line.Trim());
+        Assert.Equal(choice == "readout chosen.", text.Contains("backend.ChannelGramAccumulate("));
+        // The input cotangent goes through the per-channel maps only where parameters come before the convolution.
+        Assert.Equal(choice == "readout chosen." && line.Contains("with the input cotangent"), text.Contains("backend.SeparableConvCotangent("));
+    }
+
+    [Fact]
+    public void The_readout_route_needs_the_pool_to_read_the_convolution_alone_through_activations()
+    {
+        // A pooling layer between the convolution and the global pool, and a fan-out of the convolution's output: no readout line.
+        foreach (var layers in new[]
+                 {
+                     "[Network(Channels = 1, Height = 8, Width = 8)] [Conv(8, 3), Relu] [AvgPool(2)] [GlobalAvgPool] [Dense(3)]",
+                     "[Network(Channels = 1, Height = 6, Width = 6)] [Conv(4, 3, Padding = Padding.Same)] [Residual(typeof(Block))] [GlobalAvgPool] [Dense(3)]",
+                 })
+        {
+            var (result, _, diagnostics) = GeneratorHarness.Run($"using NtkDsl;\nnamespace Demo;\n{layers}\npublic partial class Net\n{{\n    [Relu] private sealed class Block;\n}}");
+            Assert.DoesNotContain(diagnostics, d => d.Severity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error);
+            string text = result.GeneratedSources.Single().SourceText.ToString();
+            Assert.DoesNotContain("readout through", text);
+            Assert.DoesNotContain("ChannelGramAccumulate", text);
+        }
+    }
+
+    [Fact]
+    public void Readout_costs_follow_the_documented_formula()
+    {
+        // C = 4, F = 27, P = 25, C_in Hin Win = 50, O = 3.
+        Assert.Equal((2 * 4 * 28 + 3 * 2 * 4, 2 * 4 * 27 * 25 + 2 * 4 * 27 * 25 + 3 * 2 * 4 * 50), ConvRule.ReadoutCosts(4, 27, 25, 50, 3, cotangent: true));
+        Assert.Equal((2L * 4 * 28 + 3 * 2 * 4, 2L * 4 * 27 * 25), ConvRule.ReadoutCosts(4, 27, 25, 50, 3, cotangent: false));
+        Assert.Equal((2L * 3 * 2 * 4 * 27 * 25, 3L * 2 * 4 * 27 * 25), ConvRule.PerSampleCosts(4, 27, 25, 3, cotangent: true));
+    }
 }

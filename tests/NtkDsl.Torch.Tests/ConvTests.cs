@@ -61,13 +61,17 @@ public sealed class ConvTests
                  {
                      (ConvImage.Description, CpuNetwork<ConvImage, double>.InitializeParameters(9), ConvImage.InputSize),
                      (ConvSequence.Description, CpuNetwork<ConvSequence, double>.InitializeParameters(9), ConvSequence.InputSize),
+                     (ConvReadout.Description, CpuNetwork<ConvReadout, double>.InitializeParameters(9), ConvReadout.InputSize),
                  })
         {
             var x1 = new Matrix<double>(3, inputs, TestSupport.Random(3, inputs, 10).Cast<double>().ToArray());
             var x2 = new Matrix<double>(2, inputs, TestSupport.Random(2, inputs, 11).Cast<double>().ToArray());
-            var expected = description.Name == nameof(ConvImage)
-                ? CpuNetwork<ConvImage, double>.Ntk(theta, x1, x2, NtkMode.Full)
-                : CpuNetwork<ConvSequence, double>.Ntk(theta, x1, x2, NtkMode.Full);
+            var expected = description.Name switch
+            {
+                nameof(ConvImage) => CpuNetwork<ConvImage, double>.Ntk(theta, x1, x2, NtkMode.Full),
+                nameof(ConvSequence) => CpuNetwork<ConvSequence, double>.Ntk(theta, x1, x2, NtkMode.Full),
+                _ => CpuNetwork<ConvReadout, double>.Ntk(theta, x1, x2, NtkMode.Full),
+            };
             var actual = TorchAutogradNtk.Ntk(description, TorchConvert.ToTensor(theta, 1, theta.Length), x1.ToTensor(), x2.ToTensor(), NtkMode.Full).ToMatrix<double>();
             double diff = expected.Data.Zip(actual.Data, (a, b) => Math.Abs(a - b)).Max(), scale = expected.Data.Max(Math.Abs);
             Assert.True(diff / scale < 1e-12, $"{description.Name}: relative difference {diff / scale:E2}");
@@ -80,11 +84,14 @@ public sealed class ConvTests
     [InlineData(NtkMode.Diagonal)]
     public void Structured_ntk_of_both_conv_strategies_equals_the_cpu_backend(NtkMode mode)
     {
-        // ConvImage contracts per-layer Jacobians; ConvWideChannels takes position pairs in both convolutions.
+        // ConvImage contracts per-layer Jacobians; ConvWideChannels takes position pairs in both convolutions; ConvReadout's
+        // second convolution takes the readout route behind its global average pool.
         using var scope = NewDisposeScope();
         Compare<ConvImage>(mode, same: false);
         Compare<ConvWideChannels>(mode, same: false);
         Compare<ConvWideChannels>(mode, same: true);
+        Compare<ConvReadout>(mode, same: false);
+        Compare<ConvReadout>(mode, same: true);
     }
 
     private static void Compare<TNet>(NtkMode mode, bool same) where TNet : Backends.INetwork<TNet>

@@ -70,4 +70,10 @@ public sealed class CpuParityTests
 
     [Fact]
     public void Conv_sequence_float64() => Parity<ConvSequence>(ScalarType.Float64, 1e-10);
+
+    [Fact]
+    public void Conv_readout_float64() => Parity<ConvReadout>(ScalarType.Float64, 1e-10);
+
+    [Fact]
+    public void Conv_readout_float32() => Parity<ConvReadout>(ScalarType.Float32, 1e-4);
 }

@@ -62,6 +62,18 @@ public partial class ConvImage;
 [Dense(3)]
 public partial class ConvSequence;
 
+/// <summary>
+/// The readout route (a global average pool reads the last convolution out through an activation): Circular padding,
+/// no bias (ConvSequence's readout convolution has one), a two-layer head, three outputs.
+/// </summary>
+[Network(Channels = 2, Height = 5, Width = 5, WeightStd = 1.3, BiasStd = 0.2)]
+[Conv(3, 3, Padding = Padding.Same), Relu]
+[Conv(4, 3, Padding = Padding.Circular, Bias = false), Tanh]
+[GlobalAvgPool]
+[Dense(5), Erf]
+[Dense(3)]
+public partial class ConvReadout;
+
 /// <summary>Small spatial extent, wide channels: both convolutions take the position-pair NTK strategy (PositionMajor, PositionPairAccumulate).</summary>
 [Network(Channels = 12, Height = 2, Width = 2, WeightStd = 1.3, BiasStd = 0.2)]
 [Conv(16, 3, Padding = Padding.Same), Relu]

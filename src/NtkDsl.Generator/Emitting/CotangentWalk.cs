@@ -71,6 +71,7 @@ internal sealed class CotangentStream
 /// cotangent to each branch (<see cref="JoinRule.Distribute"/>). Where an output feeds several layers (a fan-out) their
 /// contributions add up: the first becomes the output's cotangent, later ones are added to it, so each layer's cotangent
 /// D is the sum over the paths from it to the output. Vjp, Jacobian and the NTK differ only in the streams and the sink.
+/// The NTK walk takes a convolution read out by a global average pool (<see cref="ConvRule.ChosenReadout"/>) as one step.
 /// </summary>
 internal static class CotangentWalk
 {
@@ -81,6 +82,18 @@ internal static class CotangentWalk
         {
             var node = e.Ir.Nodes[i];
             if (!Trainable(node) || !streams[0].Cotangents.ContainsKey(node.Number)) continue;
+            if (sink == SinkKind.Ntk && ConvRule.ChosenReadout(e.Ir, node) is { } readout)
+            {
+                // A convolution read out by this pool: the pool, its activations and the convolution are one step from the
+                // pool's cotangent (ConvRule.ReadoutTerm), which then continues below the convolution.
+                foreach (var stream in streams) stream.Current = stream.Cotangents[node.Number];
+                ConvRule.ReadoutTerm(e, readout, streams);
+                if (readout.Conv.HasParametersBefore)
+                    foreach (var stream in streams) Merge(e, stream, readout.Conv.Input + 1, stream.Current);
+                i = readout.Conv.Index;
+                continue;
+            }
+
             var rule = LayerRules.For(node);
             e.Heading(node, rule.Label(node));
             foreach (var stream in streams) stream.Current = stream.Cotangents[node.Number];

@@ -45,6 +45,38 @@ public static class SpatialIndex
         });
     }
 
+    private static readonly ConditionalWeakTable<SpatialWindow, InverseMap> s_inverses = new();
+
+    /// <summary>
+    /// The map of <paramref name="window"/> inverted: for each input position q (row * width + column), the (tap, output
+    /// position) pairs of the gather map that read it, in map order. Col2im sums exactly these terms into q.
+    /// </summary>
+    public static InverseMap InverseOf(SpatialWindow window)
+    {
+        ArgumentNullException.ThrowIfNull(window);
+        return s_inverses.GetValue(window, static w =>
+        {
+            var map = Of(w);
+            int positions = w.Output.Positions, inputs = w.Input.Positions;
+            var starts = new int[inputs + 1];
+            foreach (int q in map)
+                if (q >= 0) starts[q + 1]++;
+            for (int q = 0; q < inputs; q++) starts[q + 1] += starts[q];
+            var taps = new int[starts[inputs]];
+            var sources = new int[starts[inputs]];
+            var next = (int[])starts.Clone();
+            for (int e = 0; e < map.Length; e++)
+            {
+                if (map[e] < 0) continue;
+                int k = next[map[e]]++;
+                taps[k] = e / positions;
+                sources[k] = e % positions;
+            }
+
+            return new InverseMap(starts, taps, sources);
+        });
+    }
+
     private static int[] Build(SpatialWindow window)
     {
         var output = window.Output;
@@ -68,3 +100,13 @@ public static class SpatialIndex
         return map;
     }
 }
+
+/// <summary>
+/// A window's gather map by input position (<see cref="SpatialIndex.InverseOf"/>): the pairs of input position q are
+/// entries [Starts[q], Starts[q + 1]) of <see cref="Taps"/> (tap t = i * kw + j) and <see cref="Positions"/> (the output
+/// position that reads q at that tap).
+/// </summary>
+/// <param name="Starts">Offsets per input position, [Hin Win + 1].</param>
+/// <param name="Taps">The tap of each pair.</param>
+/// <param name="Positions">The output position of each pair.</param>
+public sealed record InverseMap(int[] Starts, int[] Taps, int[] Positions);

@@ -407,7 +407,7 @@ public readonly partial struct CpuBackend<T>(int maxDegreeOfParallelism) : ITens
     }
 
     // dst (=, or +=) alpha * op(A) op(B) (+ biasScale * bias) through the packed GEMM, with op(A)(i, k) =
-    // a[i * rsA + k * csA] and op(B)(k, j) = b[k * rsB + j * csB].
+    // a[i * rsA + k * csA] and op(B)(k, j) = b[k * rsB + j * csB]; dst's rows are ldc apart (dst.Cols unless given).
     // Elementwise passes over O(N^2) or O(N n) elements: split into row blocks across the worker pool when
     // large enough, so they do not stay single-threaded next to the parallel GEMMs.
     private void RunRows<TJob>(TJob job, int rows, long workPerRow) where TJob : struct, IRowBlocks
@@ -677,7 +677,7 @@ public readonly partial struct CpuBackend<T>(int maxDegreeOfParallelism) : ITens
 
     private unsafe void Gemm(CpuTensor<T> a, nint rsA, nint csA, CpuTensor<T> b, nint rsB, nint csB, int m, int n, int k,
         CpuTensor<T> dst, double alpha, bool accumulate, T[]? bias, int biasOffset, double biasScale, bool upperOnly,
-        Activation? activation = null, CpuTensor<T> activated = default, int threads = 0)
+        Activation? activation = null, CpuTensor<T> activated = default, int threads = 0, int ldc = 0)
     {
         if (m == 0 || n == 0) return;
         fixed (T* pa = a.Array)
@@ -698,7 +698,7 @@ public readonly partial struct CpuBackend<T>(int maxDegreeOfParallelism) : ITens
                 RsB = rsB,
                 CsB = csB,
                 C = pc + dst.Offset,
-                Ldc = dst.Cols,
+                Ldc = ldc > 0 ? ldc : dst.Cols,
                 Alpha = T.CreateChecked(alpha),
                 Accumulate = accumulate,
                 Bias = bias is null ? null : pbias + biasOffset,

@@ -64,8 +64,8 @@ namespace Demo
         {
             long repeat = NtkGenerated.NtkRepeat(mode, n1, n2, traceOutputGroupLimit);
             long fold = mode == global::NtkDsl.NtkMode.Trace ? repeat : 1, rows1 = n1 * repeat / fold, rows2 = n2 * repeat / fold;
-            long elements = n1 * 512 + n1 * 576 + n1 * 512 + n1 * 128 + n1 * 64 + n1 * 288 + n1 * 64 + n1 * 16 + n1 * OutputSize + (n1 * 4) * 72 + (n1 * 4) * n2 * 4 + n1 * n2 + (n1 * repeat) * OutputSize + rows1 * rows2 + (n1 * repeat) * 16 + (n1 * repeat) * 64 + (rows1 * 4) * fold * 16 + (rows1 * 4) * rows2 * 4 + (global::System.Math.Min(n1 * repeat, NtkGenerated.Layer4CotangentBlockRows)) * 288 + (n1 * repeat) * 128 + (n1 * repeat) * 512 + (n1 * repeat) * 72 + (n1 * repeat) * 8;
-            if (!sameInputs) elements += n2 * 512 + n2 * 576 + n2 * 512 + n2 * 128 + n2 * 64 + n2 * 288 + n2 * 64 + n2 * 16 + n2 * OutputSize + (n2 * 4) * 72 + (n2 * repeat) * OutputSize + (n2 * repeat) * 16 + (n2 * repeat) * 64 + (rows2 * 4) * fold * 16 + (global::System.Math.Min(n2 * repeat, NtkGenerated.Layer4CotangentBlockRows)) * 288 + (n2 * repeat) * 128 + (n2 * repeat) * 512 + (n2 * repeat) * 72 + (n2 * repeat) * 8;
+            long elements = n1 * 512 + n1 * 576 + n1 * 512 + n1 * 128 + n1 * 64 + n1 * 288 + n1 * 64 + n1 * 16 + n1 * OutputSize + n1 * 1 + n1 * 64 + n1 * 1152 + (16 * n1) * n2 + n1 * n2 + (n1 * repeat) * OutputSize + rows1 * rows2 + (n1 * repeat) * 16 + (n1 * repeat) * 128 + (n1 * repeat) * 512 + (n1 * repeat) * 72 + (n1 * repeat) * 8;
+            if (!sameInputs) elements += n2 * 512 + n2 * 576 + n2 * 512 + n2 * 128 + n2 * 64 + n2 * 288 + n2 * 64 + n2 * 16 + n2 * OutputSize + n2 * 1 + n2 * 64 + n2 * 1152 + (n2 * repeat) * OutputSize + (n2 * repeat) * 16 + (n2 * repeat) * 128 + (n2 * repeat) * 512 + (n2 * repeat) * 72 + (n2 * repeat) * 8;
             if (mode == global::NtkDsl.NtkMode.Trace) elements += (n1 * repeat) * repeat;
             if (mode == global::NtkDsl.NtkMode.Trace && !sameInputs) elements += (n2 * repeat) * repeat;
             return elements;
@@ -208,14 +208,32 @@ namespace Demo
             NtkGenerated.RunForward(backend, theta, x1, workspace.Get(backend, NtkGenerated.NtkOutput1, n1, OutputSize), workspace, second: false);
             if (!sameInputs) NtkGenerated.RunForward(backend, theta, x2, workspace.Get(backend, NtkGenerated.NtkOutput2, n2, OutputSize), workspace, second: true);
             // What needs only the forward passes: each Dense layer's input Gram, the weight part of its NTK term.
-            TTensor patches1_4 = workspace.Get(backend, NtkGenerated.NtkPatches1_4, n1 * 4, 72);
+            // Layer 4 is read out by layer 6's global average pool: the cotangent of a4 is v[r, c] R[n, c, p], with v the
+            // pool's cotangent and R the readout factor (1/4 times the derivatives of layer 5 (Erf)), the same for every output.
+            TTensor readout1_4 = workspace.Get(backend, NtkGenerated.NtkReadout1_4, n1, 64);
+            backend.SetOutputSeed(workspace.Get(backend, NtkGenerated.NtkReadoutSeed1_4, n1, 1), 0);
+            backend.BroadcastPositions(workspace.Get(backend, NtkGenerated.NtkReadoutSeed1_4, n1, 1), 64, NtkGenerated.Layer6Scale, readout1_4);
+            TTensor readout2_4 = sameInputs ? readout1_4 : workspace.Get(backend, NtkGenerated.NtkReadout2_4, n2, 64);
+            if (!sameInputs)
+            {
+                backend.SetOutputSeed(workspace.Get(backend, NtkGenerated.NtkReadoutSeed2_4, n2, 1), 0);
+                backend.BroadcastPositions(workspace.Get(backend, NtkGenerated.NtkReadoutSeed2_4, n2, 1), 64, NtkGenerated.Layer6Scale, readout2_4);
+            }
+            TTensor a4 = workspace.Get(backend, NtkGenerated.A4, n1, 64);
+            backend.MultiplyByDerivative(NtkGenerated.Layer5, a4, readout1_4, 1);
+            TTensor b4 = sameInputs ? a4 : workspace.Get(backend, NtkGenerated.B4, n2, 64);
+            if (!sameInputs) backend.MultiplyByDerivative(NtkGenerated.Layer5, b4, readout2_4, 1);
             TTensor aColumns4 = workspace.Get(backend, NtkGenerated.AColumns4, n1, 288);
-            backend.PositionMajor(aColumns4, 4, patches1_4);
+            TTensor rj1_4 = workspace.Get(backend, NtkGenerated.NtkReadoutJacobian1_4, n1, 1152);
+            backend.RowProducts(readout1_4, aColumns4, 4, 1, 1.0, rj1_4, 0);
             TTensor bColumns4 = sameInputs ? aColumns4 : workspace.Get(backend, NtkGenerated.BColumns4, n2, 288);
-            TTensor patches2_4 = sameInputs ? patches1_4 : workspace.Get(backend, NtkGenerated.NtkPatches2_4, n2 * 4, 72);
-            if (!sameInputs) backend.PositionMajor(bColumns4, 4, patches2_4);
-            TTensor patchGram4 = workspace.Get(backend, NtkGenerated.NtkPatchGram4, n1 * 4, n2 * 4);
-            backend.Gram(patches1_4, patches2_4, patchGram4);
+            TTensor rj2_4 = sameInputs ? rj1_4 : workspace.Get(backend, NtkGenerated.NtkReadoutJacobian2_4, n2, 1152);
+            if (!sameInputs)
+            {
+                backend.RowProducts(readout2_4, bColumns4, 4, 1, 1.0, rj2_4, 0);
+            }
+            TTensor readoutGram4 = workspace.Get(backend, NtkGenerated.NtkReadoutGram4, 16 * n1, n2);
+            backend.ChannelGrams(rj1_4, rj2_4, 16, NtkGenerated.Layer4WeightScale * NtkGenerated.Layer4WeightScale, readoutGram4, false);
             TTensor a6 = workspace.Get(backend, NtkGenerated.A6, n1, 16);
             TTensor b6 = sameInputs ? a6 : workspace.Get(backend, NtkGenerated.B6, n2, 16);
             TTensor g7 = workspace.Get(backend, NtkGenerated.NtkInputGram7, n1, n2);
@@ -361,33 +379,30 @@ namespace Demo
             public const int JacobianC2 = 32; // Jacobian: cotangent of a2: [n * OutputSize, 512]
             public const int NtkOutput1 = 33; // Ntk: f(x1): [n1, OutputSize]
             public const int NtkOutput2 = 34; // Ntk: f(x2): [n2, OutputSize]
-            public const int NtkPatches1_4 = 35; // Ntk x1: the im2col columns of layer 4, position-major: [n1 * 4, 72]
-            public const int NtkPatches2_4 = 36; // Ntk x2: the im2col columns of layer 4, position-major: [n2 * 4, 72]
-            public const int NtkPatchGram4 = 37; // Ntk: the patch Gram of layer 4, <X[:, p], X'[:, p']>: [n1 * 4, n2 * 4]
-            public const int NtkInputGram7 = 38; // Ntk: <a, a'> of the input of layer 7: [n1, n2]
-            public const int NtkSeeds1 = 39; // Ntk: output seeds of x1, the cotangent of a7: [n1 * repeat, OutputSize]
-            public const int NtkSeeds2 = 40; // Ntk: output seeds of x2: [n2 * repeat, OutputSize]
-            public const int NtkGroupSeeds1 = 41; // Ntk: the seeds of one output group of x1: [n1 * repeat, repeat]
-            public const int NtkGroupSeeds2 = 42; // Ntk: the seeds of one output group of x2: [n2 * repeat, repeat]
-            public const int NtkCotangentGram = 43; // Ntk: <D, D'> of the layer being visited: [rows1, rows2]
-            public const int NtkC6 = 44; // Ntk x1: cotangent of a6: [n1 * repeat, 16]
-            public const int NtkD6 = 45; // Ntk x2: cotangent of a6: [n2 * repeat, 16]
-            public const int NtkC5 = 46; // Ntk x1: cotangent of a5: [n1 * repeat, 64]
-            public const int NtkD5 = 47; // Ntk x2: cotangent of a5: [n2 * repeat, 64]
-            public const int NtkPositionCotangents1_4 = 48; // Ntk x1: the cotangent of layer 4's output, position-major: [rows1 * 4, fold * 16]
-            public const int NtkPositionCotangents2_4 = 49; // Ntk x2: the cotangent of layer 4's output, position-major: [rows2 * 4, fold * 16]
-            public const int NtkPositionCotangentGram4 = 50; // Ntk: <D_r[:, p], D_s[:, p']> of layer 4: [rows1 * 4, rows2 * 4]
-            public const int NtkCColumns4 = 51; // Ntk x1: W^T times a block of the cotangent of a4: [global::System.Math.Min(n1 * repeat, NtkGenerated.Layer4CotangentBlockRows), 288]
-            public const int NtkC3 = 52; // Ntk x1: cotangent of a3: [n1 * repeat, 128]
-            public const int NtkDColumns4 = 53; // Ntk x2: W^T times a block of the cotangent of a4: [global::System.Math.Min(n2 * repeat, NtkGenerated.Layer4CotangentBlockRows), 288]
-            public const int NtkD3 = 54; // Ntk x2: cotangent of a3: [n2 * repeat, 128]
-            public const int NtkC2 = 55; // Ntk x1: cotangent of a2: [n1 * repeat, 512]
-            public const int NtkD2 = 56; // Ntk x2: cotangent of a2: [n2 * repeat, 512]
-            public const int NtkLayerJacobian1_1 = 57; // Ntk x1: the weight Jacobian of layer 1: [n1 * repeat, 72]
-            public const int NtkLayerBiasJacobian1_1 = 58; // Ntk x1: the bias Jacobian of layer 1: [n1 * repeat, 8]
-            public const int NtkLayerJacobian2_1 = 59; // Ntk x2: the weight Jacobian of layer 1: [n2 * repeat, 72]
-            public const int NtkLayerBiasJacobian2_1 = 60; // Ntk x2: the bias Jacobian of layer 1: [n2 * repeat, 8]
-            public const long NtkRowElements = OutputSize + 16 + 64 + 128 + 512 + 72 + 8; // per cotangent row of an NTK pass
+            public const int NtkReadoutSeed1_4 = 35; // Ntk x1: ones, the readout seed of layer 4: [n1, 1]
+            public const int NtkReadout1_4 = 36; // Ntk x1: the readout factor R of layer 4: [n1, 64]
+            public const int NtkReadoutSeed2_4 = 37; // Ntk x2: ones, the readout seed of layer 4: [n2, 1]
+            public const int NtkReadout2_4 = 38; // Ntk x2: the readout factor R of layer 4: [n2, 64]
+            public const int NtkReadoutJacobian1_4 = 39; // Ntk x1: R_n X_n^T of layer 4, per sample: [n1, 1152]
+            public const int NtkReadoutJacobian2_4 = 40; // Ntk x2: R_n X_n^T of layer 4, per sample: [n2, 1152]
+            public const int NtkReadoutGram4 = 41; // Ntk: the per-channel Grams H_c of layer 4's readout, [C_out, n1, n2]: [16 * n1, n2]
+            public const int NtkInputGram7 = 42; // Ntk: <a, a'> of the input of layer 7: [n1, n2]
+            public const int NtkSeeds1 = 43; // Ntk: output seeds of x1, the cotangent of a7: [n1 * repeat, OutputSize]
+            public const int NtkSeeds2 = 44; // Ntk: output seeds of x2: [n2 * repeat, OutputSize]
+            public const int NtkGroupSeeds1 = 45; // Ntk: the seeds of one output group of x1: [n1 * repeat, repeat]
+            public const int NtkGroupSeeds2 = 46; // Ntk: the seeds of one output group of x2: [n2 * repeat, repeat]
+            public const int NtkCotangentGram = 47; // Ntk: <D, D'> of the layer being visited: [rows1, rows2]
+            public const int NtkC6 = 48; // Ntk x1: cotangent of a6: [n1 * repeat, 16]
+            public const int NtkD6 = 49; // Ntk x2: cotangent of a6: [n2 * repeat, 16]
+            public const int NtkC3 = 50; // Ntk x1: cotangent of a3: [n1 * repeat, 128]
+            public const int NtkD3 = 51; // Ntk x2: cotangent of a3: [n2 * repeat, 128]
+            public const int NtkC2 = 52; // Ntk x1: cotangent of a2: [n1 * repeat, 512]
+            public const int NtkD2 = 53; // Ntk x2: cotangent of a2: [n2 * repeat, 512]
+            public const int NtkLayerJacobian1_1 = 54; // Ntk x1: the weight Jacobian of layer 1: [n1 * repeat, 72]
+            public const int NtkLayerBiasJacobian1_1 = 55; // Ntk x1: the bias Jacobian of layer 1: [n1 * repeat, 8]
+            public const int NtkLayerJacobian2_1 = 56; // Ntk x2: the weight Jacobian of layer 1: [n2 * repeat, 72]
+            public const int NtkLayerBiasJacobian2_1 = 57; // Ntk x2: the bias Jacobian of layer 1: [n2 * repeat, 8]
+            public const long NtkRowElements = OutputSize + 16 + 128 + 512 + 72 + 8; // per cotangent row of an NTK pass
             public const long NtkStackedElements = 1L << 27; // what a Trace pass's stacked cotangent rows may hold
 
             // The forward pass of one batch; a_k (k < layers) stays in slot Ak (Bk for the second batch of Ntk) for the backward passes.
@@ -439,36 +454,17 @@ namespace Demo
                 backend.MatMul(seeds1, backend.View(theta, NtkGenerated.Layer7Weights, 2, 16), NtkGenerated.Layer7WeightScale, c6);
                 TTensor d6 = sameInputs ? c6 : workspace.Get(backend, NtkGenerated.NtkD6, n2 * repeat, 16);
                 if (!sameInputs) backend.MatMul(seeds2, backend.View(theta, NtkGenerated.Layer7Weights, 2, 16), NtkGenerated.Layer7WeightScale, d6);
-                // Layer 6: GlobalAvgPool [16, 2, 2] -> [16]
-                TTensor c5 = workspace.Get(backend, NtkGenerated.NtkC5, n1 * repeat, 64);
-                backend.BroadcastPositions(c6, 4, NtkGenerated.Layer6Scale, c5);
-                TTensor d5 = sameInputs ? c5 : workspace.Get(backend, NtkGenerated.NtkD5, n2 * repeat, 64);
-                if (!sameInputs) backend.BroadcastPositions(d6, 4, NtkGenerated.Layer6Scale, d5);
-                // Layer 5: Erf
-                TTensor a4 = workspace.Get(backend, NtkGenerated.A4, n1, 64);
-                backend.MultiplyByDerivative(NtkGenerated.Layer5, a4, c5, repeat);
-                TTensor b4 = sameInputs ? a4 : workspace.Get(backend, NtkGenerated.B4, n2, 64);
-                if (!sameInputs) backend.MultiplyByDerivative(NtkGenerated.Layer5, b4, d5, repeat);
-                // Layer 4: Conv [8, 4, 4] -> [16, 2, 2], 3x3 window, stride 1, Valid padding, no bias
+                // Layers 4-6: Conv [8, 4, 4] -> [16, 2, 2], 3x3 window, stride 1, Valid padding, no bias, read out by the global average pool (1/4 times the derivatives of layer 5 (Erf))
                 // NTK term, cost model per sample pair in Trace mode (2 row pairs): Jacobian contraction 4,672 FLOPs (+ 9,216 per row to form J_r = D_r X^T; memory 1,168 per row),
-                // position pairs 3,392 FLOPs (memory 16 per row pair and per sample pair, 64 per row, 288 per sample): position pairs chosen.
-                TTensor dp1_4 = workspace.Get(backend, NtkGenerated.NtkPositionCotangents1_4, rows1 * 4, fold * 16);
-                backend.PositionMajor(NtkGenerated.Fold(backend, c5, fold), 4, dp1_4);
-                TTensor dp2_4 = sameInputs ? dp1_4 : workspace.Get(backend, NtkGenerated.NtkPositionCotangents2_4, rows2 * 4, fold * 16);
-                if (!sameInputs) backend.PositionMajor(NtkGenerated.Fold(backend, d5, fold), 4, dp2_4);
-                TTensor dpGram4 = workspace.Get(backend, NtkGenerated.NtkPositionCotangentGram4, rows1 * 4, rows2 * 4);
-                backend.Gram(dp1_4, dp2_4, dpGram4);
-                TTensor patchGram4 = workspace.Get(backend, NtkGenerated.NtkPatchGram4, n1 * 4, n2 * 4);
-                backend.PositionPairAccumulate(dpGram4, patchGram4, 4, repeat / fold, NtkGenerated.Layer4WeightScale * NtkGenerated.Layer4WeightScale, 0.0, result);
+                // position pairs 3,392 FLOPs (memory 16 per row pair and per sample pair, 64 per row, 288 per sample),
+                // readout through layer 6's global average pool 2,400 FLOPs (+ 26,624 per sample with the input cotangent; the other two 36,864 and 18,432 per sample; memory 1,168 per sample, 16 per sample pair): readout chosen.
+                TTensor readoutGram4 = workspace.Get(backend, NtkGenerated.NtkReadoutGram4, 16 * n1, n2);
+                backend.ChannelGramAccumulate(c6, d6, readoutGram4, repeat, sumOutputs, result);
+                TTensor readout1_4 = workspace.Get(backend, NtkGenerated.NtkReadout1_4, n1, 64);
                 TTensor c3 = workspace.Get(backend, NtkGenerated.NtkC3, n1 * repeat, 128);
-                TTensor ccols4 = workspace.Get(backend, NtkGenerated.NtkCColumns4, global::System.Math.Min(n1 * repeat, NtkGenerated.Layer4CotangentBlockRows), 288);
-                global::NtkDsl.Backends.ConvCotangent.Input(backend, backend.View(theta, NtkGenerated.Layer4Weights, 16, 72), c5, NtkGenerated.Layer4WeightScale, 8, NtkGenerated.Layer4.Window, ccols4, c3);
+                backend.SeparableConvCotangent(backend.View(theta, NtkGenerated.Layer4Weights, 16, 72), readout1_4, c6, repeat, NtkGenerated.Layer4WeightScale, 8, NtkGenerated.Layer4.Window, c3);
                 TTensor d3 = sameInputs ? c3 : workspace.Get(backend, NtkGenerated.NtkD3, n2 * repeat, 128);
-                if (!sameInputs)
-                {
-                    TTensor dcols4 = workspace.Get(backend, NtkGenerated.NtkDColumns4, global::System.Math.Min(n2 * repeat, NtkGenerated.Layer4CotangentBlockRows), 288);
-                    global::NtkDsl.Backends.ConvCotangent.Input(backend, backend.View(theta, NtkGenerated.Layer4Weights, 16, 72), d5, NtkGenerated.Layer4WeightScale, 8, NtkGenerated.Layer4.Window, dcols4, d3);
-                }
+                if (!sameInputs) backend.SeparableConvCotangent(backend.View(theta, NtkGenerated.Layer4Weights, 16, 72), workspace.Get(backend, NtkGenerated.NtkReadout2_4, n2, 64), d6, repeat, NtkGenerated.Layer4WeightScale, 8, NtkGenerated.Layer4.Window, d3);
                 // Layer 3: AvgPool [8, 8, 8] -> [8, 4, 4], 2x2 window, stride 2, Valid padding
                 TTensor c2 = workspace.Get(backend, NtkGenerated.NtkC2, n1 * repeat, 512);
                 backend.WindowSumsTranspose(c3, 8, NtkGenerated.Layer3.Window, NtkGenerated.Layer3Scale, c2);

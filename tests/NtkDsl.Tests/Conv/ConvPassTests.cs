@@ -14,6 +14,7 @@ public class ConvPassTests
     [
         new NetworkCase<SameValidConvNet>(), new NetworkCase<CircularPoolConvNet>(), new NetworkCase<SequenceConvNet>(),
         new NetworkCase<StandardConvNet>(), new NetworkCase<PositionPairConvNet>(), new NetworkCase<MixedStrategyConvNet>(),
+        new NetworkCase<ReadoutConvNet>(), new NetworkCase<ReadoutFirstConvNet>(), new NetworkCase<SingleOutputReadoutConvNet>(),
     ];
 
     [Theory]

@@ -232,6 +232,9 @@ internal sealed class NaiveConvNet(NetworkDescription net)
                 case ActivationLayer act:
                     a = a.Select(act.Activation.Evaluate).ToArray();
                     break;
+                case ElementwiseLayer user:
+                    a = a.Select(v => { user.Function.Evaluate(v, out double value, out _); return value; }).ToArray();
+                    break;
                 case PoolLayer pool:
                 {
                     int pin = pool.Window.Input.Positions, pout = pool.Window.Output.Positions, k = pool.Window.Taps;
@@ -289,6 +292,14 @@ internal sealed class NaiveConvNet(NetworkDescription net)
             {
                 case ActivationLayer act:
                     for (int i = 0; i < g.Length; i++) g[i] *= act.Activation.Derivative(input[i]);
+                    break;
+                case ElementwiseLayer user:
+                    for (int i = 0; i < g.Length; i++)
+                    {
+                        user.Function.Evaluate(input[i], out _, out double derivative);
+                        g[i] *= derivative;
+                    }
+
                     break;
                 case DenseLayer d:
                 {

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using NtkDsl.Generator.Ir;
 using static NtkDsl.Generator.Emitting.EmitContext;
 
@@ -11,8 +12,9 @@ namespace NtkDsl.Generator.Emitting.Rules;
 /// sample (P output positions), which the forward pass keeps: z = W X (a batched GEMM with a shared W), the cotangent
 /// of the input is col2im(W^T D), the weight gradient sum_n D_n X_n^T and a Jacobian row D_r X^T.
 /// <para>
-/// NTK term: one of two strategies per layer, chosen at generation time by <see cref="Costs"/> (the generated comment
-/// states both counts and the choice). With F = C_in kh kw, O = C_out, P output positions, q row pairs per sample pair
+/// NTK term: one of three strategies per layer, chosen at generation time by <see cref="Strategy"/> from
+/// <see cref="Costs"/>, <see cref="PerSampleCosts"/> and <see cref="ReadoutCosts"/> (the generated comment states the
+/// counts and the choice). With F = C_in kh kw, O = C_out, P output positions, q row pairs per sample pair
 /// (OutputSize in Trace/Diagonal mode, OutputSize^2 in Full mode):
 /// <list type="bullet">
 /// <item>Jacobian contraction: J_r = WeightScale D_r X^T [O, F] (and the bias block BiasScale sum_p D_r), formed for
@@ -24,6 +26,20 @@ namespace NtkDsl.Generator.Emitting.Rules;
 /// </list>
 /// The choice compares the per-sample-pair counts in Trace mode (q = OutputSize), the terms that dominate a kernel of
 /// many samples: position pairs win for small spatial extents with wide channels (P^2 well below F).
+/// </para>
+/// <para>
+/// Readout (<see cref="ConvReadout"/>: a GlobalAvgPool reads the layer out through elementwise activations only, with any
+/// head after the pool): the cotangent of row r at the layer's output is channel-separable, D_r[c, p] = v_r[c] R_n[c, p],
+/// with v_r the cotangent of the pool's output and R_n = (1 / P) prod phi'(z_n) the readout factor of the sample (the
+/// pool's and activations' steps applied to ones, once per sample). So J_r = WeightScale diag(v_r) G_n with
+/// G_n = R_n X_n^T [O, F] formed once per sample (2 O F P), and the term is Theta_l(r, s) = sum_c v_r[c] v_s[c] H_c(n, m)
+/// with per-channel Grams H_c = WeightScale^2 &lt;G_n[c], G_m[c]&gt; + BiasScale^2 (sum_p R_n[c]) (sum_p R_m[c]) formed once per
+/// sample pair (2 O (F + 1)), plus 2 O per row pair. The input cotangent is sum_c v_r[c] E_n[c] with E_n[c] =
+/// col2im(WeightScale W[c]^T R_n[c]) (the backends' SeparableConvCotangent): one transposed convolution per
+/// sample (O F P multiply-adds) and 2 O C_in Hin Win per row instead of col2im(W^T D_r)'s 2 O F P per row. It is chosen
+/// when it is cheaper per sample pair than the better of the two above and also over a kernel of
+/// <see cref="ReferenceSamples"/> x <see cref="ReferenceSamples"/> samples with the per-sample work counted (so it is
+/// cheaper for every larger kernel); with one output it never is.
 /// </para>
 /// </summary>
 internal sealed class ConvRule : ILayerRule
@@ -91,7 +107,9 @@ internal sealed class ConvRule : ILayerRule
 
     public void PrepareNtk(EmitContext e, LayerNode node, Batch first, Batch second)
     {
-        if (!PositionPairs(e, node)) return;
+        var strategy = Strategy(e.Ir, node);
+        if (strategy == ConvNtkStrategy.Readout) PrepareReadout(e, ReadoutShape(e.Ir, node)!, first, second);
+        if (strategy != ConvNtkStrategy.PositionPairs) return;
         // The patch Gram <X[:, p], X'[:, p']> [n1 P, n2 P], shared by every output of the NTK passes.
         string positions = Int(node.OutShape.Positions), fan = Int(Fan(node)), colsCount = Int(Fan(node) * node.OutShape.Positions);
         string p1 = e.Plan.Add($"NtkPatches1_{node.Number}", $"Ntk x1: the im2col columns of layer {node.Number}, position-major", $"n1 * {positions}", fan, inNtk: true);
@@ -125,7 +143,7 @@ internal sealed class ConvRule : ILayerRule
                 e.W.Line($"backend.RowProducts({c}, {jcols}, {positions}, OutputSize, {WeightScale(node)}, jacobian, {Helper(n + "Weights")});");
                 if (p.HasBias) e.W.Line($"backend.SumPositions({c}, {positions}, {BiasScale(node)}, jacobian, {Helper(n + "Bias")});");
                 break;
-            case SinkKind.Ntk when PositionPairs(e, node):
+            case SinkKind.Ntk when Strategy(e.Ir, node) == ConvNtkStrategy.PositionPairs:
                 WriteCostComment(e, node);
                 PositionPairTerm(e, node, streams);
                 break;
@@ -221,25 +239,100 @@ internal sealed class ConvRule : ILayerRule
         return (outputs * 2 * channelsOut * (fan + 1), 2 * fan * pp + outputs * 2 * pp * (channelsOut + 1));
     }
 
-    private static (long JacobianContraction, long PositionPairs) Costs(EmitContext e, LayerNode node) =>
-        Costs(node.OutShape.Channels, Fan(node), node.OutShape.Positions, e.Ir.Outputs);
-
-    private static bool PositionPairs(EmitContext e, LayerNode node)
+    /// <summary>
+    /// The readout route's counts in Trace mode: per sample pair the per-channel Grams and their weighting by the row
+    /// pairs, per sample the factors G_n = R_n X_n^T and, where a cotangent flows on (<paramref name="cotangent"/>), one
+    /// transposed convolution and the rows' contractions with it (<paramref name="inputSize"/> = C_in Hin Win).
+    /// </summary>
+    internal static (long PerPair, long PerSample) ReadoutCosts(long channelsOut, long fan, long positions, long inputSize, long outputs, bool cotangent)
     {
-        var (jacobian, pairs) = Costs(e, node);
-        return pairs < jacobian;
+        long factors = 2 * channelsOut * fan * positions;
+        return (2 * channelsOut * (fan + 1) + outputs * 2 * channelsOut, factors + (cotangent ? factors + outputs * 2 * channelsOut * inputSize : 0));
+    }
+
+    /// <summary>
+    /// Per-sample FLOPs in Trace mode of the other two routes: the Jacobian rows (contraction only) and, where a cotangent
+    /// flows on, col2im(W^T D_r) for every row (2 O F P each, OutputSize rows per sample).
+    /// </summary>
+    internal static (long JacobianContraction, long PositionPairs) PerSampleCosts(long channelsOut, long fan, long positions, long outputs, bool cotangent)
+    {
+        long rows = outputs * 2 * channelsOut * fan * positions;
+        return (rows + (cotangent ? rows : 0), cotangent ? rows : 0);
+    }
+
+    /// <summary>The kernel size (samples per side) at which the readout route must also win with its per-sample work counted.</summary>
+    internal const long ReferenceSamples = 64;
+
+    /// <summary>The NTK strategy of a convolution (the generated comment states the counts).</summary>
+    internal static ConvNtkStrategy Strategy(NetworkIr ir, LayerNode node)
+    {
+        long o = node.OutShape.Channels, f = Fan(node), positions = node.OutShape.Positions;
+        var (jacobian, pairs) = Costs(o, f, positions, ir.Outputs);
+        var best = pairs < jacobian ? ConvNtkStrategy.PositionPairs : ConvNtkStrategy.JacobianContraction;
+        if (ReadoutShape(ir, node) is null) return best;
+        var (jacobianSample, pairsSample) = PerSampleCosts(o, f, positions, ir.Outputs, node.HasParametersBefore);
+        long bestPair = System.Math.Min(jacobian, pairs), bestSample = best == ConvNtkStrategy.PositionPairs ? pairsSample : jacobianSample;
+        var (readoutPair, readoutSample) = ReadoutCosts(o, f, positions, node.InShape.Size, ir.Outputs, node.HasParametersBefore);
+        bool cheaper = readoutPair < bestPair && ReferenceSamples * readoutPair + readoutSample < ReferenceSamples * bestPair + bestSample;
+        return cheaper ? ConvNtkStrategy.Readout : best;
+    }
+
+    /// <summary>
+    /// The readout structure of a convolution, if it has one: the nodes after it up to a GlobalAvgPool are elementwise
+    /// activations, each node from the convolution to the last activation is read by the next node alone (so the
+    /// cotangent at the convolution's output is the pool's cotangent times a per-sample factor). Anything may follow the
+    /// pool.
+    /// </summary>
+    internal static ConvReadout? ReadoutShape(NetworkIr ir, LayerNode conv)
+    {
+        if (conv.Kind != Model.LayerKind.Conv || conv.Parameters is null) return null;
+        var chain = new List<LayerNode>();
+        for (int i = conv.Index; i + 1 < ir.Nodes.Count; i++)
+        {
+            var next = ir.Nodes[i + 1];
+            if (next.IsJoin || next.Input != i || ir.Readers(i).Count() != 1) return null;
+            if (next.Kind == Model.LayerKind.GlobalAvgPool) return new ConvReadout(conv, chain, next);
+            if (LayerRules.For(next) is not ActivationRule) return null;
+            chain.Add(next);
+        }
+
+        return null;
+    }
+
+    /// <summary>The readout that ends at <paramref name="pool"/> when its convolution takes the readout route (the NTK walk's unit).</summary>
+    internal static ConvReadout? ChosenReadout(NetworkIr ir, LayerNode pool)
+    {
+        if (pool.Kind != Model.LayerKind.GlobalAvgPool) return null;
+        int k = pool.Input;
+        while (k >= 0 && LayerRules.For(ir.Nodes[k]) is ActivationRule) k = ir.Nodes[k].Input;
+        if (k < 0 || ReadoutShape(ir, ir.Nodes[k]) is not { } readout || readout.Pool.Index != pool.Index) return null;
+        return Strategy(ir, readout.Conv) == ConvNtkStrategy.Readout ? readout : null;
     }
 
     // The cost model's counts for this layer, its memory and its choice.
     private static void WriteCostComment(EmitContext e, LayerNode node)
     {
         long o = node.OutShape.Channels, f = Fan(node), positions = node.OutShape.Positions;
-        var (jacobian, pairs) = Costs(e, node);
-        bool chosen = pairs < jacobian;
+        var (jacobian, pairs) = Costs(o, f, positions, e.Ir.Outputs);
+        var strategy = Strategy(e.Ir, node);
+        string choice = strategy switch
+        {
+            ConvNtkStrategy.Readout => "readout",
+            ConvNtkStrategy.PositionPairs => "position pairs",
+            _ => "Jacobian contraction",
+        };
+        bool cotangent = node.HasParametersBefore;
+        var (jacobianSample, pairsSample) = PerSampleCosts(o, f, positions, e.Ir.Outputs, cotangent);
         e.W.Line($"// NTK term, cost model per sample pair in Trace mode ({Count(e.Ir.Outputs)} row pairs): Jacobian contraction {Count(jacobian)} FLOPs " +
                  $"(+ {Count(2 * o * f * positions)} per row to form J_r = D_r X^T; memory {Count(o * (f + 1))} per row),");
-        e.W.Line($"// position pairs {Count(pairs)} FLOPs (memory {Count(positions * positions)} per row pair and per sample pair, {Count(positions * o)} per row, {Count(positions * f)} per sample):" +
-                 $" {(chosen ? "position pairs" : "Jacobian contraction")} chosen.");
+        var readout = ReadoutShape(e.Ir, node);
+        e.W.Line($"// position pairs {Count(pairs)} FLOPs (memory {Count(positions * positions)} per row pair and per sample pair, {Count(positions * o)} per row, {Count(positions * f)} per sample)" +
+                 (readout is null ? $": {choice} chosen." : ","));
+        if (readout is null) return;
+        var (readoutPair, readoutSample) = ReadoutCosts(o, f, positions, node.InShape.Size, e.Ir.Outputs, cotangent);
+        e.W.Line($"// readout through layer {readout.Pool.Number}'s global average pool {Count(readoutPair)} FLOPs (+ {Count(readoutSample)} per sample" +
+                 (cotangent ? $" with the input cotangent; the other two {Count(jacobianSample)} and {Count(pairsSample)} per sample" : $"; the other two {Count(jacobianSample)} and 0") +
+                 $"; memory {Count(o * (f + 1))} per sample, {Count(o)} per sample pair): {choice} chosen.");
     }
 
     // Theta_l += sum_{p, p'} <D_r[:, p], D_s[:, p']> (WeightScale^2 <X[:, p], X'[:, p']> + BiasScale^2), times the rates where there are.
@@ -266,6 +359,112 @@ internal sealed class ConvRule : ILayerRule
         string bias = node.Parameters.HasBias ? $"{bs} * {bs}" : "0.0";
         e.W.Line($"backend.PositionPairAccumulate({gram}, {patchGram}, {positions}, repeat / fold, {ws} * {ws}, {bias}, result);");
     }
+
+    // Before the passes: each batch's readout factor R = the pool's and activations' cotangent steps applied to ones, its
+    // per-sample factors G_n = R_n X_n^T and sum_p R_n, and the per-channel Grams H_c of the two batches.
+    private static void PrepareReadout(EmitContext e, ConvReadout readout, Batch first, Batch second)
+    {
+        var node = readout.Conv;
+        string n = Name(node), positions = Int(node.OutShape.Positions), channels = Int(node.OutShape.Channels);
+        string size = Int(node.OutShape.Size), factors = Int(node.OutShape.Channels * Fan(node)), colsCount = Int(Fan(node) * node.OutShape.Positions);
+        e.W.Line($"// Layer {node.Number} is read out by layer {readout.Pool.Number}'s global average pool: the cotangent of a{node.Number} is v[r, c] R[n, c, p], with v the");
+        e.W.Line($"// pool's cotangent and R the readout factor ({Through(readout)}), the same for every output.");
+        var streams = new CotangentStream[2];
+        foreach (var (batch, index) in new[] { (first, 1), (second, 2) })
+        {
+            bool own = index == 1;
+            string rows = own ? "n1" : "n2", ones = $"ones{index}_{node.Number}", factor = $"readout{index}_{node.Number}";
+            string onesSlot = e.Plan.Add($"NtkReadoutSeed{index}_{node.Number}", $"Ntk x{index}: ones, the readout seed of layer {node.Number}", rows, "1", inNtk: true, secondBatchOnly: !own);
+            string factorSlot = e.Plan.Add($"NtkReadout{index}_{node.Number}", $"Ntk x{index}: the readout factor R of layer {node.Number}", rows, size, inNtk: true, secondBatchOnly: !own);
+            e.W.Line($"TTensor {factor} = {(own ? "" : $"sameInputs ? readout1_{node.Number} : ")}workspace.Get(backend, {factorSlot}, {rows}, {size});");
+            string fill = $"backend.BroadcastPositions(workspace.Get(backend, {onesSlot}, {rows}, 1), {size}, {Helper($"Layer{readout.Pool.Number}Scale")}, {factor});";
+            string seed = $"backend.SetOutputSeed(workspace.Get(backend, {onesSlot}, {rows}, 1), 0);";
+            if (own)
+            {
+                e.W.Line(seed);
+                e.W.Line(fill);
+            }
+            else
+            {
+                e.W.Open("if (!sameInputs)");
+                e.W.Line(seed);
+                e.W.Line(fill);
+                e.W.Close();
+            }
+
+            streams[index - 1] = new CotangentStream($"Ntk x{index} readout", $"r{index}_", factor, batch, rows, "1", $"NtkReadoutC{index}_", inNtk: true, sameAs: own ? null : streams[0]);
+        }
+
+        for (int i = readout.Chain.Count - 1; i >= 0; i--)
+            foreach (var stream in streams) LayerRules.For(readout.Chain[i]).Cotangent(e, readout.Chain[i], stream);
+
+        // G_n [C_out, F] and sum_p R_n per sample; H_c = WeightScale^2 <G_n[c], G_m[c]> + BiasScale^2 (sum_p R_n[c]) (sum_p R_m[c]).
+        bool rates = node.Parameters!.HasRates, bias = node.Parameters.HasBias;
+        string ws = rates ? Helper(n + "NtkWeightScale") : WeightScale(node), bs = rates ? Helper(n + "NtkBiasScale") : BiasScale(node);
+        foreach (var (batch, index) in new[] { (first, 1), (second, 2) })
+        {
+            bool own = index == 1;
+            string rows = own ? "n1" : "n2", factor = $"readout{index}_{node.Number}", cols = e.BatchBuffer(batch, ColumnsSuffix(node), colsCount);
+            string g = $"rj{index}_{node.Number}", gb = $"rjb{index}_{node.Number}";
+            string gSlot = e.Plan.Add($"NtkReadoutJacobian{index}_{node.Number}", $"Ntk x{index}: R_n X_n^T of layer {node.Number}, per sample", rows, factors, inNtk: true, secondBatchOnly: !own);
+            e.W.Line($"TTensor {g} = {(own ? "" : $"sameInputs ? rj1_{node.Number} : ")}workspace.Get(backend, {gSlot}, {rows}, {factors});");
+            if (bias)
+            {
+                string gbSlot = e.Plan.Add($"NtkReadoutBiasJacobian{index}_{node.Number}", $"Ntk x{index}: sum_p R_n of layer {node.Number}, per sample", rows, channels, inNtk: true, secondBatchOnly: !own);
+                e.W.Line($"TTensor {gb} = {(own ? "" : $"sameInputs ? rjb1_{node.Number} : ")}workspace.Get(backend, {gbSlot}, {rows}, {channels});");
+            }
+
+            var statements = new List<string> { $"backend.RowProducts({factor}, {cols}, {positions}, 1, 1.0, {g}, 0);" };
+            if (bias) statements.Add($"backend.SumPositions({factor}, {positions}, 1.0, {gb}, 0);");
+            if (own)
+            {
+                foreach (var statement in statements) e.W.Line(statement);
+                continue;
+            }
+
+            e.W.Open("if (!sameInputs)");
+            foreach (var statement in statements) e.W.Line(statement);
+            e.W.Close();
+        }
+
+        string gramSlot = e.Plan.Add(ReadoutGramSlot(node), $"Ntk: the per-channel Grams H_c of layer {node.Number}'s readout, [C_out, n1, n2]", $"{channels} * n1", "n2", inNtk: true);
+        string gram = e.Fetch($"readoutGram{node.Number}", gramSlot, $"{channels} * n1", "n2");
+        e.W.Line($"backend.ChannelGrams(rj1_{node.Number}, rj2_{node.Number}, {channels}, {ws} * {ws}, {gram}, false);");
+        if (bias) e.W.Line($"backend.ChannelGrams(rjb1_{node.Number}, rjb2_{node.Number}, {channels}, {bs} * {bs}, {gram}, true);");
+    }
+
+    /// <summary>
+    /// The NTK walk's step over a readout (the pool, the activations and the convolution at once), from the cotangents of
+    /// the pool's output (the streams' current tensors): the layer's term sum_c v_r[c] v_s[c] H_c into the result, then,
+    /// where parameters come before, the input cotangent sum_c v_r[c] E_n[c] into each stream.
+    /// </summary>
+    internal static void ReadoutTerm(EmitContext e, ConvReadout readout, CotangentStream[] streams)
+    {
+        var node = readout.Conv;
+        string scope = node.Scope.TrimEnd('/');
+        e.W.Line($"// Layers {node.Number}-{readout.Pool.Number}{(scope.Length == 0 ? "" : $" ({scope})")}: {new ConvRule().Label(node)}, read out by the global average pool ({Through(readout)})");
+        WriteCostComment(e, node);
+        string channels = Int(node.OutShape.Channels);
+        string gram = e.Fetch($"readoutGram{node.Number}", Helper(ReadoutGramSlot(node)), $"{channels} * n1", "n2");
+        e.W.Line($"backend.ChannelGramAccumulate({streams[0].Current}, {streams[1].Current}, {gram}, repeat, sumOutputs, result);");
+        if (!node.HasParametersBefore) return;
+
+        string size = Int(node.OutShape.Size);
+        foreach (var stream in streams)
+        {
+            string factor = stream.SameAs is null
+                ? e.Fetch($"readout1_{node.Number}", Helper($"NtkReadout1_{node.Number}"), "n1", size)
+                : $"workspace.Get(backend, {Helper($"NtkReadout2_{node.Number}")}, n2, {size})";
+            CotangentWalk.Step(e, node, stream, Int(node.InShape.Size),
+                $"backend.SeparableConvCotangent({Weights(node, "theta")}, {factor}, {stream.Current}, repeat, {WeightScale(node)}, {Int(node.InShape.Channels)}, {Helper(Name(node))}.Window, {{next}});");
+        }
+    }
+
+    // "1/784 times the derivatives of layers 4 (Relu)".
+    private static string Through(ConvReadout readout) =>
+        $"1/{Count(readout.Pool.InShape.Positions)}" + (readout.Chain.Count == 0 ? "" : " times the derivatives of " + string.Join(", ", readout.Chain.Select(c => $"layer {c.Number} ({LayerRules.For(c).Label(c)})")));
+
+    private static string ReadoutGramSlot(LayerNode node) => $"NtkReadoutGram{node.Number}";
 
     private static string PatchGramSlot(LayerNode node) => $"NtkPatchGram{node.Number}";
 
@@ -299,3 +498,17 @@ internal sealed class ConvRule : ILayerRule
 
     private static string BiasScale(LayerNode node) => Helper(Name(node) + "BiasScale");
 }
+
+/// <summary>How a convolution's NTK term is computed (see <see cref="ConvRule"/>).</summary>
+internal enum ConvNtkStrategy
+{
+    JacobianContraction,
+    PositionPairs,
+    Readout,
+}
+
+/// <summary>
+/// A convolution read out by a global average pool: <see cref="Chain"/> holds the elementwise activations between them
+/// (nodes Conv, Chain..., Pool are consecutive, each read by the next alone).
+/// </summary>
+internal sealed record ConvReadout(LayerNode Conv, IReadOnlyList<LayerNode> Chain, LayerNode Pool);
