@@ -294,11 +294,13 @@ public class LinearAlgebraTests
         double scale = MaxAbs(af.Data);
         Assert.True(MaxDiff(Mul(l64, T(l64)), af) <= 4 * n * 1.2e-7 * scale);
 
-        // 70 right-hand sides: one full 64-column strip of the float32 unblocked solve and a partial one.
-        var b64 = Random(n, 70, seed: 12);
-        var x = CpuLinearAlgebra.TryCholesky(a, out _)!.Solve(new Matrix<float>(n, 70, b64.Data.Select(v => (float)v).ToArray()));
-        var x64 = new Matrix<double>(n, 70, x.Data.Select(v => (double)v).ToArray());
-        double residual = MaxDiff(Mul(af, x64), new Matrix<double>(n, 70, b64.Data.Select(v => (double)(float)v).ToArray()));
+        // 85 right-hand sides: one full 64-column strip of the float32 unblocked solve and a partial one (whole vectors
+        // and a scalar remainder).
+        const int r = 85;
+        var b64 = Random(n, r, seed: 12);
+        var x = CpuLinearAlgebra.TryCholesky(a, out _)!.Solve(new Matrix<float>(n, r, b64.Data.Select(v => (float)v).ToArray()));
+        var x64 = new Matrix<double>(n, r, x.Data.Select(v => (double)v).ToArray());
+        double residual = MaxDiff(Mul(af, x64), new Matrix<double>(n, r, b64.Data.Select(v => (double)(float)v).ToArray()));
         Assert.True(residual <= 4 * n * 1.2e-7 * scale * MaxAbs(x64.Data) * n, $"float32 A X - B = {residual:G3} at n = {n}");
 
         var (values, vectors) = CpuLinearAlgebra.SymmetricEigen(a);
@@ -340,12 +342,14 @@ public class LinearAlgebraTests
         Assert.Equal("rightHandSide", Assert.Throws<ArgumentException>(() => factor.Solve(new Matrix<double>(4, 1))).ParamName);
     }
 
-    // The vectorized symmetry scan works in 32 x 32 blocks (vector part and scalar tail of each block row): a bad entry
-    // anywhere, above or below the diagonal, is named with its position, in both precisions.
+    // The vectorized symmetry scan works in blocks of 64 (float) / 32 (double), full blocks transposed in registers, edge
+    // blocks element by element (vector part and scalar tail of each block row): a bad entry anywhere, above or below the
+    // diagonal, is named with its position, in both precisions.
     [Theory]
     [InlineData(31)]
     [InlineData(33)]
     [InlineData(70)]
+    [InlineData(130)]
     public void Symmetry_and_finiteness_checks_find_every_bad_entry(int n)
     {
         var a64 = Spd(n, seed: n, logCondition: 1);

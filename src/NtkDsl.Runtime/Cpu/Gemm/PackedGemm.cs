@@ -200,7 +200,13 @@ internal static unsafe class PackedGemm<T> where T : unmanaged, IFloatingPointIe
             T* src = a + ir * rs;
             if (rs == 1)
             {
-                // op(A) = a^T: each k reads mr contiguous elements.
+                // op(A) = a^T: each k reads mr contiguous elements (a full panel: two vector moves per k).
+                if (mr == MR && (typeof(T) == typeof(double) || typeof(T) == typeof(float)))
+                {
+                    for (int k = 0; k < kc; k++) CopySix(src + k * cs, panel + k * MR);
+                    continue;
+                }
+
                 for (int k = 0; k < kc; k++)
                 {
                     T* s = src + k * cs;
@@ -222,6 +228,22 @@ internal static unsafe class PackedGemm<T> where T : unmanaged, IFloatingPointIe
                 for (int r = mr; r < MR; r++)
                     for (int k = 0; k < kc; k++) panel[k * MR + r] = T.Zero;
             }
+        }
+    }
+
+    // d[0..6) = s[0..6) for float or double (MR = 6): a 4-element and a 2-element vector move.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopySix(T* s, T* d)
+    {
+        if (typeof(T) == typeof(double))
+        {
+            Vector256.Store(Vector256.Load(s), d);
+            Vector128.Store(Vector128.Load(s + 4), d + 4);
+        }
+        else
+        {
+            Vector128.Store(Vector128.Load(s), d);
+            Vector64.Store(Vector64.Load(s + 4), d + 4);
         }
     }
 
