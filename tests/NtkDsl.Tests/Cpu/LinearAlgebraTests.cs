@@ -82,7 +82,9 @@ public class LinearAlgebraTests
     [InlineData(37, 12)]
     [InlineData(301, 48)]
     [InlineData(530, 96)]
-    [InlineData(701, 288)]   // the float64 tile of large n: updates of depth 288 cross the GEMM's K block (256)
+    [InlineData(701, 288)]   // the float64 tile of large n: updates of depth 288 (one depth block of the GEMM, up to 320)
+    [InlineData(577, 288)]   // two tiles of 288 and a last one of a single row
+    [InlineData(1001, 192)]  // the default tile from n = 960 (five tile rows of 192 and a short one)
     public void Tiled_cholesky_reproduces_the_matrix_matches_MathNet_and_does_not_depend_on_the_schedule(int n, int tile)
     {
         var a = Spd(n, seed: 21 + n, logCondition: 6);
@@ -142,6 +144,8 @@ public class LinearAlgebraTests
     [InlineData(97, 24)]
     [InlineData(301, 96)]
     [InlineData(1001, 384)]   // the float32 tile of large n (two K blocks per update, a short last tile)
+    [InlineData(769, 384)]    // two tiles of 384 and a last one of a single row
+    [InlineData(1001, 192)]   // the default tile from n = 960
     public void Tiled_float32_cholesky_satisfies_L_LT_equals_A(int n, int tile)
     {
         var a64 = Spd(n, seed: 4, logCondition: 2);
