@@ -55,7 +55,8 @@ internal static unsafe class SymmetryScan<T> where T : unmanaged, IFloatingPoint
             {
                 int w = Math.Min(B, n - j0);
                 T* block = d + (nint)j0 * n + i0;
-                if (h == B && w == B && Avx.IsSupported) TransposeAvx(block, n, mirror);
+                if (h == B && w == B && Avx.IsSupported && (typeof(T) == typeof(float) || typeof(T) == typeof(double)))
+                    TransposeAvx(block, n, mirror);
                 else
                     for (int c = 0; c < w; c++)
                         for (int r = 0; r < h; r++) mirror[r * B + c] = block[(nint)c * n + r];
@@ -98,7 +99,7 @@ internal static unsafe class SymmetryScan<T> where T : unmanaged, IFloatingPoint
             finite[item] = allFinite;
         }
 
-        // mirror[r B + c] = block[c ld + r] for a full B x B block, in 8 x 8 (float) or 4 x 4 (double) register
+        // mirror[r B + c] = block[c ld + r] for a full B x B block of float or double, in 8 x 8 / 4 x 4 register
         // transposes: the scalar element-by-element transpose was most of the scan's time.
         private static void TransposeAvx(T* block, nint ld, T* mirror)
         {
@@ -108,15 +109,12 @@ internal static unsafe class SymmetryScan<T> where T : unmanaged, IFloatingPoint
                     for (int r0 = 0; r0 < B; r0 += 8)
                         Transpose8((float*)block + c0 * ld + r0, ld, (float*)mirror + r0 * B + c0);
             }
-            else if (typeof(T) == typeof(double))
+            else
             {
                 for (int c0 = 0; c0 < B; c0 += 4)
                     for (int r0 = 0; r0 < B; r0 += 4)
                         Transpose4((double*)block + c0 * ld + r0, ld, (double*)mirror + r0 * B + c0);
             }
-            else
-                for (int c = 0; c < B; c++)
-                    for (int r = 0; r < B; r++) mirror[r * B + c] = block[c * ld + r];
         }
 
         // dst[r B + c] = src[c ld + r], r, c < 8.
