@@ -82,7 +82,9 @@ public class LinearAlgebraTests
     [InlineData(37, 12)]
     [InlineData(301, 48)]
     [InlineData(530, 96)]
-    [InlineData(701, 288)]   // the float64 tile of large n: updates of depth 288 cross the GEMM's K block (256)
+    [InlineData(701, 288)]   // the float64 tile of large n: updates of depth 288 (one depth block of the GEMM, up to 320)
+    [InlineData(577, 288)]   // two tiles of 288 and a last one of a single row
+    [InlineData(1001, 192)]  // the default tile from n = 960 (five tile rows of 192 and a short one)
     public void Tiled_cholesky_reproduces_the_matrix_matches_MathNet_and_does_not_depend_on_the_schedule(int n, int tile)
     {
         var a = Spd(n, seed: 21 + n, logCondition: 6);
@@ -142,6 +144,8 @@ public class LinearAlgebraTests
     [InlineData(97, 24)]
     [InlineData(301, 96)]
     [InlineData(1001, 384)]   // the float32 tile of large n (two K blocks per update, a short last tile)
+    [InlineData(769, 384)]    // two tiles of 384 and a last one of a single row
+    [InlineData(1001, 192)]   // the default tile from n = 960
     public void Tiled_float32_cholesky_satisfies_L_LT_equals_A(int n, int tile)
     {
         var a64 = Spd(n, seed: 4, logCondition: 2);
@@ -294,11 +298,13 @@ public class LinearAlgebraTests
         double scale = MaxAbs(af.Data);
         Assert.True(MaxDiff(Mul(l64, T(l64)), af) <= 4 * n * 1.2e-7 * scale);
 
-        // 70 right-hand sides: one full 64-column strip of the float32 unblocked solve and a partial one.
-        var b64 = Random(n, 70, seed: 12);
-        var x = CpuLinearAlgebra.TryCholesky(a, out _)!.Solve(new Matrix<float>(n, 70, b64.Data.Select(v => (float)v).ToArray()));
-        var x64 = new Matrix<double>(n, 70, x.Data.Select(v => (double)v).ToArray());
-        double residual = MaxDiff(Mul(af, x64), new Matrix<double>(n, 70, b64.Data.Select(v => (double)(float)v).ToArray()));
+        // 85 right-hand sides: one full 64-column strip of the float32 unblocked solve and a partial one (whole vectors
+        // and a scalar remainder).
+        const int r = 85;
+        var b64 = Random(n, r, seed: 12);
+        var x = CpuLinearAlgebra.TryCholesky(a, out _)!.Solve(new Matrix<float>(n, r, b64.Data.Select(v => (float)v).ToArray()));
+        var x64 = new Matrix<double>(n, r, x.Data.Select(v => (double)v).ToArray());
+        double residual = MaxDiff(Mul(af, x64), new Matrix<double>(n, r, b64.Data.Select(v => (double)(float)v).ToArray()));
         Assert.True(residual <= 4 * n * 1.2e-7 * scale * MaxAbs(x64.Data) * n, $"float32 A X - B = {residual:G3} at n = {n}");
 
         var (values, vectors) = CpuLinearAlgebra.SymmetricEigen(a);
@@ -340,12 +346,14 @@ public class LinearAlgebraTests
         Assert.Equal("rightHandSide", Assert.Throws<ArgumentException>(() => factor.Solve(new Matrix<double>(4, 1))).ParamName);
     }
 
-    // The vectorized symmetry scan works in 32 x 32 blocks (vector part and scalar tail of each block row): a bad entry
-    // anywhere, above or below the diagonal, is named with its position, in both precisions.
+    // The vectorized symmetry scan works in blocks of 64 (float) / 32 (double), full blocks transposed in registers, edge
+    // blocks element by element (vector part and scalar tail of each block row): a bad entry anywhere, above or below the
+    // diagonal, is named with its position, in both precisions.
     [Theory]
     [InlineData(31)]
     [InlineData(33)]
     [InlineData(70)]
+    [InlineData(130)]
     public void Symmetry_and_finiteness_checks_find_every_bad_entry(int n)
     {
         var a64 = Spd(n, seed: n, logCondition: 1);

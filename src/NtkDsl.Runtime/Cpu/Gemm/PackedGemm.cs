@@ -54,6 +54,10 @@ internal static unsafe class PackedGemm<T> where T : unmanaged, IFloatingPointIe
     // Per-element sizes keep the packed blocks at the same byte sizes for both types: A micro-panel MR * KC * sizeof(T)
     // = 12/6 KiB (L1 is 32 KiB), A block MC * KC = 192/96 KiB and B block KC * NC = 512 KiB, together within the 1 MiB L2.
     public const int KC = 256;
+
+    // Depths up to KC + KC / 4 run as one depth block (packed blocks up to 1.25x the sizes above, still within L1 / L2):
+    // a depth of 288 (the Cholesky's tiles) would otherwise take a second pass over C for its last 32.
+    private const int KCMax = KC + KC / 4;
     public const int MC = 96;
     public static readonly int NC = typeof(T) == typeof(double) ? 256 : 512;
 
@@ -126,12 +130,13 @@ internal static unsafe class PackedGemm<T> where T : unmanaged, IFloatingPointIe
     {
         int nc = Math.Min(NC, p.N - jc);
         if (p.UpperOnly && jc + nc <= icStart) return; // every column is left of every row: strictly lower
-        T* packA = Buffer(ref t_packA, MC * KC);
-        T* packB = Buffer(ref t_packB, KC * NC);
+        T* packA = Buffer(ref t_packA, MC * KCMax);
+        T* packB = Buffer(ref t_packB, KCMax * NC);
         int nr = Width(kernel);
-        for (int pc = 0; pc < p.K; pc += KC)
+        int depth = p.K <= KCMax ? p.K : KC;
+        for (int pc = 0; pc < p.K; pc += depth)
         {
-            int kc = Math.Min(KC, p.K - pc);
+            int kc = Math.Min(depth, p.K - pc);
             bool first = pc == 0;
             bool load = !first || p.Accumulate;
             T* bias = first ? p.Bias : null;
@@ -200,7 +205,13 @@ internal static unsafe class PackedGemm<T> where T : unmanaged, IFloatingPointIe
             T* src = a + ir * rs;
             if (rs == 1)
             {
-                // op(A) = a^T: each k reads mr contiguous elements.
+                // op(A) = a^T: each k reads mr contiguous elements (a full panel: two vector moves per k).
+                if (mr == MR && (typeof(T) == typeof(double) || typeof(T) == typeof(float)))
+                {
+                    for (int k = 0; k < kc; k++) CopySix(src + k * cs, panel + k * MR);
+                    continue;
+                }
+
                 for (int k = 0; k < kc; k++)
                 {
                     T* s = src + k * cs;
@@ -222,6 +233,22 @@ internal static unsafe class PackedGemm<T> where T : unmanaged, IFloatingPointIe
                 for (int r = mr; r < MR; r++)
                     for (int k = 0; k < kc; k++) panel[k * MR + r] = T.Zero;
             }
+        }
+    }
+
+    // d[0..6) = s[0..6) for float or double (MR = 6): a 4-element and a 2-element vector move.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopySix(T* s, T* d)
+    {
+        if (typeof(T) == typeof(double))
+        {
+            Vector256.Store(Vector256.Load(s), d);
+            Vector128.Store(Vector128.Load(s + 4), d + 4);
+        }
+        else
+        {
+            Vector128.Store(Vector128.Load(s), d);
+            Vector64.Store(Vector64.Load(s + 4), d + 4);
         }
     }
 

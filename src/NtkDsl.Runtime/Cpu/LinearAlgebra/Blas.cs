@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Numerics.Tensors;
 using NtkDsl.Cpu.Gemm;
 
 namespace NtkDsl.Cpu.LinearAlgebra;
@@ -161,12 +160,24 @@ internal static unsafe class Blas<T> where T : unmanaged, IFloatingPointIeee754<
             Vector.Store(a7 * s, xj + 7 * v);
         }
 
+        // A strip narrower than eight vectors (the last one of B): one vector of the row at a time, accumulated in a
+        // register as in SolveRowFull, then the scalar remainder.
         private static void SolveRowPartial(T* coefficients, nint colStep, int i0, int i1, T* x, nint ldb, T* xj, T inv, int w)
         {
-            var row = new Span<T>(xj, w);
-            for (int i = i0; i < i1; i++)
-                TensorPrimitives.MultiplyAdd(new ReadOnlySpan<T>(x + i * ldb, w), -coefficients[i * colStep], row, row);
-            TensorPrimitives.Multiply(row, inv, row);
+            int v = Vector<T>.Count, c = 0;
+            for (; c <= w - v; c += v)
+            {
+                var a = Vector.Load(xj + c);
+                for (int i = i0; i < i1; i++) a = Fma(new Vector<T>(-coefficients[i * colStep]), Vector.Load(x + i * ldb + c), a);
+                Vector.Store(a * new Vector<T>(inv), xj + c);
+            }
+
+            for (; c < w; c++)
+            {
+                T a = xj[c];
+                for (int i = i0; i < i1; i++) a -= coefficients[i * colStep] * x[i * ldb + c];
+                xj[c] = a * inv;
+            }
         }
 
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]

@@ -61,15 +61,17 @@ internal static unsafe class Cholesky<T> where T : unmanaged, IFloatingPointIeee
     public static int FactorTiles(int n, int tile, nint[] tiles, nint[] strides, T? pivotFloor, Action<int>? onPanel, int threads)
         => new TileSchedule(n, tile, tiles, strides, pivotFloor, onPanel).Run(threads);
 
-    // Multiples of 96 (the register tile's 6 rows and 16 / 32 columns divide them), at least six tile rows so that there
-    // are enough tasks for the lookahead, and at most what keeps two tiles within the 1 MiB L2 (288 x 288 double,
-    // 384 x 384 float: 648 / 576 KiB). Measured (process CPU time of the factorization, n = 2000 and 4000): 288 does
-    // 10-17% less work than 192 in float64, 384 13-25% less than 192 in float32 (fewer packs of each panel tile, fewer
-    // passes over C).
+    // Multiples of 96 (the register tile's 6 rows and 16 / 32 columns divide them), at least six tile rows (five from
+    // n = 960) so that there are enough tasks for the lookahead, and at most what keeps two tiles within the 1 MiB L2
+    // (288 x 288 double, 384 x 384 float: 648 / 576 KiB). Measured (process CPU time of the factorization, n = 2000 and
+    // 4000): 288 does 10-17% less work than 192 in float64, 384 13-25% less than 192 in float32 (fewer packs of each
+    // panel tile, fewer passes over C). Tiles of 96 only where fewer than five rows of 192 fit: at n = 1000, 192 did ~20%
+    // less update work than 96 (tasks of ~30 us pay the schedule's lock and wake-ups), in both types.
     private static int TileSide(int n)
     {
         int cap = typeof(T) == typeof(float) ? 384 : 288;
-        return Math.Clamp(n / 6 / 96 * 96, 96, cap);
+        int side = n / 6 >= 192 ? n / 6 : n >= 5 * 192 ? 192 : 96;
+        return Math.Clamp(side / 96 * 96, 96, cap);
     }
 
     private static int Recursive(T* a, nint ld, int n, int threads)

@@ -113,13 +113,11 @@ public static class CpuLinearAlgebra
         return (ar, ac, bc);
     }
 
+    // The strict lower triangle of u stays scratch (never read by the factor, never cleared: most of its pages are not
+    // even touched).
     private static unsafe int Factor<T>(T[] u, int n) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int failed;
-        fixed (T* p = u) failed = Cholesky<T>.Factor(p, n, n);
-        if (failed >= 0) return failed;
-        for (int i = 1; i < n; i++) Array.Clear(u, i * n, i); // the strict lower triangle was scratch
-        return -1;
+        fixed (T* p = u) return Cholesky<T>.Factor(p, n, n);
     }
 
     /// <summary>Rejects non-square, non-finite and asymmetric matrices, naming <paramref name="name"/> and the entry.</summary>
@@ -159,7 +157,7 @@ public static class CpuLinearAlgebra
 /// <typeparam name="T">float or double.</typeparam>
 public sealed class CholeskyFactor<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    // U = L^T, upper triangle in row-major storage (strict lower part zero).
+    // U = L^T, upper triangle in row-major storage; the strict lower part is scratch of the factorization and is never read.
     private readonly T[] _upper;
 
     internal CholeskyFactor(T[] upper, int size)
@@ -180,7 +178,14 @@ public sealed class CholeskyFactor<T> where T : unmanaged, IFloatingPointIeee754
     }
 
     /// <summary>The lower-triangular factor L as a new matrix (zeros above the diagonal).</summary>
-    public Matrix<T> Lower() => new Matrix<T>(Size, Size, _upper).Transpose();
+    public Matrix<T> Lower()
+    {
+        int n = Size;
+        var l = new Matrix<T>(n, n);
+        for (int j = 0; j < n; j++)
+            for (int i = j; i < n; i++) l.Data[i * n + j] = _upper[j * n + i];
+        return l;
+    }
 
     /// <summary>Solves A X = B (forward then back substitution, blocked on the GEMM).</summary>
     /// <param name="rightHandSide">B, n x k (finite).</param>
