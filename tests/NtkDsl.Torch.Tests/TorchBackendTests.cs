@@ -12,6 +12,33 @@ public sealed class TorchBackendTests
     [Theory]
     [InlineData(ScalarType.Float64)]
     [InlineData(ScalarType.Float32)]
+    public void Conv_input_cotangent_in_the_backends_own_blocks_equals_the_cpu_backend(ScalarType dtype)
+    {
+        // A one-row scratch: the Torch backend takes blocks of ConvCotangentBlockElements in a temporary instead.
+        using var scope = NewDisposeScope();
+        var window = new SpatialWindow(new SpatialShape(4, 3), 3, 2, 1, 1, Padding.Same);
+        int channelsIn = 2, channelsOut = 3, positions = window.Output.Positions, fan = channelsIn * window.Taps, rows = 9;
+        int inputs = channelsIn * window.Input.Positions;
+        var w = Random(channelsOut, fan, 1);
+        var c = Random(rows, channelsOut * positions, 2);
+        var expected = new NtkDsl.Cpu.CpuTensor<double>(new double[rows * inputs], 0, rows, inputs);
+        var cpu = new NtkDsl.Cpu.CpuBackend<double>();
+        NtkDsl.Backends.ConvCotangent.Input(cpu, Cpu(w), Cpu(c), 0.7, channelsIn, window, new NtkDsl.Cpu.CpuTensor<double>(new double[fan * positions], 0, 1, fan * positions), expected);
+        var dst = zeros(rows, inputs, dtype);
+        NtkDsl.Backends.ConvCotangent.Input(Backend(dtype), ToTensor(w, dtype), ToTensor(c, dtype), 0.7, channelsIn, window, zeros(1, fan * positions, dtype), dst);
+        Assert.True(Backend(dtype).ConvCotangentBlockElements / (fan * positions) >= rows);
+        var host = new double[rows, inputs];
+        for (int r = 0; r < rows; r++)
+            for (int i = 0; i < inputs; i++) host[r, i] = expected.Row(r)[i];
+        AssertClose(host, ToHost(dst), dtype == ScalarType.Float64 ? 1e-12 : 1e-5);
+
+        static NtkDsl.Cpu.CpuTensor<double> Cpu(double[,] m) =>
+            new(m.Cast<double>().ToArray(), 0, m.GetLength(0), m.GetLength(1));
+    }
+
+    [Theory]
+    [InlineData(ScalarType.Float64)]
+    [InlineData(ScalarType.Float32)]
     public void LinearActivate_writes_the_product_and_its_activation(ScalarType dtype)
     {
         using var scope = NewDisposeScope();

@@ -14,23 +14,33 @@ public static class ConvCotangent
     public static void Input<TBackend, TTensor>(TBackend backend, TTensor w, TTensor c, double scale, int channels, SpatialWindow window, TTensor scratch, TTensor dst)
         where TBackend : ITensorBackend<TTensor>
     {
-        int rows = backend.Rows(c), block = backend.Rows(scratch);
+        int rows = backend.Rows(c), block = backend.Rows(scratch), cols = backend.Cols(scratch);
         if (block < 1 && rows > 0)
-            throw new ArgumentException($"Expected a scratch buffer of at least one row, got [{block}, {backend.Cols(scratch)}].", nameof(scratch));
-        if (block >= rows)
+            throw new ArgumentException($"Expected a scratch buffer of at least one row, got [{block}, {cols}].", nameof(scratch));
+        // A backend that prefers larger blocks than the scratch holds gets them in a temporary of its own.
+        long preferred = System.Math.Min(rows, backend.ConvCotangentBlockElements / System.Math.Max(cols, 1));
+        TTensor? temporary = default;
+        if (preferred > block)
         {
-            var cols = block == rows ? scratch : backend.RowSlice(scratch, 0, rows);
-            backend.MatMulRows(w, true, c, scale, cols, false);
-            backend.Col2Im(cols, channels, window, dst);
-            return;
+            block = (int)preferred;
+            temporary = backend.Allocate(block, cols);
+            scratch = temporary;
         }
 
-        for (int start = 0; start < rows; start += block)
+        try
         {
-            int count = Math.Min(block, rows - start);
-            var cols = count == block ? scratch : backend.RowSlice(scratch, 0, count);
-            backend.MatMulRows(w, true, backend.RowSlice(c, start, count), scale, cols, false);
-            backend.Col2Im(cols, channels, window, backend.RowSlice(dst, start, count));
+            for (int start = 0; start < rows; start += block)
+            {
+                int count = System.Math.Min(block, rows - start);
+                var part = count == block ? scratch : backend.RowSlice(scratch, 0, count);
+                var cotangent = count == rows ? c : backend.RowSlice(c, start, count);
+                backend.MatMulRows(w, true, cotangent, scale, part, false);
+                backend.Col2Im(part, channels, window, count == rows ? dst : backend.RowSlice(dst, start, count));
+            }
+        }
+        finally
+        {
+            (temporary as IDisposable)?.Dispose();
         }
     }
 }

@@ -27,6 +27,14 @@ public partial interface ITensorBackend<TTensor>
     /// </summary>
     int TraceOutputGroupLimit { get; }
 
+    /// <summary>
+    /// Elements of one block of a convolution's input cotangent col2im(W^T D) when that is more than the generated scratch
+    /// holds (0: blocks of the scratch's rows). The CPU keeps the generated cache-sized scratch (2^18 elements); on
+    /// libtorch, where every op allocates its result anyway, that many small blocks made conv NTKs 2.5x slower and the
+    /// Torch backend takes blocks of 2^22 elements in temporaries (<see cref="ConvCotangent.Input"/>).
+    /// </summary>
+    long ConvCotangentBlockElements { get; }
+
     /// <summary>Number of columns of <paramref name="t"/>.</summary>
     int Cols(TTensor t);
 

@@ -30,6 +30,10 @@ public readonly partial struct CpuBackend<T>(int maxDegreeOfParallelism) : ITens
     public int TraceOutputGroupLimit => int.MaxValue;
 
     /// <inheritdoc/>
+    /// <remarks>0: the generated scratch is sized so col2im reads W^T D back from cache.</remarks>
+    public long ConvCotangentBlockElements => 0;
+
+    /// <inheritdoc/>
     public int Cols(CpuTensor<T> t) => t.Cols;
 
     /// <inheritdoc/>
