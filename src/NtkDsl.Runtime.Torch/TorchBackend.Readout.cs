@@ -47,8 +47,8 @@ public readonly partial struct TorchBackend
         long samples = d.size(0), outChannels = w.size(0), taps = window.Taps, positions = window.Output.Positions, inputs = window.Input.Positions;
         var index = TapIndex(window, d.device);
         var filters = w.reshape(outChannels, channels, taps);
-        // Blocks of samples whose per-channel maps [B, C, C_in, Hin Win] stay near 2^22 elements.
-        long block = Math.Max(1, (1L << 22) / (outChannels * channels * inputs));
+        // Blocks of samples whose per-channel maps [B, C, C_in, Hin Win] stay near ConvCotangentBlockElements (2^22).
+        long block = Math.Max(1, ConvCotangentBlockElements / (outChannels * channels * inputs));
         for (long start = 0; start < samples; start += block)
         {
             using var inner = NewDisposeScope();

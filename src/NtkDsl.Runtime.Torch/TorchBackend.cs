@@ -64,7 +64,7 @@ public readonly partial struct TorchBackend : ITensorBackend<Tensor>
     public int TraceOutputGroupLimit => 1;
 
     /// <inheritdoc/>
-    /// <remarks>2^22 elements (32 MB in float64): blocks of the generated 2^18 made ntk-resnet-small 2.5x slower here.</remarks>
+    /// <remarks>2^22 elements (32 MB in float64): blocks of the generated 2^18 made ntk-resnet-small 2.5x slower here. The readout's per-channel maps (SeparableConvCotangent) are blocked by the same budget.</remarks>
     public long ConvCotangentBlockElements => 1L << 22;
 
     /// <inheritdoc/>
