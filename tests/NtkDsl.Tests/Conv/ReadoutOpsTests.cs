@@ -1,0 +1,109 @@
+using NtkDsl.Backends;
+using NtkDsl.Cpu;
+using NtkDsl.Tests.Support;
+
+namespace NtkDsl.Tests.Conv;
+
+/// <summary>
+/// The CPU backend's readout ops (ITensorBackend.Readout.cs) against naive loops and against the general blocked input
+/// cotangent of a full per-row cotangent v[r, c] d[n, c, p]; wrong shapes are refused by argument name.
+/// </summary>
+public class ReadoutOpsTests
+{
+    private static readonly CpuBackend<double> Backend = new();
+
+    [Fact]
+    public void Channel_grams_are_each_channels_gram()
+    {
+        int channels = 3, k = 4;
+        var a = Tensor(TestMath.RandomMatrix(5, channels * k, seed: 1));
+        var b = Tensor(TestMath.RandomMatrix(2, channels * k, seed: 2));
+        var dst = Tensor(new Matrix<double>(channels * 5, 2));
+        Backend.ChannelGrams(a, b, channels, 0.7, dst, accumulate: false);
+        for (int c = 0; c < channels; c++)
+            for (int i = 0; i < 5; i++)
+                for (int j = 0; j < 2; j++)
+                {
+                    double expected = 0;
+                    for (int q = 0; q < k; q++) expected += a.Row(i)[c * k + q] * b.Row(j)[c * k + q];
+                    Assert.Equal(0.7 * expected, dst.Row(c * 5 + i)[j], 12);
+                }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Channel_gram_accumulate_weights_every_channel_by_the_rows(bool sumOutputs)
+    {
+        int channels = 3, repeat = 2, n1 = 4, n2 = 3;
+        var v1 = Tensor(TestMath.RandomMatrix(n1 * repeat, channels, seed: 3));
+        var v2 = Tensor(TestMath.RandomMatrix(n2 * repeat, channels, seed: 4));
+        var h = Tensor(TestMath.RandomMatrix(channels * n1, n2, seed: 5));
+        var dst = Tensor(sumOutputs ? new Matrix<double>(n1, n2) : new Matrix<double>(n1 * repeat, n2 * repeat));
+        Backend.ChannelGramAccumulate(v1, v2, h, repeat, sumOutputs, dst);
+        if (!sumOutputs)
+        {
+            for (int i = 0; i < n1; i++)
+                for (int j = 0; j < n2; j++)
+                    for (int o = 0; o < repeat; o++)
+                        for (int o2 = 0; o2 < repeat; o2++)
+                        {
+                            double expected = 0;
+                            for (int c = 0; c < channels; c++) expected += v1.Row(i * repeat + o)[c] * h.Row(c * n1 + i)[j] * v2.Row(j * repeat + o2)[c];
+                            Assert.Equal(expected, dst.Row(i * repeat + o)[j * repeat + o2], 12);
+                        }
+
+            return;
+        }
+
+        for (int i = 0; i < n1; i++)
+            for (int j = 0; j < n2; j++)
+            {
+                double expected = 0;
+                for (int o = 0; o < repeat; o++)
+                    for (int c = 0; c < channels; c++) expected += v1.Row(i * repeat + o)[c] * h.Row(c * n1 + i)[j] * v2.Row(j * repeat + o)[c];
+                Assert.Equal(expected, dst.Row(i)[j], 12);
+            }
+    }
+
+    [Fact]
+    public void Separable_cotangent_equals_the_blocked_cotangent_of_the_full_rows()
+    {
+        var window = new SpatialWindow(new SpatialShape(5, 4), 3, 3, 1, 2, Padding.Same);
+        int channelsIn = 2, channelsOut = 3, repeat = 2, samples = 3, positions = window.Output.Positions;
+        int fan = channelsIn * window.Taps, inputs = channelsIn * window.Input.Positions;
+        var w = Tensor(TestMath.RandomMatrix(channelsOut, fan, seed: 6));
+        var d = Tensor(TestMath.RandomMatrix(samples, channelsOut * positions, seed: 7));
+        var v = Tensor(TestMath.RandomMatrix(samples * repeat, channelsOut, seed: 8));
+        var dst = Tensor(new Matrix<double>(samples * repeat, inputs));
+        Backend.SeparableConvCotangent(w, d, v, repeat, 0.6, channelsIn, window, dst);
+
+        // c[r, c, p] = v[r, c] d[r / repeat, c, p] written out, through ConvCotangent.Input.
+        var full = Tensor(new Matrix<double>(samples * repeat, channelsOut * positions));
+        for (int r = 0; r < samples * repeat; r++)
+            for (int c = 0; c < channelsOut; c++)
+                for (int p = 0; p < positions; p++)
+                    full.Row(r)[c * positions + p] = v.Row(r)[c] * d.Row(r / repeat)[c * positions + p];
+        var expected = Tensor(new Matrix<double>(samples * repeat, inputs));
+        ConvCotangent.Input(Backend, w, full, 0.6, channelsIn, window, Tensor(new Matrix<double>(2, fan * positions)), expected);
+        for (int r = 0; r < samples * repeat; r++)
+            for (int q = 0; q < inputs; q++)
+                Assert.Equal(expected.Row(r)[q], dst.Row(r)[q], 12);
+    }
+
+    [Fact]
+    public void Wrong_shapes_are_refused_by_argument_name()
+    {
+        var a = Tensor(new Matrix<double>(4, 6));
+        Assert.Equal("channels", Assert.Throws<ArgumentException>(() => Backend.ChannelGrams(a, a, 4, 1, Tensor(new Matrix<double>(16, 4)), false)).ParamName);
+        Assert.Equal("dst", Assert.ThrowsAny<ArgumentException>(() => Backend.ChannelGrams(a, a, 3, 1, Tensor(new Matrix<double>(4, 4)), false)).ParamName);
+        var v = Tensor(new Matrix<double>(6, 3));
+        Assert.Equal("repeat", Assert.Throws<ArgumentException>(() => Backend.ChannelGramAccumulate(v, v, Tensor(new Matrix<double>(9, 3)), 4, true, Tensor(new Matrix<double>(3, 3)))).ParamName);
+        Assert.Equal("channelGrams", Assert.ThrowsAny<ArgumentException>(() => Backend.ChannelGramAccumulate(v, v, Tensor(new Matrix<double>(3, 3)), 2, true, Tensor(new Matrix<double>(3, 3)))).ParamName);
+        var window = new SpatialWindow(new SpatialShape(4, 4), 3, 3, 1, 1, Padding.Same);
+        Assert.Equal("w", Assert.ThrowsAny<ArgumentException>(() => Backend.SeparableConvCotangent(Tensor(new Matrix<double>(3, 10)), Tensor(new Matrix<double>(2, 48)),
+            Tensor(new Matrix<double>(2, 3)), 1, 1, 2, window, Tensor(new Matrix<double>(2, 32)))).ParamName);
+    }
+
+    private static CpuTensor<double> Tensor(Matrix<double> m) => new(m.Data, 0, m.Rows, m.Cols);
+}
