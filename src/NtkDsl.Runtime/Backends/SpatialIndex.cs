@@ -45,37 +45,62 @@ public static class SpatialIndex
         });
     }
 
-    private static readonly ConditionalWeakTable<SpatialWindow, InverseMap> s_inverses = new();
+    private static readonly ConditionalWeakTable<SpatialWindow, ShiftedMap> s_shifted = new();
 
     /// <summary>
-    /// The map of <paramref name="window"/> inverted: for each input position q (row * width + column), the (tap, output
-    /// position) pairs of the gather map that read it, in map order. Col2im sums exactly these terms into q.
+    /// The transposed window (col2im) as one shifted sum: with the output copied into a padded buffer u (<see
+    /// cref="ShiftedMap.Sources"/>), the col2im of w at input position q = (y, x) is sum_t w[t] u[y Wp + x + Offsets[t]],
+    /// so every tap is a contiguous, vectorizable pass. Strides leave zeros between the copied positions and circular
+    /// padding copies wrapped ones; the map is checked against the gather map entry by entry when it is built.
     /// </summary>
-    public static InverseMap InverseOf(SpatialWindow window)
+    public static ShiftedMap ShiftedOf(SpatialWindow window)
     {
         ArgumentNullException.ThrowIfNull(window);
-        return s_inverses.GetValue(window, static w =>
+        return s_shifted.GetValue(window, static w =>
         {
             var map = Of(w);
-            int positions = w.Output.Positions, inputs = w.Input.Positions;
-            var starts = new int[inputs + 1];
-            foreach (int q in map)
-                if (q >= 0) starts[q + 1]++;
-            for (int q = 0; q < inputs; q++) starts[q + 1] += starts[q];
-            var taps = new int[starts[inputs]];
-            var sources = new int[starts[inputs]];
-            var next = (int[])starts.Clone();
-            for (int e = 0; e < map.Length; e++)
+            int kh = w.Height, kw = w.Width, height = w.Input.Height, width = w.Input.Width, positions = w.Output.Positions;
+            int paddedWidth = width + kw - 1, padded = (height + kh - 1) * paddedWidth;
+            var offsets = new int[w.Taps];
+            for (int i = 0; i < kh; i++)
+            for (int j = 0; j < kw; j++)
+                offsets[i * kw + j] = (kh - 1 - i) * paddedWidth + kw - 1 - j;
+
+            // u[z] = d[p] for every pair (tap t, output p) reading q, z = y Wp + x + Offsets[t]; one p per z.
+            var sources = new int[padded];
+            Array.Fill(sources, -1);
+            var reader = new int[w.Input.Positions];
+            for (int t = 0; t < w.Taps; t++)
             {
-                if (map[e] < 0) continue;
-                int k = next[map[e]]++;
-                taps[k] = e / positions;
-                sources[k] = e % positions;
+                Array.Fill(reader, -1);
+                for (int p = 0; p < positions; p++)
+                {
+                    int q = map[t * positions + p];
+                    if (q < 0) continue;
+                    int z = q / width * paddedWidth + q % width + offsets[t];
+                    if (reader[q] >= 0 || (sources[z] >= 0 && sources[z] != p)) return Unshiftable(w);
+                    reader[q] = p;
+                    sources[z] = p;
+                }
             }
 
-            return new InverseMap(starts, taps, sources);
+            // Where no output reads q at tap t, the shifted sum must read a zero.
+            for (int t = 0; t < w.Taps; t++)
+            {
+                Array.Fill(reader, -1);
+                for (int p = 0; p < positions; p++)
+                    if (map[t * positions + p] >= 0) reader[map[t * positions + p]] = p;
+                for (int q = 0; q < reader.Length; q++)
+                    if (sources[q / width * paddedWidth + q % width + offsets[t]] != reader[q]) return Unshiftable(w);
+            }
+
+            return new ShiftedMap(paddedWidth, sources, offsets);
         });
     }
+
+    // Every window of the DSL is shiftable (strides dilate, circular padding wraps); anything else is a bug here.
+    private static ShiftedMap Unshiftable(SpatialWindow w) =>
+        throw new InvalidOperationException($"The transposed window {w} has no shifted form.");
 
     private static int[] Build(SpatialWindow window)
     {
@@ -102,11 +127,11 @@ public static class SpatialIndex
 }
 
 /// <summary>
-/// A window's gather map by input position (<see cref="SpatialIndex.InverseOf"/>): the pairs of input position q are
-/// entries [Starts[q], Starts[q + 1]) of <see cref="Taps"/> (tap t = i * kw + j) and <see cref="Positions"/> (the output
-/// position that reads q at that tap).
+/// A transposed window as a shifted sum (<see cref="SpatialIndex.ShiftedOf"/>): entry z of the padded buffer holds output
+/// position Sources[z] (zero where -1), and tap t reads it at offset Offsets[t] from the input position y Wp + x.
 /// </summary>
-/// <param name="Starts">Offsets per input position, [Hin Win + 1].</param>
-/// <param name="Taps">The tap of each pair.</param>
-/// <param name="Positions">The output position of each pair.</param>
-public sealed record InverseMap(int[] Starts, int[] Taps, int[] Positions);
+/// <param name="Width">The padded row length Wp = Win + kw - 1 (input rows are read at y Wp + x).</param>
+/// <param name="Sources">Per padded entry, the output position copied there, or -1 for zero; (Hin + kh - 1) Wp entries.</param>
+/// <param name="Offsets">Per tap t = i kw + j, (kh - 1 - i) Wp + kw - 1 - j.</param>
+public sealed record ShiftedMap(int Width, int[] Sources, int[] Offsets);
+

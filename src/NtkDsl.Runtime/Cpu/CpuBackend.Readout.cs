@@ -71,21 +71,27 @@ public readonly partial struct CpuBackend<T>
         RequireShape(dst, v.Rows, channels * inputs, nameof(dst));
         if (d.Rows == 0) return;
 
-        // Each sample's [C, P] block position-major once ([P, C]: the channels of a position side by side); then one item
-        // per sample and input channel forms that channel's [Hin Win, C] maps in a buffer of its own (in cache) and
-        // contracts them with the sample's rows of v, a [repeat, C] x [C, Hin Win] product into dst.
-        var positionMajor = ArrayPool<T>.Shared.Rent(d.Rows * d.Cols);
+        // Each sample's C maps d[n, c] copied once into padded buffers (SpatialIndex.ShiftedOf), so a channel's
+        // transposed convolution is taps contiguous multiply-adds; then one item per sample and input channel forms that
+        // channel's C maps (in cache) and contracts them with the sample's rows of v, [repeat, C] x [C, Hin Wp], in
+        // registers. Both passes run over the padded row length Wp = Win + kw - 1; the kw - 1 extra columns per row are
+        // dropped when the result is copied into dst.
+        var shifted = SpatialIndex.ShiftedOf(window);
+        int vector = Vector256<T>.Count, span = window.Input.Height * shifted.Width;
+        int mapLength = (span + 2 * vector - 1) / (2 * vector) * (2 * vector);
+        int paddedLength = Math.Max(mapLength + shifted.Offsets.Max(), shifted.Sources.Length);
+        var padded = ArrayPool<T>.Shared.Rent(d.Rows * outChannels * paddedLength);
         try
         {
-            RunRows(new PositionMajorRows(d, positions, outChannels, new CpuTensor<T>(positionMajor, 0, d.Rows * positions, outChannels)), d.Rows, d.Cols);
+            RunRows(new PaddedRows(d, shifted.Sources, positions, outChannels, paddedLength, padded), d.Rows, d.Cols);
             int items = d.Rows * channels;
-            long work = (long)outChannels * (taps * positions + repeat * inputs);
-            var job = new SeparableCotangentItems(this, w, positionMajor, v, repeat, SpatialIndex.InverseOf(window), T.CreateChecked(scale), channels, taps, positions, inputs, dst);
+            long work = (long)outChannels * mapLength * (taps + repeat);
+            var job = new SeparableCotangentItems(w, padded, paddedLength, shifted, v, repeat, T.CreateChecked(scale), channels, taps, mapLength, window.Input, dst);
             WorkerPool.Run(job, items, items * work < PackedGemm<T>.ParallelThreshold ? 1 : Threads);
         }
         finally
         {
-            ArrayPool<T>.Shared.Return(positionMajor);
+            ArrayPool<T>.Shared.Return(padded);
         }
     }
 
@@ -171,87 +177,179 @@ public readonly partial struct CpuBackend<T>
         }
     }
 
-    // Item n C_in + i: the [Hin Win, C] maps of input channel i of sample n, row q the sum over the (tap t, output position
-    // p) pairs reading input position q of scale w[:, i taps + t] .* d[n, p, :] in map order (C channels at a time in
-    // registers, chunks of four Vector256), then dst[n repeat + o, i Hin Win + q] = <v[n repeat + o], maps[q]>.
-    private readonly unsafe struct SeparableCotangentItems(CpuBackend<T> backend, CpuTensor<T> w, T[] positionMajor, CpuTensor<T> v, int repeat, InverseMap inverse,
-        T scale, int channels, int taps, int positions, int inputs, CpuTensor<T> dst) : IWorkItems
+    // Rows [rowStart, rowEnd) of d, channel by channel, into padded buffers of paddedLength: entry z = d[n, c, sources[z]],
+    // zero where sources[z] < 0 and past the sources.
+    private readonly struct PaddedRows(CpuTensor<T> d, int[] sources, int positions, int channels, int paddedLength, T[] padded) : IRowBlocks
+    {
+        public void Run(int rowStart, int rowEnd)
+        {
+            for (int n = rowStart; n < rowEnd; n++)
+            {
+                var row = d.Row(n);
+                for (int c = 0; c < channels; c++)
+                {
+                    var map = row.Slice(c * positions, positions);
+                    var target = padded.AsSpan((n * channels + c) * paddedLength, paddedLength);
+                    for (int z = 0; z < sources.Length; z++) target[z] = sources[z] < 0 ? T.Zero : map[sources[z]];
+                    target[sources.Length..].Clear();
+                }
+            }
+        }
+    }
+
+    // Item n C_in + i: maps[c, y Wp + x] = sum_t scale w[c, i taps + t] u[n, c, y Wp + x + Offsets[t]] (the transposed
+    // convolution of channel c, for every c), then dst[n repeat + o, i Hin Win + y Win + x] = sum_c v[n repeat + o, c]
+    // maps[c, y Wp + x]: a register-tiled product (5 rows x 2 vectors) straight from the maps, which need no packing.
+    private readonly unsafe struct SeparableCotangentItems(CpuTensor<T> w, T[] padded, int paddedLength, ShiftedMap shifted, CpuTensor<T> v, int repeat,
+        T scale, int channels, int taps, int mapLength, SpatialShape input, CpuTensor<T> dst) : IWorkItems
     {
         public void Run(int item)
         {
             int n = item / channels, i = item - n * channels, outChannels = w.Rows;
-            var filters = ArrayPool<T>.Shared.Rent(taps * outChannels);
-            var maps = ArrayPool<T>.Shared.Rent(inputs * outChannels);
+            var filters = ArrayPool<T>.Shared.Rent(taps);
+            var maps = ArrayPool<T>.Shared.Rent(outChannels * mapLength);
+            var products = ArrayPool<T>.Shared.Rent(repeat * mapLength);
             try
             {
-                // filters[t C + c] = scale w[c, i taps + t]: the taps of input channel i, channels side by side.
-                for (int c = 0; c < outChannels; c++)
-                {
-                    var wr = w.Row(c);
-                    for (int t = 0; t < taps; t++) filters[t * outChannels + c] = scale * wr[i * taps + t];
-                }
-
                 fixed (T* pf = filters)
-                fixed (T* pd = &positionMajor[n * positions * outChannels])
-                fixed (T* pe = maps)
-                fixed (int* starts = inverse.Starts)
-                fixed (int* tapOf = inverse.Taps)
-                fixed (int* positionOf = inverse.Positions)
+                fixed (T* pu = &padded[n * outChannels * paddedLength])
+                fixed (T* pm = maps)
+                fixed (T* pp = products)
+                fixed (T* pv = &v.Array[v.Offset + n * repeat * outChannels])
+                fixed (int* offsets = shifted.Offsets)
                 {
-                    for (int q = 0; q < inputs; q++)
-                        Accumulate(pf, pd, pe + (long)q * outChannels, tapOf + starts[q], positionOf + starts[q], starts[q + 1] - starts[q], outChannels);
+                    for (int c = 0; c < outChannels; c++)
+                    {
+                        var wr = w.Row(c).Slice(i * taps, taps);
+                        for (int t = 0; t < taps; t++) pf[t] = scale * wr[t];
+                        Transposed(pf, offsets, taps, pu + (long)c * paddedLength, pm + (long)c * mapLength, mapLength);
+                    }
+
+                    Contract(pv, repeat, outChannels, pm, mapLength, pp);
                 }
 
-                // [repeat, C] (v's rows of the sample) x [C, Hin Win] (op(B)(c, q) = maps[q C + c]) into dst's columns of channel i.
-                backend.Gemm(From(v, n * repeat * outChannels), outChannels, 1, new CpuTensor<T>(maps, 0, inputs, outChannels), 1, outChannels, repeat, inputs, outChannels,
-                    From(dst, n * repeat * dst.Cols + i * inputs), 1.0, false, null, 0, 0, upperOnly: false, threads: 1, ldc: dst.Cols);
+                // Drop the padded columns: row y of channel i is products[o, y Wp, y Wp + Win).
+                int width = input.Width, inputs = input.Positions;
+                for (int o = 0; o < repeat; o++)
+                {
+                    var target = dst.Row(n * repeat + o).Slice(i * inputs, inputs);
+                    for (int y = 0; y < input.Height; y++)
+                        products.AsSpan(o * mapLength + y * shifted.Width, width).CopyTo(target.Slice(y * width, width));
+                }
             }
             finally
             {
+                ArrayPool<T>.Shared.Return(products);
                 ArrayPool<T>.Shared.Return(maps);
                 ArrayPool<T>.Shared.Return(filters);
             }
         }
 
-        // acc[0, C) = sum over the pairs k of filters[tap_k C + c] * sample[position_k C + c].
-        private static void Accumulate(T* filters, T* sample, T* acc, int* tapOf, int* positionOf, int pairs, int c)
+        // out[j] = sum_t f[t] u[j + offsets[t]] for j < length (a multiple of Vector256<T>.Count), eight vectors at a time:
+        // eight independent accumulator chains keep both FMA pipes busy through the 4-cycle latency.
+        private static void Transposed(T* f, int* offsets, int taps, T* u, T* output, int length)
         {
-            int j = 0;
-            if (Vector256.IsHardwareAccelerated)
+            int width = Vector256<T>.Count, j = 0;
+            for (; j + 8 * width <= length; j += 8 * width)
             {
-                int width = Vector256<T>.Count;
-                for (; j + 4 * width <= c; j += 4 * width)
+                Vector256<T> a0 = Vector256<T>.Zero, a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+                for (int t = 0; t < taps; t++)
                 {
-                    Vector256<T> a0 = Vector256<T>.Zero, a1 = a0, a2 = a0, a3 = a0;
-                    for (int k = 0; k < pairs; k++)
-                    {
-                        T* f = filters + (long)tapOf[k] * c + j, s = sample + (long)positionOf[k] * c + j;
-                        a0 = MultiplyAdd(Vector256.Load(f), Vector256.Load(s), a0);
-                        a1 = MultiplyAdd(Vector256.Load(f + width), Vector256.Load(s + width), a1);
-                        a2 = MultiplyAdd(Vector256.Load(f + 2 * width), Vector256.Load(s + 2 * width), a2);
-                        a3 = MultiplyAdd(Vector256.Load(f + 3 * width), Vector256.Load(s + 3 * width), a3);
-                    }
-
-                    Vector256.Store(a0, acc + j);
-                    Vector256.Store(a1, acc + j + width);
-                    Vector256.Store(a2, acc + j + 2 * width);
-                    Vector256.Store(a3, acc + j + 3 * width);
+                    var ft = Vector256.Create(f[t]);
+                    T* s = u + offsets[t] + j;
+                    a0 = MultiplyAdd(ft, Vector256.Load(s), a0);
+                    a1 = MultiplyAdd(ft, Vector256.Load(s + width), a1);
+                    a2 = MultiplyAdd(ft, Vector256.Load(s + 2 * width), a2);
+                    a3 = MultiplyAdd(ft, Vector256.Load(s + 3 * width), a3);
+                    a4 = MultiplyAdd(ft, Vector256.Load(s + 4 * width), a4);
+                    a5 = MultiplyAdd(ft, Vector256.Load(s + 5 * width), a5);
+                    a6 = MultiplyAdd(ft, Vector256.Load(s + 6 * width), a6);
+                    a7 = MultiplyAdd(ft, Vector256.Load(s + 7 * width), a7);
                 }
 
-                for (; j + width <= c; j += width)
+                T* o = output + j;
+                Vector256.Store(a0, o);
+                Vector256.Store(a1, o + width);
+                Vector256.Store(a2, o + 2 * width);
+                Vector256.Store(a3, o + 3 * width);
+                Vector256.Store(a4, o + 4 * width);
+                Vector256.Store(a5, o + 5 * width);
+                Vector256.Store(a6, o + 6 * width);
+                Vector256.Store(a7, o + 7 * width);
+            }
+
+            for (; j < length; j += width)
+            {
+                Vector256<T> a0 = Vector256<T>.Zero;
+                for (int t = 0; t < taps; t++) a0 = MultiplyAdd(Vector256.Create(f[t]), Vector256.Load(u + offsets[t] + j), a0);
+                Vector256.Store(a0, output + j);
+            }
+        }
+
+        // out[o, j] = sum_c v[o, c] maps[c, j] for o < rows, j < length (a multiple of two vectors): 5 x 2-vector tiles
+        // (10 accumulators, 2 loads and 5 broadcasts per channel), then single rows.
+        private static void Contract(T* v, int rows, int channels, T* maps, int length, T* output)
+        {
+            int width = Vector256<T>.Count, o = 0;
+            for (; o + 5 <= rows; o += 5)
+            {
+                T* v0 = v + (long)o * channels;
+                for (int j = 0; j < length; j += 2 * width)
                 {
-                    Vector256<T> a0 = Vector256<T>.Zero;
-                    for (int k = 0; k < pairs; k++)
-                        a0 = MultiplyAdd(Vector256.Load(filters + (long)tapOf[k] * c + j), Vector256.Load(sample + (long)positionOf[k] * c + j), a0);
-                    Vector256.Store(a0, acc + j);
+                    Vector256<T> c00 = Vector256<T>.Zero, c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00;
+                    T* m = maps + j;
+                    for (int c = 0; c < channels; c++, m += length)
+                    {
+                        var b0 = Vector256.Load(m);
+                        var b1 = Vector256.Load(m + width);
+                        var a = Vector256.Create(v0[c]);
+                        c00 = MultiplyAdd(a, b0, c00);
+                        c01 = MultiplyAdd(a, b1, c01);
+                        a = Vector256.Create(v0[channels + c]);
+                        c10 = MultiplyAdd(a, b0, c10);
+                        c11 = MultiplyAdd(a, b1, c11);
+                        a = Vector256.Create(v0[2 * channels + c]);
+                        c20 = MultiplyAdd(a, b0, c20);
+                        c21 = MultiplyAdd(a, b1, c21);
+                        a = Vector256.Create(v0[3 * channels + c]);
+                        c30 = MultiplyAdd(a, b0, c30);
+                        c31 = MultiplyAdd(a, b1, c31);
+                        a = Vector256.Create(v0[4 * channels + c]);
+                        c40 = MultiplyAdd(a, b0, c40);
+                        c41 = MultiplyAdd(a, b1, c41);
+                    }
+
+                    T* target = output + (long)o * length + j;
+                    Vector256.Store(c00, target);
+                    Vector256.Store(c01, target + width);
+                    Vector256.Store(c10, target + length);
+                    Vector256.Store(c11, target + length + width);
+                    Vector256.Store(c20, target + 2 * length);
+                    Vector256.Store(c21, target + 2 * length + width);
+                    Vector256.Store(c30, target + 3 * length);
+                    Vector256.Store(c31, target + 3 * length + width);
+                    Vector256.Store(c40, target + 4 * length);
+                    Vector256.Store(c41, target + 4 * length + width);
                 }
             }
 
-            for (; j < c; j++)
+            for (; o < rows; o++)
             {
-                T sum = T.Zero;
-                for (int k = 0; k < pairs; k++) sum += filters[(long)tapOf[k] * c + j] * sample[(long)positionOf[k] * c + j];
-                acc[j] = sum;
+                T* vo = v + (long)o * channels;
+                for (int j = 0; j < length; j += 2 * width)
+                {
+                    Vector256<T> c0 = Vector256<T>.Zero, c1 = c0;
+                    T* m = maps + j;
+                    for (int c = 0; c < channels; c++, m += length)
+                    {
+                        var a = Vector256.Create(vo[c]);
+                        c0 = MultiplyAdd(a, Vector256.Load(m), c0);
+                        c1 = MultiplyAdd(a, Vector256.Load(m + width), c1);
+                    }
+
+                    Vector256.Store(c0, output + (long)o * length + j);
+                    Vector256.Store(c1, output + (long)o * length + j + width);
+                }
             }
         }
 

@@ -66,11 +66,23 @@ public class ReadoutOpsTests
             }
     }
 
-    [Fact]
-    public void Separable_cotangent_equals_the_blocked_cotangent_of_the_full_rows()
+    // 2-D and 1-D windows, every padding, strides, even and non-square kernels, and repeats that leave single rows
+    // after the 5-row tiles of the CPU kernel.
+    [Theory]
+    [InlineData(5, 4, 3, 3, 1, 2, Padding.Same, 2)]
+    [InlineData(7, 6, 3, 3, 1, 1, Padding.Same, 10)]
+    [InlineData(7, 6, 3, 3, 1, 1, Padding.Valid, 6)]
+    [InlineData(7, 6, 3, 3, 1, 1, Padding.Circular, 7)]
+    [InlineData(8, 9, 3, 2, 2, 3, Padding.Circular, 1)]
+    [InlineData(9, 8, 2, 4, 2, 2, Padding.Same, 3)]
+    [InlineData(6, 6, 5, 5, 1, 1, Padding.Valid, 5)]
+    [InlineData(1, 13, 1, 3, 1, 1, Padding.Same, 4)]
+    [InlineData(1, 17, 1, 4, 1, 3, Padding.Valid, 2)]
+    [InlineData(1, 11, 1, 5, 1, 2, Padding.Circular, 11)]
+    public void Separable_cotangent_equals_the_blocked_cotangent_of_the_full_rows(int height, int width, int kh, int kw, int sh, int sw, Padding padding, int repeat)
     {
-        var window = new SpatialWindow(new SpatialShape(5, 4), 3, 3, 1, 2, Padding.Same);
-        int channelsIn = 2, channelsOut = 3, repeat = 2, samples = 3, positions = window.Output.Positions;
+        var window = new SpatialWindow(new SpatialShape(height, width), kh, kw, sh, sw, padding);
+        int channelsIn = 2, channelsOut = 3, samples = 3, positions = window.Output.Positions;
         int fan = channelsIn * window.Taps, inputs = channelsIn * window.Input.Positions;
         var w = Tensor(TestMath.RandomMatrix(channelsOut, fan, seed: 6));
         var d = Tensor(TestMath.RandomMatrix(samples, channelsOut * positions, seed: 7));
