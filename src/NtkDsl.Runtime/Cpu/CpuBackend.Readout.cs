@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Numerics;
-using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using NtkDsl.Backends;
 using NtkDsl.Cpu.Gemm;
@@ -77,7 +76,7 @@ public readonly partial struct CpuBackend<T>
         // registers. Both passes run over the padded row length Wp = Win + kw - 1; the kw - 1 extra columns per row are
         // dropped when the result is copied into dst.
         var shifted = SpatialIndex.ShiftedOf(window);
-        int vector = Vector256<T>.Count, span = window.Input.Height * shifted.Width;
+        int vector = PackedGemm<T>.UsesAvx512 ? Vector512<T>.Count : Vector256<T>.Count, span = window.Input.Height * shifted.Width;
         int mapLength = (span + 2 * vector - 1) / (2 * vector) * (2 * vector);
         int paddedLength = Math.Max(mapLength + shifted.Offsets.Max(), shifted.Sources.Length);
         var padded = ArrayPool<T>.Shared.Rent(d.Rows * outChannels * paddedLength);
@@ -218,14 +217,8 @@ public readonly partial struct CpuBackend<T>
                 fixed (T* pv = &v.Array[v.Offset + n * repeat * outChannels])
                 fixed (int* offsets = shifted.Offsets)
                 {
-                    for (int c = 0; c < outChannels; c++)
-                    {
-                        var wr = w.Row(c).Slice(i * taps, taps);
-                        for (int t = 0; t < taps; t++) pf[t] = scale * wr[t];
-                        Transposed(pf, offsets, taps, pu + (long)c * paddedLength, pm + (long)c * mapLength, mapLength);
-                    }
-
-                    Contract(pv, repeat, outChannels, pm, mapLength, pp);
+                    if (PackedGemm<T>.UsesAvx512) Maps<PackedGemm<T>.Simd512, Vector512<T>>(i, pf, offsets, pu, pm, pv, pp);
+                    else Maps<PackedGemm<T>.Simd256, Vector256<T>>(i, pf, offsets, pu, pm, pv, pp);
                 }
 
                 // Drop the padded columns: row y of channel i is products[o, y Wp, y Wp + Win).
@@ -245,91 +238,105 @@ public readonly partial struct CpuBackend<T>
             }
         }
 
-        // out[j] = sum_t f[t] u[j + offsets[t]] for j < length (a multiple of Vector256<T>.Count), eight vectors at a time:
-        // eight independent accumulator chains keep both FMA pipes busy through the 4-cycle latency.
-        private static void Transposed(T* f, int* offsets, int taps, T* u, T* output, int length)
+        // The C maps of input channel i from the sample's padded buffers u, then their contraction with v into products.
+        private void Maps<TS, TV>(int i, T* filters, int* offsets, T* u, T* maps, T* v, T* products) where TS : struct, PackedGemm<T>.ISimd<TV> where TV : struct
         {
-            int width = Vector256<T>.Count, j = 0;
+            int outChannels = w.Rows;
+            for (int c = 0; c < outChannels; c++)
+            {
+                var wr = w.Row(c).Slice(i * taps, taps);
+                for (int t = 0; t < taps; t++) filters[t] = scale * wr[t];
+                Transposed<TS, TV>(filters, offsets, taps, u + (long)c * paddedLength, maps + (long)c * mapLength, mapLength);
+            }
+
+            Contract<TS, TV>(v, repeat, outChannels, maps, mapLength, products);
+        }
+
+        // out[j] = sum_t f[t] u[j + offsets[t]] for j < length (a multiple of the vector width), eight vectors at a time:
+        // eight independent accumulator chains keep both FMA pipes busy through the 4-cycle latency.
+        private static void Transposed<TS, TV>(T* f, int* offsets, int taps, T* u, T* output, int length) where TS : struct, PackedGemm<T>.ISimd<TV> where TV : struct
+        {
+            int width = TS.Count, j = 0;
             for (; j + 8 * width <= length; j += 8 * width)
             {
-                Vector256<T> a0 = Vector256<T>.Zero, a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+                TV a0 = default, a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
                 for (int t = 0; t < taps; t++)
                 {
-                    var ft = Vector256.Create(f[t]);
+                    var ft = TS.Broadcast(f[t]);
                     T* s = u + offsets[t] + j;
-                    a0 = MultiplyAdd(ft, Vector256.Load(s), a0);
-                    a1 = MultiplyAdd(ft, Vector256.Load(s + width), a1);
-                    a2 = MultiplyAdd(ft, Vector256.Load(s + 2 * width), a2);
-                    a3 = MultiplyAdd(ft, Vector256.Load(s + 3 * width), a3);
-                    a4 = MultiplyAdd(ft, Vector256.Load(s + 4 * width), a4);
-                    a5 = MultiplyAdd(ft, Vector256.Load(s + 5 * width), a5);
-                    a6 = MultiplyAdd(ft, Vector256.Load(s + 6 * width), a6);
-                    a7 = MultiplyAdd(ft, Vector256.Load(s + 7 * width), a7);
+                    a0 = TS.MultiplyAdd(ft, TS.Load(s), a0);
+                    a1 = TS.MultiplyAdd(ft, TS.Load(s + width), a1);
+                    a2 = TS.MultiplyAdd(ft, TS.Load(s + 2 * width), a2);
+                    a3 = TS.MultiplyAdd(ft, TS.Load(s + 3 * width), a3);
+                    a4 = TS.MultiplyAdd(ft, TS.Load(s + 4 * width), a4);
+                    a5 = TS.MultiplyAdd(ft, TS.Load(s + 5 * width), a5);
+                    a6 = TS.MultiplyAdd(ft, TS.Load(s + 6 * width), a6);
+                    a7 = TS.MultiplyAdd(ft, TS.Load(s + 7 * width), a7);
                 }
 
                 T* o = output + j;
-                Vector256.Store(a0, o);
-                Vector256.Store(a1, o + width);
-                Vector256.Store(a2, o + 2 * width);
-                Vector256.Store(a3, o + 3 * width);
-                Vector256.Store(a4, o + 4 * width);
-                Vector256.Store(a5, o + 5 * width);
-                Vector256.Store(a6, o + 6 * width);
-                Vector256.Store(a7, o + 7 * width);
+                TS.Store(a0, o);
+                TS.Store(a1, o + width);
+                TS.Store(a2, o + 2 * width);
+                TS.Store(a3, o + 3 * width);
+                TS.Store(a4, o + 4 * width);
+                TS.Store(a5, o + 5 * width);
+                TS.Store(a6, o + 6 * width);
+                TS.Store(a7, o + 7 * width);
             }
 
             for (; j < length; j += width)
             {
-                Vector256<T> a0 = Vector256<T>.Zero;
-                for (int t = 0; t < taps; t++) a0 = MultiplyAdd(Vector256.Create(f[t]), Vector256.Load(u + offsets[t] + j), a0);
-                Vector256.Store(a0, output + j);
+                TV a0 = default;
+                for (int t = 0; t < taps; t++) a0 = TS.MultiplyAdd(TS.Broadcast(f[t]), TS.Load(u + offsets[t] + j), a0);
+                TS.Store(a0, output + j);
             }
         }
 
         // out[o, j] = sum_c v[o, c] maps[c, j] for o < rows, j < length (a multiple of two vectors): 5 x 2-vector tiles
         // (10 accumulators, 2 loads and 5 broadcasts per channel), then single rows.
-        private static void Contract(T* v, int rows, int channels, T* maps, int length, T* output)
+        private static void Contract<TS, TV>(T* v, int rows, int channels, T* maps, int length, T* output) where TS : struct, PackedGemm<T>.ISimd<TV> where TV : struct
         {
-            int width = Vector256<T>.Count, o = 0;
+            int width = TS.Count, o = 0;
             for (; o + 5 <= rows; o += 5)
             {
                 T* v0 = v + (long)o * channels;
                 for (int j = 0; j < length; j += 2 * width)
                 {
-                    Vector256<T> c00 = Vector256<T>.Zero, c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00;
+                    TV c00 = default, c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00;
                     T* m = maps + j;
                     for (int c = 0; c < channels; c++, m += length)
                     {
-                        var b0 = Vector256.Load(m);
-                        var b1 = Vector256.Load(m + width);
-                        var a = Vector256.Create(v0[c]);
-                        c00 = MultiplyAdd(a, b0, c00);
-                        c01 = MultiplyAdd(a, b1, c01);
-                        a = Vector256.Create(v0[channels + c]);
-                        c10 = MultiplyAdd(a, b0, c10);
-                        c11 = MultiplyAdd(a, b1, c11);
-                        a = Vector256.Create(v0[2 * channels + c]);
-                        c20 = MultiplyAdd(a, b0, c20);
-                        c21 = MultiplyAdd(a, b1, c21);
-                        a = Vector256.Create(v0[3 * channels + c]);
-                        c30 = MultiplyAdd(a, b0, c30);
-                        c31 = MultiplyAdd(a, b1, c31);
-                        a = Vector256.Create(v0[4 * channels + c]);
-                        c40 = MultiplyAdd(a, b0, c40);
-                        c41 = MultiplyAdd(a, b1, c41);
+                        var b0 = TS.Load(m);
+                        var b1 = TS.Load(m + width);
+                        var a = TS.Broadcast(v0[c]);
+                        c00 = TS.MultiplyAdd(a, b0, c00);
+                        c01 = TS.MultiplyAdd(a, b1, c01);
+                        a = TS.Broadcast(v0[channels + c]);
+                        c10 = TS.MultiplyAdd(a, b0, c10);
+                        c11 = TS.MultiplyAdd(a, b1, c11);
+                        a = TS.Broadcast(v0[2 * channels + c]);
+                        c20 = TS.MultiplyAdd(a, b0, c20);
+                        c21 = TS.MultiplyAdd(a, b1, c21);
+                        a = TS.Broadcast(v0[3 * channels + c]);
+                        c30 = TS.MultiplyAdd(a, b0, c30);
+                        c31 = TS.MultiplyAdd(a, b1, c31);
+                        a = TS.Broadcast(v0[4 * channels + c]);
+                        c40 = TS.MultiplyAdd(a, b0, c40);
+                        c41 = TS.MultiplyAdd(a, b1, c41);
                     }
 
                     T* target = output + (long)o * length + j;
-                    Vector256.Store(c00, target);
-                    Vector256.Store(c01, target + width);
-                    Vector256.Store(c10, target + length);
-                    Vector256.Store(c11, target + length + width);
-                    Vector256.Store(c20, target + 2 * length);
-                    Vector256.Store(c21, target + 2 * length + width);
-                    Vector256.Store(c30, target + 3 * length);
-                    Vector256.Store(c31, target + 3 * length + width);
-                    Vector256.Store(c40, target + 4 * length);
-                    Vector256.Store(c41, target + 4 * length + width);
+                    TS.Store(c00, target);
+                    TS.Store(c01, target + width);
+                    TS.Store(c10, target + length);
+                    TS.Store(c11, target + length + width);
+                    TS.Store(c20, target + 2 * length);
+                    TS.Store(c21, target + 2 * length + width);
+                    TS.Store(c30, target + 3 * length);
+                    TS.Store(c31, target + 3 * length + width);
+                    TS.Store(c40, target + 4 * length);
+                    TS.Store(c41, target + 4 * length + width);
                 }
             }
 
@@ -338,27 +345,19 @@ public readonly partial struct CpuBackend<T>
                 T* vo = v + (long)o * channels;
                 for (int j = 0; j < length; j += 2 * width)
                 {
-                    Vector256<T> c0 = Vector256<T>.Zero, c1 = c0;
+                    TV c0 = default, c1 = c0;
                     T* m = maps + j;
                     for (int c = 0; c < channels; c++, m += length)
                     {
-                        var a = Vector256.Create(vo[c]);
-                        c0 = MultiplyAdd(a, Vector256.Load(m), c0);
-                        c1 = MultiplyAdd(a, Vector256.Load(m + width), c1);
+                        var a = TS.Broadcast(vo[c]);
+                        c0 = TS.MultiplyAdd(a, TS.Load(m), c0);
+                        c1 = TS.MultiplyAdd(a, TS.Load(m + width), c1);
                     }
 
-                    Vector256.Store(c0, output + (long)o * length + j);
-                    Vector256.Store(c1, output + (long)o * length + j + width);
+                    TS.Store(c0, output + (long)o * length + j);
+                    TS.Store(c1, output + (long)o * length + j + width);
                 }
             }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static Vector256<T> MultiplyAdd(Vector256<T> a, Vector256<T> b, Vector256<T> c)
-        {
-            if (typeof(T) == typeof(double)) return Vector256.FusedMultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
-            if (typeof(T) == typeof(float)) return Vector256.FusedMultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
-            return a * b + c;
         }
     }
 }

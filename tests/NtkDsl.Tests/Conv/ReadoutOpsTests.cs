@@ -1,5 +1,6 @@
 using NtkDsl.Backends;
 using NtkDsl.Cpu;
+using NtkDsl.Cpu.Gemm;
 using NtkDsl.Tests.Support;
 
 namespace NtkDsl.Tests.Conv;
@@ -79,7 +80,24 @@ public class ReadoutOpsTests
     [InlineData(1, 13, 1, 3, 1, 1, Padding.Same, 4)]
     [InlineData(1, 17, 1, 4, 1, 3, Padding.Valid, 2)]
     [InlineData(1, 11, 1, 5, 1, 2, Padding.Circular, 11)]
-    public void Separable_cotangent_equals_the_blocked_cotangent_of_the_full_rows(int height, int width, int kh, int kw, int sh, int sw, Padding padding, int repeat)
+    [InlineData(7, 6, 3, 3, 1, 1, Padding.Same, 10, true)]
+    [InlineData(1, 17, 1, 4, 1, 3, Padding.Valid, 2, true)]
+    public void Separable_cotangent_equals_the_blocked_cotangent_of_the_full_rows(int height, int width, int kh, int kw, int sh, int sw, Padding padding, int repeat,
+        bool vector256 = false)
+    {
+        // vector256: the Vector256 kernels even where AVX-512 exists (the width the CPU backend otherwise skips here).
+        PackedGemm<double>.ForceAvx2Kernel = vector256;
+        try
+        {
+            SeparableCotangentCase(height, width, kh, kw, sh, sw, padding, repeat);
+        }
+        finally
+        {
+            PackedGemm<double>.ForceAvx2Kernel = false;
+        }
+    }
+
+    private static void SeparableCotangentCase(int height, int width, int kh, int kw, int sh, int sw, Padding padding, int repeat)
     {
         var window = new SpatialWindow(new SpatialShape(height, width), kh, kw, sh, sw, padding);
         int channelsIn = 2, channelsOut = 3, samples = 3, positions = window.Output.Positions;

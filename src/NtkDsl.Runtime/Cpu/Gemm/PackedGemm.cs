@@ -82,6 +82,9 @@ internal static unsafe class PackedGemm<T> where T : unmanaged, IFloatingPointIe
 
     private static readonly bool IsFloat = typeof(T) == typeof(double) || typeof(T) == typeof(float);
 
+    /// <summary>Whether the AVX-512 micro-kernel runs here: other kernels over a register tile pick <see cref="Simd512"/> by it.</summary>
+    internal static bool UsesAvx512 => Selected == Kernel.Avx512;
+
     private static Kernel Selected =>
         ForcePortableKernel || !IsFloat || !(Avx2.IsSupported && Fma.IsSupported) ? Kernel.Portable
         : Avx512F.IsSupported && !ForceAvx2Kernel ? Kernel.Avx512
@@ -307,8 +310,8 @@ internal static unsafe class PackedGemm<T> where T : unmanaged, IFloatingPointIe
         }
     }
 
-    /// <summary>The vector operations the micro-kernel needs, for one vector width (the JIT specializes per struct).</summary>
-    private interface ISimd<TV> where TV : struct
+    /// <summary>The vector operations the micro-kernels need, for one vector width (the JIT specializes per struct).</summary>
+    internal interface ISimd<TV> where TV : struct
     {
         static abstract int Count { get; }
         static abstract TV Load(T* p);
@@ -319,7 +322,7 @@ internal static unsafe class PackedGemm<T> where T : unmanaged, IFloatingPointIe
         static abstract TV Add(TV a, TV b);
     }
 
-    private readonly struct Simd256 : ISimd<Vector256<T>>
+    internal readonly struct Simd256 : ISimd<Vector256<T>>
     {
         public static int Count => Vector256<T>.Count;
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Load(T* p) => Vector256.Load(p);
@@ -331,12 +334,13 @@ internal static unsafe class PackedGemm<T> where T : unmanaged, IFloatingPointIe
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<T> MultiplyAdd(Vector256<T> a, Vector256<T> b, Vector256<T> c)
         {
-            if (typeof(T) == typeof(double)) return Fma.MultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
-            return Fma.MultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
+            // vfmadd where FMA exists (the only place the GEMM selects this width), a correct software fallback elsewhere.
+            if (typeof(T) == typeof(double)) return Vector256.FusedMultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
+            return Vector256.FusedMultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
         }
     }
 
-    private readonly struct Simd512 : ISimd<Vector512<T>>
+    internal readonly struct Simd512 : ISimd<Vector512<T>>
     {
         public static int Count => Vector512<T>.Count;
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Load(T* p) => Vector512.Load(p);
