@@ -1,6 +1,7 @@
 using NtkDsl.Backends;
 using NtkDsl.Cpu;
 using NtkDsl.Cpu.Gemm;
+using NtkDsl.Tests.Cpu;
 using NtkDsl.Tests.Support;
 
 namespace NtkDsl.Tests.Conv;
@@ -9,6 +10,7 @@ namespace NtkDsl.Tests.Conv;
 /// The CPU backend's readout ops (ITensorBackend.Readout.cs) against naive loops and against the general blocked input
 /// cotangent of a full per-row cotangent v[r, c] d[n, c, p]; wrong shapes are refused by argument name.
 /// </summary>
+[Collection(SerialCollection.Name)]
 public class ReadoutOpsTests
 {
     private static readonly CpuBackend<double> Backend = new();

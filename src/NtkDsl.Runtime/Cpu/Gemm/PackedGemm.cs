@@ -320,6 +320,7 @@ internal static unsafe class PackedGemm<T> where T : unmanaged, IFloatingPointIe
         static abstract TV MultiplyAdd(TV a, TV b, TV c); // a b + c, fused
         static abstract TV Multiply(TV a, TV b);
         static abstract TV Add(TV a, TV b);
+        static abstract T Sum(TV v); // across the lanes
     }
 
     internal readonly struct Simd256 : ISimd<Vector256<T>>
@@ -330,6 +331,7 @@ internal static unsafe class PackedGemm<T> where T : unmanaged, IFloatingPointIe
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Broadcast(T v) => Vector256.Create(v);
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Multiply(Vector256<T> a, Vector256<T> b) => a * b;
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Add(Vector256<T> a, Vector256<T> b) => a + b;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(Vector256<T> v) => Vector256.Sum(v);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<T> MultiplyAdd(Vector256<T> a, Vector256<T> b, Vector256<T> c)
@@ -348,6 +350,7 @@ internal static unsafe class PackedGemm<T> where T : unmanaged, IFloatingPointIe
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Broadcast(T v) => Vector512.Create(v);
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Multiply(Vector512<T> a, Vector512<T> b) => a * b;
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Add(Vector512<T> a, Vector512<T> b) => a + b;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(Vector512<T> v) => Vector512.Sum(v);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector512<T> MultiplyAdd(Vector512<T> a, Vector512<T> b, Vector512<T> c)
