@@ -106,9 +106,9 @@ public class ElementwiseAndAllocationTests
         // Tiered JIT recompilation (a background thread, timer-driven) allocates a few hundred bytes during
         // warm-up; a real per-call leak never yields an allocation-free window, so wait for one.
         long threadDelta = -1, totalDelta = -1;
-        for (int attempt = 0; attempt < 10 && (threadDelta != 0 || totalDelta != 0); attempt++)
+        for (int attempt = 0; attempt < 50 && (threadDelta != 0 || totalDelta != 0); attempt++)
         {
-            if (attempt > 0) Thread.Sleep(200); // the windows take milliseconds; tier-up waits ~100 ms after its call counts
+            if (attempt > 0) Thread.Sleep(200); // the windows take milliseconds; tier-up waits ~100 ms after its call counts, seconds under load
             for (int i = 0; i < 5; i++) Run();
             long thread = GC.GetAllocatedBytesForCurrentThread();
             long total = GC.GetTotalAllocatedBytes(precise: true);

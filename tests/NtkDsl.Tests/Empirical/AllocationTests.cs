@@ -31,9 +31,9 @@ public class AllocationTests
         // while it recompiles hot methods. A per-call allocation never gives an allocation-free window of 10
         // calls, so wait (a bounded number of times) for one.
         long delta = -1;
-        for (int attempt = 0; attempt < 10 && delta != 0; attempt++)
+        for (int attempt = 0; attempt < 50 && delta != 0; attempt++)
         {
-            if (attempt > 0) Thread.Sleep(200); // the windows take milliseconds; tier-up waits ~100 ms after its call counts
+            if (attempt > 0) Thread.Sleep(200); // the windows take milliseconds; tier-up waits ~100 ms after its call counts, seconds under load
             for (int i = 0; i < 5; i++) Run();
             long before = GC.GetAllocatedBytesForCurrentThread();
             for (int i = 0; i < 10; i++) Run();
