@@ -39,10 +39,57 @@ public class ReadoutOpsTests
     public void Channel_gram_accumulate_weights_every_channel_by_the_rows(bool sumOutputs)
     {
         int channels = 3, repeat = 2, n1 = 4, n2 = 3;
+        ChannelGramCase(channels, repeat, n1, n2, sumOutputs);
+    }
+
+    // Rows long enough for the vector blocks (7 x 10 = 70 columns of output pairs), at both widths.
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    public void Channel_gram_accumulate_over_long_rows(bool sumOutputs, bool vector256)
+    {
+        PackedGemm<double>.ForceAvx2Kernel = vector256;
+        try
+        {
+            ChannelGramCase(5, 10, 6, 7, sumOutputs);
+        }
+        finally
+        {
+            PackedGemm<double>.ForceAvx2Kernel = false;
+        }
+    }
+
+    // One batch (v1 = v2) and symmetric H_c: the accumulated kernel stays exactly symmetric in both modes.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Channel_gram_accumulate_of_one_batch_is_exactly_symmetric(bool sumOutputs)
+    {
+        int channels = 4, repeat = 10, n = 7;
+        var v = Tensor(TestMath.RandomMatrix(n * repeat, channels, seed: 11));
+        var h = Tensor(new Matrix<double>(channels * n, n));
+        var rng = new Random(12);
+        for (int c = 0; c < channels; c++)
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j <= i; j++)
+                    h.Row(c * n + i)[j] = h.Row(c * n + j)[i] = rng.NextDouble() - 0.5;
+        int size = sumOutputs ? n : n * repeat;
+        var dst = Tensor(new Matrix<double>(size, size));
+        Backend.ChannelGramAccumulate(v, v, h, repeat, sumOutputs, dst);
+        for (int i = 0; i < size; i++)
+            for (int j = 0; j < size; j++)
+                Assert.Equal(dst.Row(i)[j], dst.Row(j)[i]);
+    }
+
+    private static void ChannelGramCase(int channels, int repeat, int n1, int n2, bool sumOutputs)
+    {
         var v1 = Tensor(TestMath.RandomMatrix(n1 * repeat, channels, seed: 3));
         var v2 = Tensor(TestMath.RandomMatrix(n2 * repeat, channels, seed: 4));
         var h = Tensor(TestMath.RandomMatrix(channels * n1, n2, seed: 5));
-        var dst = Tensor(sumOutputs ? new Matrix<double>(n1, n2) : new Matrix<double>(n1 * repeat, n2 * repeat));
+        // dst accumulates: it starts from values of its own.
+        var start = sumOutputs ? TestMath.RandomMatrix(n1, n2, seed: 6) : TestMath.RandomMatrix(n1 * repeat, n2 * repeat, seed: 6);
+        var dst = Tensor(new Matrix<double>(start.Rows, start.Cols, (double[])start.Data.Clone()));
         Backend.ChannelGramAccumulate(v1, v2, h, repeat, sumOutputs, dst);
         if (!sumOutputs)
         {
@@ -51,7 +98,7 @@ public class ReadoutOpsTests
                     for (int o = 0; o < repeat; o++)
                         for (int o2 = 0; o2 < repeat; o2++)
                         {
-                            double expected = 0;
+                            double expected = start[i * repeat + o, j * repeat + o2];
                             for (int c = 0; c < channels; c++) expected += v1.Row(i * repeat + o)[c] * h.Row(c * n1 + i)[j] * v2.Row(j * repeat + o2)[c];
                             Assert.Equal(expected, dst.Row(i * repeat + o)[j * repeat + o2], 12);
                         }
@@ -62,7 +109,7 @@ public class ReadoutOpsTests
         for (int i = 0; i < n1; i++)
             for (int j = 0; j < n2; j++)
             {
-                double expected = 0;
+                double expected = start[i, j];
                 for (int o = 0; o < repeat; o++)
                     for (int c = 0; c < channels; c++) expected += v1.Row(i * repeat + o)[c] * h.Row(c * n1 + i)[j] * v2.Row(j * repeat + o)[c];
                 Assert.Equal(expected, dst.Row(i)[j], 12);
