@@ -79,7 +79,7 @@ public readonly partial struct CpuBackend<T>
         int vector = PackedGemm<T>.UsesAvx512 ? Vector512<T>.Count : Vector256<T>.Count, span = window.Input.Height * shifted.Width;
         int mapLength = (span + 2 * vector - 1) / (2 * vector) * (2 * vector);
         int paddedLength = Math.Max(mapLength + shifted.Offsets.Max(), shifted.Sources.Length);
-        var padded = ArrayPool<T>.Shared.Rent(d.Rows * outChannels * paddedLength);
+        var padded = ArrayPool<T>.Shared.Rent(checked(d.Rows * outChannels * paddedLength)); // the padded input grids: larger than d (s^2 times for stride s)
         try
         {
             RunRows(new PaddedRows(d, shifted.Sources, positions, outChannels, paddedLength, padded), d.Rows, d.Cols);
@@ -188,7 +188,7 @@ public readonly partial struct CpuBackend<T>
                 for (int c = 0; c < channels; c++)
                 {
                     var map = row.Slice(c * positions, positions);
-                    var target = padded.AsSpan((n * channels + c) * paddedLength, paddedLength);
+                    var target = padded.AsSpan((int)((long)(n * channels + c) * paddedLength), paddedLength);
                     for (int z = 0; z < sources.Length; z++) target[z] = sources[z] < 0 ? T.Zero : map[sources[z]];
                     target[sources.Length..].Clear();
                 }
@@ -211,7 +211,7 @@ public readonly partial struct CpuBackend<T>
             try
             {
                 fixed (T* pf = filters)
-                fixed (T* pu = &padded[n * outChannels * paddedLength])
+                fixed (T* pu = &padded[(long)n * outChannels * paddedLength])
                 fixed (T* pm = maps)
                 fixed (T* pp = products)
                 fixed (T* pv = &v.Array[v.Offset + n * repeat * outChannels])
