@@ -224,6 +224,18 @@ internal static unsafe class PackedGemm<T> where T : unmanaged, IFloatingPointIe
                     for (; r < MR; r++) d[r] = T.Zero;
                 }
             }
+            else if (mr == MR && cs == 1)
+            {
+                // op(A) = a (row-major, the plain product): write the panel in order and read the MR rows as parallel
+                // streams. Sequential stores, as in PackB's transposing copy: 8-10% of a 2000^3 product (f64 and f32,
+                // one thread) against the row-by-row copy below, whose stores stride by MR elements.
+                for (int k = 0; k < kc; k++)
+                {
+                    T* d = panel + k * MR;
+                    T* s = src + k;
+                    for (int r = 0; r < MR; r++) d[r] = s[r * rs];
+                }
+            }
             else
             {
                 for (int r = 0; r < mr; r++)
