@@ -91,7 +91,7 @@ public sealed class FactorizationWorkload<T> : Workload where T : unmanaged, IFl
     private void CpuFactor()
     {
         if (_kind == Factorization.Eigh) CpuLinearAlgebra.SymmetricEigen(_a);
-        else CpuCholesky();
+        else CpuCholesky().Dispose(); // as torch_linalg disposes its factor
     }
 
     private CholeskyFactor<T> CpuCholesky() => CpuLinearAlgebra.TryCholesky(_a, out _) ?? throw new InvalidOperationException("not positive definite");
@@ -205,7 +205,7 @@ public sealed class KernelRegressionWorkload : Workload
 
     private Matrix<float> Cpu()
     {
-        var factor = CpuLinearAlgebra.TryCholesky(_k, out int pivot)
+        using var factor = CpuLinearAlgebra.TryCholesky(_k, out int pivot)
             ?? throw new InvalidOperationException($"Cholesky failed at pivot {pivot}");
         return CpuLinearAlgebra.Multiply(_kTestTrain, false, factor.Solve(_y), false);
     }

@@ -39,6 +39,46 @@ public class LinearAlgebraTests
     }
 
     [Theory]
+    [InlineData(97)]
+    [InlineData(530)]
+    public void Disposed_factor_throws_and_its_reused_storage_gives_exact_factors(int n)
+    {
+        // The storage of a disposed factor goes back to the array pool with its entries (both triangles) still set; a
+        // later factorization that gets it must not read them. Each factor is compared with one of the same matrix
+        // factored in storage that no factor used before (rented while the other factors are alive).
+        var a = Spd(n, seed: 3, logCondition: 6);
+        var b = Spd(n, seed: 4, logCondition: 2);
+        var first = CpuLinearAlgebra.TryCholesky(a, out _)!;
+        var fresh = CpuLinearAlgebra.TryCholesky(b, out _)!;
+        var expected = fresh.Lower();
+        var rhs = Random(n, 5, seed: 9);
+        var expectedSolve = fresh.Solve(rhs);
+        first.Dispose();
+        first.Dispose(); // idempotent
+        Assert.Equal(n, first.Size);
+        Assert.Throws<ObjectDisposedException>(() => first.Lower());
+        Assert.Throws<ObjectDisposedException>(() => first.Diagonal());
+        Assert.Throws<ObjectDisposedException>(() => first.Solve(rhs));
+
+        for (int round = 0; round < 3; round++)
+        {
+            using var again = CpuLinearAlgebra.TryCholesky(b, out int failed)!;
+            Assert.Equal(-1, failed);
+            Assert.Equal(expected.Data, again.Lower().Data);
+            Assert.Equal(expectedSolve.Data, again.Solve(rhs).Data);
+        }
+
+        // A failed factorization hands its storage back too, and a later success is unaffected.
+        var indefinite = new Matrix<double>(n, n, (double[])b.Data.Clone());
+        indefinite[n / 2, n / 2] = -1;
+        Assert.Null(CpuLinearAlgebra.TryCholesky(indefinite, out int pivot));
+        Assert.InRange(pivot, 0, n / 2);
+        using var after = CpuLinearAlgebra.TryCholesky(b, out _)!;
+        Assert.Equal(expected.Data, after.Lower().Data);
+        fresh.Dispose();
+    }
+
+    [Theory]
     [InlineData(65)]
     [InlineData(301)]
     public void Cholesky_matches_MathNet(int n)
