@@ -6,7 +6,7 @@ namespace NtkDsl.Tests.Cpu;
 
 /// <summary>
 /// The CPU backend's matrix products against a naive triple loop, on sizes that are 1, odd, and
-/// non-multiples of the register tiles (6 x 8 / 6 x 16 Vector256, 6 x 16 / 6 x 32 Vector512) and cache blocks (MC 96, KC 256 with depths up to 320 in one block, NC 256 / 512);
+/// non-multiples of the register tiles (6 x 8 / 6 x 16 Vector256, 6 x 16 / 6 x 32 Vector512) and cache blocks (MC 96, KC 256 / 512 for double / float with depths up to 320 / 640 in one block, NC 256);
 /// every transpose variant, both element types, 1 and 2 threads, AVX-512, AVX2 and portable micro-kernels.
 /// Errors are measured against sum_k |a_ik b_kj| (the natural scale of a rounded dot product).
 /// </summary>
@@ -18,7 +18,9 @@ public class GemmTests
         { 1, 1, 1 }, { 1, 7, 1 }, { 7, 1, 33 }, { 7, 7, 7 }, { 33, 33, 33 }, { 6, 8, 256 },
         { 33, 257, 7 }, { 257, 33, 257 }, { 97, 259, 300 }, { 13, 515, 33 }, { 200, 3, 513 },
         { 100, 97, 320 }, { 61, 45, 321 }, // the deepest single depth block (KC + KC / 4) and one more: 256 + 65
-        { 700, 530, 600 }, // many row blocks per run, several depth blocks, parallel
+        { 700, 530, 600 }, // many row blocks per run, several depth blocks (double), parallel
+        { 37, 29, 640 }, { 19, 23, 641 }, // float's deepest single depth block (KC + KC / 4 = 640) and one more
+        { 150, 300, 1300 }, // several depth blocks in float too
     };
 
     [Theory]
