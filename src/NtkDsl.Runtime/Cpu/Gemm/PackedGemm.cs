@@ -354,83 +354,16 @@ internal static unsafe class PackedGemm<T> where T : unmanaged, IFloatingPointIe
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void TransposeFour(T* s, nint cs, T* d, nint ld)
     {
-        if (typeof(T) == typeof(double))
-        {
-            Transpose(s, cs, d, ld);
-            return;
-        }
-
-        float* ps = (float*)s, pd = (float*)d;
-        var r0 = Sse.LoadVector128(ps);
-        var r1 = Sse.LoadVector128(ps + cs);
-        var r2 = Sse.LoadVector128(ps + 2 * cs);
-        var r3 = Sse.LoadVector128(ps + 3 * cs);
-        var t0 = Sse.UnpackLow(r0, r1);
-        var t1 = Sse.UnpackHigh(r0, r1);
-        var t2 = Sse.UnpackLow(r2, r3);
-        var t3 = Sse.UnpackHigh(r2, r3);
-        Sse.Store(pd, Sse.MoveLowToHigh(t0, t2));
-        Sse.Store(pd + ld, Sse.MoveHighToLow(t2, t0));
-        Sse.Store(pd + 2 * ld, Sse.MoveLowToHigh(t1, t3));
-        Sse.Store(pd + 3 * ld, Sse.MoveHighToLow(t3, t1));
+        if (typeof(T) == typeof(double)) RegisterTranspose.Block4((double*)s, cs, (double*)d, ld);
+        else RegisterTranspose.Block4((float*)s, cs, (float*)d, ld);
     }
 
-    // d[i ld + j] = s[j cs + i] for i, j < V = Vector256<T>.Count (4 doubles, 8 floats): V rows of s in, V rows of d out.
+    // d[i ld + j] = s[j cs + i] for i, j < V = Vector256<T>.Count (4 doubles, 8 floats).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Transpose(T* s, nint cs, T* d, nint ld)
     {
-        if (typeof(T) == typeof(double))
-        {
-            double* ps = (double*)s, pd = (double*)d;
-            var r0 = Avx.LoadVector256(ps);
-            var r1 = Avx.LoadVector256(ps + cs);
-            var r2 = Avx.LoadVector256(ps + 2 * cs);
-            var r3 = Avx.LoadVector256(ps + 3 * cs);
-            var t0 = Avx.UnpackLow(r0, r1);
-            var t1 = Avx.UnpackHigh(r0, r1);
-            var t2 = Avx.UnpackLow(r2, r3);
-            var t3 = Avx.UnpackHigh(r2, r3);
-            Avx.Store(pd, Avx.Permute2x128(t0, t2, 0x20));
-            Avx.Store(pd + ld, Avx.Permute2x128(t1, t3, 0x20));
-            Avx.Store(pd + 2 * ld, Avx.Permute2x128(t0, t2, 0x31));
-            Avx.Store(pd + 3 * ld, Avx.Permute2x128(t1, t3, 0x31));
-        }
-        else
-        {
-            float* ps = (float*)s, pd = (float*)d;
-            var r0 = Avx.LoadVector256(ps);
-            var r1 = Avx.LoadVector256(ps + cs);
-            var r2 = Avx.LoadVector256(ps + 2 * cs);
-            var r3 = Avx.LoadVector256(ps + 3 * cs);
-            var r4 = Avx.LoadVector256(ps + 4 * cs);
-            var r5 = Avx.LoadVector256(ps + 5 * cs);
-            var r6 = Avx.LoadVector256(ps + 6 * cs);
-            var r7 = Avx.LoadVector256(ps + 7 * cs);
-            var t0 = Avx.UnpackLow(r0, r1);
-            var t1 = Avx.UnpackHigh(r0, r1);
-            var t2 = Avx.UnpackLow(r2, r3);
-            var t3 = Avx.UnpackHigh(r2, r3);
-            var t4 = Avx.UnpackLow(r4, r5);
-            var t5 = Avx.UnpackHigh(r4, r5);
-            var t6 = Avx.UnpackLow(r6, r7);
-            var t7 = Avx.UnpackHigh(r6, r7);
-            var u0 = Avx.Shuffle(t0, t2, 0x44);
-            var u1 = Avx.Shuffle(t0, t2, 0xEE);
-            var u2 = Avx.Shuffle(t1, t3, 0x44);
-            var u3 = Avx.Shuffle(t1, t3, 0xEE);
-            var u4 = Avx.Shuffle(t4, t6, 0x44);
-            var u5 = Avx.Shuffle(t4, t6, 0xEE);
-            var u6 = Avx.Shuffle(t5, t7, 0x44);
-            var u7 = Avx.Shuffle(t5, t7, 0xEE);
-            Avx.Store(pd, Avx.Permute2x128(u0, u4, 0x20));
-            Avx.Store(pd + ld, Avx.Permute2x128(u1, u5, 0x20));
-            Avx.Store(pd + 2 * ld, Avx.Permute2x128(u2, u6, 0x20));
-            Avx.Store(pd + 3 * ld, Avx.Permute2x128(u3, u7, 0x20));
-            Avx.Store(pd + 4 * ld, Avx.Permute2x128(u0, u4, 0x31));
-            Avx.Store(pd + 5 * ld, Avx.Permute2x128(u1, u5, 0x31));
-            Avx.Store(pd + 6 * ld, Avx.Permute2x128(u2, u6, 0x31));
-            Avx.Store(pd + 7 * ld, Avx.Permute2x128(u3, u7, 0x31));
-        }
+        if (typeof(T) == typeof(double)) RegisterTranspose.Block4((double*)s, cs, (double*)d, ld);
+        else RegisterTranspose.Block8((float*)s, cs, (float*)d, ld);
     }
 
     /// <summary>The vector operations the micro-kernels need, for one vector width (the JIT specializes per struct).</summary>

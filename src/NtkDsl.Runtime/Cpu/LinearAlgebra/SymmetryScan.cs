@@ -107,68 +107,14 @@ internal static unsafe class SymmetryScan<T> where T : unmanaged, IFloatingPoint
             {
                 for (int c0 = 0; c0 < B; c0 += 8)
                     for (int r0 = 0; r0 < B; r0 += 8)
-                        Transpose8((float*)block + c0 * ld + r0, ld, (float*)mirror + r0 * B + c0);
+                        RegisterTranspose.Block8((float*)block + c0 * ld + r0, ld, (float*)mirror + r0 * B + c0, B);
             }
             else
             {
                 for (int c0 = 0; c0 < B; c0 += 4)
                     for (int r0 = 0; r0 < B; r0 += 4)
-                        Transpose4((double*)block + c0 * ld + r0, ld, (double*)mirror + r0 * B + c0);
+                        RegisterTranspose.Block4((double*)block + c0 * ld + r0, ld, (double*)mirror + r0 * B + c0, B);
             }
-        }
-
-        // dst[r B + c] = src[c ld + r], r, c < 8.
-        private static void Transpose8(float* src, nint ld, float* dst)
-        {
-            var r0 = Avx.LoadVector256(src);
-            var r1 = Avx.LoadVector256(src + ld);
-            var r2 = Avx.LoadVector256(src + 2 * ld);
-            var r3 = Avx.LoadVector256(src + 3 * ld);
-            var r4 = Avx.LoadVector256(src + 4 * ld);
-            var r5 = Avx.LoadVector256(src + 5 * ld);
-            var r6 = Avx.LoadVector256(src + 6 * ld);
-            var r7 = Avx.LoadVector256(src + 7 * ld);
-            var t0 = Avx.UnpackLow(r0, r1);
-            var t1 = Avx.UnpackHigh(r0, r1);
-            var t2 = Avx.UnpackLow(r2, r3);
-            var t3 = Avx.UnpackHigh(r2, r3);
-            var t4 = Avx.UnpackLow(r4, r5);
-            var t5 = Avx.UnpackHigh(r4, r5);
-            var t6 = Avx.UnpackLow(r6, r7);
-            var t7 = Avx.UnpackHigh(r6, r7);
-            var s0 = Avx.Shuffle(t0, t2, 0x44);
-            var s1 = Avx.Shuffle(t0, t2, 0xEE);
-            var s2 = Avx.Shuffle(t1, t3, 0x44);
-            var s3 = Avx.Shuffle(t1, t3, 0xEE);
-            var s4 = Avx.Shuffle(t4, t6, 0x44);
-            var s5 = Avx.Shuffle(t4, t6, 0xEE);
-            var s6 = Avx.Shuffle(t5, t7, 0x44);
-            var s7 = Avx.Shuffle(t5, t7, 0xEE);
-            Avx.Store(dst, Avx.Permute2x128(s0, s4, 0x20));
-            Avx.Store(dst + B, Avx.Permute2x128(s1, s5, 0x20));
-            Avx.Store(dst + 2 * B, Avx.Permute2x128(s2, s6, 0x20));
-            Avx.Store(dst + 3 * B, Avx.Permute2x128(s3, s7, 0x20));
-            Avx.Store(dst + 4 * B, Avx.Permute2x128(s0, s4, 0x31));
-            Avx.Store(dst + 5 * B, Avx.Permute2x128(s1, s5, 0x31));
-            Avx.Store(dst + 6 * B, Avx.Permute2x128(s2, s6, 0x31));
-            Avx.Store(dst + 7 * B, Avx.Permute2x128(s3, s7, 0x31));
-        }
-
-        // dst[r B + c] = src[c ld + r], r, c < 4.
-        private static void Transpose4(double* src, nint ld, double* dst)
-        {
-            var r0 = Avx.LoadVector256(src);
-            var r1 = Avx.LoadVector256(src + ld);
-            var r2 = Avx.LoadVector256(src + 2 * ld);
-            var r3 = Avx.LoadVector256(src + 3 * ld);
-            var t0 = Avx.UnpackLow(r0, r1);
-            var t1 = Avx.UnpackHigh(r0, r1);
-            var t2 = Avx.UnpackLow(r2, r3);
-            var t3 = Avx.UnpackHigh(r2, r3);
-            Avx.Store(dst, Avx.Permute2x128(t0, t2, 0x20));
-            Avx.Store(dst + B, Avx.Permute2x128(t1, t3, 0x20));
-            Avx.Store(dst + 2 * B, Avx.Permute2x128(t0, t2, 0x31));
-            Avx.Store(dst + 3 * B, Avx.Permute2x128(t1, t3, 0x31));
         }
     }
 }
