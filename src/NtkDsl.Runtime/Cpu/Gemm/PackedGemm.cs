@@ -231,7 +231,7 @@ internal static unsafe class PackedGemm<T> where T : unmanaged, IFloatingPointIe
                 // go as 4 x 4 blocks transposed in registers, rows 4-5 as pairs; without AVX the MR rows are read as
                 // parallel scalar streams (still sequential stores, unlike the row-by-row copy below).
                 int k = 0;
-                if (Avx.IsSupported && (typeof(T) == typeof(double) || typeof(T) == typeof(float)))
+                if (Avx.IsSupported && IsFloat)
                 {
                     for (; k <= kc - 4; k += 4)
                     {
@@ -319,7 +319,7 @@ internal static unsafe class PackedGemm<T> where T : unmanaged, IFloatingPointIe
                 if (w == nr && rs == 1)
                 {
                     int k = 0;
-                    if (Avx.IsSupported && (typeof(T) == typeof(double) || typeof(T) == typeof(float)))
+                    if (Avx.IsSupported && IsFloat)
                     {
                         // Blocks of V x V (V = Vector256<T>.Count) transposed in registers: V loads and V stores instead of
                         // V^2 scalar moves.
