@@ -1,4 +1,6 @@
 using System.Numerics;
+using NtkDsl.Cpu.Gemm;
+using NtkDsl.Cpu.LinearAlgebra;
 using MathNet.Numerics.LinearAlgebra;
 using MathNetMatrix = MathNet.Numerics.LinearAlgebra.Matrix<double>;
 
@@ -202,6 +204,37 @@ public class LinearAlgebraTests
     [MemberData(nameof(Sizes))]
     public void Eigendecomposition_satisfies_A_V_equals_V_diag_l_and_V_is_orthonormal(int n)
         => CheckEigen(Spd(n, seed: 100 + n, logCondition: 4), 60);
+
+    [Theory]
+    [InlineData(131)]
+    [InlineData(302)]
+    public void Eigendecomposition_is_right_on_every_symmetric_product_kernel_and_thread_split(int n)
+    {
+        // The tridiagonalization's A v takes rows four at a time in AVX-512 or Vector256 registers (the rest one by one)
+        // and splits the rows between threads only above ParallelMatVecBytes: here every kernel, with and without the split.
+        var a = Spd(n, seed: 7 + n, logCondition: 5);
+        var a32 = new Matrix<float>(n, n, a.Data.Select(v => (float)v).ToArray());
+        var af = new Matrix<double>(n, n, a32.Data.Select(v => (double)v).ToArray());
+        long threshold = SymmetricEigensolver<double>.ParallelMatVecBytes;
+        foreach (bool avx2 in new[] { false, true })
+        foreach (bool split in new[] { false, true })
+        {
+            PackedGemm<double>.ForceAvx2Kernel = PackedGemm<float>.ForceAvx2Kernel = avx2;
+            SymmetricEigensolver<double>.ParallelMatVecBytes = SymmetricEigensolver<float>.ParallelMatVecBytes = split ? 0 : long.MaxValue;
+            try
+            {
+                CheckEigen(a, 60);
+                var (values, vectors) = CpuLinearAlgebra.SymmetricEigen(a32);
+                CheckEigenIdentities(af, values.Select(v => (double)v).ToArray(),
+                    new Matrix<double>(n, n, vectors.Data.Select(v => (double)v).ToArray()), 60 * n * 1.2e-7, 60 * n * 1.2e-7);
+            }
+            finally
+            {
+                PackedGemm<double>.ForceAvx2Kernel = PackedGemm<float>.ForceAvx2Kernel = false;
+                SymmetricEigensolver<double>.ParallelMatVecBytes = SymmetricEigensolver<float>.ParallelMatVecBytes = threshold;
+            }
+        }
+    }
 
     [Fact]
     public void Eigendecomposition_allocates_one_n_by_n_workspace_beyond_its_output()

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using System.Numerics.Tensors;
 using NtkDsl.Cpu.Gemm;
 
@@ -144,12 +145,17 @@ internal static unsafe class SymmetricEigensolver<T> where T : unmanaged, IFloat
         }
     }
 
+    // Below this many bytes of trailing matrix one thread does the product: the second thread's wake-up and the parts'
+    // sum cost more than it saves (eigh n = 1000 on two cores: the products took 21 ms on one thread, 27 ms on two).
+    // Settable so that tests run the split at small sizes.
+    internal static long ParallelMatVecBytes = 8 << 20;
+
     // y = A v for symmetric A (m x m, row stride ld) reading only its upper triangle: row i contributes
     // dot(A[i, i..], v[i..]) to y[i] and A[i, i+1..] v[i] to y[i+1..]. Each part accumulates into its own buffer
     // over a row range of equal triangle area; the parts are summed at the end.
     private static void SymmetricMatVec(T* a, nint ld, int m, T* v, T* y, T* parts)
     {
-        int threads = (long)m * m < 1 << 16 ? 1 : Blas<T>.Threads;
+        int threads = (long)m * m * sizeof(T) < ParallelMatVecBytes ? 1 : Blas<T>.Threads;
         var job = new MatVecJob(a, ld, m, v, parts, threads);
         WorkerPool.Run(job, threads, threads);
         var dst = new Span<T>(y, m);
@@ -164,9 +170,14 @@ internal static unsafe class SymmetricEigensolver<T> where T : unmanaged, IFloat
             // Rows [r0, r1) with (m - r0)^2 - (m - r1)^2 = m^2 / count.
             int r0 = item == 0 ? 0 : m - (int)Math.Round(m * Math.Sqrt(1.0 - (double)item / count));
             int r1 = item == count - 1 ? m : m - (int)Math.Round(m * Math.Sqrt(1.0 - (double)(item + 1) / count));
-            var y = new Span<T>(parts + item * m, m);
-            y.Clear();
-            for (int i = r0; i < r1; i++)
+            T* y = parts + (nint)item * m;
+            new Span<T>(y, m).Clear();
+            int i = r0;
+            if (PackedGemm<T>.UsesAvx512)
+                for (; i + 4 <= r1; i += 4) FourRows<PackedGemm<T>.Simd512, Vector512<T>>(i, y);
+            else if (Vector256.IsHardwareAccelerated && HasFma)
+                for (; i + 4 <= r1; i += 4) FourRows<PackedGemm<T>.Simd256, Vector256<T>>(i, y);
+            for (; i < r1; i++)
             {
                 T* row = a + i * ld;
                 int len = m - i;
@@ -174,10 +185,61 @@ internal static unsafe class SymmetricEigensolver<T> where T : unmanaged, IFloat
                 y[i] += TensorPrimitives.Dot(new ReadOnlySpan<T>(row + i, len), vi);
                 if (len > 1)
                 {
-                    var tail = y.Slice(i + 1, len - 1);
+                    var tail = new Span<T>(y + i + 1, len - 1);
                     TensorPrimitives.MultiplyAdd(new ReadOnlySpan<T>(row + i + 1, len - 1), v[i], tail, tail);
                 }
             }
+        }
+
+        // Rows i..i+3 (i + 4 <= m) in one pass over their columns: y[j] takes all four rows' A[r, j] v[r] while
+        // v[j] and y[j] are in registers, so each vector of y is loaded and stored once per four rows, not once per
+        // row (the single-row loop is bound by those L1 accesses, not by the matrix's trip from L2/L3).
+        private void FourRows<TS, TV>(int i, T* y) where TS : struct, PackedGemm<T>.ISimd<TV> where TV : struct
+        {
+            T* p0 = a + i * ld, p1 = p0 + ld, p2 = p1 + ld, p3 = p2 + ld;
+            T v0 = v[i], v1 = v[i + 1], v2 = v[i + 2], v3 = v[i + 3];
+            // The 4 x 4 diagonal block's upper triangle, each off-diagonal entry counted for both of its rows.
+            T d0 = p0[i] * v0 + p0[i + 1] * v1 + p0[i + 2] * v2 + p0[i + 3] * v3;
+            T d1 = p0[i + 1] * v0 + p1[i + 1] * v1 + p1[i + 2] * v2 + p1[i + 3] * v3;
+            T d2 = p0[i + 2] * v0 + p1[i + 2] * v1 + p2[i + 2] * v2 + p2[i + 3] * v3;
+            T d3 = p0[i + 3] * v0 + p1[i + 3] * v1 + p2[i + 3] * v2 + p3[i + 3] * v3;
+
+            int width = TS.Count, j = i + 4;
+            TV s0 = default, s1 = s0, s2 = s0, s3 = s0;
+            TV b0 = TS.Broadcast(v0), b1 = TS.Broadcast(v1), b2 = TS.Broadcast(v2), b3 = TS.Broadcast(v3);
+            for (; j + width <= m; j += width)
+            {
+                TV vj = TS.Load(v + j), yj = TS.Load(y + j);
+                TV x0 = TS.Load(p0 + j), x1 = TS.Load(p1 + j), x2 = TS.Load(p2 + j), x3 = TS.Load(p3 + j);
+                s0 = TS.MultiplyAdd(x0, vj, s0);
+                s1 = TS.MultiplyAdd(x1, vj, s1);
+                s2 = TS.MultiplyAdd(x2, vj, s2);
+                s3 = TS.MultiplyAdd(x3, vj, s3);
+                yj = TS.MultiplyAdd(x0, b0, yj);
+                yj = TS.MultiplyAdd(x1, b1, yj);
+                yj = TS.MultiplyAdd(x2, b2, yj);
+                yj = TS.MultiplyAdd(x3, b3, yj);
+                TS.Store(yj, y + j);
+            }
+
+            d0 += TS.Sum(s0);
+            d1 += TS.Sum(s1);
+            d2 += TS.Sum(s2);
+            d3 += TS.Sum(s3);
+            for (; j < m; j++)
+            {
+                T vj = v[j];
+                d0 += p0[j] * vj;
+                d1 += p1[j] * vj;
+                d2 += p2[j] * vj;
+                d3 += p3[j] * vj;
+                y[j] += p0[j] * v0 + p1[j] * v1 + p2[j] * v2 + p3[j] * v3;
+            }
+
+            y[i] += d0;
+            y[i + 1] += d1;
+            y[i + 2] += d2;
+            y[i + 3] += d3;
         }
     }
 
