@@ -39,7 +39,8 @@ public readonly partial struct TorchBackend
     }
 
     /// <inheritdoc/>
-    public void SeparableConvCotangent(Tensor w, Tensor d, Tensor v, int repeat, double scale, int channels, SpatialWindow window, Tensor dst)
+    public void SeparableConvCotangent(Tensor w, Tensor d, Tensor v, int repeat, double scale, int channels, SpatialWindow window, Tensor dst,
+        Activation? activation = null, Tensor activationInput = default!)
     {
         using var scope = NewDisposeScope();
         using var s = scale.ToScalar();
@@ -66,6 +67,8 @@ public readonly partial struct TorchBackend
             rows.mul_(s);
             dst.narrow(0, start * repeat, count * repeat).copy_(rows.reshape(count * repeat, channels * inputs));
         }
+
+        if (activation is { } phi) MultiplyByDerivative(phi, activationInput, dst, repeat);
     }
 
     // Entry t P + p of the gather map as an index into [taps, Hin Win] (t Hin Win + input position), padding taps at the end.

@@ -39,6 +39,21 @@ public class SnapshotTests
         public partial class ConvNet;
         """, nameof(ConvNetwork));
 
+    // A convolution read out by the global pool with a smooth activation below it, whose derivative the readout's input
+    // cotangent takes as it is formed (ConvRule.ActivationBelow).
+    [Fact]
+    public void ConvReadoutThroughAnActivation() => Verify("""
+        using NtkDsl;
+        namespace Demo;
+
+        [Network(Channels = 2, Height = 6, Width = 6, WeightStd = 1.4, BiasStd = 0.1)]
+        [Conv(4, 3, Padding = Padding.Same), Tanh]
+        [Conv(4, 3), Relu]
+        [GlobalAvgPool]
+        [Dense(3)]
+        public partial class ReadoutNet;
+        """, nameof(ConvReadoutThroughAnActivation));
+
     [Fact]
     public void ResidualNetwork() => Verify("""
         using NtkDsl;

@@ -84,13 +84,15 @@ internal static class CotangentWalk
             if (!Trainable(node) || !streams[0].Cotangents.ContainsKey(node.Number)) continue;
             if (sink == SinkKind.Ntk && ConvRule.ChosenReadout(e.Ir, node) is { } readout)
             {
-                // A convolution read out by this pool: the pool, its activations and the convolution are one step from the
-                // pool's cotangent (ConvRule.ReadoutTerm), which then continues below the convolution.
+                // A convolution read out by this pool: the pool, its activations and the convolution (and the activation
+                // below it, ConvRule.ActivationBelow) are one step from the pool's cotangent (ConvRule.ReadoutTerm), which
+                // then continues below them.
                 foreach (var stream in streams) stream.Current = stream.Cotangents[node.Number];
                 ConvRule.ReadoutTerm(e, readout, streams);
+                var lowest = ConvRule.ActivationBelow(e.Ir, readout) ?? readout.Conv;
                 if (readout.Conv.HasParametersBefore)
-                    foreach (var stream in streams) Merge(e, stream, readout.Conv.Input + 1, stream.Current);
-                i = readout.Conv.Index;
+                    foreach (var stream in streams) Merge(e, stream, lowest.Input + 1, stream.Current);
+                i = lowest.Index;
                 continue;
             }
 

@@ -33,7 +33,10 @@ public partial interface ITensorBackend<TTensor>
     /// weight layout), d [N, C P] (NCHW rows of the window's P output positions), v [N repeat, C] and dst
     /// [N repeat, C_in Hin Win]. Each sample's C per-channel maps col2im(w[c]^T d[n, c]) (one transposed convolution)
     /// are formed once and contracted with its rows' v: 2 C C_in Hin Win FLOPs per row instead of col2im(W^T c_r)'s
-    /// 2 C C_in kh kw P.
+    /// 2 C C_in kh kw P. With <paramref name="activation"/>, dst is then multiplied by phi'(z) of that activation below
+    /// the convolution, z = <paramref name="activationInput"/> [N, C_in Hin Win] (the same z for a sample's repeat rows),
+    /// while each row is still in cache (MultiplyByDerivative fused).
     /// </summary>
-    void SeparableConvCotangent(TTensor w, TTensor d, TTensor v, int repeat, double scale, int channels, SpatialWindow window, TTensor dst);
+    void SeparableConvCotangent(TTensor w, TTensor d, TTensor v, int repeat, double scale, int channels, SpatialWindow window, TTensor dst,
+        Activation? activation = null, TTensor activationInput = default!);
 }

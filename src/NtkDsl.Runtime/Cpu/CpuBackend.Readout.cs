@@ -60,7 +60,8 @@ public readonly partial struct CpuBackend<T>
     }
 
     /// <inheritdoc/>
-    public void SeparableConvCotangent(CpuTensor<T> w, CpuTensor<T> d, CpuTensor<T> v, int repeat, double scale, int channels, SpatialWindow window, CpuTensor<T> dst)
+    public void SeparableConvCotangent(CpuTensor<T> w, CpuTensor<T> d, CpuTensor<T> v, int repeat, double scale, int channels, SpatialWindow window, CpuTensor<T> dst,
+        Activation? activation = null, CpuTensor<T> activationInput = default)
     {
         ArgumentNullException.ThrowIfNull(window);
         int taps = window.Taps, positions = window.Output.Positions, inputs = window.Input.Positions, outChannels = w.Rows;
@@ -68,6 +69,7 @@ public readonly partial struct CpuBackend<T>
         RequireShape(d, d.Rows, outChannels * positions, nameof(d));
         RequireShape(v, d.Rows * repeat, outChannels, nameof(v));
         RequireShape(dst, v.Rows, channels * inputs, nameof(dst));
+        if (activation is not null) RequireShape(activationInput, d.Rows, channels * inputs, nameof(activationInput));
         if (d.Rows == 0) return;
 
         // Each sample's C maps d[n, c] copied once into padded buffers (SpatialIndex.ShiftedOf), so a channel's
@@ -85,7 +87,8 @@ public readonly partial struct CpuBackend<T>
             RunRows(new PaddedRows(d, shifted.Sources, positions, outChannels, paddedLength, padded), d.Rows, d.Cols);
             int items = d.Rows * channels;
             long work = (long)outChannels * mapLength * (taps + repeat);
-            var job = new SeparableCotangentItems(w, padded, paddedLength, shifted, v, repeat, T.CreateChecked(scale), channels, taps, mapLength, window.Input, dst);
+            var job = new SeparableCotangentItems(w, padded, paddedLength, shifted, v, repeat, T.CreateChecked(scale), channels, taps, mapLength, window.Input, dst,
+                activation is { Kind: not ActivationKind.Identity } ? activation : null, activationInput);
             WorkerPool.Run(job, items, items * work < PackedGemm<T>.ParallelThreshold ? 1 : Threads);
         }
         finally
@@ -199,8 +202,10 @@ public readonly partial struct CpuBackend<T>
     // Item n C_in + i: maps[c, y Wp + x] = sum_t scale w[c, i taps + t] u[n, c, y Wp + x + Offsets[t]] (the transposed
     // convolution of channel c, for every c), then dst[n repeat + o, i Hin Win + y Win + x] = sum_c v[n repeat + o, c]
     // maps[c, y Wp + x]: a register-tiled product (5 rows x 2 vectors) straight from the maps, which need no packing.
+    // With an activation below, the rows are multiplied by phi'(z[n, i]) as they are copied out (phi' evaluated once per
+    // item, for all repeat rows).
     private readonly unsafe struct SeparableCotangentItems(CpuTensor<T> w, T[] padded, int paddedLength, ShiftedMap shifted, CpuTensor<T> v, int repeat,
-        T scale, int channels, int taps, int mapLength, SpatialShape input, CpuTensor<T> dst) : IWorkItems
+        T scale, int channels, int taps, int mapLength, SpatialShape input, CpuTensor<T> dst, Activation? activation, CpuTensor<T> activationInput) : IWorkItems
     {
         public void Run(int item)
         {
@@ -208,6 +213,7 @@ public readonly partial struct CpuBackend<T>
             var filters = ArrayPool<T>.Shared.Rent(taps);
             var maps = ArrayPool<T>.Shared.Rent(outChannels * mapLength);
             var products = ArrayPool<T>.Shared.Rent(repeat * mapLength);
+            var derivative = activation is null ? null : ArrayPool<T>.Shared.Rent(input.Positions);
             try
             {
                 fixed (T* pf = filters)
@@ -223,15 +229,21 @@ public readonly partial struct CpuBackend<T>
 
                 // Drop the padded columns: row y of channel i is products[o, y Wp, y Wp + Win).
                 int width = input.Width, inputs = input.Positions;
+                if (activation is { } phi) Derivatives(phi, activationInput.Row(n).Slice(i * inputs, inputs), derivative.AsSpan(0, inputs));
                 for (int o = 0; o < repeat; o++)
                 {
                     var target = dst.Row(n * repeat + o).Slice(i * inputs, inputs);
                     for (int y = 0; y < input.Height; y++)
-                        products.AsSpan(o * mapLength + y * shifted.Width, width).CopyTo(target.Slice(y * width, width));
+                    {
+                        var row = products.AsSpan(o * mapLength + y * shifted.Width, width);
+                        if (derivative is null) row.CopyTo(target.Slice(y * width, width));
+                        else System.Numerics.Tensors.TensorPrimitives.Multiply(row, derivative.AsSpan(y * width, width), target.Slice(y * width, width));
+                    }
                 }
             }
             finally
             {
+                if (derivative is not null) ArrayPool<T>.Shared.Return(derivative);
                 ArrayPool<T>.Shared.Return(products);
                 ArrayPool<T>.Shared.Return(maps);
                 ArrayPool<T>.Shared.Return(filters);

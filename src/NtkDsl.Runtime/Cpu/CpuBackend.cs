@@ -645,6 +645,27 @@ public readonly partial struct CpuBackend<T>(int maxDegreeOfParallelism) : ITens
     }
 
     // dst rows [n * repeat, (n + 1) * repeat) *= phi'(z[n]) for the samples n of the block.
+    // dst = phi'(z) elementwise (the Relu family as a vectorized select between its two slopes).
+    private static void Derivatives(Activation activation, ReadOnlySpan<T> z, Span<T> dst)
+    {
+        int i = 0;
+        if (activation.IsPiecewiseLinear)
+        {
+            T a = T.CreateChecked(activation.A), b = T.CreateChecked(activation.B);
+            if (Vector.IsHardwareAccelerated)
+            {
+                Vector<T> va = new(a), vb = new(b);
+                for (; i <= z.Length - Vector<T>.Count; i += Vector<T>.Count)
+                    Vector.ConditionalSelect(Vector.GreaterThan(new Vector<T>(z[i..]), Vector<T>.Zero), vb, va).CopyTo(dst[i..]);
+            }
+
+            for (; i < z.Length; i++) dst[i] = z[i] > T.Zero ? b : a;
+            return;
+        }
+
+        for (; i < z.Length; i++) dst[i] = T.CreateChecked(activation.Derivative(double.CreateChecked(z[i])));
+    }
+
     private readonly struct DerivativeRows(Activation activation, CpuTensor<T> z, CpuTensor<T> dst, int repeat) : IRowBlocks
     {
         public void Run(int rowStart, int rowEnd)

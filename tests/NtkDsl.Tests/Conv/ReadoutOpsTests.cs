@@ -168,6 +168,20 @@ public class ReadoutOpsTests
         for (int r = 0; r < samples * repeat; r++)
             for (int q = 0; q < inputs; q++)
                 Assert.Equal(expected.Row(r)[q], dst.Row(r)[q], 12);
+
+        // Through an activation below the convolution: the same rows times phi'(z[r / repeat]) (Relu's slopes, tanh's
+        // 1 - tanh^2 written out here; z has exact zeros, where Relu takes its left slope 0).
+        var z = Tensor(TestMath.RandomMatrix(samples, inputs, seed: 9));
+        z.Row(0)[0] = 0;
+        foreach (var (activation, derivative) in new (Activation, Func<double, double>)[]
+                 { (Activation.Relu, x => x > 0 ? 1 : 0), (Activation.Plain(ActivationKind.Tanh), x => 1 - Math.Tanh(x) * Math.Tanh(x)) })
+        {
+            var through = Tensor(new Matrix<double>(samples * repeat, inputs));
+            Backend.SeparableConvCotangent(w, d, v, repeat, 0.6, channelsIn, window, through, activation, z);
+            for (int r = 0; r < samples * repeat; r++)
+                for (int q = 0; q < inputs; q++)
+                    Assert.Equal(expected.Row(r)[q] * derivative(z.Row(r / repeat)[q]), through.Row(r)[q], 1e-12);
+        }
     }
 
     [Fact]
@@ -182,6 +196,8 @@ public class ReadoutOpsTests
         var window = new SpatialWindow(new SpatialShape(4, 4), 3, 3, 1, 1, Padding.Same);
         Assert.Equal("w", Assert.ThrowsAny<ArgumentException>(() => Backend.SeparableConvCotangent(Tensor(new Matrix<double>(3, 10)), Tensor(new Matrix<double>(2, 48)),
             Tensor(new Matrix<double>(2, 3)), 1, 1, 2, window, Tensor(new Matrix<double>(2, 32)))).ParamName);
+        Assert.Equal("activationInput", Assert.ThrowsAny<ArgumentException>(() => Backend.SeparableConvCotangent(Tensor(new Matrix<double>(3, 18)), Tensor(new Matrix<double>(2, 48)),
+            Tensor(new Matrix<double>(2, 3)), 1, 1, 2, window, Tensor(new Matrix<double>(2, 32)), Activation.Relu, Tensor(new Matrix<double>(2, 31)))).ParamName);
     }
 
     private static CpuTensor<double> Tensor(Matrix<double> m) => new(m.Data, 0, m.Rows, m.Cols);

@@ -450,14 +450,32 @@ internal sealed class ConvRule : ILayerRule
         if (!node.HasParametersBefore) return;
 
         string size = Int(node.OutShape.Size);
+        var below = ActivationBelow(e.Ir, readout);
+        if (below is not null)
+            e.W.Line($"// Layer {below.Number}: {LayerRules.For(below).Label(below)}, its derivative taken by the input cotangent as it is formed (its only reader)");
         foreach (var stream in streams)
         {
             string factor = stream.SameAs is null
                 ? e.Fetch($"readout1_{node.Number}", Helper($"NtkReadout1_{node.Number}"), "n1", size)
                 : $"workspace.Get(backend, {Helper($"NtkReadout2_{node.Number}")}, n2, {size})";
-            CotangentWalk.Step(e, node, stream, Int(node.InShape.Size),
-                $"backend.SeparableConvCotangent({Weights(node, "theta")}, {factor}, {stream.Current}, repeat, {WeightScale(node)}, {Int(node.InShape.Channels)}, {Helper(Name(node))}.Window, {{next}});");
+            string through = below is null ? "" : $", {ActivationRule.Field(below)}, {e.Input(stream.Batch, below)}";
+            CotangentWalk.StepTo(e, node, (below ?? node).Input + 1, stream, Int(node.InShape.Size),
+                $"backend.SeparableConvCotangent({Weights(node, "theta")}, {factor}, {stream.Current}, repeat, {WeightScale(node)}, {Int(node.InShape.Channels)}, {Helper(Name(node))}.Window, {{next}}{through});");
         }
+    }
+
+    /// <summary>
+    /// The built-in activation right below a readout's convolution when the convolution is its only reader: the readout's
+    /// input cotangent multiplies by its derivative as it is formed, so the NTK walk continues below the activation.
+    /// </summary>
+    internal static LayerNode? ActivationBelow(NetworkIr ir, ConvReadout readout)
+    {
+        var conv = readout.Conv;
+        if (!conv.HasParametersBefore || conv.Input < 0) return null;
+        var below = ir.Nodes[conv.Input];
+        return LayerRules.For(below) is ActivationRule { FusesIntoDense: true } && below.HasParametersBefore && ir.Readers(below.Index).Count() == 1
+            ? below
+            : null;
     }
 
     // "1/784 times the derivatives of layers 4 (Relu)".
