@@ -666,48 +666,28 @@ public readonly partial struct CpuBackend<T>(int maxDegreeOfParallelism) : ITens
         for (; i < z.Length; i++) dst[i] = T.CreateChecked(activation.Derivative(double.CreateChecked(z[i])));
     }
 
+    // phi'(z[n]) once per sample (Derivatives), then each of its repeat rows of dst times it.
     private readonly struct DerivativeRows(Activation activation, CpuTensor<T> z, CpuTensor<T> dst, int repeat) : IRowBlocks
     {
         public void Run(int rowStart, int rowEnd)
         {
-            if (activation.IsPiecewiseLinear)
+            var scratch = System.Buffers.ArrayPool<T>.Shared.Rent(z.Cols);
+            try
             {
-                // Relu family: phi' is a select between two constants, vectorized over each row.
-                T a = T.CreateChecked(activation.A), b = T.CreateChecked(activation.B);
-                Vector<T> va = new(a), vb = new(b);
+                var factor = scratch.AsSpan(0, z.Cols);
                 for (int n = rowStart; n < rowEnd; n++)
                 {
-                    var zr = z.Row(n);
+                    Derivatives(activation, z.Row(n), factor);
                     for (int k = 0; k < repeat; k++)
                     {
                         var dr = dst.Row(n * repeat + k);
-                        int i = 0;
-                        if (Vector.IsHardwareAccelerated)
-                        {
-                            for (; i <= dr.Length - Vector<T>.Count; i += Vector<T>.Count)
-                            {
-                                var mask = Vector.GreaterThan(new Vector<T>(zr[i..]), Vector<T>.Zero);
-                                (new Vector<T>(dr[i..]) * Vector.ConditionalSelect(mask, vb, va)).CopyTo(dr[i..]);
-                            }
-                        }
-
-                        for (; i < dr.Length; i++) dr[i] *= zr[i] > T.Zero ? b : a;
+                        TensorPrimitives.Multiply(dr, factor, dr);
                     }
                 }
-
-                return;
             }
-
-            // Smooth activations: evaluate phi' once per element of z and apply it to all repeat rows.
-            for (int n = rowStart; n < rowEnd; n++)
+            finally
             {
-                var zr = z.Row(n);
-                int baseIndex = dst.Offset + n * repeat * dst.Cols;
-                for (int i = 0; i < zr.Length; i++)
-                {
-                    T d = T.CreateChecked(activation.Derivative(double.CreateChecked(zr[i])));
-                    for (int k = 0; k < repeat; k++) dst.Array[baseIndex + k * dst.Cols + i] *= d;
-                }
+                System.Buffers.ArrayPool<T>.Shared.Return(scratch);
             }
         }
     }
