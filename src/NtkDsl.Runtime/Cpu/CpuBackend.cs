@@ -644,7 +644,6 @@ public readonly partial struct CpuBackend<T>(int maxDegreeOfParallelism) : ITens
             gramD.Array[gramD.Offset + (long)dRow * gramD.Cols + dCol] * (s * gramX.Array[gramX.Offset + (long)xRow * gramX.Cols + xCol] + o);
     }
 
-    // dst rows [n * repeat, (n + 1) * repeat) *= phi'(z[n]) for the samples n of the block.
     // dst = phi'(z) elementwise (the Relu family as a vectorized select between its two slopes).
     private static void Derivatives(Activation activation, ReadOnlySpan<T> z, Span<T> dst)
     {
