@@ -159,12 +159,12 @@ public sealed class ClassificationTests
     {
         var x = Matrix<double>.FromArray(new double[,] { { 0, 0 }, { 3, 4 }, { 6, 8 }, { 0, 1 } });
         // Pairwise distances: 5, 10, 1, 5, sqrt(18), sqrt(85) -> sorted 1, 4.24, 5, 5, 9.22, 10 -> median 5.
-        Assert.Equal(5.0, RbfKernel.MedianBandwidth(x), 12);
+        Assert.Equal(5.0, RbfKernel.MedianBandwidth(x), 1e-12);
         var rbf = new RbfKernel(2.0).ComputeBlock(x, null)[0];
-        Assert.Equal(Math.Exp(-25 / 8.0), rbf[0, 1], 14);
+        Assert.Equal(Math.Exp(-25 / 8.0), rbf[0, 1], 1e-14);
         Assert.Equal(1.0, rbf[2, 2]);
         var lin = new LinearKernel().ComputeBlock(x, null)[0];
-        Assert.Equal((18 + 32) / 2.0, lin[1, 2], 12);
+        Assert.Equal((18 + 32) / 2.0, lin[1, 2], 1e-12);
         Assert.Throws<ArgumentException>(() => RbfKernel.MedianBandwidth(new Matrix<double>(3, 2)));
         Assert.Throws<ArgumentOutOfRangeException>(() => new RbfKernel(0));
     }
@@ -189,7 +189,7 @@ public sealed class ClassificationTests
     {
         var m = ClassificationMetrics.Compute([0, 1, 1, 2, 0], [0, 1, 2, 2, 1], 3);
         Assert.Equal(3, m.Correct);
-        Assert.Equal(0.6, m.Accuracy, 15);
+        Assert.Equal(0.6, m.Accuracy, 1e-15);
         Assert.Equal(new[,] { { 1, 0, 0 }, { 1, 1, 0 }, { 0, 1, 1 } }, m.Confusion);
         Assert.Equal([1.0, 0.5, 0.5], m.PerClassAccuracy);
         Assert.True(double.IsNaN(ClassificationMetrics.Compute([0], [0], 2).PerClassAccuracy[1]));

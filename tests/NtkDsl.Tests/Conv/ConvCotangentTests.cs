@@ -39,7 +39,7 @@ public class ConvCotangentTests
             {
                 double expected = 0;
                 for (int k = 0; k < z.Cols; k++) expected += c.Row(r)[k] * z.Span[k];
-                Assert.Equal(expected, dst.Row(r)[i], 12);
+                Assert.Equal(expected, dst.Row(r)[i], 1e-12);
             }
         }
     }

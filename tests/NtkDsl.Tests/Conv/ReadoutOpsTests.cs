@@ -29,7 +29,7 @@ public class ReadoutOpsTests
                 {
                     double expected = 0;
                     for (int q = 0; q < k; q++) expected += a.Row(i)[c * k + q] * b.Row(j)[c * k + q];
-                    Assert.Equal(0.7 * expected, dst.Row(c * 5 + i)[j], 12);
+                    Assert.Equal(0.7 * expected, dst.Row(c * 5 + i)[j], 1e-12);
                 }
     }
 
@@ -100,7 +100,7 @@ public class ReadoutOpsTests
                         {
                             double expected = start[i * repeat + o, j * repeat + o2];
                             for (int c = 0; c < channels; c++) expected += v1.Row(i * repeat + o)[c] * h.Row(c * n1 + i)[j] * v2.Row(j * repeat + o2)[c];
-                            Assert.Equal(expected, dst.Row(i * repeat + o)[j * repeat + o2], 12);
+                            Assert.Equal(expected, dst.Row(i * repeat + o)[j * repeat + o2], 1e-12);
                         }
 
             return;
@@ -112,7 +112,7 @@ public class ReadoutOpsTests
                 double expected = start[i, j];
                 for (int o = 0; o < repeat; o++)
                     for (int c = 0; c < channels; c++) expected += v1.Row(i * repeat + o)[c] * h.Row(c * n1 + i)[j] * v2.Row(j * repeat + o)[c];
-                Assert.Equal(expected, dst.Row(i)[j], 12);
+                Assert.Equal(expected, dst.Row(i)[j], 1e-12);
             }
     }
 
@@ -167,7 +167,7 @@ public class ReadoutOpsTests
         ConvCotangent.Input(Backend, w, full, 0.6, channelsIn, window, Tensor(new Matrix<double>(2, fan * positions)), expected);
         for (int r = 0; r < samples * repeat; r++)
             for (int q = 0; q < inputs; q++)
-                Assert.Equal(expected.Row(r)[q], dst.Row(r)[q], 12);
+                Assert.Equal(expected.Row(r)[q], dst.Row(r)[q], 1e-12);
 
         // Through an activation below the convolution: the same rows times phi'(z[r / repeat]) (Relu's slopes, tanh's
         // 1 - tanh^2 written out here; z has exact zeros, where Relu takes its left slope 0).

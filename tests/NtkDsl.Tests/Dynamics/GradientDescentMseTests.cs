@@ -208,14 +208,14 @@ public class GradientDescentMseTests
         var p = gd.Predict(5, null, null, H.M(kt));
         Assert.Equal(new double[3], p.Train.Data);
         // df*/dt = -(eta / n_y) K* (f - y) = (0.6 / 3) * (1*1 + 2*(-1)) = -0.2 per step.
-        Assert.Equal(-1.0, p.Test!.Data[0], 14);
+        Assert.Equal(-1.0, p.Test!.Data[0], 1e-14);
 
         // Eigenvalues 2, 0 and a round-off negative -1e-17 (clamped to 0, limit -s used, not 0 or NaN).
         // s = eta t / n_y = 0.6 * 5 / 3 = 1; f* = 0.5 expm1(-2)/2 (0 - 1) + 1 (-1)(0 + 1) + 1 (-1)(0 - 2).
         var diag = new double[,] { { 2, 0, 0 }, { 0, 0, 0 }, { 0, 0, -1e-17 } };
         var p2 = new GradientDescentMse(H.M(diag), H.M(y), 0.6).Predict(5, null, null, H.M(new double[,] { { 0.5, 1, 1 } }));
-        Assert.Equal(0.5 * (Math.Exp(-2) - 1) / 2 * -1 - 1 + 2, p2.Test!.Data[0], 14);
-        Assert.Equal(-(Math.Exp(-2) - 1), p2.Train.Data[0], 14);
+        Assert.Equal(0.5 * (Math.Exp(-2) - 1) / 2 * -1 - 1 + 2, p2.Test!.Data[0], 1e-14);
+        Assert.Equal(-(Math.Exp(-2) - 1), p2.Train.Data[0], 1e-14);
         Assert.Equal(0.0, p2.Train.Data[1]);
         Assert.Equal(0.0, p2.Train.Data[2]);
     }
@@ -231,9 +231,9 @@ public class GradientDescentMseTests
         var abs = new GradientDescentMse(H.M(k), H.M(y), 1.0, diagReg: shift, diagRegAbsoluteScale: true);
         var plain = new GradientDescentMse(H.M(H.Add(k, H.Eye(6, shift))), H.M(y), 1.0);
         var unreg = new GradientDescentMse(H.M(k), H.M(y), 1.0);
-        Assert.Equal(shift, rel.DiagonalShift, 15);
-        Assert.Equal(shift, abs.DiagonalShift, 15);
-        for (int i = 0; i < 6; i++) Assert.Equal(unreg.Eigenvalues[i] + shift, rel.Eigenvalues[i], 12);
+        Assert.Equal(shift, rel.DiagonalShift, 1e-15);
+        Assert.Equal(shift, abs.DiagonalShift, 1e-15);
+        for (int i = 0; i < 6; i++) Assert.Equal(unreg.Eigenvalues[i] + shift, rel.Eigenvalues[i], 1e-12);
         foreach (var t in new[] { 3.0, double.PositiveInfinity })
         {
             var a = rel.Predict(t, H.M(f0), H.M(f0t), H.M(kt));
@@ -255,8 +255,8 @@ public class GradientDescentMseTests
         int ny = 12;
         double lMax = gd.Eigenvalues[^1];
         double lr = GradientDescentMse.MaxLearningRate(H.M(k), H.M(y));
-        Assert.Equal(2.0 * ny / (lMax + 1e-12), lr, 12);
-        Assert.Equal(2.0 * 1.9 * ny / (lMax + 1e-12), GradientDescentMse.MaxLearningRate(H.M(k), H.M(y), momentum: 0.9), 12);
+        Assert.Equal(2.0 * ny / (lMax + 1e-12), lr, 1e-12);
+        Assert.Equal(2.0 * 1.9 * ny / (lMax + 1e-12), GradientDescentMse.MaxLearningRate(H.M(k), H.M(y), momentum: 0.9), 1e-12);
         // Discrete GD on 1/(2 n_y) ||f - y||^2 in function space: f <- f - (eta / n_y) K (f - y).
         double Residual(double eta)
         {
@@ -368,7 +368,7 @@ public class GradientDescentMseTests
         var (k, _, y, f0, _) = Problem(21);
         double two = GradientDescentMse.MaxLearningRate(H.M(k), H.M(y));
         var firstColumn = new Matrix<double>(6, 1, Enumerable.Range(0, 6).Select(i => y[i, 0]).ToArray());
-        Assert.Equal(2 * GradientDescentMse.MaxLearningRate(H.M(k), firstColumn), two, 12);
+        Assert.Equal(2 * GradientDescentMse.MaxLearningRate(H.M(k), firstColumn), two, 1e-12);
         // Discrete GD on both outputs converges just below the limit and diverges just above it.
         double Residual(double eta)
         {
