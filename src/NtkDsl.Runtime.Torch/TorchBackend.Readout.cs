@@ -42,6 +42,8 @@ public readonly partial struct TorchBackend
     public void SeparableConvCotangent(Tensor w, Tensor d, Tensor v, int repeat, double scale, int channels, SpatialWindow window, Tensor dst,
         Activation? activation = null, Tensor activationInput = default!)
     {
+        ArgumentNullException.ThrowIfNull(window);
+        if (activation is not null) ArgumentNullException.ThrowIfNull(activationInput);
         using var scope = NewDisposeScope();
         using var s = scale.ToScalar();
         using var one = 1.0.ToScalar();
@@ -69,6 +71,23 @@ public readonly partial struct TorchBackend
         }
 
         if (activation is { } phi) MultiplyByDerivative(phi, activationInput, dst, repeat);
+    }
+
+    /// <inheritdoc/>
+    public void SeparableConvJacobian(Tensor w, Tensor d, Tensor v, int repeat, double scale, int channels, SpatialWindow window,
+        Tensor columns, double weightScale, Tensor jacobian, double biasScale, Tensor biasJacobian, Activation? activation = null, Tensor activationInput = default!)
+    {
+        ArgumentNullException.ThrowIfNull(window);
+        ArgumentNullException.ThrowIfNull(v);
+        ArgumentNullException.ThrowIfNull(columns);
+        ArgumentNullException.ThrowIfNull(jacobian);
+        // The composition the CPU backend fuses: the cotangent (one [N repeat, C_in P] tensor), then its two contractions.
+        using var scope = NewDisposeScope();
+        int inputs = window.Input.Positions;
+        var cotangent = empty(v.size(0), (long)channels * inputs, dtype: v.dtype, device: v.device);
+        SeparableConvCotangent(w, d, v, repeat, scale, channels, window, cotangent, activation, activationInput);
+        RowProducts(cotangent, columns, inputs, repeat, weightScale, jacobian, 0);
+        if (biasJacobian is not null) SumPositions(cotangent, inputs, biasScale, biasJacobian, 0);
     }
 
     // Entry t P + p of the gather map as an index into [taps, Hin Win] (t Hin Win + input position), padding taps at the end.

@@ -81,7 +81,28 @@ public class ConvStrategyTests
         Assert.EndsWith(choice, line.Trim());
         Assert.Equal(choice == "readout chosen.", text.Contains("backend.ChannelGramAccumulate("));
         // The input cotangent goes through the per-channel maps only where parameters come before the convolution.
-        Assert.Equal(choice == "readout chosen." && line.Contains("with the input cotangent"), text.Contains("backend.SeparableConvCotangent("));
+        Assert.Equal(choice == "readout chosen." && line.Contains("with the input cotangent"),
+            text.Contains("backend.SeparableConvCotangent(") || text.Contains("backend.SeparableConvJacobian("));
+    }
+
+    // The readout's input cotangent is contracted straight into the Jacobian of the convolution below when that is its only
+    // use: the convolution is the first layer with parameters, reads the readout (or its activation) alone and takes the
+    // Jacobian contraction. Otherwise the cotangent is stored and the walk goes on through it.
+    [Theory]
+    [InlineData("[Network(Channels = 1, Height = 28, Width = 28)] [Conv(32, 3, Padding = Padding.Same), Relu] [Conv(32, 3, Padding = Padding.Same), Relu] [GlobalAvgPool] [Dense(10)]", true)]
+    [InlineData("[Network(Channels = 2, Height = 6, Width = 6)] [Conv(4, 3, Padding = Padding.Same, Bias = false)] [Conv(4, 3), Relu] [GlobalAvgPool] [Dense(3)]", true)]
+    [InlineData("[Network(Channels = 1, Height = 8, Width = 8)] [Conv(4, 3, Padding = Padding.Same), Relu] [Conv(4, 3, Padding = Padding.Same), Relu] [Conv(4, 3), Relu] [GlobalAvgPool] [Dense(3)]", false)]
+    public void The_readout_cotangent_goes_straight_into_the_first_convolutions_jacobian(string layers, bool fused)
+    {
+        var (result, _, diagnostics) = GeneratorHarness.Run($"using NtkDsl;\nnamespace Demo;\n{layers}\npublic partial class Net;");
+        Assert.DoesNotContain(diagnostics, d => d.Severity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error);
+        string text = result.GeneratedSources.Single().SourceText.ToString();
+        string pass = text[text.IndexOf("public static void NtkPass", StringComparison.Ordinal)..];
+        Assert.Equal(fused, pass.Contains("backend.SeparableConvJacobian("));
+        Assert.Equal(!fused, pass.Contains("backend.SeparableConvCotangent("));
+        // Fused, the layer's Jacobian blocks come from the readout alone (no RowProducts or SumPositions on a stored cotangent).
+        if (fused) Assert.DoesNotContain("backend.RowProducts(", pass);
+        Assert.Equal(fused, text.Contains("Its Jacobian blocks are contracted from the input cotangent"));
     }
 
     [Fact]

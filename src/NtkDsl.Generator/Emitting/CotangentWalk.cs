@@ -89,6 +89,13 @@ internal static class CotangentWalk
                 // then continues below them.
                 foreach (var stream in streams) stream.Current = stream.Cotangents[node.Number];
                 ConvRule.ReadoutTerm(e, readout, streams);
+                if (ConvRule.FusedJacobianBelow(e.Ir, readout) is { } fused)
+                {
+                    // The convolution below took its term in the same step (its Jacobian from the readout's cotangent).
+                    i = fused.Index;
+                    continue;
+                }
+
                 var lowest = ConvRule.ActivationBelow(e.Ir, readout) ?? readout.Conv;
                 if (readout.Conv.HasParametersBefore)
                     foreach (var stream in streams) Merge(e, stream, lowest.Input + 1, stream.Current);

@@ -39,4 +39,16 @@ public partial interface ITensorBackend<TTensor>
     /// </summary>
     void SeparableConvCotangent(TTensor w, TTensor d, TTensor v, int repeat, double scale, int channels, SpatialWindow window, TTensor dst,
         Activation? activation = null, TTensor activationInput = default!);
+
+    /// <summary>
+    /// <see cref="SeparableConvCotangent"/>'s input cotangent c [N repeat, C_in P] (P = Hin Win, the output positions of
+    /// the convolution below) contracted at once into that convolution's Jacobian blocks, for a layer below whose only
+    /// use of c is its own parameter term (it has no parameters before it): jacobian[r, i F + f] = weightScale
+    /// sum_p c[r, i, p] columns[r / repeat, f, p] and biasJacobian[r, i] = biasScale sum_p c[r, i, p] (RowProducts and
+    /// SumPositions of c), for columns [N, F P] (the layer's im2col, F = its C_in kh kw), jacobian [N repeat, C_in F] and
+    /// biasJacobian [N repeat, C_in], or default for a layer without bias. c is never stored: each sample's channel
+    /// block is contracted while it is in cache.
+    /// </summary>
+    void SeparableConvJacobian(TTensor w, TTensor d, TTensor v, int repeat, double scale, int channels, SpatialWindow window,
+        TTensor columns, double weightScale, TTensor jacobian, double biasScale, TTensor biasJacobian, Activation? activation = null, TTensor activationInput = default!);
 }

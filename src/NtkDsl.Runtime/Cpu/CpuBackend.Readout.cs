@@ -63,13 +63,43 @@ public readonly partial struct CpuBackend<T>
     public void SeparableConvCotangent(CpuTensor<T> w, CpuTensor<T> d, CpuTensor<T> v, int repeat, double scale, int channels, SpatialWindow window, CpuTensor<T> dst,
         Activation? activation = null, CpuTensor<T> activationInput = default)
     {
+        RequireSeparable(w, d, v, repeat, channels, window, activation, activationInput);
+        RequireShape(dst, v.Rows, channels * window.Input.Positions, nameof(dst));
+        Separable(w, d, v, repeat, scale, channels, window, dst, null, activation, activationInput);
+    }
+
+    /// <inheritdoc/>
+    public void SeparableConvJacobian(CpuTensor<T> w, CpuTensor<T> d, CpuTensor<T> v, int repeat, double scale, int channels, SpatialWindow window,
+        CpuTensor<T> columns, double weightScale, CpuTensor<T> jacobian, double biasScale, CpuTensor<T> biasJacobian, Activation? activation = null, CpuTensor<T> activationInput = default)
+    {
+        RequireSeparable(w, d, v, repeat, channels, window, activation, activationInput);
+        int inputs = window.Input.Positions;
+        if (columns.Cols % inputs != 0)
+            throw new ArgumentException($"Rows of {columns.Cols} elements do not hold whole maps of the {inputs} positions the cotangent has.", nameof(columns));
+        int fan = columns.Cols / inputs;
+        RequireShape(columns, d.Rows, columns.Cols, nameof(columns));
+        RequireShape(jacobian, v.Rows, channels * fan, nameof(jacobian));
+        if (biasJacobian.Array is not null) RequireShape(biasJacobian, v.Rows, channels, nameof(biasJacobian));
+        var sink = new JacobianSink(columns, fan, T.CreateChecked(weightScale), jacobian, T.CreateChecked(biasScale), biasJacobian);
+        Separable(w, d, v, repeat, scale, channels, window, default, sink, activation, activationInput);
+    }
+
+    private static void RequireSeparable(CpuTensor<T> w, CpuTensor<T> d, CpuTensor<T> v, int repeat, int channels, SpatialWindow window, Activation? activation,
+        CpuTensor<T> activationInput)
+    {
         ArgumentNullException.ThrowIfNull(window);
-        int taps = window.Taps, positions = window.Output.Positions, inputs = window.Input.Positions, outChannels = w.Rows;
+        int taps = window.Taps, positions = window.Output.Positions, outChannels = w.Rows;
         RequireShape(w, outChannels, channels * taps, nameof(w));
         RequireShape(d, d.Rows, outChannels * positions, nameof(d));
         RequireShape(v, d.Rows * repeat, outChannels, nameof(v));
-        RequireShape(dst, v.Rows, channels * inputs, nameof(dst));
-        if (activation is not null) RequireShape(activationInput, d.Rows, channels * inputs, nameof(activationInput));
+        if (activation is not null) RequireShape(activationInput, d.Rows, channels * window.Input.Positions, nameof(activationInput));
+    }
+
+    // The rows of the input cotangent into dst, or (sink given) contracted into the Jacobian blocks of the layer below.
+    private void Separable(CpuTensor<T> w, CpuTensor<T> d, CpuTensor<T> v, int repeat, double scale, int channels, SpatialWindow window, CpuTensor<T> dst,
+        JacobianSink? sink, Activation? activation, CpuTensor<T> activationInput)
+    {
+        int taps = window.Taps, positions = window.Output.Positions, outChannels = w.Rows;
         if (d.Rows == 0) return;
 
         // Each sample's C maps d[n, c] copied once into padded buffers (SpatialIndex.ShiftedOf), so a channel's
@@ -86,9 +116,9 @@ public readonly partial struct CpuBackend<T>
         {
             RunRows(new PaddedRows(d, shifted.Sources, positions, outChannels, paddedLength, padded), d.Rows, d.Cols);
             int items = d.Rows * channels;
-            long work = (long)outChannels * mapLength * (taps + repeat);
+            long work = (long)outChannels * mapLength * (taps + repeat) + (sink is { } j ? (long)repeat * j.Fan * window.Input.Positions : 0);
             var job = new SeparableCotangentItems(w, padded, paddedLength, shifted, v, repeat, T.CreateChecked(scale), channels, taps, mapLength, window.Input, dst,
-                activation is { Kind: not ActivationKind.Identity } ? activation : null, activationInput);
+                sink, activation is { Kind: not ActivationKind.Identity } ? activation : null, activationInput);
             WorkerPool.Run(job, items, items * work < PackedGemm<T>.ParallelThreshold ? 1 : Threads);
         }
         finally
@@ -199,13 +229,36 @@ public readonly partial struct CpuBackend<T>
         }
     }
 
+    // The Jacobian blocks of the convolution below a readout (SeparableConvJacobian): columns [N, fan P], weights
+    // [N repeat, C_in fan], bias [N repeat, C_in] or none.
+    private readonly unsafe struct JacobianSink(CpuTensor<T> columns, int fan, T weightScale, CpuTensor<T> weights, T biasScale, CpuTensor<T> bias)
+    {
+        public int Fan => fan;
+
+        // Rows n repeat + o, o < repeat, of channel i from block [repeat, positions].
+        public void Contract(T[] block, int repeat, int positions, int n, int i)
+        {
+            fixed (T* pa = block)
+            fixed (T* pb = &columns.Array[columns.Offset + (long)n * columns.Cols])
+            fixed (T* pc = &weights.Array[weights.Offset + (long)n * repeat * weights.Cols + (long)i * fan])
+                RowDots<T>.Run(pa, positions, repeat, pb, positions, fan, positions, pc, weights.Cols, weightScale);
+            if (bias.Array is null) return;
+            for (int o = 0; o < repeat; o++)
+                bias.Row(n * repeat + o)[i] = biasScale * System.Numerics.Tensors.TensorPrimitives.Sum<T>(block.AsSpan(o * positions, positions));
+        }
+    }
+
     // Item n C_in + i: maps[c, y Wp + x] = sum_t scale w[c, i taps + t] u[n, c, y Wp + x + Offsets[t]] (the transposed
     // convolution of channel c, for every c), then dst[n repeat + o, i Hin Win + y Win + x] = sum_c v[n repeat + o, c]
     // maps[c, y Wp + x]: a register-tiled product (5 rows x 2 vectors) straight from the maps, which need no packing.
     // With an activation below, the rows are multiplied by phi'(z[n, i]) as they are copied out (phi' evaluated once per
     // item, for all repeat rows).
+    // With a sink, the rows of item (n, i) go to a scratch block instead of dst, and from there into the Jacobian blocks of
+    // the layer below: RowDots against the sample's columns and the positions' sums (RowProducts' and SumPositions'
+    // arithmetic, so the same values as the two ops on the stored cotangent).
     private readonly unsafe struct SeparableCotangentItems(CpuTensor<T> w, T[] padded, int paddedLength, ShiftedMap shifted, CpuTensor<T> v, int repeat,
-        T scale, int channels, int taps, int mapLength, SpatialShape input, CpuTensor<T> dst, Activation? activation, CpuTensor<T> activationInput) : IWorkItems
+        T scale, int channels, int taps, int mapLength, SpatialShape input, CpuTensor<T> dst, JacobianSink? sink, Activation? activation, CpuTensor<T> activationInput)
+        : IWorkItems
     {
         public void Run(int item)
         {
@@ -214,6 +267,7 @@ public readonly partial struct CpuBackend<T>
             var maps = ArrayPool<T>.Shared.Rent(outChannels * mapLength);
             var products = ArrayPool<T>.Shared.Rent(repeat * mapLength);
             var derivative = activation is null ? null : ArrayPool<T>.Shared.Rent(input.Positions);
+            var block = sink is null ? null : ArrayPool<T>.Shared.Rent(repeat * input.Positions);
             try
             {
                 fixed (T* pf = filters)
@@ -232,7 +286,7 @@ public readonly partial struct CpuBackend<T>
                 if (activation is { } phi) Derivatives(phi, activationInput.Row(n).Slice(i * inputs, inputs), derivative.AsSpan(0, inputs));
                 for (int o = 0; o < repeat; o++)
                 {
-                    var target = dst.Row(n * repeat + o).Slice(i * inputs, inputs);
+                    var target = block is null ? dst.Row(n * repeat + o).Slice(i * inputs, inputs) : block.AsSpan(o * inputs, inputs);
                     for (int y = 0; y < input.Height; y++)
                     {
                         var row = products.AsSpan(o * mapLength + y * shifted.Width, width);
@@ -240,9 +294,12 @@ public readonly partial struct CpuBackend<T>
                         else System.Numerics.Tensors.TensorPrimitives.Multiply(row, derivative.AsSpan(y * width, width), target.Slice(y * width, width));
                     }
                 }
+
+                if (sink is { } j) j.Contract(block!, repeat, inputs, n, i);
             }
             finally
             {
+                if (block is not null) ArrayPool<T>.Shared.Return(block);
                 if (derivative is not null) ArrayPool<T>.Shared.Return(derivative);
                 ArrayPool<T>.Shared.Return(products);
                 ArrayPool<T>.Shared.Return(maps);

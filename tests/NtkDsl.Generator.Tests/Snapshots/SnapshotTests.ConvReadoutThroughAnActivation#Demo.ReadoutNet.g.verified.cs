@@ -63,8 +63,8 @@ namespace Demo
         {
             long repeat = NtkGenerated.NtkRepeat(mode, n1, n2, traceOutputGroupLimit);
             long fold = mode == global::NtkDsl.NtkMode.Trace ? repeat : 1, rows1 = n1 * repeat / fold, rows2 = n2 * repeat / fold;
-            long elements = n1 * 144 + n1 * 648 + n1 * 144 + n1 * 64 + n1 * 576 + n1 * 64 + n1 * 4 + n1 * OutputSize + n1 * 1 + n1 * 64 + n1 * 144 + n1 * 4 + (4 * n1) * n2 + n1 * n2 + (n1 * repeat) * OutputSize + rows1 * rows2 + (n1 * repeat) * 4 + (n1 * repeat) * 144 + (n1 * repeat) * 72 + (n1 * repeat) * 4;
-            if (!sameInputs) elements += n2 * 144 + n2 * 648 + n2 * 144 + n2 * 64 + n2 * 576 + n2 * 64 + n2 * 4 + n2 * OutputSize + n2 * 1 + n2 * 64 + n2 * 144 + n2 * 4 + (n2 * repeat) * OutputSize + (n2 * repeat) * 4 + (n2 * repeat) * 144 + (n2 * repeat) * 72 + (n2 * repeat) * 4;
+            long elements = n1 * 144 + n1 * 648 + n1 * 144 + n1 * 64 + n1 * 576 + n1 * 64 + n1 * 4 + n1 * OutputSize + n1 * 1 + n1 * 64 + n1 * 144 + n1 * 4 + (4 * n1) * n2 + n1 * n2 + (n1 * repeat) * OutputSize + rows1 * rows2 + (n1 * repeat) * 4 + (n1 * repeat) * 72 + (n1 * repeat) * 4;
+            if (!sameInputs) elements += n2 * 144 + n2 * 648 + n2 * 144 + n2 * 64 + n2 * 576 + n2 * 64 + n2 * 4 + n2 * OutputSize + n2 * 1 + n2 * 64 + n2 * 144 + n2 * 4 + (n2 * repeat) * OutputSize + (n2 * repeat) * 4 + (n2 * repeat) * 72 + (n2 * repeat) * 4;
             if (mode == global::NtkDsl.NtkMode.Trace) elements += (n1 * repeat) * repeat;
             if (mode == global::NtkDsl.NtkMode.Trace && !sameInputs) elements += (n2 * repeat) * repeat;
             return elements;
@@ -386,13 +386,11 @@ namespace Demo
             public const int NtkCotangentGram = 44; // Ntk: <D, D'> of the layer being visited: [rows1, rows2]
             public const int NtkC5 = 45; // Ntk x1: cotangent of a5: [n1 * repeat, 4]
             public const int NtkD5 = 46; // Ntk x2: cotangent of a5: [n2 * repeat, 4]
-            public const int NtkC1 = 47; // Ntk x1: cotangent of a1: [n1 * repeat, 144]
-            public const int NtkD1 = 48; // Ntk x2: cotangent of a1: [n2 * repeat, 144]
-            public const int NtkLayerJacobian1_1 = 49; // Ntk x1: the weight Jacobian of layer 1: [n1 * repeat, 72]
-            public const int NtkLayerBiasJacobian1_1 = 50; // Ntk x1: the bias Jacobian of layer 1: [n1 * repeat, 4]
-            public const int NtkLayerJacobian2_1 = 51; // Ntk x2: the weight Jacobian of layer 1: [n2 * repeat, 72]
-            public const int NtkLayerBiasJacobian2_1 = 52; // Ntk x2: the bias Jacobian of layer 1: [n2 * repeat, 4]
-            public const long NtkRowElements = OutputSize + 4 + 144 + 72 + 4; // per cotangent row of an NTK pass
+            public const int NtkLayerJacobian1_1 = 47; // Ntk x1: the weight Jacobian of layer 1: [n1 * repeat, 72]
+            public const int NtkLayerBiasJacobian1_1 = 48; // Ntk x1: the bias Jacobian of layer 1: [n1 * repeat, 4]
+            public const int NtkLayerJacobian2_1 = 49; // Ntk x2: the weight Jacobian of layer 1: [n2 * repeat, 72]
+            public const int NtkLayerBiasJacobian2_1 = 50; // Ntk x2: the bias Jacobian of layer 1: [n2 * repeat, 4]
+            public const long NtkRowElements = OutputSize + 4 + 72 + 4; // per cotangent row of an NTK pass
             public const long NtkStackedElements = 1L << 27; // what a Trace pass's stacked cotangent rows may hold
 
             // The forward pass of one batch; a_k (k < layers) stays in slot Ak (Bk for the second batch of Ntk) for the backward passes.
@@ -449,27 +447,22 @@ namespace Demo
                 TTensor readoutGram3 = workspace.Get(backend, NtkGenerated.NtkReadoutGram3, 4 * n1, n2);
                 backend.ChannelGramAccumulate(c5, d5, readoutGram3, repeat, sumOutputs, result);
                 // Layer 2: Tanh, its derivative taken by the input cotangent as it is formed (its only reader)
-                TTensor readout1_3 = workspace.Get(backend, NtkGenerated.NtkReadout1_3, n1, 64);
-                TTensor a1 = workspace.Get(backend, NtkGenerated.A1, n1, 144);
-                TTensor c1 = workspace.Get(backend, NtkGenerated.NtkC1, n1 * repeat, 144);
-                backend.SeparableConvCotangent(backend.View(theta, NtkGenerated.Layer3Weights, 4, 36), readout1_3, c5, repeat, NtkGenerated.Layer3WeightScale, 4, NtkGenerated.Layer3.Window, c1, NtkGenerated.Layer2, a1);
-                TTensor b1 = sameInputs ? a1 : workspace.Get(backend, NtkGenerated.B1, n2, 144);
-                TTensor d1 = sameInputs ? c1 : workspace.Get(backend, NtkGenerated.NtkD1, n2 * repeat, 144);
-                if (!sameInputs) backend.SeparableConvCotangent(backend.View(theta, NtkGenerated.Layer3Weights, 4, 36), workspace.Get(backend, NtkGenerated.NtkReadout2_3, n2, 64), d5, repeat, NtkGenerated.Layer3WeightScale, 4, NtkGenerated.Layer3.Window, d1, NtkGenerated.Layer2, b1);
                 // Layer 1: Conv [2, 6, 6] -> [4, 6, 6], 3x3 window, stride 1, Same padding
                 // NTK term, cost model per sample pair in Trace mode (3 row pairs): Jacobian contraction 456 FLOPs (+ 5,184 per row to form J_r = D_r X^T; memory 76 per row),
                 // position pairs 85,536 FLOPs (memory 1,296 per row pair and per sample pair, 144 per row, 648 per sample): Jacobian contraction chosen.
+                // Its Jacobian blocks are contracted from the input cotangent of layer 3 as it is formed (their only use).
                 TTensor j1_1 = workspace.Get(backend, NtkGenerated.NtkLayerJacobian1_1, n1 * repeat, 72);
                 TTensor jb1_1 = workspace.Get(backend, NtkGenerated.NtkLayerBiasJacobian1_1, n1 * repeat, 4);
+                TTensor readout1_3 = workspace.Get(backend, NtkGenerated.NtkReadout1_3, n1, 64);
                 TTensor aColumns1 = workspace.Get(backend, NtkGenerated.AColumns1, n1, 648);
-                backend.RowProducts(c1, aColumns1, 36, repeat, NtkGenerated.Layer1WeightScale, j1_1, 0);
-                backend.SumPositions(c1, 36, NtkGenerated.Layer1BiasScale, jb1_1, 0);
+                TTensor a1 = workspace.Get(backend, NtkGenerated.A1, n1, 144);
+                backend.SeparableConvJacobian(backend.View(theta, NtkGenerated.Layer3Weights, 4, 36), readout1_3, c5, repeat, NtkGenerated.Layer3WeightScale, 4, NtkGenerated.Layer3.Window, aColumns1, NtkGenerated.Layer1WeightScale, j1_1, NtkGenerated.Layer1BiasScale, jb1_1, NtkGenerated.Layer2, a1);
                 TTensor j2_1 = sameInputs ? j1_1 : workspace.Get(backend, NtkGenerated.NtkLayerJacobian2_1, n2 * repeat, 72);
                 TTensor jb2_1 = sameInputs ? jb1_1 : workspace.Get(backend, NtkGenerated.NtkLayerBiasJacobian2_1, n2 * repeat, 4);
                 if (!sameInputs)
                 {
-                    backend.RowProducts(d1, workspace.Get(backend, NtkGenerated.BColumns1, n2, 648), 36, repeat, NtkGenerated.Layer1WeightScale, j2_1, 0);
-                    backend.SumPositions(d1, 36, NtkGenerated.Layer1BiasScale, jb2_1, 0);
+                    TTensor b1 = sameInputs ? a1 : workspace.Get(backend, NtkGenerated.B1, n2, 144);
+                    backend.SeparableConvJacobian(backend.View(theta, NtkGenerated.Layer3Weights, 4, 36), workspace.Get(backend, NtkGenerated.NtkReadout2_3, n2, 64), d5, repeat, NtkGenerated.Layer3WeightScale, 4, NtkGenerated.Layer3.Window, workspace.Get(backend, NtkGenerated.BColumns1, n2, 648), NtkGenerated.Layer1WeightScale, j2_1, NtkGenerated.Layer1BiasScale, jb2_1, NtkGenerated.Layer2, b1);
                 }
                 backend.MatMulTransposeB(NtkGenerated.Fold(backend, j1_1, fold), NtkGenerated.Fold(backend, j2_1, fold), 1.0, result, true);
                 backend.MatMulTransposeB(NtkGenerated.Fold(backend, jb1_1, fold), NtkGenerated.Fold(backend, jb2_1, fold), 1.0, result, true);

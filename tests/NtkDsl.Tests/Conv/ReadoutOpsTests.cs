@@ -184,6 +184,69 @@ public class ReadoutOpsTests
         }
     }
 
+    // The fused contraction into the Jacobian of the layer below (SeparableConvJacobian) against naive RowProducts and
+    // SumPositions loops over the stored cotangent, with and without an activation between and a bias, both vector widths.
+    [Theory]
+    [InlineData(7, 6, 3, 3, 1, 1, Padding.Same, 10, 5)]
+    [InlineData(5, 4, 3, 3, 1, 2, Padding.Same, 2, 9)]
+    [InlineData(8, 9, 3, 2, 2, 3, Padding.Circular, 1, 1)]
+    [InlineData(1, 17, 1, 4, 1, 3, Padding.Valid, 3, 4)]
+    [InlineData(7, 6, 3, 3, 1, 1, Padding.Valid, 6, 5, true)]
+    public void Separable_jacobian_contracts_the_separable_cotangent(int height, int width, int kh, int kw, int sh, int sw, Padding padding, int repeat, int fanBelow,
+        bool vector256 = false)
+    {
+        PackedGemm<double>.ForceAvx2Kernel = vector256;
+        try
+        {
+            var window = new SpatialWindow(new SpatialShape(height, width), kh, kw, sh, sw, padding);
+            int channelsIn = 2, channelsOut = 3, samples = 3, positions = window.Output.Positions, p = window.Input.Positions;
+            var w = Tensor(TestMath.RandomMatrix(channelsOut, channelsIn * window.Taps, seed: 6));
+            var d = Tensor(TestMath.RandomMatrix(samples, channelsOut * positions, seed: 7));
+            var v = Tensor(TestMath.RandomMatrix(samples * repeat, channelsOut, seed: 8));
+            var columns = Tensor(TestMath.RandomMatrix(samples, fanBelow * p, seed: 10));
+            var z = Tensor(TestMath.RandomMatrix(samples, channelsIn * p, seed: 9));
+            foreach (var activation in new Activation?[] { null, Activation.Relu, Activation.Plain(ActivationKind.Tanh) })
+            foreach (bool bias in new[] { true, false })
+            {
+                var cotangent = Tensor(new Matrix<double>(samples * repeat, channelsIn * p));
+                Backend.SeparableConvCotangent(w, d, v, repeat, 0.6, channelsIn, window, cotangent, activation, z);
+                var jacobian = Tensor(new Matrix<double>(samples * repeat, channelsIn * fanBelow));
+                var biasJacobian = bias ? Tensor(new Matrix<double>(samples * repeat, channelsIn)) : default;
+                Backend.SeparableConvJacobian(w, d, v, repeat, 0.6, channelsIn, window, columns, 0.7, jacobian, 1.3, biasJacobian, activation, z);
+                for (int r = 0; r < samples * repeat; r++)
+                for (int i = 0; i < channelsIn; i++)
+                {
+                    var block = cotangent.Row(r).Slice(i * p, p);
+                    for (int f = 0; f < fanBelow; f++)
+                    {
+                        double sum = 0, scale = 0;
+                        for (int q = 0; q < p; q++)
+                        {
+                            sum += block[q] * columns.Row(r / repeat)[f * p + q];
+                            scale += Math.Abs(block[q] * columns.Row(r / repeat)[f * p + q]);
+                        }
+
+                        Assert.Equal(0.7 * sum, jacobian.Row(r)[i * fanBelow + f], 1e-14 * (1 + scale));
+                    }
+
+                    if (!bias) continue;
+                    double total = 0, magnitude = 0;
+                    for (int q = 0; q < p; q++)
+                    {
+                        total += block[q];
+                        magnitude += Math.Abs(block[q]);
+                    }
+
+                    Assert.Equal(1.3 * total, biasJacobian.Row(r)[i], 1e-14 * (1 + magnitude));
+                }
+            }
+        }
+        finally
+        {
+            PackedGemm<double>.ForceAvx2Kernel = false;
+        }
+    }
+
     [Fact]
     public void Wrong_shapes_are_refused_by_argument_name()
     {
@@ -198,6 +261,17 @@ public class ReadoutOpsTests
             Tensor(new Matrix<double>(2, 3)), 1, 1, 2, window, Tensor(new Matrix<double>(2, 32)))).ParamName);
         Assert.Equal("activationInput", Assert.ThrowsAny<ArgumentException>(() => Backend.SeparableConvCotangent(Tensor(new Matrix<double>(3, 18)), Tensor(new Matrix<double>(2, 48)),
             Tensor(new Matrix<double>(2, 3)), 1, 1, 2, window, Tensor(new Matrix<double>(2, 32)), Activation.Relu, Tensor(new Matrix<double>(2, 31)))).ParamName);
+        static CpuTensor<double> W() => Tensor(new Matrix<double>(3, 18));
+        static CpuTensor<double> D() => Tensor(new Matrix<double>(2, 48));
+        static CpuTensor<double> V() => Tensor(new Matrix<double>(2, 3));
+        Assert.Equal("columns", Assert.ThrowsAny<ArgumentException>(() => Backend.SeparableConvJacobian(W(), D(), V(), 1, 1, 2, window, Tensor(new Matrix<double>(2, 50)), 1,
+            Tensor(new Matrix<double>(2, 6)), 1, default)).ParamName);
+        Assert.Equal("columns", Assert.ThrowsAny<ArgumentException>(() => Backend.SeparableConvJacobian(W(), D(), V(), 1, 1, 2, window, Tensor(new Matrix<double>(3, 48)), 1,
+            Tensor(new Matrix<double>(2, 6)), 1, default)).ParamName);
+        Assert.Equal("jacobian", Assert.ThrowsAny<ArgumentException>(() => Backend.SeparableConvJacobian(W(), D(), V(), 1, 1, 2, window, Tensor(new Matrix<double>(2, 48)), 1,
+            Tensor(new Matrix<double>(2, 5)), 1, default)).ParamName);
+        Assert.Equal("biasJacobian", Assert.ThrowsAny<ArgumentException>(() => Backend.SeparableConvJacobian(W(), D(), V(), 1, 1, 2, window, Tensor(new Matrix<double>(2, 48)), 1,
+            Tensor(new Matrix<double>(2, 6)), 1, Tensor(new Matrix<double>(2, 3)))).ParamName);
     }
 
     private static CpuTensor<double> Tensor(Matrix<double> m) => new(m.Data, 0, m.Rows, m.Cols);

@@ -149,25 +149,32 @@ internal sealed class ConvRule : ILayerRule
                 break;
             case SinkKind.Ntk:
                 WriteCostComment(e, node);
-                var (w1, b1) = LayerJacobian(e, node, streams[0]);
-                // Folded (Trace): one product over each sample's stacked rows sums the output group's terms.
-                string weights = Int(node.OutShape.Channels * Fan(node)), channelsOut = Int(node.OutShape.Channels);
-                string w2Slot = e.Plan.Add($"NtkLayerJacobian2_{node.Number}", $"Ntk x2: the weight Jacobian of layer {node.Number}", "n2 * repeat", weights, inNtk: true, secondBatchOnly: true);
-                string w2 = $"j2_{node.Number}", b2 = $"jb2_{node.Number}";
-                e.W.Line($"TTensor {w2} = sameInputs ? {w1} : workspace.Get(backend, {w2Slot}, n2 * repeat, {weights});");
-                if (p.HasBias)
-                {
-                    string b2Slot = e.Plan.Add($"NtkLayerBiasJacobian2_{node.Number}", $"Ntk x2: the bias Jacobian of layer {node.Number}", "n2 * repeat", channelsOut, inNtk: true, secondBatchOnly: true);
-                    e.W.Line($"TTensor {b2} = sameInputs ? {b1} : workspace.Get(backend, {b2Slot}, n2 * repeat, {channelsOut});");
-                }
-
-                e.W.Open("if (!sameInputs)");
-                FillJacobian(e, node, streams[1], w2, p.HasBias ? b2 : null);
-                e.W.Close();
-                e.W.Line($"backend.MatMulTransposeB({Folded(w1)}, {Folded(w2)}, 1.0, result, true);");
-                if (p.HasBias) e.W.Line($"backend.MatMulTransposeB({Folded(b1!)}, {Folded(b2)}, 1.0, result, true);");
+                JacobianTerm(e, node, streams, (stream, j, jb) => FillJacobian(e, node, stream, j, jb));
                 break;
         }
+    }
+
+    // The Jacobian-contraction term: each stream's Jacobian blocks (written by fill(stream, weights, bias)), then their
+    // products into the result. Folded (Trace): one product over each sample's stacked rows sums the output group's terms.
+    private static void JacobianTerm(EmitContext e, LayerNode node, CotangentStream[] streams, System.Action<CotangentStream, string, string?> fill)
+    {
+        bool bias = node.Parameters!.HasBias;
+        var (w1, b1) = LayerJacobian(e, node, streams[0], fill);
+        string weights = Int(node.OutShape.Channels * Fan(node)), channelsOut = Int(node.OutShape.Channels);
+        string w2Slot = e.Plan.Add($"NtkLayerJacobian2_{node.Number}", $"Ntk x2: the weight Jacobian of layer {node.Number}", "n2 * repeat", weights, inNtk: true, secondBatchOnly: true);
+        string w2 = $"j2_{node.Number}", b2 = $"jb2_{node.Number}";
+        e.W.Line($"TTensor {w2} = sameInputs ? {w1} : workspace.Get(backend, {w2Slot}, n2 * repeat, {weights});");
+        if (bias)
+        {
+            string b2Slot = e.Plan.Add($"NtkLayerBiasJacobian2_{node.Number}", $"Ntk x2: the bias Jacobian of layer {node.Number}", "n2 * repeat", channelsOut, inNtk: true, secondBatchOnly: true);
+            e.W.Line($"TTensor {b2} = sameInputs ? {b1} : workspace.Get(backend, {b2Slot}, n2 * repeat, {channelsOut});");
+        }
+
+        e.W.Open("if (!sameInputs)");
+        fill(streams[1], w2, bias ? b2 : null);
+        e.W.Close();
+        e.W.Line($"backend.MatMulTransposeB({Folded(w1)}, {Folded(w2)}, 1.0, result, true);");
+        if (bias) e.W.Line($"backend.MatMulTransposeB({Folded(b1!)}, {Folded(b2)}, 1.0, result, true);");
     }
 
     public void Cotangent(EmitContext e, LayerNode node, CotangentStream stream)
@@ -200,7 +207,7 @@ internal sealed class ConvRule : ILayerRule
 
     // J [rows, parameters] of the stream's samples: the weight blocks D_r X^T, and the bias blocks in their own tensor
     // (so a sample's stacked weight rows are one [repeat C_out, F] product).
-    private static (string Weights, string? Bias) LayerJacobian(EmitContext e, LayerNode node, CotangentStream stream)
+    private static (string Weights, string? Bias) LayerJacobian(EmitContext e, LayerNode node, CotangentStream stream, System.Action<CotangentStream, string, string?> fill)
     {
         string weights = Int(node.OutShape.Channels * Fan(node)), channels = Int(node.OutShape.Channels);
         string slot = e.Plan.Add($"NtkLayerJacobian1_{node.Number}", $"Ntk x1: the weight Jacobian of layer {node.Number}", "n1 * repeat", weights, inNtk: true);
@@ -212,22 +219,32 @@ internal sealed class ConvRule : ILayerRule
             e.W.Line($"TTensor {jb} = workspace.Get(backend, {biasSlot}, n1 * repeat, {channels});");
         }
 
-        FillJacobian(e, node, stream, j, node.Parameters.HasBias ? jb : null);
+        fill(stream, j, node.Parameters.HasBias ? jb : null);
         return (j, node.Parameters.HasBias ? jb : null);
     }
 
     private static void FillJacobian(EmitContext e, LayerNode node, CotangentStream stream, string j, string? jb)
     {
-        string positions = Int(node.OutShape.Positions), colsCount = Int(Fan(node) * node.OutShape.Positions);
-        // The second stream runs only for distinct inputs, so it reads its batch's columns directly.
-        string cols = stream.SameAs is null
+        string positions = Int(node.OutShape.Positions);
+        e.W.Line($"backend.RowProducts({stream.Current}, {JacobianColumns(e, node, stream)}, {positions}, repeat, {NtkWeightScale(node)}, {j}, 0);");
+        if (jb is not null)
+            e.W.Line($"backend.SumPositions({stream.Current}, {positions}, {NtkBiasScale(node)}, {jb}, 0);");
+    }
+
+    // The stream's im2col columns of the layer; the second stream runs only for distinct inputs, so it reads its batch's
+    // columns directly.
+    private static string JacobianColumns(EmitContext e, LayerNode node, CotangentStream stream)
+    {
+        string colsCount = Int(Fan(node) * node.OutShape.Positions);
+        return stream.SameAs is null
             ? e.BatchBuffer(stream.Batch, ColumnsSuffix(node), colsCount)
             : $"workspace.Get(backend, {Helper(stream.Batch.Slots + ColumnsSuffix(node))}, {stream.Batch.Rows}, {colsCount})";
-        bool rates = node.Parameters!.HasRates;
-        e.W.Line($"backend.RowProducts({stream.Current}, {cols}, {positions}, repeat, {(rates ? Helper(Name(node) + "NtkWeightScale") : WeightScale(node))}, {j}, 0);");
-        if (jb is not null)
-            e.W.Line($"backend.SumPositions({stream.Current}, {positions}, {(rates ? Helper(Name(node) + "NtkBiasScale") : BiasScale(node))}, {jb}, 0);");
     }
+
+    // The scales of the layer's NTK Jacobian blocks (times the square roots of the learning rates where there are).
+    private static string NtkWeightScale(LayerNode node) => node.Parameters!.HasRates ? Helper(Name(node) + "NtkWeightScale") : WeightScale(node);
+
+    private static string NtkBiasScale(LayerNode node) => node.Parameters!.HasRates ? Helper(Name(node) + "NtkBiasScale") : BiasScale(node);
 
     /// <summary>
     /// The cost model: FLOPs per sample pair of the layer's NTK term in Trace mode (OutputSize row pairs per sample pair)
@@ -453,15 +470,48 @@ internal sealed class ConvRule : ILayerRule
         var below = ActivationBelow(e.Ir, readout);
         if (below is not null)
             e.W.Line($"// Layer {below.Number}: {LayerRules.For(below).Label(below)}, its derivative taken by the input cotangent as it is formed (its only reader)");
-        foreach (var stream in streams)
+        string ReadoutFactor(CotangentStream stream) => stream.SameAs is null
+            ? e.Fetch($"readout1_{node.Number}", Helper($"NtkReadout1_{node.Number}"), "n1", size)
+            : $"workspace.Get(backend, {Helper($"NtkReadout2_{node.Number}")}, n2, {size})";
+        string DerivativeArgs(CotangentStream stream) => below is null ? "" : $", {ActivationRule.Field(below)}, {e.Input(stream.Batch, below)}";
+        // The arguments both ops share: w, d, v, repeat, scale, channels, window.
+        string Separable(CotangentStream stream) =>
+            $"{Weights(node, "theta")}, {ReadoutFactor(stream)}, {stream.Current}, repeat, {WeightScale(node)}, {Int(node.InShape.Channels)}, {Helper(Name(node))}.Window";
+        if (FusedJacobianBelow(e.Ir, readout) is { } fused)
         {
-            string factor = stream.SameAs is null
-                ? e.Fetch($"readout1_{node.Number}", Helper($"NtkReadout1_{node.Number}"), "n1", size)
-                : $"workspace.Get(backend, {Helper($"NtkReadout2_{node.Number}")}, n2, {size})";
-            string through = below is null ? "" : $", {ActivationRule.Field(below)}, {e.Input(stream.Batch, below)}";
-            CotangentWalk.StepTo(e, node, (below ?? node).Input + 1, stream, Int(node.InShape.Size),
-                $"backend.SeparableConvCotangent({Weights(node, "theta")}, {factor}, {stream.Current}, repeat, {WeightScale(node)}, {Int(node.InShape.Channels)}, {Helper(Name(node))}.Window, {{next}}{through});");
+            // The convolution below needs the input cotangent only for its Jacobian blocks: they are formed from each
+            // sample's channel blocks of it as they are made, and the cotangent itself is never stored.
+            e.Heading(fused, new ConvRule().Label(fused));
+            WriteCostComment(e, fused);
+            e.W.Line($"// Its Jacobian blocks are contracted from the input cotangent of layer {node.Number} as it is formed (their only use).");
+            JacobianTerm(e, fused, streams, (stream, j, jb) => e.W.Line(
+                $"backend.SeparableConvJacobian({Separable(stream)}, {JacobianColumns(e, fused, stream)}, {NtkWeightScale(fused)}, {j}, " +
+                $"{(jb is null ? "0.0" : NtkBiasScale(fused))}, {jb ?? "default!"}{DerivativeArgs(stream)});"));
+            return;
         }
+
+        foreach (var stream in streams)
+            CotangentWalk.StepTo(e, node, (below ?? node).Input + 1, stream, Int(node.InShape.Size),
+                $"backend.SeparableConvCotangent({Separable(stream)}, {{next}}{DerivativeArgs(stream)});");
+    }
+
+    /// <summary>
+    /// The convolution right below a readout (below its activation, <see cref="ActivationBelow"/>) when the readout's
+    /// input cotangent is used only for that convolution's Jacobian blocks: it takes the Jacobian-contraction route, has
+    /// no parameters before it (no cotangent flows on) and the readout (or its activation) is its only reader. The
+    /// readout step then forms those blocks itself (SeparableConvJacobian) and the walk skips the convolution.
+    /// </summary>
+    internal static LayerNode? FusedJacobianBelow(NetworkIr ir, ConvReadout readout)
+    {
+        var conv = readout.Conv;
+        if (!conv.HasParametersBefore) return null;
+        var lowest = ActivationBelow(ir, readout) ?? conv;
+        if (lowest.Input < 0 || lowest.IsJoin) return null;
+        var below = ir.Nodes[lowest.Input];
+        return below.Kind == Model.LayerKind.Conv && below.Parameters is not null && !below.HasParametersBefore && ir.Readers(below.Index).Count() == 1
+               && Strategy(ir, below) == ConvNtkStrategy.JacobianContraction
+            ? below
+            : null;
     }
 
     /// <summary>
