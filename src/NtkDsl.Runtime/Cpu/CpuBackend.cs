@@ -466,10 +466,11 @@ public readonly partial struct CpuBackend<T>(int maxDegreeOfParallelism) : ITens
             var target = new CpuTensor<T>(dst.Array, dst.Offset + r * group * dst.Cols + colOffset, rows, f);
             var factor = new CpuTensor<T>(a.Array, a.Offset + r * group * a.Cols, rows, inner);
             // A narrow side (a layer's per-tap columns) takes part in few products per element of the wide one: row dot
-            // products, which copy nothing, beat packing the wide side. Measured per sample, N = 64, AVX-512: layer 1 of
-            // ntk-cnn-small, [320, 784] x [9, 784]^T, RowDots 1.5x (float64) / 2.9x (float32) faster; at 16 rows against
-            // 288 the two tie; its readout, [32, 784] x [288, 784]^T, the packed GEMM 1.2x / 1.35x faster.
-            if (threads <= 1 && Math.Min(rows, f) <= 16)
+            // products, which copy nothing, beat packing the wide side. Measured per sample, N = 64 (float64 / float32):
+            // layer 1 of ntk-cnn-small, [320, 784] x [9, 784]^T, RowDots 1.5x / 2.9x faster with AVX-512, 1.7x / 2.1x with
+            // the Vector256 kernels; its readout, [32, 784] x [288, 784]^T, the packed GEMM 1.2x / 1.35x faster with
+            // AVX-512 (16 rows: a tie), RowDots 1.13x / 1.07x with Vector256.
+            if (threads <= 1 && Math.Min(rows, f) <= (PackedGemm<T>.UsesAvx512 ? 16 : 32))
             {
                 fixed (T* pa = &factor.Array[factor.Offset])
                 fixed (T* pb = &b.Array[b.Offset + (long)(group > 1 ? r : r / repeat) * b.Cols])

@@ -18,9 +18,9 @@ public class RowProductsTests
     {
         { 32, 9, 784, 10, 3 }, // layer 1 of ntk-cnn-small: [320, 784] x [9, 784]^T per sample
         { 5, 7, 37, 3, 4 }, { 4, 3, 16, 1, 2 }, { 1, 1, 1, 1, 1 }, { 3, 50, 33, 2, 5 },
-        { 16, 288, 61, 1, 2 }, // the widest narrow side that takes the row dot products
-        { 32, 288, 61, 1, 2 }, // ntk-cnn-small's readout (in shape): the packed GEMM
-        { 40, 40, 50, 1, 3 }, // both sides wider than 16: the packed GEMM
+        { 16, 288, 61, 1, 2 }, // the widest narrow side that takes the row dot products with AVX-512
+        { 32, 288, 61, 1, 2 }, // ntk-cnn-small's readout (in shape): the packed GEMM with AVX-512, row dots with Vector256
+        { 40, 40, 50, 1, 3 }, // both sides wider than 32: the packed GEMM
     };
 
     [Theory]
