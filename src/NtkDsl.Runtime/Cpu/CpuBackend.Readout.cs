@@ -115,8 +115,8 @@ public readonly partial struct CpuBackend<T>
         try
         {
             RunRows(new PaddedRows(d, shifted.Sources, positions, outChannels, paddedLength, padded), d.Rows, d.Cols);
-            int items = d.Rows * channels;
-            long work = (long)outChannels * mapLength * (taps + repeat) + (sink is { } j ? (long)repeat * j.Fan * window.Input.Positions : 0);
+            int items = d.Rows * ((channels + 1) / 2); // a pair of input channels per item (SeparableCotangentItems)
+            long work = 2 * ((long)outChannels * mapLength * (taps + repeat) + (sink is { } j ? (long)repeat * j.Fan * window.Input.Positions : 0));
             var job = new SeparableCotangentItems(w, padded, paddedLength, shifted, v, repeat, T.CreateChecked(scale), channels, taps, mapLength, window.Input, dst,
                 sink, activation is { Kind: not ActivationKind.Identity } ? activation : null, activationInput);
             WorkerPool.Run(job, items, items * work < PackedGemm<T>.ParallelThreshold ? 1 : Threads);
@@ -248,11 +248,11 @@ public readonly partial struct CpuBackend<T>
         }
     }
 
-    // Item n C_in + i: maps[c, y Wp + x] = sum_t scale w[c, i taps + t] u[n, c, y Wp + x + Offsets[t]] (the transposed
-    // convolution of channel c, for every c), then dst[n repeat + o, i Hin Win + y Win + x] = sum_c v[n repeat + o, c]
-    // maps[c, y Wp + x]: a register-tiled product (5 rows x 2 vectors) straight from the maps, which need no packing.
-    // With an activation below, the rows are multiplied by phi'(z[n, i]) as they are copied out (phi' evaluated once per
-    // item, for all repeat rows).
+    // Item (n, input channels i = 2k, 2k + 1): for each i, maps[c, y Wp + x] = sum_t scale w[c, i taps + t] u[n, c, y Wp + x +
+    // Offsets[t]] (the transposed convolution of channel c, for every c), then dst[n repeat + o, i Hin Win + y Win + x] =
+    // sum_c v[n repeat + o, c] maps[c, y Wp + x]: a register-tiled product (5 rows x 2 vectors) straight from the maps,
+    // which need no packing. With an activation below, the rows are multiplied by phi'(z[n, i]) as they are copied out
+    // (phi' evaluated once per channel, for all repeat rows).
     // With a sink, the rows of item (n, i) go to a scratch block instead of dst, and from there into the Jacobian blocks of
     // the layer below: RowDots against the sample's columns and the positions' sums (RowProducts' and SumPositions'
     // arithmetic, so the same values as the two ops on the stored cotangent).
@@ -262,10 +262,11 @@ public readonly partial struct CpuBackend<T>
     {
         public void Run(int item)
         {
-            int n = item / channels, i = item - n * channels, outChannels = w.Rows;
-            var filters = ArrayPool<T>.Shared.Rent(taps);
-            var maps = ArrayPool<T>.Shared.Rent(outChannels * mapLength);
-            var products = ArrayPool<T>.Shared.Rent(repeat * mapLength);
+            // Item n pairs + k: input channels 2k and 2k + 1 of sample n (one, for an odd last channel).
+            int pairs = (channels + 1) / 2, n = item / pairs, i0 = 2 * (item - n * pairs), count = Math.Min(2, channels - i0), outChannels = w.Rows;
+            var filters = ArrayPool<T>.Shared.Rent(2 * taps);
+            var maps = ArrayPool<T>.Shared.Rent(2 * outChannels * mapLength);
+            var products = ArrayPool<T>.Shared.Rent(2 * repeat * mapLength);
             var derivative = activation is null ? null : ArrayPool<T>.Shared.Rent(input.Positions);
             var block = sink is null ? null : ArrayPool<T>.Shared.Rent(repeat * input.Positions);
             try
@@ -277,25 +278,11 @@ public readonly partial struct CpuBackend<T>
                 fixed (T* pv = &v.Array[v.Offset + n * repeat * outChannels])
                 fixed (int* offsets = shifted.Offsets)
                 {
-                    if (PackedGemm<T>.UsesAvx512) Maps<PackedGemm<T>.Simd512, Vector512<T>>(i, pf, offsets, pu, pm, pv, pp);
-                    else Maps<PackedGemm<T>.Simd256, Vector256<T>>(i, pf, offsets, pu, pm, pv, pp);
+                    if (PackedGemm<T>.UsesAvx512) Maps<PackedGemm<T>.Simd512, Vector512<T>>(i0, count, pf, offsets, pu, pm, pv, pp);
+                    else Maps<PackedGemm<T>.Simd256, Vector256<T>>(i0, count, pf, offsets, pu, pm, pv, pp);
                 }
 
-                // Drop the padded columns: row y of channel i is products[o, y Wp, y Wp + Win).
-                int width = input.Width, inputs = input.Positions;
-                if (activation is { } phi) Derivatives(phi, activationInput.Row(n).Slice(i * inputs, inputs), derivative.AsSpan(0, inputs));
-                for (int o = 0; o < repeat; o++)
-                {
-                    var target = block is null ? dst.Row(n * repeat + o).Slice(i * inputs, inputs) : block.AsSpan(o * inputs, inputs);
-                    for (int y = 0; y < input.Height; y++)
-                    {
-                        var row = products.AsSpan(o * mapLength + y * shifted.Width, width);
-                        if (derivative is null) row.CopyTo(target.Slice(y * width, width));
-                        else System.Numerics.Tensors.TensorPrimitives.Multiply(row, derivative.AsSpan(y * width, width), target.Slice(y * width, width));
-                    }
-                }
-
-                if (sink is { } j) j.Contract(block!, repeat, inputs, n, i);
+                for (int k = 0; k < count; k++) CopyOut(n, i0 + k, products.AsSpan(k * repeat * mapLength, repeat * mapLength), derivative, block);
             }
             finally
             {
@@ -307,18 +294,101 @@ public readonly partial struct CpuBackend<T>
             }
         }
 
-        // The C maps of input channel i from the sample's padded buffers u, then their contraction with v into products.
-        private void Maps<TS, TV>(int i, T* filters, int* offsets, T* u, T* maps, T* v, T* products) where TS : struct, PackedGemm<T>.ISimd<TV> where TV : struct
+        // Channel i's rows [repeat, mapLength] without the padded columns (row y is products[o, y Wp, y Wp + Win)), times
+        // phi'(z[n, i]) where there is an activation, into dst or (sink) into the scratch block and the Jacobian.
+        private void CopyOut(int n, int i, ReadOnlySpan<T> products, T[]? derivative, T[]? block)
         {
-            int outChannels = w.Rows;
-            for (int c = 0; c < outChannels; c++)
+            int width = input.Width, inputs = input.Positions;
+            if (activation is { } phi) Derivatives(phi, activationInput.Row(n).Slice(i * inputs, inputs), derivative.AsSpan(0, inputs));
+            for (int o = 0; o < repeat; o++)
             {
-                var wr = w.Row(c).Slice(i * taps, taps);
-                for (int t = 0; t < taps; t++) filters[t] = scale * wr[t];
-                Transposed<TS, TV>(filters, offsets, taps, u + (long)c * paddedLength, maps + (long)c * mapLength, mapLength);
+                var target = block is null ? dst.Row(n * repeat + o).Slice(i * inputs, inputs) : block.AsSpan(o * inputs, inputs);
+                for (int y = 0; y < input.Height; y++)
+                {
+                    var row = products.Slice(o * mapLength + y * shifted.Width, width);
+                    if (derivative is null) row.CopyTo(target.Slice(y * width, width));
+                    else System.Numerics.Tensors.TensorPrimitives.Multiply(row, derivative.AsSpan(y * width, width), target.Slice(y * width, width));
+                }
             }
 
-            Contract<TS, TV>(v, repeat, outChannels, maps, mapLength, products);
+            if (sink is { } j) j.Contract(block!, repeat, inputs, n, i);
+        }
+
+        // The C maps of input channels i0 .. i0 + count - 1 (count 1 or 2) from the sample's padded buffers u, a pair at
+        // once (each load of u feeds both channels' multiply-adds), then each channel's contraction with v into products.
+        private void Maps<TS, TV>(int i0, int count, T* filters, int* offsets, T* u, T* maps, T* v, T* products) where TS : struct, PackedGemm<T>.ISimd<TV> where TV : struct
+        {
+            int outChannels = w.Rows;
+            long mapsLength = (long)outChannels * mapLength;
+            for (int c = 0; c < outChannels; c++)
+            {
+                for (int k = 0; k < count; k++)
+                {
+                    var wr = w.Row(c).Slice((i0 + k) * taps, taps);
+                    for (int t = 0; t < taps; t++) filters[k * taps + t] = scale * wr[t];
+                }
+
+                T* uc = u + (long)c * paddedLength, mc = maps + (long)c * mapLength;
+                if (count == 2) TransposedPair<TS, TV>(filters, filters + taps, offsets, taps, uc, mc, mc + mapsLength, mapLength);
+                else Transposed<TS, TV>(filters, offsets, taps, uc, mc, mapLength);
+            }
+
+            for (int k = 0; k < count; k++)
+                Contract<TS, TV>(v, repeat, outChannels, maps + k * mapsLength, mapLength, products + (long)k * repeat * mapLength);
+        }
+
+        // out0[j] = sum_t f0[t] u[j + offsets[t]] and out1[j] likewise with f1, for j < length (a multiple of two vectors),
+        // four vectors of both at a time: eight accumulator chains, and every load of u feeds two multiply-adds (the single
+        // channel's kernel below is bound by its one load per multiply-add).
+        private static void TransposedPair<TS, TV>(T* f0, T* f1, int* offsets, int taps, T* u, T* out0, T* out1, int length)
+            where TS : struct, PackedGemm<T>.ISimd<TV> where TV : struct
+        {
+            int width = TS.Count, j = 0;
+            for (; j + 4 * width <= length; j += 4 * width)
+            {
+                TV a0 = default, a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+                for (int t = 0; t < taps; t++)
+                {
+                    var g = TS.Broadcast(f0[t]);
+                    var h = TS.Broadcast(f1[t]);
+                    T* s = u + offsets[t] + j;
+                    var x = TS.Load(s);
+                    a0 = TS.MultiplyAdd(g, x, a0);
+                    b0 = TS.MultiplyAdd(h, x, b0);
+                    x = TS.Load(s + width);
+                    a1 = TS.MultiplyAdd(g, x, a1);
+                    b1 = TS.MultiplyAdd(h, x, b1);
+                    x = TS.Load(s + 2 * width);
+                    a2 = TS.MultiplyAdd(g, x, a2);
+                    b2 = TS.MultiplyAdd(h, x, b2);
+                    x = TS.Load(s + 3 * width);
+                    a3 = TS.MultiplyAdd(g, x, a3);
+                    b3 = TS.MultiplyAdd(h, x, b3);
+                }
+
+                TS.Store(a0, out0 + j);
+                TS.Store(a1, out0 + j + width);
+                TS.Store(a2, out0 + j + 2 * width);
+                TS.Store(a3, out0 + j + 3 * width);
+                TS.Store(b0, out1 + j);
+                TS.Store(b1, out1 + j + width);
+                TS.Store(b2, out1 + j + 2 * width);
+                TS.Store(b3, out1 + j + 3 * width);
+            }
+
+            for (; j < length; j += width)
+            {
+                TV a = default, b = default;
+                for (int t = 0; t < taps; t++)
+                {
+                    var x = TS.Load(u + offsets[t] + j);
+                    a = TS.MultiplyAdd(TS.Broadcast(f0[t]), x, a);
+                    b = TS.MultiplyAdd(TS.Broadcast(f1[t]), x, b);
+                }
+
+                TS.Store(a, out0 + j);
+                TS.Store(b, out1 + j);
+            }
         }
 
         // out[j] = sum_t f[t] u[j + offsets[t]] for j < length (a multiple of the vector width), eight vectors at a time:

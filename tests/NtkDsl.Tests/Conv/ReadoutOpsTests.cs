@@ -138,7 +138,8 @@ public class ReadoutOpsTests
         PackedGemm<double>.ForceAvx2Kernel = vector256;
         try
         {
-            SeparableCotangentCase(height, width, kh, kw, sh, sw, padding, repeat);
+            // One, two and three input channels: a single channel, a pair and a pair plus one (the CPU items take pairs).
+            foreach (int channelsIn in new[] { 1, 2, 3 }) SeparableCotangentCase(height, width, kh, kw, sh, sw, padding, repeat, channelsIn);
         }
         finally
         {
@@ -146,10 +147,10 @@ public class ReadoutOpsTests
         }
     }
 
-    private static void SeparableCotangentCase(int height, int width, int kh, int kw, int sh, int sw, Padding padding, int repeat)
+    private static void SeparableCotangentCase(int height, int width, int kh, int kw, int sh, int sw, Padding padding, int repeat, int channelsIn)
     {
         var window = new SpatialWindow(new SpatialShape(height, width), kh, kw, sh, sw, padding);
-        int channelsIn = 2, channelsOut = 3, samples = 3, positions = window.Output.Positions;
+        int channelsOut = 3, samples = 3, positions = window.Output.Positions;
         int fan = channelsIn * window.Taps, inputs = channelsIn * window.Input.Positions;
         var w = Tensor(TestMath.RandomMatrix(channelsOut, fan, seed: 6));
         var d = Tensor(TestMath.RandomMatrix(samples, channelsOut * positions, seed: 7));
@@ -199,7 +200,7 @@ public class ReadoutOpsTests
         try
         {
             var window = new SpatialWindow(new SpatialShape(height, width), kh, kw, sh, sw, padding);
-            int channelsIn = 2, channelsOut = 3, samples = 3, positions = window.Output.Positions, p = window.Input.Positions;
+            int channelsIn = 3, channelsOut = 3, samples = 3, positions = window.Output.Positions, p = window.Input.Positions;
             var w = Tensor(TestMath.RandomMatrix(channelsOut, channelsIn * window.Taps, seed: 6));
             var d = Tensor(TestMath.RandomMatrix(samples, channelsOut * positions, seed: 7));
             var v = Tensor(TestMath.RandomMatrix(samples * repeat, channelsOut, seed: 8));
