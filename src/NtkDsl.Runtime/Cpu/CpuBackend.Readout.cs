@@ -238,10 +238,14 @@ public readonly partial struct CpuBackend<T>
         // Rows n repeat + o, o < repeat, of channel i from block [repeat, positions].
         public void Contract(T[] block, int repeat, int positions, int n, int i)
         {
-            fixed (T* pa = block)
-            fixed (T* pb = &columns.Array[columns.Offset + (long)n * columns.Cols])
-            fixed (T* pc = &weights.Array[weights.Offset + (long)n * repeat * weights.Cols + (long)i * fan])
-                RowDots<T>.Run(pa, positions, repeat, pb, positions, fan, positions, pc, weights.Cols, weightScale);
+            if (fan > 0)
+            {
+                fixed (T* pa = block)
+                fixed (T* pb = &columns.Array[columns.Offset + (long)n * columns.Cols])
+                fixed (T* pc = &weights.Array[weights.Offset + (long)n * repeat * weights.Cols + (long)i * fan])
+                    RowDots<T>.Run(pa, positions, repeat, pb, positions, fan, positions, pc, weights.Cols, weightScale);
+            }
+
             if (bias.Array is null) return;
             for (int o = 0; o < repeat; o++)
                 bias.Row(n * repeat + o)[i] = biasScale * System.Numerics.Tensors.TensorPrimitives.Sum<T>(block.AsSpan(o * positions, positions));
