@@ -36,6 +36,54 @@ public sealed class TorchBackendTests
             new(m.Cast<double>().ToArray(), 0, m.GetLength(0), m.GetLength(1));
     }
 
+    // The readout's input cotangent contracted into the Jacobian of the conv below (SeparableConvJacobian) against the CPU
+    // backend's fused op, with an activation between and without one, with a bias block and without (default).
+    [Theory]
+    [InlineData(ScalarType.Float64)]
+    [InlineData(ScalarType.Float32)]
+    public void Separable_conv_jacobian_equals_the_cpu_backend(ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        var window = new SpatialWindow(new SpatialShape(5, 4), 3, 3, 1, 1, Padding.Same);
+        int channelsIn = 3, channelsOut = 2, samples = 2, repeat = 3, fanBelow = 4, p = window.Input.Positions;
+        var w = Random(channelsOut, channelsIn * window.Taps, 1);
+        var d = Random(samples, channelsOut * window.Output.Positions, 2);
+        var v = Random(samples * repeat, channelsOut, 3);
+        var columns = Random(samples, fanBelow * p, 4);
+        var z = Random(samples, channelsIn * p, 5);
+        var cpu = new NtkDsl.Cpu.CpuBackend<double>();
+        foreach (var activation in new Activation?[] { null, Activation.Relu })
+        {
+            var expected = new NtkDsl.Cpu.CpuTensor<double>(new double[samples * repeat * channelsIn * fanBelow], 0, samples * repeat, channelsIn * fanBelow);
+            var expectedBias = new NtkDsl.Cpu.CpuTensor<double>(new double[samples * repeat * channelsIn], 0, samples * repeat, channelsIn);
+            cpu.SeparableConvJacobian(Cpu(w), Cpu(d), Cpu(v), repeat, 0.6, channelsIn, window, Cpu(columns), 0.7, expected, 1.3, expectedBias, activation, Cpu(z));
+            var jacobian = zeros(samples * repeat, channelsIn * fanBelow, dtype);
+            var bias = zeros(samples * repeat, channelsIn, dtype);
+            Backend(dtype).SeparableConvJacobian(ToTensor(w, dtype), ToTensor(d, dtype), ToTensor(v, dtype), repeat, 0.6, channelsIn, window, ToTensor(columns, dtype), 0.7,
+                jacobian, 1.3, bias, activation, ToTensor(z, dtype));
+            double tolerance = dtype == ScalarType.Float64 ? 1e-12 : 1e-4;
+            AssertClose(Host(expected), ToHost(jacobian), tolerance, "jacobian");
+            AssertClose(Host(expectedBias), ToHost(bias), tolerance, "bias");
+            var unbiased = zeros(samples * repeat, channelsIn * fanBelow, dtype);
+            Backend(dtype).SeparableConvJacobian(ToTensor(w, dtype), ToTensor(d, dtype), ToTensor(v, dtype), repeat, 0.6, channelsIn, window, ToTensor(columns, dtype), 0.7,
+                unbiased, 0, null!, activation, ToTensor(z, dtype));
+            AssertClose(Host(expected), ToHost(unbiased), tolerance, "jacobian without bias");
+        }
+
+        // An activation without its input is refused by name.
+        Assert.Equal("activationInput", Assert.Throws<ArgumentNullException>(() => Backend(dtype).SeparableConvCotangent(ToTensor(w, dtype), ToTensor(d, dtype),
+            ToTensor(v, dtype), repeat, 0.6, channelsIn, window, zeros(samples * repeat, channelsIn * p, dtype), Activation.Relu, null!)).ParamName);
+
+        static NtkDsl.Cpu.CpuTensor<double> Cpu(double[,] m) => new(m.Cast<double>().ToArray(), 0, m.GetLength(0), m.GetLength(1));
+        static double[,] Host(NtkDsl.Cpu.CpuTensor<double> t)
+        {
+            var host = new double[t.Rows, t.Cols];
+            for (int r = 0; r < t.Rows; r++)
+                for (int c = 0; c < t.Cols; c++) host[r, c] = t.Row(r)[c];
+            return host;
+        }
+    }
+
     [Theory]
     [InlineData(ScalarType.Float64)]
     [InlineData(ScalarType.Float32)]
