@@ -27,13 +27,17 @@ public sealed class TorchBackendTests
         var dst = zeros(rows, inputs, dtype);
         NtkDsl.Backends.ConvCotangent.Input(Backend(dtype), ToTensor(w, dtype), ToTensor(c, dtype), 0.7, channelsIn, window, zeros(1, fan * positions, dtype), dst);
         Assert.True(Backend(dtype).ConvCotangentBlockElements / (fan * positions) >= rows);
-        var host = new double[rows, inputs];
-        for (int r = 0; r < rows; r++)
-            for (int i = 0; i < inputs; i++) host[r, i] = expected.Row(r)[i];
-        AssertClose(host, ToHost(dst), dtype == ScalarType.Float64 ? 1e-12 : 1e-5);
+        AssertClose(Host(expected), ToHost(dst), dtype == ScalarType.Float64 ? 1e-12 : 1e-5);
+    }
 
-        static NtkDsl.Cpu.CpuTensor<double> Cpu(double[,] m) =>
-            new(m.Cast<double>().ToArray(), 0, m.GetLength(0), m.GetLength(1));
+    private static NtkDsl.Cpu.CpuTensor<double> Cpu(double[,] m) => new(m.Cast<double>().ToArray(), 0, m.GetLength(0), m.GetLength(1));
+
+    private static double[,] Host(NtkDsl.Cpu.CpuTensor<double> t)
+    {
+        var host = new double[t.Rows, t.Cols];
+        for (int r = 0; r < t.Rows; r++)
+            for (int c = 0; c < t.Cols; c++) host[r, c] = t.Row(r)[c];
+        return host;
     }
 
     // The readout's input cotangent contracted into the Jacobian of the conv below (SeparableConvJacobian) against the CPU
@@ -73,15 +77,6 @@ public sealed class TorchBackendTests
         // An activation without its input is refused by name.
         Assert.Equal("activationInput", Assert.Throws<ArgumentNullException>(() => Backend(dtype).SeparableConvCotangent(ToTensor(w, dtype), ToTensor(d, dtype),
             ToTensor(v, dtype), repeat, 0.6, channelsIn, window, zeros(samples * repeat, channelsIn * p, dtype), Activation.Relu, null!)).ParamName);
-
-        static NtkDsl.Cpu.CpuTensor<double> Cpu(double[,] m) => new(m.Cast<double>().ToArray(), 0, m.GetLength(0), m.GetLength(1));
-        static double[,] Host(NtkDsl.Cpu.CpuTensor<double> t)
-        {
-            var host = new double[t.Rows, t.Cols];
-            for (int r = 0; r < t.Rows; r++)
-                for (int c = 0; c < t.Cols; c++) host[r, c] = t.Row(r)[c];
-            return host;
-        }
     }
 
     [Theory]
