@@ -188,38 +188,37 @@ public sealed class GradientDescentMse
         {
             var eig = _kernel.Eigen;
             var l = eig.Values;
-            var v = eig.Eigenvectors;
-            var p = _la.Multiply(v, true, r, false);        // V^T (f0 - y), m x c
-            var kv = kTestTrain is null ? null : _la.Multiply(kTestTrain, false, v, false);  // Theta* V
-            // Times in batches: V (and Theta* V) times the scaled p of every time in the batch side by side, one product
-            // that reads V once instead of one matrix-vector product per time.
+            var p = eig.MultiplyEigenvectors(r, transpose: true, _la);   // V^T (f0 - y), m x c
+            // Times in batches: V times the scaled p of every time in the batch side by side (train decays, then test
+            // weights), one product that reads V (or its factors) once instead of one matrix-vector product per time.
+            // The test outputs are Theta* (V weights): nTest m k multiply-adds for k columns, not the nTest m^2 of Theta* V.
             var finite = Enumerable.Range(0, times.Count).Where(i => !double.IsPositiveInfinity(times[i])).ToArray();
             int perBatch = Math.Max(1, BatchColumns / c);
             for (int start = 0; start < finite.Length; start += perBatch)
             {
-                int count = Math.Min(perBatch, finite.Length - start);
-                var decay = new Matrix<double>(m, c * count);
-                var inverse = kv is null ? null : new Matrix<double>(m, c * count);
+                int count = Math.Min(perBatch, finite.Length - start), width = c * count;
+                var scaled = new Matrix<double>(m, kTestTrain is null ? width : 2 * width);
+                int stride = scaled.Cols;
                 for (int b = 0; b < count; b++)
                 {
                     double s = times[finite[start + b]] * LearningRate / TargetCount;
                     for (int i = 0; i < m; i++)
                     {
-                        double dl = DynamicsMath.NegExpm1(l[i], s), il = inverse is null ? 0 : DynamicsMath.InvExpm1(l[i], s);
+                        double dl = DynamicsMath.NegExpm1(l[i], s), il = kTestTrain is null ? 0 : DynamicsMath.InvExpm1(l[i], s);
                         for (int j = 0; j < c; j++)
                         {
-                            decay.Data[(i * count + b) * c + j] = dl * p.Data[i * c + j];
-                            if (inverse is not null) inverse.Data[(i * count + b) * c + j] = il * p.Data[i * c + j];
+                            scaled.Data[i * stride + b * c + j] = dl * p.Data[i * c + j];
+                            if (kTestTrain is not null) scaled.Data[i * stride + width + b * c + j] = il * p.Data[i * c + j];
                         }
                     }
                 }
 
-                var dTrain = _la.Multiply(v, false, decay, false);
-                var dTest = kv is null ? null : _la.Multiply(kv, false, inverse!, false);
+                var projected = eig.MultiplyEigenvectors(scaled, transpose: false, _la);
+                var dTest = kTestTrain is null ? null : _la.Multiply(kTestTrain, false, Columns(projected, width, width), false);
                 for (int b = 0; b < count; b++)
                 {
                     int ti = finite[start + b];
-                    var train = DynamicsMath.Add(f0, DynamicsMath.Reshape(Columns(dTrain, b * c, c), n, o));
+                    var train = DynamicsMath.Add(f0, DynamicsMath.Reshape(Columns(projected, b * c, c), n, o));
                     var test = dTest is null ? null : DynamicsMath.Add(f0Test!, DynamicsMath.Reshape(Columns(dTest, b * c, c), nTest, o));
                     results[ti] = new MsePrediction(times[ti], train, test);
                 }
@@ -275,8 +274,7 @@ public sealed class GradientDescentMse
         if (!double.IsFinite(momentum) || momentum < 0 || momentum >= 1)
             throw new ArgumentOutOfRangeException(nameof(momentum), momentum, "momentum must be in [0, 1).");
         DynamicsMath.RequireFinite(eps, nameof(eps));
-        DynamicsMath.RequireFinite(kTrainTrain, nameof(kTrainTrain));
-        var k = DynamicsMath.Symmetrized(kTrainTrain, nameof(kTrainTrain));
+        var k = DynamicsMath.Symmetrized(kTrainTrain, nameof(kTrainTrain));   // rejects non-finite entries first
         var l = (linearAlgebra ?? CpuKernelLinearAlgebra.Instance).SymmetricEigenvalues(k);
         double targetCount = (double)yTrain.Rows * yTrain.Cols;
         return 2 * (1 + momentum) * targetCount / (l[^1] + eps);

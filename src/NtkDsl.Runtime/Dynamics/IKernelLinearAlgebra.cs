@@ -1,3 +1,5 @@
+using NtkDsl.Cpu.LinearAlgebra;
+
 namespace NtkDsl;
 
 /// <summary>
@@ -54,8 +56,18 @@ public interface ICholeskyFactor
 }
 
 /// <summary>The result of <see cref="IKernelLinearAlgebra.SymmetricEigen"/>.</summary>
+/// <remarks>Thread-safe. <see cref="CpuKernelLinearAlgebra"/>'s decompositions form <see cref="Eigenvectors"/> on first
+/// read (the n^3 back-transformation); until then the dynamics classes multiply by the eigenvectors in factored form.</remarks>
 public sealed class SymmetricEigenDecomposition
 {
+    private readonly object _gate = new();
+    private Matrix<double>? _eigenvectors;
+    private FactoredEigenvectors<double>? _factored;
+
+    // Multiply-adds spent on factored products so far: once they would reach the n^3 of forming the eigenvectors, the
+    // eigenvectors are formed (ski rental: never much more than twice the cheaper choice's work).
+    private double _factoredWork;
+
     /// <summary>Wraps eigenvalues (ascending) and eigenvectors (column j belongs to eigenvalue j).</summary>
     /// <param name="eigenvalues">n eigenvalues in ascending order.</param>
     /// <param name="eigenvectors">n x n matrix whose columns are orthonormal eigenvectors.</param>
@@ -67,11 +79,25 @@ public sealed class SymmetricEigenDecomposition
             throw new ArgumentException(
                 $"Expected eigenvectors of shape {eigenvalues.Length} x {eigenvalues.Length} to match {eigenvalues.Length} eigenvalues, got {eigenvectors.Rows} x {eigenvectors.Cols}.",
                 nameof(eigenvectors));
+        RequireAscending(eigenvalues);
+        Values = eigenvalues;
+        _eigenvectors = eigenvectors;
+    }
+
+    internal SymmetricEigenDecomposition(double[] eigenvalues, FactoredEigenvectors<double> eigenvectors)
+    {
+        if (eigenvectors.Size != eigenvalues.Length)
+            throw new ArgumentException($"Expected eigenvectors of size {eigenvalues.Length}, got {eigenvectors.Size}.", nameof(eigenvectors));
+        RequireAscending(eigenvalues);
+        Values = eigenvalues;
+        _factored = eigenvectors;
+    }
+
+    private static void RequireAscending(double[] eigenvalues)
+    {
         for (int i = 1; i < eigenvalues.Length; i++)
             if (!(eigenvalues[i] >= eigenvalues[i - 1]))
                 throw new ArgumentException($"Eigenvalues must be finite and ascending; element {i} ({eigenvalues[i]}) < element {i - 1} ({eigenvalues[i - 1]}).", nameof(eigenvalues));
-        Values = eigenvalues;
-        Eigenvectors = eigenvectors;
     }
 
     /// <summary>Eigenvalues in ascending order.</summary>
@@ -80,5 +106,55 @@ public sealed class SymmetricEigenDecomposition
     internal double[] Values { get; }
 
     /// <summary>Orthonormal eigenvectors as columns, in the order of <see cref="Eigenvalues"/>.</summary>
-    public Matrix<double> Eigenvectors { get; }
+    public Matrix<double> Eigenvectors
+    {
+        get
+        {
+            var v = Volatile.Read(ref _eigenvectors);
+            if (v is not null) return v;
+            lock (_gate) return ExpandLocked();
+        }
+    }
+
+    /// <summary>Whether the eigenvectors are still factored (not yet formed).</summary>
+    internal bool IsFactored => Volatile.Read(ref _factored) is not null;
+
+    private Matrix<double> ExpandLocked()
+    {
+        if (_eigenvectors is null)
+        {
+            int n = Values.Length;
+            Volatile.Write(ref _eigenvectors, new Matrix<double>(n, n, _factored!.Expand()));
+            _factored = null;
+        }
+
+        return _eigenvectors;
+    }
+
+    /// <summary>
+    /// V m, or V^T m when <paramref name="transpose"/>, for an n-row <paramref name="m"/>: in factored form while that is
+    /// cheaper (2 n^2 k multiply-adds for k columns, against n^3 once to form V), else by <paramref name="linearAlgebra"/>.
+    /// </summary>
+    internal Matrix<double> MultiplyEigenvectors(Matrix<double> m, bool transpose, IKernelLinearAlgebra linearAlgebra)
+    {
+        int n = Values.Length;
+        if (m.Rows != n)
+            throw new ArgumentException($"Expected {n} rows to multiply by the {n} x {n} eigenvectors, got {m.Rows} x {m.Cols}.", nameof(m));
+        if (Volatile.Read(ref _factored) is not null)
+        {
+            lock (_gate)
+            {
+                double work = 2.0 * n * n * m.Cols;
+                if (_factored is not null && _factoredWork + work < (double)n * n * n)
+                {
+                    _factoredWork += work;
+                    return transpose ? _factored.TransposeMultiply(m) : _factored.Multiply(m);
+                }
+
+                ExpandLocked();
+            }
+        }
+
+        return linearAlgebra.Multiply(Eigenvectors, transpose, m, false);
+    }
 }

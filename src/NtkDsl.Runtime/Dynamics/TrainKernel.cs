@@ -118,15 +118,16 @@ internal sealed class TrainKernel
         var layout = DetectLayout(k, kName, yTrain.Rows, yTrain.Cols);
         if (requiredLayout is { } req && req != layout)
             throw new ArgumentException($"{kName} is a {layout} kernel ({DynamicsMath.Shape(k)}) but the other train-train kernel is {req}; pass both in the same layout.", kName);
-        DynamicsMath.RequireFinite(k, kName);
-        var raw = DynamicsMath.Symmetrized(k, kName);
+        var raw = DynamicsMath.Symmetrized(k, kName);   // rejects non-finite entries first
         int m = raw.Rows;
         double trace = 0;
         for (int i = 0; i < m; i++) trace += raw.Data[i * m + i];
         // neural-tangents' relative scale: diag_reg * trace / dimension (mean diagonal).
         double shift = diagRegAbsoluteScale ? diagReg : diagReg * trace / m;
-        var reg = new Matrix<double>(m, m, (double[])raw.Data.Clone());
-        for (int i = 0; i < m; i++) reg.Data[i * m + i] += shift;
+        // Without a shift the regularized kernel is the raw one: neither is ever written after this.
+        var reg = shift == 0 ? raw : new Matrix<double>(m, m, (double[])raw.Data.Clone());
+        if (shift != 0)
+            for (int i = 0; i < m; i++) reg.Data[i * m + i] += shift;
         return new TrainKernel(raw, reg, shift, layout, yTrain.Rows, yTrain.Cols, kName, diagReg, diagRegAbsoluteScale, la);
     }
 

@@ -236,6 +236,78 @@ public class LinearAlgebraTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public void Factored_eigenvectors_multiply_like_the_formed_eigenvectors(int n)
+    {
+        // X M and X^T M from the factors Q Z (reflector blocks of 96, both directions) against plain-loop products with the
+        // formed V, which the identities check; X^T (X M) = M checks the two directions against each other.
+        var a = Spd(n, seed: 200 + n, logCondition: 4);
+        var (values, v) = CpuLinearAlgebra.SymmetricEigen(a);
+        CheckEigenIdentities(a, values, v, 60 * n * Eps, 60 * n * Eps);
+        var (factoredValues, factored) = CpuLinearAlgebra.SymmetricEigenFactored(a);
+        Assert.Equal(values, factoredValues);
+        Assert.True(factored.IsFactored);
+        foreach (int k in new[] { 1, 3, 130 })
+        {
+            var m = Random(n, k, seed: k);
+            var xm = Product(factored, m, transpose: false);
+            var xtm = Product(factored, m, transpose: true);
+            double tol = 60 * n * Eps * MaxAbs(m.Data);
+            Assert.True(MaxDiff(xm, Mul(v, m)) <= tol, $"X M at n = {n}, k = {k}: {MaxDiff(xm, Mul(v, m)):G3}");
+            Assert.True(MaxDiff(xtm, Mul(T(v), m)) <= tol, $"X^T M at n = {n}, k = {k}: {MaxDiff(xtm, Mul(T(v), m)):G3}");
+            Assert.True(MaxDiff(Product(factored, xm, transpose: true), m) <= tol, $"X^T X M - M at n = {n}, k = {k}");
+        }
+
+        Assert.True(MaxDiff(new Matrix<double>(n, n, factored.Expand()), v) <= 60 * n * Eps, $"expanded X at n = {n}");
+        Assert.False(factored.IsFactored);
+        Assert.Throws<InvalidOperationException>(() => Product(factored, Random(n, 1, seed: 1), transpose: false));
+    }
+
+    [Fact]
+    public void Float32_factored_eigenvectors_multiply_like_the_formed_eigenvectors()
+    {
+        int n = 205;
+        var a = Spd(n, seed: 21, logCondition: 2);
+        var a32 = new Matrix<float>(n, n, a.Data.Select(x => (float)x).ToArray());
+        var (_, v) = CpuLinearAlgebra.SymmetricEigen(a32);
+        var (_, factored) = CpuLinearAlgebra.SymmetricEigenFactored(a32);
+        var m = Random(n, 5, seed: 3);
+        var m32 = m.Data.Select(x => (float)x).ToArray();
+        var v64 = new Matrix<double>(n, n, v.Data.Select(x => (double)x).ToArray());
+        var xm = factored.Multiply(new Matrix<float>(n, 5, m32)).Data;
+        var xtm = factored.TransposeMultiply(new Matrix<float>(n, 5, m32)).Data;
+        var m64 = new Matrix<double>(n, 5, m32.Select(x => (double)x).ToArray());
+        double tol = 60 * n * 1.2e-7;
+        Assert.True(MaxDiff(new Matrix<double>(n, 5, xm.Select(x => (double)x).ToArray()), Mul(v64, m64)) <= tol);
+        Assert.True(MaxDiff(new Matrix<double>(n, 5, xtm.Select(x => (double)x).ToArray()), Mul(T(v64), m64)) <= tol);
+    }
+
+    [Fact]
+    public void A_decomposition_multiplies_in_factored_form_until_forming_the_eigenvectors_is_cheaper()
+    {
+        // 2 n^2 k multiply-adds per factored product against n^3 to form V: a few narrow products stay factored, a wide one
+        // (or the sum of many) forms V first; every result equals the product with the formed V.
+        int n = 120;
+        var a = Spd(n, seed: 5, logCondition: 3);
+        var decomposition = CpuKernelLinearAlgebra.Instance.SymmetricEigen(a);
+        Assert.True(decomposition.IsFactored);
+        var narrow = Random(n, 4, seed: 2);
+        var wide = Random(n, n / 2, seed: 4);
+        var narrowProduct = decomposition.MultiplyEigenvectors(narrow, transpose: true, CpuKernelLinearAlgebra.Instance);
+        Assert.True(decomposition.IsFactored);
+        var wideProduct = decomposition.MultiplyEigenvectors(wide, transpose: false, CpuKernelLinearAlgebra.Instance);
+        Assert.False(decomposition.IsFactored);
+        var v = decomposition.Eigenvectors;
+        CheckEigenIdentities(a, decomposition.Values, v, 60 * n * Eps, 60 * n * Eps);
+        Assert.True(MaxDiff(narrowProduct, Mul(T(v), narrow)) <= 60 * n * Eps);
+        Assert.True(MaxDiff(wideProduct, Mul(v, wide)) <= 60 * n * Eps);
+        Assert.Throws<ArgumentException>(() => decomposition.MultiplyEigenvectors(Random(n + 1, 1, seed: 1), false, CpuKernelLinearAlgebra.Instance));
+    }
+
+    private static Matrix<double> Product(FactoredEigenvectors<double> x, Matrix<double> m, bool transpose)
+        => transpose ? x.TransposeMultiply(m) : x.Multiply(m);
+
     [Fact]
     public void Eigendecomposition_allocates_one_n_by_n_workspace_beyond_its_output()
     {

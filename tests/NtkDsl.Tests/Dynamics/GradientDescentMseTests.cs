@@ -300,6 +300,7 @@ public class GradientDescentMseTests
         ex = Assert.Throws<ArgumentException>(() => new GradientDescentMse(H.M(asym), H.M(y)));
         Assert.Equal("kTrainTrain", ex.ParamName);
         Assert.Contains("symmetric", ex.Message);
+        Assert.Contains("(0, 1)", ex.Message);
     }
 
     [Fact]

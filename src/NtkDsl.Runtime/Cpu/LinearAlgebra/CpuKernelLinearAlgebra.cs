@@ -14,9 +14,11 @@ public sealed class CpuKernelLinearAlgebra : IKernelLinearAlgebra
     public static CpuKernelLinearAlgebra Instance { get; } = new();
 
     /// <inheritdoc/>
+    /// <remarks>The eigenvectors stay factored until <see cref="SymmetricEigenDecomposition.Eigenvectors"/> is read: the
+    /// dynamics classes only multiply by them, which for a few hundred vectors costs far less than forming them.</remarks>
     public SymmetricEigenDecomposition SymmetricEigen(Matrix<double> symmetric)
     {
-        var (values, vectors) = CpuLinearAlgebra.SymmetricEigen(symmetric);
+        var (values, vectors) = CpuLinearAlgebra.SymmetricEigenFactored(symmetric);
         return new SymmetricEigenDecomposition(values, vectors);
     }
 

@@ -73,6 +73,20 @@ public static class CpuLinearAlgebra
         return (values, vectors);
     }
 
+    /// <summary>
+    /// <see cref="SymmetricEigen{T}"/> with the eigenvectors left factored (X = Q Z, see <see cref="FactoredEigenvectors{T}"/>):
+    /// products with a few vectors skip the n^3 of forming X. Keeps n^2 + n (n - 1) / 2 values.
+    /// </summary>
+    internal static (T[] Eigenvalues, FactoredEigenvectors<T> Eigenvectors) SymmetricEigenFactored<T>(Matrix<T> symmetric)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        RequireSymmetric(symmetric, nameof(symmetric));
+        int n = symmetric.Rows;
+        var values = new T[n];
+        var factored = SymmetricEigensolver<T>.Factor((T[])symmetric.Data.Clone(), n, values, new T[n * n], compactReflectors: true);
+        return (values, factored);
+    }
+
     /// <summary>Eigenvalues only (ascending): the tridiagonalization and implicit QL without eigenvectors, about half the time.</summary>
     /// <param name="symmetric">A symmetric n x n matrix (finite).</param>
     /// <exception cref="ArgumentException">Not square, not finite or not symmetric.</exception>

@@ -16,8 +16,8 @@ namespace NtkDsl.Cpu.LinearAlgebra;
 /// <item>The tridiagonal eigenproblem: with eigenvectors by divide and conquer (<see cref="TridiagonalDivideConquer{T}"/>,
 /// whose merges are GEMMs), eigenvalues alone by implicit QL with Wilkinson shifts (EISPACK tql2), which also solves the
 /// divide-and-conquer leaves: its rotations are recorded and applied to Z^T in batches, strip of columns by strip.</item>
-/// <item>Back-transformation X^T = Z^T H_(n-2) ... H_0 in blocks of <see cref="BackWidth"/> reflectors with the
-/// compact WY form H_k ... H_(k+b-1) = I - V^T T V (larft): three GEMMs per block.</item>
+/// <item>Back-transformation X = Q Z by <see cref="FactoredEigenvectors{T}"/>: in blocks of reflectors with the compact WY
+/// form H_k ... H_(k+b-1) = I - V^T T V (larft), three GEMMs per block, or not at all when only products X M are wanted.</item>
 /// </list>
 /// Storage: one n x n workspace (the input copy) and O(n) buffers. The copy holds the reflectors after stage 1; they are
 /// packed into its first n (n - 1) / 2 entries, and the rest, n (n + 1) / 2 entries, is divide and conquer's scratch for
@@ -27,7 +27,6 @@ namespace NtkDsl.Cpu.LinearAlgebra;
 internal static unsafe class SymmetricEigensolver<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private const int PanelWidth = 32;
-    private const int BackWidth = 96;
 
     private static readonly bool HasFma = System.Runtime.Intrinsics.X86.Fma.IsSupported || System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported;
 
@@ -42,25 +41,45 @@ internal static unsafe class SymmetricEigensolver<T> where T : unmanaged, IFloat
     public static void Solve(T[] a, int n, T[] values, T[]? vectors)
     {
         if (n == 0) return;
+        if (vectors is not null)
+        {
+            Factor(a, n, values, vectors, compactReflectors: false).Expand();
+            return;
+        }
+
         var e = new T[n];
         var tau = new T[n];
-        fixed (T* pa = a, pd = values, pe = e, ptau = tau, px = vectors)
+        fixed (T* pa = a, pd = values, pe = e, ptau = tau)
         {
             Tridiagonalize(pa, n, pd, pe, ptau);
-            if (px == null)
-            {
-                TridiagonalQl(pd, pe, n, null);
-                Array.Sort(values);
-                return;
-            }
-
-            PackReflectors(pa, n);
-            long packed = (long)n * (n - 1) / 2;
-            System.Diagnostics.Debug.Assert(TridiagonalDivideConquer<T>.ScratchLength(n) <= (long)n * n - packed);
-            TridiagonalDivideConquer<T>.Solve(pd, pe, n, px, pa + packed);
-            BackTransform(pa, ptau, n, px);
-            TransposeInPlace(px, n);
+            TridiagonalQl(pd, pe, n, null);
         }
+
+        Array.Sort(values);
+    }
+
+    /// <summary>
+    /// Stages 1 and 2: eigenvalues ascending into <paramref name="values"/>, the eigenvectors as X = Q Z with Z^T written
+    /// to <paramref name="zt"/> (n x n) and the reflectors kept in <paramref name="a"/> (the destroyed input) or, when
+    /// <paramref name="compactReflectors"/>, in a new array of about n (n - 1) / 2 values, so that the n x n workspace is freed.
+    /// </summary>
+    public static FactoredEigenvectors<T> Factor(T[] a, int n, T[] values, T[] zt, bool compactReflectors)
+    {
+        var e = new T[n];
+        var tau = new T[n];
+        long packed = (long)n * (n - 1) / 2;
+        if (n > 0)
+        {
+            fixed (T* pa = a, pd = values, pe = e, ptau = tau, pz = zt)
+            {
+                Tridiagonalize(pa, n, pd, pe, ptau);
+                PackReflectors(pa, n);
+                System.Diagnostics.Debug.Assert(TridiagonalDivideConquer<T>.ScratchLength(n) <= (long)n * n - packed);
+                TridiagonalDivideConquer<T>.Solve(pd, pe, n, pz, pa + packed);
+            }
+        }
+
+        return new FactoredEigenvectors<T>(n, zt, a, tau, compactReflectors);
     }
 
     // ---- Stage 1: tridiagonalization ---------------------------------------------------------------------
@@ -478,80 +497,13 @@ internal static unsafe class SymmetricEigensolver<T> where T : unmanaged, IFloat
         }
     }
 
-    // ---- Stage 3: back-transformation ---------------------------------------------------------------------
+    // ---- Stage 3 (FactoredEigenvectors): the reflectors, packed for it -------------------------------------
 
-    // Reflector j (a[j, j + 1..n), n - j - 1 values) moves to ReflectorOffset(j): rows in order, each ahead of where it
-    // was, so the moves never overwrite a reflector not yet moved.
+    // Reflector j (a[j, j + 1..n), n - j - 1 values) moves to FactoredEigenvectors.ReflectorOffset(j): rows in order,
+    // each ahead of where it was, so the moves never overwrite a reflector not yet moved.
     private static void PackReflectors(T* a, int n)
     {
         for (int j = 0; j < n - 1; j++)
-            new ReadOnlySpan<T>(a + (nint)j * n + j + 1, n - j - 1).CopyTo(new Span<T>(a + ReflectorOffset(j, n), n - j - 1));
-    }
-
-    private static nint ReflectorOffset(int j, int n) => (nint)j * (n - 1) - (nint)j * (j - 1) / 2;
-
-    // X^T = Z^T H_(n-2) ... H_0 with Z^T in xt (reflectors packed, see PackReflectors): blocks of reflectors from the last to the first, each as
-    // X2 -= ((X2 Vc) T^T) Vc^T on the columns k+1..n the block touches (Vc = the block's vectors as columns).
-    private static void BackTransform(T* a, T* tau, int n, T* xt)
-    {
-        int count = n - 1; // reflectors 0..n-2 (the last has tau = 0)
-        if (count <= 0) return;
-        int nb = Math.Min(BackWidth, count);
-        var vBuffer = new T[nb * n];
-        var tBuffer = new T[nb * nb];
-        var pBuffer = new T[n * nb];
-        var qBuffer = new T[n * nb];
-        fixed (T* vb = vBuffer, tf = tBuffer, p = pBuffer, q = qBuffer)
-        {
-            int lastStart = (count - 1) / nb * nb;
-            for (int k = lastStart; k >= 0; k -= nb)
-            {
-                int b = Math.Min(nb, count - k);
-                int c0 = k + 1, m = n - c0;
-                // Block vectors as rows of width m (column c0 + i), zero before each vector's start.
-                for (int r = 0; r < b; r++)
-                {
-                    var dst = new Span<T>(vb + r * m, m);
-                    dst[..r].Clear();
-                    new ReadOnlySpan<T>(a + ReflectorOffset(k + r, n), m - r).CopyTo(dst[r..]);
-                }
-
-                // larft (forward, vectors as rows): T[i, i] = tau_i, T[0..i, i] = -tau_i T[0..i, 0..i] (V v_i).
-                new Span<T>(tf, b * b).Clear();
-                for (int i = 0; i < b; i++)
-                {
-                    T ti = tau[k + i];
-                    tf[i * b + i] = ti;
-                    if (ti == T.Zero) continue;
-                    var vi = new ReadOnlySpan<T>(vb + i * m + i, m - i);
-                    for (int r = 0; r < i; r++)
-                        tf[r * b + i] = -ti * TensorPrimitives.Dot(new ReadOnlySpan<T>(vb + r * m + i, m - i), vi);
-                    for (int r = 0; r < i; r++)
-                    {
-                        T sum = T.Zero;
-                        for (int s = r; s < i; s++) sum += tf[r * b + s] * tf[s * b + i];
-                        tf[r * b + i] = sum;
-                    }
-                }
-
-                // P = X2 Vc (n x b), Q = P T^T (n x b), X2 -= Q V.
-                Blas<T>.Gemm(n, b, m, T.One, xt + c0, n, 1, vb, 1, m, p, b, accumulate: false);
-                Blas<T>.Gemm(n, b, b, T.One, p, b, 1, tf, 1, b, q, b, accumulate: false);
-                Blas<T>.Gemm(n, m, b, -T.One, q, b, 1, vb, m, 1, xt + c0, n, accumulate: true);
-            }
-        }
-    }
-
-    private static void TransposeInPlace(T* x, int n)
-    {
-        const int Block = 32;
-        for (int ib = 0; ib < n; ib += Block)
-            for (int jb = ib; jb < n; jb += Block)
-            {
-                int iEnd = Math.Min(ib + Block, n), jEnd = Math.Min(jb + Block, n);
-                for (int i = ib; i < iEnd; i++)
-                    for (int j = Math.Max(jb, i + 1); j < jEnd; j++)
-                        (x[i * n + j], x[j * n + i]) = (x[j * n + i], x[i * n + j]);
-            }
+            new ReadOnlySpan<T>(a + (nint)j * n + j + 1, n - j - 1).CopyTo(new Span<T>(a + FactoredEigenvectors<T>.ReflectorOffset(j, n), n - j - 1));
     }
 }
