@@ -6,7 +6,7 @@ namespace NtkDsl.Tests.Cpu;
 
 /// <summary>
 /// The CPU backend's matrix products against a naive triple loop, on sizes that are 1, odd, and
-/// non-multiples of the register tiles (6 x 8 / 6 x 16 Vector256, 6 x 16 / 6 x 32 Vector512) and cache blocks (MC 96, KC 256 / 512 for double / float with depths up to 320 / 640 in one block, NC 256);
+/// non-multiples of the register tiles (6 x 8 / 6 x 16 Vector256, 6 x 16 / 6 x 32 and 12 x 16 / 12 x 32 Vector512) and cache blocks (MC 96, KC 256 / 512 for double / float with depths up to 320 / 640 in one block, NC 256);
 /// every transpose variant, both element types, 1 and 2 threads, AVX-512, AVX2 and portable micro-kernels.
 /// Errors are measured against sum_k |a_ik b_kj| (the natural scale of a rounded dot product).
 /// </summary>
@@ -53,10 +53,12 @@ public class GemmTests
     private static void CheckAll<T>(int m, int n, int k, double tol) where T : unmanaged, IFloatingPointIeee754<T>
     {
         // The machine's best kernel (AVX-512 where it exists), the Vector256 one, and the portable one.
-        foreach (var (portable, avx2) in new[] { (false, false), (false, true), (true, false) })
+        // With AVX-512 also without its 12-row tile (every panel through the 6-row one).
+        foreach (var (portable, avx2, twelve) in new[] { (false, false, true), (false, false, false), (false, true, true), (true, false, true) })
         {
             PackedGemm<T>.ForcePortableKernel = portable;
             PackedGemm<T>.ForceAvx2Kernel = avx2;
+            PackedGemm<T>.UseTwelveRows = twelve;
             try
             {
                 foreach (int threads in new[] { 1, 2 }) CheckVariants<T>(m, n, k, tol, new CpuBackend<T>(threads));
@@ -65,6 +67,7 @@ public class GemmTests
             {
                 PackedGemm<T>.ForcePortableKernel = false;
                 PackedGemm<T>.ForceAvx2Kernel = false;
+                PackedGemm<T>.UseTwelveRows = true;
             }
         }
     }
