@@ -58,14 +58,17 @@ public sealed class GradientDescentMseEnsemble
         if (computeCovariance) Kernel(_nngp, "trainTrain.Nngp");
         if (double.IsPositiveInfinity(t)) { _ = g.Cholesky; return _inf.PredictTrain(kind, computeCovariance); }
 
-        var (l, v) = (g.Eigen.Values, g.Eigen.Eigenvectors);
+        var eigen = g.Eigen;
+        var l = eigen.Values;
         int m = g.Dim;
         double s = t * LearningRate / TargetCount;
-        var py = _la.Multiply(v, true, g.AsRhs(_y), false);               // V^T y
+        var py = eigen.MultiplyEigenvectors(g.AsRhs(_y), transpose: true, _la);   // V^T y
         var d = new double[m];
         for (int i = 0; i < m; i++) d[i] = -DynamicsMath.NegExpm1(l[i], s);   // 1 - e^{-l s}
-        var mean = DynamicsMath.Reshape(_la.Multiply(v, false, Rows(d, py), false), _y.Rows, _y.Cols);
+        var mean = DynamicsMath.Reshape(eigen.MultiplyEigenvectors(Rows(d, py), transpose: false, _la), _y.Rows, _y.Cols);
         if (!computeCovariance) return new GaussianPrediction(t, mean, null);
+
+        var v = eigen.Eigenvectors;   // the covariances are n x n products with V itself
 
         Matrix<double> cov;
         if (kind == PosteriorKind.Nngp)
@@ -124,7 +127,8 @@ public sealed class GradientDescentMseEnsemble
 
         var results = new GaussianPrediction[times.Count];
         GaussianPrediction? atInfinity = null;
-        Matrix<double>? v = null, py = null, b = null, bn = null;
+        SymmetricEigenDecomposition? eigen = null;
+        Matrix<double>? py = null, b = null;
         double[]? l = null;
         for (int ti = 0; ti < times.Count; ti++)
         {
@@ -135,12 +139,12 @@ public sealed class GradientDescentMseEnsemble
                 results[ti] = atInfinity;
                 continue;
             }
-            if (v is null)
+            if (eigen is null)
             {
-                (l, v) = (g.Eigen.Values, g.Eigen.Eigenvectors);
-                py = _la.Multiply(v, true, g.AsRhs(_y), false);              // V^T y, m x c
-                b = _la.Multiply(v, true, gtd, true);                        // V^T G_dt, m x m*
-                if (nngpTd is not null) bn = nngpKind ? b : _la.Multiply(v, true, nngpTd, true);   // V^T K_dt
+                eigen = g.Eigen;
+                l = eigen.Values;
+                py = eigen.MultiplyEigenvectors(g.AsRhs(_y), transpose: true, _la);              // V^T y, m x c
+                b = eigen.MultiplyEigenvectors(gtd.Transpose(), transpose: true, _la);           // V^T G_dt, m x m*
             }
             double s = t * LearningRate / TargetCount;
             var w = new double[m];
@@ -157,7 +161,7 @@ public sealed class GradientDescentMseEnsemble
                 }
                 else
                 {
-                    var term1 = _la.Multiply(v, false, Rows(w, b!), false);     // A^T = V W V^T Theta_dt, m x m*
+                    var term1 = eigen.MultiplyEigenvectors(Rows(w, b!), transpose: false, _la);     // A^T = V W V^T Theta_dt, m x m*
                     var middle = _la.Multiply(term1, true, _la.Multiply(_nngp!.Raw, false, term1, false), false);
                     var term2 = _la.Multiply(term1, true, nngpTd!.Transpose(), false);   // A K_dt
                     cov = new Matrix<double>(mt, mt);
