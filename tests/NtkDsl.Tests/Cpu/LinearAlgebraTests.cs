@@ -324,6 +324,30 @@ public class LinearAlgebraTests
         Assert.True(values[0] > 0 && vectors.Rows == n);
     }
 
+    [Fact]
+    public void Factored_eigendecomposition_and_its_products_stay_within_that_workspace()
+    {
+        // The factored form keeps the input copy (its reflectors) beside Z instead of forming V: the same 2 n^2 bound; a
+        // product with k columns adds its operand-sized buffers, O(n k + 96 n).
+        int n = 1200, k = 20;
+        var a = Spd(n, seed: 10, logCondition: 3);
+        var warm = CpuLinearAlgebra.SymmetricEigenFactored(Spd(40, seed: 1, logCondition: 1)).Eigenvectors;   // pools, JIT
+        warm.Multiply(Random(40, 3, seed: 1));
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        var (values, factored) = CpuLinearAlgebra.SymmetricEigenFactored(a);
+        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+        long bound = 8L * (2L * n * n + 1000L * n);
+        Assert.True(allocated <= bound, $"allocated {allocated / 1e6:F1} MB > {bound / 1e6:F1} MB (2 n^2 + 1000 n doubles)");
+        var m = Random(n, k, seed: 2);
+        before = GC.GetTotalAllocatedBytes(precise: true);
+        factored.Multiply(m);
+        factored.TransposeMultiply(m);
+        allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+        bound = 8L * (4L * n * k + 1000L * n);
+        Assert.True(allocated <= bound, $"products allocated {allocated / 1e6:F1} MB > {bound / 1e6:F1} MB (4 n k + 1000 n doubles)");
+        Assert.True(values[0] > 0 && factored.IsFactored);
+    }
+
     [Theory]
     [InlineData(97)]
     [InlineData(300)]

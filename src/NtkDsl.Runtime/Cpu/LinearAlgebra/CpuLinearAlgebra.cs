@@ -75,7 +75,8 @@ public static class CpuLinearAlgebra
 
     /// <summary>
     /// <see cref="SymmetricEigen{T}"/> with the eigenvectors left factored (X = Q Z, see <see cref="FactoredEigenvectors{T}"/>):
-    /// products with a few vectors skip the n^3 of forming X. Keeps n^2 + n (n - 1) / 2 values.
+    /// products with a few vectors skip the n^3 of forming X. Keeps the input copy (the reflectors) beside Z: 2 n^2 values
+    /// until the eigenvectors are formed, the same peak as <see cref="SymmetricEigen{T}"/>.
     /// </summary>
     internal static (T[] Eigenvalues, FactoredEigenvectors<T> Eigenvectors) SymmetricEigenFactored<T>(Matrix<T> symmetric)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -83,7 +84,7 @@ public static class CpuLinearAlgebra
         RequireSymmetric(symmetric, nameof(symmetric));
         int n = symmetric.Rows;
         var values = new T[n];
-        var factored = SymmetricEigensolver<T>.Factor((T[])symmetric.Data.Clone(), n, values, new T[n * n], compactReflectors: true);
+        var factored = SymmetricEigensolver<T>.Factor((T[])symmetric.Data.Clone(), n, values, new T[n * n]);
         return (values, factored);
     }
 

@@ -39,15 +39,15 @@ internal sealed unsafe class FactoredEigenvectors<T> where T : unmanaged, IFloat
 
     /// <summary>
     /// Takes Z^T and the reflectors as the solver leaves them, packed by <see cref="ReflectorOffset"/> into the front of
-    /// <paramref name="reflectors"/> (n x n), which is rearranged into blocks in place and, when
-    /// <paramref name="compact"/>, copied to an array of just that size (the n x n workspace is then free).
+    /// <paramref name="reflectors"/> (the n x n input copy), and rearranges them into blocks in place. The array is kept
+    /// whole: copying the blocks out would free half of it but add n^2 / 2 to the peak, which stays at that one
+    /// n x n workspace beyond the eigenvectors.
     /// </summary>
     /// <param name="n">The dimension.</param>
     /// <param name="zt">Z^T, n x n row-major (row i: the tridiagonal matrix's eigenvector i); owned from here on.</param>
-    /// <param name="reflectors">The packed reflectors (reflector j: n - j - 1 values, the first 1) in an array of n^2.</param>
+    /// <param name="reflectors">The packed reflectors (reflector j: n - j - 1 values, the first 1) in an array of n^2; owned from here on.</param>
     /// <param name="tau">The reflectors' scalars, H_j = I - tau_j v_j v_j^T (n values, the last unused).</param>
-    /// <param name="compact">Copy the blocks out of the n x n array.</param>
-    public FactoredEigenvectors(int n, T[] zt, T[] reflectors, T[] tau, bool compact)
+    public FactoredEigenvectors(int n, T[] zt, T[] reflectors, T[] tau)
     {
         _n = n;
         _basis = zt;
@@ -70,7 +70,7 @@ internal sealed unsafe class FactoredEigenvectors<T> where T : unmanaged, IFloat
             a.Slice(row, r).Clear();
         }
 
-        _blocks = compact ? a[..(int)_offsets[blocks]].ToArray() : reflectors;
+        _blocks = reflectors;
         _triangles = Triangles(nb, blocks, tau);
     }
 

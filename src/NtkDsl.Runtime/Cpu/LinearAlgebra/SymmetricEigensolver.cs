@@ -43,7 +43,7 @@ internal static unsafe class SymmetricEigensolver<T> where T : unmanaged, IFloat
         if (n == 0) return;
         if (vectors is not null)
         {
-            Factor(a, n, values, vectors, compactReflectors: false).Expand();
+            Factor(a, n, values, vectors).Expand();
             return;
         }
 
@@ -60,10 +60,9 @@ internal static unsafe class SymmetricEigensolver<T> where T : unmanaged, IFloat
 
     /// <summary>
     /// Stages 1 and 2: eigenvalues ascending into <paramref name="values"/>, the eigenvectors as X = Q Z with Z^T written
-    /// to <paramref name="zt"/> (n x n) and the reflectors kept in <paramref name="a"/> (the destroyed input) or, when
-    /// <paramref name="compactReflectors"/>, in a new array of about n (n - 1) / 2 values, so that the n x n workspace is freed.
+    /// to <paramref name="zt"/> (n x n) and the reflectors kept in <paramref name="a"/> (the destroyed input).
     /// </summary>
-    public static FactoredEigenvectors<T> Factor(T[] a, int n, T[] values, T[] zt, bool compactReflectors)
+    public static FactoredEigenvectors<T> Factor(T[] a, int n, T[] values, T[] zt)
     {
         var e = new T[n];
         var tau = new T[n];
@@ -79,7 +78,7 @@ internal static unsafe class SymmetricEigensolver<T> where T : unmanaged, IFloat
             }
         }
 
-        return new FactoredEigenvectors<T>(n, zt, a, tau, compactReflectors);
+        return new FactoredEigenvectors<T>(n, zt, a, tau);
     }
 
     // ---- Stage 1: tridiagonalization ---------------------------------------------------------------------
