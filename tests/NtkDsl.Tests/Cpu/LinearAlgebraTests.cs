@@ -305,6 +305,30 @@ public class LinearAlgebraTests
         Assert.Throws<ArgumentException>(() => decomposition.MultiplyEigenvectors(Random(n + 1, 1, seed: 1), false, CpuKernelLinearAlgebra.Instance));
     }
 
+    [Fact]
+    public void A_decomposition_shared_between_threads_gives_every_caller_the_same_products()
+    {
+        // Narrow products (factored), wide ones (which form V) and reads of Eigenvectors race on one decomposition.
+        int n = 150;
+        var a = Spd(n, seed: 8, logCondition: 3);
+        var (_, v) = CpuLinearAlgebra.SymmetricEigen(a);
+        var decomposition = CpuKernelLinearAlgebra.Instance.SymmetricEigen(a);
+        var operands = Enumerable.Range(0, 16).Select(i => Random(n, i % 4 == 3 ? n / 2 : 2, seed: 30 + i)).ToArray();
+        var results = new Matrix<double>[operands.Length];
+        Parallel.For(0, operands.Length, new ParallelOptions { MaxDegreeOfParallelism = 4 }, i =>
+        {
+            if (i % 5 == 4) _ = decomposition.Eigenvectors;
+            results[i] = decomposition.MultiplyEigenvectors(operands[i], transpose: i % 2 == 1, CpuKernelLinearAlgebra.Instance);
+        });
+        for (int i = 0; i < operands.Length; i++)
+        {
+            var expected = i % 2 == 1 ? Mul(T(v), operands[i]) : Mul(v, operands[i]);
+            Assert.True(MaxDiff(results[i], expected) <= 60 * n * Eps, $"product {i}: {MaxDiff(results[i], expected):G3}");
+        }
+
+        Assert.False(decomposition.IsFactored);
+    }
+
     private static Matrix<double> Product(FactoredEigenvectors<double> x, Matrix<double> m, bool transpose)
         => transpose ? x.TransposeMultiply(m) : x.Multiply(m);
 
