@@ -125,9 +125,12 @@ internal sealed class TrainKernel
         // neural-tangents' relative scale: diag_reg * trace / dimension (mean diagonal).
         double shift = diagRegAbsoluteScale ? diagReg : diagReg * trace / m;
         // Without a shift the regularized kernel is the raw one: neither is ever written after this.
-        var reg = shift == 0 ? raw : new Matrix<double>(m, m, (double[])raw.Data.Clone());
+        var reg = raw;
         if (shift != 0)
+        {
+            reg = new Matrix<double>(m, m, (double[])raw.Data.Clone());
             for (int i = 0; i < m; i++) reg.Data[i * m + i] += shift;
+        }
         return new TrainKernel(raw, reg, shift, layout, yTrain.Rows, yTrain.Cols, kName, diagReg, diagRegAbsoluteScale, la);
     }
 
