@@ -103,7 +103,7 @@ public sealed class FactorizationWorkload<T> : Workload where T : unmanaged, IFl
     private void AdapterFactor()
     {
         if (_kind == Factorization.Eigh) TorchKernelLinearAlgebra.Cpu.SymmetricEigen((Matrix<double>)(object)_a);
-        else AdapterCholesky();
+        else AdapterCholesky().Dispose(); // frees the factor tensor, as torch_linalg disposes its factor
     }
 
     private ICholeskyFactor AdapterCholesky() => TorchKernelLinearAlgebra.Cpu.TryCholesky((Matrix<double>)(object)_a, out _)
@@ -111,7 +111,12 @@ public sealed class FactorizationWorkload<T> : Workload where T : unmanaged, IFl
 
     private double[] Adapter() => _kind == Factorization.Eigh
         ? [.. TorchKernelLinearAlgebra.Cpu.SymmetricEigen((Matrix<double>)(object)_a).Eigenvalues]
-        : AdapterCholesky().Solve((Matrix<double>)(object)Ones).Data;
+        : SolveOnce(AdapterCholesky(), (Matrix<double>)(object)Ones);
+
+    private static double[] SolveOnce(ICholeskyFactor factor, Matrix<double> rhs)
+    {
+        using (factor) return factor.Solve(rhs).Data;
+    }
 
     private Tensor PlainTorch()
     {

@@ -310,8 +310,11 @@ public sealed class DynamicsWorkload : Workload
     public override IReadOnlyDictionary<string, Action> Implementations { get; }
 
     /// <summary>GradientDescentMse (eigendecomposition included) with <paramref name="linearAlgebra"/>.</summary>
-    public IReadOnlyList<MsePrediction> Predict(IKernelLinearAlgebra linearAlgebra) =>
-        new GradientDescentMse(_k, _y, LearningRate, linearAlgebra: linearAlgebra).Predict(_times, _f0, _f0Test, _kTestTrain);
+    public IReadOnlyList<MsePrediction> Predict(IKernelLinearAlgebra linearAlgebra)
+    {
+        using var dynamics = new GradientDescentMse(_k, _y, LearningRate, linearAlgebra: linearAlgebra);
+        return dynamics.Predict(_times, _f0, _f0Test, _kTestTrain);
+    }
 
     /// <summary>The same formulas in plain torch ops.</summary>
     public List<(Matrix<double> Train, Matrix<double> Test)> PlainTorch() =>

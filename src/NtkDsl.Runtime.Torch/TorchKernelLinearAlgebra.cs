@@ -123,15 +123,23 @@ public sealed class TorchKernelLinearAlgebra : IKernelLinearAlgebra
             throw new ArgumentException($"Expected a square matrix, got {m.Rows} x {m.Cols}.", name);
     }
 
-    // Holds L as a tensor on the device for its lifetime; the tensor's finalizer frees it (ICholeskyFactor is not disposable).
+    // Holds L as a tensor on the device until disposed (or, if never disposed, until the tensor's finalizer runs).
     private sealed class Factor(Tensor lower, double[] diagonal) : ICholeskyFactor
     {
+        private int _disposed;
+
         public int Size => diagonal.Length;
 
         public IReadOnlyList<double> PivotDiagonal => diagonal;
 
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0) lower.Dispose();
+        }
+
         public Matrix<double> Solve(Matrix<double> rightHandSide)
         {
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
             ArgumentNullException.ThrowIfNull(rightHandSide);
             if (rightHandSide.Rows != Size)
                 throw new ArgumentException($"Expected {Size} rows, got {rightHandSide.Rows} x {rightHandSide.Cols}.", nameof(rightHandSide));

@@ -456,9 +456,11 @@ internal sealed class Tour(IAnsiConsole console, TourOptions options)
         var f0Train = Data.Rows(wide.F0, 0, nTrain);
         var f0Test = Data.Rows(wide.F0, nTrain, nTest);
         var k0 = wide.Ntk0;
-        var emp = new GradientDescentMse(Block(k0, 0, nTrain, 0, nTrain), yTrain, lr).Predict(times, f0Train, f0Test, Block(k0, nTrain, nTest, 0, nTrain));
-        var inf = new GradientDescentMse(limitTT, yTrain, lr).Predict(times, f0Train, f0Test, limitST);
-        var regression = new GradientDescentMse(limitTT, yTrain, lr).Predict(double.PositiveInfinity, null, null, limitST);   // mean predictor, f0 = 0
+        using var empirical = new GradientDescentMse(Block(k0, 0, nTrain, 0, nTrain), yTrain, lr);
+        using var analytic = new GradientDescentMse(limitTT, yTrain, lr);
+        var emp = empirical.Predict(times, f0Train, f0Test, Block(k0, nTrain, nTest, 0, nTrain));
+        var inf = analytic.Predict(times, f0Train, f0Test, limitST);
+        var regression = analytic.Predict(double.PositiveInfinity, null, null, limitST);   // mean predictor, f0 = 0
 
         double[] Closed(IReadOnlyList<MsePrediction> p, int k) => [.. p[k].Train.Data, .. p[k].Test!.Data];
         int last = wide.Steps.Length - 1;

@@ -40,6 +40,18 @@ public sealed class TorchKernelLinearAlgebraTests
     }
 
     [Fact]
+    public void A_disposed_factor_refuses_to_solve_and_Dispose_is_idempotent()
+    {
+        var k = Kernel(20, 2, seed: 9);
+        var rhs = Random(20, 2, seed: 10);
+        var factor = Torch.TryCholesky(k, out _)!;
+        AssertClose(MathNet.TryCholesky(k, out _)!.Solve(rhs).Data, factor.Solve(rhs).Data, "solve before Dispose");
+        factor.Dispose();
+        factor.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => factor.Solve(rhs));
+    }
+
+    [Fact]
     public void Cholesky_solves_like_MathNet_and_reports_indefinite_matrices_as_null()
     {
         var k = Kernel(30, 2, seed: 2);

@@ -75,12 +75,13 @@ public sealed class GaussianPrediction
 /// <para>NTKGP: mean as NTK, cov = Theta_tt - Theta_td Theta_dd^-1 Theta_dt.</para>
 /// The prior mean is zero (an ensemble over initializations); train-set predictions are N(y, 0).
 /// </remarks>
-public sealed class GpInference
+public sealed class GpInference : IDisposable
 {
     private readonly TrainKernel? _nngp, _ntk;
     private readonly Matrix<double> _y;
     private readonly IKernelLinearAlgebra _la;
     private readonly Lazy<Matrix<double>>? _alphaNngp, _alphaNtk;
+    private bool _disposed;
 
     /// <summary>Validates the train-train kernels and targets; factorizations happen on first use.</summary>
     /// <param name="trainTrain">NNGP and/or NTK on the training inputs (n x n shared, or (n O) x (n O) full).</param>
@@ -110,11 +111,23 @@ public sealed class GpInference
     /// <summary>Shared (n x n) or full ((n O) x (n O)) kernel layout.</summary>
     public KernelLayout Layout { get; }
 
+    /// <summary>
+    /// Releases the cached Cholesky factor(s) (pooled n x n memory on the CPU, the factor tensor with the torch
+    /// adapter); idempotent. Predictions throw <see cref="ObjectDisposedException"/> afterwards.
+    /// </summary>
+    public void Dispose()
+    {
+        _disposed = true;
+        _nngp?.Dispose();
+        _ntk?.Dispose();
+    }
+
     /// <summary>Train-set prediction: always N(y, 0) (the posterior interpolates the targets), as in neural-tangents.</summary>
     /// <param name="kind">Posterior kind (only checked for the kernels it needs).</param>
     /// <param name="computeCovariance">Also return the (zero) covariance.</param>
     public GaussianPrediction PredictTrain(PosteriorKind kind, bool computeCovariance = false)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         var k = Kernel(kind == PosteriorKind.Nngp ? _nngp : _ntk, kind == PosteriorKind.Nngp ? "trainTrain.Nngp" : "trainTrain.Ntk");
         var mean = new Matrix<double>(_y.Rows, _y.Cols, (double[])_y.Data.Clone());
         return new GaussianPrediction(double.PositiveInfinity, mean, computeCovariance ? new Matrix<double>(k.Dim, k.Dim) : null);
@@ -127,6 +140,7 @@ public sealed class GpInference
     /// <see cref="PosteriorKind.Ntk"/>, NTK(X*, X*) for <see cref="PosteriorKind.NtkGp"/>. Null: mean only.</param>
     public GaussianPrediction Predict(PosteriorKind kind, KernelPair testTrain, Matrix<double>? kTestTest = null)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(testTrain);
         bool nngpKind = kind == PosteriorKind.Nngp;
         var kdd = Kernel(nngpKind ? _nngp : _ntk, nngpKind ? "trainTrain.Nngp" : "trainTrain.Ntk");

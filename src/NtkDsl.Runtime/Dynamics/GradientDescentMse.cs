@@ -47,11 +47,12 @@ public sealed class MsePrediction
 /// therefore follow the regularized dynamics; for the ridge-regression fit on the training points pass
 /// Theta(X, X) as the test-train kernel.</para>
 /// </remarks>
-public sealed class GradientDescentMse
+public sealed class GradientDescentMse : IDisposable
 {
     private readonly TrainKernel _kernel;
     private readonly Matrix<double> _y;
     private readonly IKernelLinearAlgebra _la;
+    private bool _disposed;
 
     /// <summary>Validates the inputs; the eigendecomposition / Cholesky factor are computed on first use and cached.</summary>
     /// <param name="kTrainTrain">Theta(X, X): n x n shared by all outputs (<see cref="KernelLayout.Shared"/>), or (n O) x (n O) (<see cref="KernelLayout.Full"/>).</param>
@@ -120,6 +121,16 @@ public sealed class GradientDescentMse
         => Predict([t], fTrain0, fTest0, kTestTrain)[0];
 
     /// <summary>
+    /// Releases the cached Cholesky factor (pooled n x n memory on the CPU, the factor tensor with the torch
+    /// adapter); idempotent. Predictions throw <see cref="ObjectDisposedException"/> afterwards.
+    /// </summary>
+    public void Dispose()
+    {
+        _disposed = true;
+        _kernel.Dispose();
+    }
+
+    /// <summary>
     /// Outputs at several times, sharing one projection of the residual onto the eigenbasis
     /// (cheaper than one call per time; identical results).
     /// </summary>
@@ -131,6 +142,7 @@ public sealed class GradientDescentMse
     public IReadOnlyList<MsePrediction> Predict(IReadOnlyList<double> times, Matrix<double>? fTrain0 = null,
         Matrix<double>? fTest0 = null, Matrix<double>? kTestTrain = null)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(times);
         for (int i = 0; i < times.Count; i++) DynamicsMath.RequireTime(times[i], times.Count == 1 ? "t" : $"times[{i}]");
         int n = TrainSamples, o = Outputs;

@@ -14,12 +14,13 @@ namespace NtkDsl;
 /// <para>NTK: cov_train = e^{-Theta s} K e^{-Theta s}, cov_test = K_tt + A K A^T - (A K_dt + K_td A^T), A = Theta_td W(s).</para>
 /// <para>One eigendecomposition per kernel (of G + diag_reg, cached); t = +infinity uses <see cref="GpInference"/>.</para>
 /// </remarks>
-public sealed class GradientDescentMseEnsemble
+public sealed class GradientDescentMseEnsemble : IDisposable
 {
     private readonly TrainKernel? _nngp, _ntk;
     private readonly Matrix<double> _y;
     private readonly IKernelLinearAlgebra _la;
     private readonly GpInference _inf;
+    private bool _disposed;
 
     /// <summary>Validates the train-train kernels; decompositions happen on first use.</summary>
     /// <param name="trainTrain">NNGP and/or NTK on the training inputs; NNGP is needed for every covariance and for <see cref="PosteriorKind.Nngp"/>.</param>
@@ -47,12 +48,23 @@ public sealed class GradientDescentMseEnsemble
     /// <summary>n_y = n O, the loss normalization.</summary>
     public int TargetCount => _y.Rows * _y.Cols;
 
+    /// <summary>
+    /// Releases the cached Cholesky factor(s) (pooled n x n memory on the CPU, the factor tensor with the torch
+    /// adapter); idempotent. Predictions throw <see cref="ObjectDisposedException"/> afterwards.
+    /// </summary>
+    public void Dispose()
+    {
+        _disposed = true;
+        _inf.Dispose(); // disposes the train kernels, which this object shares with it
+    }
+
     /// <summary>Ensemble distribution of the train outputs at time t.</summary>
     /// <param name="t">Training time in steps, &gt;= 0; +infinity gives N(y, 0).</param>
     /// <param name="kind"><see cref="PosteriorKind.Nngp"/> or <see cref="PosteriorKind.Ntk"/>.</param>
     /// <param name="computeCovariance">Also compute the covariance (needs the NNGP train-train kernel).</param>
     public GaussianPrediction PredictTrain(double t, PosteriorKind kind, bool computeCovariance = false)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         DynamicsMath.RequireTime(t, nameof(t));
         var g = Driving(kind);
         if (computeCovariance) Kernel(_nngp, "trainTrain.Nngp");
@@ -103,6 +115,7 @@ public sealed class GradientDescentMseEnsemble
     public IReadOnlyList<GaussianPrediction> Predict(IReadOnlyList<double> times, PosteriorKind kind, KernelPair testTrain,
         Matrix<double>? nngpTestTest = null)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(times);
         ArgumentNullException.ThrowIfNull(testTrain);
         for (int i = 0; i < times.Count; i++) DynamicsMath.RequireTime(times[i], times.Count == 1 ? "t" : $"times[{i}]");

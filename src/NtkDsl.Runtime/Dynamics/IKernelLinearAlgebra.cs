@@ -41,7 +41,10 @@ public interface IKernelLinearAlgebra
 }
 
 /// <summary>A Cholesky factor A = L L^T that solves linear systems with A.</summary>
-public interface ICholeskyFactor
+/// <remarks><see cref="IDisposable.Dispose"/> releases the factor's storage (pooled n x n memory on the CPU, the factor
+/// tensor on a torch device) and is idempotent; <see cref="Solve"/> then throws <see cref="ObjectDisposedException"/>.
+/// A factor that is never disposed is reclaimed by the garbage collector (and, for a tensor, its finalizer).</remarks>
+public interface ICholeskyFactor : IDisposable
 {
     /// <summary>The dimension n of A.</summary>
     int Size { get; }

@@ -94,14 +94,20 @@ public sealed class MathNetLinearAlgebra : IKernelLinearAlgebra
             throw new ArgumentException($"Expected a square matrix, got {m.Rows} x {m.Cols}.", name);
     }
 
+    // Managed storage: Dispose only ends the factor's use, as for the other implementations.
     private sealed class Factor(MathNet.Numerics.LinearAlgebra.Factorization.Cholesky<double> cholesky, double[] diagonal) : ICholeskyFactor
     {
+        private int _disposed;
+
         public int Size => diagonal.Length;
 
         public IReadOnlyList<double> PivotDiagonal => diagonal;
 
+        public void Dispose() => Volatile.Write(ref _disposed, 1);
+
         public Matrix<double> Solve(Matrix<double> rightHandSide)
         {
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
             ArgumentNullException.ThrowIfNull(rightHandSide);
             if (rightHandSide.Rows != Size)
                 throw new ArgumentException($"Expected {Size} rows, got {rightHandSide.Rows} x {rightHandSide.Cols}.", nameof(rightHandSide));

@@ -18,9 +18,9 @@ public enum KernelLayout
 
 /// <summary>
 /// A validated, symmetrized and regularized train-train kernel with lazily cached eigendecomposition
-/// and Cholesky factor. Internal glue shared by the dynamics and inference classes.
+/// and Cholesky factor. Internal glue shared by the dynamics and inference classes; disposing it releases the factor.
 /// </summary>
-internal sealed class TrainKernel
+internal sealed class TrainKernel : IDisposable
 {
     private readonly IKernelLinearAlgebra _la;
     private readonly string _name;
@@ -28,6 +28,7 @@ internal sealed class TrainKernel
     private readonly bool _absolute;
     private readonly Lazy<SymmetricEigenDecomposition> _eigen;
     private readonly Lazy<ICholeskyFactor> _cholesky;
+    private int _disposed;
 
     private TrainKernel(Matrix<double> raw, Matrix<double> regularized, double shift, KernelLayout layout,
         int samples, int outputs, string name, double diagReg, bool absolute, IKernelLinearAlgebra la)
@@ -87,14 +88,29 @@ internal sealed class TrainKernel
         int m = Dim;
         var shifted = new Matrix<double>(m, m, (double[])Regularized.Data.Clone());
         for (int i = 0; i < m; i++) shifted.Data[i * m + i] += DynamicsMath.NegativeEigenTolerance * bound;
-        if (_la.TryCholesky(shifted, out _) is null) return false;
+        using var certificate = _la.TryCholesky(shifted, out _); // only its existence is needed
+        if (certificate is null) return false;
         _certifiedBound = bound;   // a larger bound only shifts more
         return true;
     }
 
     private double? _certifiedBound;
 
-    public ICholeskyFactor Cholesky => _cholesky.Value;
+    public ICholeskyFactor Cholesky
+    {
+        get
+        {
+            if (Volatile.Read(ref _disposed) != 0)
+                throw new ObjectDisposedException(_name, $"The Cholesky factor of {_name} was released by Dispose.");
+            return _cholesky.Value;
+        }
+    }
+
+    /// <summary>Releases the Cholesky factor if one was computed (idempotent); <see cref="Cholesky"/> then throws.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0 && _cholesky.IsValueCreated) _cholesky.Value.Dispose();
+    }
 
     public static KernelLayout DetectLayout(Matrix<double> k, string kName, int samples, int outputs)
     {
@@ -187,6 +203,7 @@ internal sealed class TrainKernel
             for (int i = 0; i < d.Count && failedPivot < 0; i++)
                 if (!(d[i] * d[i] > pivotFloor)) failedPivot = i;
             if (failedPivot < 0 && maxDiag > 0) return f;
+            f.Dispose();
         }
 
         // Failure path only: the spectrum says how much regularization would help.

@@ -44,6 +44,8 @@ public sealed class CpuKernelLinearAlgebra : IKernelLinearAlgebra
 
         public IReadOnlyList<double> PivotDiagonal => _diagonal;
 
-        public Matrix<double> Solve(Matrix<double> rightHandSide) => factor.Solve(rightHandSide);
+        public Matrix<double> Solve(Matrix<double> rightHandSide) => factor.Solve(rightHandSide); // ObjectDisposedException once disposed
+
+        public void Dispose() => factor.Dispose();
     }
 }
