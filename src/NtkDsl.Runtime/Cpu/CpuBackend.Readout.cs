@@ -307,15 +307,45 @@ public readonly partial struct CpuBackend<T>
             for (int o = 0; o < repeat; o++)
             {
                 var target = block is null ? dst.Row(n * repeat + o).Slice(i * inputs, inputs) : block.AsSpan(o * inputs, inputs);
-                for (int y = 0; y < input.Height; y++)
-                {
-                    var row = products.Slice(o * mapLength + y * shifted.Width, width);
-                    if (derivative is null) row.CopyTo(target.Slice(y * width, width));
-                    else System.Numerics.Tensors.TensorPrimitives.Multiply(row, derivative.AsSpan(y * width, width), target.Slice(y * width, width));
-                }
+                fixed (T* ps = products.Slice(o * mapLength))
+                fixed (T* pd = target)
+                fixed (T* ph = derivative)
+                    CopyRows(ps, shifted.Width, width, input.Height, ph, pd); // ph: null without an activation
             }
 
             if (sink is { } j) j.Contract(block!, repeat, inputs, n, i);
+        }
+
+        // dst[y width + x] = src[y stride + x], times h[y width + x] when h is given, for x < width, y < height: the
+        // map's rows without their padded columns. Rows of an image are short (28 here), so per-row library calls
+        // would cost more than the copy; each row goes as whole vectors, the last one ending at the row's end
+        // (overlapping the one before it with the same values).
+        private static void CopyRows(T* src, int stride, int width, int height, T* h, T* dst)
+        {
+            if (PackedGemm<T>.UsesAvx512 && width >= Vector512<T>.Count) CopyRows<PackedGemm<T>.Simd512, Vector512<T>>(src, stride, width, height, h, dst);
+            else if (Vector256.IsHardwareAccelerated && width >= Vector256<T>.Count) CopyRows<PackedGemm<T>.Simd256, Vector256<T>>(src, stride, width, height, h, dst);
+            else
+            {
+                for (int y = 0; y < height; y++)
+                    for (int x = 0; x < width; x++)
+                        dst[y * width + x] = h is null ? src[y * stride + x] : src[y * stride + x] * h[y * width + x];
+            }
+        }
+
+        private static void CopyRows<TS, TV>(T* src, int stride, int width, int height, T* h, T* dst) where TS : struct, PackedGemm<T>.ISimd<TV> where TV : struct
+        {
+            int v = TS.Count, last = width - v;
+            for (int y = 0; y < height; y++, src += stride, dst += width)
+            {
+                T* hy = h is null ? null : h + y * width;
+                for (int x = 0; ; x += v)
+                {
+                    if (x > last) x = last;
+                    var value = TS.Load(src + x);
+                    TS.Store(hy is null ? value : TS.Multiply(value, TS.Load(hy + x)), dst + x);
+                    if (x == last) break;
+                }
+            }
         }
 
         // The C maps of input channels i0 .. i0 + count - 1 (count 1 or 2) from the sample's padded buffers u, a pair at

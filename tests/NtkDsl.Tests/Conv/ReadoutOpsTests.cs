@@ -129,6 +129,8 @@ public class ReadoutOpsTests
     [InlineData(1, 13, 1, 3, 1, 1, Padding.Same, 4)]
     [InlineData(1, 17, 1, 4, 1, 3, Padding.Valid, 2)]
     [InlineData(1, 11, 1, 5, 1, 2, Padding.Circular, 11)]
+    [InlineData(3, 16, 3, 3, 1, 1, Padding.Same, 3)]      // rows of two whole vectors (no overlapping last vector)
+    [InlineData(2, 21, 1, 3, 1, 1, Padding.Same, 2, true)]
     [InlineData(7, 6, 3, 3, 1, 1, Padding.Same, 10, true)]
     [InlineData(1, 17, 1, 4, 1, 3, Padding.Valid, 2, true)]
     public void Separable_cotangent_equals_the_blocked_cotangent_of_the_full_rows(int height, int width, int kh, int kw, int sh, int sw, Padding padding, int repeat,
