@@ -130,6 +130,17 @@ public partial interface ITensorBackend<TTensor>
     /// </summary>
     void Im2Col(TTensor x, int channels, SpatialWindow window, TTensor dst);
 
+    /// <summary>
+    /// A convolution's forward product with its columns kept: columns = <see cref="Im2Col"/>(x) and dst = scale * W
+    /// columns[r] per row (<see cref="MatMulRows"/> with w [C_out, C * kh * kw]). A backend may interleave the two per
+    /// sample; the default runs them one after the other.
+    /// </summary>
+    void Conv(TTensor x, int channels, SpatialWindow window, TTensor w, double scale, TTensor columns, TTensor dst)
+    {
+        Im2Col(x, channels, window, columns);
+        MatMulRows(w, false, columns, scale, dst, false);
+    }
+
     /// <summary>The adjoint of <see cref="Im2Col"/> (col2im): dst = the sum of every column entry into the input element it was read from.</summary>
     void Col2Im(TTensor cols, int channels, SpatialWindow window, TTensor dst);
 

@@ -319,6 +319,40 @@ public readonly partial struct CpuBackend<T>(int maxDegreeOfParallelism) : ITens
     }
 
     /// <inheritdoc/>
+    public void Conv(CpuTensor<T> x, int channels, SpatialWindow window, CpuTensor<T> w, double scale, CpuTensor<T> columns, CpuTensor<T> dst)
+    {
+        ArgumentNullException.ThrowIfNull(window);
+        int fan = channels * window.Taps, positions = window.Output.Positions;
+        RequireShape(x, x.Rows, channels * window.Input.Positions, nameof(x));
+        RequireShape(w, w.Rows, fan, nameof(w));
+        RequireShape(columns, x.Rows, fan * positions, nameof(columns));
+        RequireShape(dst, x.Rows, w.Rows * positions, nameof(dst));
+        // One item per sample: its columns are gathered and multiplied while they are in cache (the columns of the
+        // whole batch, N C kh kw P elements, are far larger than it). Too few samples to keep every thread busy: the
+        // two ops, whose GEMMs then run on all threads.
+        if (x.Rows < 2 * Threads)
+        {
+            Im2Col(x, channels, window, columns);
+            MatMulRows(w, false, columns, scale, dst, false);
+            return;
+        }
+
+        var gather = new WindowRows(SpatialIndex.Of(window), SpatialIndex.RunsOf(window), window.Input.Positions, channels, x, columns, T.One, Mode: 0);
+        var product = new SharedFactorProducts(this, w, w.Cols, 1, columns, dst, w.Rows, fan, positions, scale, false);
+        WorkerPool.Run(new ConvItems(gather, product), x.Rows, Threads);
+    }
+
+    // Sample r of Conv: its im2col columns, then dst[r] = scale W columns[r] on this thread.
+    private readonly struct ConvItems(WindowRows gather, SharedFactorProducts product) : IWorkItems
+    {
+        public void Run(int item)
+        {
+            gather.Run(item, item + 1);
+            product.Run(item, 1);
+        }
+    }
+
+    /// <inheritdoc/>
     public void Col2Im(CpuTensor<T> cols, int channels, SpatialWindow window, CpuTensor<T> dst)
     {
         RequireShape(cols, cols.Rows, channels * window.Taps * window.Output.Positions, nameof(cols));

@@ -413,8 +413,7 @@ namespace Demo
                 // Layer 1: Conv [1, 8, 8] -> [8, 8, 8], 3x3 window, stride 1, Same padding (9,216 FLOPs per sample)
                 TTensor a1 = workspace.Get(backend, second ? NtkGenerated.B1 : NtkGenerated.A1, n, 512);
                 TTensor cols1 = workspace.Get(backend, second ? NtkGenerated.BColumns1 : NtkGenerated.AColumns1, n, 576);
-                backend.Im2Col(x, 1, NtkGenerated.Layer1.Window, cols1);
-                backend.MatMulRows(backend.View(theta, NtkGenerated.Layer1Weights, 8, 9), false, cols1, NtkGenerated.Layer1WeightScale, a1, false);
+                backend.Conv(x, 1, NtkGenerated.Layer1.Window, backend.View(theta, NtkGenerated.Layer1Weights, 8, 9), NtkGenerated.Layer1WeightScale, cols1, a1);
                 backend.AddBias(backend.View(theta, NtkGenerated.Layer1Bias, 1, 8), 64, NtkGenerated.Layer1BiasScale, a1);
                 // Layer 2: Relu
                 TTensor a2 = workspace.Get(backend, second ? NtkGenerated.B2 : NtkGenerated.A2, n, 512);
@@ -425,8 +424,7 @@ namespace Demo
                 // Layer 4: Conv [8, 4, 4] -> [16, 2, 2], 3x3 window, stride 1, Valid padding, no bias (9,216 FLOPs per sample)
                 TTensor a4 = workspace.Get(backend, second ? NtkGenerated.B4 : NtkGenerated.A4, n, 64);
                 TTensor cols4 = workspace.Get(backend, second ? NtkGenerated.BColumns4 : NtkGenerated.AColumns4, n, 288);
-                backend.Im2Col(a3, 8, NtkGenerated.Layer4.Window, cols4);
-                backend.MatMulRows(backend.View(theta, NtkGenerated.Layer4Weights, 16, 72), false, cols4, NtkGenerated.Layer4WeightScale, a4, false);
+                backend.Conv(a3, 8, NtkGenerated.Layer4.Window, backend.View(theta, NtkGenerated.Layer4Weights, 16, 72), NtkGenerated.Layer4WeightScale, cols4, a4);
                 // Layer 5: Erf
                 TTensor a5 = workspace.Get(backend, second ? NtkGenerated.B5 : NtkGenerated.A5, n, 64);
                 backend.Activate(NtkGenerated.Layer5, a4, a5);

@@ -401,8 +401,7 @@ namespace Demo
                 // Layer 1: Conv [2, 6, 6] -> [4, 6, 6], 3x3 window, stride 1, Same padding (5,184 FLOPs per sample)
                 TTensor a1 = workspace.Get(backend, second ? NtkGenerated.B1 : NtkGenerated.A1, n, 144);
                 TTensor cols1 = workspace.Get(backend, second ? NtkGenerated.BColumns1 : NtkGenerated.AColumns1, n, 648);
-                backend.Im2Col(x, 2, NtkGenerated.Layer1.Window, cols1);
-                backend.MatMulRows(backend.View(theta, NtkGenerated.Layer1Weights, 4, 18), false, cols1, NtkGenerated.Layer1WeightScale, a1, false);
+                backend.Conv(x, 2, NtkGenerated.Layer1.Window, backend.View(theta, NtkGenerated.Layer1Weights, 4, 18), NtkGenerated.Layer1WeightScale, cols1, a1);
                 backend.AddBias(backend.View(theta, NtkGenerated.Layer1Bias, 1, 4), 36, NtkGenerated.Layer1BiasScale, a1);
                 // Layer 2: Tanh
                 TTensor a2 = workspace.Get(backend, second ? NtkGenerated.B2 : NtkGenerated.A2, n, 144);
@@ -410,8 +409,7 @@ namespace Demo
                 // Layer 3: Conv [4, 6, 6] -> [4, 4, 4], 3x3 window, stride 1, Valid padding (4,608 FLOPs per sample)
                 TTensor a3 = workspace.Get(backend, second ? NtkGenerated.B3 : NtkGenerated.A3, n, 64);
                 TTensor cols3 = workspace.Get(backend, second ? NtkGenerated.BColumns3 : NtkGenerated.AColumns3, n, 576);
-                backend.Im2Col(a2, 4, NtkGenerated.Layer3.Window, cols3);
-                backend.MatMulRows(backend.View(theta, NtkGenerated.Layer3Weights, 4, 36), false, cols3, NtkGenerated.Layer3WeightScale, a3, false);
+                backend.Conv(a2, 4, NtkGenerated.Layer3.Window, backend.View(theta, NtkGenerated.Layer3Weights, 4, 36), NtkGenerated.Layer3WeightScale, cols3, a3);
                 backend.AddBias(backend.View(theta, NtkGenerated.Layer3Bias, 1, 4), 16, NtkGenerated.Layer3BiasScale, a3);
                 // Layer 4: Relu
                 TTensor a4 = workspace.Get(backend, second ? NtkGenerated.B4 : NtkGenerated.A4, n, 64);

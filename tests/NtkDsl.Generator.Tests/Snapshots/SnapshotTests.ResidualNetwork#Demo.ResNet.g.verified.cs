@@ -666,8 +666,7 @@ namespace Demo
                 // Layer 1: Conv [1, 6, 6] -> [4, 6, 6], 3x3 window, stride 1, Same padding (2,592 FLOPs per sample)
                 TTensor a1 = workspace.Get(backend, second ? NtkGenerated.B1 : NtkGenerated.A1, n, 144);
                 TTensor cols1 = workspace.Get(backend, second ? NtkGenerated.BColumns1 : NtkGenerated.AColumns1, n, 324);
-                backend.Im2Col(x, 1, NtkGenerated.Layer1.Window, cols1);
-                backend.MatMulRows(backend.View(theta, NtkGenerated.Layer1Weights, 4, 9), false, cols1, NtkGenerated.Layer1WeightScale, a1, false);
+                backend.Conv(x, 1, NtkGenerated.Layer1.Window, backend.View(theta, NtkGenerated.Layer1Weights, 4, 9), NtkGenerated.Layer1WeightScale, cols1, a1);
                 backend.AddBias(backend.View(theta, NtkGenerated.Layer1Bias, 1, 4), 36, NtkGenerated.Layer1BiasScale, a1);
                 // Layer 2 (Block #1/Residual(Inner)): LayerNorm over the 4 channels of [4, 6, 6] at each of 36 positions
                 TTensor a2 = workspace.Get(backend, second ? NtkGenerated.B2 : NtkGenerated.A2, n, 144);
@@ -678,8 +677,7 @@ namespace Demo
                 // Layer 4 (Block #1/Residual(Inner)): Conv [4, 6, 6] -> [4, 6, 6], 3x3 window, stride 1, Same padding (10,368 FLOPs per sample)
                 TTensor a4 = workspace.Get(backend, second ? NtkGenerated.B4 : NtkGenerated.A4, n, 144);
                 TTensor cols4 = workspace.Get(backend, second ? NtkGenerated.BColumns4 : NtkGenerated.AColumns4, n, 1296);
-                backend.Im2Col(a3, 4, NtkGenerated.Layer4.Window, cols4);
-                backend.MatMulRows(backend.View(theta, NtkGenerated.Layer4Weights, 4, 36), false, cols4, NtkGenerated.Layer4WeightScale, a4, false);
+                backend.Conv(a3, 4, NtkGenerated.Layer4.Window, backend.View(theta, NtkGenerated.Layer4Weights, 4, 36), NtkGenerated.Layer4WeightScale, cols4, a4);
                 backend.AddBias(backend.View(theta, NtkGenerated.Layer4Bias, 1, 4), 36, NtkGenerated.Layer4BiasScale, a4);
                 // Layer 5 (Block #1): Residual a1 + a4 -> [4, 6, 6]
                 TTensor a5 = workspace.Get(backend, second ? NtkGenerated.B5 : NtkGenerated.A5, n, 144);
@@ -694,8 +692,7 @@ namespace Demo
                 // Layer 8 (Block #2/Residual(Inner)): Conv [4, 6, 6] -> [4, 6, 6], 3x3 window, stride 1, Same padding (10,368 FLOPs per sample)
                 TTensor a8 = workspace.Get(backend, second ? NtkGenerated.B8 : NtkGenerated.A8, n, 144);
                 TTensor cols8 = workspace.Get(backend, second ? NtkGenerated.BColumns8 : NtkGenerated.AColumns8, n, 1296);
-                backend.Im2Col(a7, 4, NtkGenerated.Layer8.Window, cols8);
-                backend.MatMulRows(backend.View(theta, NtkGenerated.Layer8Weights, 4, 36), false, cols8, NtkGenerated.Layer8WeightScale, a8, false);
+                backend.Conv(a7, 4, NtkGenerated.Layer8.Window, backend.View(theta, NtkGenerated.Layer8Weights, 4, 36), NtkGenerated.Layer8WeightScale, cols8, a8);
                 backend.AddBias(backend.View(theta, NtkGenerated.Layer8Bias, 1, 4), 36, NtkGenerated.Layer8BiasScale, a8);
                 // Layer 9 (Block #2): Residual a5 + a8 -> [4, 6, 6]
                 TTensor a9 = workspace.Get(backend, second ? NtkGenerated.B9 : NtkGenerated.A9, n, 144);
@@ -704,14 +701,12 @@ namespace Demo
                 // Layer 10 (FanInConcat(Wide)): Conv [4, 6, 6] -> [2, 6, 6], 3x3 window, stride 1, Same padding (5,184 FLOPs per sample)
                 TTensor a10 = workspace.Get(backend, second ? NtkGenerated.B10 : NtkGenerated.A10, n, 72);
                 TTensor cols10 = workspace.Get(backend, second ? NtkGenerated.BColumns10 : NtkGenerated.AColumns10, n, 1296);
-                backend.Im2Col(a9, 4, NtkGenerated.Layer10.Window, cols10);
-                backend.MatMulRows(backend.View(theta, NtkGenerated.Layer10Weights, 2, 36), false, cols10, NtkGenerated.Layer10WeightScale, a10, false);
+                backend.Conv(a9, 4, NtkGenerated.Layer10.Window, backend.View(theta, NtkGenerated.Layer10Weights, 2, 36), NtkGenerated.Layer10WeightScale, cols10, a10);
                 backend.AddBias(backend.View(theta, NtkGenerated.Layer10Bias, 1, 2), 36, NtkGenerated.Layer10BiasScale, a10);
                 // Layer 11 (FanInConcat(Pointwise)): Conv [4, 6, 6] -> [2, 6, 6], 1x1 window, stride 1, Valid padding (576 FLOPs per sample)
                 TTensor a11 = workspace.Get(backend, second ? NtkGenerated.B11 : NtkGenerated.A11, n, 72);
                 TTensor cols11 = workspace.Get(backend, second ? NtkGenerated.BColumns11 : NtkGenerated.AColumns11, n, 144);
-                backend.Im2Col(a9, 4, NtkGenerated.Layer11.Window, cols11);
-                backend.MatMulRows(backend.View(theta, NtkGenerated.Layer11Weights, 2, 4), false, cols11, NtkGenerated.Layer11WeightScale, a11, false);
+                backend.Conv(a9, 4, NtkGenerated.Layer11.Window, backend.View(theta, NtkGenerated.Layer11Weights, 2, 4), NtkGenerated.Layer11WeightScale, cols11, a11);
                 backend.AddBias(backend.View(theta, NtkGenerated.Layer11Bias, 1, 2), 36, NtkGenerated.Layer11BiasScale, a11);
                 // Layer 12: FanInConcat a10 | a11 -> [4, 6, 6]
                 TTensor a12 = workspace.Get(backend, second ? NtkGenerated.B12 : NtkGenerated.A12, n, 144);

@@ -83,8 +83,9 @@ internal sealed class ConvRule : ILayerRule
     {
         string cols = $"cols{node.Number}";
         e.W.Line($"TTensor {cols} = workspace.Get(backend, {ForwardSlot(ColumnsSuffix(node))}, n, {Int(Fan(node) * node.OutShape.Positions)});");
-        e.W.Line($"backend.Im2Col({input}, {Int(node.InShape.Channels)}, {Helper(Name(node))}.Window, {cols});");
-        Product(e, node, "theta", cols, output, accumulate: false);
+        // The columns stay for the backward passes; the backend may gather and multiply them sample by sample.
+        e.W.Line($"backend.Conv({input}, {Int(node.InShape.Channels)}, {Helper(Name(node))}.Window, {Weights(node, "theta")}, {WeightScale(node)}, {cols}, {output});");
+        Bias(e, node, "theta", output);
     }
 
     public string? Tangent(EmitContext e, LayerNode node, Batch batch, string? inputTangent, string target, bool targetIsOutput)
@@ -540,6 +541,12 @@ internal sealed class ConvRule : ILayerRule
     private static void Product(EmitContext e, LayerNode node, string flat, string cols, string output, bool accumulate)
     {
         e.W.Line($"backend.MatMulRows({Weights(node, flat)}, false, {cols}, {WeightScale(node)}, {output}, {Bool(accumulate)});");
+        Bias(e, node, flat, output);
+    }
+
+    // output += BiasScale b from the parameter vector (or tangent) named flat, if the layer has a bias.
+    private static void Bias(EmitContext e, LayerNode node, string flat, string output)
+    {
         if (node.Parameters!.HasBias)
             e.W.Line($"backend.AddBias(backend.View({flat}, {Helper(Name(node) + "Bias")}, 1, {Int(node.OutShape.Channels)}), {Int(node.OutShape.Positions)}, {BiasScale(node)}, {output});");
     }
