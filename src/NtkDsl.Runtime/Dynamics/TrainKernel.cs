@@ -28,7 +28,6 @@ internal sealed class TrainKernel : IDisposable
     private readonly bool _absolute;
     private readonly Lazy<SymmetricEigenDecomposition> _eigen;
     private readonly Lazy<ICholeskyFactor> _cholesky;
-    private int _disposed;
 
     private TrainKernel(Matrix<double> raw, Matrix<double> regularized, double shift, KernelLayout layout,
         int samples, int outputs, string name, double diagReg, bool absolute, IKernelLinearAlgebra la)
@@ -96,20 +95,13 @@ internal sealed class TrainKernel : IDisposable
 
     private double? _certifiedBound;
 
-    public ICholeskyFactor Cholesky
-    {
-        get
-        {
-            if (Volatile.Read(ref _disposed) != 0)
-                throw new ObjectDisposedException(_name, $"The Cholesky factor of {_name} was released by Dispose.");
-            return _cholesky.Value;
-        }
-    }
+    public ICholeskyFactor Cholesky => _cholesky.Value;
 
-    /// <summary>Releases the Cholesky factor if one was computed (idempotent); <see cref="Cholesky"/> then throws.</summary>
+    /// <summary>Releases the Cholesky factor if one was computed (idempotent, as every factor's Dispose is). The owners
+    /// refuse predictions once disposed, so the factor is not read afterwards.</summary>
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) == 0 && _cholesky.IsValueCreated) _cholesky.Value.Dispose();
+        if (_cholesky.IsValueCreated) _cholesky.Value.Dispose();
     }
 
     public static KernelLayout DetectLayout(Matrix<double> k, string kName, int samples, int outputs)

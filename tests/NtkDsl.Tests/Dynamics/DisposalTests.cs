@@ -5,7 +5,7 @@ namespace NtkDsl.Tests.Dynamics;
 
 /// <summary>
 /// Disposal of what holds a Cholesky factor: a disposed factor refuses to solve (rather than reading released
-/// storage), Dispose is idempotent, and the dynamics / inference classes release their factors and refuse predictions.
+/// storage), Dispose is idempotent, and the dynamics / inference classes refuse predictions once disposed.
 /// </summary>
 public sealed class DisposalTests
 {
@@ -50,7 +50,7 @@ public sealed class DisposalTests
     }
 
     [Fact]
-    public void GradientDescentMse_releases_its_factor_and_refuses_predictions_after_Dispose()
+    public void GradientDescentMse_refuses_predictions_after_Dispose_and_keeps_its_properties()
     {
         var (k, y) = Problem(12, seed: 2);
         var dynamics = new GradientDescentMse(k, y);
